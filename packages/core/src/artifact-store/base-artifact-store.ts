@@ -1,0 +1,133 @@
+import { posix } from "node:path";
+import type { Readable } from "node:stream";
+import { z } from "zod";
+import { StackComponent } from "../component/stack-component.js";
+import { ConfigError } from "../errors/errors.js";
+
+/** Config every artifact store has: its root. */
+export const baseArtifactStoreConfigSchema = z.object({
+  /** Root URI or folder, e.g. `s3://bucket/prefix` or `/data/artifacts`. */
+  path: z.string().min(1),
+});
+
+/** What `stat` reports. */
+export interface ArtifactStat {
+  size: number;
+  isDirectory: boolean;
+  modified?: Date | undefined;
+}
+
+/** Bytes to write: a buffer, a string (UTF-8), or a stream of chunks. */
+export type WriteBody = Uint8Array | string | Readable | AsyncIterable<Uint8Array>;
+
+/**
+ * Base class of artifact stores.
+ *
+ * Public methods take a path relative to the store's root, or a full URI
+ * under the root (`s3://bucket/prefix/runs/1/model`). Every path is
+ * normalised and confined to the root: `..` that would escape it, or a URI
+ * outside it, is an error. Implementations work on *keys*: normalised,
+ * `/`-separated paths relative to the root, never starting with `/`.
+ */
+export abstract class BaseArtifactStore<C extends { path: string } = { path: string }> extends StackComponent<C> {
+  readonly type = "artifact_store" as const;
+
+  /** The URI scheme this store serves, e.g. `file` or `s3`. */
+  abstract readonly scheme: string;
+
+  /** The root, as configured. */
+  get path(): string {
+    return this.config.path;
+  }
+
+  /** The root as a URI prefix without a trailing slash. */
+  protected get rootUri(): string {
+    return this.config.path.replace(/\/+$/, "");
+  }
+
+  /** The full URI of a key. */
+  uri(path: string): string {
+    const key = this.keyOf(path);
+    return key ? `${this.rootUri}/${key}` : this.rootUri;
+  }
+
+  /** Normalises `path` to a key under the root, or throws. */
+  keyOf(path: string): string {
+    let relative = path;
+    const root = this.rootUri;
+    if (path === root) return "";
+    if (path.startsWith(root + "/")) relative = path.slice(root.length + 1);
+    else if (/^[a-z][a-z0-9+.-]*:\/\//i.test(path) || path.startsWith("/")) {
+      throw new ConfigError(`Path '${path}' is outside artifact store '${this.name}' (root ${root})`);
+    }
+    const normalised = posix.normalize(relative.replaceAll("\\", "/"));
+    if (normalised === "." || normalised === "./") return "";
+    if (normalised.startsWith("../") || normalised === ".." || normalised.startsWith("/")) {
+      throw new ConfigError(`Path '${path}' escapes artifact store '${this.name}' (root ${root})`);
+    }
+    return normalised.replace(/\/+$/, "");
+  }
+
+  /** Opens a stream of the bytes at `path`. */
+  async createReadStream(path: string): Promise<Readable> {
+    return this.readKey(this.keyOf(path));
+  }
+
+  /** Reads a whole file into memory; use streams for large data. */
+  async readFile(path: string): Promise<Buffer> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of await this.createReadStream(path)) chunks.push(Buffer.from(chunk as Uint8Array));
+    return Buffer.concat(chunks);
+  }
+
+  /** Writes `body` to `path` atomically: readers see the old content or the new, never a part. */
+  async writeFile(path: string, body: WriteBody): Promise<void> {
+    return this.writeKey(this.keyOf(path), body);
+  }
+
+  async exists(path: string): Promise<boolean> {
+    return this.existsKey(this.keyOf(path));
+  }
+
+  /** Names (not paths) of the entries directly under `path`, sorted. */
+  async list(path: string): Promise<string[]> {
+    return this.listKey(this.keyOf(path));
+  }
+
+  async stat(path: string): Promise<ArtifactStat> {
+    return this.statKey(this.keyOf(path));
+  }
+
+  async mkdirs(path: string): Promise<void> {
+    return this.mkdirsKey(this.keyOf(path));
+  }
+
+  /** Removes one file. */
+  async remove(path: string): Promise<void> {
+    return this.removeKey(this.keyOf(path));
+  }
+
+  /** Removes a folder and everything under it. */
+  async rmtree(path: string): Promise<void> {
+    return this.rmtreeKey(this.keyOf(path));
+  }
+
+  async copy(from: string, to: string, options?: { overwrite?: boolean }): Promise<void> {
+    return this.copyKey(this.keyOf(from), this.keyOf(to), options?.overwrite ?? false);
+  }
+
+  async rename(from: string, to: string, options?: { overwrite?: boolean }): Promise<void> {
+    return this.renameKey(this.keyOf(from), this.keyOf(to), options?.overwrite ?? false);
+  }
+
+  protected abstract readKey(key: string): Promise<Readable>;
+  protected abstract writeKey(key: string, body: WriteBody): Promise<void>;
+  protected abstract existsKey(key: string): Promise<boolean>;
+  protected abstract listKey(key: string): Promise<string[]>;
+  protected abstract statKey(key: string): Promise<ArtifactStat>;
+  protected abstract mkdirsKey(key: string): Promise<void>;
+  protected abstract removeKey(key: string): Promise<void>;
+  protected abstract rmtreeKey(key: string): Promise<void>;
+  protected abstract copyKey(from: string, to: string, overwrite: boolean): Promise<void>;
+  protected abstract renameKey(from: string, to: string, overwrite: boolean): Promise<void>;
+}

@@ -1,0 +1,103 @@
+import { StackComponent } from "../component/stack-component.js";
+import type { PipelineSnapshot } from "../pipeline/snapshot.js";
+import type { RunRecord, RunStatus, RunStore } from "../store/run-store.js";
+import type { Stack } from "../stack/stack.js";
+
+/** What an orchestrator can do; shown by `flavor describe` and used by the engine. */
+export interface OrchestratorCapabilities {
+  /** Steps run away from this machine. */
+  remote: boolean;
+  /** `submit` returns once the run is over (the local orchestrator) rather than after deployment. */
+  synchronous: boolean;
+  /** Runs can be scheduled. */
+  schedulable: boolean;
+  /** `resources` (cpu, gpu, memory) are enforced. When false, the engine warns once per run. */
+  honoursResources: boolean;
+  /** Independent steps run at the same time. */
+  parallel: boolean;
+}
+
+/** Result of one step as an orchestrator sees it. */
+export interface StepOutcome {
+  stepId: string;
+  status: RunStatus;
+  error?: string | undefined;
+}
+
+/** Live events an orchestrator reports while a run goes on. */
+export interface RunEvents {
+  /** A step changed status. */
+  stepStatus(stepId: string, status: RunStatus, detail?: string): void;
+  /** One line of a step's output. */
+  stepLog(stepId: string, line: string, stream: "stdout" | "stderr"): void;
+  /** A message about the whole run (a warning, a build step). */
+  info(message: string): void;
+  warn(message: string): void;
+}
+
+/**
+ * Everything `submit` gets besides the snapshot. The engine has already
+ * stored the snapshot (store and artifact store) and created the run.
+ */
+export interface SubmitContext {
+  runId: string;
+  runName: string;
+  /** URI of the snapshot in the artifact store. */
+  snapshotUri: string;
+  /** The active stack, with implementations loaded. */
+  stack: Stack;
+  sourceRoot: string;
+  store: RunStore;
+  events: RunEvents;
+  /** Aborted on Ctrl-C or `stop`: stop starting steps and clean up. */
+  signal: AbortSignal;
+  /**
+   * Runs one step in this process: loads its inputs, runs it (with retries),
+   * saves its outputs and records the step run. In-process orchestrators call this.
+   */
+  runStepInProcess(stepId: string, options?: { signal?: AbortSignal }): Promise<StepOutcome>;
+  /**
+   * The command that runs one step in a fresh process or container
+   * (`stackyard step run --snapshot URI --step ID --run RUN`).
+   */
+  stepCommand(stepId: string): string[];
+  /** Environment variables a step process needs (never secrets). */
+  stepEnvironment(stepId: string): Record<string, string>;
+  /** Records a step as skipped (an upstream step failed) or stopped. */
+  markStep(stepId: string, status: RunStatus, error?: string): Promise<void>;
+}
+
+/** What `submit` returns. */
+export interface RunHandle {
+  /** Orchestrator-specific id (an execution ARN), stored on the run. */
+  orchestratorRunId?: string | undefined;
+  /** Resolves when the run is over, with each step's outcome. Remote runs may resolve at once (asynchronous mode). */
+  wait(): Promise<StepOutcome[]>;
+}
+
+/** A status read back from where the run executes. */
+export interface RunStatusUpdate {
+  status: RunStatus;
+  steps?: StepOutcome[];
+  error?: string | undefined;
+}
+
+/**
+ * Base class of orchestrators. Seed documents call `submit`
+ * `prepare_or_run_pipeline`: it runs the pipeline outright, or deploys it
+ * and returns a handle to follow it.
+ */
+export abstract class BaseOrchestrator<C = Record<string, unknown>> extends StackComponent<C> {
+  readonly type = "orchestrator" as const;
+
+  abstract readonly capabilities: OrchestratorCapabilities;
+
+  /** Runs or deploys the snapshot. */
+  abstract submit(snapshot: PipelineSnapshot, context: SubmitContext): Promise<RunHandle>;
+
+  /** Reads a run's status from where it executes (remote orchestrators). */
+  fetchStatus?(run: RunRecord, context: { store: RunStore; stack: Stack }): Promise<RunStatusUpdate>;
+
+  /** Stops a running run. */
+  stop?(run: RunRecord, context: { store: RunStore; stack: Stack }): Promise<void>;
+}

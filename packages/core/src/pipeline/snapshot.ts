@@ -1,0 +1,108 @@
+import { z } from "zod";
+
+/** Current snapshot format version. Loading another version is an error naming both. */
+export const SNAPSHOT_VERSION = 1;
+
+const json: z.ZodType<unknown> = z.unknown();
+
+/** Compute resources asked for by a pipeline or a step. */
+export const resourceSettingsSchema = z
+  .object({
+    cpu_count: z.number().positive().optional(),
+    gpu_count: z.number().int().nonnegative().optional(),
+    /** Memory as written by the user: "4Gb", "512MiB", "2GB". Parsed with `parseMemory`. */
+    memory: z.string().optional(),
+  })
+  .strict();
+export type ResourceSettings = z.infer<typeof resourceSettingsSchema>;
+
+/** Retry policy of a step. */
+export const retrySchema = z
+  .object({
+    /** Attempts after the first one. */
+    max_retries: z.number().int().nonnegative().default(0),
+    /** Delay before the first retry, in seconds. */
+    delay: z.number().nonnegative().default(1),
+    /** Multiplier applied to the delay after each retry. */
+    backoff: z.number().min(1).default(2),
+  })
+  .strict();
+export type RetryConfig = z.infer<typeof retrySchema>;
+
+/** Where one input of a step comes from: an output of an upstream step. */
+export const inputWiringSchema = z.object({ step: z.string(), output: z.string() }).strict();
+
+/** One step invocation in a snapshot. */
+export const snapshotStepSchema = z
+  .object({
+    /** Invocation id, unique in the pipeline: the step name, or `name_2` for a second use. */
+    id: z.string(),
+    /** The step definition's name. */
+    name: z.string(),
+    /** Hash of the step's code; part of the cache key. */
+    code_hash: z.string(),
+    /** Ids of the invocations that must finish first (data edges and `after`). */
+    upstream: z.array(z.string()),
+    /** Input name to upstream output. */
+    inputs: z.record(z.string(), inputWiringSchema),
+    /** JSON parameters. */
+    parameters: z.record(z.string(), json),
+    /** Output name to the materializer that stores it (`json`, `text`, `bytes`, `file`, or a source path). */
+    outputs: z.record(z.string(), z.object({ materializer: z.string() }).strict()),
+    /**
+     * Merged settings: keys are `docker`, `resources`, a component type
+     * (`orchestrator`) or a component type and flavor (`orchestrator.docker`).
+     */
+    settings: z.record(z.string(), json),
+    resources: resourceSettingsSchema,
+    retry: retrySchema,
+    enable_cache: z.boolean(),
+  })
+  .strict();
+export type SnapshotStep = z.infer<typeof snapshotStepSchema>;
+
+/** One component of the stack a snapshot was compiled for. Never holds secrets. */
+export const snapshotComponentSchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    flavor: z.string(),
+    /** Source path of the flavor, so a container can load the implementation. */
+    flavor_source: z.string(),
+    /** Config without its secret fields. */
+    config: z.record(z.string(), json),
+    /** Name of the service connector the component uses. */
+    connector: z.string().optional(),
+  })
+  .strict();
+
+/** A compiled pipeline: everything a process anywhere needs to run any of its steps. */
+export const pipelineSnapshotSchema = z
+  .object({
+    version: z.literal(SNAPSHOT_VERSION),
+    id: z.string(),
+    created: z.string(),
+    pipeline: z
+      .object({
+        name: z.string(),
+        /** `MODULE#EXPORT` of the pipeline, relative to the source root. */
+        source: z.string(),
+        /** Pipeline parameters after YAML overrides. */
+        parameters: z.record(z.string(), json),
+      })
+      .strict(),
+    run_name_template: z.string(),
+    enable_cache: z.boolean(),
+    /** Pipeline-level settings after YAML overrides. */
+    settings: z.record(z.string(), json),
+    /** Step invocations in a topological order. */
+    steps: z.array(snapshotStepSchema),
+    stack: z
+      .object({
+        name: z.string(),
+        components: z.record(z.string(), snapshotComponentSchema),
+      })
+      .strict(),
+  })
+  .strict();
+export type PipelineSnapshot = z.infer<typeof pipelineSnapshotSchema>;

@@ -1,0 +1,11 @@
+import type { BaseArtifactStore } from "../artifact-store/base-artifact-store.js";
+import type { BaseContainerRegistry } from "../container-registry/base-container-registry.js";
+import type { BaseOrchestrator } from "../orchestrator/base-orchestrator.js";
+
+/** A stack with its components' implementations loaded, as a run uses it. */
+export interface Stack {
+  name: string;
+  orchestrator: BaseOrchestrator;
+  artifactStore: BaseArtifactStore;
+  containerRegistry?: BaseContainerRegistry | undefined;
+}

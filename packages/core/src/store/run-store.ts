@@ -1,0 +1,104 @@
+import type { PipelineSnapshot } from "../pipeline/snapshot.js";
+
+/** Statuses of runs and steps. */
+export const RUN_STATUSES = ["initializing", "running", "completed", "cached", "failed", "skipped", "retrying", "stopped"] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+/** Statuses after which nothing changes any more. */
+export const FINAL_STATUSES: readonly RunStatus[] = ["completed", "cached", "failed", "skipped", "stopped"];
+
+export function isFinalStatus(status: RunStatus): boolean {
+  return FINAL_STATUSES.includes(status);
+}
+
+/** A pipeline run as stored. */
+export interface RunRecord {
+  id: string;
+  name: string;
+  pipeline: string;
+  snapshotId: string;
+  /** Where the snapshot lives in the artifact store. */
+  snapshotUri: string;
+  stack: string;
+  orchestrator: string;
+  status: RunStatus;
+  /** Orchestrator-specific handle (a process id, a Step Functions execution ARN). */
+  orchestratorRunId?: string | undefined;
+  /** Process that drives the run locally; used to find runs whose runner died. */
+  pid?: number | undefined;
+  host?: string | undefined;
+  error?: string | undefined;
+  created: string;
+  started?: string | undefined;
+  ended?: string | undefined;
+}
+
+/** One artifact produced by a step. */
+export interface ArtifactRecord {
+  id: string;
+  runId: string;
+  stepId: string;
+  output: string;
+  uri: string;
+  materializer: string;
+  /** Data type recorded by the materializer (e.g. `object`, `string`, `bytes`). */
+  dataType: string;
+  size: number;
+  sha256: string;
+  created: string;
+}
+
+/** A step of a run as stored. */
+export interface StepRunRecord {
+  runId: string;
+  stepId: string;
+  stepName: string;
+  status: RunStatus;
+  attempt: number;
+  cacheKey?: string | undefined;
+  /** For cached steps: the step run whose outputs were reused. */
+  cachedFrom?: { runId: string; stepId: string } | undefined;
+  /** Output name to artifact id. */
+  outputs: Record<string, string>;
+  /** Where its captured stdout/stderr is kept (a URI in the artifact store or a file). */
+  logUri?: string | undefined;
+  error?: string | undefined;
+  started?: string | undefined;
+  ended?: string | undefined;
+}
+
+/** Filters for `listRuns`. */
+export interface RunQuery {
+  pipeline?: string;
+  status?: RunStatus;
+  limit?: number;
+}
+
+/**
+ * Where runs, steps, artifacts and snapshots are recorded. The CLI package
+ * ships the default (embedded SQLite); orchestrators and the step entrypoint
+ * only see this interface. Every method is safe to call from several
+ * processes at once.
+ */
+export interface RunStore {
+  saveSnapshot(snapshot: PipelineSnapshot, uri: string): Promise<void>;
+  getSnapshot(id: string): Promise<PipelineSnapshot | undefined>;
+
+  createRun(run: RunRecord): Promise<void>;
+  getRun(idOrName: string): Promise<RunRecord | undefined>;
+  updateRun(id: string, patch: Partial<Omit<RunRecord, "id">>): Promise<void>;
+  listRuns(query?: RunQuery): Promise<RunRecord[]>;
+  deleteRun(id: string): Promise<void>;
+
+  /** Inserts or replaces one step run. */
+  putStepRun(step: StepRunRecord): Promise<void>;
+  getStepRun(runId: string, stepId: string): Promise<StepRunRecord | undefined>;
+  listStepRuns(runId: string): Promise<StepRunRecord[]>;
+
+  putArtifact(artifact: ArtifactRecord): Promise<void>;
+  getArtifact(id: string): Promise<ArtifactRecord | undefined>;
+  listArtifacts(runId: string): Promise<ArtifactRecord[]>;
+
+  /** The newest completed step run with this cache key, for caching. */
+  findCachedStep(cacheKey: string): Promise<StepRunRecord | undefined>;
+}
