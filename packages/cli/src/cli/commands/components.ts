@@ -1,0 +1,115 @@
+import { componentTypeLabel, ConfigError, type ComponentType } from "@stackyard/core";
+import { requireFlavorEntry } from "../../flavors/load-component.js";
+import { loadFlavor } from "../../flavors/load-flavor.js";
+import { FlavorRegistry } from "../../flavors/registry.js";
+import type { Project } from "../../store/open-project.js";
+import { withProject } from "../with-project.js";
+import { StoreUsageError } from "../../store/store-errors.js";
+import { coerceArgs, displayConfig, validateComponentConfig } from "../component-config.js";
+import { parseConfigArgs } from "../config-args.js";
+import { info, printDetails, printJson, printTable } from "../output.js";
+
+const label = (type: string) => componentTypeLabel(type as ComponentType);
+
+/** Checks a connector exists and is of the type the flavor can use. */
+function checkConnector(project: Project, flavorName: string, requirement: { connectorType: string } | undefined, connector: string): void {
+  const row = project.config.getComponent("service_connector", connector);
+  if (!requirement) throw new ConfigError(`Flavor ${flavorName} does not authenticate through service connectors; drop --connector ${connector}`);
+  if (row.flavor !== requirement.connectorType) {
+    throw new ConfigError(`Service connector '${connector}' is of type ${row.flavor}, but flavor ${flavorName} needs a ${requirement.connectorType} connector`);
+  }
+}
+
+export async function registerComponent(type: string, name: string, opts: { flavor: string; connector?: string }, extra: string[]): Promise<void> {
+  await withProject(async (project) => {
+    const { values, rest } = parseConfigArgs(extra);
+    if (rest.length) throw new ConfigError(`Unexpected argument '${rest[0]}': config values are given as --key=value`);
+    if (project.config.findComponent(type, name)) {
+      throw new StoreUsageError(`A ${label(type)} named '${name}' already exists`, `Pick another name, or change it with \`stackyard ${type.replaceAll("_", "-")} update ${name}\`.`);
+    }
+    const registry = new FlavorRegistry(project.config, project.paths.sourceRoot);
+    const flavor = await loadFlavor(requireFlavorEntry(registry, type, opts.flavor), project.paths.sourceRoot);
+    if (opts.connector) checkConnector(project, flavor.name, flavor.connectorRequirements, opts.connector);
+    const { open, secrets } = validateComponentConfig(flavor, coerceArgs(flavor, values), { type, name });
+    project.config.addComponent({ type, name, flavor: flavor.name, config: open, secrets, connector: opts.connector });
+    info(`Registered ${label(type)} '${name}' (flavor ${flavor.name}).`);
+  });
+}
+
+export async function updateComponent(type: string, name: string, opts: { unset?: string[]; rename?: string; connector?: string }, extra: string[]): Promise<void> {
+  await withProject(async (project) => {
+    const { values, rest } = parseConfigArgs(extra);
+    if (rest.length) throw new ConfigError(`Unexpected argument '${rest[0]}': config values are given as --key=value`);
+    const row = project.config.getComponent(type, name);
+    if (opts.rename && opts.rename !== name && project.config.findComponent(type, opts.rename)) {
+      throw new StoreUsageError(`A ${label(type)} named '${opts.rename}' already exists`);
+    }
+    const registry = new FlavorRegistry(project.config, project.paths.sourceRoot);
+    const flavor = await loadFlavor(requireFlavorEntry(registry, type, row.flavor), project.paths.sourceRoot);
+    if (opts.connector) checkConnector(project, flavor.name, flavor.connectorRequirements, opts.connector);
+    const merged: Record<string, unknown> = { ...row.config, ...project.config.secrets.get(row.id), ...coerceArgs(flavor, values) };
+    for (const key of opts.unset ?? []) {
+      if (!(key in merged)) throw new ConfigError(`${label(type)} '${name}' has no config value '${key}' to unset`);
+      delete merged[key];
+    }
+    const { open, secrets } = validateComponentConfig(flavor, merged, { type, name });
+    project.config.updateComponent(row.id, { config: open, secrets, connector: opts.connector, ...(opts.rename ? { name: opts.rename } : {}) });
+    info(`Updated ${label(type)} '${opts.rename ?? name}'.`);
+  });
+}
+
+export async function listComponents(type: string, opts: { json?: boolean }): Promise<void> {
+  await withProject((project) => {
+    const active = project.config.findStack(project.config.activeStackName());
+    const activeIds = new Set(Object.values(active?.components ?? {}));
+    const rows = project.config.listComponents(type).map((c) => ({
+      active: activeIds.has(c.id) ? "*" : "",
+      name: c.name,
+      flavor: c.flavor,
+      connector: c.connector ?? undefined,
+      id: c.id,
+    }));
+    if (opts.json) printJson(rows.map(({ active, ...r }) => ({ ...r, in_active_stack: active === "*" })));
+    else printTable(rows, type === "service_connector" ? ["name", "flavor", "id"] : ["active", "name", "flavor", "connector", "id"], `No ${label(type)}s registered.`);
+  });
+}
+
+export async function describeComponent(type: string, name: string, opts: { json?: boolean }): Promise<void> {
+  await withProject(async (project) => {
+    const row = project.config.getComponent(type, name);
+    const registry = new FlavorRegistry(project.config, project.paths.sourceRoot);
+    const entry = registry.find(type, row.flavor);
+    let flavor;
+    let flavorProblem: string | undefined;
+    try {
+      flavor = entry ? await loadFlavor(entry, project.paths.sourceRoot) : undefined;
+      if (!entry) flavorProblem = `flavor ${row.flavor} is not available`;
+    } catch (error) {
+      flavorProblem = (error as Error).message;
+    }
+    const secretKeys = Object.keys(project.config.secrets.get(row.id));
+    const stacks = project.config.listStacks().filter((s) => Object.values(s.components).includes(row.id)).map((s) => s.name);
+    const details = {
+      name: row.name,
+      type: row.type,
+      flavor: row.flavor,
+      flavor_source: entry?.source,
+      id: row.id,
+      connector: row.connector ?? undefined,
+      config: displayConfig(flavor, row.config, secretKeys),
+      stacks,
+      created: row.created,
+      updated: row.updated,
+      ...(flavorProblem ? { warning: flavorProblem } : {}),
+    };
+    if (opts.json) printJson(details);
+    else printDetails({ ...details, stacks: stacks.join(", ") || "(none)" });
+  });
+}
+
+export async function deleteComponent(type: string, name: string): Promise<void> {
+  await withProject((project) => {
+    project.config.deleteComponent(type, name);
+    info(`Deleted ${label(type)} '${name}'.`);
+  });
+}

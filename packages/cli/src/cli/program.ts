@@ -1,0 +1,213 @@
+import { Command, Option } from "commander";
+
+/** Component types with their CLI spelling. */
+const COMPONENT_COMMANDS = [
+  { type: "orchestrator", cli: "orchestrator", label: "orchestrators" },
+  { type: "artifact_store", cli: "artifact-store", label: "artifact stores" },
+  { type: "container_registry", cli: "container-registry", label: "container registries" },
+] as const;
+
+/** Lazily imported command modules: start-up loads only the one that runs. */
+const commands = {
+  init: () => import("./commands/init.js"),
+  status: () => import("./commands/status.js"),
+  components: () => import("./commands/components.js"),
+  flavors: () => import("./commands/flavors.js"),
+  stacks: () => import("./commands/stacks.js"),
+  stackRead: () => import("./commands/stack-read.js"),
+  connectors: () => import("./commands/connectors.js"),
+};
+
+const json = () => new Option("--json", "print JSON instead of a table");
+
+/** Builds the `stackyard` command line. Defining commands imports none of them. */
+export function buildProgram(version: string): Command {
+  const program = new Command("stackyard")
+    .description("Run ML pipelines written in TypeScript on any stack")
+    .version(version, "-v, --version")
+    .showSuggestionAfterError()
+    .configureHelp({ sortSubcommands: false });
+
+  program
+    .command("init")
+    .description("make .stackyard/ here with a default stack (local orchestrator, local artifact store)")
+    .option("--path <dir>", "folder to initialise (the source root)", ".")
+    .option("--quiet-if-exists", "say nothing and succeed when the folder is already initialised")
+    .action(async (opts) => (await commands.init()).init(opts));
+
+  program
+    .command("status")
+    .description("show the source root, the store and the active stack")
+    .addOption(json())
+    .action(async (opts) => (await commands.status()).status(opts));
+
+  for (const { type, cli, label } of COMPONENT_COMMANDS) addComponentCommands(program, type, cli, label);
+  addConnectorCommands(program);
+  addStackCommands(program);
+
+  const flavor = program.command("flavor").description("flavors of every component type");
+  flavor
+    .command("list")
+    .description("list every flavor available, without loading any")
+    .option("-t, --type <type>", "only flavors of this component type")
+    .addOption(json())
+    .action(async (opts) => (await commands.flavors()).listFlavors(opts.type, opts));
+
+  return program;
+}
+
+function addFlavorCommands(parent: Command, type: string, cli: string): void {
+  const flavor = parent.command("flavor").description(`flavors of ${cli.replaceAll("-", " ")}s`);
+  flavor
+    .command("register")
+    .description("register a flavor by source path (MODULE#EXPORT); imports only the flavor module")
+    .argument("<source>", "e.g. ./flavors/my-flavor.ts#MyFlavor or my-package#myFlavor")
+    .action(async (source) => (await commands.flavors()).registerFlavor(type, source));
+  flavor
+    .command("list")
+    .description("list flavors without loading them")
+    .addOption(json())
+    .action(async (opts) => (await commands.flavors()).listFlavors(type, opts));
+  flavor
+    .command("describe")
+    .description("show a flavor's config and settings schema")
+    .argument("<name>")
+    .addOption(json())
+    .action(async (name, opts) => (await commands.flavors()).describeFlavor(type, name, opts));
+  flavor
+    .command("delete")
+    .description("forget a registered flavor")
+    .argument("<name>")
+    .action(async (name) => (await commands.flavors()).deleteFlavor(type, name));
+}
+
+function addComponentCommands(program: Command, type: string, cli: string, label: string): void {
+  const group = program.command(cli).description(`register and manage ${label}`);
+  group
+    .command("register")
+    .description(`register a new ${cli.replaceAll("-", " ")}; config as --key=value`)
+    .argument("<name>")
+    .requiredOption("-f, --flavor <flavor>", "flavor name")
+    .option("--connector <name>", "service connector to authenticate with")
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .action(async (name, opts, command: Command) => (await commands.components()).registerComponent(type, name, opts, command.args.slice(1)));
+  group
+    .command("list")
+    .description(`list ${label}`)
+    .addOption(json())
+    .action(async (opts) => (await commands.components()).listComponents(type, opts));
+  group
+    .command("describe")
+    .description("show a component's flavor, config (secrets masked) and stacks")
+    .argument("<name>")
+    .addOption(json())
+    .action(async (name, opts) => (await commands.components()).describeComponent(type, name, opts));
+  group
+    .command("update")
+    .description("change config values (--key=value), remove them (--unset key), or rename")
+    .argument("<name>")
+    .option("--unset <key...>", "config keys to remove")
+    .option("--rename <new-name>", "new name")
+    .option("--connector <name>", "service connector to authenticate with")
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .action(async (name, opts, command: Command) => (await commands.components()).updateComponent(type, name, opts, command.args.slice(1)));
+  group
+    .command("delete")
+    .description("delete a component that no stack uses")
+    .argument("<name>")
+    .action(async (name) => (await commands.components()).deleteComponent(type, name));
+  addFlavorCommands(group, type, cli);
+}
+
+function addConnectorCommands(program: Command): void {
+  const type = "service_connector";
+  const group = program.command("service-connector").description("register and manage service connectors (credentials for cloud resources)");
+  group
+    .command("register")
+    .description("register a connector; config as --key=value")
+    .argument("<name>")
+    .requiredOption("-t, --type <type>", "connector type, e.g. aws")
+    .option("--auth-method <method>", "how to authenticate, e.g. secret-key, iam-role")
+    .option("--auto-configure", "take region, profile and credentials from this machine's environment")
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .action(async (name, opts, command: Command) => (await commands.connectors()).registerConnector(name, opts, command.args.slice(1)));
+  group
+    .command("list")
+    .description("list service connectors")
+    .addOption(json())
+    .action(async (opts) => (await commands.components()).listComponents(type, opts));
+  group
+    .command("describe")
+    .description("show a connector's type, auth method and config (secrets masked)")
+    .argument("<name>")
+    .addOption(json())
+    .action(async (name, opts) => (await commands.components()).describeComponent(type, name, opts));
+  group
+    .command("update")
+    .description("change config values (--key=value) or remove them (--unset key)")
+    .argument("<name>")
+    .option("--unset <key...>", "config keys to remove")
+    .option("--rename <new-name>", "new name")
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .action(async (name, opts, command: Command) => (await commands.components()).updateComponent(type, name, opts, command.args.slice(1)));
+  group
+    .command("verify")
+    .description("check the credentials work and list what they reach")
+    .argument("<name>")
+    .addOption(json())
+    .action(async (name, opts) => (await commands.connectors()).verifyConnector(name, opts));
+  group
+    .command("list-resources")
+    .description("list the resources the connector can reach")
+    .argument("<name>")
+    .option("--resource-type <type>", "only resources of this type, e.g. s3-bucket")
+    .addOption(json())
+    .action(async (name, opts) => (await commands.connectors()).listConnectorResources(name, opts));
+  group
+    .command("delete")
+    .description("delete a connector no component uses")
+    .argument("<name>")
+    .action(async (name) => (await commands.components()).deleteComponent(type, name));
+  addFlavorCommands(group, type, "service-connector");
+}
+
+function addStackCommands(program: Command): void {
+  const group = program.command("stack").description("register stacks and choose the active one");
+  const componentOptions = (command: Command) =>
+    command
+      .option("-o, --orchestrator <name>", "orchestrator")
+      .option("-a, --artifact-store <name>", "artifact store")
+      .option("-c, --container-registry <name>", "container registry");
+  componentOptions(group.command("register").description("register a stack of components").argument("<name>"))
+    .option("--set", "make it the active stack")
+    .action(async (name, opts) => (await commands.stacks()).registerStack(name, opts));
+  group
+    .command("set")
+    .description("make a stack the active one")
+    .argument("<name>")
+    .action(async (name) => (await commands.stacks()).setStack(name));
+  group
+    .command("list")
+    .description("list stacks; the active one is marked")
+    .addOption(json())
+    .action(async (opts) => (await commands.stackRead()).listStacks(opts));
+  group
+    .command("describe")
+    .description("show a stack's components (the active stack by default)")
+    .argument("[name]")
+    .addOption(json())
+    .action(async (name, opts) => (await commands.stackRead()).describeStack(name, opts));
+  componentOptions(group.command("update").description("replace components of a stack").argument("<name>"))
+    .option("--remove-container-registry", "take the container registry out of the stack")
+    .option("--rename <new-name>", "new name")
+    .action(async (name, opts) => (await commands.stacks()).updateStack(name, opts));
+  group
+    .command("delete")
+    .description("delete a stack (not the active one)")
+    .argument("<name>")
+    .action(async (name) => (await commands.stacks()).deleteStack(name));
+}

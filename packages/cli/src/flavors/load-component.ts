@@ -1,0 +1,66 @@
+import {
+  componentTypeLabel,
+  MissingDependencyError,
+  parseConfig,
+  type AnyFlavor,
+  type ComponentType,
+  type ServiceConnector,
+  type StackComponent,
+} from "@stackyard/core";
+import type { ComponentRow } from "../store/config-store.js";
+import type { Project } from "../store/open-project.js";
+import { loadFlavor } from "./load-flavor.js";
+import { FlavorRegistry, type FlavorEntry } from "./registry.js";
+import { StoreUsageError } from "../store/store-errors.js";
+
+/** Finds a flavor by type and name, or fails listing the ones there are. */
+export function requireFlavorEntry(registry: FlavorRegistry, type: string, name: string): FlavorEntry {
+  const entry = registry.find(type, name);
+  if (!entry) {
+    const names = registry.list(type).map((f) => f.name);
+    throw new StoreUsageError(
+      `No ${componentTypeLabel(type as ComponentType)} flavor named '${name}'`,
+      `Available: ${names.length ? names.join(", ") : "none"}. Install a flavor package or register one with \`stackyard ${type.replaceAll("_", "-")} flavor register ./path/to/flavor.ts#Export\`.`,
+    );
+  }
+  return entry;
+}
+
+/** Where a component's implementation comes from, for the install hint. */
+function packageToInstall(entry: FlavorEntry, flavor: AnyFlavor): string | undefined {
+  if (flavor.packageName) return flavor.packageName;
+  if (entry.origin.startsWith("package ")) return entry.origin.slice("package ".length);
+  if (!entry.source.startsWith(".")) return entry.source.split("#")[0];
+  return undefined;
+}
+
+/**
+ * Constructs a component's implementation: imports the flavor, then its
+ * implementation (the only place implementations are loaded), validates
+ * config and secrets, and connects its service connector.
+ */
+export async function instantiateComponent<T extends StackComponent<any>>(project: Project, row: ComponentRow, registry = new FlavorRegistry(project.config, project.paths.sourceRoot)): Promise<T> {
+  const entry = requireFlavorEntry(registry, row.type, row.flavor);
+  const flavor = await loadFlavor(entry, project.paths.sourceRoot);
+  const label = `${componentTypeLabel(row.type as ComponentType)} '${row.name}' (flavor ${row.flavor})`;
+  let Implementation;
+  try {
+    Implementation = await flavor.implementation();
+  } catch (error) {
+    const pkg = packageToInstall(entry, flavor);
+    throw new MissingDependencyError(`Cannot load the implementation of ${label}: ${(error as Error).message.split("\n")[0]}`, {
+      hint: pkg ? `Install it with \`npm install ${pkg}\` in ${project.paths.sourceRoot}.` : `Check the flavor's implementation module (${entry.source}).`,
+      cause: error,
+    });
+  }
+  if (typeof Implementation !== "function") {
+    throw new MissingDependencyError(`The implementation of ${label} is not a class (flavor source ${entry.source})`);
+  }
+  const config = parseConfig(flavor.configSchema, { ...row.config, ...project.config.secrets.get(row.id) }, label);
+  let connector: ServiceConnector | undefined;
+  if (row.connector) {
+    const connectorRow = project.config.getComponent("service_connector", row.connector);
+    connector = await instantiateComponent<ServiceConnector>(project, connectorRow, registry);
+  }
+  return new Implementation({ id: row.id, name: row.name, flavor: row.flavor, config, connector, sourceRoot: project.paths.sourceRoot }) as T;
+}

@@ -1,0 +1,128 @@
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, isAbsolute, join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { parseSourcePath, SourceError } from "@stackyard/core";
+
+const loaded = new Map<string, Promise<Record<string, unknown>>>();
+
+/**
+ * Imports the module of a source path, resolved against the source root:
+ * a package name or subpath from the project's node_modules, or a `.ts`/`.js`
+ * file relative to the root (TypeScript loads without a build step, through tsx).
+ */
+export async function importSourceModule(module: string, sourceRoot: string): Promise<Record<string, unknown>> {
+  const isFile = module.startsWith(".") || isAbsolute(module);
+  const key = `${sourceRoot}\0${module}`;
+  let pending = loaded.get(key);
+  if (!pending) {
+    pending = load(module, isFile, sourceRoot);
+    loaded.set(key, pending);
+    pending.catch(() => loaded.delete(key));
+  }
+  return pending;
+}
+
+async function load(module: string, isFile: boolean, sourceRoot: string): Promise<Record<string, unknown>> {
+  if (isFile) {
+    const file = resolve(sourceRoot, module);
+    if (!existsSync(file)) {
+      throw new SourceError(`Cannot load '${module}': no file at ${file}`, { hint: "File source paths are relative to the source root (the folder holding .stackyard/)." });
+    }
+  }
+  const parent = pathToFileURL(sourceRoot.endsWith("/") ? sourceRoot : sourceRoot + "/").href;
+  const specifier = isFile ? pathToFileURL(resolve(sourceRoot, module)).href : module;
+  try {
+    // Plain import first: fast for packages and .js files; tsx only when needed.
+    if (!isFile || /\.(c|m)?js$/.test(module)) {
+      try {
+        return (await import(isFile ? specifier : resolvePackage(module, sourceRoot))) as Record<string, unknown>;
+      } catch (error) {
+        if (!isResolutionError(error)) throw error;
+      }
+    }
+    const { tsImport } = await import("tsx/esm/api");
+    return (await tsImport(specifier, parent)) as Record<string, unknown>;
+  } catch (error) {
+    if (isResolutionError(error) && !isFile) {
+      throw new SourceError(`Cannot load '${module}': the package is not installed in ${sourceRoot}`, {
+        hint: `Install it with \`npm install ${packageNameOf(module)}\`.`,
+        cause: error,
+      });
+    }
+    throw new SourceError(`Cannot load '${module}': ${(error as Error).message.split("\n")[0]}`, { cause: error });
+  }
+}
+
+/**
+ * Resolves a package specifier from the source root's node_modules to a file
+ * URL. `import.meta.resolve` ignores its parent on Node 20 and `createRequire`
+ * cannot resolve ESM-only exports, so walk up to the package folder and read
+ * its exports map (conditions import, node, default).
+ */
+function resolvePackage(module: string, sourceRoot: string): string {
+  const name = packageNameOf(module);
+  for (let dir = sourceRoot; ; dir = dirname(dir)) {
+    const packageDir = join(dir, "node_modules", name);
+    if (existsSync(join(packageDir, "package.json"))) return resolveExports(packageDir, module.slice(name.length));
+    if (dirname(dir) === dir) break;
+  }
+  const error = new Error(`Cannot find package '${name}'`) as Error & { code: string };
+  error.code = "ERR_MODULE_NOT_FOUND";
+  throw error;
+}
+
+function resolveExports(packageDir: string, subpath: string): string {
+  const pkg = JSON.parse(readFileSync(join(packageDir, "package.json"), "utf8")) as { exports?: unknown; main?: string; module?: string };
+  const key = subpath ? `.${subpath}` : ".";
+  let target: unknown;
+  if (typeof pkg.exports === "string") target = key === "." ? pkg.exports : undefined;
+  else if (pkg.exports && typeof pkg.exports === "object") {
+    const map = pkg.exports as Record<string, unknown>;
+    const isConditions = !Object.keys(map).some((k) => k.startsWith("."));
+    target = isConditions ? (key === "." ? map : undefined) : map[key];
+    if (target === undefined) {
+      const error = new Error(`Package subpath '${key}' is not exported by ${packageDir}`) as Error & { code: string };
+      error.code = "ERR_PACKAGE_PATH_NOT_EXPORTED";
+      throw error;
+    }
+  }
+  const file = pickCondition(target) ?? (key === "." ? (pkg.module ?? pkg.main ?? "index.js") : subpath.slice(1));
+  return pathToFileURL(join(packageDir, file)).href;
+}
+
+function pickCondition(target: unknown): string | undefined {
+  if (typeof target === "string") return target;
+  if (!target || typeof target !== "object") return undefined;
+  const conditions = target as Record<string, unknown>;
+  for (const condition of ["import", "node", "default"]) {
+    const found = pickCondition(conditions[condition]);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+function packageNameOf(module: string): string {
+  const parts = module.split("/");
+  return module.startsWith("@") ? parts.slice(0, 2).join("/") : parts[0]!;
+}
+
+function isResolutionError(error: unknown): boolean {
+  const code = (error as { code?: string }).code;
+  return code === "ERR_MODULE_NOT_FOUND" || code === "ERR_PACKAGE_PATH_NOT_EXPORTED" || code === "MODULE_NOT_FOUND";
+}
+
+/**
+ * Loads the export named by a source path. A missing export lists what the
+ * module does export.
+ */
+export async function loadSource(source: string, sourceRoot: string): Promise<unknown> {
+  const parsed = parseSourcePath(source);
+  const module = await importSourceModule(parsed.module, sourceRoot);
+  if (!(parsed.exportName in module) || module[parsed.exportName] === undefined) {
+    const names = Object.keys(module).filter((k) => k !== "default" && k !== "__esModule");
+    throw new SourceError(`Module '${parsed.module}' has no export named '${parsed.exportName}'`, {
+      hint: names.length ? `It exports: ${names.sort().join(", ")}` : "It has no named exports.",
+    });
+  }
+  return module[parsed.exportName];
+}

@@ -1,0 +1,96 @@
+/**
+ * Versioned schema migrations; `PRAGMA user_version` holds how many have run.
+ * Append only: never edit a migration that has shipped.
+ */
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+  CREATE TABLE flavors (
+    type TEXT NOT NULL,
+    name TEXT NOT NULL,
+    source TEXT NOT NULL,
+    description TEXT,
+    remote INTEGER NOT NULL DEFAULT 0,
+    created TEXT NOT NULL,
+    PRIMARY KEY (type, name)
+  );
+  CREATE TABLE components (
+    id TEXT PRIMARY KEY,
+    type TEXT NOT NULL,
+    name TEXT NOT NULL,
+    flavor TEXT NOT NULL,
+    config TEXT NOT NULL,
+    connector TEXT,
+    created TEXT NOT NULL,
+    updated TEXT NOT NULL,
+    UNIQUE (type, name)
+  );
+  CREATE TABLE stacks (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    created TEXT NOT NULL,
+    updated TEXT NOT NULL
+  );
+  CREATE TABLE stack_components (
+    stack_id TEXT NOT NULL REFERENCES stacks(id) ON DELETE CASCADE,
+    type TEXT NOT NULL,
+    component_id TEXT NOT NULL REFERENCES components(id),
+    PRIMARY KEY (stack_id, type)
+  );
+  CREATE TABLE snapshots (
+    id TEXT PRIMARY KEY,
+    pipeline TEXT NOT NULL,
+    uri TEXT NOT NULL,
+    body TEXT NOT NULL,
+    created TEXT NOT NULL
+  );
+  CREATE TABLE runs (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    pipeline TEXT NOT NULL,
+    snapshot_id TEXT NOT NULL,
+    snapshot_uri TEXT NOT NULL,
+    stack TEXT NOT NULL,
+    orchestrator TEXT NOT NULL,
+    status TEXT NOT NULL,
+    orchestrator_run_id TEXT,
+    pid INTEGER,
+    host TEXT,
+    error TEXT,
+    created TEXT NOT NULL,
+    started TEXT,
+    ended TEXT
+  );
+  CREATE INDEX runs_created ON runs(created);
+  CREATE INDEX runs_name ON runs(name);
+  CREATE TABLE step_runs (
+    run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    step_id TEXT NOT NULL,
+    step_name TEXT NOT NULL,
+    status TEXT NOT NULL,
+    attempt INTEGER NOT NULL,
+    cache_key TEXT,
+    cached_from TEXT,
+    outputs TEXT NOT NULL,
+    log_uri TEXT,
+    error TEXT,
+    started TEXT,
+    ended TEXT,
+    PRIMARY KEY (run_id, step_id)
+  );
+  CREATE INDEX step_runs_cache ON step_runs(cache_key, status);
+  CREATE TABLE artifacts (
+    id TEXT PRIMARY KEY,
+    run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    step_id TEXT NOT NULL,
+    output TEXT NOT NULL,
+    uri TEXT NOT NULL,
+    materializer TEXT NOT NULL,
+    data_type TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    created TEXT NOT NULL
+  );
+  CREATE INDEX artifacts_run ON artifacts(run_id);
+  `,
+];
