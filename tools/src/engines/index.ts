@@ -1,0 +1,6 @@
+/**
+ * Real engines for integration tests. Call these in `beforeAll` (and their
+ * `stop()` in `afterAll`); unit tests never touch them.
+ */
+export * from "./docker.js";
+export * from "./registry.js";
