@@ -44,9 +44,13 @@ function checkFlavor(value: unknown, source: string, expectedType?: string): Any
   const flavor = asFlavor(value);
   if (expectedType && flavor.type !== expectedType) {
     throw new SourceError(
-      `'${source}' is a ${componentTypeLabel(flavor.type as ComponentType)} flavor, not a ${componentTypeLabel(expectedType as ComponentType)} flavor`,
+      `'${source}' is ${withArticle(componentTypeLabel(flavor.type as ComponentType))} flavor, not ${withArticle(componentTypeLabel(expectedType as ComponentType))} flavor`,
       { hint: `Register it with \`stackyard ${flavor.type.replaceAll("_", "-")} flavor register ${source}\`.` },
     );
   }
   return flavor;
+}
+
+function withArticle(word: string): string {
+  return `${/^[aeiou]/.test(word) ? "an" : "a"} ${word}`;
 }

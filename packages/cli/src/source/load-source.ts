@@ -29,7 +29,6 @@ async function load(module: string, isFile: boolean, sourceRoot: string): Promis
       throw new SourceError(`Cannot load '${module}': no file at ${file}`, { hint: "File source paths are relative to the source root (the folder holding .stackyard/)." });
     }
   }
-  const parent = pathToFileURL(sourceRoot.endsWith("/") ? sourceRoot : sourceRoot + "/").href;
   const specifier = isFile ? pathToFileURL(resolve(sourceRoot, module)).href : module;
   try {
     // Plain import first: fast for packages and .js files; tsx only when needed.
@@ -40,8 +39,8 @@ async function load(module: string, isFile: boolean, sourceRoot: string): Promis
         if (!isResolutionError(error)) throw error;
       }
     }
-    const { tsImport } = await import("tsx/esm/api");
-    return (await tsImport(specifier, parent)) as Record<string, unknown>;
+    await registerTypeScript();
+    return (await import(specifier)) as Record<string, unknown>;
   } catch (error) {
     if (isResolutionError(error) && !isFile) {
       throw new SourceError(`Cannot load '${module}': the package is not installed in ${sourceRoot}`, {
@@ -51,6 +50,21 @@ async function load(module: string, isFile: boolean, sourceRoot: string): Promis
     }
     throw new SourceError(`Cannot load '${module}': ${(error as Error).message.split("\n")[0]}`, { cause: error });
   }
+}
+
+let typescriptRegistered: Promise<void> | undefined;
+
+/**
+ * Registers tsx's loader for this process, once, so that `.ts` sources load
+ * into the same module graph as the CLI. (tsx's namespaced `tsImport` would
+ * give the user's files their own copy of @stackyard/core and zod, so flavors
+ * and steps would not be the same objects the engine knows.)
+ */
+function registerTypeScript(): Promise<void> {
+  typescriptRegistered ??= import("tsx/esm/api").then(({ register }) => {
+    register();
+  });
+  return typescriptRegistered;
 }
 
 /**

@@ -2,9 +2,11 @@ import { z } from "zod";
 
 /**
  * Marks config fields whose values are secrets. Stores keep them out of the
- * main database, and every output masks them.
+ * main database, and every output masks them. Kept on `globalThis` so that a
+ * second copy of this package (a flavor bundled with its own) marks the same registry.
  */
-export const secretRegistry = z.registry<{ secret: true }>();
+export const secretRegistry: z.core.$ZodRegistry<{ secret: true }> = ((globalThis as Record<symbol, unknown>)[Symbol.for("stackyard.secretRegistry")] ??=
+  z.registry<{ secret: true }>()) as z.core.$ZodRegistry<{ secret: true }>;
 
 /** A string config field holding a secret (a key, a password, a token). */
 export function secretString(): z.ZodString {

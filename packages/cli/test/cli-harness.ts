@@ -1,0 +1,65 @@
+import { spawnSync } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const repoRoot = fileURLToPath(new URL("../../..", import.meta.url));
+const bin = join(repoRoot, "packages/cli/dist/bin.js");
+const require = createRequire(import.meta.url);
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs the built `stackyard` binary as a user would. Projects live under the
+ * repository (in .test-tmp/) so their files resolve `@stackyard/core` and
+ * `zod` from the workspace's node_modules, as a user's project would from its own.
+ */
+export function cli(cwd: string, args: string[], env: Record<string, string> = {}): CliResult {
+  if (!existsSync(bin)) throw new Error(`${bin} is missing: build first (npm test builds everything)`);
+  const result = spawnSync(process.execPath, [bin, ...args], {
+    cwd,
+    encoding: "utf8",
+    env: { ...process.env, STACKYARD_STORE: "", STACKYARD_STACK: "", FORCE_COLOR: "0", ...env },
+    timeout: 120_000,
+  });
+  return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** A fresh project folder with the test fixtures copied in, initialised. */
+export function newProject(prefix = "project"): string {
+  const base = join(repoRoot, ".test-tmp");
+  mkdirSync(base, { recursive: true });
+  const dir = mkdtempSync(join(base, `${prefix}-`));
+  cpSync(fileURLToPath(new URL("./fixtures", import.meta.url)), dir, { recursive: true });
+  const init = cli(dir, ["init"]);
+  if (init.code !== 0) throw new Error(`stackyard init failed: ${init.stderr}`);
+  return dir;
+}
+
+export function removeProject(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * Everything the store holds, as text: the database's rows (read through a
+ * fresh CLI-independent connection) and the secrets file. Used to prove bad
+ * input changes nothing.
+ */
+export function storeContent(dir: string): string {
+  const Database = require("better-sqlite3") as typeof import("better-sqlite3");
+  const db = new Database(join(dir, ".stackyard", "stackyard.db"), { readonly: true });
+  try {
+    const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as Array<{ name: string }>).map((t) => t.name);
+    const dump = tables.map((t) => `${t}: ${JSON.stringify(db.prepare(`SELECT * FROM "${t}" ORDER BY 1`).all())}`);
+    const secrets = join(dir, ".stackyard", "secrets.json");
+    return dump.join("\n") + "\nsecrets: " + (existsSync(secrets) ? readFileSync(secrets, "utf8") : "");
+  } finally {
+    db.close();
+  }
+}
+
