@@ -1,0 +1,181 @@
+// Runs compiled definitions in-process with aws-local-stepfunctions; each ECS
+// Task state is replaced by a local handler that records order and concurrency
+// (the Docker-backed handler comes with the orchestrator implementation).
+import { EntrypointConfiguration } from "@stackyard/core";
+import { beforeAll, describe, expect, it } from "vitest";
+import { STEP_FAILED_ERROR, compileStateMachine, parseStepFailure, type CompiledStateMachine } from "../src/compiler/index.js";
+import { baseOptions, diamond, makeSnapshot, prng, randomDag, shuffled, type StepSpec } from "./compiler.helpers.js";
+
+// aws-local-stepfunctions 3 declares Node >= 22 and calls Promise.withResolvers.
+type WithResolvers = <T>() => { promise: Promise<T>; resolve: (value: T) => void; reject: (reason?: unknown) => void };
+const promiseCtor = Promise as unknown as { withResolvers?: WithResolvers };
+if (!promiseCtor.withResolvers) {
+  promiseCtor.withResolvers = <T>() => {
+    let resolve!: (value: T) => void;
+    let reject!: (reason?: unknown) => void;
+    const promise = new Promise<T>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    return { promise, resolve, reject };
+  };
+}
+
+type Sfn = typeof import("aws-local-stepfunctions");
+let sfn: Sfn;
+beforeAll(async () => {
+  sfn = await import("aws-local-stepfunctions");
+});
+
+interface Recorder {
+  events: { step: string; kind: "start" | "end" | "fail" }[];
+  attempts: Map<string, number>;
+  maxRunning: number;
+}
+
+/**
+ * Local handlers for every Task state: check the ECS request the state sends,
+ * sleep a little (seeded), record start/end, and fail where asked.
+ */
+function localHandlers(compiled: CompiledStateMachine, runId: string, options: { seed: number; failures?: Record<string, number> }) {
+  const rng = prng(options.seed);
+  const record: Recorder = { events: [], attempts: new Map(), maxRunning: 0 };
+  let running = 0;
+  const handlers: Record<string, (input: any) => Promise<{ TaskArn: string; LastStatus: string }>> = {};
+  for (const [stepId, stateName] of Object.entries(compiled.stateNames)) {
+    const delay = 1 + Math.floor(rng() * 15);
+    handlers[stateName] = async (input) => {
+      const container = input.Overrides.ContainerOverrides[0];
+      expect(container.Command).toEqual(EntrypointConfiguration.commandFor({ snapshot: baseOptions.snapshotUri, step: stepId, run: runId }));
+      expect(input.Cluster).toBe(baseOptions.clusterArn);
+      const attempt = (record.attempts.get(stepId) ?? 0) + 1;
+      record.attempts.set(stepId, attempt);
+      record.events.push({ step: stepId, kind: "start" });
+      running++;
+      record.maxRunning = Math.max(record.maxRunning, running);
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      running--;
+      if (attempt <= (options.failures?.[stepId] ?? 0)) {
+        record.events.push({ step: stepId, kind: "fail" });
+        const error = new Error(`Essential container in task exited (attempt ${attempt})`);
+        error.name = "States.TaskFailed";
+        throw error;
+      }
+      record.events.push({ step: stepId, kind: "end" });
+      return { TaskArn: `arn:aws:ecs:eu-west-1:123456789012:task/stackyard/${stepId}`, LastStatus: "STOPPED" };
+    };
+  }
+  return { handlers, record };
+}
+
+async function run(steps: StepSpec[], options: { seed: number; failures?: Record<string, number> }) {
+  const compiled = compileStateMachine(makeSnapshot(steps), baseOptions);
+  const runId = `run-${options.seed}`;
+  const { handlers, record } = localHandlers(compiled, runId, options);
+  const retryIntervalOverrides = Object.fromEntries(Object.values(compiled.stateNames).map((name) => [name, 0]));
+  const machine = new sfn.StateMachine(JSON.parse(compiled.json));
+  const execution = machine.run(
+    { origin: "test" },
+    { context: { Execution: { Name: runId } }, overrides: { taskResourceLocalHandlers: handlers, retryIntervalOverrides } },
+  );
+  const events: { type: string; name?: string; error?: string; cause?: unknown }[] = [];
+  const logs = (async () => {
+    for await (const event of execution.eventLogs) {
+      const e = event as { type: string; state?: { name: string }; Error?: string; Cause?: unknown };
+      events.push({ type: e.type, ...(e.state ? { name: e.state.name } : {}), ...(e.Error ? { error: e.Error, cause: e.Cause } : {}) });
+    }
+  })();
+  let output: unknown;
+  let failure: unknown;
+  try {
+    output = await execution.result;
+  } catch (error) {
+    failure = error;
+  }
+  await logs;
+  return { compiled, record, output, failure, events };
+}
+
+function assertOrder(steps: StepSpec[], record: Recorder): void {
+  const endAt = new Map<string, number>();
+  const startAt = new Map<string, number>();
+  record.events.forEach((e, i) => {
+    if (e.kind === "end") endAt.set(e.step, i);
+    if (e.kind === "start" && !startAt.has(e.step)) startAt.set(e.step, i);
+  });
+  for (const step of steps) {
+    expect(startAt.has(step.id), `${step.id} ran`).toBe(true);
+    for (const up of step.upstream) {
+      expect(endAt.get(up)!, `${up} ended before ${step.id} started`).toBeLessThan(startAt.get(step.id)!);
+    }
+  }
+}
+
+describe("compiled state machines run in aws-local-stepfunctions", () => {
+  it("runs a diamond in dependency order, both branches at once, passing only the input along", async () => {
+    const steps = diamond();
+    const { record, output, failure } = await run(steps, { seed: 1 });
+    expect(failure).toBeUndefined();
+    assertOrder(steps, record);
+    expect(record.maxRunning).toBe(2);
+    expect(output).toEqual({ origin: "test" });
+  });
+
+  it("runs random DAGs in dependency order", async () => {
+    for (const seed of [3, 11, 29, 57]) {
+      const rng = prng(seed);
+      const steps = shuffled(rng, randomDag(rng, 40, 3, 10));
+      const { record, failure, compiled } = await run(steps, { seed });
+      expect(failure, `seed ${seed}`).toBeUndefined();
+      assertOrder(steps, record);
+      expect(record.events.filter((e) => e.kind === "end")).toHaveLength(steps.length);
+      if (compiled.stats.parallelStates > 0) expect(record.maxRunning).toBeGreaterThan(1);
+    }
+  });
+
+  it("retries a step by its retry policy", async () => {
+    const steps: StepSpec[] = [
+      { id: "flaky", upstream: [], retry: { max_retries: 2, delay: 1 } },
+      { id: "after", upstream: ["flaky"] },
+    ];
+    const { record, failure } = await run(steps, { seed: 5, failures: { flaky: 2 } });
+    expect(failure).toBeUndefined();
+    expect(record.attempts.get("flaky")).toBe(3);
+    assertOrder(steps, record);
+  });
+
+  it("takes the Catch path of a failing step into a Fail state naming it, and runs nothing after it", async () => {
+    const steps = diamond();
+    const { record, failure, events } = await run(steps, { seed: 7, failures: { left: 1 } });
+    expect(failure).toBeInstanceOf(sfn.ExecutionError);
+    const cause = (failure as Error).cause as Error;
+    expect(cause.name).toBe(STEP_FAILED_ERROR);
+    const parsed = parseStepFailure(cause.name, cause.message);
+    expect(parsed?.stepId).toBe("left");
+    expect(parsed?.error?.Error).toBe("States.TaskFailed");
+    expect(parsed?.error?.Cause).toMatch(/Essential container in task exited/);
+    expect(record.attempts.has("join")).toBe(false);
+    expect(events).toContainEqual({ type: "StateCaught", name: "left" });
+    expect(events.some((e) => e.type === "StateEntered" && e.name === "left.failed")).toBe(true);
+    const failed = events.find((e) => e.type === "ExecutionFailed");
+    expect(failed?.error).toBe(STEP_FAILED_ERROR);
+    expect(String(failed?.cause)).toMatch(/^Step "left" failed: /);
+  });
+
+  it("fails a random DAG at the failing step, after its upstream steps and before its downstream ones", async () => {
+    const rng = prng(99);
+    const steps = randomDag(rng, 30, 2, 8);
+    const victim = steps[15]!.id;
+    const { record, failure } = await run(steps, { seed: 99, failures: { [victim]: 1 } });
+    const cause = (failure as Error).cause as Error;
+    expect(parseStepFailure(cause.name, cause.message)?.stepId).toBe(victim);
+    const downstream = new Set<string>([victim]);
+    for (const step of steps) if (step.upstream.some((u) => downstream.has(u))) downstream.add(step.id);
+    downstream.delete(victim);
+    for (const id of downstream) expect(record.attempts.has(id), `${id} must not run`).toBe(false);
+    const failedAt = record.events.findIndex((e) => e.step === victim && e.kind === "start");
+    for (const up of steps.find((s) => s.id === victim)!.upstream) {
+      expect(record.events.findIndex((e) => e.step === up && e.kind === "end")).toBeLessThan(failedAt);
+    }
+  });
+});
