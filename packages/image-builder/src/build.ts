@@ -1,0 +1,198 @@
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import type { Readable } from "node:stream";
+import { ConfigError, NotFoundError, type BaseContainerRegistry } from "@stackyard/core";
+import type Docker from "dockerode";
+import { contextDigest, imageContentHash } from "./content-hash.js";
+import { listContext, locateContext, packContext, type ContextEntry } from "./context.js";
+import { generateDockerfile } from "./dockerfile.js";
+import { assertEngineReachable, describeEngine } from "./engine.js";
+import { ImageBuildError } from "./errors.js";
+import { pushImage } from "./push.js";
+import { parseDockerSettings, type DockerSettings, type DockerSettingsInput } from "./settings.js";
+
+/** Name of the generated Dockerfile inside the build context (never copied into the image). */
+const dockerfileName = ".stackyard-image.Dockerfile";
+
+/** What {@link buildImage} needs. */
+export interface BuildImageOptions {
+  /** A client for the engine that builds (see `connectDocker`). */
+  docker: Docker;
+  /** The folder holding `.stackyard/`. Relative paths in the settings are relative to it. */
+  sourceRoot: string;
+  /** `settings.docker` of the run, parsed or as written. */
+  settings?: DockerSettingsInput | DockerSettings | undefined;
+  /** The orchestrator's default parent image; `settings.parent_image` wins. */
+  parentImage?: string | undefined;
+  /** Gets the build output line by line. */
+  onLog?: ((line: string) => void) | undefined;
+  /** When given, the image is pushed there after the build. */
+  registry?: BaseContainerRegistry | undefined;
+  /** Pull the parent image when the engine lacks it. Off by default: nothing is pulled implicitly. */
+  pullParentImage?: boolean | undefined;
+  /** Folder of the file hash cache (default: `$XDG_CACHE_HOME/stackyard/image-builder`). */
+  cacheDir?: string | undefined;
+}
+
+/** What {@link buildImage} made. */
+export interface BuiltImage {
+  /** The name containers should use: the registry's name when pushed, else `tag`. */
+  image: string;
+  /** The local name, `<target_repository>:<first 16 hex of the content hash>` (the prebuilt or parent image when nothing is built). */
+  tag: string;
+  /** False when an image with this content hash was already in the engine, or nothing had to be built. */
+  built: boolean;
+  /** True when pushed to `registry`. */
+  pushed: boolean;
+}
+
+/**
+ * Builds the image that runs a pipeline's steps, named by its content hash
+ * (Dockerfile, parent image id, every file in the build context), so the
+ * same inputs give the same tag and an image already in the engine is reused
+ * without a build. With `settings.image` that image is used as it is; with
+ * `skip_build` the parent image is. With `settings.dockerfile`, that file is
+ * built first (same context) and becomes the parent image.
+ */
+export async function buildImage(options: BuildImageOptions): Promise<BuiltImage> {
+  const { docker, onLog = () => {} } = options;
+  const settings = parseDockerSettings(options.settings ?? {});
+  if (settings.image) return { image: settings.image, tag: settings.image, built: false, pushed: false };
+  const parentImage = settings.parent_image ?? options.parentImage;
+  if (!settings.dockerfile && !parentImage) {
+    throw new ConfigError("No parent image to build the pipeline image on.", {
+      hint: "Set settings.docker.parent_image, or the orchestrator's parent image config.",
+    });
+  }
+  if (settings.skip_build && parentImage) return { image: parentImage, tag: parentImage, built: false, pushed: false };
+
+  await assertEngineReachable(docker);
+  const sourceRoot = path.resolve(options.sourceRoot);
+  const location = locateContext(sourceRoot, settings.build_context_root);
+  const entries = await listContext(location.root, settings.dockerignore ? path.resolve(sourceRoot, settings.dockerignore) : undefined);
+  const context = await contextDigest({ contextRoot: location.root, entries, cacheDir: options.cacheDir });
+  const build = (dockerfile: string, parentId: string, tagPrefix: string) =>
+    buildIfMissing({ docker, entries, dockerfile, tag: `${settings.target_repository}:${tagPrefix}${imageContentHash(parentId, dockerfile, context).slice(0, 16)}`, onLog });
+
+  let base: { name: string; id: string };
+  let built = false;
+  if (settings.dockerfile) {
+    const file = path.resolve(sourceRoot, settings.dockerfile);
+    const text = await readFile(file, "utf8").catch((error: unknown) => {
+      throw new ConfigError(`settings.docker.dockerfile: cannot read ${file}: ${(error as Error).message}`, { cause: error });
+    });
+    const parent = await build(text, "dockerfile", "parent-");
+    base = { name: parent.tag, id: parent.id };
+    built = parent.built;
+  } else {
+    base = { name: parentImage!, id: await parentImageId(docker, parentImage!, options.pullParentImage ?? false, onLog) };
+  }
+  const dockerfile = generateDockerfile(settings, { parentImage: base.name, ...location });
+  const result = await build(dockerfile, base.id, "");
+  built ||= result.built;
+  if (!options.registry) return { image: result.tag, tag: result.tag, built, pushed: false };
+  const pushed = await pushImage(docker, result.tag, options.registry, onLog);
+  return { image: pushed.image, tag: result.tag, built, pushed: true };
+}
+
+async function inspectId(docker: Docker, image: string): Promise<string | undefined> {
+  try {
+    return (await docker.getImage(image).inspect()).Id;
+  } catch (error) {
+    if ((error as { statusCode?: number }).statusCode === 404) return undefined;
+    throw error;
+  }
+}
+
+async function parentImageId(docker: Docker, image: string, pull: boolean, onLog: (line: string) => void): Promise<string> {
+  const id = await inspectId(docker, image);
+  if (id) return id;
+  if (pull) {
+    onLog(`Pulling parent image ${image}`);
+    const stream = await docker.pull(image);
+    await new Promise<void>((resolve, reject) =>
+      docker.modem.followProgress(stream, (error: Error | null) => (error ? reject(error) : resolve())),
+    ).catch((error: unknown) => {
+      throw new NotFoundError(`Pulling parent image '${image}' failed: ${(error as Error).message}`, { cause: error });
+    });
+    const pulled = await inspectId(docker, image);
+    if (pulled) return pulled;
+  }
+  throw new NotFoundError(`Parent image '${image}' is not in the Docker engine at ${describeEngine(docker)}.`, {
+    hint: `Get it into that engine first (docker pull ${image}, docker load, or docker build -t ${image} .), or set settings.docker.parent_image to an image it has. Nothing is pulled unless pulling is asked for.`,
+  });
+}
+
+async function buildIfMissing(input: {
+  docker: Docker;
+  entries: readonly ContextEntry[];
+  dockerfile: string;
+  tag: string;
+  onLog: (line: string) => void;
+}): Promise<{ tag: string; id: string; built: boolean }> {
+  const { docker, tag, onLog } = input;
+  const existing = await inspectId(docker, tag);
+  if (existing) {
+    onLog(`Image ${tag} is already in the engine; not rebuilding.`);
+    return { tag, id: existing, built: false };
+  }
+  onLog(`Building ${tag} from ${input.entries.length} context entries`);
+  const context = packContext(input.entries, {
+    [dockerfileName]: input.dockerfile,
+    // The builder's own ignore file: keeps the generated files out of COPY. The user's patterns were applied already.
+    ".dockerignore": `${dockerfileName}\n.dockerignore\n`,
+  });
+  await runBuild(docker, context, { t: tag, dockerfile: dockerfileName, rm: true, forcerm: true, labels: { "io.stackyard.image": "pipeline" } }, onLog);
+  const id = await inspectId(docker, tag);
+  if (!id) throw new ImageBuildError(`The engine finished building ${tag} but has no image by that name.`, undefined, "");
+  return { tag, id, built: true };
+}
+
+/** Streams a build, line by line to `onLog`, and throws with the failing step and its output. */
+async function runBuild(docker: Docker, context: Readable, buildOptions: Docker.ImageBuildOptions, onLog: (line: string) => void): Promise<void> {
+  let contextError: Error | undefined;
+  context.on("error", (error: Error) => (contextError = error));
+  let step: string | undefined;
+  let stepOutput: string[] = [];
+  let text = "";
+  const emit = (line: string): void => {
+    onLog(line);
+    if (/^Step \d+\/\d+ : /.test(line)) {
+      step = line;
+      stepOutput = [];
+    } else if (!/^ ---> |^Removing intermediate container /.test(line)) stepOutput.push(line);
+  };
+  let failure: string | undefined;
+  let pending = "";
+  try {
+    const stream = (await docker.buildImage(context as unknown as NodeJS.ReadableStream, buildOptions)) as NodeJS.ReadableStream;
+    for await (const chunk of stream) {
+      pending += chunk.toString();
+      const messages = pending.split("\n");
+      pending = messages.pop() ?? "";
+      for (const message of messages) {
+        if (!message.trim()) continue;
+        const event = JSON.parse(message) as { stream?: string; status?: string; error?: string };
+        if (event.stream) {
+          text += event.stream;
+          const lines = text.split("\n");
+          text = lines.pop() ?? "";
+          for (const line of lines) emit(line.replace(/\r$/, ""));
+        } else if (event.status) onLog(event.status);
+        if (event.error) failure = event.error;
+      }
+    }
+  } catch (error) {
+    failure = contextError ? `reading the build context failed: ${contextError.message}` : (error as Error).message;
+  }
+  if (text) emit(text);
+  if (contextError && !failure) failure = `reading the build context failed: ${contextError.message}`;
+  if (failure === undefined) return;
+  const output = stepOutput.filter((l) => l.trim()).slice(-60).join("\n");
+  throw new ImageBuildError(
+    `Image build of ${buildOptions.t} failed${step ? ` at ${step}` : ""}\n${failure.trim()}${output ? `\nOutput of that step:\n${output.replace(/^/gm, "  ")}` : ""}`,
+    step,
+    output,
+    { hint: "Fix the failing step: a command in your Dockerfile, or a package in settings.docker.requirements / required_integrations that cannot be installed." },
+  );
+}

@@ -1,0 +1,77 @@
+import { createHash } from "node:crypto";
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { hashFile, type ContextEntry } from "./context.js";
+
+/** Folder of the per-context file hash caches: `$XDG_CACHE_HOME/stackyard/image-builder` (or `~/.cache/...`). */
+export function defaultCacheDir(): string {
+  return path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache"), "stackyard", "image-builder");
+}
+
+type CacheRow = [size: number, mtimeMs: number, ctimeMs: number, ino: number, sha256: string];
+
+/**
+ * The digest of a build context: sha256 over each entry's type, mode, path
+ * and content sha256 (link target for symlinks), in path order.
+ *
+ * Fast path: a file whose size, mtime, ctime and inode match the cache row
+ * from the previous build is not read again (as git's index does). The cache
+ * is one JSON file per context root under `cacheDir`; deleting it is always
+ * safe. A file rewritten within the same timestamp tick with the same size
+ * would be missed; filesystems with nanosecond mtimes make that unlikely.
+ */
+export async function contextDigest(input: { contextRoot: string; entries: readonly ContextEntry[]; cacheDir?: string | undefined }): Promise<string> {
+  const cacheFile = path.join(input.cacheDir ?? defaultCacheDir(), `${createHash("sha256").update(input.contextRoot).digest("hex").slice(0, 16)}.json`);
+  let cache: Record<string, CacheRow> = {};
+  try {
+    cache = JSON.parse(readFileSync(cacheFile, "utf8")) as Record<string, CacheRow>;
+  } catch {
+    // no cache yet, or unreadable: hash everything
+  }
+  const next: Record<string, CacheRow> = {};
+  let misses = 0;
+  const files = input.entries.filter((e) => e.type === "file");
+  const shas = new Map<string, string>();
+  let index = 0;
+  const worker = async (): Promise<void> => {
+    while (index < files.length) {
+      const entry = files[index++]!;
+      const row = cache[entry.path];
+      let sha: string;
+      if (row && row[0] === entry.size && row[1] === entry.mtimeMs && row[2] === entry.ctimeMs && row[3] === entry.ino) sha = row[4];
+      else {
+        sha = await hashFile(entry.absolute);
+        misses++;
+      }
+      shas.set(entry.path, sha);
+      next[entry.path] = [entry.size, entry.mtimeMs, entry.ctimeMs, entry.ino, sha];
+    }
+  };
+  await Promise.all(Array.from({ length: 16 }, worker));
+
+  const hash = createHash("sha256");
+  for (const entry of input.entries) {
+    const content = entry.type === "file" ? shas.get(entry.path) : entry.type === "symlink" ? entry.linkname : "";
+    hash.update(`${entry.type} ${entry.mode.toString(8)} ${entry.path}\0${content}\n`);
+  }
+  if (misses > 0 || Object.keys(cache).length !== files.length) {
+    try {
+      mkdirSync(path.dirname(cacheFile), { recursive: true });
+      writeFileSync(`${cacheFile}.${process.pid}`, JSON.stringify(next));
+      renameSync(`${cacheFile}.${process.pid}`, cacheFile);
+    } catch {
+      // a read-only home only costs speed
+    }
+  }
+  return hash.digest("hex");
+}
+
+/**
+ * An image's content hash: sha256 over a format version, the parent image's
+ * id (so a rebuilt parent under the same name makes a new image), the
+ * Dockerfile text and the context digest.
+ */
+export function imageContentHash(parentImageId: string, dockerfile: string, context: string): string {
+  return createHash("sha256").update(`stackyard-image/1\nparent ${parentImageId}\ncontext ${context}\n${dockerfile}`).digest("hex");
+}

@@ -1,0 +1,160 @@
+import { createHash } from "node:crypto";
+import { createReadStream, existsSync, readFileSync } from "node:fs";
+import { lstat, readFile, readdir, readlink } from "node:fs/promises";
+import path from "node:path";
+import { ConfigError } from "@stackyard/core";
+import dockerignore from "@balena/dockerignore";
+import { pack as tarPack } from "tar-stream";
+import type { Readable } from "node:stream";
+
+/** Always left out of the build context, whatever .dockerignore says. */
+export const builtInExcludes: readonly string[] = ["**/.git", "**/.nx", ".test-engines", "**/.stackyard", "**/*.log"];
+
+/** One file, folder or symlink that goes into the image. */
+export interface ContextEntry {
+  /** Posix path relative to the context root. */
+  path: string;
+  absolute: string;
+  type: "file" | "directory" | "symlink";
+  mode: number;
+  size: number;
+  mtimeMs: number;
+  ctimeMs: number;
+  ino: number;
+  /** Link target, kept as it is (relative links inside the context stay valid). */
+  linkname?: string;
+}
+
+/** The build context root and where the project sits in it. */
+export interface ContextLocation {
+  root: string;
+  /** The source root relative to `root`, posix (`""` when equal). */
+  sourceRootInContext: string;
+  /** The `stackyard` bin script relative to `root`, posix, when the context holds the package. */
+  stackyardBin: string | undefined;
+}
+
+// A CommonJS module whose typings declare `export default`: under NodeNext the default import is module.exports.
+const ignore = (dockerignore as unknown as { default: typeof dockerignore.default }).default;
+
+const toPosix = (p: string): string => p.split(path.sep).join("/");
+
+/**
+ * Finds the build context: `buildContextRoot` (relative to the source root)
+ * when given, else the nearest folder at or above the source root whose
+ * node_modules holds the `stackyard` package.
+ */
+export function locateContext(sourceRoot: string, buildContextRoot?: string): ContextLocation {
+  const source = path.resolve(sourceRoot);
+  let root: string | undefined = buildContextRoot ? path.resolve(source, buildContextRoot) : undefined;
+  if (root) {
+    const rel = path.relative(root, source);
+    if (rel.startsWith("..") || path.isAbsolute(rel)) {
+      throw new ConfigError(`settings.docker.build_context_root '${buildContextRoot}' (${root}) does not contain the source root ${source}.`, {
+        hint: "Point build_context_root at the source root or a folder above it.",
+      });
+    }
+  }
+  let stackyardBin: string | undefined;
+  for (let dir = source; ; dir = path.dirname(dir)) {
+    const manifest = path.join(dir, "node_modules", "stackyard", "package.json");
+    if (existsSync(manifest)) {
+      root ??= dir;
+      if (!path.relative(root, dir).startsWith("..")) {
+        const pkg = JSON.parse(readFileSync(manifest, "utf8")) as { bin?: string | Record<string, string> };
+        const bin = typeof pkg.bin === "string" ? pkg.bin : pkg.bin?.stackyard;
+        if (bin) stackyardBin = toPosix(path.relative(root, path.join(dir, "node_modules", "stackyard", bin)));
+      }
+      break;
+    }
+    if (dir === path.dirname(dir) || (root && dir === root)) break;
+  }
+  if (!root) {
+    throw new ConfigError(`No node_modules with the 'stackyard' package at or above the source root ${source}, so there is no build context to send.`, {
+      hint: "Run `npm install stackyard` in the project, or set settings.docker.build_context_root.",
+    });
+  }
+  return { root, sourceRootInContext: toPosix(path.relative(root, source)), stackyardBin };
+}
+
+/**
+ * Lists what goes into the image, sorted by path: everything under `root`
+ * except the built-in excludes and what the .dockerignore file excludes
+ * (`dockerignoreFile`, else `<root>/.dockerignore`). The root .dockerignore
+ * itself is left out: the builder gets its own.
+ */
+export async function listContext(root: string, dockerignoreFile?: string): Promise<ContextEntry[]> {
+  const file = dockerignoreFile ?? path.join(root, ".dockerignore");
+  const patterns = [...builtInExcludes, ".dockerignore"];
+  if (existsSync(file)) {
+    patterns.push(...(await readFile(file, "utf8")).split(/\r?\n/).map((l) => l.trim()).filter((l) => l && !l.startsWith("#")));
+  }
+  const ig = ignore().add(patterns);
+  // Only with a "!" exception can something inside an excluded folder come back.
+  const hasExceptions = patterns.some((p) => p.startsWith("!"));
+  const entries: ContextEntry[] = [];
+  const walk = async (dir: string, rel: string): Promise<void> => {
+    const names = (await readdir(dir)).sort();
+    for (const name of names) {
+      const relPath = rel ? `${rel}/${name}` : name;
+      const absolute = path.join(dir, name);
+      const stat = await lstat(absolute);
+      const excluded = ig.ignores(relPath);
+      const base = { path: relPath, absolute, mode: stat.mode & 0o7777, size: stat.size, mtimeMs: stat.mtimeMs, ctimeMs: stat.ctimeMs, ino: stat.ino };
+      if (stat.isDirectory()) {
+        if (excluded && !hasExceptions) continue;
+        if (!excluded) entries.push({ ...base, type: "directory", size: 0 });
+        await walk(absolute, relPath);
+      } else if (excluded) {
+        continue;
+      } else if (stat.isSymbolicLink()) {
+        entries.push({ ...base, type: "symlink", linkname: await readlink(absolute) });
+      } else if (stat.isFile()) {
+        entries.push({ ...base, type: "file" });
+      } // sockets and fifos cannot go into an image
+    }
+  };
+  await walk(root, "");
+  return entries;
+}
+
+/** Extra files the builder gets besides the context (the generated Dockerfile and .dockerignore). */
+export type ExtraFiles = Record<string, string>;
+
+/**
+ * A tar stream of the context, read file by file as the engine consumes it,
+ * so the context is never held in memory. Owners are root; modes and links
+ * are kept.
+ */
+export function packContext(entries: readonly ContextEntry[], extra: ExtraFiles): Readable {
+  const pack = tarPack();
+  const add = (header: Parameters<typeof pack.entry>[0], body = ""): Promise<void> =>
+    new Promise((resolve, reject) => pack.entry(header, body, (error) => (error ? reject(error) : resolve())));
+  void (async () => {
+    for (const [name, text] of Object.entries(extra)) await add({ name, mode: 0o644, uid: 0, gid: 0 }, text);
+    for (const entry of entries) {
+      const header = { name: entry.path, mode: entry.mode, mtime: new Date(entry.mtimeMs), uid: 0, gid: 0 };
+      if (entry.type === "directory") await add({ ...header, type: "directory" });
+      else if (entry.type === "symlink") await add({ ...header, type: "symlink", linkname: entry.linkname! });
+      else {
+        await new Promise<void>((resolve, reject) => {
+          const sink = pack.entry({ ...header, type: "file", size: entry.size }, (error) => (error ? reject(error) : resolve()));
+          createReadStream(entry.absolute).on("error", reject).pipe(sink as unknown as NodeJS.WritableStream);
+        });
+      }
+    }
+    pack.finalize();
+  })().catch((error: unknown) => pack.destroy(error as Error));
+  return pack as unknown as Readable;
+}
+
+/** sha256 of a file's content, streamed. */
+export function hashFile(file: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const hash = createHash("sha256");
+    createReadStream(file)
+      .on("error", reject)
+      .on("data", (chunk) => hash.update(chunk))
+      .on("end", () => resolve(hash.digest("hex")));
+  });
+}
