@@ -1,1 +1,1 @@
-export {};
+export { testArtifactStore, type ArtifactStoreSuiteOptions } from "./artifact-store-suite.js";
