@@ -16,6 +16,9 @@ const commands = {
   stacks: () => import("./commands/stacks.js"),
   stackRead: () => import("./commands/stack-read.js"),
   connectors: () => import("./commands/connectors.js"),
+  run: () => import("./commands/run.js"),
+  stepRun: () => import("./commands/step-run.js"),
+  runs: () => import("./commands/runs.js"),
 };
 
 const json = () => new Option("--json", "print JSON instead of a table");
@@ -44,6 +47,8 @@ export function buildProgram(version: string): Command {
   for (const { type, cli, label } of COMPONENT_COMMANDS) addComponentCommands(program, type, cli, label);
   addConnectorCommands(program);
   addStackCommands(program);
+
+  addRunCommands(program);
 
   const flavor = program.command("flavor").description("flavors of every component type");
   flavor
@@ -210,4 +215,60 @@ function addStackCommands(program: Command): void {
     .description("delete a stack (not the active one)")
     .argument("<name>")
     .action(async (name) => (await commands.stacks()).deleteStack(name));
+}
+
+function addRunCommands(program: Command): void {
+  program
+    .command("run")
+    .description("run a pipeline on the active stack")
+    .argument("<source>", "the pipeline as MODULE#EXPORT, e.g. ./run.ts#trainingPipeline")
+    .option("-c, --config <file>", "run configuration YAML (run_name, parameters, settings, resources, steps)")
+    .option("--run-name <name>", "name of the run ({date} and {time} are filled in)")
+    .option("--stack <name>", "run on this stack instead of the active one")
+    .option("--no-cache", "run every step even if a cached result exists")
+    .option("-p, --param <name=value...>", "pipeline parameters (values are JSON, or strings)")
+    .option("-q, --quiet", "print only warnings and errors")
+    .action(async (source, opts) => (await commands.run()).runCommand(source, opts));
+
+  program
+    .command("step")
+    .description("the one-step entrypoint containers run")
+    .command("run")
+    .description("run exactly one step of a stored snapshot in this process")
+    .requiredOption("--snapshot <uri>", "URI of the snapshot in the artifact store")
+    .requiredOption("--step <id>", "step invocation id")
+    .requiredOption("--run <id>", "run id")
+    .action(async (opts) => (await commands.stepRun()).stepRunCommand(opts));
+
+  const runs = program.command("runs").description("pipeline runs: list, inspect, read logs, stop, delete");
+  runs
+    .command("list")
+    .description("list runs, newest first")
+    .option("--pipeline <name>", "only runs of this pipeline")
+    .option("--status <status>", "only runs with this status")
+    .option("--limit <n>", "at most this many", "50")
+    .addOption(json())
+    .action(async (opts) => (await commands.runs()).listRuns(opts));
+  runs
+    .command("describe")
+    .description("show a run's steps, statuses, timings and artifacts")
+    .argument("<run>", "run id, id prefix or name")
+    .addOption(json())
+    .action(async (run, opts) => (await commands.runs()).describeRun(run, opts));
+  runs
+    .command("logs")
+    .description("print the output its steps wrote")
+    .argument("<run>", "run id, id prefix or name")
+    .option("-s, --step <id>", "only this step")
+    .action(async (run, opts) => (await commands.runs()).runLogs(run, opts));
+  runs
+    .command("stop")
+    .description("stop a running run")
+    .argument("<run>", "run id, id prefix or name")
+    .action(async (run) => (await commands.runs()).stopRun(run));
+  runs
+    .command("delete")
+    .description("delete a finished run's records")
+    .argument("<run>", "run id, id prefix or name")
+    .action(async (run) => (await commands.runs()).deleteRun(run));
 }

@@ -1,5 +1,6 @@
 import type { ArtifactRecord, PipelineSnapshot, RunQuery, RunRecord, RunStore, StepRunRecord } from "@stackyard/core";
 import type { Database } from "./database.js";
+import { StoreUsageError } from "./store-errors.js";
 
 type Row = Record<string, unknown>;
 
@@ -121,7 +122,17 @@ export class SqliteRunStore implements RunStore {
     return (this.db.prepare(sql).all(...values) as Row[]).map(toRun);
   }
 
+  /**
+   * Deletes a run's records. Refused while later runs reuse its outputs
+   * through the cache, so that no run is left pointing at nothing.
+   */
   async deleteRun(id: string): Promise<void> {
+    const users = this.db
+      .prepare("SELECT DISTINCT r.name FROM step_runs s JOIN runs r ON r.id = s.run_id WHERE s.run_id <> ? AND json_extract(s.cached_from, '$.runId') = ?")
+      .all(id, id) as Array<{ name: string }>;
+    if (users.length) {
+      throw new StoreUsageError(`Runs ${users.map((u) => `'${u.name}'`).join(", ")} reuse outputs of this run through the cache`, "Delete those runs first.");
+    }
     this.statements.deleteRun.run(id);
   }
 

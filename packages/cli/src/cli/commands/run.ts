@@ -1,0 +1,50 @@
+import { isAbsolute, relative, resolve } from "node:path";
+import { ConfigError, isPipeline } from "@stackyard/core";
+import { runPipeline } from "../../client/run-pipeline.js";
+import { loadSource } from "../../source/load-source.js";
+import { findSourceRoot } from "../../store/project.js";
+
+interface RunCommandOptions {
+  config?: string;
+  runName?: string;
+  stack?: string;
+  cache?: boolean;
+  param?: string[];
+  quiet?: boolean;
+}
+
+/** `stackyard run ./pipeline.ts#trainingPipeline --config configs/run.yaml`. */
+export async function runCommand(source: string, opts: RunCommandOptions): Promise<void> {
+  const sourceRoot = findSourceRoot();
+  if (!sourceRoot) throw new ConfigError(`No Stackyard project in ${process.cwd()} or any folder above it`, { hint: "Run `stackyard init` in your project's root folder." });
+  // A file path is given relative to where the user stands; source paths are relative to the source root.
+  const hash = source.lastIndexOf("#");
+  let module = hash > 0 ? source.slice(0, hash) : source;
+  if (module.startsWith(".") || isAbsolute(module)) {
+    const rel = relative(sourceRoot, resolve(module));
+    module = rel.startsWith("..") ? resolve(module) : `./${rel}`;
+  }
+  const sourcePath = `${module}#${hash > 0 ? source.slice(hash + 1) : ""}`;
+  const pipeline = await loadSource(sourcePath, sourceRoot);
+  if (!isPipeline(pipeline)) throw new ConfigError(`'${sourcePath}' is not a pipeline: export one made with pipeline() from @stackyard/core`);
+  const parameters: Record<string, unknown> = {};
+  for (const pair of opts.param ?? []) {
+    const eq = pair.indexOf("=");
+    if (eq < 1) throw new ConfigError(`Invalid --param '${pair}': use --param name=value`);
+    const raw = pair.slice(eq + 1);
+    try {
+      parameters[pair.slice(0, eq)] = JSON.parse(raw);
+    } catch {
+      parameters[pair.slice(0, eq)] = raw;
+    }
+  }
+  await runPipeline(pipeline, {
+    source: sourcePath,
+    ...(opts.config ? { config: resolve(opts.config) } : {}),
+    ...(opts.runName ? { runName: opts.runName } : {}),
+    ...(opts.stack ? { stack: opts.stack } : {}),
+    ...(opts.cache === false ? { enableCache: false } : {}),
+    ...(Object.keys(parameters).length ? { parameters } : {}),
+    ...(opts.quiet ? { quiet: true } : {}),
+  });
+}

@@ -1,0 +1,111 @@
+import type { RunRecord } from "@stackyard/core";
+import { reapDeadRun } from "../../client/stale-runs.js";
+import { SqliteRunStore } from "../../store/sqlite-run-store.js";
+import type { Project } from "../../store/open-project.js";
+import { StoreUsageError } from "../../store/store-errors.js";
+import { info, printDetails, printJson, printTable } from "../output.js";
+import { withProject } from "../with-project.js";
+
+function duration(start?: string, end?: string): string {
+  if (!start) return "";
+  const ms = (end ? Date.parse(end) : Date.now()) - Date.parse(start);
+  return ms < 1000 ? `${ms}ms` : `${(ms / 1000).toFixed(1)}s`;
+}
+
+/** Finds a run by id, id prefix or name, reconciling it first. */
+export async function findRun(project: Project, store: SqliteRunStore, idOrName: string): Promise<RunRecord> {
+  const run = await store.getRun(idOrName);
+  if (!run) throw new StoreUsageError(`No run '${idOrName}'`, "List runs with `stackyard runs list`.");
+  const { reconcileRun } = await import("../../client/reconcile.js");
+  return reconcileRun(project, store, await reapDeadRun(store, run));
+}
+
+export async function listRuns(opts: { json?: boolean; pipeline?: string; status?: string; limit?: string }): Promise<void> {
+  await withProject(async (project) => {
+    const store = new SqliteRunStore(project.db);
+    const runs = await store.listRuns({ pipeline: opts.pipeline, status: opts.status as RunRecord["status"], limit: opts.limit ? Number(opts.limit) : 50 });
+    const reconciled = await Promise.all(runs.map((r) => reapDeadRun(store, r)));
+    if (opts.json) printJson(reconciled);
+    else
+      printTable(
+        reconciled.map((r) => ({ id: r.id.slice(0, 8), name: r.name, pipeline: r.pipeline, status: r.status, stack: r.stack, started: r.started ?? r.created, duration: duration(r.started, r.ended) })),
+        ["id", "name", "pipeline", "status", "stack", "started", "duration"],
+        "No runs yet.",
+      );
+  });
+}
+
+export async function describeRun(idOrName: string, opts: { json?: boolean }): Promise<void> {
+  await withProject(async (project) => {
+    const store = new SqliteRunStore(project.db);
+    const run = await findRun(project, store, idOrName);
+    const steps = await store.listStepRuns(run.id);
+    const artifacts = await store.listArtifacts(run.id);
+    const byId = new Map(artifacts.map((a) => [a.id, a]));
+    const outputs = await Promise.all(
+      steps.flatMap((s) =>
+        Object.entries(s.outputs).map(async ([output, id]) => {
+          const artifact = byId.get(id) ?? (await store.getArtifact(id));
+          return { step: s.stepId, output, uri: artifact?.uri, materializer: artifact?.materializer, size: artifact?.size, sha256: artifact?.sha256 };
+        }),
+      ),
+    );
+    if (opts.json) {
+      printJson({ ...run, steps, artifacts: outputs });
+      return;
+    }
+    printDetails({ id: run.id, name: run.name, pipeline: run.pipeline, status: run.status, stack: run.stack, orchestrator: run.orchestrator, started: run.started, ended: run.ended, duration: duration(run.started, run.ended), ...(run.error ? { error: run.error } : {}) });
+    process.stdout.write("\nSteps:\n");
+    printTable(
+      steps.map((s) => ({ step: s.stepId, status: s.status, attempts: s.attempt, duration: duration(s.started, s.ended), error: s.error ? s.error.split("\n")[0] : "" })),
+      ["step", "status", "attempts", "duration", "error"],
+      "  (no steps recorded)",
+    );
+    process.stdout.write("\nArtifacts:\n");
+    printTable(outputs.map((o) => ({ ...o, sha256: o.sha256?.slice(0, 12) })), ["step", "output", "materializer", "size", "sha256", "uri"], "  (none)");
+  });
+}
+
+export async function runLogs(idOrName: string, opts: { step?: string }): Promise<void> {
+  await withProject(async (project) => {
+    const store = new SqliteRunStore(project.db);
+    const run = await findRun(project, store, idOrName);
+    const steps = await store.listStepRuns(run.id);
+    const chosen = opts.step ? steps.filter((s) => s.stepId === opts.step) : steps;
+    if (opts.step && !chosen.length) {
+      throw new StoreUsageError(`Run '${run.name}' has no step '${opts.step}'`, `Its steps: ${steps.map((s) => s.stepId).join(", ") || "(none recorded)"}`);
+    }
+    const { readStepLogs } = await import("../../client/logs.js");
+    for (const step of chosen) {
+      const text = await readStepLogs(project, store, run, step);
+      if (!opts.step) process.stdout.write(`==> ${step.stepId} (${step.status}) <==\n`);
+      process.stdout.write(text.endsWith("\n") || !text ? text : text + "\n");
+    }
+  });
+}
+
+export async function deleteRun(idOrName: string): Promise<void> {
+  await withProject(async (project) => {
+    const store = new SqliteRunStore(project.db);
+    const run = await findRun(project, store, idOrName);
+    if (["initializing", "running", "retrying"].includes(run.status)) {
+      throw new StoreUsageError(`Run '${run.name}' is still ${run.status}`, `Stop it first with \`stackyard runs stop ${run.name}\`.`);
+    }
+    await store.deleteRun(run.id);
+    info(`Deleted run '${run.name}' (${run.id}).`);
+  });
+}
+
+export async function stopRun(idOrName: string): Promise<void> {
+  await withProject(async (project) => {
+    const store = new SqliteRunStore(project.db);
+    const run = await findRun(project, store, idOrName);
+    if (!["initializing", "running", "retrying"].includes(run.status)) {
+      info(`Run '${run.name}' is already ${run.status}.`);
+      return;
+    }
+    const { stopRunNow } = await import("../../client/reconcile.js");
+    await stopRunNow(project, store, run);
+    info(`Stopping run '${run.name}'.`);
+  });
+}

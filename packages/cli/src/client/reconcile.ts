@@ -1,0 +1,51 @@
+import { hostname } from "node:os";
+import type { BaseOrchestrator, RunRecord, Stack } from "@stackyard/core";
+import type { Project } from "../store/open-project.js";
+import type { SqliteRunStore } from "../store/sqlite-run-store.js";
+import { loadSnapshotComponent } from "./load-stack.js";
+
+const ACTIVE = new Set(["initializing", "running", "retrying"]);
+
+async function orchestratorContext(project: Project, store: SqliteRunStore, run: RunRecord) {
+  const snapshot = await store.getSnapshot(run.snapshotId);
+  if (!snapshot) return undefined;
+  const orchestrator = await loadSnapshotComponent<BaseOrchestrator>(project, snapshot, "orchestrator");
+  const stack = { name: run.stack, orchestrator, artifactStore: await loadSnapshotComponent(project, snapshot, "artifact_store") } as Stack;
+  return { orchestrator, stack };
+}
+
+/**
+ * Brings a remote run's record up to date from where it runs (Step Functions
+ * execution status and the step records its containers wrote).
+ */
+export async function reconcileRun(project: Project, store: SqliteRunStore, run: RunRecord): Promise<RunRecord> {
+  if (!ACTIVE.has(run.status) || run.pid || !run.orchestratorRunId) return run;
+  const context = await orchestratorContext(project, store, run);
+  if (!context?.orchestrator.fetchStatus) return run;
+  const update = await context.orchestrator.fetchStatus(run, { store, stack: context.stack });
+  for (const outcome of update.steps ?? []) {
+    const current = await store.getStepRun(run.id, outcome.stepId);
+    if (!current || current.status !== outcome.status) {
+      await store.putStepRun({ ...(current ?? { runId: run.id, stepId: outcome.stepId, stepName: outcome.stepId, attempt: 1, outputs: {} }), status: outcome.status, error: outcome.error });
+    }
+  }
+  const patch: Partial<RunRecord> = { status: update.status, ...(update.error ? { error: update.error } : {}) };
+  if (!ACTIVE.has(update.status)) patch.ended = new Date().toISOString();
+  await store.updateRun(run.id, patch);
+  return { ...run, ...patch };
+}
+
+/** Stops a run: signals its local runner, or asks its orchestrator. */
+export async function stopRunNow(project: Project, store: SqliteRunStore, run: RunRecord): Promise<void> {
+  if (run.pid && run.host === hostname()) {
+    // The runner turns SIGINT into an abort: it stops its steps (and containers) and records the run as stopped.
+    process.kill(run.pid, "SIGINT");
+    return;
+  }
+  const context = await orchestratorContext(project, store, run);
+  if (!context?.orchestrator.stop) {
+    throw Object.assign(new Error(`The orchestrator of run '${run.name}' cannot stop runs`), { exitCode: 2 });
+  }
+  await context.orchestrator.stop(run, { store, stack: context.stack });
+  await store.updateRun(run.id, { status: "stopped", ended: new Date().toISOString() });
+}

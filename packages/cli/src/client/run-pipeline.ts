@@ -1,0 +1,152 @@
+import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
+import {
+  EntrypointConfiguration,
+  RunFailedError,
+  runStep,
+  resolvePipelineSource,
+  type Pipeline,
+  type PipelineSnapshot,
+  type RunOptions,
+  type RunResult,
+  type RunStatus,
+  type StepOutcome,
+  type SubmitContext,
+} from "@stackyard/core";
+import { FlavorRegistry } from "../flavors/registry.js";
+import { loadFlavor } from "../flavors/load-flavor.js";
+import { openProject, type Project } from "../store/open-project.js";
+import { SqliteRunStore } from "../store/sqlite-run-store.js";
+import { loadStack } from "./load-stack.js";
+import { RunReporter } from "./reporter.js";
+
+/**
+ * Runs a pipeline on the active stack: compiles its snapshot, stores it in
+ * the store and the artifact store, creates the run, and submits it to the
+ * stack's orchestrator. Resolves with the run's outcome; a failed run rejects
+ * with a {@link RunFailedError} naming the failed steps.
+ */
+export async function runPipeline(pipeline: Pipeline, options: RunOptions = {}): Promise<RunResult> {
+  const project = openProject(options.cwd ?? process.cwd());
+  try {
+    return await runInProject(project, pipeline, options);
+  } finally {
+    project.close();
+  }
+}
+
+async function runInProject(project: Project, pipeline: Pipeline, options: RunOptions): Promise<RunResult> {
+  const store = new SqliteRunStore(project.db);
+  const stackName = options.stack ?? project.config.activeStackName();
+  const { stack, rows } = await loadStack(project, stackName);
+  const registry = new FlavorRegistry(project.config, project.paths.sourceRoot);
+  const components: NonNullable<Parameters<Pipeline["compile"]>[0]>["stack"] = { name: stackName, components: {} };
+  for (const [type, row] of Object.entries(rows)) {
+    const entry = registry.find(type, row.flavor)!;
+    const flavor = await loadFlavor(entry, project.paths.sourceRoot);
+    components.components[type] = {
+      id: row.id, name: row.name, flavor: row.flavor, flavor_source: entry.source, config: row.config,
+      ...(row.connector ? { connector: row.connector } : {}),
+      ...(flavor.settingsSchema ? { settingsSchema: flavor.settingsSchema } : {}),
+    };
+  }
+  const source = options.source ?? (await resolvePipelineSource(pipeline, project.paths.sourceRoot));
+  const snapshot = await pipeline.compile({ ...options, source, stack: components, sourceRoot: project.paths.sourceRoot });
+
+  const snapshotUri = stack.artifactStore.uri(`snapshots/${snapshot.id}.json`);
+  await stack.artifactStore.writeFile(snapshotUri, JSON.stringify(snapshot));
+  await store.saveSnapshot(snapshot, snapshotUri);
+
+  const runId = randomUUID();
+  const runName = expandRunName(options.runName ?? snapshot.run_name_template, snapshot.pipeline.name);
+  const created = new Date().toISOString();
+  await store.createRun({
+    id: runId, name: runName, pipeline: snapshot.pipeline.name, snapshotId: snapshot.id, snapshotUri, stack: stackName,
+    orchestrator: stack.orchestrator.name, status: "initializing", pid: process.pid, host: hostname(), created, started: created,
+  });
+
+  const reporter = new RunReporter(runName, snapshot.steps.map((s) => s.id), { quiet: options.quiet });
+  reporter.info(`Running pipeline '${snapshot.pipeline.name}' as run '${runName}' on stack '${stackName}' (orchestrator ${stack.orchestrator.name}: ${stack.orchestrator.flavor}).`);
+  warnUnhonouredResources(snapshot, stack.orchestrator.capabilities.honoursResources, stack.orchestrator.name, reporter);
+
+  const abort = new AbortController();
+  const onSignal = () => {
+    reporter.warn("Stopping: the run's steps are being stopped (press Ctrl-C again to force).");
+    abort.abort(new Error("stopped by the user"));
+    process.once("SIGINT", () => process.exit(130));
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+
+  const context: SubmitContext = {
+    runId, runName, snapshotUri, stack, sourceRoot: project.paths.sourceRoot, store, events: reporter, signal: abort.signal,
+    runStepInProcess: (stepId, opts) =>
+      runStep({ snapshot, stepId, runId, store, artifactStore: stack.artifactStore, pipeline, signal: opts?.signal ?? abort.signal, events: reporter }),
+    stepCommand: (stepId) => EntrypointConfiguration.commandFor({ snapshot: snapshotUri, step: stepId, run: runId }),
+    stepEnvironment: () => ({
+      STACKYARD_SOURCE_ROOT: project.paths.sourceRoot,
+      STACKYARD_STORE: project.paths.database,
+      STACKYARD_RUN_ID: runId,
+    }),
+    markStep: async (stepId, status, error) => {
+      const step = snapshot.steps.find((s) => s.id === stepId)!;
+      const now = new Date().toISOString();
+      const existing = await store.getStepRun(runId, stepId);
+      await store.putStepRun({ ...(existing ?? { runId, stepId, stepName: step.name, attempt: 0, outputs: {} }), status, error, ended: now });
+      reporter.stepStatus(stepId, status, error);
+    },
+  };
+
+  let outcomes: StepOutcome[] = [];
+  let status: RunStatus = "running";
+  let error: string | undefined;
+  try {
+    await store.updateRun(runId, { status: "running" });
+    const handle = await stack.orchestrator.submit(snapshot, context);
+    if (handle.orchestratorRunId) await store.updateRun(runId, { orchestratorRunId: handle.orchestratorRunId });
+    outcomes = await handle.wait();
+    status = finalStatus(outcomes, snapshot, abort.signal.aborted, stack.orchestrator.capabilities.synchronous);
+  } catch (e) {
+    status = abort.signal.aborted ? "stopped" : "failed";
+    error = (e as Error).message;
+    throw e;
+  } finally {
+    process.removeListener("SIGINT", onSignal);
+    process.removeListener("SIGTERM", onSignal);
+    const failed = outcomes.filter((o) => o.status === "failed");
+    if (!error && failed.length) error = failed.map((o) => `step '${o.stepId}' failed: ${o.error ?? "unknown error"}`).join("; ");
+    const done = status !== "running";
+    await store.updateRun(runId, { status, ...(error ? { error } : {}), ...(done ? { ended: new Date().toISOString(), pid: undefined } : { pid: undefined }) });
+    reporter.finish();
+    reporter.info(`Run '${runName}' ${status}${error ? `: ${error}` : ""}. Details: stackyard runs describe ${runName}`);
+  }
+  const result: RunResult = { runId, runName, status, steps: outcomes };
+  if (status === "failed" || status === "stopped") {
+    throw new RunFailedError(`Run '${runName}' ${status}: ${error ?? "see stackyard runs describe " + runName}`, { hint: `See the step output with \`stackyard runs logs ${runName}\`.` });
+  }
+  return result;
+}
+
+function finalStatus(outcomes: StepOutcome[], snapshot: PipelineSnapshot, aborted: boolean, synchronous: boolean): RunStatus {
+  if (aborted) return "stopped";
+  if (outcomes.some((o) => o.status === "failed")) return "failed";
+  if (outcomes.length < snapshot.steps.length && !synchronous) return "running";
+  return "completed";
+}
+
+function warnUnhonouredResources(snapshot: PipelineSnapshot, honours: boolean, orchestrator: string, reporter: RunReporter): void {
+  if (honours) return;
+  const asking = snapshot.steps.filter((s) => Object.keys(s.resources).length);
+  if (asking.length) {
+    reporter.warn(`orchestrator '${orchestrator}' cannot enforce resources (cpu_count, gpu_count, memory); ${asking.length} step(s) ask for them and will run without limits.`);
+  }
+}
+
+/** Fills `{date}`, `{time}` and `{pipeline}` in a run name template. */
+export function expandRunName(template: string, pipeline: string): string {
+  const now = new Date();
+  const pad = (n: number) => String(n).padStart(2, "0");
+  const date = `${now.getFullYear()}_${pad(now.getMonth() + 1)}_${pad(now.getDate())}`;
+  const time = `${pad(now.getHours())}_${pad(now.getMinutes())}_${pad(now.getSeconds())}_${String(now.getMilliseconds()).padStart(3, "0")}`;
+  return template.replaceAll("{date}", date).replaceAll("{time}", time).replaceAll("{pipeline}", pipeline);
+}

@@ -1,0 +1,30 @@
+import { hostname } from "node:os";
+import type { RunRecord, RunStore } from "@stackyard/core";
+
+const ACTIVE = new Set(["initializing", "running", "retrying"]);
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * A run driven from this machine whose runner process is gone (killed with
+ * SIGKILL, machine crash) can never finish: mark it and its unfinished steps
+ * failed. Called by every command that reads runs, so the next reader finds
+ * the truth. Remote runs (no pid) are reconciled from their orchestrator.
+ */
+export async function reapDeadRun(store: RunStore, run: RunRecord): Promise<RunRecord> {
+  if (!ACTIVE.has(run.status) || !run.pid || run.host !== hostname() || isAlive(run.pid)) return run;
+  const ended = new Date().toISOString();
+  const error = `the process running it (pid ${run.pid}) ended without finishing the run`;
+  for (const step of await store.listStepRuns(run.id)) {
+    if (ACTIVE.has(step.status)) await store.putStepRun({ ...step, status: "failed", error, ended });
+  }
+  await store.updateRun(run.id, { status: "failed", error, ended });
+  return { ...run, status: "failed", error, ended };
+}
