@@ -57,7 +57,7 @@ describe("test engines", () => {
     expect(listed.tags).toContain(tag);
 
     await docker.getImage(`${repo}:${tag}`).remove();
-    await followProgress(docker, await docker.pull(`${repo}:${tag}`));
+    await followProgress(docker, (await docker.pull(`${repo}:${tag}`)) as NodeJS.ReadableStream);
     const pulled = await docker.getImage(`${repo}:${tag}`).inspect();
     const original = await docker.getImage(nodeImage).inspect();
     expect(pulled.RootFS.Layers).toEqual(original.RootFS.Layers);

@@ -1,0 +1,182 @@
+import { BaseContainerRegistry, EntrypointConfiguration, NotFoundError } from "@stackyard/core";
+import { type DockerEngine, ensureBaseImage, ensureDockerEngine, ensureRegistry, type LocalRegistry, runContainer } from "@stackyard/tools/engines";
+import type Docker from "dockerode";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  EngineUnreachableError,
+  ImageBuildError,
+  ImagePushError,
+  assertEngineReachable,
+  buildImage,
+  connectDocker,
+} from "../src/index.js";
+import { type Fixture, makeFixture } from "./fixture.js";
+
+class TestRegistry extends BaseContainerRegistry {
+  prepared: string[] = [];
+  constructor(uri: string) {
+    super({ id: "r1", name: "local_registry", flavor: "test", config: { uri }, sourceRoot: "." });
+  }
+  async credentials() {
+    return undefined;
+  }
+  override async prepareRepository(repository: string) {
+    this.prepared.push(repository);
+  }
+}
+
+describe("buildImage against a real engine", () => {
+  let engine: DockerEngine;
+  let registry: LocalRegistry;
+  let docker: Docker;
+  let nodeImage: string;
+  let fixture: Fixture;
+  const log: string[] = [];
+
+  beforeAll(async () => {
+    engine = await ensureDockerEngine();
+    docker = connectDocker(engine.dockerHost);
+    ({ nodeImage } = await ensureBaseImage(docker));
+    registry = await ensureRegistry();
+    fixture = makeFixture();
+  });
+
+  afterAll(async () => {
+    fixture?.remove();
+    await registry?.stop();
+    await engine?.stop();
+  });
+
+  const build = (settings: Record<string, unknown> = {}, extra: Partial<Parameters<typeof buildImage>[0]> = {}) =>
+    buildImage({
+      docker,
+      sourceRoot: fixture.sourceRoot,
+      settings: { target_repository: "stackyard-test", environment: { GREETING: "hi" }, ...settings },
+      parentImage: nodeImage,
+      cacheDir: fixture.cacheDir,
+      onLog: (line) => log.push(line),
+      ...extra,
+    });
+
+  it("builds an image in which `stackyard step run ...` runs from the source root", async () => {
+    const result = await build();
+    expect(result).toMatchObject({ built: true, pushed: false });
+    expect(result.tag).toMatch(/^stackyard-test:[0-9a-f]{16}$/);
+    expect(result.image).toBe(result.tag);
+    expect(log.some((line) => /^Step \d+\/\d+ : COPY \. \/app/.test(line))).toBe(true);
+
+    const command = EntrypointConfiguration.commandFor({ snapshot: "file:///snap.json", step: "train", run: "r1" });
+    const run = await runContainer(docker, result.image, command);
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toEqual({ argv: command.slice(1), cwd: "/app/app", sourceRoot: "/app/app", greeting: "hi" });
+
+    const lib = await runContainer(docker, result.image, ["node", "-e", "console.log(require('@fixture/lib'))"]);
+    expect(lib.stdout).toBe("lib   ok\n");
+  });
+
+  it("leaves out what .dockerignore and the built-in excludes name", async () => {
+    const { image } = await build();
+    const probe = `const fs = require("fs"); console.log(JSON.stringify(["/app/app/pipeline.ts", "/app/secret.env", "/app/app/data", "/app/app/debug.log", "/app/.git", "/app/app/.stackyard", "/app/.stackyard-image.Dockerfile", "/app/.dockerignore"].map((p) => fs.existsSync(p))))`;
+    const run = await runContainer(docker, image, ["node", "-e", probe]);
+    expect(JSON.parse(run.stdout)).toEqual([true, false, false, false, false, false, false, false]);
+  });
+
+  it("gives the same tag for the same inputs without rebuilding, and a new tag for a changed file", async () => {
+    const first = await build();
+    const started = performance.now();
+    const again = await build();
+    const elapsed = performance.now() - started;
+    expect(again).toEqual({ ...first, built: false });
+    expect(elapsed).toBeLessThan(1_000);
+
+    fixture.write("secret.env", "TOKEN=rotated\n"); // ignored: no new image
+    expect((await build()).tag).toBe(first.tag);
+
+    fixture.write("app/pipeline.ts", "export const answer = 43;\n");
+    const changed = await build();
+    expect(changed.built).toBe(true);
+    expect(changed.tag).not.toBe(first.tag);
+    fixture.write("app/pipeline.ts", "export const answer = 42;\n");
+    expect(await build()).toEqual({ ...first, built: false });
+  });
+
+  it("installs nothing when every requirement is already in node_modules (offline)", async () => {
+    log.length = 0;
+    const result = await build({ requirements: ["left-pad@^1.3.0"] });
+    expect(result.built).toBe(true);
+    expect(log).toContain("stackyard: every required package is in node_modules; nothing to install");
+  });
+
+  it("fails a build with the failing step and its output", async () => {
+    const error = await build({ requirements: ["left-pad", "not-in-node-modules"] }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ImageBuildError);
+    const message = (error as ImageBuildError).message;
+    expect((error as ImageBuildError).step).toMatch(/^Step \d+\/\d+ : RUN \["node","-e"/);
+    expect(message).toMatch(/returned a non-zero code: 1/);
+    expect(message).toContain("not-in-node-modules missing from node_modules and the parent image has no npm");
+  });
+
+  it("builds a user Dockerfile first and shows its failing RUN step", async () => {
+    fixture.write("app/Dockerfile", `FROM ${nodeImage}\nRUN echo "preparing the model cache" && exit 7\n`);
+    const error = await build({ dockerfile: "Dockerfile" }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ImageBuildError);
+    // The engine counts the build's LABEL as one more step.
+    expect((error as ImageBuildError).step).toMatch(/^Step 2\/\d : RUN echo "preparing the model cache" && exit 7$/);
+    expect((error as ImageBuildError).message).toContain("returned a non-zero code: 7");
+    expect((error as ImageBuildError).output).toContain("preparing the model cache");
+
+    fixture.write("app/Dockerfile", `FROM ${nodeImage}\nENV FROM_USER_DOCKERFILE=yes\n`);
+    const result = await build({ dockerfile: "Dockerfile" });
+    const run = await runContainer(docker, result.image, ["node", "-e", "console.log(process.env.FROM_USER_DOCKERFILE, process.cwd())"]);
+    expect(run.stdout).toBe("yes /app/app\n");
+  });
+
+  it("names a missing parent image and how to get it, without pulling", async () => {
+    const error = await build({ parent_image: "stackyard/not-here:1.0" }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(NotFoundError);
+    expect((error as NotFoundError).message).toBe(`Parent image 'stackyard/not-here:1.0' is not in the Docker engine at ${engine.dockerHost}.`);
+    expect((error as NotFoundError).hint).toContain("docker pull stackyard/not-here:1.0");
+  });
+
+  it("pushes to a registry and the registry serves it", async () => {
+    const target = new TestRegistry(registry.url);
+    const result = await build({ target_repository: "stackyard-push-test" }, { registry: target });
+    expect(result.pushed).toBe(true);
+    expect(target.prepared).toEqual(["stackyard-push-test"]);
+    const tag = result.tag.split(":")[1]!;
+    expect(result.image).toBe(`${registry.address}/stackyard-push-test:${tag}`);
+    const manifest = await fetch(`${registry.url}/v2/stackyard-push-test/manifests/${tag}`, {
+      headers: { accept: "application/vnd.docker.distribution.manifest.v2+json" },
+    });
+    expect(manifest.status).toBe(200);
+  });
+
+  it("reports a push to a registry that does not answer, naming it", async () => {
+    const error = await build({}, { registry: new TestRegistry("127.0.0.1:5999") }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ImagePushError);
+    expect((error as ImagePushError).message).toMatch(/^Pushing stackyard-test:[0-9a-f]{16} to 127\.0\.0\.1:5999\/stackyard-test:[0-9a-f]{16} \(container registry 'local_registry' \(flavor test\)\) failed: /);
+  });
+});
+
+describe("engine address", () => {
+  it("names the address tried and how to set another", async () => {
+    const address = "unix:///nonexistent/stackyard/docker.sock";
+    const error = await assertEngineReachable(connectDocker(address), address).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(EngineUnreachableError);
+    expect((error as EngineUnreachableError).message).toMatch(/^No Docker engine answers at unix:\/\/\/nonexistent\/stackyard\/docker\.sock: /);
+    expect((error as EngineUnreachableError).hint).toMatch(/DOCKER_HOST.*docker_host/);
+  });
+
+  it("connects to tcp addresses and falls back to DOCKER_HOST", () => {
+    const modem = connectDocker("tcp://127.0.0.1:2375").modem as unknown as { host: string; port: number };
+    expect([modem.host, modem.port]).toEqual(["127.0.0.1", 2375]);
+    const saved = process.env.DOCKER_HOST;
+    process.env.DOCKER_HOST = "unix:///tmp/x.sock";
+    try {
+      expect((connectDocker().modem as unknown as { socketPath: string }).socketPath).toBe("/tmp/x.sock");
+    } finally {
+      if (saved === undefined) delete process.env.DOCKER_HOST;
+      else process.env.DOCKER_HOST = saved;
+    }
+  });
+});
