@@ -51,13 +51,13 @@ describe("test engines", () => {
     const repo = `${registry.address}/engines-test`;
     const tag = `t${Date.now()}`;
     await docker.getImage(nodeImage).tag({ repo, tag });
-    await followProgress(docker, await docker.getImage(`${repo}:${tag}`).push({ authconfig: {} } as never));
+    await followProgress(docker, await docker.getImage(`${repo}:${tag}`).push({ authconfig: {} } as Docker.ImagePushOptions));
 
     const listed = (await (await fetch(`${registry.url}/v2/engines-test/tags/list`)).json()) as { tags: string[] };
     expect(listed.tags).toContain(tag);
 
     await docker.getImage(`${repo}:${tag}`).remove();
-    await followProgress(docker, (await docker.pull(`${repo}:${tag}`)) as NodeJS.ReadableStream);
+    await followProgress(docker, await docker.pull(`${repo}:${tag}`));
     const pulled = await docker.getImage(`${repo}:${tag}`).inspect();
     const original = await docker.getImage(nodeImage).inspect();
     expect(pulled.RootFS.Layers).toEqual(original.RootFS.Layers);
