@@ -142,7 +142,7 @@ describe("a real push with ECR credentials", () => {
       await followProgress(docker, await docker.buildImage({ context: dir, src: ["Dockerfile", "hello.txt"] }, { t: image }));
       await r.prepareRepository(repository);
       const auth = await r.credentials();
-      await followProgress(docker, await docker.getImage(image).push({ authconfig: auth } as never));
+      await followProgress(docker, (await docker.getImage(image).push({ authconfig: auth } as never)) as unknown as NodeJS.ReadableStream);
       const tags = (await (await fetch(`${local.url}/v2/${repository}/tags/list`)).json()) as { tags: string[] };
       expect(tags.tags).toContain(tag);
       await docker.getImage(image).remove();
