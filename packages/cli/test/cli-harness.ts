@@ -6,6 +6,8 @@ import { fileURLToPath } from "node:url";
 
 export const repoRoot = fileURLToPath(new URL("../../..", import.meta.url));
 const bin = join(repoRoot, "packages/cli/dist/bin.js");
+/** The built CLI entry, for tests that spawn it themselves. */
+export const cliPath = bin;
 const require = createRequire(import.meta.url);
 
 export interface CliResult {

@@ -1,0 +1,135 @@
+import { spawn } from "node:child_process";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cli, cliPath, newProject, removeProject } from "./cli-harness.js";
+
+interface RunJson {
+  id: string;
+  name: string;
+  status: string;
+  error?: string;
+  steps: Array<{ stepId: string; status: string; outputs: Record<string, string>; error?: string }>;
+  artifacts: Array<{ step: string; output: string; uri: string; sha256: string; size: number }>;
+}
+
+const describeRun = (dir: string, run: string): RunJson => {
+  const out = cli(dir, ["runs", "describe", run, "--json"]);
+  if (out.code !== 0) throw new Error(out.stderr);
+  return JSON.parse(out.stdout) as RunJson;
+};
+
+describe("running pipelines from the command line on the default stack", () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = newProject("runs");
+  });
+  afterAll(() => removeProject(dir));
+
+  it("runs a pipeline, records the run, its steps, artifacts and output", () => {
+    const out = cli(dir, ["run", "./pipelines/hello.ts#hello", "--run-name", "first", "-p", "count=4"]);
+    expect(out.code, out.stderr).toBe(0);
+    const run = describeRun(dir, "first");
+    expect(run.status).toBe("completed");
+    expect(run.steps.map((s) => [s.stepId, s.status]).sort()).toEqual([["maybe_fail", "completed"], ["make_numbers", "completed"], ["sum_numbers", "completed"]]);
+    const total = run.artifacts.find((a) => a.step === "sum_numbers" && a.output === "total")!;
+    expect(total.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(total.size).toBe(2); // "10"
+    const logs = cli(dir, ["runs", "logs", "first", "--step", "sum_numbers"]);
+    expect(logs.stdout).toContain("total is 10");
+    const list = JSON.parse(cli(dir, ["runs", "list", "--json"]).stdout) as Array<{ name: string; status: string }>;
+    expect(list).toContainEqual(expect.objectContaining({ name: "first", status: "completed" }));
+  });
+
+  it("reuses cached steps when nothing changed, and not when a parameter did", () => {
+    expect(cli(dir, ["run", "./pipelines/hello.ts#hello", "--run-name", "second", "-p", "count=4"]).code).toBe(0);
+    expect(describeRun(dir, "second").steps.every((s) => s.status === "cached")).toBe(true);
+    expect(cli(dir, ["run", "./pipelines/hello.ts#hello", "--run-name", "third", "-p", "count=6"]).code).toBe(0);
+    const third = describeRun(dir, "third");
+    expect(third.steps.find((s) => s.stepId === "make_numbers")!.status).toBe("completed");
+    expect(third.artifacts.find((a) => a.output === "total")!.size).toBe(2); // "21"
+  });
+
+  it("marks a run failed when a step throws, exits 1, and keeps finished artifacts", () => {
+    const out = cli(dir, ["run", "./pipelines/hello.ts#hello", "--run-name", "failing", "-p", "fail=true", "--no-cache"]);
+    expect(out.code).toBe(1);
+    expect(out.stderr).toContain("step 'maybe_fail' failed: refusing total 15");
+    const run = describeRun(dir, "failing");
+    expect(run.status).toBe("failed");
+    expect(run.steps.find((s) => s.stepId === "maybe_fail")!.status).toBe("failed");
+    expect(run.artifacts.map((a) => a.output).sort()).toEqual(["numbers", "total"]);
+  });
+
+  it("runs every step in a fresh process through `stackyard step run`", () => {
+    expect(cli(dir, ["orchestrator", "flavor", "register", "./flavors/subprocess-orchestrator.ts#SubprocessOrchestratorFlavor"]).code).toBe(0);
+    expect(cli(dir, ["orchestrator", "register", "subprocess", "-f", "subprocess", `--bin=${cliPath}`]).code).toBe(0);
+    expect(cli(dir, ["stack", "register", "subprocess_stack", "-o", "subprocess", "-a", "default"]).code).toBe(0);
+    const out = cli(dir, ["run", "./pipelines/hello.ts#hello", "--stack", "subprocess_stack", "--run-name", "in-processes", "-p", "count=7", "--no-cache"]);
+    expect(out.code, out.stderr).toBe(0);
+    const run = describeRun(dir, "in-processes");
+    expect(run.status).toBe("completed");
+    expect(run.steps.every((s) => s.status === "completed")).toBe(true);
+    expect(cli(dir, ["runs", "logs", "in-processes", "--step", "sum_numbers"]).stdout).toContain("total is 28");
+  });
+
+  it("finds a run whose runner was killed with SIGKILL and marks it failed", async () => {
+    const child = spawn(process.execPath, [cliPath, "run", "./pipelines/hello.ts#hello", "--run-name", "killed", "-p", "sleep_ms=20000", "--no-cache"], { cwd: dir, stdio: "ignore" });
+    // Wait until the run is recorded as running, then kill the runner outright.
+    for (let i = 0; i < 100; i++) {
+      const list = cli(dir, ["runs", "list", "--json", "--status", "running"]);
+      if (list.code === 0 && (JSON.parse(list.stdout) as Array<{ name: string }>).some((r) => r.name === "killed")) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    child.kill("SIGKILL");
+    await new Promise((r) => child.once("exit", r));
+    const run = describeRun(dir, "killed");
+    expect(run.status).toBe("failed");
+    expect(run.error).toMatch(/the process running it \(pid \d+\) ended without finishing the run/);
+    expect(run.steps.find((s) => s.stepId === "sleep")?.status ?? "failed").toBe("failed");
+    // The store is intact and usable.
+    expect(cli(dir, ["run", "./pipelines/hello.ts#hello", "--run-name", "after-kill"]).code).toBe(0);
+  });
+
+  it("records 20 runs started at once on one store, each in full", async () => {
+    const runs = Array.from({ length: 20 }, (_, i) => `concurrent-${i}`);
+    const codes = await Promise.all(
+      runs.map(
+        (name, i) =>
+          new Promise<number>((resolve) => {
+            const child = spawn(process.execPath, [cliPath, "run", "./pipelines/hello.ts#hello", "--run-name", name, "-p", `count=${10 + i}`, "-q"], { cwd: dir, stdio: "ignore" });
+            child.on("exit", (code) => resolve(code ?? -1));
+          }),
+      ),
+    );
+    expect(codes).toEqual(runs.map(() => 0));
+    for (const [i, name] of runs.entries()) {
+      const run = describeRun(dir, name);
+      expect(run.status).toBe("completed");
+      expect(run.steps).toHaveLength(3);
+      expect(run.artifacts).toHaveLength(4);
+      const n = 10 + i;
+      expect(run.artifacts.find((a) => a.output === "total")!.size).toBe(String((n * (n + 1)) / 2).length);
+    }
+  }, 240_000);
+});
+
+describe("lazy loading of flavor implementations", () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = newProject("lazy");
+  });
+  afterAll(() => removeProject(dir));
+
+  it("registers, lists, describes and stacks a flavor whose implementation cannot load; only a run fails, naming the package", () => {
+    expect(cli(dir, ["orchestrator", "flavor", "register", "./flavors/broken-implementation.ts#BrokenOrchestratorFlavor"]).code).toBe(0);
+    expect(cli(dir, ["orchestrator", "register", "broken_orch", "-f", "broken", "--region=us-east-1"]).code).toBe(0);
+    expect(JSON.parse(cli(dir, ["orchestrator", "list", "--json"]).stdout).map((c: { name: string }) => c.name)).toContain("broken_orch");
+    expect(JSON.parse(cli(dir, ["orchestrator", "describe", "broken_orch", "--json"]).stdout).config).toEqual({ region: "us-east-1" });
+    expect(cli(dir, ["orchestrator", "flavor", "describe", "broken"]).code).toBe(0);
+    expect(cli(dir, ["stack", "register", "broken_stack", "-o", "broken_orch", "-a", "default", "--set"]).code).toBe(0);
+    expect(cli(dir, ["stack", "describe", "--json"]).code).toBe(0);
+
+    const run = cli(dir, ["run", "./pipelines/hello.ts#hello"]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain("Cannot load the implementation of orchestrator 'broken_orch' (flavor broken): Cannot find package 'heavy-cloud-sdk'");
+    expect(run.stderr).toContain("npm install @example/broken-orchestrator");
+  });
+});
