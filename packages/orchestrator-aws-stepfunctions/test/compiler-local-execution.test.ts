@@ -48,6 +48,11 @@ function localHandlers(compiled: CompiledStateMachine, runId: string, options: {
       const container = input.Overrides.ContainerOverrides[0];
       expect(container.Command).toEqual(EntrypointConfiguration.commandFor({ snapshot: baseOptions.snapshotUri, step: stepId, run: runId }));
       expect(input.Cluster).toBe(baseOptions.clusterArn);
+      expect(input.TaskDefinition).toBe(baseOptions.taskDefinitionArn);
+      expect(input.LaunchType).toBe("FARGATE");
+      expect(input.NetworkConfiguration.AwsvpcConfiguration.Subnets).toEqual(baseOptions.subnets);
+      expect(container.Name).toBe(baseOptions.containerName);
+      expect(container.Environment).toEqual(Object.entries(baseOptions.environment!).map(([Name, Value]) => ({ Name, Value })));
       const attempt = (record.attempts.get(stepId) ?? 0) + 1;
       record.attempts.set(stepId, attempt);
       record.events.push({ step: stepId, kind: "start" });
@@ -68,14 +73,18 @@ function localHandlers(compiled: CompiledStateMachine, runId: string, options: {
   return { handlers, record };
 }
 
-async function run(steps: StepSpec[], options: { seed: number; failures?: Record<string, number> }) {
-  const compiled = compileStateMachine(makeSnapshot(steps), baseOptions);
+async function run(steps: StepSpec[], options: { seed: number; failures?: Record<string, number>; sharedParameters?: "inline" | "input" }) {
+  const compiled = compileStateMachine(makeSnapshot(steps), {
+    ...baseOptions,
+    executionInput: { origin: "test" },
+    sharedParameters: options.sharedParameters ?? "inline",
+  });
   const runId = `run-${options.seed}`;
   const { handlers, record } = localHandlers(compiled, runId, options);
   const retryIntervalOverrides = Object.fromEntries(Object.values(compiled.stateNames).map((name) => [name, 0]));
   const machine = new sfn.StateMachine(JSON.parse(compiled.json));
   const execution = machine.run(
-    { origin: "test" },
+    compiled.executionInput as { [key: string]: string },
     { context: { Execution: { Name: runId } }, overrides: { taskResourceLocalHandlers: handlers, retryIntervalOverrides } },
   );
   const events: { type: string; name?: string; error?: string; cause?: unknown }[] = [];
@@ -121,11 +130,12 @@ describe("compiled state machines run in aws-local-stepfunctions", () => {
     expect(output).toEqual({ origin: "test" });
   });
 
-  it("runs random DAGs in dependency order", async () => {
-    for (const seed of [3, 11, 29, 57]) {
+  it("runs random DAGs in dependency order, with shared parameters inline and in the input", async () => {
+    for (const seed of [3, 11, 28, 56]) {
       const rng = prng(seed);
       const steps = shuffled(rng, randomDag(rng, 40, 3, 10));
-      const { record, failure, compiled } = await run(steps, { seed });
+      const { record, failure, compiled } = await run(steps, { seed, sharedParameters: seed % 2 ? "input" : "inline" });
+      expect(compiled.stats.sharedParameters).toBe(seed % 2 ? "input" : "inline");
       expect(failure, `seed ${seed}`).toBeUndefined();
       assertOrder(steps, record);
       expect(record.events.filter((e) => e.kind === "end")).toHaveLength(steps.length);

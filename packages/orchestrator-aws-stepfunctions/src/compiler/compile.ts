@@ -6,7 +6,7 @@ import {
   type SnapshotStep,
 } from "@stackyard/core";
 import { buildStepDag, criticalPathLength, planSchedule, scheduleLength, type SchedulePlan } from "./dag.js";
-import { EXECUTION_NAME_PATH, intrinsicLiteral, statesArrayWithPath } from "./intrinsics.js";
+import { EXECUTION_NAME_PATH, intrinsicLiteral, statesArrayWithPaths } from "./intrinsics.js";
 import { LIMITS, ServiceLimitError, utf8Bytes } from "./limits.js";
 import { StateNamer } from "./names.js";
 import { resolveTaskResources, type FargateMemoryMode, type LaunchType, type TaskResources } from "./resources.js";
@@ -63,8 +63,20 @@ export interface CompileOptions {
    * text: never put secrets here (use the task definition's `secrets`).
    */
   environment?: Readonly<Record<string, string>>;
-  /** Input the executions are started with (for the payload-size check). Default `{}`. */
-  executionInput?: unknown;
+  /**
+   * Fields of your own for the execution input (a JSON object). The compiled
+   * `executionInput` includes them; start executions with that.
+   */
+  executionInput?: Record<string, unknown>;
+  /**
+   * Where the parameters every step shares (cluster, launch type, network,
+   * container name, environment, snapshot URI, task definition) go:
+   * `inline` repeats them in every Task state (a self-contained definition);
+   * `input` puts them once into the execution input under `$.stackyard` and
+   * has the states refer to them (about 40% smaller, for big pipelines);
+   * `auto` (the default) is `inline` unless that exceeds 1 MB.
+   */
+  sharedParameters?: "auto" | "inline" | "input";
   /** How Fargate memory between two valid sizes is handled. Default `round-up`. */
   fargateMemory?: FargateMemoryMode;
   /** `TimeoutSeconds` of each step's Task state. Default: none (Step Functions' own maximum). */
@@ -89,6 +101,8 @@ export interface CompileStats {
   maxParallelDepth: number;
   /** Size of `json` in bytes. */
   definitionBytes: number;
+  /** Where the shared ECS parameters went (see {@link CompileOptions.sharedParameters}). */
+  sharedParameters: "inline" | "input";
   /** The DAG's critical path, in steps. */
   criticalPath: number;
   /** The compiled machine's critical path, in steps (every step taking the same time). */
@@ -117,6 +131,12 @@ export interface CompiledStateMachine {
   definition: Record<string, unknown>;
   /** `definition` as compact JSON, ready for `CreateStateMachine`. */
   json: string;
+  /**
+   * The input to start every execution with (`StartExecution` `input`, as
+   * JSON), together with `name` = the run id. Holds the shared ECS parameters
+   * when they are not inline.
+   */
+  executionInput: Record<string, unknown>;
   /** Measurements. */
   stats: CompileStats;
   /** State name of each step's Task state (step id to state name). */
@@ -128,6 +148,9 @@ export interface CompiledStateMachine {
 }
 
 const RUN_PLACEHOLDER = "\u0001stackyard-run-id\u0001";
+const SNAPSHOT_PLACEHOLDER = "\u0001stackyard-snapshot\u0001";
+/** Key of the execution input under which shared ECS parameters go in `input` mode. */
+export const SHARED_KEY = "stackyard";
 const SECRET_NAME = /(^|_)(SECRET|PASSWORD|PASSWD|TOKEN|PRIVATE_KEY|API_KEY|ACCESS_KEY)(_|$)/i;
 
 function checkOptions(options: CompileOptions): void {
@@ -188,44 +211,63 @@ export function compileStateMachine(snapshot: PipelineSnapshot, options: Compile
   const failureNames: Record<string, string> = {};
   for (const step of snapshot.steps) failureNames[step.id] = namer.allocate(`${stateNames[step.id]}.failed`, step.id);
 
-  const inputBytes = utf8Bytes(JSON.stringify(options.executionInput ?? {}));
-  if (inputBytes > LIMITS.payloadBytes) {
-    throw new ServiceLimitError("payload size", inputBytes, LIMITS.payloadBytes, `The execution input has ${inputBytes} bytes; Step Functions allows ${LIMITS.payloadBytes}`);
+  const userInput = options.executionInput ?? {};
+  if (typeof userInput !== "object" || userInput === null || Array.isArray(userInput)) {
+    throw new ConfigError("executionInput must be a JSON object");
   }
+  if (Object.hasOwn(userInput, SHARED_KEY)) throw new ConfigError(`executionInput must not have a '${SHARED_KEY}' key: the compiler uses it`);
   const environment = Object.entries(options.environment ?? {}).map(([Name, Value]) => ({ Name, Value }));
   const longestRunId = "r".repeat(LIMITS.stateMachineNameLength);
   const infra = options.infrastructureRetry === false ? undefined : (options.infrastructureRetry ?? {});
   const resources: Record<string, TaskResources> = {};
-  const tasks = new Map<string, Record<string, unknown>>();
+  const network = options.subnets?.length
+    ? {
+        AwsvpcConfiguration: {
+          Subnets: [...options.subnets],
+          ...(options.securityGroups?.length ? { SecurityGroups: [...options.securityGroups] } : {}),
+          ...(options.assignPublicIp ? { AssignPublicIp: "ENABLED" } : {}),
+        },
+      }
+    : undefined;
+  const platformVersion = options.platformVersion && launchType === "FARGATE" ? options.platformVersion : undefined;
+  const shared: Record<string, unknown> = {
+    cluster: options.clusterArn,
+    launchType,
+    ...(platformVersion ? { platformVersion } : {}),
+    ...(network ? { network } : {}),
+    container: options.containerName,
+    ...(environment.length ? { environment } : {}),
+    snapshot: options.snapshotUri,
+    ...(options.taskDefinitionFor ? {} : { taskDefinition: options.taskDefinitionArn }),
+  };
+  // Everything the input may hold, in the biggest mode (shared parameters in the input).
+  const inputBytes = utf8Bytes(JSON.stringify({ ...userInput, [SHARED_KEY]: shared }));
+  if (inputBytes > LIMITS.payloadBytes) {
+    throw new ServiceLimitError("payload size", inputBytes, LIMITS.payloadBytes, `The execution input has ${inputBytes} bytes; Step Functions allows ${LIMITS.payloadBytes}`);
+  }
   let maxOverrides = 0;
   let maxPayload = inputBytes;
 
+  interface StepPart {
+    command: string[];
+    size: TaskResources;
+    taskDefinition: string;
+    retry: Record<string, unknown>[];
+  }
+  const parts = new Map<string, StepPart>();
   for (const step of snapshot.steps) {
-    const command = entrypoint.commandFor({ snapshot: options.snapshotUri, step: step.id, run: RUN_PLACEHOLDER });
+    const command = entrypoint.commandFor({ snapshot: SNAPSHOT_PLACEHOLDER, step: step.id, run: RUN_PLACEHOLDER });
     if (!command.some((arg) => arg.includes(RUN_PLACEHOLDER))) {
       throw new ConfigError(`The entrypoint's command for step '${step.id}' does not include the run id`);
     }
     const size = resolveTaskResources(step.id, step.resources, launchType, options.fargateMemory);
     if (size.cpu !== undefined || size.memoryMiB !== undefined || size.gpus !== undefined) resources[step.id] = size;
-    const containerOverride: Record<string, unknown> = {
-      Name: options.containerName,
-      "Command.$": statesArrayWithPath(command, RUN_PLACEHOLDER, EXECUTION_NAME_PATH),
-      ...(environment.length ? { Environment: environment } : {}),
-      ...(size.cpu !== undefined ? { Cpu: size.cpu } : {}),
-      ...(size.memoryMiB !== undefined ? { Memory: size.memoryMiB } : {}),
-      ...(size.gpus ? { ResourceRequirements: [{ Type: "GPU", Value: String(size.gpus) }] } : {}),
-    };
-    const overrides: Record<string, unknown> = {
-      ...(size.cpu !== undefined ? { Cpu: String(size.cpu) } : {}),
-      ...(size.memoryMiB !== undefined ? { Memory: String(size.memoryMiB) } : {}),
-      ContainerOverrides: [containerOverride],
-    };
     // What ECS receives, in its own JSON shape, with the longest possible run id.
     const ecsOverrides = JSON.stringify({
       containerOverrides: [
         {
           name: options.containerName,
-          command: command.map((arg) => arg.split(RUN_PLACEHOLDER).join(longestRunId)),
+          command: command.map((arg) => arg.split(RUN_PLACEHOLDER).join(longestRunId).split(SNAPSHOT_PLACEHOLDER).join(options.snapshotUri)),
           ...(environment.length ? { environment: environment.map((e) => ({ name: e.Name, value: e.Value })) } : {}),
           ...(size.cpu !== undefined ? { cpu: size.cpu } : {}),
           ...(size.memoryMiB !== undefined ? { memory: size.memoryMiB } : {}),
@@ -245,25 +287,9 @@ export function compileStateMachine(snapshot: PipelineSnapshot, options: Compile
       );
     }
     maxOverrides = Math.max(maxOverrides, ecsOverrides.length);
-    const parameters: Record<string, unknown> = {
-      Cluster: options.clusterArn,
-      TaskDefinition: options.taskDefinitionFor ? options.taskDefinitionFor(step) : options.taskDefinitionArn,
-      LaunchType: launchType,
-      ...(options.platformVersion && launchType === "FARGATE" ? { PlatformVersion: options.platformVersion } : {}),
-      ...(options.subnets?.length
-        ? {
-            NetworkConfiguration: {
-              AwsvpcConfiguration: {
-                Subnets: [...options.subnets],
-                ...(options.securityGroups?.length ? { SecurityGroups: [...options.securityGroups] } : {}),
-                AssignPublicIp: options.assignPublicIp ? "ENABLED" : "DISABLED",
-              },
-            },
-          }
-        : {}),
-      Overrides: overrides,
-    };
-    const payload = utf8Bytes(JSON.stringify(parameters)) + utf8Bytes(ecsOverrides);
+    const taskDefinition = options.taskDefinitionFor ? options.taskDefinitionFor(step) : options.taskDefinitionArn!;
+    // The resolved ECS request this state sends.
+    const payload = utf8Bytes(JSON.stringify({ ...shared, taskDefinition })) + utf8Bytes(ecsOverrides);
     if (payload > LIMITS.payloadBytes) {
       throw new ServiceLimitError(
         "payload size",
@@ -293,99 +319,141 @@ export function compileStateMachine(snapshot: PipelineSnapshot, options: Compile
         JitterStrategy: "FULL",
       });
     }
-    tasks.set(step.id, {
+    parts.set(step.id, { command, size, taskDefinition, retry });
+  }
+
+  const taskState = (stepId: string, mode: "inline" | "input"): Record<string, unknown> => {
+    const { command, size, taskDefinition, retry } = parts.get(stepId)!;
+    const inline = mode === "inline";
+    const ref = (field: string) => `$.${SHARED_KEY}.${field}`;
+    const commandExpr = statesArrayWithPaths(
+      inline ? command.map((arg) => arg.split(SNAPSHOT_PLACEHOLDER).join(options.snapshotUri)) : command,
+      inline ? { [RUN_PLACEHOLDER]: EXECUTION_NAME_PATH } : { [RUN_PLACEHOLDER]: EXECUTION_NAME_PATH, [SNAPSHOT_PLACEHOLDER]: ref("snapshot") },
+    );
+    const container: Record<string, unknown> = {
+      ...(inline ? { Name: options.containerName } : { "Name.$": ref("container") }),
+      "Command.$": commandExpr,
+      ...(environment.length ? (inline ? { Environment: environment } : { "Environment.$": ref("environment") }) : {}),
+      ...(size.cpu !== undefined ? { Cpu: size.cpu } : {}),
+      ...(size.memoryMiB !== undefined ? { Memory: size.memoryMiB } : {}),
+      ...(size.gpus ? { ResourceRequirements: [{ Type: "GPU", Value: String(size.gpus) }] } : {}),
+    };
+    const parameters: Record<string, unknown> = {
+      ...(inline ? { Cluster: options.clusterArn } : { "Cluster.$": ref("cluster") }),
+      ...(inline || options.taskDefinitionFor ? { TaskDefinition: taskDefinition } : { "TaskDefinition.$": ref("taskDefinition") }),
+      ...(inline ? { LaunchType: launchType } : { "LaunchType.$": ref("launchType") }),
+      ...(platformVersion ? (inline ? { PlatformVersion: platformVersion } : { "PlatformVersion.$": ref("platformVersion") }) : {}),
+      ...(network ? (inline ? { NetworkConfiguration: network } : { "NetworkConfiguration.$": ref("network") }) : {}),
+      Overrides: {
+        ...(size.cpu !== undefined ? { Cpu: String(size.cpu) } : {}),
+        ...(size.memoryMiB !== undefined ? { Memory: String(size.memoryMiB) } : {}),
+        ContainerOverrides: [container],
+      },
+    };
+    return {
       Type: "Task",
-      Comment: `Step '${step.id}' (${step.name})`,
       Resource: ECS_RUN_TASK_SYNC,
       Parameters: parameters,
       ResultPath: null,
       ...(options.stepTimeoutSeconds ? { TimeoutSeconds: options.stepTimeoutSeconds } : {}),
       ...(retry.length ? { Retry: retry } : {}),
-    });
-  }
-
-  // Emit the plan: a series becomes a chain of states, a parallel a Parallel state.
-  let parallelCount = 0;
-  let branchCount = 0;
-  let stateCount = 0;
-  let maxDepth = 0;
-  const parallelNames = new Map<SchedulePlan, string>();
-  const nameOf = (item: SchedulePlan): string => {
-    if (item.kind === "step") return stateNames[item.id]!;
-    let name = parallelNames.get(item);
-    if (!name) parallelNames.set(item, (name = namer.allocate(`parallel-${++parallelCount}`)));
-    return name;
+    };
   };
-  const emit = (plan: SchedulePlan, depth: number, top: boolean): { StartAt: string; States: Record<string, unknown> } => {
-    maxDepth = Math.max(maxDepth, depth);
-    const states: Record<string, unknown> = {};
-    let failName: string | undefined;
-    const fail = (): string => (failName ??= namer.allocate(top ? "failed" : `failed-${++branchCount}`));
-    const items = plan.kind === "series" ? plan.children : [plan];
-    items.forEach((item, i) => {
-      const name = nameOf(item);
-      const next = i + 1 < items.length ? { Next: nameOf(items[i + 1]!) } : { End: true };
-      if (item.kind === "step") {
-        const failure = failureNames[item.id]!;
-        states[name] = { ...tasks.get(item.id), Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: "$.error", Next: failure }], ...next };
-        states[failure] = {
-          Type: "Pass",
-          Comment: `Records the failure of step '${item.id}'`,
-          Parameters: {
-            Error: STEP_FAILED_ERROR,
-            "Cause.$": `States.Format('Step {} failed: {}', ${intrinsicLiteral(JSON.stringify(item.id))}, States.JsonToString($.error))`,
-            step: item.id,
-            "error.$": "$.error",
-          },
-          Next: fail(),
-        };
-        stateCount += 2;
-      } else {
-        const branches = item.children.map((child) => emit(child, depth + 1, false));
-        states[name] = { Type: "Parallel", Branches: branches, ResultPath: null, ...next };
+
+  const build = (mode: "inline" | "input") => {
+    // Emit the plan: a series becomes a chain of states, a parallel a Parallel state.
+    const names = namer.fork();
+    let parallelCount = 0;
+    let branchCount = 0;
+    let stateCount = 0;
+    let maxDepth = 0;
+    const parallelNames = new Map<SchedulePlan, string>();
+    const nameOf = (item: SchedulePlan): string => {
+      if (item.kind === "step") return stateNames[item.id]!;
+      let name = parallelNames.get(item);
+      if (!name) parallelNames.set(item, (name = names.allocate(`parallel-${++parallelCount}`)));
+      return name;
+    };
+    const emit = (plan: SchedulePlan, depth: number, top: boolean): { StartAt: string; States: Record<string, unknown> } => {
+      maxDepth = Math.max(maxDepth, depth);
+      const states: Record<string, unknown> = {};
+      let failName: string | undefined;
+      const fail = (): string => (failName ??= names.allocate(top ? "failed" : `failed-${++branchCount}`));
+      const items = plan.kind === "series" ? plan.children : [plan];
+      items.forEach((item, i) => {
+        const name = nameOf(item);
+        const next = i + 1 < items.length ? { Next: nameOf(items[i + 1]!) } : { End: true };
+        if (item.kind === "step") {
+          const failure = failureNames[item.id]!;
+          states[name] = { ...taskState(item.id, mode), Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: "$.error", Next: failure }], ...next };
+          states[failure] = {
+            Type: "Pass",
+            Parameters: {
+              Error: STEP_FAILED_ERROR,
+              "Cause.$": `States.Format('Step {} failed: {}', ${intrinsicLiteral(JSON.stringify(item.id))}, States.JsonToString($.error))`,
+            },
+            Next: fail(),
+          };
+          stateCount += 2;
+        } else {
+          const branches = item.children.map((child) => emit(child, depth + 1, false));
+          states[name] = { Type: "Parallel", Branches: branches, ResultPath: null, ...next };
+          stateCount += 1;
+        }
+      });
+      if (failName) {
+        states[failName] = { Type: "Fail", ErrorPath: "$.Error", CausePath: "$.Cause" };
         stateCount += 1;
       }
-    });
-    if (failName) {
-      states[failName] = { Type: "Fail", Comment: "A step failed", ErrorPath: "$.Error", CausePath: "$.Cause" };
-      stateCount += 1;
-    }
-    return { StartAt: nameOf(items[0]!), States: states };
+      return { StartAt: nameOf(items[0]!), States: states };
+    };
+    const body = emit(planned.plan, 0, true);
+    const definition: Record<string, unknown> = {
+      Comment:
+        `Stackyard pipeline '${snapshot.pipeline.name}' (snapshot ${snapshot.id}), ${snapshot.steps.length} step(s)` +
+        (options.image ? `, image ${options.image}` : "") +
+        (mode === "input" ? `; start executions with the compiled input (ECS settings under $.${SHARED_KEY})` : ""),
+      ...body,
+      ...(options.executionTimeoutSeconds ? { TimeoutSeconds: options.executionTimeoutSeconds } : {}),
+    };
+    const json = JSON.stringify(definition);
+    return { definition, json, bytes: utf8Bytes(json), stateCount, parallelCount, maxDepth, mode };
   };
-  const body = emit(planned.plan, 0, true);
-  const definition: Record<string, unknown> = {
-    Comment:
-      `Stackyard pipeline '${snapshot.pipeline.name}' (snapshot ${snapshot.id}), ${snapshot.steps.length} step(s)` +
-      (options.image ? `, image ${options.image}` : ""),
-    ...body,
-    ...(options.executionTimeoutSeconds ? { TimeoutSeconds: options.executionTimeoutSeconds } : {}),
-  };
-  const json = JSON.stringify(definition);
-  const definitionBytes = utf8Bytes(json);
-  if (definitionBytes > LIMITS.definitionBytes) {
+
+  const wanted = options.sharedParameters ?? "auto";
+  let built = build(wanted === "input" ? "input" : "inline");
+  if (wanted === "auto" && built.bytes > LIMITS.definitionBytes) built = build("input");
+  if (built.bytes > LIMITS.definitionBytes) {
     throw new ServiceLimitError(
       "definition size",
-      definitionBytes,
+      built.bytes,
       LIMITS.definitionBytes,
-      `The state machine for pipeline '${snapshot.pipeline.name}' (${snapshot.steps.length} steps) is ${definitionBytes} bytes; ` +
+      `The state machine for pipeline '${snapshot.pipeline.name}' (${snapshot.steps.length} steps) is ${built.bytes} bytes; ` +
         `Step Functions allows ${LIMITS.definitionBytes} (1 MB)`,
-      { hint: "Split the pipeline, shorten step ids, or move environment variables into the task definition" },
+      {
+        hint:
+          (built.mode === "inline" ? "Use sharedParameters 'auto' or 'input', s" : "S") +
+          "plit the pipeline, shorten step ids, or turn off infrastructureRetry",
+      },
     );
   }
+  const executionInput = built.mode === "input" ? { ...userInput, [SHARED_KEY]: shared } : { ...userInput };
   const criticalPath = criticalPathLength(dag);
   const length = scheduleLength(planned.plan);
   return {
-    definition,
-    json,
+    definition: built.definition,
+    json: built.json,
+    executionInput,
     stateNames,
     resources,
     plan: planned.plan,
     stats: {
       steps: snapshot.steps.length,
-      states: stateCount,
-      parallelStates: parallelCount,
-      maxParallelDepth: maxDepth,
-      definitionBytes,
+      states: built.stateCount,
+      parallelStates: built.parallelCount,
+      maxParallelDepth: built.maxDepth,
+      definitionBytes: built.bytes,
+      sharedParameters: built.mode,
       criticalPath,
       scheduleLength: length,
       parallelismRatio: length / criticalPath,
@@ -394,7 +462,7 @@ export function compileStateMachine(snapshot: PipelineSnapshot, options: Compile
       addedOrderings: planned.addedOrderings,
       concurrencyKept: planned.concurrentPairs === 0 ? 1 : 1 - planned.addedOrderings / planned.concurrentPairs,
       maxContainerOverridesChars: maxOverrides,
-      maxPayloadBytes: maxPayload,
+      maxPayloadBytes: Math.max(maxPayload, utf8Bytes(JSON.stringify(executionInput))),
       compileMs: performance.now() - started,
     },
   };

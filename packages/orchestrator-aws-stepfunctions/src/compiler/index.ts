@@ -9,6 +9,7 @@ export {
   parseStepFailure,
   ECS_RUN_TASK_SYNC,
   STEP_FAILED_ERROR,
+  SHARED_KEY,
   type CompileOptions,
   type CompileStats,
   type CompiledStateMachine,
@@ -35,4 +36,4 @@ export {
 } from "./resources.js";
 export { LIMITS, ServiceLimitError, type LimitName } from "./limits.js";
 export { StateNamer, shortHash } from "./names.js";
-export { intrinsicLiteral, statesArrayWithPath, EXECUTION_NAME_PATH } from "./intrinsics.js";
+export { intrinsicLiteral, statesArrayWithPaths, EXECUTION_NAME_PATH } from "./intrinsics.js";

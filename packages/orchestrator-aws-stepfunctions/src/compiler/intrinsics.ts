@@ -18,21 +18,25 @@ export function intrinsicLiteral(value: string): string {
 }
 
 /**
- * Builds `States.Array(...)` for a command line in which the element equal
- * to (or containing) `placeholder` is replaced by the JSONPath `path`:
- * a whole element becomes the path itself, a partial one
- * `States.Format('--run={}', path)`.
+ * Builds `States.Array(...)` for a command line in which placeholders are
+ * replaced by JSONPaths (`substitutions`: placeholder to path). An element
+ * equal to a placeholder becomes the path itself; an element containing
+ * one becomes `States.Format('--run={}', path)`; any other element a literal.
  */
-export function statesArrayWithPath(items: readonly string[], placeholder: string, path: string): string {
+export function statesArrayWithPaths(items: readonly string[], substitutions: Readonly<Record<string, string>>): string {
+  const placeholders = Object.keys(substitutions);
   const args = items.map((item) => {
-    if (item === placeholder) return path;
-    if (!item.includes(placeholder)) return intrinsicLiteral(item);
+    if (Object.hasOwn(substitutions, item)) return substitutions[item]!;
+    const found = placeholders.filter((p) => item.includes(p));
+    if (found.length === 0) return intrinsicLiteral(item);
+    const pattern = new RegExp(found.map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|"), "g");
+    const paths: string[] = [];
     const template = item
-      .split(placeholder)
+      .split(pattern)
       .map((part) => intrinsicLiteral(part).slice(1, -1))
       .join("{}");
-    const count = item.split(placeholder).length - 1;
-    return `States.Format('${template}', ${Array.from({ length: count }, () => path).join(", ")})`;
+    for (const match of item.matchAll(pattern)) paths.push(substitutions[match[0]]!);
+    return `States.Format('${template}', ${paths.join(", ")})`;
   });
   return `States.Array(${args.join(", ")})`;
 }

@@ -41,6 +41,13 @@ export class StateNamer {
     );
   }
 
+  /** A copy with the same names taken, to try an alternative without touching this one. */
+  fork(): StateNamer {
+    const copy = new StateNamer();
+    for (const name of this.used) copy.used.add(name);
+    return copy;
+  }
+
   /** True when `name` was handed out. */
   has(name: string): boolean {
     return this.used.has(name);
