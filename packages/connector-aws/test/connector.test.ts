@@ -2,6 +2,8 @@ import { createServer } from "node:net";
 import { inspect } from "node:util";
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { AuthenticationError, ConfigError } from "@stackyard/core";
+import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
+import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { ensureMoto, type MotoServer } from "../../../tools/src/engines/moto.js";
 import { awsConnectorFlavor, type AwsConnectorConfigInput } from "@stackyard/connector-aws";
@@ -155,6 +157,22 @@ describe("the aws connector against moto", () => {
     expect(error.message).toContain("configured for region eu-west-1, but registry 123456789012.dkr.ecr.us-east-2.amazonaws.com is in region us-east-2");
     await expect(c.connect("docker-registry", "registry.example.com")).rejects.toThrow(/not an ECR registry address/);
     await expect(c.connect("kubernetes-cluster")).rejects.toThrow(/cannot connect to resource type 'kubernetes-cluster'/);
+  });
+});
+
+describe("expired credentials (moto never expires tokens, so STS is stubbed here)", () => {
+  it("says the token expired and how to renew it", async () => {
+    const mock = mockClient(STSClient);
+    try {
+      mock.on(GetCallerIdentityCommand).rejects(Object.assign(new Error("The security token included in the request is expired"), { name: "ExpiredToken", $metadata: { httpStatusCode: 403 } }));
+      const c = connector({ auth_method: "sts-token", region: REGION, access_key_id: "ASIAIOSFODNN7EXAMPLE", secret_access_key: SECRET, session_token: "FwoGZXIvYXdzEXAMPLETOKEN" }, "aws_sts");
+      const error = (await c.verify().catch((e: unknown) => e)) as AuthenticationError;
+      expect(error).toBeInstanceOf(AuthenticationError);
+      expect(error.message).toBe("service connector 'aws_sts' (flavor aws) (auth method sts-token) could not verify credentials with STS GetCallerIdentity: the credentials have expired (ExpiredToken)");
+      expect(error.hint).toContain("stackyard service-connector update aws_sts --session_token=");
+    } finally {
+      mock.restore();
+    }
   });
 });
 
