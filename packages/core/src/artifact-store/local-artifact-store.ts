@@ -1,0 +1,158 @@
+import { randomBytes } from "node:crypto";
+import { createReadStream, createWriteStream } from "node:fs";
+import { access, cp, mkdir, readdir, rename, rm, stat, unlink, writeFile } from "node:fs/promises";
+import { dirname, isAbsolute, join, resolve, sep } from "node:path";
+import type { Readable } from "node:stream";
+import { pipeline as pipe } from "node:stream/promises";
+import { fileURLToPath } from "node:url";
+import type { ComponentInit } from "../component/stack-component.js";
+import { ConflictError, NotFoundError } from "../errors/errors.js";
+import { BaseArtifactStore, type ArtifactStat, type WriteBody } from "./base-artifact-store.js";
+
+/** Config of the local artifact store: a folder (relative paths are relative to the source root). */
+export interface LocalArtifactStoreConfig {
+  path: string;
+}
+
+/**
+ * Artifacts as files under a local folder. Writes are atomic (a temporary
+ * file in the same folder, then a rename), every path is confined to the
+ * root, and reads and writes stream.
+ */
+export class LocalArtifactStore extends BaseArtifactStore<LocalArtifactStoreConfig> {
+  readonly scheme = "file";
+  // Folders known to exist: saves a mkdir per write on the hot path.
+  private readonly madeDirs = new Set<string>();
+
+  constructor(init: ComponentInit<LocalArtifactStoreConfig>) {
+    const raw = init.config.path.startsWith("file://") ? fileURLToPath(init.config.path) : init.config.path;
+    const root = isAbsolute(raw) ? resolve(raw) : resolve(init.sourceRoot, raw);
+    super({ ...init, config: { ...init.config, path: root } });
+  }
+
+  override keyOf(path: string): string {
+    return super.keyOf(path.startsWith("file://") ? fileURLToPath(path) : sep === "\\" ? path.replaceAll("\\", "/") : path);
+  }
+
+  /** The absolute local file path of `path` (confined to the root). */
+  localPath(path: string): string {
+    return this.fileOf(this.keyOf(path));
+  }
+
+  private fileOf(key: string): string {
+    return key ? join(this.config.path, ...key.split("/")) : this.config.path;
+  }
+
+  private async ensureDir(dir: string): Promise<void> {
+    if (this.madeDirs.has(dir)) return;
+    await mkdir(dir, { recursive: true });
+    this.madeDirs.add(dir);
+  }
+
+  private notFound(key: string): NotFoundError {
+    return new NotFoundError(`No artifact at '${key}' in artifact store '${this.name}' (root ${this.config.path})`);
+  }
+
+  protected async readKey(key: string): Promise<Readable> {
+    const file = this.fileOf(key);
+    const stream = createReadStream(file);
+    // Surface a missing file as NotFoundError now, not as a stream error later.
+    await new Promise<void>((ok, fail) => {
+      stream.once("open", () => ok());
+      stream.once("error", (error: NodeJS.ErrnoException) => fail(error.code === "ENOENT" || error.code === "EISDIR" ? this.notFound(key) : error));
+    });
+    return stream;
+  }
+
+  protected async writeKey(key: string, body: WriteBody): Promise<void> {
+    if (!key) throw new ConflictError(`Cannot write to the root of artifact store '${this.name}'`);
+    const file = this.fileOf(key);
+    await this.ensureDir(dirname(file));
+    const temp = `${file}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
+    try {
+      if (typeof body === "string" || body instanceof Uint8Array) {
+        await writeFile(temp, body);
+      } else {
+        await pipe(body as AsyncIterable<Uint8Array>, createWriteStream(temp));
+      }
+      await rename(temp, file);
+    } catch (error) {
+      await rm(temp, { force: true });
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") {
+        // The folder was removed under us (rmtree); make it again once.
+        this.madeDirs.delete(dirname(file));
+      }
+      throw error;
+    }
+  }
+
+  protected async existsKey(key: string): Promise<boolean> {
+    try {
+      await access(this.fileOf(key));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  protected async listKey(key: string): Promise<string[]> {
+    try {
+      return (await readdir(this.fileOf(key))).filter((name) => !/\.tmp-\d+-[0-9a-f]{8}$/.test(name)).sort();
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === "ENOENT") return [];
+      if (code === "ENOTDIR") throw new ConflictError(`'${key}' in artifact store '${this.name}' is a file, not a folder`);
+      throw error;
+    }
+  }
+
+  protected async statKey(key: string): Promise<ArtifactStat> {
+    try {
+      const info = await stat(this.fileOf(key));
+      return { size: info.size, isDirectory: info.isDirectory(), modified: info.mtime };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") throw this.notFound(key);
+      throw error;
+    }
+  }
+
+  protected async mkdirsKey(key: string): Promise<void> {
+    await this.ensureDir(this.fileOf(key));
+  }
+
+  protected async removeKey(key: string): Promise<void> {
+    try {
+      await unlink(this.fileOf(key));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    }
+  }
+
+  protected async rmtreeKey(key: string): Promise<void> {
+    await rm(this.fileOf(key), { recursive: true, force: true });
+    const prefix = this.fileOf(key);
+    for (const dir of this.madeDirs) if (dir === prefix || dir.startsWith(prefix + sep)) this.madeDirs.delete(dir);
+  }
+
+  protected async copyKey(from: string, to: string, overwrite: boolean): Promise<void> {
+    const source = await this.statKey(from);
+    if (!overwrite && (await this.existsKey(to))) throw this.alreadyExists(to);
+    if (source.isDirectory) {
+      await cp(this.fileOf(from), this.fileOf(to), { recursive: true, force: overwrite });
+      return;
+    }
+    await this.writeKey(to, createReadStream(this.fileOf(from)));
+  }
+
+  protected async renameKey(from: string, to: string, overwrite: boolean): Promise<void> {
+    await this.statKey(from);
+    if (!overwrite && (await this.existsKey(to))) throw this.alreadyExists(to);
+    const target = this.fileOf(to);
+    await this.ensureDir(dirname(target));
+    await rename(this.fileOf(from), target);
+  }
+
+  private alreadyExists(key: string): ConflictError {
+    return new ConflictError(`'${key}' already exists in artifact store '${this.name}'`, { hint: "Pass { overwrite: true } to replace it." });
+  }
+}

@@ -1,0 +1,256 @@
+import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
+import { format } from "node:util";
+import type { BaseArtifactStore } from "../artifact-store/base-artifact-store.js";
+import { NotFoundError, PipelineDefinitionError, StepFailedError } from "../errors/errors.js";
+import { createArtifactReader, createArtifactWriter } from "../materializers/artifact-io.js";
+import { resolveMaterializer, type MaterializerImporter } from "../materializers/registry.js";
+import type { StepOutcome } from "../orchestrator/base-orchestrator.js";
+import { invocationsOf } from "../pipeline/compile.js";
+import type { Pipeline } from "../pipeline/pipeline.js";
+import type { PipelineSnapshot, SnapshotStep } from "../pipeline/snapshot.js";
+import type { StepContext } from "../pipeline/step.js";
+import type { ArtifactRecord, RunStatus, RunStore, StepRunRecord } from "../store/run-store.js";
+import { stepCacheKey } from "./cache-key.js";
+import { flushSink, installLogCapture, runCaptured, writeToSink, type StepLogSink } from "./log-capture.js";
+
+/** Options of {@link runStep}. */
+export interface RunStepOptions {
+  snapshot: PipelineSnapshot;
+  /** Invocation id of the step to run. */
+  stepId: string;
+  runId: string;
+  store: RunStore;
+  artifactStore: BaseArtifactStore;
+  /** The pipeline the snapshot was compiled from (see `loadPipelineSource`). */
+  pipeline: Pipeline<any>;
+  /** Aborts the step: it is passed to the step function, and a step stopped this way is recorded `stopped`. */
+  signal?: AbortSignal;
+  /** Each line the step prints, as it prints it. Without it, output only goes to the step's log file. */
+  onLog?: (line: string, stream: "stdout" | "stderr") => void;
+  /** Each status the step goes through (running, retrying, then a final one). */
+  onStatus?: (status: RunStatus, detail?: string) => void;
+  /** Folder that materializer source paths are relative to (default: the current folder). */
+  sourceRoot?: string;
+  /** Loads custom materializer modules (the CLI passes its TypeScript-aware loader). */
+  importModule?: MaterializerImporter;
+}
+
+/** What a step process writes to `runs/<run>/<step>/step.json` in the artifact store. */
+export interface StepResultFile {
+  step: StepRunRecord;
+  artifacts: ArtifactRecord[];
+}
+
+const stepsBySnapshot = new WeakMap<PipelineSnapshot, Map<string, SnapshotStep>>();
+
+function snapshotStep(snapshot: PipelineSnapshot, stepId: string): SnapshotStep {
+  let steps = stepsBySnapshot.get(snapshot);
+  if (!steps) stepsBySnapshot.set(snapshot, (steps = new Map(snapshot.steps.map((s) => [s.id, s]))));
+  const found = steps.get(stepId);
+  if (!found) {
+    throw new NotFoundError(`Step '${stepId}' is not part of snapshot ${snapshot.id} of pipeline '${snapshot.pipeline.name}' (steps: ${[...steps.keys()].join(", ")})`);
+  }
+  return found;
+}
+
+const errorText = (error: unknown): string => (error instanceof Error ? `${error.name === "Error" ? "" : `${error.name}: `}${error.message}` : String(error));
+
+/**
+ * Runs one step of a snapshot in this process: reuses a cached result when
+ * allowed, otherwise loads its inputs through materializers, runs it with
+ * retries, captures its output into `runs/<run>/<step>/logs.txt`, saves its
+ * outputs under `runs/<run>/<step>/<output>/`, and records artifacts and the
+ * step run in the store and in `runs/<run>/<step>/step.json`.
+ *
+ * Never throws for a failing step: it records it and resolves `failed`.
+ * Finished artifacts are never deleted.
+ *
+ * @throws NotFoundError when the snapshot has no such step.
+ * @throws PipelineDefinitionError when the pipeline does not define it (the code changed).
+ */
+export async function runStep(options: RunStepOptions): Promise<StepOutcome> {
+  const { snapshot, stepId, runId, store, artifactStore, signal } = options;
+  const spec = snapshotStep(snapshot, stepId);
+  const invocation = invocationsOf(options.pipeline, snapshot.pipeline.parameters).get(stepId);
+  if (!invocation || invocation.definition.name !== spec.name) {
+    throw new PipelineDefinitionError(
+      `Pipeline '${options.pipeline.name}' as loaded has no step invocation '${stepId}' of step '${spec.name}': its code changed since snapshot ${snapshot.id} was compiled`,
+      { hint: "Run the pipeline again to compile a new snapshot." },
+    );
+  }
+  const definition = invocation.definition;
+  const base = `runs/${runId}/${stepId}`;
+  const record: StepRunRecord = { runId, stepId, stepName: spec.name, status: "running", attempt: 1, outputs: {}, started: new Date().toISOString() };
+  const artifacts: ArtifactRecord[] = [];
+  const sink: StepLogSink = { chunks: [], onLine: options.onLog, partial: { stdout: "", stderr: "" } };
+
+  const finish = async (status: RunStatus, error?: string): Promise<StepOutcome> => {
+    flushSink(sink);
+    record.status = status;
+    record.error = error;
+    record.ended = new Date().toISOString();
+    if (sink.chunks.length) {
+      try {
+        await artifactStore.writeFile(`${base}/logs.txt`, sink.chunks.join(""));
+        record.logUri = artifactStore.uri(`${base}/logs.txt`);
+      } catch {
+        // Losing the log must not lose the step's result.
+      }
+    }
+    await store.putStepRun(record);
+    const file: StepResultFile = { step: record, artifacts };
+    await artifactStore.writeFile(`${base}/step.json`, JSON.stringify(file, null, 2));
+    options.onStatus?.(status, error);
+    return error === undefined ? { stepId, status } : { stepId, status, error };
+  };
+
+  if (signal?.aborted) return finish("stopped", "the run was stopped before the step started");
+
+  // Inputs and the cache key.
+  const inputs: Record<string, ArtifactRecord> = {};
+  try {
+    for (const [key, wiring] of Object.entries(spec.inputs)) {
+      const upstream = await store.getStepRun(runId, wiring.step);
+      const artifactId = upstream?.outputs[wiring.output];
+      const artifact = artifactId === undefined ? undefined : await store.getArtifact(artifactId);
+      if (!artifact) {
+        throw new StepFailedError(stepId, `Input '${key}' of step '${stepId}' needs output '${wiring.output}' of step '${wiring.step}', which run ${runId} has not produced`);
+      }
+      inputs[key] = artifact;
+    }
+  } catch (error) {
+    return finish("failed", errorText(error));
+  }
+  record.cacheKey = stepCacheKey(spec, inputs);
+
+  if (spec.enable_cache) {
+    const hit = await store.findCachedStep(record.cacheKey);
+    if (hit && (await outputsStillExist(hit, store, artifactStore))) {
+      record.outputs = hit.outputs;
+      record.cachedFrom = hit.cachedFrom ?? { runId: hit.runId, stepId: hit.stepId };
+      writeToSink(sink, `Using cached outputs of step '${hit.stepId}' of run ${hit.runId}\n`, "stdout");
+      return finish("cached");
+    }
+  }
+
+  await store.putStepRun(record);
+  options.onStatus?.("running");
+  installLogCapture();
+
+  const neverAborted = new AbortController().signal;
+  let result: unknown;
+  for (let attempt = 1; ; attempt++) {
+    record.attempt = attempt;
+    try {
+      const values = await loadInputs(inputs, options, artifactStore);
+      const context: StepContext<Record<string, unknown>> = {
+        parameters: spec.parameters,
+        runId,
+        stepId,
+        stepName: spec.name,
+        attempt,
+        log: (...args: unknown[]) => writeToSink(sink, `${format(...args)}\n`, "stdout"),
+        artifactStore,
+        signal: signal ?? neverAborted,
+      };
+      result = await runCaptured(sink, () => definition.fn(values, context));
+      break;
+    } catch (error) {
+      writeToSink(sink, `Step '${stepId}' attempt ${attempt} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`, "stderr");
+      if (signal?.aborted) return finish("stopped", `stopped during attempt ${attempt}`);
+      if (attempt > spec.retry.max_retries) {
+        return finish("failed", `${errorText(error)}${attempt > 1 ? ` (after ${attempt} attempts)` : ""}`);
+      }
+      const delay = spec.retry.delay * spec.retry.backoff ** (attempt - 1);
+      record.status = "retrying";
+      record.error = errorText(error);
+      await store.putStepRun(record);
+      options.onStatus?.("retrying", `attempt ${attempt} failed (${record.error}); retrying in ${delay}s`);
+      try {
+        await sleep(delay * 1000, undefined, signal ? { signal } : undefined);
+      } catch {
+        return finish("stopped", `stopped while waiting to retry after attempt ${attempt}`);
+      }
+      record.status = "running";
+      record.error = undefined;
+      await store.putStepRun(record);
+      options.onStatus?.("running", `attempt ${attempt + 1}`);
+    }
+  }
+
+  // Outputs.
+  let values: Record<string, unknown>;
+  if (definition.singleOutput) {
+    values = { output: result };
+  } else {
+    if (typeof result !== "object" || result === null || Array.isArray(result)) {
+      return finish("failed", `Step '${stepId}' must return an object with its outputs (${Object.keys(spec.outputs).join(", ")}), got ${Array.isArray(result) ? "an array" : result === null ? "null" : typeof result}`);
+    }
+    values = result as Record<string, unknown>;
+    const extra = Object.keys(values).filter((key) => !(key in spec.outputs));
+    if (extra.length) {
+      return finish("failed", `Step '${stepId}' returned output '${extra[0]}', which it does not declare (outputs: ${Object.keys(spec.outputs).join(", ")})`);
+    }
+  }
+  for (const [name, { materializer: ref }] of Object.entries(spec.outputs)) {
+    if (!(name in values)) return finish("failed", `Step '${stepId}' did not return its output '${name}'`);
+    const path = `${base}/${name}`;
+    try {
+      const materializer = await resolveMaterializer(ref, materializerOptions(options));
+      const writer = createArtifactWriter(artifactStore, path);
+      const saved = await materializer.save(values[name], writer);
+      const artifact: ArtifactRecord = {
+        id: randomUUID(),
+        runId,
+        stepId,
+        output: name,
+        uri: writer.uri,
+        materializer: ref,
+        dataType: (saved && saved.dataType) || materializer.name,
+        size: writer.size,
+        sha256: writer.digest(),
+        created: new Date().toISOString(),
+      };
+      await store.putArtifact(artifact);
+      artifacts.push(artifact);
+      record.outputs[name] = artifact.id;
+    } catch (error) {
+      return finish("failed", `Output '${name}' of step '${stepId}' could not be saved with materializer '${ref}': ${errorText(error)}`);
+    }
+  }
+  return finish("completed");
+}
+
+function materializerOptions(options: RunStepOptions): { sourceRoot?: string; importModule?: MaterializerImporter } {
+  const out: { sourceRoot?: string; importModule?: MaterializerImporter } = {};
+  if (options.sourceRoot !== undefined) out.sourceRoot = options.sourceRoot;
+  if (options.importModule !== undefined) out.importModule = options.importModule;
+  return out;
+}
+
+async function loadInputs(inputs: Record<string, ArtifactRecord>, options: RunStepOptions, artifactStore: BaseArtifactStore): Promise<Record<string, unknown>> {
+  const values: Record<string, unknown> = {};
+  for (const [key, artifact] of Object.entries(inputs)) {
+    const materializer = await resolveMaterializer(artifact.materializer, materializerOptions(options));
+    try {
+      values[key] = await materializer.load(createArtifactReader(artifactStore, artifact.uri, artifact));
+    } catch (error) {
+      throw new StepFailedError(options.stepId, `Input '${key}' of step '${options.stepId}' could not be loaded from ${artifact.uri} with materializer '${artifact.materializer}': ${errorText(error)}`, { cause: error });
+    }
+  }
+  return values;
+}
+
+async function outputsStillExist(step: StepRunRecord, store: RunStore, artifactStore: BaseArtifactStore): Promise<boolean> {
+  for (const id of Object.values(step.outputs)) {
+    const artifact = await store.getArtifact(id);
+    if (!artifact) return false;
+    try {
+      if (!(await artifactStore.exists(artifact.uri))) return false;
+    } catch {
+      return false; // kept in another artifact store
+    }
+  }
+  return true;
+}

@@ -1,0 +1,79 @@
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { SourceError } from "../errors/errors.js";
+import { parseSourcePath } from "../source/source-path.js";
+import { bytesMaterializer } from "./bytes.js";
+import { fileMaterializer, streamMaterializer } from "./file.js";
+import { jsonMaterializer } from "./json.js";
+import type { Materializer } from "./materializer.js";
+import { textMaterializer } from "./text.js";
+
+/** Imports a module by specifier or file URL (the CLI passes one that loads TypeScript). */
+export type MaterializerImporter = (specifier: string) => Promise<Record<string, unknown>>;
+
+const BUILTIN: readonly Materializer[] = [jsonMaterializer, textMaterializer, bytesMaterializer, fileMaterializer, streamMaterializer];
+
+// Shared across copies of core, like the compile state.
+const KEY = Symbol.for("stackyard.materializers");
+const registry: Map<string, Materializer> = ((globalThis as Record<symbol, unknown>)[KEY] as Map<string, Materializer> | undefined) ??
+  ((globalThis as Record<symbol, unknown>)[KEY] = new Map(BUILTIN.map((m) => [m.name, m])) as Map<string, Materializer>);
+
+/** Names of the built-in materializers. */
+export const BUILTIN_MATERIALIZERS: readonly string[] = BUILTIN.map((m) => m.name);
+
+/**
+ * Registers a materializer under its name so outputs can refer to it by
+ * name. Do it at the top level of the pipeline's module, so that every
+ * process that loads the pipeline registers it too.
+ */
+export function registerMaterializer(materializer: Materializer): void {
+  const problems = materializerProblems(materializer);
+  if (problems.length) throw new SourceError(`Cannot register materializer: ${problems.join("; ")}`);
+  registry.set(materializer.name, materializer);
+}
+
+/** Checks the shape of a materializer; returns the problems found. */
+export function materializerProblems(value: unknown): string[] {
+  if (typeof value !== "object" || value === null) return ["expected an object with name, save(value, writer) and load(reader)"];
+  const candidate = value as Record<string, unknown>;
+  const problems: string[] = [];
+  if (typeof candidate.name !== "string" || !candidate.name) problems.push("'name' must be a non-empty string");
+  if (typeof candidate.save !== "function") problems.push("'save' must be a function save(value, writer)");
+  if (typeof candidate.load !== "function") problems.push("'load' must be a function load(reader)");
+  return problems;
+}
+
+/** A materializer known by name (built-in or registered), without importing anything. */
+export function getMaterializer(name: string): Materializer | undefined {
+  return registry.get(name);
+}
+
+/**
+ * Finds a materializer by name or source path (`MODULE#EXPORT`, files
+ * relative to `sourceRoot`). Source paths are imported once and cached.
+ *
+ * @throws SourceError naming the reference when it cannot be loaded or is not a materializer.
+ */
+export async function resolveMaterializer(
+  ref: string,
+  options: { sourceRoot?: string; importModule?: MaterializerImporter } = {},
+): Promise<Materializer> {
+  const known = registry.get(ref);
+  if (known) return known;
+  if (!ref.includes("#")) {
+    throw new SourceError(`Unknown materializer '${ref}': use one of ${[...registry.keys()].join(", ")}, or a source path MODULE#EXPORT`);
+  }
+  const source = parseSourcePath(ref);
+  const specifier = source.isFile ? pathToFileURL(resolve(options.sourceRoot ?? process.cwd(), source.module)).href : source.module;
+  let mod: Record<string, unknown>;
+  try {
+    mod = options.importModule ? await options.importModule(specifier) : ((await import(specifier)) as Record<string, unknown>);
+  } catch (error) {
+    throw new SourceError(`Cannot import materializer ${ref}: ${(error as Error).message}`, { cause: error });
+  }
+  const value = mod[source.exportName];
+  const problems = value === undefined ? [`${source.module} has no export '${source.exportName}'`] : materializerProblems(value);
+  if (problems.length) throw new SourceError(`Materializer ${ref} is not usable: ${problems.join("; ")}`);
+  registry.set(ref, value as Materializer);
+  return value as Materializer;
+}

@@ -1,0 +1,268 @@
+import { createHash } from "node:crypto";
+import type { z } from "zod";
+import type { BaseArtifactStore } from "../artifact-store/base-artifact-store.js";
+import { PipelineDefinitionError } from "../errors/errors.js";
+import type { ResourceSettings, RetryConfig } from "./snapshot.js";
+import { currentCompileState, type Invocation } from "./compile-state.js";
+
+/** Where an output ref points: an output of a step invocation. */
+export const OUTPUT_REF: unique symbol = Symbol.for("stackyard.outputRef");
+/** The invocation id carried by the object a step call returns (pass it to `after`). */
+export const INVOCATION: unique symbol = Symbol.for("stackyard.invocation");
+const STEP: unique symbol = Symbol.for("stackyard.step");
+
+declare const OUTPUT_TYPE: unique symbol;
+
+/** A materializer: a built-in name (`json`, `text`, `bytes`, `file`, `stream`), a registered name, or a source path `MODULE#EXPORT`. */
+export type MaterializerRef = string;
+
+/**
+ * Settings of a pipeline or a step. Keys are `docker`, `resources`, a
+ * component type (`orchestrator`) or a component type and flavor
+ * (`orchestrator.docker`); values are objects validated by the component's
+ * flavor (`settingsSchema`).
+ */
+export type Settings = Record<string, Record<string, unknown>>;
+
+/** Retry policy as authored; missing fields take the defaults of `retrySchema`. */
+export type RetryOptions = Partial<RetryConfig>;
+
+/** Parameter values a step or pipeline receives, from its zod schema. */
+export type ParamsOf<P> = P extends z.ZodObject ? z.output<P> : Record<string, never>;
+/** Parameter values a caller may pass, from the zod schema's input type. */
+export type ParamsInputOf<P> = P extends z.ZodObject ? Partial<z.input<P>> : Record<string, never>;
+
+/** What a step function gets besides its inputs. */
+export interface StepContext<P = Record<string, unknown>> {
+  /** Parameters after defaults, code, YAML and per-invocation overrides. */
+  readonly parameters: P;
+  readonly runId: string;
+  /** The invocation id (`train_model`, `train_model_2`). */
+  readonly stepId: string;
+  readonly stepName: string;
+  /** 1 for the first attempt, 2 for the first retry, ... */
+  readonly attempt: number;
+  /** Writes one line to the step's log (as `console.log` does, but never to the terminal directly). */
+  log(...args: unknown[]): void;
+  /** The run's artifact store, for steps that manage files themselves. */
+  readonly artifactStore: BaseArtifactStore;
+  /** Aborted when the run is stopped; long steps should pass it on or check it. */
+  readonly signal: AbortSignal;
+}
+
+/** A value or a promise of it. */
+export type Awaitable<T> = T | PromiseLike<T>;
+
+/** The function a step runs. */
+export type StepFunction<I, R, P> = (inputs: I, context: StepContext<P>) => Awaitable<R>;
+
+/** Options of {@link step}. */
+export interface StepOptions<P extends z.ZodObject | undefined = undefined> {
+  /** Step name, unique among the steps of a pipeline (invocation ids derive from it). */
+  name: string;
+  /**
+   * Output names and how each is stored. Omitted: one output called `output`
+   * holding the function's return value, stored as JSON.
+   */
+  outputs?: Record<string, MaterializerRef>;
+  /** zod object schema of the step's JSON parameters. */
+  parameters?: P;
+  retry?: RetryOptions;
+  /** Reuse outputs of an earlier identical step run (default: the pipeline's setting). */
+  enableCache?: boolean;
+  settings?: Settings;
+  resources?: ResourceSettings;
+}
+
+/** A typed reference to an output of a step invocation, only meaningful while a pipeline compiles. */
+export interface OutputRef<T = unknown> {
+  readonly [OUTPUT_REF]: { readonly step: string; readonly output: string };
+  /** Phantom: the value type, so wiring is type checked. */
+  readonly [OUTPUT_TYPE]?: T;
+}
+
+/** What a step call returns: one ref per output, plus the invocation id under {@link INVOCATION}. */
+export type InvocationResult<O> = { readonly [K in keyof O]-?: OutputRef<O[K]> } & { readonly [INVOCATION]: string };
+
+/** Something `after` accepts: a step call's result, one of its outputs, or an invocation id. */
+export type AfterRef = { readonly [INVOCATION]: string } | OutputRef | string;
+
+/** Options of one step call inside a pipeline body. */
+export interface InvocationOptions<P = undefined> {
+  /** Invocation id; default the step name, then `name_2`, `name_3` for further calls. */
+  id?: string;
+  parameters?: ParamsInputOf<P>;
+  /** Invocations that must finish before this one, besides those it takes inputs from. */
+  after?: AfterRef[];
+  enableCache?: boolean;
+  retry?: RetryOptions;
+  settings?: Settings;
+  resources?: ResourceSettings;
+}
+
+/** Inputs of a step call: a ref for each input of the step function. */
+export type InputRefs<I> = { [K in keyof I]: OutputRef<I[K]> };
+
+type StepCallArgs<I, P> = {} extends I
+  ? [inputs?: InputRefs<I>, options?: InvocationOptions<P>]
+  : [inputs: InputRefs<I>, options?: InvocationOptions<P>];
+
+/** Everything the engine knows about a step definition. */
+export interface StepDefinition {
+  readonly name: string;
+  /** Output name to materializer; `output` with `json` for single-output steps. */
+  readonly outputs: Readonly<Record<string, MaterializerRef>>;
+  /** True when the function returns the single output itself rather than an object of outputs. */
+  readonly singleOutput: boolean;
+  readonly parametersSchema: z.ZodObject | undefined;
+  readonly retry: RetryOptions | undefined;
+  readonly enableCache: boolean | undefined;
+  readonly settings: Settings | undefined;
+  readonly resources: ResourceSettings | undefined;
+  /** The step function. Call it directly to unit-test a step. */
+  readonly fn: StepFunction<any, unknown, any>;
+  /** sha256 of the function's source and the output spec; part of the cache key. */
+  readonly codeHash: string;
+}
+
+/** A step: call it inside a pipeline body to add an invocation. */
+export interface Step<I = any, O = any, P extends z.ZodObject | undefined = any> {
+  (...args: StepCallArgs<I, P>): InvocationResult<O>;
+  readonly definition: StepDefinition;
+}
+
+const STEP_NAME = /^[A-Za-z_][\w.-]*$/;
+
+/**
+ * Defines a step: a typed async function with named outputs, JSON
+ * parameters, retry and cache options, settings and resources.
+ *
+ * @example
+ * ```ts
+ * export const loadData = step(
+ *   { name: "load_data", outputs: { dataset: "json" }, parameters: z.object({ seed: z.number().default(42) }) },
+ *   async (_inputs: {}, ctx) => ({ dataset: makeData(ctx.parameters.seed) }),
+ * );
+ * ```
+ */
+export function step<I extends object, K extends string, R extends { [key in K]: unknown }, P extends z.ZodObject | undefined = undefined>(
+  options: StepOptions<P> & { outputs: Record<K, MaterializerRef> },
+  fn: StepFunction<I, R, ParamsOf<P>>,
+): Step<I, R, P>;
+export function step<I extends object, R, P extends z.ZodObject | undefined = undefined>(
+  options: StepOptions<P> & { outputs?: undefined },
+  fn: StepFunction<I, R, ParamsOf<P>>,
+): Step<I, { output: R }, P>;
+export function step(options: StepOptions<z.ZodObject | undefined>, fn: StepFunction<any, any, any>): Step {
+  if (!options || typeof options.name !== "string" || !STEP_NAME.test(options.name)) {
+    throw new PipelineDefinitionError(`Invalid step name '${String(options?.name)}': use letters, digits, '_', '-' or '.'`);
+  }
+  if (typeof fn !== "function") throw new PipelineDefinitionError(`Step '${options.name}' needs a function as its second argument`);
+  const singleOutput = options.outputs === undefined;
+  const outputs = Object.freeze(singleOutput ? { output: "json" } : { ...options.outputs });
+  if (Object.keys(outputs).length === 0) {
+    throw new PipelineDefinitionError(`Step '${options.name}' declares no outputs: omit 'outputs' for a single JSON output`);
+  }
+  for (const [key, materializer] of Object.entries(outputs)) {
+    if (typeof materializer !== "string" || !materializer) {
+      throw new PipelineDefinitionError(`Step '${options.name}' output '${key}': the materializer must be a name (json, text, bytes, file, stream) or a source path MODULE#EXPORT`);
+    }
+  }
+  const definition: StepDefinition = Object.freeze({
+    name: options.name,
+    outputs,
+    singleOutput,
+    parametersSchema: options.parameters,
+    retry: options.retry,
+    enableCache: options.enableCache,
+    settings: options.settings,
+    resources: options.resources,
+    fn,
+    codeHash: createHash("sha256").update(fn.toString()).update("\0").update(JSON.stringify(outputs)).digest("hex"),
+  });
+  const call = (inputs?: Record<string, unknown>, invocationOptions?: InvocationOptions<any>) => invoke(definition, inputs, invocationOptions);
+  Object.defineProperty(call, "definition", { value: definition, enumerable: true });
+  Object.defineProperty(call, STEP, { value: true });
+  Object.defineProperty(call, "name", { value: options.name });
+  return call as unknown as Step;
+}
+
+/** True for values made by {@link step}. */
+export function isStep(value: unknown): value is Step {
+  return typeof value === "function" && (value as unknown as Record<symbol, unknown>)[STEP] === true;
+}
+
+/** True for output refs (what a step call's properties are). */
+export function isOutputRef(value: unknown): value is OutputRef {
+  return typeof value === "object" && value !== null && OUTPUT_REF in value;
+}
+
+function makeRef(step: string, output: string): OutputRef {
+  return Object.freeze({ [OUTPUT_REF]: Object.freeze({ step, output }) }) as OutputRef;
+}
+
+/**
+ * Output refs for names that are not outputs: the prototype of every step
+ * call result answers misses with a dangling ref, so that wiring a misspelt
+ * output fails at compile time with a message naming step and key instead
+ * of passing `undefined` along.
+ */
+const danglingRefs: object = new Proxy(Object.create(null) as object, {
+  get(_target, key, receiver) {
+    if (typeof key !== "string") return undefined;
+    const id = (receiver as Record<symbol, unknown>)[INVOCATION];
+    return typeof id === "string" ? makeRef(id, key) : undefined;
+  },
+});
+
+function invoke(definition: StepDefinition, inputs: Record<string, unknown> | undefined, options: InvocationOptions<any> | undefined): unknown {
+  const state = currentCompileState();
+  if (!state) {
+    throw new PipelineDefinitionError(
+      `Step '${definition.name}' was called outside a pipeline body: steps only run as part of a pipeline`,
+      { hint: `Call it inside pipeline({ name }, (params) => { ${definition.name}(...) }), or call ${definition.name}.definition.fn(inputs, context) to test the function alone.` },
+    );
+  }
+  let id: string;
+  if (options?.id !== undefined) {
+    id = options.id;
+    if (!STEP_NAME.test(id)) throw new PipelineDefinitionError(`Invalid invocation id '${id}' for step '${definition.name}': use letters, digits, '_', '-' or '.'`);
+    if (state.byId.has(id)) throw new PipelineDefinitionError(`Invocation id '${id}' is used twice in pipeline '${state.pipelineName}'`);
+  } else {
+    id = definition.name;
+    for (let n = 2; state.byId.has(id); n++) id = `${definition.name}_${n}`;
+  }
+  const wiring: Record<string, { step: string; output: string }> = {};
+  if (inputs !== undefined && (typeof inputs !== "object" || inputs === null)) {
+    throw new PipelineDefinitionError(`Step '${id}' takes an object of inputs, got ${inputs === null ? "null" : typeof inputs}`);
+  }
+  for (const [key, value] of Object.entries(inputs ?? {})) {
+    if (value === undefined) {
+      throw new PipelineDefinitionError(`Input '${key}' of step '${id}' is undefined: wire it to an output of an upstream step`);
+    }
+    if (!isOutputRef(value)) {
+      throw new PipelineDefinitionError(
+        `Input '${key}' of step '${id}' is not a step output: inputs must come from other steps`,
+        { hint: "Pass plain values as parameters: step(inputs, { parameters: { ... } })." },
+      );
+    }
+    wiring[key] = { ...value[OUTPUT_REF] };
+  }
+  const invocation: Invocation = { id, definition, inputs: wiring, after: options?.after ?? [], options: options ?? {} };
+  state.invocations.push(invocation);
+  state.byId.set(id, invocation);
+
+  const result = Object.create(danglingRefs) as Record<string | symbol, unknown>;
+  for (const output of Object.keys(definition.outputs)) result[output] = makeRef(id, output);
+  Object.defineProperty(result, INVOCATION, { value: id });
+  return Object.freeze(result);
+}
+
+/** The invocation id an `after` entry stands for. */
+export function afterId(ref: AfterRef): string | undefined {
+  if (typeof ref === "string") return ref;
+  if (typeof ref !== "object" || ref === null) return undefined;
+  if (isOutputRef(ref)) return ref[OUTPUT_REF].step;
+  const id = (ref as Record<symbol, unknown>)[INVOCATION];
+  return typeof id === "string" ? id : undefined;
+}
