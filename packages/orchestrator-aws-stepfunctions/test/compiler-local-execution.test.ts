@@ -156,29 +156,31 @@ describe("compiled state machines run in aws-local-stepfunctions", () => {
 
   it("takes the Catch path of a failing step into a Fail state naming it, and runs nothing after it", async () => {
     const steps = diamond();
-    const { record, failure, events } = await run(steps, { seed: 7, failures: { left: 1 } });
+    const { record, failure, events, compiled } = await run(steps, { seed: 7, failures: { left: 1 } });
     expect(failure).toBeInstanceOf(sfn.ExecutionError);
     const cause = (failure as Error).cause as Error;
     expect(cause.name).toBe(STEP_FAILED_ERROR);
-    const parsed = parseStepFailure(cause.name, cause.message);
+    const parsed = parseStepFailure(cause.name, cause.message, compiled.stateNames);
     expect(parsed?.stepId).toBe("left");
     expect(parsed?.error?.Error).toBe("States.TaskFailed");
     expect(parsed?.error?.Cause).toMatch(/Essential container in task exited/);
     expect(record.attempts.has("join")).toBe(false);
     expect(events).toContainEqual({ type: "StateCaught", name: "left" });
-    expect(events.some((e) => e.type === "StateEntered" && e.name === "left.failed")).toBe(true);
+    const catcher = (compiled.definition as any).States["parallel-1"].Branches[0].States.left.Catch[0];
+    expect(catcher.ResultPath).toBe("$.error.left");
+    expect(events.some((e) => e.type === "StateEntered" && e.name === catcher.Next)).toBe(true);
     const failed = events.find((e) => e.type === "ExecutionFailed");
     expect(failed?.error).toBe(STEP_FAILED_ERROR);
-    expect(String(failed?.cause)).toMatch(/^Step "left" failed: /);
+    expect(String(failed?.cause)).toMatch(/^Step failed: \{"left":\{"Error":"States.TaskFailed"/);
   });
 
   it("fails a random DAG at the failing step, after its upstream steps and before its downstream ones", async () => {
     const rng = prng(99);
     const steps = randomDag(rng, 30, 2, 8);
     const victim = steps[15]!.id;
-    const { record, failure } = await run(steps, { seed: 99, failures: { [victim]: 1 } });
+    const { record, failure, compiled } = await run(steps, { seed: 99, failures: { [victim]: 1 }, sharedParameters: "input" });
     const cause = (failure as Error).cause as Error;
-    expect(parseStepFailure(cause.name, cause.message)?.stepId).toBe(victim);
+    expect(parseStepFailure(cause.name, cause.message, compiled.stateNames)?.stepId).toBe(victim);
     const downstream = new Set<string>([victim]);
     for (const step of steps) if (step.upstream.some((u) => downstream.has(u))) downstream.add(step.id);
     downstream.delete(victim);

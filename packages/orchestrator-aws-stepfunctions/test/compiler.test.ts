@@ -89,11 +89,11 @@ describe("compileStateMachine: shape of a step", () => {
       { ErrorEquals: ["ECS.AmazonECSException"], MaxAttempts: 3, IntervalSeconds: 5, BackoffRate: 2, JitterStrategy: "FULL" },
       { ErrorEquals: ["States.TaskFailed"], MaxAttempts: 2, IntervalSeconds: 1, BackoffRate: 3, JitterStrategy: "FULL" },
     ]);
-    expect(task.Catch).toEqual([{ ErrorEquals: ["States.ALL"], ResultPath: "$.error", Next: "trainer.failed" }]);
-    const failure = def.States["trainer.failed"]!;
+    expect(task.Catch).toEqual([{ ErrorEquals: ["States.ALL"], ResultPath: "$.error.trainer", Next: "failure" }]);
+    const failure = def.States.failure!;
     expect(failure.Type).toBe("Pass");
     expect(failure.Parameters.Error).toBe(STEP_FAILED_ERROR);
-    expect(failure.Parameters["Cause.$"]).toBe(`States.Format('Step {} failed: {}', '"trainer"', States.JsonToString($.error))`);
+    expect(failure.Parameters["Cause.$"]).toBe("States.Format('Step failed: {}', States.JsonToString($.error))");
     expect(result.stats.sharedParameters).toBe("inline");
     expect(result.executionInput).toEqual({});
     expect(def.States[failure.Next]).toMatchObject({ Type: "Fail", ErrorPath: "$.Error", CausePath: "$.Cause" });
@@ -138,11 +138,14 @@ describe("compileStateMachine: shape of a step", () => {
   });
 
   it("reads the failed step back from the Fail state's Error and Cause", () => {
-    expect(parseStepFailure(STEP_FAILED_ERROR, 'Step "train_2" failed: {"Error":"States.TaskFailed","Cause":"exit 1"}')).toEqual({
+    expect(parseStepFailure(STEP_FAILED_ERROR, 'Step failed: {"train_2":{"Error":"States.TaskFailed","Cause":"exit 1"}}')).toEqual({
       stepId: "train_2",
+      stateName: "train_2",
       error: { Error: "States.TaskFailed", Cause: "exit 1" },
     });
+    expect(parseStepFailure(STEP_FAILED_ERROR, 'Step failed: {"a_b-1a2b3c4d":{"Error":"E"}}', { "a b": "a_b-1a2b3c4d" })?.stepId).toBe("a b");
     expect(parseStepFailure("States.Timeout", "x")).toBeUndefined();
+    expect(parseStepFailure(STEP_FAILED_ERROR, "Step failed: not json")).toBeUndefined();
   });
 });
 
@@ -162,7 +165,7 @@ describe("compileStateMachine: DAG corpus (asl-validator + dependency checker)",
     expect(result.stats.seriesParallel).toBe(true);
     expect(result.stats.scheduleLength).toBe(3);
     expectExact(steps, pos);
-    expect(Object.keys((result.definition as any).States).slice(0, 2)).toEqual(["load", "load.failed"]);
+    expect(Object.keys((result.definition as any).States)).toEqual(["load", "parallel-1", "join", "failure", "failed"]);
   });
 
   it("wide fan-out (200)", () => {
@@ -318,14 +321,19 @@ describe("service limits", () => {
     expect(result.stateNames[long]).toMatch(/^x{71}-[0-9a-f]{8}$/);
     expect(result.stateNames["a_b"]).toBe("a_b");
     expect(result.stateNames["a b"]).toMatch(/^a_b-[0-9a-f]{8}$/);
+    expect(result.stateNames["a.failed"]).toBe("a.failed");
     const all: string[] = [];
+    const byName = new Map<string, any>();
     const collect = (machine: any) => {
       for (const [name, state] of Object.entries<any>(machine.States)) {
         all.push(name);
+        byName.set(name, state);
         if (state.Type === "Parallel") state.Branches.forEach(collect);
       }
     };
     collect(result.definition);
+    expect(byName.get("a.failed").Catch[0].ResultPath).toBe("$.error['a.failed']");
+    expect(byName.get("a_b").Catch[0].ResultPath).toBe("$.error.a_b");
     expect(new Set(all).size).toBe(all.length);
     for (const name of all) expect(name.length).toBeLessThanOrEqual(80);
   });
@@ -402,6 +410,7 @@ describe("service limits", () => {
     );
     expect(task.Parameters.Overrides.ContainerOverrides[0]["Environment.$"]).toBe("$.stackyard.environment");
     expect(() => compile(chain(1), { executionInput: { stackyard: 1 } })).toThrow(/must not have a 'stackyard' key/);
+    expect(() => compile(chain(1), { executionInput: { error: "x" } })).toThrow(/must not have a 'error' key/);
   });
 
   it("rejects execution inputs over 256 KB and bad options", () => {

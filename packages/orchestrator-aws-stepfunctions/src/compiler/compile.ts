@@ -6,7 +6,7 @@ import {
   type SnapshotStep,
 } from "@stackyard/core";
 import { buildStepDag, criticalPathLength, planSchedule, scheduleLength, type SchedulePlan } from "./dag.js";
-import { EXECUTION_NAME_PATH, intrinsicLiteral, statesArrayWithPaths } from "./intrinsics.js";
+import { EXECUTION_NAME_PATH, statesArrayWithPaths } from "./intrinsics.js";
 import { LIMITS, ServiceLimitError, utf8Bytes } from "./limits.js";
 import { StateNamer } from "./names.js";
 import { resolveTaskResources, type FargateMemoryMode, type LaunchType, type TaskResources } from "./resources.js";
@@ -14,7 +14,10 @@ import { resolveTaskResources, type FargateMemoryMode, type LaunchType, type Tas
 /** The Step Functions service integration every step's Task state uses. */
 export const ECS_RUN_TASK_SYNC = "arn:aws:states:::ecs:runTask.sync";
 
-/** `Error` of the execution when a step fails; its `Cause` is `Step "<id>" failed: <error JSON>`. */
+/**
+ * `Error` of the execution when a step fails; its `Cause` is
+ * `Step failed: {"<state name>": {"Error": ..., "Cause": ...}}` (read it with {@link parseStepFailure}).
+ */
 export const STEP_FAILED_ERROR = "Stackyard.StepFailed";
 
 /** Retry policy applied to ECS API errors (capacity, throttling), before the step's own retries. */
@@ -153,6 +156,11 @@ const SNAPSHOT_PLACEHOLDER = "\u0001stackyard-snapshot\u0001";
 export const SHARED_KEY = "stackyard";
 const SECRET_NAME = /(^|_)(SECRET|PASSWORD|PASSWD|TOKEN|PRIVATE_KEY|API_KEY|ACCESS_KEY)(_|$)/i;
 
+/** Where a step's Catch puts its error: `$.error.<state name>` (bracket notation when needed). */
+function errorPath(stateName: string): string {
+  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(stateName) ? `$.error.${stateName}` : `$.error['${stateName}']`;
+}
+
 function checkOptions(options: CompileOptions): void {
   const name = options.stateMachineName;
   if (name.length > LIMITS.stateMachineNameLength) {
@@ -208,14 +216,14 @@ export function compileStateMachine(snapshot: PipelineSnapshot, options: Compile
   const namer = new StateNamer();
   const stateNames: Record<string, string> = {};
   for (const step of snapshot.steps) stateNames[step.id] = namer.allocate(step.id, step.id);
-  const failureNames: Record<string, string> = {};
-  for (const step of snapshot.steps) failureNames[step.id] = namer.allocate(`${stateNames[step.id]}.failed`, step.id);
 
   const userInput = options.executionInput ?? {};
   if (typeof userInput !== "object" || userInput === null || Array.isArray(userInput)) {
     throw new ConfigError("executionInput must be a JSON object");
   }
-  if (Object.hasOwn(userInput, SHARED_KEY)) throw new ConfigError(`executionInput must not have a '${SHARED_KEY}' key: the compiler uses it`);
+  for (const key of [SHARED_KEY, "error"]) {
+    if (Object.hasOwn(userInput, key)) throw new ConfigError(`executionInput must not have a '${key}' key: the compiler uses it`);
+  }
   const environment = Object.entries(options.environment ?? {}).map(([Name, Value]) => ({ Name, Value }));
   const longestRunId = "r".repeat(LIMITS.stateMachineNameLength);
   const infra = options.infrastructureRetry === false ? undefined : (options.infrastructureRetry ?? {});
@@ -377,33 +385,38 @@ export function compileStateMachine(snapshot: PipelineSnapshot, options: Compile
     const emit = (plan: SchedulePlan, depth: number, top: boolean): { StartAt: string; States: Record<string, unknown> } => {
       maxDepth = Math.max(maxDepth, depth);
       const states: Record<string, unknown> = {};
-      let failName: string | undefined;
-      const fail = (): string => (failName ??= names.allocate(top ? "failed" : `failed-${++branchCount}`));
+      let failure: { pass: string; fail: string } | undefined;
+      const onFailure = (): string => {
+        if (!failure) {
+          const k = top ? "" : `-${++branchCount}`;
+          failure = { pass: names.allocate(`failure${k}`), fail: names.allocate(`failed${k}`) };
+        }
+        return failure.pass;
+      };
       const items = plan.kind === "series" ? plan.children : [plan];
       items.forEach((item, i) => {
         const name = nameOf(item);
         const next = i + 1 < items.length ? { Next: nameOf(items[i + 1]!) } : { End: true };
         if (item.kind === "step") {
-          const failure = failureNames[item.id]!;
-          states[name] = { ...taskState(item.id, mode), Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: "$.error", Next: failure }], ...next };
-          states[failure] = {
-            Type: "Pass",
-            Parameters: {
-              Error: STEP_FAILED_ERROR,
-              "Cause.$": `States.Format('Step {} failed: {}', ${intrinsicLiteral(JSON.stringify(item.id))}, States.JsonToString($.error))`,
-            },
-            Next: fail(),
-          };
-          stateCount += 2;
+          // The error goes to $.error.<state name>: the shared failure Pass reads the step from the key.
+          const catcher = { ErrorEquals: ["States.ALL"], ResultPath: errorPath(name), Next: onFailure() };
+          states[name] = { ...taskState(item.id, mode), Catch: [catcher], ...next };
+          stateCount += 1;
         } else {
           const branches = item.children.map((child) => emit(child, depth + 1, false));
           states[name] = { Type: "Parallel", Branches: branches, ResultPath: null, ...next };
           stateCount += 1;
         }
       });
-      if (failName) {
-        states[failName] = { Type: "Fail", ErrorPath: "$.Error", CausePath: "$.Cause" };
-        stateCount += 1;
+      if (failure) {
+        states[failure.pass] = {
+          Type: "Pass",
+          Comment: "Records which step failed and how",
+          Parameters: { Error: STEP_FAILED_ERROR, "Cause.$": "States.Format('Step failed: {}', States.JsonToString($.error))" },
+          Next: failure.fail,
+        };
+        states[failure.fail] = { Type: "Fail", ErrorPath: "$.Error", CausePath: "$.Cause" };
+        stateCount += 2;
       }
       return { StartAt: nameOf(items[0]!), States: states };
     };
@@ -470,29 +483,37 @@ export function compileStateMachine(snapshot: PipelineSnapshot, options: Compile
 
 /** The failed step and its error, read back from a failed execution's `Error` and `Cause`. */
 export interface StepFailure {
+  /** The step id (the state name when no `stateNames` were given to map it back). */
   stepId: string;
-  /** The step's error as the Catch recorded it (`Error`, `Cause`), when it parses. */
-  error?: { Error?: string; Cause?: string };
+  /** The Task state that failed. */
+  stateName: string;
+  /** The step's error as its Catch recorded it. */
+  error: { Error?: string; Cause?: string };
 }
 
 /**
  * Reads the failed step back from an execution that failed in one of the
- * compiled Fail states. Returns undefined for other failures (timeouts,
- * aborts, errors outside a step).
+ * compiled Fail states. Pass the compiled `stateNames` to map the state name
+ * back to the step id (they only differ for ids that are not valid state
+ * names). Returns undefined for other failures (timeouts, aborts, errors
+ * outside a step).
  */
-export function parseStepFailure(error: string | undefined, cause: string | undefined): StepFailure | undefined {
-  if (error !== STEP_FAILED_ERROR || !cause) return undefined;
-  const match = /^Step ("(?:[^"\\]|\\.)*") failed: ([\s\S]*)$/.exec(cause);
-  if (!match) return undefined;
-  let stepId: string;
+export function parseStepFailure(
+  error: string | undefined,
+  cause: string | undefined,
+  stateNames?: Readonly<Record<string, string>>,
+): StepFailure | undefined {
+  if (error !== STEP_FAILED_ERROR || !cause?.startsWith("Step failed: ")) return undefined;
+  let recorded: unknown;
   try {
-    stepId = JSON.parse(match[1]!) as string;
+    recorded = JSON.parse(cause.slice("Step failed: ".length));
   } catch {
     return undefined;
   }
-  try {
-    return { stepId, error: JSON.parse(match[2]!) as StepFailure["error"] & object };
-  } catch {
-    return { stepId };
-  }
+  if (typeof recorded !== "object" || recorded === null) return undefined;
+  const [entry] = Object.entries(recorded as Record<string, unknown>);
+  if (!entry) return undefined;
+  const [stateName, stepError] = entry;
+  const stepId = stateNames ? (Object.entries(stateNames).find(([, name]) => name === stateName)?.[0] ?? stateName) : stateName;
+  return { stepId, stateName, error: (typeof stepError === "object" && stepError !== null ? stepError : {}) as StepFailure["error"] };
 }
