@@ -1,1 +1,46 @@
-export {};
+import { availableParallelism } from "node:os";
+import {
+  BaseOrchestrator,
+  executeDag,
+  type OrchestratorCapabilities,
+  type PipelineSnapshot,
+  type RunHandle,
+  type SubmitContext,
+} from "@stackyard/core";
+import { localOrchestratorSettingsSchema, type LocalOrchestratorConfig } from "./index.js";
+
+/**
+ * Runs every step of a snapshot in this process through
+ * `context.runStepInProcess`, in topological order, independent steps in
+ * parallel up to `concurrency`. `submit` returns once the run is over.
+ */
+export class LocalOrchestrator extends BaseOrchestrator<LocalOrchestratorConfig> {
+  readonly capabilities: OrchestratorCapabilities = {
+    remote: false,
+    synchronous: true,
+    schedulable: false,
+    honoursResources: false,
+    parallel: true,
+  };
+
+  /** Concurrency for a snapshot: its settings, then the component config, then the machine's parallelism. */
+  concurrencyFor(snapshot: PipelineSnapshot): number {
+    const settings = localOrchestratorSettingsSchema.partial().safeParse({
+      ...(snapshot.settings.orchestrator as object | undefined),
+      ...(snapshot.settings["orchestrator.local"] as object | undefined),
+    });
+    return (settings.success ? settings.data.concurrency : undefined) ?? this.config.concurrency ?? availableParallelism();
+  }
+
+  async submit(snapshot: PipelineSnapshot, context: SubmitContext): Promise<RunHandle> {
+    const outcomes = await executeDag({
+      steps: snapshot.steps,
+      concurrency: this.concurrencyFor(snapshot),
+      failFast: this.config.fail_fast ?? true,
+      signal: context.signal,
+      runOne: (stepId) => context.runStepInProcess(stepId, { signal: context.signal }),
+      markSkipped: (stepId, reason, status) => context.markStep(stepId, status, reason),
+    });
+    return { wait: async () => outcomes };
+  }
+}

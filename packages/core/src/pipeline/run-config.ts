@@ -5,7 +5,7 @@ import { STACK_COMPONENT_TYPES } from "../component/component-type.js";
 import { ConfigError } from "../errors/errors.js";
 import { formatIssues } from "../config/validate.js";
 import { parseMemory } from "./memory.js";
-import { resourceSettingsSchema, retrySchema } from "./snapshot.js";
+import { resourceSettingsSchema } from "./snapshot.js";
 
 const settingsObject = z.record(z.string(), z.unknown());
 
@@ -51,7 +51,14 @@ export const stepRunConfigSchema = z
     settings: settingsSchema.optional(),
     resources: memoryChecked.optional(),
     enable_cache: z.boolean().optional(),
-    retry: retrySchema.partial().strict().optional(),
+    retry: z
+      .object({
+        max_retries: z.number().int().nonnegative().optional(),
+        delay: z.number().nonnegative().optional(),
+        backoff: z.number().min(1).optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -102,11 +109,11 @@ export function loadRunConfig(input: RunConfigInput | undefined): LoadedRunConfi
       hint: "Pass the path of a YAML file, relative to the current folder.",
     });
   }
-  const document = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   const error = document.errors[0];
   if (error) {
     const line = error.linePos?.[0]?.line;
-    throw new ConfigError(`Malformed YAML in ${input}${line === undefined ? "" : ` at line ${line}`}: ${error.message.split("\n")[0]}`);
+    throw new ConfigError(`Malformed YAML in ${input}${line === undefined ? "" : ` at line ${line}`}: ${error.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "")}`);
   }
   const value = document.toJS() as unknown;
   return { config: validateRunConfig(value ?? {}, input), where: input };
