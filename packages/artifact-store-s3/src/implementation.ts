@@ -175,7 +175,8 @@ export class S3ArtifactStore extends BaseArtifactStore<S3ArtifactStoreConfig> {
         await s3.send(new PutObjectCommand({ Bucket: this.bucket, Key, Body: bytes, ContentLength: size }));
         return;
       }
-      await this.#upload(s3, Key, Readable.from(resume(head, iterator)));
+      // highWaterMark 1: hold one chunk here, not sixteen; the upload buffers its parts itself.
+      await this.#upload(s3, Key, Readable.from(resume(head, iterator), { objectMode: true, highWaterMark: 1 }));
     } catch (error) {
       throw this.#explain(error, `write ${this.uri(key)}`);
     }
