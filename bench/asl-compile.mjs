@@ -70,7 +70,7 @@ function snapshot(steps) {
     run_name_template: "bench",
     enable_cache: false,
     settings: {},
-    steps: steps.map((s) => ({
+    steps: steps.map((s, i) => ({
       id: s.id,
       name: s.id,
       code_hash: "0",
@@ -80,7 +80,8 @@ function snapshot(steps) {
       outputs: {},
       settings: {},
       resources: {},
-      retry: { max_retries: 1, delay: 5, backoff: 2 },
+      // One step in ten retries (the schema's default is no retry).
+      retry: { max_retries: i % 10 === 0 ? 2 : 0, delay: 5, backoff: 2 },
       enable_cache: false,
     })),
     stack: { name: "bench", components: {} },

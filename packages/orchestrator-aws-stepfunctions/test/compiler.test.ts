@@ -79,7 +79,7 @@ describe("compileStateMachine: shape of a step", () => {
     const container = p.Overrides.ContainerOverrides[0];
     expect(container.Name).toBe("step");
     expect(container["Command.$"]).toBe(
-      "States.Array('stackyard', 'step', 'run', '--snapshot', 's3://stackyard-artifacts/snapshots/snap-0001.json', '--step', 'trainer', '--run', $$.Execution.Name)",
+      "States.Array('stackyard','step','run','--snapshot','s3://stackyard-artifacts/snapshots/snap-0001.json','--step','trainer','--run',$$.Execution.Name)",
     );
     expect(container.Environment).toEqual([
       { Name: "STACKYARD_ARTIFACT_STORE", Value: "s3://stackyard-artifacts" },
@@ -135,6 +135,17 @@ describe("compileStateMachine: shape of a step", () => {
     const name = result.stateNames["it's {odd}"]!;
     const command = (result.definition as any).States[name].Parameters.Overrides.ContainerOverrides[0]["Command.$"];
     expect(intrinsicStrings(command)).toEqual(["stackyard", "step", "run", "--snapshot", "s3://bucket/it's/{x}.json", "--step", "it's {odd}", "--run"]);
+  });
+
+  it("supports entrypoints that embed the run id in an argument (States.Format)", () => {
+    const result = compile(chain(1), {
+      entrypoint: { commandFor: (o) => ["node", "step.js", `--snapshot=${o.snapshot}`, `--step=${o.step}`, `--run=${o.run}`] },
+    });
+    assertValidAsl(result.json);
+    expect((result.definition as any).States.step_0.Parameters.Overrides.ContainerOverrides[0]["Command.$"]).toBe(
+      "States.Array('node','step.js','--snapshot=s3://stackyard-artifacts/snapshots/snap-0001.json','--step=step_0',States.Format('--run={}',$$.Execution.Name))",
+    );
+    expect(() => compile(chain(1), { entrypoint: { commandFor: () => ["true"] } })).toThrow(/does not include the run id/);
   });
 
   it("reads the failed step back from the Fail state's Error and Cause", () => {
@@ -394,7 +405,7 @@ describe("service limits", () => {
     expect(result.stats.definitionBytes).toBeLessThan(LIMITS.definitionBytes);
     expect(result.executionInput).toMatchObject({
       mine: 1,
-      stackyard: {
+      ecs: {
         cluster: baseOptions.clusterArn,
         launchType: "FARGATE",
         container: "step",
@@ -404,12 +415,12 @@ describe("service limits", () => {
       },
     });
     const task = (result.definition as any).States.source;
-    expect(task.Parameters["Cluster.$"]).toBe("$.stackyard.cluster");
+    expect(task.Parameters["Cluster.$"]).toBe("$.ecs.cluster");
     expect(task.Parameters.Overrides.ContainerOverrides[0]["Command.$"]).toBe(
-      "States.Array('stackyard', 'step', 'run', '--snapshot', $.stackyard.snapshot, '--step', 'source', '--run', $$.Execution.Name)",
+      "States.Array('stackyard','step','run','--snapshot',$.ecs.snapshot,'--step','source','--run',$$.Execution.Name)",
     );
-    expect(task.Parameters.Overrides.ContainerOverrides[0]["Environment.$"]).toBe("$.stackyard.environment");
-    expect(() => compile(chain(1), { executionInput: { stackyard: 1 } })).toThrow(/must not have a 'stackyard' key/);
+    expect(task.Parameters.Overrides.ContainerOverrides[0]["Environment.$"]).toBe("$.ecs.environment");
+    expect(() => compile(chain(1), { executionInput: { ecs: 1 } })).toThrow(/must not have a 'ecs' key/);
     expect(() => compile(chain(1), { executionInput: { error: "x" } })).toThrow(/must not have a 'error' key/);
   });
 

@@ -75,7 +75,7 @@ export interface CompileOptions {
    * Where the parameters every step shares (cluster, launch type, network,
    * container name, environment, snapshot URI, task definition) go:
    * `inline` repeats them in every Task state (a self-contained definition);
-   * `input` puts them once into the execution input under `$.stackyard` and
+   * `input` puts them once into the execution input under `$.ecs` and
    * has the states refer to them (about 40% smaller, for big pipelines);
    * `auto` (the default) is `inline` unless that exceeds 1 MB.
    */
@@ -153,7 +153,7 @@ export interface CompiledStateMachine {
 const RUN_PLACEHOLDER = "\u0001stackyard-run-id\u0001";
 const SNAPSHOT_PLACEHOLDER = "\u0001stackyard-snapshot\u0001";
 /** Key of the execution input under which shared ECS parameters go in `input` mode. */
-export const SHARED_KEY = "stackyard";
+export const SHARED_KEY = "ecs";
 const SECRET_NAME = /(^|_)(SECRET|PASSWORD|PASSWD|TOKEN|PRIVATE_KEY|API_KEY|ACCESS_KEY)(_|$)/i;
 
 /** Where a step's Catch puts its error: `$.error.<state name>` (bracket notation when needed). */
@@ -411,7 +411,6 @@ export function compileStateMachine(snapshot: PipelineSnapshot, options: Compile
       if (failure) {
         states[failure.pass] = {
           Type: "Pass",
-          Comment: "Records which step failed and how",
           Parameters: { Error: STEP_FAILED_ERROR, "Cause.$": "States.Format('Step failed: {}', States.JsonToString($.error))" },
           Next: failure.fail,
         };

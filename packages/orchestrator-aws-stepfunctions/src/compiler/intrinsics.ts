@@ -36,7 +36,7 @@ export function statesArrayWithPaths(items: readonly string[], substitutions: Re
       .map((part) => intrinsicLiteral(part).slice(1, -1))
       .join("{}");
     for (const match of item.matchAll(pattern)) paths.push(substitutions[match[0]]!);
-    return `States.Format('${template}', ${paths.join(", ")})`;
+    return `States.Format('${template}',${paths.join(",")})`;
   });
-  return `States.Array(${args.join(", ")})`;
+  return `States.Array(${args.join(",")})`;
 }
