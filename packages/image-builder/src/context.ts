@@ -1,11 +1,11 @@
 import { createHash } from "node:crypto";
-import { createReadStream, existsSync, readFileSync } from "node:fs";
-import { lstat, readFile, readdir, readlink } from "node:fs/promises";
+import { createReadStream, existsSync, lstatSync, readFileSync, readdirSync, readlinkSync } from "node:fs";
+import { open, readFile } from "node:fs/promises";
 import path from "node:path";
 import { ConfigError } from "@stackyard/core";
 import dockerignore from "@balena/dockerignore";
 import { pack as tarPack } from "tar-stream";
-import type { Readable } from "node:stream";
+import { PassThrough, type Readable } from "node:stream";
 
 /** Always left out of the build context, whatever .dockerignore says. */
 export const builtInExcludes: readonly string[] = ["**/.git", "**/.nx", ".test-engines", "**/.stackyard", "**/*.log"];
@@ -92,31 +92,36 @@ export async function listContext(root: string, dockerignoreFile?: string): Prom
   const ig = ignore().add(patterns);
   // Only with a "!" exception can something inside an excluded folder come back.
   const hasExceptions = patterns.some((p) => p.startsWith("!"));
+  // Synchronous calls on purpose: a stat-only walk of a 20k-entry tree takes
+  // 0.25 s this way and 1.5-2 s as 20k round trips through libuv's pool.
   const entries: ContextEntry[] = [];
-  const walk = async (dir: string, rel: string): Promise<void> => {
-    const names = (await readdir(dir)).sort();
-    for (const name of names) {
+  const walk = (dir: string, rel: string): void => {
+    for (const name of readdirSync(dir).sort()) {
       const relPath = rel ? `${rel}/${name}` : name;
       const absolute = path.join(dir, name);
-      const stat = await lstat(absolute);
+      const stat = lstatSync(absolute, { throwIfNoEntry: false });
+      if (!stat) continue; // removed while we looked
       const excluded = ig.ignores(relPath);
       const base = { path: relPath, absolute, mode: stat.mode & 0o7777, size: stat.size, mtimeMs: stat.mtimeMs, ctimeMs: stat.ctimeMs, ino: stat.ino };
       if (stat.isDirectory()) {
         if (excluded && !hasExceptions) continue;
         if (!excluded) entries.push({ ...base, type: "directory", size: 0 });
-        await walk(absolute, relPath);
+        walk(absolute, relPath);
       } else if (excluded) {
         continue;
       } else if (stat.isSymbolicLink()) {
-        entries.push({ ...base, type: "symlink", linkname: await readlink(absolute) });
+        entries.push({ ...base, type: "symlink", linkname: readlinkSync(absolute) });
       } else if (stat.isFile()) {
         entries.push({ ...base, type: "file" });
       } // sockets and fifos cannot go into an image
     }
   };
-  await walk(root, "");
+  walk(root, "");
   return entries;
 }
+
+const smallFileBytes = 1 << 20;
+const readAheadFiles = 32;
 
 /** Extra files the builder gets besides the context (the generated Dockerfile and .dockerignore). */
 export type ExtraFiles = Record<string, string>;
@@ -128,24 +133,64 @@ export type ExtraFiles = Record<string, string>;
  */
 export function packContext(entries: readonly ContextEntry[], extra: ExtraFiles): Readable {
   const pack = tarPack();
-  const add = (header: Parameters<typeof pack.entry>[0], body = ""): Promise<void> =>
+  const out = new PassThrough();
+  let current: string | undefined;
+  // Say which file broke the stream (tar-stream only says "Size mismatch").
+  pack.on("error", (error: Error) =>
+    out.destroy(current ? new Error(`${current} changed or vanished while the build context was sent (${error.message}); run the build again`, { cause: error }) : error),
+  );
+  pack.pipe(out);
+  const add = (header: Parameters<typeof pack.entry>[0], body: string | Buffer = ""): Promise<void> =>
     new Promise((resolve, reject) => pack.entry(header, body, (error) => (error ? reject(error) : resolve())));
+  // Small files are read whole, a few ahead of the one being written (one
+  // async read per file instead of open/stat/stream/close); large ones are
+  // streamed. Awaiting each entry's callback keeps tar-stream's backpressure,
+  // so memory holds at most the read-ahead window.
+  const reads = new Map<number, Promise<Buffer>>();
+  const readAhead = (from: number): void => {
+    for (let i = from; i < Math.min(entries.length, from + readAheadFiles); i++) {
+      const entry = entries[i]!;
+      if (entry.type !== "file" || entry.size > smallFileBytes || reads.has(i)) continue;
+      const read = readFile(entry.absolute);
+      read.catch(() => {}); // awaited (and reported) when its turn comes
+      reads.set(i, read);
+    }
+  };
   void (async () => {
     for (const [name, text] of Object.entries(extra)) await add({ name, mode: 0o644, uid: 0, gid: 0 }, text);
-    for (const entry of entries) {
+    for (const [i, entry] of entries.entries()) {
+      current = entry.path;
+      readAhead(i);
       const header = { name: entry.path, mode: entry.mode, mtime: new Date(entry.mtimeMs), uid: 0, gid: 0 };
       if (entry.type === "directory") await add({ ...header, type: "directory" });
       else if (entry.type === "symlink") await add({ ...header, type: "symlink", linkname: entry.linkname! });
-      else {
-        await new Promise<void>((resolve, reject) => {
-          const sink = pack.entry({ ...header, type: "file", size: entry.size }, (error) => (error ? reject(error) : resolve()));
-          createReadStream(entry.absolute).on("error", reject).pipe(sink as unknown as NodeJS.WritableStream);
-        });
-      }
+      else if (reads.has(i)) {
+        const body = await reads.get(i)!;
+        reads.delete(i);
+        await add({ ...header, type: "file" }, body);
+      } else await addLargeFile(entry, header);
     }
+    current = undefined;
     pack.finalize();
   })().catch((error: unknown) => pack.destroy(error as Error));
-  return pack as unknown as Readable;
+
+  // Exactly the size of the open file is sent, so a file that grows meanwhile
+  // (a log) does not break the tar stream.
+  async function addLargeFile(entry: ContextEntry, header: Parameters<typeof pack.entry>[0]): Promise<void> {
+    const handle = await open(entry.absolute, "r");
+    try {
+      const { size } = await handle.stat();
+      if (size === 0) return await add({ ...header, type: "file" });
+      await new Promise<void>((resolve, reject) => {
+        const sink = pack.entry({ ...header, type: "file", size }, (error) => (error ? reject(error) : resolve()));
+        sink.on("error", reject);
+        handle.createReadStream({ start: 0, end: size - 1, autoClose: false }).on("error", reject).pipe(sink as unknown as NodeJS.WritableStream);
+      });
+    } finally {
+      await handle.close();
+    }
+  }
+  return out;
 }
 
 /** sha256 of a file's content, streamed. */
