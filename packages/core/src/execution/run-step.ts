@@ -42,6 +42,8 @@ export interface StepResultFile {
   artifacts: ArtifactRecord[];
 }
 
+const neverAborted: AbortSignal = new AbortController().signal;
+
 const stepsBySnapshot = new WeakMap<PipelineSnapshot, Map<string, SnapshotStep>>();
 
 function snapshotStep(snapshot: PipelineSnapshot, stepId: string): SnapshotStep {
@@ -129,7 +131,6 @@ export async function runStep(options: RunStepOptions): Promise<StepOutcome> {
     if (hit && (await outputsStillExist(hit, store, artifactStore))) {
       record.outputs = hit.outputs;
       record.cachedFrom = hit.cachedFrom ?? { runId: hit.runId, stepId: hit.stepId };
-      writeToSink(sink, `Using cached outputs of step '${hit.stepId}' of run ${hit.runId}\n`, "stdout");
       return finish("cached");
     }
   }
@@ -138,7 +139,6 @@ export async function runStep(options: RunStepOptions): Promise<StepOutcome> {
   options.onStatus?.("running");
   installLogCapture();
 
-  const neverAborted = new AbortController().signal;
   let result: unknown;
   for (let attempt = 1; ; attempt++) {
     record.attempt = attempt;
