@@ -211,7 +211,6 @@ export function compileStateMachine(snapshot: PipelineSnapshot, options: Compile
   const launchType = options.launchType ?? "FARGATE";
   const entrypoint = options.entrypoint ?? EntrypointConfiguration;
   const dag = buildStepDag(snapshot.steps);
-  const planned = planSchedule(dag);
 
   const namer = new StateNamer();
   const stateNames: Record<string, string> = {};
@@ -367,6 +366,22 @@ export function compileStateMachine(snapshot: PipelineSnapshot, options: Compile
       ...(retry.length ? { Retry: retry } : {}),
     };
   };
+
+  // Fail fast on pipelines that cannot fit whatever the plan: the Task states
+  // alone, in their smallest form, already exceed the limit.
+  let lowerBound = 0;
+  for (const step of snapshot.steps) lowerBound += utf8Bytes(JSON.stringify(taskState(step.id, "input")));
+  if (lowerBound > LIMITS.definitionBytes) {
+    throw new ServiceLimitError(
+      "definition size",
+      lowerBound,
+      LIMITS.definitionBytes,
+      `The state machine for pipeline '${snapshot.pipeline.name}' (${snapshot.steps.length} steps) would be at least ${lowerBound} bytes; ` +
+        `Step Functions allows ${LIMITS.definitionBytes} (1 MB)`,
+      { hint: "Split the pipeline, shorten step ids, or turn off infrastructureRetry" },
+    );
+  }
+  const planned = planSchedule(dag);
 
   const build = (mode: "inline" | "input") => {
     // Emit the plan: a series becomes a chain of states, a parallel a Parallel state.
