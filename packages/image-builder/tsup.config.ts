@@ -7,4 +7,6 @@ export default defineConfig({
   dts: { compilerOptions: { ignoreDeprecations: "6.0" } },
   clean: true,
   sourcemap: true,
+  // zod comes from @stackyard/core (a peer); never bundle a second copy.
+  external: ["zod"],
 });
