@@ -193,6 +193,10 @@ async function runBuild(docker: Docker, context: Readable, buildOptions: Docker.
     `Image build of ${buildOptions.t} failed${step ? ` at ${step}` : ""}\n${failure.trim()}${output ? `\nOutput of that step:\n${output.replace(/^/gm, "  ")}` : ""}`,
     step,
     output,
-    { hint: "Fix the failing step: a command in your Dockerfile, or a package in settings.docker.requirements / required_integrations that cannot be installed." },
+    {
+      hint: contextError
+        ? "A file in the build context changed while it was sent; run the build again."
+        : "Fix the failing step: a command in your Dockerfile, or a package in settings.docker.requirements / required_integrations that cannot be installed.",
+    },
   );
 }

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { StackyardError } from "@stackyard/core";
 import { hashFile, type ContextEntry } from "./context.js";
 
 /** Folder of the per-context file hash caches: `$XDG_CACHE_HOME/stackyard/image-builder` (or `~/.cache/...`). */
@@ -41,7 +42,9 @@ export async function contextDigest(input: { contextRoot: string; entries: reado
       let sha: string;
       if (row && row[0] === entry.size && row[1] === entry.mtimeMs && row[2] === entry.ctimeMs && row[3] === entry.ino) sha = row[4];
       else {
-        sha = await hashFile(entry.absolute);
+        sha = await hashFile(entry.absolute).catch((error: Error) => {
+          throw new StackyardError(`${entry.path} changed or vanished while the build context was hashed (${error.message}).`, { hint: "Run the build again.", cause: error });
+        });
         misses++;
       }
       shas.set(entry.path, sha);
