@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { INVOCATION, PipelineDefinitionError, ConfigError, SourceError, pipeline, pipelineSnapshotSchema, resolvePipelineSource, loadPipelineSource, step } from "../src/index.js";
-import { loadData, notExportedHolder, trainingPipeline } from "./fixtures/training.js";
+import { exportedByList, loadData, notExportedHolder, trainingPipeline } from "./fixtures/training.js";
 
 const source = "./test.ts#pipe";
 const noop = step({ name: "noop" }, async () => 1);
@@ -139,6 +139,13 @@ describe("pipeline sources", () => {
     await expect(resolvePipelineSource(trainingPipeline, root)).resolves.toBe("./test/fixtures/training.ts#trainingPipeline");
     const loaded = await loadPipelineSource("./test/fixtures/training.ts#trainingPipeline", root);
     expect(loaded).toBe(trainingPipeline);
+  });
+
+  it("finds a pipeline exported under another name by importing its module", async () => {
+    const root = new URL("..", import.meta.url).pathname;
+    expect(() => exportedByList.compile()).toThrow(/must be exported/);
+    await expect(resolvePipelineSource(exportedByList, root)).resolves.toBe("./test/fixtures/training.ts#exportedByList");
+    expect(exportedByList.compile({ sourceRoot: root }).pipeline.source).toBe("./test/fixtures/training.ts#exportedByList");
   });
 
   it("says a pipeline must be exported when it is not", async () => {

@@ -143,6 +143,21 @@ describe("running steps", () => {
     expect(lines.talk_2!.every((line) => !line.startsWith("a "))).toBe(true);
   });
 
+  it("lets a log listener print to the console, as the CLI does", async () => {
+    const env = stores();
+    const seen: string[] = [];
+    const result = await run(trainingPipeline, env, {}, {
+      events: {
+        stepLog: (id, line) => {
+          seen.push(line);
+          console.log(`[${id}] ${line}`);
+        },
+      },
+    });
+    expect(result.status).toBe("completed");
+    expect(seen).toEqual(["loading 10 rows with seed 42"]);
+  });
+
   it("stops a step when the run is aborted, without starting others", async () => {
     const env = stores();
     const slow = step({ name: "slow", outputs: { v: "json" } }, async (_: {}, ctx) => {

@@ -25,13 +25,21 @@ export function writeToSink(sink: StepLogSink, text: string, stream: "stdout" | 
   const buffered = sink.partial[stream] + text;
   const lines = buffered.split("\n");
   sink.partial[stream] = lines.pop() ?? "";
-  for (const line of lines) sink.onLine(line, stream);
+  if (!lines.length) return;
+  // Outside the step's context: the listener may print (the CLI does), and
+  // that must reach the terminal instead of coming back here.
+  const onLine = sink.onLine;
+  shared.storage.exit(() => {
+    for (const line of lines) onLine(line, stream);
+  });
 }
 
 /** Reports a trailing line without a newline at the end of a step. */
 export function flushSink(sink: StepLogSink): void {
   for (const stream of ["stdout", "stderr"] as const) {
-    if (sink.partial[stream] && sink.onLine) sink.onLine(sink.partial[stream], stream);
+    const rest = sink.partial[stream];
+    const onLine = sink.onLine;
+    if (rest && onLine) shared.storage.exit(() => onLine(rest, stream));
     sink.partial[stream] = "";
   }
 }

@@ -5,7 +5,7 @@ import { MissingDependencyError, PipelineDefinitionError, SourceError, Stackyard
 import { parseSourcePath } from "../source/source-path.js";
 import type { PipelineSnapshot, ResourceSettings } from "./snapshot.js";
 import type { ParamsOf, Settings } from "./step.js";
-import { callerSite, moduleSpecifierFor, type DefinitionSite } from "./source-location.js";
+import { callerSite, exportNameAt, moduleSpecifierFor, type DefinitionSite } from "./source-location.js";
 import { compilePipeline, type CompileOptions } from "./compile.js";
 import type { RunOptions, RunResult } from "./run-options.js";
 
@@ -135,8 +135,10 @@ export function sourceModuleSpecifier(module: string, isFile: boolean, sourceRoo
 
 /**
  * Finds the source path (`./relative/file.ts#exportName`, relative to
- * `sourceRoot`) of a pipeline: imports the file it was defined in and looks
- * for the export that is this pipeline. Remembers the result on the pipeline.
+ * `sourceRoot`) of a pipeline. When the defining line reads
+ * `export const name = pipeline(`, that is the answer; otherwise it imports
+ * the file the pipeline was defined in and looks for the export that is this
+ * pipeline. Remembers the result on the pipeline.
  *
  * @throws SourceError when the pipeline is not exported (steps could not run in other processes).
  */
@@ -152,6 +154,13 @@ export async function resolvePipelineSource(
     });
   }
   const specifier = moduleSpecifierFor(site.file, sourceRoot);
+  // `export const x = pipeline(` says it all, and importing would deadlock
+  // when that module is still evaluating (it runs the pipeline at top level).
+  const declared = target.exportName ?? exportNameAt(site);
+  if (declared) {
+    target.exportName = declared;
+    return `${specifier}#${declared}`;
+  }
   let mod: Record<string, unknown>;
   try {
     mod = await (options.importModule ?? defaultImporter)(pathToFileURL(site.file).href);

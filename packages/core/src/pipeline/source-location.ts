@@ -39,10 +39,11 @@ function normaliseFile(location: string): string {
 }
 
 /**
- * Guesses the export name from the source line of the definition
- * (`export const trainingPipeline = pipeline(`, possibly a few lines above
- * when the call is formatted over several lines). `resolvePipelineSource`
- * confirms it by importing the module.
+ * Reads the export name from the source line of the definition:
+ * `export const trainingPipeline = pipeline(`, or `export const x =` on
+ * the line above a line starting with `pipeline(`. Anything else (an
+ * `export { x }` list, a pipeline inside an object) is left to
+ * {@link resolvePipelineSource}, which imports the module to find it.
  */
 export function exportNameAt(site: DefinitionSite): string | undefined {
   let lines: string[];
@@ -51,9 +52,12 @@ export function exportNameAt(site: DefinitionSite): string | undefined {
   } catch {
     return undefined;
   }
-  for (let index = site.line - 1; index >= Math.max(0, site.line - 4); index--) {
-    const match = /export\s+(?:const|let|var)\s+([A-Za-z_$][\w$]*)\s*(?::[^=]*)?=\s*(?:pipeline\b|$)/.exec(lines[index] ?? "");
-    if (match) return match[1];
+  const line = lines[site.line - 1] ?? "";
+  const sameLine = /^\s*export\s+(?:const|let|var)\s+([A-Za-z_$][\w$]*)\s*(?::[^=]*)?=\s*pipeline\s*[(<]/.exec(line);
+  if (sameLine) return sameLine[1];
+  if (/^\s*pipeline\s*[(<]/.test(line)) {
+    const above = /^\s*export\s+(?:const|let|var)\s+([A-Za-z_$][\w$]*)\s*(?::[^=]*)?=\s*$/.exec(lines[site.line - 2] ?? "");
+    if (above) return above[1];
   }
   return undefined;
 }
