@@ -93,7 +93,8 @@ export class AwsServiceConnector extends ServiceConnector<AwsConnectorConfig> {
         );
       }
     }
-    const config: AwsClientConfig = { region: this.region(resourceRegion), credentials: this.credentials() };
+    // An ECR address carries its region; it wins over the environment's when the connector has none.
+    const config: AwsClientConfig = { region: this.config.region ?? resourceRegion ?? this.region(), credentials: this.credentials() };
     if (this.config.endpoint_url) {
       config.endpoint = this.config.endpoint_url;
       if (type === "s3-bucket") config.forcePathStyle = true;
