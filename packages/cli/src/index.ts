@@ -11,4 +11,4 @@ export { SqliteRunStore } from "./store/sqlite-run-store.js";
 export { loadSource, importSourceModule } from "./source/load-source.js";
 export { FlavorRegistry, type FlavorEntry } from "./flavors/registry.js";
 export { instantiateComponent } from "./flavors/load-component.js";
-export { runPipeline, expandRunName } from "./client/run-pipeline.js";
+export { runPipeline, type ClientRunOptions } from "./client/run-pipeline.js";

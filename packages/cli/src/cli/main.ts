@@ -10,8 +10,6 @@ interface ReportableError {
 /** Runs the CLI; resolves to the process exit code. */
 export async function main(argv: readonly string[], version: string): Promise<number> {
   const program = buildProgram(version);
-  program.exitOverride();
-  program.configureOutput({ outputError: (text, write) => write(text) });
   try {
     await program.parseAsync(argv as string[]);
     return typeof process.exitCode === "number" ? process.exitCode : 0;

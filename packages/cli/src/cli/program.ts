@@ -29,7 +29,10 @@ export function buildProgram(version: string): Command {
     .description("Run ML pipelines written in TypeScript on any stack")
     .version(version, "-v, --version")
     .showSuggestionAfterError()
-    .configureHelp({ sortSubcommands: false });
+    .configureHelp({ sortSubcommands: false })
+    // Set before subcommands are added: they copy these settings when created.
+    .exitOverride()
+    .configureOutput({ outputError: (text, write) => write(text) });
 
   program
     .command("init")

@@ -46,7 +46,7 @@ export class RunReporter implements RunEvents {
     else this.stream.write(`[${this.runName}] ${stepId}: ${status}${detail ? ` (${detail})` : ""}\n`);
   }
 
-  stepLog(stepId: string, line: string): void {
+  stepLog(stepId: string, line: string, _stream?: "stdout" | "stderr"): void {
     if (this.options.quiet) return;
     this.above(`${stepId} | ${line}`);
   }

@@ -2,11 +2,13 @@ import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import {
   EntrypointConfiguration,
+  formatRunName,
   RunFailedError,
   runStep,
   resolvePipelineSource,
   type Pipeline,
   type PipelineSnapshot,
+  type CompileStack,
   type RunOptions,
   type RunResult,
   type RunStatus,
@@ -19,6 +21,19 @@ import { openProject, type Project } from "../store/open-project.js";
 import { SqliteRunStore } from "../store/sqlite-run-store.js";
 import { loadStack } from "./load-stack.js";
 import { RunReporter } from "./reporter.js";
+import { importModuleFor } from "../source/load-source.js";
+
+/** Options of {@link runPipeline}: those of `pipeline.run()` plus the CLI's own. */
+export interface ClientRunOptions extends RunOptions {
+  /** Folder to find the project from (default: the current folder). */
+  cwd?: string;
+  /** Run on this stack instead of the active one. */
+  stack?: string;
+  /** The pipeline's source path, when the caller knows it (the `run` command). */
+  source?: string;
+  /** Print only warnings and errors. */
+  quiet?: boolean;
+}
 
 /**
  * Runs a pipeline on the active stack: compiles its snapshot, stores it in
@@ -26,7 +41,7 @@ import { RunReporter } from "./reporter.js";
  * stack's orchestrator. Resolves with the run's outcome; a failed run rejects
  * with a {@link RunFailedError} naming the failed steps.
  */
-export async function runPipeline(pipeline: Pipeline, options: RunOptions = {}): Promise<RunResult> {
+export async function runPipeline(pipeline: Pipeline, options: ClientRunOptions = {}): Promise<RunResult> {
   const project = openProject(options.cwd ?? process.cwd());
   try {
     return await runInProject(project, pipeline, options);
@@ -35,30 +50,38 @@ export async function runPipeline(pipeline: Pipeline, options: RunOptions = {}):
   }
 }
 
-async function runInProject(project: Project, pipeline: Pipeline, options: RunOptions): Promise<RunResult> {
+async function runInProject(project: Project, pipeline: Pipeline, options: ClientRunOptions): Promise<RunResult> {
   const store = new SqliteRunStore(project.db);
   const stackName = options.stack ?? project.config.activeStackName();
   const { stack, rows } = await loadStack(project, stackName);
   const registry = new FlavorRegistry(project.config, project.paths.sourceRoot);
-  const components: NonNullable<Parameters<Pipeline["compile"]>[0]>["stack"] = { name: stackName, components: {} };
+  const components: CompileStack = { name: stackName, components: {} };
   for (const [type, row] of Object.entries(rows)) {
     const entry = registry.find(type, row.flavor)!;
     const flavor = await loadFlavor(entry, project.paths.sourceRoot);
-    components.components[type] = {
+    components.components[type as keyof CompileStack["components"]] = {
       id: row.id, name: row.name, flavor: row.flavor, flavor_source: entry.source, config: row.config,
       ...(row.connector ? { connector: row.connector } : {}),
       ...(flavor.settingsSchema ? { settingsSchema: flavor.settingsSchema } : {}),
     };
   }
-  const source = options.source ?? (await resolvePipelineSource(pipeline, project.paths.sourceRoot));
-  const snapshot = await pipeline.compile({ ...options, source, stack: components, sourceRoot: project.paths.sourceRoot });
+  const source = options.source ?? (await resolvePipelineSource(pipeline, project.paths.sourceRoot, { importModule: importModuleFor(project.paths.sourceRoot) }));
+  const snapshot = pipeline.compile({
+    source,
+    stack: components,
+    sourceRoot: project.paths.sourceRoot,
+    ...(options.config !== undefined ? { config: options.config } : {}),
+    ...(options.parameters !== undefined ? { parameters: options.parameters } : {}),
+    ...(options.runName !== undefined ? { runName: options.runName } : {}),
+    ...(options.enableCache !== undefined ? { enableCache: options.enableCache } : {}),
+  });
 
   const snapshotUri = stack.artifactStore.uri(`snapshots/${snapshot.id}.json`);
   await stack.artifactStore.writeFile(snapshotUri, JSON.stringify(snapshot));
   await store.saveSnapshot(snapshot, snapshotUri);
 
   const runId = randomUUID();
-  const runName = expandRunName(options.runName ?? snapshot.run_name_template, snapshot.pipeline.name);
+  const runName = formatRunName(snapshot.run_name_template);
   const created = new Date().toISOString();
   await store.createRun({
     id: runId, name: runName, pipeline: snapshot.pipeline.name, snapshotId: snapshot.id, snapshotUri, stack: stackName,
@@ -81,7 +104,12 @@ async function runInProject(project: Project, pipeline: Pipeline, options: RunOp
   const context: SubmitContext = {
     runId, runName, snapshotUri, stack, sourceRoot: project.paths.sourceRoot, store, events: reporter, signal: abort.signal,
     runStepInProcess: (stepId, opts) =>
-      runStep({ snapshot, stepId, runId, store, artifactStore: stack.artifactStore, pipeline, signal: opts?.signal ?? abort.signal, events: reporter }),
+      runStep({
+        snapshot, stepId, runId, store, artifactStore: stack.artifactStore, pipeline, signal: opts?.signal ?? abort.signal,
+        sourceRoot: project.paths.sourceRoot, importModule: importModuleFor(project.paths.sourceRoot),
+        onLog: (line, stream) => reporter.stepLog(stepId, line, stream),
+        onStatus: (status, detail) => reporter.stepStatus(stepId, status, detail),
+      }),
     stepCommand: (stepId) => EntrypointConfiguration.commandFor({ snapshot: snapshotUri, step: stepId, run: runId }),
     stepEnvironment: () => ({
       STACKYARD_SOURCE_ROOT: project.paths.sourceRoot,
@@ -140,13 +168,4 @@ function warnUnhonouredResources(snapshot: PipelineSnapshot, honours: boolean, o
   if (asking.length) {
     reporter.warn(`orchestrator '${orchestrator}' cannot enforce resources (cpu_count, gpu_count, memory); ${asking.length} step(s) ask for them and will run without limits.`);
   }
-}
-
-/** Fills `{date}`, `{time}` and `{pipeline}` in a run name template. */
-export function expandRunName(template: string, pipeline: string): string {
-  const now = new Date();
-  const pad = (n: number) => String(n).padStart(2, "0");
-  const date = `${now.getFullYear()}_${pad(now.getMonth() + 1)}_${pad(now.getDate())}`;
-  const time = `${pad(now.getHours())}_${pad(now.getMinutes())}_${pad(now.getSeconds())}_${String(now.getMilliseconds()).padStart(3, "0")}`;
-  return template.replaceAll("{date}", date).replaceAll("{time}", time).replaceAll("{pipeline}", pipeline);
 }

@@ -140,3 +140,17 @@ export async function loadSource(source: string, sourceRoot: string): Promise<un
   }
   return module[parsed.exportName];
 }
+
+/**
+ * An importer for the engine (pipeline modules, custom materializers): takes a
+ * module specifier (file URL or package) and loads it with TypeScript support.
+ */
+export function importModuleFor(sourceRoot: string): (specifier: string) => Promise<Record<string, unknown>> {
+  return async (specifier) => {
+    if (specifier.startsWith("file:")) {
+      await registerTypeScript();
+      return (await import(specifier)) as Record<string, unknown>;
+    }
+    return importSourceModule(specifier, sourceRoot);
+  };
+}

@@ -1,6 +1,6 @@
 import { runStep, isPipeline, ConfigError, pipelineSnapshotSchema, formatIssues, type BaseArtifactStore, type PipelineSnapshot, type RunEvents } from "@stackyard/core";
 import { loadSnapshotComponent } from "../../client/load-stack.js";
-import { loadSource } from "../../source/load-source.js";
+import { importModuleFor, loadSource } from "../../source/load-source.js";
 import { openProject } from "../../store/open-project.js";
 import { SqliteRunStore } from "../../store/sqlite-run-store.js";
 
@@ -36,7 +36,12 @@ export async function stepRunCommand(opts: { snapshot: string; step: string; run
     }
     const pipeline = await loadSource(snapshot.pipeline.source, project.paths.sourceRoot);
     if (!isPipeline(pipeline)) throw new ConfigError(`'${snapshot.pipeline.source}' is not a pipeline`);
-    const outcome = await runStep({ snapshot, stepId: opts.step, runId: opts.run, store, artifactStore, pipeline, events: plainEvents });
+    const outcome = await runStep({
+      snapshot, stepId: opts.step, runId: opts.run, store, artifactStore, pipeline,
+      sourceRoot: project.paths.sourceRoot, importModule: importModuleFor(project.paths.sourceRoot),
+      onLog: (line, stream) => (stream === "stderr" ? process.stderr : process.stdout).write(line + "\n"),
+      onStatus: (status, detail) => plainEvents.stepStatus(opts.step, status, detail),
+    });
     if (outcome.status === "failed") process.exitCode = 1;
   } finally {
     project.close();
