@@ -3,11 +3,11 @@ import { RandomForestClassifier } from "ml-random-forest";
 import { z } from "zod";
 import type { Dataset } from "./data.js";
 
-/** Trains a random forest; the model is stored as the library's JSON form. */
+/** Trains a random forest; a custom materializer stores it. */
 export const trainModel = step(
   {
     name: "train_model",
-    outputs: { model: "json" },
+    outputs: { model: "./materializers/random-forest.ts#randomForestMaterializer" },
     parameters: z.object({ n_estimators: z.number().int().positive().default(50), max_features: z.number().gt(0).lte(1).default(0.8), seed: z.number().int().default(42) }),
     resources: { cpu_count: 1, memory: "512MiB" },
   },
@@ -15,16 +15,15 @@ export const trainModel = step(
     const forest = new RandomForestClassifier({ nEstimators: ctx.parameters.n_estimators, maxFeatures: ctx.parameters.max_features, seed: ctx.parameters.seed, replacement: true });
     forest.train(train.features, train.labels);
     console.log(`trained ${ctx.parameters.n_estimators} trees on ${train.features.length} samples`);
-    return { model: forest.toJSON() as Record<string, unknown> };
+    return { model: forest };
   },
 );
 
 /** Accuracy of the model on the test set, overall and per class. */
 export const evaluateModel = step(
   { name: "evaluate_model", outputs: { accuracy: "json", report: "json" } },
-  async ({ model, test }: { model: Record<string, unknown>; test: Dataset }) => {
-    const forest = RandomForestClassifier.load(model);
-    const predicted = forest.predict(test.features) as number[];
+  async ({ model, test }: { model: RandomForestClassifier; test: Dataset }) => {
+    const predicted = model.predict(test.features) as number[];
     const correct = predicted.filter((p, i) => p === test.labels[i]).length;
     const accuracy = correct / test.labels.length;
     const perClass = Object.fromEntries(

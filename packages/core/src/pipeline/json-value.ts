@@ -1,6 +1,6 @@
 /**
  * Finds the first value in `value` that does not survive a JSON round trip
- * (functions, symbols, bigints, `undefined`, non-finite numbers, class
+ * (functions, symbols, bigints, a bare or array `undefined`, non-finite numbers, class
  * instances, cycles). Returns its dotted path relative to `path`, or
  * undefined when the whole value is plain JSON.
  */
@@ -38,6 +38,8 @@ export function findNonJson(value: unknown, path: string, seen: Set<object> = ne
       return { path, reason: `a ${kind} is not plain JSON (use strings, numbers, booleans, arrays and plain objects)` };
     }
     for (const [key, child] of Object.entries(object)) {
+      // JSON leaves out properties that are undefined, and reading them back gives undefined again.
+      if (child === undefined) continue;
       const found = findNonJson(child, path ? `${path}.${key}` : key, seen);
       if (found) return found;
     }
