@@ -10,7 +10,8 @@ import type { ArtifactRecord, RunQuery, RunRecord, RunStore, StepRunRecord } fro
  * Layout under the artifact store's root:
  * - `snapshots/<id>.json`: compiled snapshots
  * - `runs/<run>/run.json`: the run
- * - `runs/<run>/<step>/step.json`: each step run
+ * - `runs/<run>/<step>/record.json`: each step run (`step.json` beside it is
+ *   what `runStep` writes for the client: the record with its artifacts)
  * - `artifacts/<id>.json`: artifact records
  * - `cache/<cache key>.json`: the step run that completed with that cache key
  */
@@ -61,12 +62,12 @@ export class ArtifactStoreRunStore implements RunStore {
   }
 
   async putStepRun(step: StepRunRecord): Promise<void> {
-    await this.writeJson(`runs/${step.runId}/${step.stepId}/step.json`, step);
+    await this.writeJson(`runs/${step.runId}/${step.stepId}/record.json`, step);
     if (step.status === "completed" && step.cacheKey) await this.writeJson(`cache/${step.cacheKey}.json`, step);
   }
 
   async getStepRun(runId: string, stepId: string): Promise<StepRunRecord | undefined> {
-    return this.readJson(`runs/${runId}/${stepId}/step.json`);
+    return this.readJson(`runs/${runId}/${stepId}/record.json`);
   }
 
   async listStepRuns(runId: string): Promise<StepRunRecord[]> {

@@ -1,16 +1,50 @@
-import { runStep, isPipeline, ConfigError, pipelineSnapshotSchema, formatIssues, type BaseArtifactStore, type PipelineSnapshot, type RunEvents } from "@stackyard/core";
+import { resolve } from "node:path";
+import { ConfigError, isPipeline, runStep, type BaseArtifactStore, type PipelineSnapshot, type RunEvents, type RunStore } from "@stackyard/core";
 import { loadSnapshotComponent } from "../../client/load-stack.js";
+import { ARTIFACT_STORE_ENV, artifactStoreFromEnvironment, readSnapshot, remoteRunStore } from "../../client/remote-step.js";
 import { importModuleFor, loadSource } from "../../source/load-source.js";
 import { openProject } from "../../store/open-project.js";
 import { SqliteRunStore } from "../../store/sqlite-run-store.js";
 
-/** Step output in a container goes straight to the container's stdout/stderr; the orchestrator collects it. */
-const plainEvents: RunEvents = {
-  stepStatus: (stepId, status, detail) => process.stderr.write(`[stackyard] ${stepId}: ${status}${detail ? ` (${detail})` : ""}\n`),
-  stepLog: () => {},
-  info: (message) => process.stderr.write(`[stackyard] ${message}\n`),
-  warn: (message) => process.stderr.write(`[stackyard] Warning: ${message}\n`),
-};
+const say = (message: string) => process.stderr.write(`[stackyard] ${message}\n`);
+
+interface StepEnvironment {
+  sourceRoot: string;
+  store: RunStore;
+  artifactStore: BaseArtifactStore;
+  snapshot: PipelineSnapshot;
+  close(): void;
+}
+
+/**
+ * Where a step runs decides what it can reach. With the project's store at
+ * hand (in-process, a subprocess, a Docker container with the store mounted)
+ * records go to SQLite. A remote container (an ECS task) gets its artifact
+ * store from STACKYARD_ARTIFACT_STORE and keeps its records as JSON in it,
+ * where the client reconciles them from.
+ */
+async function stepEnvironment(snapshotUri: string): Promise<StepEnvironment> {
+  const remote = process.env[ARTIFACT_STORE_ENV];
+  if (remote) {
+    const sourceRoot = resolve(process.env.STACKYARD_SOURCE_ROOT ?? process.cwd());
+    const artifactStore = await artifactStoreFromEnvironment(sourceRoot, remote);
+    return { sourceRoot, artifactStore, store: remoteRunStore(artifactStore), snapshot: await readSnapshot(artifactStore, snapshotUri), close: () => {} };
+  }
+  const project = openProject();
+  try {
+    const store = new SqliteRunStore(project.db);
+    const id = /snapshots\/([^/]+)\.json$/.exec(snapshotUri)?.[1];
+    const stored = id ? await store.getSnapshot(id) : undefined;
+    if (!stored) throw new ConfigError(`No snapshot at ${snapshotUri} in the store ${project.paths.database}`);
+    const artifactStore = await loadSnapshotComponent<BaseArtifactStore>(project, stored, "artifact_store");
+    // The artifact store's copy is the one the run was submitted with.
+    const snapshot = (await artifactStore.exists(snapshotUri)) ? await readSnapshot(artifactStore, snapshotUri) : stored;
+    return { sourceRoot: project.paths.sourceRoot, artifactStore, store, snapshot, close: () => project.close() };
+  } catch (error) {
+    project.close();
+    throw error;
+  }
+}
 
 /**
  * `stackyard step run --snapshot URI --step ID --run RUN`: the one-step
@@ -18,32 +52,24 @@ const plainEvents: RunEvents = {
  * completed (or was cached), 1 when it failed.
  */
 export async function stepRunCommand(opts: { snapshot: string; step: string; run: string }): Promise<void> {
-  const project = openProject();
+  const env = await stepEnvironment(opts.snapshot);
   try {
-    const store = new SqliteRunStore(project.db);
-    const id = /snapshots\/([^/]+)\.json$/.exec(opts.snapshot)?.[1];
-    let snapshot: PipelineSnapshot | undefined = id ? await store.getSnapshot(id) : undefined;
-    if (!snapshot) throw new ConfigError(`No snapshot at ${opts.snapshot} in the store ${project.paths.database}`);
-    const artifactStore = await loadSnapshotComponent<BaseArtifactStore>(project, snapshot, "artifact_store");
-    // The artifact store's copy is the one the run was submitted with; prefer it when readable.
-    if (await artifactStore.exists(opts.snapshot)) {
-      const parsed = pipelineSnapshotSchema.safeParse(JSON.parse((await artifactStore.readFile(opts.snapshot)).toString("utf8")));
-      if (!parsed.success) throw new ConfigError(formatIssues(parsed.error.issues, `snapshot ${opts.snapshot}`));
-      snapshot = parsed.data;
-    }
+    const { snapshot, sourceRoot } = env;
     if (!snapshot.steps.some((s) => s.id === opts.step)) {
       throw new ConfigError(`Snapshot ${opts.snapshot} has no step '${opts.step}'`, { hint: `Its steps: ${snapshot.steps.map((s) => s.id).join(", ")}` });
     }
-    const pipeline = await loadSource(snapshot.pipeline.source, project.paths.sourceRoot);
+    const pipeline = await loadSource(snapshot.pipeline.source, sourceRoot);
     if (!isPipeline(pipeline)) throw new ConfigError(`'${snapshot.pipeline.source}' is not a pipeline`);
+    const events: Pick<RunEvents, "stepStatus"> = { stepStatus: (stepId, status, detail) => say(`${stepId}: ${status}${detail ? ` (${detail})` : ""}`) };
     const outcome = await runStep({
-      snapshot, stepId: opts.step, runId: opts.run, store, artifactStore, pipeline,
-      sourceRoot: project.paths.sourceRoot, importModule: importModuleFor(project.paths.sourceRoot),
+      snapshot, stepId: opts.step, runId: opts.run, store: env.store, artifactStore: env.artifactStore, pipeline,
+      sourceRoot, importModule: importModuleFor(sourceRoot),
+      // The container's own output is what its orchestrator collects.
       onLog: (line, stream) => (stream === "stderr" ? process.stderr : process.stdout).write(line + "\n"),
-      onStatus: (status, detail) => plainEvents.stepStatus(opts.step, status, detail),
+      onStatus: (status, detail) => events.stepStatus(opts.step, status, detail),
     });
     if (outcome.status === "failed") process.exitCode = 1;
   } finally {
-    project.close();
+    env.close();
   }
 }
