@@ -52,7 +52,7 @@ describe("local artifact store", () => {
     expect(await artifactStore.exists("c/x.txt")).toBe(false);
     expect(await artifactStore.exists("c/z.txt")).toBe(true);
     await artifactStore.remove("c/z.txt");
-    await artifactStore.remove("c/z.txt");
+    await expect(artifactStore.remove("c/z.txt")).rejects.toThrow(NotFoundError);
     await artifactStore.rmtree("a");
     expect(await artifactStore.exists("a")).toBe(false);
     await artifactStore.writeFile("a/again.txt", "recreated after rmtree");

@@ -160,7 +160,10 @@ export class LocalArtifactStore extends BaseArtifactStore<LocalArtifactStoreConf
     try {
       await unlink(this.fileOf(key));
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === "ENOENT") throw this.notFound(key);
+      if (code === "EISDIR" || code === "EPERM") throw new ConflictError(`'${key}' in artifact store '${this.name}' is a folder: remove it with rmtree`);
+      throw error;
     }
   }
 

@@ -21,19 +21,36 @@ function relevantSettings(settings: Record<string, unknown>): Record<string, unk
 }
 
 /**
+ * The parts of a step's key material that do not depend on its inputs, as
+ * canonical JSON around the `inputs` slot. Keys sort as
+ * code < inputs < name < outputs < parameters < settings < v, so the text is
+ * exactly `canonicalJson` of the whole material; computed once per snapshot step.
+ */
+const staticParts = new WeakMap<SnapshotStep, readonly [string, string]>();
+
+function partsOf(step: SnapshotStep): readonly [string, string] {
+  let parts = staticParts.get(step);
+  if (!parts) {
+    const rest = canonicalJson({ name: step.name, outputs: step.outputs, parameters: step.parameters, settings: relevantSettings(step.settings), v: 1 });
+    parts = [`{"code":${canonicalJson(step.code_hash)},"inputs":`, `,${rest.slice(1)}`];
+    staticParts.set(step, parts);
+  }
+  return parts;
+}
+
+/**
  * The cache key of a step: a sha256 over its name, code hash, parameters,
  * the content hashes and materializers of its inputs, its output
  * materializers and the settings that can change its result.
  */
 export function stepCacheKey(step: SnapshotStep, inputs: Record<string, ArtifactRecord>): string {
-  const material = {
-    v: 1,
-    name: step.name,
-    code: step.code_hash,
-    parameters: step.parameters,
-    inputs: Object.fromEntries(Object.entries(inputs).map(([key, artifact]) => [key, [artifact.sha256, artifact.materializer]])),
-    outputs: step.outputs,
-    settings: relevantSettings(step.settings),
-  };
-  return createHash("sha256").update(canonicalJson(material)).digest("hex");
+  const [head, tail] = partsOf(step);
+  // canonicalJson of { [input]: [sha256, materializer] }, written out directly: this runs for every step of every run.
+  const keys = Object.keys(inputs).sort();
+  let material = "{";
+  for (let i = 0; i < keys.length; i++) {
+    const artifact = inputs[keys[i]!]!;
+    material += `${i ? "," : ""}${JSON.stringify(keys[i])}:[${canonicalJson(artifact.sha256)},${canonicalJson(artifact.materializer)}]`;
+  }
+  return createHash("sha256").update(head).update(material).update("}").update(tail).digest("hex");
 }

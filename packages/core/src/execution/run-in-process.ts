@@ -8,9 +8,11 @@ import type { Pipeline } from "../pipeline/pipeline.js";
 import type { RunResult } from "../pipeline/run-options.js";
 import { formatRunName } from "../pipeline/run-name.js";
 import type { PipelineSnapshot } from "../pipeline/snapshot.js";
-import type { RunStatus, RunStore } from "../store/run-store.js";
+import { LocalArtifactStore } from "../artifact-store/local-artifact-store.js";
+import { ArtifactStoreRunStore } from "../store/artifact-store-run-store.js";
+import { isFinalStatus, type RunStatus, type RunStore } from "../store/run-store.js";
 import { executeDag } from "./execute-dag.js";
-import { runStep } from "./run-step.js";
+import { createRunMemo, runStep } from "./run-step.js";
 
 /** Options of {@link runSnapshotInProcess}. */
 export interface RunInProcessOptions {
@@ -28,6 +30,25 @@ export interface RunInProcessOptions {
   events?: Partial<RunEvents>;
   sourceRoot?: string;
   importModule?: MaterializerImporter;
+  /**
+   * Extra environment for step processes (`context.stepEnvironment`), over
+   * the default: `STACKYARD_SOURCE_ROOT`, `STACKYARD_RUN_ID` and
+   * `STACKYARD_ARTIFACT_STORE` (the artifact store as JSON), so that
+   * `stackyard step run` keeps its records in the artifact store, where this
+   * function reads them back when the orchestrator is done.
+   */
+  stepEnvironment?: (stepId: string) => Record<string, string>;
+}
+
+/** Environment variable naming the artifact store of a step process that cannot reach the client's store. */
+export const STEP_ARTIFACT_STORE_ENV = "STACKYARD_ARTIFACT_STORE";
+
+/** What a step process needs to load `artifactStore`: its snapshot component, or the built-in local flavor. */
+function artifactStoreEnvironment(snapshot: PipelineSnapshot, artifactStore: BaseArtifactStore): string | undefined {
+  const component = snapshot.stack.components.artifact_store;
+  const flavorSource = component?.flavor_source ?? (artifactStore instanceof LocalArtifactStore ? "@stackyard/core#localArtifactStoreFlavor" : undefined);
+  if (!flavorSource) return undefined;
+  return JSON.stringify({ id: artifactStore.id, name: artifactStore.name, flavor: artifactStore.flavor, flavor_source: flavorSource, config: artifactStore.config });
 }
 
 /** The final status of a run from its steps' outcomes. */
@@ -77,8 +98,12 @@ export async function runSnapshotInProcess(options: RunInProcessOptions): Promis
     warn: options.events?.warn ?? (() => {}),
   };
   const signal = options.signal ?? new AbortController().signal;
-  const runOne = (stepId: string, stepSignal: AbortSignal = signal): Promise<StepOutcome> =>
-    runStep({
+  const memo = createRunMemo();
+  // Steps recorded here; the others ran in other processes and are read back from the artifact store.
+  const recordedHere = new Set<string>();
+  const runOne = (stepId: string, stepSignal: AbortSignal = signal): Promise<StepOutcome> => {
+    recordedHere.add(stepId);
+    return runStep({
       snapshot,
       stepId,
       runId,
@@ -88,10 +113,13 @@ export async function runSnapshotInProcess(options: RunInProcessOptions): Promis
       signal: stepSignal,
       onLog: (line, stream) => events.stepLog(stepId, line, stream),
       onStatus: (status, detail) => events.stepStatus(stepId, status, detail),
+      memo,
       ...(options.sourceRoot === undefined ? {} : { sourceRoot: options.sourceRoot }),
       ...(options.importModule === undefined ? {} : { importModule: options.importModule }),
     });
+  };
   const markStep = async (stepId: string, status: RunStatus, error?: string): Promise<void> => {
+    recordedHere.add(stepId);
     const stepName = snapshot.steps.find((s) => s.id === stepId)?.name ?? stepId;
     await store.putStepRun({ runId, stepId, stepName, status, attempt: 0, outputs: {}, error, ended: new Date().toISOString() });
     events.stepStatus(stepId, status, error);
@@ -101,23 +129,31 @@ export async function runSnapshotInProcess(options: RunInProcessOptions): Promis
   let runError: string | undefined;
   try {
     if (options.orchestrator) {
+      const sourceRoot = options.sourceRoot ?? process.cwd();
+      const artifactStoreEnv = artifactStoreEnvironment(snapshot, artifactStore);
       const context: SubmitContext = {
         runId,
         runName,
         snapshotUri,
         stack: { name: snapshot.stack.name, orchestrator: options.orchestrator, artifactStore },
-        sourceRoot: options.sourceRoot ?? process.cwd(),
+        sourceRoot,
         store,
         events,
         signal,
         runStepInProcess: (stepId, stepOptions) => runOne(stepId, stepOptions?.signal ?? signal),
         stepCommand: (stepId) => EntrypointConfiguration.commandFor({ snapshot: snapshotUri, step: stepId, run: runId }),
-        stepEnvironment: () => ({}),
+        stepEnvironment: (stepId) => ({
+          STACKYARD_SOURCE_ROOT: sourceRoot,
+          STACKYARD_RUN_ID: runId,
+          ...(artifactStoreEnv === undefined ? {} : { [STEP_ARTIFACT_STORE_ENV]: artifactStoreEnv }),
+          ...options.stepEnvironment?.(stepId),
+        }),
         markStep,
       };
       const handle = await options.orchestrator.submit(snapshot, context);
       if (handle.orchestratorRunId) await store.updateRun(runId, { orchestratorRunId: handle.orchestratorRunId });
       outcomes = await handle.wait();
+      await readBackSteps(snapshot, runId, outcomes, recordedHere, store, artifactStore);
     } else {
       outcomes = await executeDag({
         steps: snapshot.steps,
@@ -140,4 +176,38 @@ export async function runSnapshotInProcess(options: RunInProcessOptions): Promis
     error: runError ?? (failed ? `step '${failed.stepId}' failed: ${failed.error ?? "unknown error"}` : undefined),
   });
   return { runId, runName, status, steps: outcomes };
+}
+
+/**
+ * Copies into `store` the records of steps that ran in other processes
+ * (containers running `stackyard step run` with {@link STEP_ARTIFACT_STORE_ENV}):
+ * they kept their step runs and artifacts as JSON in the artifact store.
+ * A step with no record there gets one from its outcome.
+ */
+async function readBackSteps(
+  snapshot: PipelineSnapshot,
+  runId: string,
+  outcomes: readonly StepOutcome[],
+  recordedHere: ReadonlySet<string>,
+  store: RunStore,
+  artifactStore: BaseArtifactStore,
+): Promise<void> {
+  const elsewhere = outcomes.filter((o) => !recordedHere.has(o.stepId));
+  if (!elsewhere.length) return;
+  const remote = new ArtifactStoreRunStore(artifactStore);
+  for (const outcome of elsewhere) {
+    const existing = await store.getStepRun(runId, outcome.stepId);
+    if (existing && isFinalStatus(existing.status)) continue;
+    const record = await remote.getStepRun(runId, outcome.stepId).catch(() => undefined);
+    if (record) {
+      for (const id of Object.values(record.outputs)) {
+        const artifact = (await store.getArtifact(id)) ?? (await remote.getArtifact(id).catch(() => undefined));
+        if (artifact) await store.putArtifact(artifact);
+      }
+      await store.putStepRun(record);
+    } else {
+      const stepName = snapshot.steps.find((s) => s.id === outcome.stepId)?.name ?? outcome.stepId;
+      await store.putStepRun({ runId, stepId: outcome.stepId, stepName, status: outcome.status, attempt: 0, outputs: {}, error: outcome.error, ended: new Date().toISOString() });
+    }
+  }
 }

@@ -34,6 +34,26 @@ export interface RunStepOptions {
   sourceRoot?: string;
   /** Loads custom materializer modules (the CLI passes its TypeScript-aware loader). */
   importModule?: MaterializerImporter;
+  /**
+   * What the steps of this run that ran in this process already know (see
+   * {@link createRunMemo}): a step takes its inputs from here instead of
+   * reading them back from the store. Pass the same memo to every step of a run.
+   */
+  memo?: RunMemo;
+}
+
+/**
+ * Output artifacts of the steps of one run that finished in this process,
+ * by step id and output name. Shared by the steps of a run so that a
+ * downstream step need not read its inputs back from the store.
+ */
+export interface RunMemo {
+  readonly outputs: Map<string, Readonly<Record<string, ArtifactRecord>>>;
+}
+
+/** An empty {@link RunMemo}, one per run. */
+export function createRunMemo(): RunMemo {
+  return { outputs: new Map() };
 }
 
 /** What a step process writes to `runs/<run>/<step>/step.json` in the artifact store. */
@@ -85,6 +105,7 @@ export async function runStep(options: RunStepOptions): Promise<StepOutcome> {
   const base = `runs/${runId}/${stepId}`;
   const record: StepRunRecord = { runId, stepId, stepName: spec.name, status: "running", attempt: 1, outputs: {}, started: new Date().toISOString() };
   const artifacts: ArtifactRecord[] = [];
+  const produced: Record<string, ArtifactRecord> = {};
   const sink: StepLogSink = { chunks: [], onLine: options.onLog, partial: { stdout: "", stderr: "" } };
 
   const finish = async (status: RunStatus, error?: string): Promise<StepOutcome> => {
@@ -110,17 +131,9 @@ export async function runStep(options: RunStepOptions): Promise<StepOutcome> {
   if (signal?.aborted) return finish("stopped", "the run was stopped before the step started");
 
   // Inputs and the cache key.
-  const inputs: Record<string, ArtifactRecord> = {};
+  let inputs: Record<string, ArtifactRecord>;
   try {
-    for (const [key, wiring] of Object.entries(spec.inputs)) {
-      const upstream = await store.getStepRun(runId, wiring.step);
-      const artifactId = upstream?.outputs[wiring.output];
-      const artifact = artifactId === undefined ? undefined : await store.getArtifact(artifactId);
-      if (!artifact) {
-        throw new StepFailedError(stepId, `Input '${key}' of step '${stepId}' needs output '${wiring.output}' of step '${wiring.step}', which run ${runId} has not produced`);
-      }
-      inputs[key] = artifact;
-    }
+    inputs = await resolveInputs(spec, options);
   } catch (error) {
     return finish("failed", errorText(error));
   }
@@ -128,10 +141,17 @@ export async function runStep(options: RunStepOptions): Promise<StepOutcome> {
 
   if (spec.enable_cache) {
     const hit = await store.findCachedStep(record.cacheKey);
-    if (hit && (await outputsStillExist(hit, store, artifactStore))) {
+    const reused = hit && (await outputsStillExist(hit, store, artifactStore));
+    if (hit && reused) {
+      // A cached step only records itself: no folder, no step.json, no log.
       record.outputs = hit.outputs;
       record.cachedFrom = hit.cachedFrom ?? { runId: hit.runId, stepId: hit.stepId };
-      return finish("cached");
+      record.status = "cached";
+      record.ended = new Date().toISOString();
+      await store.putStepRun(record);
+      options.memo?.outputs.set(stepId, reused);
+      options.onStatus?.("cached");
+      return { stepId, status: "cached" };
     }
   }
 
@@ -215,11 +235,35 @@ export async function runStep(options: RunStepOptions): Promise<StepOutcome> {
       await store.putArtifact(artifact);
       artifacts.push(artifact);
       record.outputs[name] = artifact.id;
+      produced[name] = artifact;
     } catch (error) {
       return finish("failed", `Output '${name}' of step '${stepId}' could not be saved with materializer '${ref}': ${errorText(error)}`);
     }
   }
-  return finish("completed");
+  const outcome = await finish("completed");
+  options.memo?.outputs.set(stepId, produced);
+  return outcome;
+}
+
+/** The artifact each input is wired to: from the run's memo when an upstream step ran here, else from the store. */
+async function resolveInputs(spec: SnapshotStep, options: RunStepOptions): Promise<Record<string, ArtifactRecord>> {
+  const { store, runId, stepId } = options;
+  const inputs: Record<string, ArtifactRecord> = {};
+  let fromStore: Map<string, StepRunRecord | undefined> | undefined;
+  for (const [key, wiring] of Object.entries(spec.inputs)) {
+    let artifact = options.memo?.outputs.get(wiring.step)?.[wiring.output];
+    if (!artifact) {
+      fromStore ??= new Map();
+      if (!fromStore.has(wiring.step)) fromStore.set(wiring.step, await store.getStepRun(runId, wiring.step));
+      const artifactId = fromStore.get(wiring.step)?.outputs[wiring.output];
+      artifact = artifactId === undefined ? undefined : await store.getArtifact(artifactId);
+    }
+    if (!artifact) {
+      throw new StepFailedError(stepId, `Input '${key}' of step '${stepId}' needs output '${wiring.output}' of step '${wiring.step}', which run ${runId} has not produced`);
+    }
+    inputs[key] = artifact;
+  }
+  return inputs;
 }
 
 function materializerOptions(options: RunStepOptions): { sourceRoot?: string; importModule?: MaterializerImporter } {
@@ -242,15 +286,18 @@ async function loadInputs(inputs: Record<string, ArtifactRecord>, options: RunSt
   return values;
 }
 
-async function outputsStillExist(step: StepRunRecord, store: RunStore, artifactStore: BaseArtifactStore): Promise<boolean> {
-  for (const id of Object.values(step.outputs)) {
+/** The artifacts of a cached step run by output name, or undefined when any of them is gone. */
+async function outputsStillExist(step: StepRunRecord, store: RunStore, artifactStore: BaseArtifactStore): Promise<Record<string, ArtifactRecord> | undefined> {
+  const found: Record<string, ArtifactRecord> = {};
+  for (const [name, id] of Object.entries(step.outputs)) {
     const artifact = await store.getArtifact(id);
-    if (!artifact) return false;
+    if (!artifact) return undefined;
     try {
-      if (!(await artifactStore.exists(artifact.uri))) return false;
+      if (!(await artifactStore.exists(artifact.uri))) return undefined;
     } catch {
-      return false; // kept in another artifact store
+      return undefined; // kept in another artifact store
     }
+    found[name] = artifact;
   }
-  return true;
+  return found;
 }
