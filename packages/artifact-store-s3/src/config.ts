@@ -40,7 +40,7 @@ export const s3ArtifactStoreConfigSchema = baseArtifactStoreConfigSchema
     /** How many parts upload at once. Memory use is about part size x (concurrency + 1). Default 4. */
     multipart_concurrency: z.number().int().min(1).max(64).default(4),
     /** Access key id, when neither a connector nor the environment provides credentials. */
-    access_key_id: z.string().min(16).optional(),
+    access_key_id: secretString((s) => s.min(16)).optional(),
     /** Secret access key that goes with access_key_id. */
     secret_access_key: secretString().optional(),
     /** Session token of temporary credentials. */

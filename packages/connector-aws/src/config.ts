@@ -53,8 +53,8 @@ export const awsConnectorConfigSchema = z
     profile: z.string().min(1).optional(),
     /** Endpoint for every AWS API, for emulators and S3-compatible stores, e.g. http://127.0.0.1:5000. */
     endpoint_url: z.url({ protocol: /^https?$/ }).optional(),
-    /** Access key id (not secret on its own, but names the identity). */
-    access_key_id: z.string().min(16).optional(),
+    /** Access key id. Kept with the secrets, as it names the identity the secret key belongs to. */
+    access_key_id: secretString((s) => s.min(16)).optional(),
     /** Secret access key. */
     secret_access_key: secretString().optional(),
     /** Session token of temporary credentials (`sts-token`). */

@@ -4,3 +4,4 @@
  */
 export * from "./docker.js";
 export * from "./registry.js";
+export * from "./moto.js";

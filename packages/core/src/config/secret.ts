@@ -8,9 +8,13 @@ import { z } from "zod";
 export const secretRegistry: z.core.$ZodRegistry<{ secret: true }> = ((globalThis as Record<symbol, unknown>)[Symbol.for("stackyard.secretRegistry")] ??=
   z.registry<{ secret: true }>()) as z.core.$ZodRegistry<{ secret: true }>;
 
-/** A string config field holding a secret (a key, a password, a token). */
-export function secretString(): z.ZodString {
-  const schema = z.string();
+/**
+ * A string config field holding a secret (a key, a password, a token).
+ * Checks go in `refine` (`secretString((s) => s.min(16))`): zod makes a new
+ * schema for every check, and only the one returned here is marked secret.
+ */
+export function secretString(refine: (schema: z.ZodString) => z.ZodString = (s) => s): z.ZodString {
+  const schema = refine(z.string());
   secretRegistry.add(schema, { secret: true });
   return schema;
 }
