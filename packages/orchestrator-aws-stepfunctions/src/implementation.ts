@@ -1,1 +1,508 @@
-export {};
+/**
+ * The Step Functions orchestrator's implementation. Loaded only through
+ * `stepFunctionsOrchestratorFlavor.implementation()`, because it pulls in the
+ * AWS SDK, dockerode and the compiler.
+ */
+import { setTimeout as sleep } from "node:timers/promises";
+import { GetLogEventsCommand } from "@aws-sdk/client-cloudwatch-logs";
+import { DescribeTaskDefinitionCommand } from "@aws-sdk/client-ecs";
+import {
+  CreateStateMachineCommand,
+  DescribeStateMachineCommand,
+  ListStateMachinesCommand,
+  UpdateStateMachineCommand,
+  type HistoryEvent,
+} from "@aws-sdk/client-sfn";
+import {
+  BaseOrchestrator,
+  ConfigError,
+  parseConfig,
+  RunFailedError,
+  type OrchestratorCapabilities,
+  type PipelineSnapshot,
+  type RunHandle,
+  type RunRecord,
+  type RunStatusUpdate,
+  type RunStore,
+  type SnapshotStep,
+  type Stack,
+  type StepOutcome,
+  type SubmitContext,
+} from "@stackyard/core";
+import { buildImage, connectDocker, parseDockerSettings, resolveDockerHost, type DockerSettings } from "@stackyard/image-builder";
+import { compileStateMachine, resolveTaskResources, shortHash, type CompiledStateMachine } from "./compiler/index.js";
+import { createAwsClients, type AwsClients } from "./deploy/aws-clients.js";
+import { stateNamesFromDefinition } from "./deploy/definition.js";
+import { StepFunctionsExecutionBackend, type ExecutionBackend } from "./deploy/execution-backend.js";
+import { HistoryReader, liveStatus } from "./deploy/history.js";
+import { collectOutcomes, copyStepFile, readStepFile } from "./deploy/step-records.js";
+import { DEFAULT_TASK_SHAPE, ensureTaskDefinition, familyFor, LOG_STREAM_PREFIX, type TaskShape } from "./deploy/task-definitions.js";
+import {
+  stepFunctionsOrchestratorConfigSchema,
+  stepFunctionsOrchestratorSettingsSchema,
+  type StepFunctionsOrchestratorConfig,
+  type StepFunctionsOrchestratorSettings,
+} from "./index.js";
+
+export { StepFunctionsExecutionBackend, type ExecutionBackend, type ExecutionDescription, type ExecutionStatus } from "./deploy/execution-backend.js";
+export type { AwsClients } from "./deploy/aws-clients.js";
+export { HistoryReader } from "./deploy/history.js";
+export { stateNamesFromDefinition } from "./deploy/definition.js";
+export { DEFAULT_TASK_SHAPE, LOG_STREAM_PREFIX, familyFor, taskDefinitionRequest } from "./deploy/task-definitions.js";
+
+/** The Step Functions state machine and execution a run was submitted as. */
+export interface Deployment {
+  stateMachineArn: string;
+  executionArn: string;
+  compiled: CompiledStateMachine;
+  /** Image each step runs. */
+  images: Record<string, string>;
+  /** Task definition each step runs. */
+  taskDefinitions: Record<string, string>;
+}
+
+/** The environment variable that tells a step container which artifact store to use (see the CLI's `step run`). */
+export const ARTIFACT_STORE_ENV = "STACKYARD_ARTIFACT_STORE";
+
+const STOPPED_ERROR = "Stackyard.Stopped";
+
+/** The default parent image: the official Node image of the client's exact Node version. */
+export function defaultParentImage(): string {
+  return `node:${process.versions.node}-bookworm-slim`;
+}
+
+/**
+ * Runs pipelines on AWS Step Functions: `submit` builds and pushes the
+ * pipeline image, registers (or reuses) ECS task definitions, compiles the
+ * snapshot into a state machine with one `ecs:runTask.sync` Task per step,
+ * creates or updates it, and starts one execution named by the run id. In
+ * synchronous mode (the default) `wait()` follows the execution and reports
+ * each step; otherwise it returns at once and `fetchStatus` reconciles later.
+ */
+export class StepFunctionsOrchestrator extends BaseOrchestrator<StepFunctionsOrchestratorConfig> {
+  readonly capabilities: OrchestratorCapabilities;
+
+  constructor(init: ConstructorParameters<typeof BaseOrchestrator<StepFunctionsOrchestratorConfig>>[0]) {
+    super({ ...init, config: parseConfig(stepFunctionsOrchestratorConfigSchema, init.config, `orchestrator '${init.name}' (flavor aws_step_functions)`) });
+    this.capabilities = { remote: true, synchronous: this.config.synchronous, schedulable: false, honoursResources: true, parallel: true };
+  }
+
+  /** Step Functions, ECS and CloudWatch Logs clients for this orchestrator's region and endpoint. Callers destroy them. */
+  protected createClients(): Promise<AwsClients> {
+    return createAwsClients(this.config, this.connector, this.describe());
+  }
+
+  /**
+   * Where executions start and are watched: Step Functions. The one seam
+   * tests replace (to run the stored definition in aws-local-stepfunctions);
+   * everything else is the production path.
+   */
+  protected createExecutionBackend(clients: AwsClients): ExecutionBackend {
+    return new StepFunctionsExecutionBackend(clients.sfn);
+  }
+
+  /** Name of the state machine of a pipeline: `<prefix><pipeline>`, unsafe characters as `-`, at most 80 characters. */
+  stateMachineName(pipelineName: string): string {
+    const name = `${this.config.state_machine_name_prefix}${pipelineName}`.replace(/[^A-Za-z0-9_-]/g, "-");
+    return name.length <= 80 ? name : `${name.slice(0, 71)}-${shortHash(name)}`;
+  }
+
+  /** The role the state machine runs as. */
+  stateMachineRoleArn(): string {
+    if (this.config.state_machine_role_arn) return this.config.state_machine_role_arn;
+    if (this.config.account_id) return `arn:aws:iam::${this.config.account_id}:role/stackyard-state-machine`;
+    throw new ConfigError(`${this.describe()} has no role for its state machines`, {
+      hint: `Run \`stackyard orchestrator update ${this.name} --state_machine_role_arn=arn:aws:iam::<ACCOUNT_ID>:role/<ROLE>\` (or set --account_id to use role stackyard-state-machine); examples/aws-stepfunctions/iam has its policies.`,
+    });
+  }
+
+  /** Orchestrator settings of a snapshot: `settings.orchestrator`, then `settings."orchestrator.aws_step_functions"`. */
+  settingsFor(snapshot: PipelineSnapshot): StepFunctionsOrchestratorSettings {
+    const raw = { ...(snapshot.settings.orchestrator as object | undefined), ...(snapshot.settings["orchestrator.aws_step_functions"] as object | undefined) };
+    return parseConfig(stepFunctionsOrchestratorSettingsSchema, raw, "settings.orchestrator");
+  }
+
+  async submit(snapshot: PipelineSnapshot, context: SubmitContext): Promise<RunHandle> {
+    const clients = await this.createClients();
+    let deployment: Deployment;
+    let backend: ExecutionBackend;
+    try {
+      backend = this.createExecutionBackend(clients);
+      deployment = await this.deploy(snapshot, context, clients, backend);
+    } catch (error) {
+      clients.destroy();
+      throw error;
+    }
+    context.events.info(`Started execution ${deployment.executionArn}`);
+    if (!this.config.synchronous) {
+      clients.destroy();
+      return {
+        orchestratorRunId: deployment.executionArn,
+        wait: async () => this.outcomesSoFar(snapshot, context),
+      };
+    }
+    return {
+      orchestratorRunId: deployment.executionArn,
+      wait: async () => {
+        try {
+          return await this.follow(snapshot, context, backend, deployment);
+        } finally {
+          clients.destroy();
+        }
+      },
+    };
+  }
+
+  /** Everything up to a started execution: image, task definitions, state machine, execution. */
+  async deploy(snapshot: PipelineSnapshot, context: SubmitContext, clients: AwsClients, backend: ExecutionBackend): Promise<Deployment> {
+    const registry = context.stack.containerRegistry;
+    if (!registry) {
+      throw new ConfigError(`${this.describe()} needs a container registry in stack '${context.stack.name}' to push the pipeline image to`, {
+        hint: `Register one (\`stackyard container-registry register ecr_registry -f aws --uri=<ACCOUNT_ID>.dkr.ecr.<REGION>.amazonaws.com\`) and add it with \`stackyard stack update ${context.stack.name} -c ecr_registry\`.`,
+      });
+    }
+    const artifactStore = snapshot.stack.components.artifact_store;
+    if (!artifactStore) throw new ConfigError(`Snapshot ${snapshot.id} has no artifact store`);
+    const settings = this.settingsFor(snapshot);
+    const launchType = this.config.launch_type;
+    if (launchType === "FARGATE" && this.config.subnet_ids.length === 0) {
+      throw new ConfigError(`${this.describe()}: Fargate tasks need subnets`, { hint: `Run \`stackyard orchestrator update ${this.name} --subnet_ids='["subnet-..."]'\`.` });
+    }
+    const stateMachineName = this.stateMachineName(snapshot.pipeline.name);
+    const roleArn = this.stateMachineRoleArn();
+
+    // One image per distinct settings.docker (usually one for the whole snapshot).
+    const { images, sourceRoot } = await this.buildImages(snapshot, context);
+
+    // One task definition per image and resource shape, unless the config names one.
+    const taskDefinitions: Record<string, string> = {};
+    if (this.config.ecs_task_definition_arn) {
+      await this.checkConfiguredTaskDefinition(clients, new Set(Object.values(images)), context);
+      for (const step of snapshot.steps) taskDefinitions[step.id] = this.config.ecs_task_definition_arn;
+    } else {
+      if (!this.config.execution_role && launchType === "FARGATE") {
+        context.events.warn(`${this.describe()} has no execution_role: Fargate tasks cannot pull from ECR or write logs without one (--execution_role=arn:aws:iam::...:role/...).`);
+      }
+      const byKey = new Map<string, Promise<{ arn: string; registered: boolean }>>();
+      for (const step of snapshot.steps) {
+        const image = images[step.id]!;
+        const shape = this.shapeOf(step, settings);
+        const family = familyFor(stateMachineName, shape);
+        const key = `${family}|${image}`;
+        let pending = byKey.get(key);
+        if (!pending) {
+          pending = ensureTaskDefinition(clients.ecs, {
+            family,
+            image,
+            shape,
+            containerName: this.config.container_name,
+            launchType,
+            awsvpc: this.config.subnet_ids.length > 0,
+            executionRoleArn: this.config.execution_role,
+            taskRoleArn: this.config.task_role,
+            logs: this.config.log_group ? { group: this.config.log_group, region: clients.region, streamPrefix: LOG_STREAM_PREFIX } : undefined,
+          });
+          byKey.set(key, pending);
+          const { arn, registered } = await pending;
+          context.events.info(`${registered ? "Registered" : "Reusing"} task definition ${arn}`);
+        }
+        taskDefinitions[step.id] = (await pending).arn;
+      }
+    }
+
+    const environment: Record<string, string> = {
+      [ARTIFACT_STORE_ENV]: JSON.stringify({
+        id: artifactStore.id,
+        name: artifactStore.name,
+        flavor: artifactStore.flavor,
+        flavor_source: artifactStore.flavor_source,
+        config: artifactStore.config,
+      }),
+      ...(sourceRoot ? { STACKYARD_SOURCE_ROOT: sourceRoot } : {}),
+    };
+    const firstImage = Object.values(images)[0];
+    const compiled = compileStateMachine(snapshot, {
+      stateMachineName,
+      clusterArn: this.config.ecs_cluster_arn,
+      taskDefinitionFor: (step: SnapshotStep) => taskDefinitions[step.id]!,
+      containerName: this.config.container_name,
+      launchType,
+      subnets: this.config.subnet_ids,
+      securityGroups: this.config.security_group_ids,
+      assignPublicIp: this.config.assign_public_ip,
+      ...(settings.platform_version ? { platformVersion: settings.platform_version } : {}),
+      ...(firstImage ? { image: firstImage } : {}),
+      snapshotUri: context.snapshotUri,
+      environment,
+      ...(settings.shared_parameters ? { sharedParameters: settings.shared_parameters } : {}),
+      ...(settings.fargate_memory ? { fargateMemory: settings.fargate_memory } : {}),
+      ...(settings.step_timeout ? { stepTimeoutSeconds: settings.step_timeout } : {}),
+      ...((settings.execution_timeout ?? this.config.execution_timeout) ? { executionTimeoutSeconds: settings.execution_timeout ?? this.config.execution_timeout } : {}),
+    });
+    const stateMachineArn = await this.upsertStateMachine(clients, stateMachineName, compiled.json, roleArn, context);
+    const { executionArn } = await backend.start({ stateMachineArn, name: context.runId, input: JSON.stringify(compiled.executionInput) });
+    return { stateMachineArn, executionArn, compiled, images, taskDefinitions };
+  }
+
+  /** The ECS size a step's task definition gets: its resources, else {@link DEFAULT_TASK_SHAPE}. */
+  private shapeOf(step: SnapshotStep, settings: StepFunctionsOrchestratorSettings): TaskShape {
+    if (!Object.keys(step.resources).length) return DEFAULT_TASK_SHAPE;
+    const size = resolveTaskResources(step.id, step.resources, this.config.launch_type, settings.fargate_memory);
+    return { cpu: size.cpu ?? DEFAULT_TASK_SHAPE.cpu, memoryMiB: size.memoryMiB ?? DEFAULT_TASK_SHAPE.memoryMiB };
+  }
+
+  private async buildImages(snapshot: PipelineSnapshot, context: SubmitContext): Promise<{ images: Record<string, string>; sourceRoot: string | undefined }> {
+    const address = resolveDockerHost(this.config.docker_host);
+    const docker = connectDocker(address);
+    const built = new Map<string, Promise<{ image: string; sourceRoot: string | undefined }>>();
+    const images: Record<string, string> = {};
+    let sourceRoot: string | undefined;
+    for (const step of snapshot.steps) {
+      const settings: DockerSettings = parseDockerSettings(step.settings.docker ?? snapshot.settings.docker, `settings.docker of step '${step.id}'`);
+      const key = JSON.stringify(settings);
+      let pending = built.get(key);
+      if (!pending) {
+        pending = (async () => {
+          const started = performance.now();
+          const result = await buildImage({
+            docker,
+            sourceRoot: context.sourceRoot,
+            settings,
+            parentImage: this.config.parent_image ?? defaultParentImage(),
+            pullParentImage: this.config.pull_parent_image,
+            registry: context.stack.containerRegistry,
+            onLog: (line) => context.events.info(line),
+          });
+          const seconds = ((performance.now() - started) / 1000).toFixed(1);
+          context.events.info(`${result.built ? "Built" : "Reusing"} image ${result.tag}${result.pushed ? `, pushed as ${result.image}` : ""} (${seconds} s)`);
+          const inspected = await docker.getImage(result.tag).inspect().catch(() => undefined);
+          const fromEnv = inspected?.Config?.Env?.find((e) => e.startsWith("STACKYARD_SOURCE_ROOT="))?.slice("STACKYARD_SOURCE_ROOT=".length);
+          return { image: result.image, sourceRoot: fromEnv || inspected?.Config?.WorkingDir || undefined };
+        })();
+        built.set(key, pending);
+      }
+      const image = await pending;
+      images[step.id] = image.image;
+      sourceRoot ??= image.sourceRoot;
+    }
+    return { images, sourceRoot };
+  }
+
+  /** A configured task definition cannot be given the image per run (ECS has no image override): say so when it runs another. */
+  private async checkConfiguredTaskDefinition(clients: AwsClients, images: Set<string>, context: SubmitContext): Promise<void> {
+    const arn = this.config.ecs_task_definition_arn!;
+    const described = await clients.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: arn })).catch(() => undefined);
+    const container = described?.taskDefinition?.containerDefinitions?.find((c) => c.name === this.config.container_name);
+    if (!described) {
+      context.events.warn(`Could not describe task definition ${arn}; using it as configured.`);
+    } else if (!container) {
+      throw new ConfigError(`Task definition ${arn} has no container named '${this.config.container_name}'`, {
+        hint: `Set --container_name to its container's name, or drop ecs_task_definition_arn to have one registered.`,
+      });
+    } else if (!images.has(container.image ?? "")) {
+      context.events.warn(
+        `Task definition ${arn} runs image ${container.image}, not this run's ${[...images].join(", ")}: ECS cannot override the image, so the steps run the task definition's. Drop ecs_task_definition_arn to have task definitions registered per image.`,
+      );
+    }
+  }
+
+  private async upsertStateMachine(clients: AwsClients, name: string, definition: string, roleArn: string, context: SubmitContext): Promise<string> {
+    let existing: string | undefined;
+    let nextToken: string | undefined;
+    do {
+      const page = await clients.sfn.send(new ListStateMachinesCommand({ maxResults: 1000, ...(nextToken ? { nextToken } : {}) }));
+      existing = page.stateMachines?.find((m) => m.name === name)?.stateMachineArn;
+      nextToken = page.nextToken;
+    } while (!existing && nextToken);
+    if (!existing) {
+      const created = await clients.sfn.send(
+        new CreateStateMachineCommand({ name, definition, roleArn, type: "STANDARD", tags: [{ key: "stackyard", value: "pipeline" }] }),
+      );
+      context.events.info(`Created state machine ${created.stateMachineArn}`);
+      return created.stateMachineArn!;
+    }
+    const current = await clients.sfn.send(new DescribeStateMachineCommand({ stateMachineArn: existing }));
+    if (current.definition !== definition || current.roleArn !== roleArn) {
+      await clients.sfn.send(new UpdateStateMachineCommand({ stateMachineArn: existing, definition, roleArn }));
+      context.events.info(`Updated state machine ${existing}`);
+    }
+    return existing;
+  }
+
+  /** Outcomes of the steps whose containers already wrote their records (asynchronous mode). */
+  private async outcomesSoFar(snapshot: PipelineSnapshot, context: SubmitContext): Promise<StepOutcome[]> {
+    const out: StepOutcome[] = [];
+    for (const step of snapshot.steps) {
+      const file = await readStepFile(context.stack.artifactStore, context.runId, step.id);
+      if (!file || file.step.status === "running" || file.step.status === "retrying") continue;
+      await copyStepFile(context.store, file);
+      out.push({ stepId: step.id, status: file.step.status, ...(file.step.error ? { error: file.step.error } : {}) });
+    }
+    return out;
+  }
+
+  /**
+   * Follows an execution until it ends: step progress from its history,
+   * outcomes from the records the step containers wrote (copied into the
+   * client's store) and, for steps without one, from the execution's failure.
+   */
+  private async follow(snapshot: PipelineSnapshot, context: SubmitContext, backend: ExecutionBackend, deployment: Deployment): Promise<StepOutcome[]> {
+    const { executionArn, compiled } = deployment;
+    const reader = new HistoryReader(new Map(Object.entries(compiled.stateNames).map(([step, state]) => [state, step])));
+    const known = new Map<string, StepOutcome>();
+    const stepIds = snapshot.steps.map((s) => s.id);
+    let stopRequested = false;
+    for (;;) {
+      if (context.signal.aborted && !stopRequested) {
+        stopRequested = true;
+        await backend.stop(executionArn, { error: STOPPED_ERROR, cause: "stopped by the user" }).catch((error: unknown) => {
+          context.events.warn(`Could not stop execution ${executionArn}: ${(error as Error).message}`);
+        });
+      }
+      const description = await backend.describe(executionArn);
+      for (const event of reader.apply(await this.history(backend, executionArn))) {
+        const status = liveStatus(event);
+        if (status) context.events.stepStatus(event.stepId, status, event.detail);
+        if (event.kind === "succeeded" && !known.has(event.stepId)) {
+          const file = await readStepFile(context.stack.artifactStore, context.runId, event.stepId);
+          if (file) {
+            await copyStepFile(context.store, file);
+            known.set(event.stepId, { stepId: event.stepId, status: file.step.status, ...(file.step.error ? { error: file.step.error } : {}) });
+            context.events.stepStatus(event.stepId, file.step.status, file.step.error);
+          }
+        }
+      }
+      if (description.status !== "RUNNING") {
+        const before = new Set(known.keys());
+        const collected = await collectOutcomes({
+          runId: context.runId,
+          stepIds,
+          artifactStore: context.stack.artifactStore,
+          store: context.store,
+          execution: description,
+          stateNames: compiled.stateNames,
+          known,
+        });
+        for (const outcome of collected.steps) {
+          if (before.has(outcome.stepId)) continue;
+          const fromFile = await context.store.getStepRun(context.runId, outcome.stepId);
+          if (fromFile && fromFile.status === outcome.status) context.events.stepStatus(outcome.stepId, outcome.status, outcome.error);
+          else await context.markStep(outcome.stepId, outcome.status, outcome.error);
+        }
+        if (collected.status === "failed" && !collected.steps.some((s) => s.status === "failed")) {
+          // No step to blame (a timeout, an error outside the steps): the run fails as a whole.
+          throw new RunFailedError(`Execution ${executionArn} ${collected.error ?? "failed"}`, { hint: `See the execution in the Step Functions console, or \`aws stepfunctions describe-execution --execution-arn ${executionArn}\`.` });
+        }
+        return collected.steps;
+      }
+      try {
+        await sleep(this.config.poll_interval * 1000, undefined, { signal: context.signal });
+      } catch {
+        // Aborted: stop the execution on the next turn, then keep following it until it ends.
+      }
+    }
+  }
+
+  private async history(backend: ExecutionBackend, executionArn: string): Promise<HistoryEvent[]> {
+    const events: HistoryEvent[] = [];
+    let nextToken: string | undefined;
+    do {
+      const page = await backend.history(executionArn, nextToken);
+      events.push(...page.events);
+      nextToken = page.nextToken;
+    } while (nextToken);
+    return events;
+  }
+
+  /** Reads a run's status from its execution and the step records in the artifact store, copying those into `store`. */
+  override async fetchStatus(run: RunRecord, context: { store: RunStore; stack: Stack }): Promise<RunStatusUpdate> {
+    const executionArn = this.executionArnOf(run);
+    const clients = await this.createClients();
+    try {
+      const backend = this.createExecutionBackend(clients);
+      const execution = await backend.describe(executionArn);
+      const snapshot = await context.store.getSnapshot(run.snapshotId);
+      const stepIds = snapshot?.steps.map((s) => s.id) ?? [];
+      let stateNames: Record<string, string> | undefined;
+      if (execution.status === "FAILED") {
+        const definition = await backend.definition(executionArn).catch(() => undefined);
+        if (definition) stateNames = stateNamesFromDefinition(definition, stepIds);
+      }
+      const collected = await collectOutcomes({ runId: run.id, stepIds, artifactStore: context.stack.artifactStore, store: context.store, execution, stateNames });
+      return { status: collected.status, steps: collected.steps, ...(collected.error ? { error: collected.error } : {}) };
+    } finally {
+      clients.destroy();
+    }
+  }
+
+  /** Stops a run's execution (Step Functions stops its running ECS tasks). */
+  override async stop(run: RunRecord): Promise<void> {
+    const executionArn = this.executionArnOf(run);
+    const clients = await this.createClients();
+    try {
+      await this.createExecutionBackend(clients).stop(executionArn, { error: STOPPED_ERROR, cause: "stopped with stackyard runs stop" });
+    } finally {
+      clients.destroy();
+    }
+  }
+
+  /**
+   * A step's output from CloudWatch Logs (the awslogs driver of registered
+   * task definitions), every attempt in order. Undefined when no log group is
+   * configured or nothing was logged, so the caller falls back to the log the
+   * step wrote into the artifact store.
+   */
+  async fetchLogs(run: RunRecord, stepId: string): Promise<string | undefined> {
+    if (!this.config.log_group || !run.orchestratorRunId) return undefined;
+    const executionArn = run.orchestratorRunId;
+    const clients = await this.createClients();
+    try {
+      const backend = this.createExecutionBackend(clients);
+      const definition = await backend.definition(executionArn);
+      if (!definition) return undefined;
+      const stateName = stateNamesFromDefinition(definition, [stepId])[stepId];
+      if (!stateName) return undefined;
+      const reader = new HistoryReader(new Map([[stateName, stepId]]));
+      reader.apply(await this.history(backend, executionArn));
+      const parts: string[] = [];
+      const arns = reader.taskArns(stepId);
+      for (const [i, arn] of arns.entries()) {
+        const taskId = arn.split("/").pop()!;
+        const lines = await this.logLines(clients, `${LOG_STREAM_PREFIX}/${this.config.container_name}/${taskId}`);
+        if (lines === undefined) continue;
+        if (arns.length > 1) parts.push(`--- attempt ${i + 1} (ECS task ${taskId}) ---\n`);
+        parts.push(...lines.map((l) => `${l}\n`));
+      }
+      return parts.length ? parts.join("") : undefined;
+    } finally {
+      clients.destroy();
+    }
+  }
+
+  private async logLines(clients: AwsClients, logStreamName: string): Promise<string[] | undefined> {
+    const lines: string[] = [];
+    let token: string | undefined;
+    for (let page = 0; page < 1000; page++) {
+      let result;
+      try {
+        result = await clients.logs.send(
+          new GetLogEventsCommand({ logGroupName: this.config.log_group!, logStreamName, startFromHead: true, ...(token ? { nextToken: token } : {}) }),
+        );
+      } catch (error) {
+        if ((error as { name?: string }).name === "ResourceNotFoundException") return page === 0 ? undefined : lines;
+        throw error;
+      }
+      for (const event of result.events ?? []) lines.push(event.message ?? "");
+      if (!result.nextForwardToken || result.nextForwardToken === token || !(result.events ?? []).length) break;
+      token = result.nextForwardToken;
+    }
+    return lines;
+  }
+
+  private executionArnOf(run: RunRecord): string {
+    if (!run.orchestratorRunId) {
+      throw new ConfigError(`Run '${run.name}' has no Step Functions execution recorded (it failed before it started)`);
+    }
+    return run.orchestratorRunId;
+  }
+}

@@ -1,0 +1,58 @@
+import { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
+import { ECSClient } from "@aws-sdk/client-ecs";
+import { SFNClient } from "@aws-sdk/client-sfn";
+import { ConfigError, type ServiceConnector } from "@stackyard/core";
+import type { StepFunctionsOrchestratorConfig } from "../index.js";
+
+/** What an `aws` connector hands out for `aws-generic` (duck-typed: no dependency on the connector package). */
+interface ConnectedAwsConfig {
+  region?: string;
+  endpoint?: string;
+  credentials?: SFNClient["config"]["credentials"];
+}
+
+/** The AWS clients an orchestrator talks through, all for one region and endpoint. */
+export interface AwsClients {
+  readonly region: string;
+  readonly endpoint: string | undefined;
+  readonly sfn: SFNClient;
+  readonly ecs: ECSClient;
+  readonly logs: CloudWatchLogsClient;
+  /** Releases the clients' sockets. */
+  destroy(): void;
+}
+
+/**
+ * Builds the Step Functions, ECS and CloudWatch Logs clients: credentials
+ * from the connector (`connect("aws-generic")`) when there is one, else the
+ * environment's; region and endpoint from the config, else the connector,
+ * else AWS_REGION.
+ */
+export async function createAwsClients(
+  config: Pick<StepFunctionsOrchestratorConfig, "region" | "endpoint_url">,
+  connector: ServiceConnector | undefined,
+  label: string,
+): Promise<AwsClients> {
+  const connected = connector ? ((await connector.connect("aws-generic")) as ConnectedAwsConfig) : {};
+  const region = config.region ?? connected.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
+  if (!region) {
+    throw new ConfigError(`${label} has no region: set --region, attach an AWS connector with a region, or export AWS_REGION`);
+  }
+  const endpoint = config.endpoint_url ?? connected.endpoint;
+  const base = { region, ...(endpoint ? { endpoint } : {}), ...(connected.credentials ? { credentials: connected.credentials } : {}) };
+  const sfn = new SFNClient(base);
+  const ecs = new ECSClient(base);
+  const logs = new CloudWatchLogsClient(base);
+  return {
+    region,
+    endpoint,
+    sfn,
+    ecs,
+    logs,
+    destroy() {
+      sfn.destroy();
+      ecs.destroy();
+      logs.destroy();
+    },
+  };
+}
