@@ -7,4 +7,7 @@ export default defineConfig({
   dts: { compilerOptions: { ignoreDeprecations: "6.0" } },
   clean: true,
   sourcemap: true,
+  // zod comes from @stackyard/core (a peer): a bundled second copy would fail
+  // the CLI's `configSchema instanceof z.ZodObject` check when the flavor loads.
+  external: ["zod"],
 });
