@@ -1,1 +1,279 @@
-export {};
+import { mkdirSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { isAbsolute } from "node:path";
+import {
+  BaseOrchestrator,
+  executeDag,
+  formatBytes,
+  isFinalStatus,
+  parseConfig,
+  parseMemory,
+  type OrchestratorCapabilities,
+  type PipelineSnapshot,
+  type RunHandle,
+  type RunRecord,
+  type RunStatus,
+  type RunStore,
+  type SnapshotStep,
+  type Stack,
+  type StepOutcome,
+  type SubmitContext,
+} from "@stackyard/core";
+import { assertEngineReachable, buildImage, connectDocker, EngineUnreachableError, parseDockerSettings, resolveDockerHost, type DockerSettings } from "@stackyard/image-builder";
+import type Docker from "dockerode";
+import { defaultParentImage, dockerOrchestratorSettingsSchema, type DockerOrchestratorConfig, type DockerOrchestratorSettings } from "./index.js";
+import { projectMounts, resolveVolume } from "./mounts.js";
+import { RUN_LABEL, STEP_LABEL, runContainer } from "./step-container.js";
+
+/** An image a group of steps runs in, and where the project sits in it. */
+interface StepImage {
+  image: string;
+  /** The image's `STACKYARD_SOURCE_ROOT` (else its working directory). */
+  sourceRoot: string;
+}
+
+// What the step entrypoint prints on stderr for status changes (`[stackyard] <step>: <status> (<detail>)`).
+const STATUS_LINE = /^\[stackyard\] (\S+): (running|retrying|completed|cached|failed|skipped|stopped)(?: \((.*)\))?$/;
+
+/**
+ * Runs each step of a snapshot in its own container on a Docker engine.
+ * `submit` builds (or reuses, by content hash) the image of the snapshot,
+ * pushes it when the stack has a container registry, then runs the DAG with
+ * one container per step, independent steps in parallel up to `concurrency`.
+ * It returns once the run is over.
+ */
+export class DockerOrchestrator extends BaseOrchestrator<DockerOrchestratorConfig> {
+  readonly capabilities: OrchestratorCapabilities = {
+    remote: false,
+    synchronous: true,
+    schedulable: false,
+    honoursResources: true,
+    parallel: true,
+  };
+
+  /** The engine address this orchestrator uses: its `docker_host`, else DOCKER_HOST, else the default socket. */
+  get dockerHost(): string {
+    return resolveDockerHost(this.config.docker_host);
+  }
+
+  /** A client for the engine, after checking that it answers (the error names the address and how to change it). */
+  async connect(): Promise<Docker> {
+    const address = this.dockerHost;
+    const docker = connectDocker(address);
+    try {
+      await assertEngineReachable(docker, address);
+    } catch (error) {
+      if (!(error instanceof EngineUnreachableError)) throw error;
+      throw new EngineUnreachableError(`${this.describe()}: ${error.message}`, {
+        hint: `Start Docker at ${address}, or point the orchestrator at a running engine: set DOCKER_HOST, or \`stackyard orchestrator update ${this.name} --docker_host=unix:///var/run/docker.sock\` (tcp://host:port works too).`,
+        cause: error,
+      });
+    }
+    return docker;
+  }
+
+  /** Orchestrator settings of a step: `settings.orchestrator` then `settings."orchestrator.docker"`. */
+  settingsFor(step: SnapshotStep): DockerOrchestratorSettings {
+    const raw = { ...(step.settings.orchestrator as object | undefined), ...(step.settings["orchestrator.docker"] as object | undefined) };
+    return parseConfig(dockerOrchestratorSettingsSchema, raw, `settings.orchestrator of step '${step.id}'`);
+  }
+
+  async submit(snapshot: PipelineSnapshot, context: SubmitContext): Promise<RunHandle> {
+    const docker = await this.connect();
+    const images = await this.prepareImages(docker, snapshot, context);
+    const running = new Map<string, Docker.Container>();
+    const killed = new Set<string>();
+    const onAbort = (): void => {
+      for (const [stepId, container] of running) {
+        killed.add(stepId);
+        container.kill().catch(() => {});
+      }
+    };
+    context.signal.addEventListener("abort", onAbort, { once: true });
+    try {
+      const outcomes = await executeDag({
+        steps: snapshot.steps,
+        concurrency: this.config.concurrency ?? availableParallelism(),
+        failFast: this.config.fail_fast,
+        signal: context.signal,
+        runOne: (stepId) => this.runStep(docker, snapshot, stepId, images.get(stepId)!, context, running, killed),
+        markSkipped: (stepId, reason, status) => context.markStep(stepId, status, reason),
+      });
+      return { wait: async () => outcomes };
+    } finally {
+      context.signal.removeEventListener("abort", onAbort);
+    }
+  }
+
+  /**
+   * Builds one image per distinct `settings.docker` among the steps (usually
+   * one for the whole snapshot), or reuses the one already in the engine.
+   */
+  private async prepareImages(docker: Docker, snapshot: PipelineSnapshot, context: SubmitContext): Promise<Map<string, StepImage>> {
+    const byKey = new Map<string, StepImage>();
+    const byStep = new Map<string, StepImage>();
+    for (const step of snapshot.steps) {
+      const settings = parseDockerSettings(step.settings.docker ?? snapshot.settings.docker, `settings.docker of step '${step.id}'`);
+      const key = JSON.stringify(settings);
+      let image = byKey.get(key);
+      if (!image) {
+        image = await this.buildFor(docker, settings, context);
+        byKey.set(key, image);
+      }
+      byStep.set(step.id, image);
+    }
+    return byStep;
+  }
+
+  private async buildFor(docker: Docker, settings: DockerSettings, context: SubmitContext): Promise<StepImage> {
+    const started = performance.now();
+    const registry = context.stack.containerRegistry;
+    const result = await buildImage({
+      docker,
+      sourceRoot: context.sourceRoot,
+      settings,
+      parentImage: this.config.parent_image ?? defaultParentImage(),
+      pullParentImage: this.config.pull_parent_image,
+      registry,
+      onLog: (line) => context.events.info(line),
+    });
+    const seconds = ((performance.now() - started) / 1000).toFixed(1);
+    context.events.info(
+      `${result.built ? "Built" : "Reusing"} image ${result.tag}${result.pushed ? `, pushed as ${result.image}` : ""} (${seconds} s)`,
+    );
+    const inspected = await docker.getImage(result.image).inspect();
+    const env = inspected.Config?.Env ?? [];
+    const fromEnv = env.find((e) => e.startsWith("STACKYARD_SOURCE_ROOT="))?.slice("STACKYARD_SOURCE_ROOT=".length);
+    return { image: result.image, sourceRoot: fromEnv || inspected.Config?.WorkingDir || context.sourceRoot };
+  }
+
+  /** The container of one step: command, environment, mounts, limits, labels. */
+  containerOptions(snapshot: PipelineSnapshot, step: SnapshotStep, image: StepImage, context: SubmitContext): Docker.ContainerCreateOptions {
+    const settings = this.settingsFor(step);
+    const stepEnv = context.stepEnvironment(step.id);
+    const database = stepEnv.STACKYARD_STORE;
+    const artifactRoot = (context.stack.artifactStore.config as { path?: unknown }).path;
+    const localArtifactRoot = typeof artifactRoot === "string" && isAbsolute(artifactRoot) ? artifactRoot : undefined;
+    if (localArtifactRoot) mkdirSync(localArtifactRoot, { recursive: true });
+    const configured = snapshot.stack.components.artifact_store?.config.path;
+    const binds = [
+      ...(database
+        ? projectMounts({
+            sourceRoot: context.sourceRoot,
+            containerSourceRoot: image.sourceRoot,
+            database,
+            localArtifactRoot,
+            configuredArtifactPath: typeof configured === "string" ? configured : undefined,
+          })
+        : []),
+      ...[...this.config.volumes, ...(settings.volumes ?? [])].map((v) => resolveVolume(v, context.sourceRoot)),
+    ];
+    const user = this.config.user ?? (typeof process.getuid === "function" ? `${process.getuid()}:${process.getgid!()}` : undefined);
+    const env: Record<string, string> = {
+      ...(user && user !== "0:0" && user !== "root" ? { HOME: "/tmp" } : {}),
+      ...this.config.environment,
+      ...settings.environment,
+      ...stepEnv,
+      // The step process loads the pipeline from the image's copy of the project; the store stays at its host path (mounted).
+      STACKYARD_SOURCE_ROOT: image.sourceRoot,
+    };
+    const hostConfig: Docker.HostConfig = {
+      NetworkMode: settings.network_mode ?? this.config.network_mode,
+      Binds: binds,
+      ...resourceLimits(step),
+    };
+    return {
+      Image: image.image,
+      Cmd: context.stepCommand(step.id),
+      Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
+      ...(user ? { User: user } : {}),
+      Labels: {
+        ...this.config.labels,
+        [RUN_LABEL]: context.runId,
+        [STEP_LABEL]: step.id,
+        "io.stackyard.pipeline": snapshot.pipeline.name,
+        "io.stackyard.orchestrator": this.name,
+      },
+      HostConfig: hostConfig,
+    };
+  }
+
+  private async runStep(
+    docker: Docker,
+    snapshot: PipelineSnapshot,
+    stepId: string,
+    image: StepImage,
+    context: SubmitContext,
+    running: Map<string, Docker.Container>,
+    killed: Set<string>,
+  ): Promise<StepOutcome> {
+    const step = snapshot.steps.find((s) => s.id === stepId)!;
+    const { events } = context;
+    const stopped = async (): Promise<StepOutcome> => {
+      await context.markStep(stepId, "stopped", "the run was stopped");
+      return { stepId, status: "stopped", error: "the run was stopped" };
+    };
+    if (context.signal.aborted) return stopped();
+    const exit = await runContainer({
+      docker,
+      create: this.containerOptions(snapshot, step, image, context),
+      remove: this.config.remove_containers,
+      onCreated: (container) => running.set(stepId, container),
+      cancelled: () => context.signal.aborted,
+      onLine: (line, stream) => {
+        const status = STATUS_LINE.exec(line);
+        if (status && status[1] === stepId) events.stepStatus(stepId, status[2] as RunStatus, status[3]);
+        else events.stepLog(stepId, line, stream);
+      },
+    }).finally(() => running.delete(stepId));
+    if (!exit || killed.has(stepId) || context.signal.aborted) return stopped();
+
+    const record = await context.store.getStepRun(context.runId, stepId);
+    const recorded = record && isFinalStatus(record.status) ? record : undefined;
+    let error: string | undefined;
+    if (exit.oomKilled) error = `out of memory: limit ${exit.memoryLimit ? formatBytes(exit.memoryLimit) : "none set"}`;
+    else if (exit.exitCode !== 0) error = `exit code ${exit.exitCode}${recorded?.status === "failed" && recorded.error ? `: ${recorded.error}` : ""}`;
+    else if (!recorded || (recorded.status !== "completed" && recorded.status !== "cached")) {
+      error = `the step's container exited with code 0 but recorded ${record ? `status '${record.status}'` : "no result"} in the store`;
+    }
+    if (error === undefined) {
+      events.stepStatus(stepId, recorded!.status);
+      return { stepId, status: recorded!.status };
+    }
+    // The step process could not record its end (killed) or recorded it already: the store gets the reason either way.
+    if (!recorded || recorded.status !== "failed" || exit.oomKilled) await context.markStep(stepId, "failed", error);
+    else events.stepStatus(stepId, "failed", error);
+    return { stepId, status: "failed", error };
+  }
+
+  /** Kills and removes a run's containers (found by their run label) and marks its unfinished steps stopped. */
+  override async stop(run: RunRecord, context: { store: RunStore; stack: Stack }): Promise<void> {
+    const docker = await this.connect();
+    const containers = await docker.listContainers({ all: true, filters: { label: [`${RUN_LABEL}=${run.id}`] } });
+    await Promise.all(
+      containers.map(async (info) => {
+        const container = docker.getContainer(info.Id);
+        if (info.State === "running") await container.kill().catch(() => {});
+        if (this.config.remove_containers) await container.remove({ force: true, v: true }).catch(() => {});
+      }),
+    );
+    const ended = new Date().toISOString();
+    for (const step of await context.store.listStepRuns(run.id)) {
+      if (!isFinalStatus(step.status)) await context.store.putStepRun({ ...step, status: "stopped", error: "the run was stopped", ended });
+    }
+  }
+}
+
+/** `resources` of a step as container limits: cpu_count -> NanoCpus, memory -> hard limit (no swap beyond it), gpu_count -> device requests. */
+export function resourceLimits(step: Pick<SnapshotStep, "id" | "resources">): Docker.HostConfig {
+  const limits: Docker.HostConfig = {};
+  const { cpu_count, memory, gpu_count } = step.resources;
+  if (cpu_count) limits.NanoCpus = Math.round(cpu_count * 1e9);
+  if (memory) {
+    const bytes = parseMemory(memory, `resources.memory of step '${step.id}'`);
+    limits.Memory = bytes;
+    limits.MemorySwap = bytes;
+  }
+  if (gpu_count) limits.DeviceRequests = [{ Driver: "", Count: gpu_count, Capabilities: [["gpu"]] }];
+  return limits;
+}

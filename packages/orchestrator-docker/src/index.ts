@@ -1,1 +1,82 @@
-export {};
+/**
+ * `@stackyard/orchestrator-docker`: the `docker` orchestrator flavor. Builds
+ * one image per snapshot (reused while the project is unchanged) and runs
+ * each step in its own container on a Docker engine.
+ *
+ * This module is light (zod and core); dockerode and the image builder load
+ * with the implementation, on first use.
+ *
+ * @packageDocumentation
+ */
+import { defineFlavor } from "@stackyard/core";
+import { z } from "zod";
+
+const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be a variable name (letters, digits, _)");
+const envValue = z.union([z.string(), z.number(), z.boolean()]).transform(String);
+
+/** `HOST:CONTAINER` or `HOST:CONTAINER:ro|rw`; HOST relative to the source root when relative. */
+const volume = z
+  .string()
+  .regex(/^[^:]+:\/[^:]*(?::(?:ro|rw))?$/, 'must be "host_path:/container/path" or "host_path:/container/path:ro"');
+
+/** `host` (default: steps reach services on 127.0.0.1), `none`, or a network name. */
+const networkMode = z.string().min(1);
+
+/** Component config of a `docker` orchestrator. */
+export const dockerOrchestratorConfigSchema = z.strictObject({
+  /** Docker engine address (`unix:///var/run/docker.sock`, `tcp://127.0.0.1:2375`). Default: DOCKER_HOST, else the default socket. */
+  docker_host: z.string().min(1).optional(),
+  /** Image the step image is built on. Default: `node:<the client's Node version>-bookworm-slim`. `settings.docker.parent_image` wins. */
+  parent_image: z.string().min(1).optional(),
+  /** Pull the parent image when the engine lacks it (default false: nothing is pulled implicitly). */
+  pull_parent_image: z.boolean().default(false),
+  /** Network mode of step containers: `host` (default), `none`, or a network name. */
+  network_mode: networkMode.default("host"),
+  /** Most step containers running at once. Default: `os.availableParallelism()`. */
+  concurrency: z.number().int().positive().optional(),
+  /** Stop starting steps after the first failure (default true); false runs every step that does not depend on a failed one. */
+  fail_fast: z.boolean().default(true),
+  /** Environment variables of every step container. */
+  environment: z.record(envName, envValue).default({}),
+  /** Extra bind mounts of every step container, `host:container[:ro]`. */
+  volumes: z.array(volume).default([]),
+  /** User the steps run as (`uid:gid` or a name in the image). Default: the user running the client, so files written to mounts are theirs. */
+  user: z.string().min(1).optional(),
+  /** Labels added to every step container. */
+  labels: z.record(z.string().min(1), z.string()).default({}),
+  /** Remove step containers once they have exited (default true). */
+  remove_containers: z.boolean().default(true),
+});
+export type DockerOrchestratorConfig = z.output<typeof dockerOrchestratorConfigSchema>;
+
+/**
+ * Per-pipeline and per-step settings, under `settings.orchestrator` or
+ * `settings."orchestrator.docker"`. They add to (environment, volumes) or
+ * replace (network_mode) the component's config.
+ */
+export const dockerOrchestratorSettingsSchema = z.strictObject({
+  /** Environment variables added to the component's `environment`. */
+  environment: z.record(envName, envValue).optional(),
+  /** Bind mounts added to the component's `volumes`. */
+  volumes: z.array(volume).optional(),
+  /** Network mode for these steps. */
+  network_mode: networkMode.optional(),
+});
+export type DockerOrchestratorSettings = z.output<typeof dockerOrchestratorSettingsSchema>;
+
+/** The default parent image: the official Node image of the client's exact Node version, so native modules copied from the project load. */
+export function defaultParentImage(): string {
+  return `node:${process.versions.node}-bookworm-slim`;
+}
+
+/** The `docker` orchestrator flavor: one image per snapshot, one container per step. */
+export const dockerOrchestratorFlavor = defineFlavor({
+  name: "docker",
+  type: "orchestrator",
+  description: "Runs each step in its own container on a Docker engine (one image per snapshot, reused while unchanged)",
+  configSchema: dockerOrchestratorConfigSchema,
+  settingsSchema: dockerOrchestratorSettingsSchema,
+  remote: false,
+  packageName: "@stackyard/orchestrator-docker",
+  implementation: async () => (await import("./implementation.js")).DockerOrchestrator,
+});

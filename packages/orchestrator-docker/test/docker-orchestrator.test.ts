@@ -1,0 +1,220 @@
+import { statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { MemoryRunStore } from "@stackyard/core";
+import { dockerClient, ensureBaseImage, ensureDockerEngine, ensureRegistry, type DockerEngine } from "@stackyard/tools/engines";
+import type Docker from "dockerode";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { dockerOrchestratorFlavor } from "../src/index.js";
+import { RUN_LABEL } from "../src/step-container.js";
+import { cli, cliAsync, newProject, ok, registerDockerStack, removeProject, type CliResult } from "./harness.js";
+
+const training = ["./pipelines/training.ts#trainingPipeline", "-c", "configs/probe.yaml"];
+
+interface Described {
+  id: string;
+  name: string;
+  status: string;
+  stack: string;
+  error?: string;
+  steps: Array<{ stepId: string; status: string; error?: string; started?: string; ended?: string }>;
+  artifacts: Array<{ step: string; output: string; uri: string; sha256: string }>;
+}
+
+let engine: DockerEngine;
+let registry: Awaited<ReturnType<typeof ensureRegistry>> | undefined;
+let docker: Docker;
+let nodeImage: string;
+let dir: string;
+
+function runName(result: CliResult): string {
+  const match = /as run '([^']+)'/.exec(result.stdout + result.stderr);
+  if (!match) throw new Error(`no run name in:\n${result.stdout}\n${result.stderr}`);
+  return match[1]!;
+}
+
+function describeRun(name: string): Described {
+  return JSON.parse(ok(cli(dir, ["runs", "describe", name, "--json"]), "runs describe").stdout) as Described;
+}
+
+async function containersOf(runId: string): Promise<Docker.ContainerInfo[]> {
+  return docker.listContainers({ all: true, filters: { label: [`${RUN_LABEL}=${runId}`] } });
+}
+
+function shaByOutput(run: Described): Record<string, string> {
+  return Object.fromEntries(run.artifacts.map((a) => [`${a.step}.${a.output}`, a.sha256]));
+}
+
+beforeAll(async () => {
+  engine = await ensureDockerEngine();
+  docker = dockerClient(engine.dockerHost);
+  nodeImage = (await ensureBaseImage(docker)).nodeImage;
+  registry = await ensureRegistry();
+  dir = newProject("docker");
+  registerDockerStack(dir, engine.dockerHost, nodeImage, [`--environment={"GREETING":"hi"}`]);
+}, 600_000);
+
+afterAll(async () => {
+  if (dir) removeProject(dir);
+  await registry?.stop();
+  await engine?.stop();
+});
+
+describe("docker orchestrator, through the stackyard CLI", () => {
+  let firstBuildMs = 0;
+
+  it("runs the quickstart in containers with the same artifacts as the local stack", async () => {
+    const local = ok(cli(dir, ["run", ...training, "--stack", "default", "--no-cache"]), "local run");
+    const onDocker = ok(cli(dir, ["run", ...training, "--no-cache"]), "docker run");
+    firstBuildMs = onDocker.ms;
+    expect(onDocker.stdout + onDocker.stderr).toMatch(/Built image stackyard:[0-9a-f]{16}/);
+    // Step output streamed to the client with the step name in front.
+    expect(onDocker.stdout).toMatch(/train_model \| trained 50 trees on 120 samples/);
+
+    const localRun = describeRun(runName(local));
+    const dockerRun = describeRun(runName(onDocker));
+    expect(dockerRun.status).toBe("completed");
+    expect(dockerRun.stack).toBe("docker_stack");
+    expect(dockerRun.steps.map((s) => s.status)).toEqual(["completed", "completed", "completed", "completed"]);
+    expect(Object.keys(shaByOutput(dockerRun)).sort()).toEqual(["evaluate_model.accuracy", "evaluate_model.report", "load_data.dataset", "split_data.test", "split_data.train", "train_model.model"]);
+    expect(shaByOutput(dockerRun)).toEqual(shaByOutput(localRun));
+
+    const listed = JSON.parse(ok(cli(dir, ["runs", "list", "--json"])).stdout) as Array<{ name: string; status: string }>;
+    expect(listed.find((r) => r.name === dockerRun.name)?.status).toBe("completed");
+    const logs = ok(cli(dir, ["runs", "logs", dockerRun.name])).stdout;
+    expect(logs).toContain("trained 50 trees on 120 samples");
+    expect(logs).toContain("loaded 150 samples of 3 classes");
+
+    // Files written in the containers belong to the user who ran the client.
+    const model = dockerRun.artifacts.find((a) => a.step === "train_model")!;
+    expect(statSync(model.uri).uid).toBe(process.getuid!());
+    expect(await containersOf(dockerRun.id)).toEqual([]);
+  }, 600_000);
+
+  it("reuses the image on a second run without code changes", () => {
+    const second = ok(cli(dir, ["run", ...training, "--no-cache"]), "second docker run");
+    const out = second.stdout + second.stderr;
+    expect(out).toMatch(/Reusing image stackyard:[0-9a-f]{16}/);
+    expect(out).not.toMatch(/^Building /m);
+    expect(second.ms).toBeLessThan(firstBuildMs);
+  }, 300_000);
+
+  it("runs independent steps in parallel containers", () => {
+    const result = ok(cli(dir, ["run", "./pipelines/probe.ts#parallelPipeline", "-c", "configs/probe.yaml"]), "parallel run");
+    const run = describeRun(runName(result));
+    const [a, b] = run.steps.map((s) => ({ start: Date.parse(s.started!), end: Date.parse(s.ended!) }));
+    expect(run.steps).toHaveLength(2);
+    // Each sleeps 3 s; run one after the other they could not overlap.
+    expect(a!.start).toBeLessThan(b!.end);
+    expect(b!.start).toBeLessThan(a!.end);
+    expect(result.stdout).toMatch(/sleeper_2 \| slept 3000 ms/);
+  }, 300_000);
+
+  it("enforces cpu and memory limits and passes config and settings environment", async () => {
+    const result = ok(cli(dir, ["run", "./pipelines/probe.ts#limitsPipeline", "-c", "configs/probe.yaml"]), "limits run");
+    const line = /limits (\{.*\})/.exec(result.stdout)?.[1];
+    expect(line, result.stdout).toBeDefined();
+    const seen = JSON.parse(line!) as Record<string, string | number | null>;
+    expect(seen.memory_max).toBe(String(300 * 1024 * 1024));
+    expect(seen.cpu_max).toBe("150000 100000");
+    expect(seen.uid).toBe(process.getuid!());
+    expect(seen.greeting).toBe("hi");
+    expect(seen.step_setting).toBe("yes");
+  }, 300_000);
+
+  it("fails a step killed for memory with the limit in the error, and removes its container", async () => {
+    const result = cli(dir, ["run", "./pipelines/probe.ts#oomPipeline", "-c", "configs/probe.yaml"]);
+    expect(result.code).toBe(1);
+    expect(result.stdout + result.stderr).toContain("out of memory: limit 256 MiB");
+    const run = describeRun(runName(result));
+    expect(run.status).toBe("failed");
+    expect(run.steps[0]).toMatchObject({ stepId: "hog", status: "failed", error: "out of memory: limit 256 MiB" });
+    expect(await containersOf(run.id)).toEqual([]);
+  }, 300_000);
+
+  it("reports a failing step with its exit code and error, skips what depends on it, and removes containers", async () => {
+    const result = cli(dir, ["run", "./pipelines/probe.ts#failingPipeline", "-c", "configs/probe.yaml"]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain("boom | about to fail");
+    const run = describeRun(runName(result));
+    expect(run.steps.find((s) => s.stepId === "boom")).toMatchObject({ status: "failed" });
+    expect(run.error).toMatch(/exit code 1: .*boom from the step/);
+    expect(run.steps.find((s) => s.stepId === "sleeper")?.status).toBe("skipped");
+    expect(ok(cli(dir, ["runs", "logs", run.name])).stdout).toContain("about to fail");
+    expect(await containersOf(run.id)).toEqual([]);
+  }, 300_000);
+
+  it("pushes the image to the stack's container registry and runs the pushed name", async () => {
+    ok(cli(dir, ["container-registry", "flavor", "register", "./flavors/plain-registry.ts#plainRegistryFlavor"]), "flavor register");
+    ok(cli(dir, ["container-registry", "register", "local_registry", "-f", "plain", `--uri=${registry!.address}`]), "registry register");
+    ok(cli(dir, ["stack", "register", "registry_stack", "-o", "docker_orch", "-a", "default", "-c", "local_registry"]), "stack register");
+    const result = ok(cli(dir, ["run", "./pipelines/probe.ts#limitsPipeline", "-c", "configs/probe.yaml", "--stack", "registry_stack"]), "run with registry");
+    const pushed = /pushed as (127\.0\.0\.1:5001\/stackyard):([0-9a-f]{16})/.exec(result.stdout + result.stderr);
+    expect(pushed, result.stdout).not.toBeNull();
+    const tags = (await (await fetch(`http://${registry!.address}/v2/stackyard/tags/list`)).json()) as { tags: string[] };
+    expect(tags.tags).toContain(pushed![2]);
+    expect(describeRun(runName(result)).status).toBe("completed");
+  }, 300_000);
+
+  it("stops a run on Ctrl-C: kills its container and marks its steps stopped", async () => {
+    const child = cliAsync(dir, ["run", "./pipelines/probe.ts#slowPipeline", "-c", "configs/probe.yaml"]);
+    const deadline = Date.now() + 120_000;
+    while (!/sleeper: running/.test(child.output()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    expect(child.output()).toMatch(/sleeper: running/);
+    process.kill(child.pid, "SIGINT");
+    const result = await child.done;
+    expect(result.code).toBe(1);
+    const run = describeRun(runName(result));
+    expect(run.status).toBe("stopped");
+    expect(run.steps.map((s) => [s.stepId, s.status])).toEqual(expect.arrayContaining([["sleeper", "stopped"], ["sleeper_2", "stopped"]]));
+    expect(await containersOf(run.id)).toEqual([]);
+  }, 300_000);
+
+  it("names the engine address when no engine answers", () => {
+    ok(cli(dir, ["orchestrator", "register", "nowhere", "-f", "docker", "--docker_host=unix:///nonexistent/docker.sock", `--parent_image=${nodeImage}`]));
+    ok(cli(dir, ["stack", "register", "nowhere_stack", "-o", "nowhere", "-a", "default"]));
+    const result = cli(dir, ["run", "./pipelines/probe.ts#parallelPipeline", "--stack", "nowhere_stack"]);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain("unix:///nonexistent/docker.sock");
+    expect(result.stderr).toContain("DOCKER_HOST");
+    expect(result.stderr).toContain("--docker_host=");
+  }, 120_000);
+
+  it("names a parent image the engine does not have", () => {
+    ok(cli(dir, ["orchestrator", "register", "no_parent", "-f", "docker", `--docker_host=${engine.dockerHost}`, "--parent_image=stackyard/missing-parent:0"]));
+    ok(cli(dir, ["stack", "register", "no_parent_stack", "-o", "no_parent", "-a", "default"]));
+    const result = cli(dir, ["run", "./pipelines/probe.ts#parallelPipeline", "--stack", "no_parent_stack"]);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain("stackyard/missing-parent:0");
+  }, 120_000);
+
+  // Last: it adds files to the project, which changes the image's content hash.
+  it("shows the failing Dockerfile step when the image build fails", () => {
+    writeFileSync(join(dir, "Dockerfile.broken"), `FROM ${nodeImage}\nRUN echo checking the toolchain && exit 3\n`);
+    writeFileSync(
+      join(dir, "configs/broken_build.yaml"),
+      "settings:\n  docker:\n    dockerfile: Dockerfile.broken\n    dockerignore: docker.ignore\n",
+    );
+    const result = cli(dir, ["run", "./pipelines/probe.ts#parallelPipeline", "-c", "configs/broken_build.yaml"]);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toMatch(/Step 2\/2 : RUN echo checking the toolchain && exit 3/);
+    expect(result.stderr).toContain("checking the toolchain");
+  }, 300_000);
+});
+
+describe("stop() on a run whose client is gone", () => {
+  it("kills and removes the run's containers found by label and marks unfinished steps stopped", async () => {
+    const Orchestrator = await dockerOrchestratorFlavor.implementation();
+    const config = dockerOrchestratorFlavor.configSchema.parse({ docker_host: engine.dockerHost, parent_image: nodeImage });
+    const orchestrator = new Orchestrator({ id: "o1", name: "stopper", flavor: "docker", config, sourceRoot: dir });
+    const runId = `stop-test-${Date.now()}`;
+    const container = await docker.createContainer({
+      Image: nodeImage, Cmd: ["node", "-e", "setTimeout(() => {}, 600000)"], Labels: { [RUN_LABEL]: runId }, HostConfig: { NetworkMode: "none" },
+    });
+    await container.start();
+    const store = new MemoryRunStore();
+    await store.putStepRun({ runId, stepId: "long", stepName: "long", status: "running", attempt: 1, outputs: {} });
+    await orchestrator.stop!({ id: runId } as never, { store, stack: {} as never });
+    expect(await containersOf(runId)).toEqual([]);
+    expect((await store.getStepRun(runId, "long"))?.status).toBe("stopped");
+  }, 120_000);
+});
