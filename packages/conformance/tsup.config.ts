@@ -1,10 +1,12 @@
 import { defineConfig } from "tsup";
 
 export default defineConfig({
-  entry: ["src/index.ts"],
+  entry: { index: "src/index.ts", fixtures: "src/fixtures.ts" },
   format: ["esm"],
   target: "node20",
   dts: { compilerOptions: { ignoreDeprecations: "6.0" } },
   clean: true,
   sourcemap: true,
+  // vitest is the consumer's; never bundle it.
+  external: ["vitest", "@stackyard/core"],
 });

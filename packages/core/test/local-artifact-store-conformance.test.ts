@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { testArtifactStore } from "@stackyard/conformance";
-import { LocalArtifactStore, localArtifactStoreFlavor } from "../src/index.js";
+// Through the package name, as a flavor package would: the suite is typed against the published core.
+import { LocalArtifactStore, localArtifactStoreFlavor } from "@stackyard/core";
 
 // The shared artifact-store suite, against the local store in a temporary folder.
 testArtifactStore({

@@ -98,6 +98,12 @@ export async function runSnapshotInProcess(options: RunInProcessOptions): Promis
     warn: options.events?.warn ?? (() => {}),
   };
   const signal = options.signal ?? new AbortController().signal;
+  if (options.orchestrator && !options.orchestrator.capabilities.honoursResources) {
+    const asking = snapshot.steps.filter((s) => Object.keys(s.resources).length).length;
+    if (asking) {
+      events.warn(`orchestrator '${options.orchestrator.name}' cannot enforce resources (cpu_count, gpu_count, memory); ${asking} step(s) ask for them and will run without limits.`);
+    }
+  }
   const memo = createRunMemo();
   // Steps recorded here; the others ran in other processes and are read back from the artifact store.
   const recordedHere = new Set<string>();
@@ -152,8 +158,7 @@ export async function runSnapshotInProcess(options: RunInProcessOptions): Promis
       };
       const handle = await options.orchestrator.submit(snapshot, context);
       if (handle.orchestratorRunId) await store.updateRun(runId, { orchestratorRunId: handle.orchestratorRunId });
-      outcomes = await handle.wait();
-      await readBackSteps(snapshot, runId, outcomes, recordedHere, store, artifactStore);
+      outcomes = await readBackSteps(snapshot, runId, await handle.wait(), recordedHere, store, artifactStore);
     } else {
       outcomes = await executeDag({
         steps: snapshot.steps,
@@ -182,7 +187,9 @@ export async function runSnapshotInProcess(options: RunInProcessOptions): Promis
  * Copies into `store` the records of steps that ran in other processes
  * (containers running `stackyard step run` with {@link STEP_ARTIFACT_STORE_ENV}):
  * they kept their step runs and artifacts as JSON in the artifact store.
- * A step with no record there gets one from its outcome.
+ * A step with no record there gets one from its outcome. Returns the
+ * outcomes with the recorded final statuses (a step process knows that it
+ * was `cached`; its orchestrator only sees it succeed).
  */
 async function readBackSteps(
   snapshot: PipelineSnapshot,
@@ -191,23 +198,34 @@ async function readBackSteps(
   recordedHere: ReadonlySet<string>,
   store: RunStore,
   artifactStore: BaseArtifactStore,
-): Promise<void> {
-  const elsewhere = outcomes.filter((o) => !recordedHere.has(o.stepId));
-  if (!elsewhere.length) return;
+): Promise<StepOutcome[]> {
+  if (outcomes.every((o) => recordedHere.has(o.stepId))) return [...outcomes];
   const remote = new ArtifactStoreRunStore(artifactStore);
-  for (const outcome of elsewhere) {
-    const existing = await store.getStepRun(runId, outcome.stepId);
-    if (existing && isFinalStatus(existing.status)) continue;
-    const record = await remote.getStepRun(runId, outcome.stepId).catch(() => undefined);
-    if (record) {
-      for (const id of Object.values(record.outputs)) {
-        const artifact = (await store.getArtifact(id)) ?? (await remote.getArtifact(id).catch(() => undefined));
-        if (artifact) await store.putArtifact(artifact);
-      }
-      await store.putStepRun(record);
-    } else {
-      const stepName = snapshot.steps.find((s) => s.id === outcome.stepId)?.name ?? outcome.stepId;
-      await store.putStepRun({ runId, stepId: outcome.stepId, stepName, status: outcome.status, attempt: 0, outputs: {}, error: outcome.error, ended: new Date().toISOString() });
+  const reconciled: StepOutcome[] = [];
+  for (const outcome of outcomes) {
+    if (recordedHere.has(outcome.stepId)) {
+      reconciled.push(outcome);
+      continue;
     }
+    let record = await store.getStepRun(runId, outcome.stepId);
+    if (!record || !isFinalStatus(record.status)) {
+      record = await remote.getStepRun(runId, outcome.stepId).catch(() => undefined);
+      if (record) {
+        for (const id of Object.values(record.outputs)) {
+          const artifact = (await store.getArtifact(id)) ?? (await remote.getArtifact(id).catch(() => undefined));
+          if (artifact) await store.putArtifact(artifact);
+        }
+        await store.putStepRun(record);
+      } else {
+        const stepName = snapshot.steps.find((s) => s.id === outcome.stepId)?.name ?? outcome.stepId;
+        await store.putStepRun({ runId, stepId: outcome.stepId, stepName, status: outcome.status, attempt: 0, outputs: {}, error: outcome.error, ended: new Date().toISOString() });
+      }
+    }
+    // Success or failure is the orchestrator's word; which kind of success (cached) is the record's.
+    const refined = record && isFinalStatus(record.status) && SUCCESS.has(record.status) && SUCCESS.has(outcome.status);
+    reconciled.push(refined ? { stepId: outcome.stepId, status: record!.status } : outcome);
   }
+  return reconciled;
 }
+
+const SUCCESS = new Set<RunStatus>(["completed", "cached"]);

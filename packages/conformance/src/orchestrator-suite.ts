@@ -1,0 +1,354 @@
+/**
+ * The behaviour every orchestrator must have, as a vitest suite.
+ *
+ * @example
+ * ```ts
+ * testOrchestrator({ name: "local", flavor: localOrchestratorFlavor, parallel: true, honoursResources: false });
+ * ```
+ */
+import { createHash } from "node:crypto";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  createArtifactReader,
+  bytesMaterializer,
+  jsonMaterializer,
+  LocalArtifactStore,
+  localArtifactStoreFlavor,
+  MemoryRunStore,
+  runSnapshotInProcess,
+  type AnyFlavor,
+  type ArtifactRecord,
+  type BaseOrchestrator,
+  type CompileStack,
+  type Pipeline,
+  type RunResult,
+  type StepRunRecord,
+} from "@stackyard/core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  BLOB_SIZE,
+  conformanceBlob,
+  conformanceBytes,
+  conformanceDag,
+  conformanceDagSequential,
+  conformanceFailure,
+  conformanceResources,
+  conformanceRetry,
+  FIXTURES_MODULE,
+  PLANNED_FAILURE,
+  REQUESTED_MEMORY_BYTES,
+  type BlobDigest,
+  type SeenLimits,
+  type Span,
+} from "./fixtures/pipelines.js";
+
+/** Options of {@link testOrchestrator}. */
+export interface OrchestratorSuiteOptions {
+  /** Shown in the suite's title. */
+  name: string;
+  /** The flavor under test: the suite loads its implementation and builds a component from `config`. */
+  flavor?: AnyFlavor;
+  /** Component config for `flavor` (validated with its `configSchema`). */
+  config?: Record<string, unknown>;
+  /** Builds the orchestrator under test instead of `flavor`. Called once. */
+  create?: () => Promise<BaseOrchestrator<any>>;
+  /** Releases what `create` made. */
+  cleanup?: (orchestrator: BaseOrchestrator<any>) => Promise<void>;
+  /** What `capabilities.parallel` must say. Omitted: whatever it says is tested. */
+  parallel?: boolean;
+  /** What `capabilities.honoursResources` must say. Omitted: whatever it says is tested. */
+  honoursResources?: boolean;
+  /**
+   * Folder under which each test's artifact store is made (default: the OS
+   * temporary folder). Container orchestrators must make it visible to their
+   * step processes at the same path.
+   */
+  workDir?: string;
+  /** `SubmitContext.sourceRoot`, where step processes resolve the fixtures module (default: the current folder). */
+  sourceRoot?: string;
+  /** Extra environment for step processes. */
+  stepEnvironment?: (stepId: string) => Record<string, string>;
+  /** Timeout of each test; default 120 s (container orchestrators start a process per step). */
+  timeoutMs?: number;
+  /** Tolerated difference between the clocks of the client and of step processes; default 1 s. */
+  clockSkewMs?: number;
+}
+
+interface Ran {
+  result: RunResult;
+  store: MemoryRunStore;
+  artifactStore: LocalArtifactStore;
+  warnings: string[];
+  records: Record<string, StepRunRecord>;
+}
+
+const stepStatuses = (result: RunResult): Record<string, string> => Object.fromEntries(result.steps.map((s) => [s.stepId, s.status]));
+const millis = (iso: string | undefined): number => (iso === undefined ? Number.NaN : Date.parse(iso));
+
+/**
+ * Registers `describe`/`it` blocks checking that an orchestrator runs a
+ * pipeline's DAG in order, runs independent steps at the same time when it
+ * says it does, propagates failures (downstream skipped, finished artifacts
+ * kept), records statuses and timings in the run store, moves artifacts byte
+ * for byte, retries, and honours resources or says it does not.
+ *
+ * Runs go through `runSnapshotInProcess` with `orchestrator.submit`, a
+ * {@link MemoryRunStore} and a local artifact store in a fresh folder per
+ * test. The pipelines come from `@stackyard/conformance/fixtures`, so step
+ * processes (containers) import them by source path: build the package, and
+ * let step processes resolve it from `sourceRoot`.
+ */
+export function testOrchestrator(options: OrchestratorSuiteOptions): void {
+  if (!options.flavor && !options.create) throw new Error("testOrchestrator needs `flavor` or `create`");
+  const timeout = options.timeoutMs ?? 120_000;
+  const skew = options.clockSkewMs ?? 1_000;
+
+  describe(`orchestrator conformance: ${options.name}`, () => {
+    let orchestrator: BaseOrchestrator<any>;
+    let workRoot: string;
+
+    beforeAll(async () => {
+      const base = options.workDir ?? tmpdir();
+      mkdirSync(base, { recursive: true });
+      workRoot = mkdtempSync(join(base, "stackyard-orchestrator-conformance-"));
+      if (options.create) {
+        orchestrator = await options.create();
+      } else {
+        const flavor = options.flavor!;
+        const Implementation = await flavor.implementation();
+        const config = flavor.configSchema.parse(options.config ?? {});
+        orchestrator = new Implementation({ id: "orchestrator-conformance", name: `conformance_${flavor.name}`, flavor: flavor.name, config, sourceRoot: options.sourceRoot ?? process.cwd() }) as BaseOrchestrator<any>;
+      }
+    });
+    afterAll(async () => {
+      if (orchestrator && options.cleanup) await options.cleanup(orchestrator);
+      if (workRoot) rmSync(workRoot, { recursive: true, force: true });
+    });
+
+    function environment(): Omit<Ran, "result" | "records" | "warnings"> {
+      const root = mkdtempSync(join(workRoot, "run-"));
+      const config = localArtifactStoreFlavor.configSchema.parse({ path: root });
+      return { store: new MemoryRunStore(), artifactStore: new LocalArtifactStore({ id: "artifact-store-conformance", name: "conformance", flavor: "local", config, sourceRoot: root }) };
+    }
+
+    function stackFor(artifactStore: LocalArtifactStore): CompileStack {
+      return {
+        name: "conformance",
+        components: {
+          orchestrator: { id: orchestrator.id, name: orchestrator.name, flavor: orchestrator.flavor, flavor_source: "conformance", config: { ...orchestrator.config } },
+          artifact_store: { id: artifactStore.id, name: artifactStore.name, flavor: "local", flavor_source: "@stackyard/core#localArtifactStoreFlavor", config: { path: artifactStore.path } },
+        },
+      };
+    }
+
+    async function runFixture(pipeline: Pipeline<any>, exportName: string, env = environment(), enableCache = false): Promise<Ran> {
+      const snapshot = pipeline.compile({ source: `${FIXTURES_MODULE}#${exportName}`, stack: stackFor(env.artifactStore), enableCache });
+      const warnings: string[] = [];
+      const result = await runSnapshotInProcess({
+        pipeline,
+        snapshot,
+        store: env.store,
+        artifactStore: env.artifactStore,
+        orchestrator,
+        sourceRoot: options.sourceRoot ?? process.cwd(),
+        events: { warn: (message) => warnings.push(message) },
+        ...(options.stepEnvironment ? { stepEnvironment: options.stepEnvironment } : {}),
+      });
+      const records = Object.fromEntries((await env.store.listStepRuns(result.runId)).map((r) => [r.stepId, r]));
+      return { ...env, result, warnings, records };
+    }
+
+    async function artifactOf(ran: Ran, stepId: string, output = "output"): Promise<ArtifactRecord> {
+      const id = ran.records[stepId]?.outputs[output];
+      expect(id, `step '${stepId}' records its output '${output}'`).toBeTypeOf("string");
+      const artifact = await ran.store.getArtifact(id!);
+      expect(artifact, `artifact ${id} of step '${stepId}' is in the run store`).toBeDefined();
+      return artifact!;
+    }
+
+    async function loadJson<T>(ran: Ran, stepId: string): Promise<T> {
+      const artifact = await artifactOf(ran, stepId);
+      return (await jsonMaterializer.load(createArtifactReader(ran.artifactStore, artifact.uri, artifact))) as T;
+    }
+
+    describe("capabilities", () => {
+      it("declares every capability as a boolean, as the suite was told", () => {
+        const capabilities = orchestrator.capabilities;
+        for (const key of ["remote", "synchronous", "schedulable", "honoursResources", "parallel"] as const) {
+          expect(typeof capabilities[key], `capabilities.${key}`).toBe("boolean");
+        }
+        expect(orchestrator.type).toBe("orchestrator");
+        if (options.parallel !== undefined) expect(capabilities.parallel, "capabilities.parallel").toBe(options.parallel);
+        if (options.honoursResources !== undefined) expect(capabilities.honoursResources, "capabilities.honoursResources").toBe(options.honoursResources);
+      });
+    });
+
+    describe("the DAG", () => {
+      let ran: Ran;
+      let spans: Record<string, Span>;
+      beforeAll(async () => {
+        const parallel = orchestrator.capabilities.parallel;
+        ran = await runFixture(parallel ? conformanceDag : conformanceDagSequential, parallel ? "conformanceDag" : "conformanceDagSequential");
+        spans = {};
+        if (ran.result.status === "completed") for (const id of ["source", "left", "right", "join", "lonely"]) spans[id] = await loadJson<Span>(ran, id);
+      }, timeout);
+
+      it("completes every step", () => {
+        expect(ran.result.status, JSON.stringify(ran.result.steps)).toBe("completed");
+        expect(stepStatuses(ran.result)).toEqual({ source: "completed", left: "completed", right: "completed", join: "completed", lonely: "completed" });
+      });
+
+      it("starts a step only after every step it depends on has ended", () => {
+        expect(ran.result.status).toBe("completed");
+        for (const [step, upstream] of [["left", ["source"]], ["right", ["source"]], ["join", ["left", "right"]]] as const) {
+          for (const up of upstream) {
+            expect(spans[step]!.start, `${step} starts after ${up} ends`).toBeGreaterThanOrEqual(spans[up]!.end);
+          }
+        }
+      });
+
+      it("runs independent steps at the same time when it says it is parallel", () => {
+        expect(ran.result.status).toBe("completed");
+        const { left, right } = spans as { left: Span; right: Span };
+        if (orchestrator.capabilities.parallel) {
+          expect(left.sawSibling && right.sawSibling, "left and right each saw the other start while waiting").toBe(true);
+          expect(Math.max(left.start, right.start), "left and right ran in overlapping intervals").toBeLessThan(Math.min(left.end, right.end));
+        } else {
+          expect(Math.max(left.start, right.start) >= Math.min(left.end, right.end), "a sequential orchestrator runs one step at a time").toBe(true);
+        }
+      });
+
+      it("records the run and each step with statuses and timings in the run store", async () => {
+        const run = await ran.store.getRun(ran.result.runId);
+        expect(run).toMatchObject({ status: "completed", pipeline: "conformance_dag" + (orchestrator.capabilities.parallel ? "" : "_sequential") });
+        expect(millis(run!.started)).toBeLessThanOrEqual(millis(run!.ended));
+        expect(Object.keys(ran.records).sort()).toEqual(["join", "left", "lonely", "right", "source"]);
+        for (const [id, record] of Object.entries(ran.records)) {
+          expect(record, id).toMatchObject({ runId: ran.result.runId, stepId: id, status: "completed", attempt: 1 });
+          expect(record.cacheKey, `${id} has a cache key`).toMatch(/^[0-9a-f]{64}$/);
+          const started = millis(record.started);
+          const ended = millis(record.ended);
+          expect(started, `${id} started <= ended`).toBeLessThanOrEqual(ended);
+          expect(started, `${id} started within the run`).toBeGreaterThanOrEqual(millis(run!.started) - skew);
+          expect(ended, `${id} ended within the run`).toBeLessThanOrEqual(millis(run!.ended) + skew);
+          expect(spans[id]!.start, `${id}'s function ran within its recorded start and end`).toBeGreaterThanOrEqual(started - skew);
+          expect(spans[id]!.end).toBeLessThanOrEqual(ended + skew);
+        }
+      });
+
+      it("records artifacts whose size and sha256 match the stored bytes", async () => {
+        for (const id of Object.keys(ran.records)) {
+          const artifact = await artifactOf(ran, id);
+          expect(artifact).toMatchObject({ runId: ran.result.runId, stepId: id, output: "output", materializer: "json" });
+          const bytes = await ran.artifactStore.readFile(`${artifact.uri}/data.json`);
+          expect(artifact.size, id).toBe(bytes.length);
+          expect(artifact.sha256, id).toBe(createHash("sha256").update(bytes).digest("hex"));
+        }
+      });
+    });
+
+    describe("failures", () => {
+      let ran: Ran;
+      beforeAll(async () => {
+        ran = await runFixture(conformanceFailure, "conformanceFailure");
+      }, timeout);
+
+      it("fails the run, records the step's error and skips what depends on it", async () => {
+        expect(ran.result.status).toBe("failed");
+        const statuses = stepStatuses(ran.result);
+        expect(statuses).toMatchObject({ produce: "completed", explode: "failed", never: "skipped" });
+        expect(["completed", "skipped"]).toContain(statuses.bystander);
+        expect(ran.records.explode).toMatchObject({ status: "failed" });
+        expect(ran.records.explode!.error).toContain(PLANNED_FAILURE);
+        expect(ran.records.never).toMatchObject({ status: "skipped" });
+        expect(ran.records.never!.outputs).toEqual({});
+        const run = await ran.store.getRun(ran.result.runId);
+        expect(run).toMatchObject({ status: "failed" });
+        expect(run!.error).toContain("explode");
+        expect(millis(run!.ended)).toBeGreaterThanOrEqual(millis(run!.started));
+      });
+
+      it("keeps the artifacts of steps that finished", async () => {
+        expect(ran.result.status).toBe("failed");
+        for (const [id, record] of Object.entries(ran.records)) {
+          if (record.status !== "completed") continue;
+          const span = await loadJson<Span>(ran, id);
+          expect(span.step).toBe(id);
+        }
+        expect((await loadJson<Span>(ran, "produce")).step).toBe("produce");
+        expect((await ran.store.listArtifacts(ran.result.runId)).map((a) => a.stepId)).not.toContain("explode");
+      });
+    });
+
+    describe("artifacts", () => {
+      it(
+        "round-trips every byte value through the bytes materializer and a downstream step, byte for byte",
+        async () => {
+          const ran = await runFixture(conformanceBytes, "conformanceBytes");
+          expect(ran.result.status, JSON.stringify(ran.result.steps)).toBe("completed");
+          const expected = conformanceBlob();
+          const sha256 = createHash("sha256").update(expected).digest("hex");
+          const artifact = await artifactOf(ran, "emit", "blob");
+          expect(artifact).toMatchObject({ materializer: "bytes", size: BLOB_SIZE, sha256 });
+          const stored = (await bytesMaterializer.load(createArtifactReader(ran.artifactStore, artifact.uri, artifact))) as Buffer;
+          expect(stored.length).toBe(BLOB_SIZE);
+          expect(stored.equals(expected), "stored bytes equal the emitted ones").toBe(true);
+          expect(await loadJson<BlobDigest>(ran, "digest")).toEqual({ size: BLOB_SIZE, sha256, distinct: 256 });
+        },
+        timeout,
+      );
+
+      it(
+        "reuses cached outputs when an unchanged pipeline runs again",
+        async () => {
+          const env = environment();
+          const first = await runFixture(conformanceBytes, "conformanceBytes", env, true);
+          expect(first.result.status, JSON.stringify(first.result.steps)).toBe("completed");
+          const again = await runFixture(conformanceBytes, "conformanceBytes", env, true);
+          expect(again.result.status).toBe("completed");
+          expect(stepStatuses(again.result)).toEqual({ emit: "cached", digest: "cached" });
+          expect(again.records.emit).toMatchObject({ status: "cached", cachedFrom: { runId: first.result.runId, stepId: "emit" } });
+          expect(again.records.emit!.outputs).toEqual(first.records.emit!.outputs);
+        },
+        timeout,
+      );
+    });
+
+    describe("retries", () => {
+      it(
+        "retries a failing step as its retry policy says and records the attempts",
+        async () => {
+          const ran = await runFixture(conformanceRetry, "conformanceRetry");
+          expect(ran.result.status, JSON.stringify(ran.result.steps)).toBe("completed");
+          expect(ran.records.flaky).toMatchObject({ status: "completed", attempt: 3 });
+          expect((await loadJson<Span>(ran, "flaky")).attempt).toBe(3);
+        },
+        timeout,
+      );
+    });
+
+    describe("resources", () => {
+      it(
+        "enforces requested resources when it says it honours them, and is warned about otherwise",
+        async () => {
+          const ran = await runFixture(conformanceResources, "conformanceResources");
+          expect(ran.result.status, JSON.stringify(ran.result.steps)).toBe("completed");
+          const seen = await loadJson<SeenLimits>(ran, "probe");
+          const resourceWarnings = ran.warnings.filter((w) => /resources/.test(w));
+          if (orchestrator.capabilities.honoursResources) {
+            expect(seen.memoryBytes, "the step sees a memory limit").not.toBeNull();
+            expect(seen.memoryBytes!).toBeLessThanOrEqual(REQUESTED_MEMORY_BYTES);
+            if (seen.cpus !== null) expect(seen.cpus).toBeLessThanOrEqual(1);
+            expect(resourceWarnings).toEqual([]);
+          } else {
+            expect(resourceWarnings.length, "the engine warns that resources are not enforced").toBe(1);
+            expect(resourceWarnings[0]).toContain(orchestrator.name);
+          }
+        },
+        timeout,
+      );
+    });
+  });
+}
