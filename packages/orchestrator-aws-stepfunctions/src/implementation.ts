@@ -264,15 +264,27 @@ export class StepFunctionsOrchestrator extends BaseOrchestrator<StepFunctionsOrc
       if (!pending) {
         pending = (async () => {
           const started = performance.now();
-          const result = await buildImage({
-            docker,
-            sourceRoot: context.sourceRoot,
-            settings,
-            parentImage: this.config.parent_image ?? defaultParentImage(),
-            pullParentImage: this.config.pull_parent_image,
-            registry: context.stack.containerRegistry,
-            onLog: (line) => context.events.info(line),
-          });
+          const build = () =>
+            buildImage({
+              docker,
+              sourceRoot: context.sourceRoot,
+              settings,
+              parentImage: this.config.parent_image ?? defaultParentImage(),
+              pullParentImage: this.config.pull_parent_image,
+              registry: context.stack.containerRegistry,
+              onLog: (line) => context.events.info(line),
+            });
+          let result;
+          for (let attempt = 1; ; attempt++) {
+            try {
+              result = await build();
+              break;
+            } catch (error) {
+              // A file that changed while the context was sent (a rebuild, an editor): the next attempt hashes it anew.
+              if (attempt >= 3 || !/changed or vanished while the build context was sent/.test((error as Error).message)) throw error;
+              context.events.warn(`${(error as Error).message.split("\n").slice(-1)[0]}; building again`);
+            }
+          }
           const seconds = ((performance.now() - started) / 1000).toFixed(1);
           context.events.info(`${result.built ? "Built" : "Reusing"} image ${result.tag}${result.pushed ? `, pushed as ${result.image}` : ""} (${seconds} s)`);
           const inspected = await docker.getImage(result.tag).inspect().catch(() => undefined);
