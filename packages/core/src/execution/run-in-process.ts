@@ -12,7 +12,7 @@ import { LocalArtifactStore } from "../artifact-store/local-artifact-store.js";
 import { ArtifactStoreRunStore } from "../store/artifact-store-run-store.js";
 import { isFinalStatus, type RunStatus, type RunStore } from "../store/run-store.js";
 import { executeDag } from "./execute-dag.js";
-import { createRunMemo, runStep } from "./run-step.js";
+import { createRunMemo, reuseCachedSteps, runStep } from "./run-step.js";
 
 /** Options of {@link runSnapshotInProcess}. */
 export interface RunInProcessOptions {
@@ -160,14 +160,28 @@ export async function runSnapshotInProcess(options: RunInProcessOptions): Promis
       if (handle.orchestratorRunId) await store.updateRun(runId, { orchestratorRunId: handle.orchestratorRunId });
       outcomes = await readBackSteps(snapshot, runId, await handle.wait(), recordedHere, store, artifactStore);
     } else {
-      outcomes = await executeDag({
-        steps: snapshot.steps,
-        ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
-        failFast: options.failFast ?? true,
-        signal,
-        runOne: (stepId) => runOne(stepId),
-        markSkipped: (stepId, reason, status) => markStep(stepId, status, reason),
+      // Steps the cache answers for without running anything are recorded in one pass; the rest run.
+      const reused = await reuseCachedSteps({
+        snapshot, runId, store, artifactStore, pipeline: options.pipeline, memo, signal,
+        onCached: (stepId) => {
+          recordedHere.add(stepId);
+          events.stepStatus(stepId, "cached");
+        },
       });
+      const done = new Set(reused.map((o) => o.stepId));
+      const rest = done.size ? snapshot.steps.filter((s) => !done.has(s.id)).map((s) => ({ id: s.id, upstream: s.upstream.filter((id) => !done.has(id)) })) : snapshot.steps;
+      const ran = rest.length
+        ? await executeDag({
+            steps: rest,
+            ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
+            failFast: options.failFast ?? true,
+            signal,
+            runOne: (stepId) => runOne(stepId),
+            markSkipped: (stepId, reason, status) => markStep(stepId, status, reason),
+          })
+        : [];
+      const byId = new Map([...reused, ...ran].map((o) => [o.stepId, o]));
+      outcomes = snapshot.steps.map((s) => byId.get(s.id)!);
     }
   } catch (error) {
     runError = error instanceof Error ? error.message : String(error);

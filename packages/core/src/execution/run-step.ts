@@ -140,16 +140,15 @@ export async function runStep(options: RunStepOptions): Promise<StepOutcome> {
   record.cacheKey = stepCacheKey(spec, inputs);
 
   if (spec.enable_cache) {
-    const hit = await store.findCachedStep(record.cacheKey);
-    const reused = hit && (await outputsStillExist(hit, store, artifactStore));
-    if (hit && reused) {
+    const hit = await findReusable(record.cacheKey, store, artifactStore);
+    if (hit) {
       // A cached step only records itself: no folder, no step.json, no log.
-      record.outputs = hit.outputs;
-      record.cachedFrom = hit.cachedFrom ?? { runId: hit.runId, stepId: hit.stepId };
+      record.outputs = hit.record.outputs;
+      record.cachedFrom = hit.record.cachedFrom ?? { runId: hit.record.runId, stepId: hit.record.stepId };
       record.status = "cached";
       record.ended = new Date().toISOString();
       await store.putStepRun(record);
-      options.memo?.outputs.set(stepId, reused);
+      options.memo?.outputs.set(stepId, hit.artifacts);
       options.onStatus?.("cached");
       return { stepId, status: "cached" };
     }
@@ -284,6 +283,75 @@ async function loadInputs(inputs: Record<string, ArtifactRecord>, options: RunSt
     }
   }
   return values;
+}
+
+/** A completed step run with this cache key whose artifacts all still exist, with those artifacts by output name. */
+async function findReusable(
+  cacheKey: string,
+  store: RunStore,
+  artifactStore: BaseArtifactStore,
+): Promise<{ record: StepRunRecord; artifacts: Record<string, ArtifactRecord> } | undefined> {
+  const record = await store.findCachedStep(cacheKey);
+  const artifacts = record && (await outputsStillExist(record, store, artifactStore));
+  return record && artifacts ? { record, artifacts } : undefined;
+}
+
+/** Options of {@link reuseCachedSteps}. */
+export interface ReuseCachedStepsOptions {
+  snapshot: PipelineSnapshot;
+  runId: string;
+  store: RunStore;
+  artifactStore: BaseArtifactStore;
+  pipeline: Pipeline<any>;
+  /** The run's memo: receives the outputs of the steps found cached. */
+  memo: RunMemo;
+  signal?: AbortSignal;
+  /** Called for each step found cached. */
+  onCached?: (stepId: string) => void;
+}
+
+/**
+ * Records, in one pass before anything runs, every step that a run can take
+ * from the cache without running anything first: in topological order, a
+ * cacheable step whose upstream steps were all found cached, whose key (from
+ * their artifacts) matches a completed step run with its artifacts still
+ * there. An unchanged rerun is then a cache lookup and one record per step.
+ * Returns their outcomes (`cached`); the other steps are left to
+ * {@link runStep}, which looks up the cache again once their inputs exist.
+ */
+export async function reuseCachedSteps(options: ReuseCachedStepsOptions): Promise<StepOutcome[]> {
+  const { snapshot, runId, store, artifactStore, memo, signal } = options;
+  const invocations = invocationsOf(options.pipeline, snapshot.pipeline.parameters);
+  const cached = new Set<string>();
+  const outcomes: StepOutcome[] = [];
+  for (const spec of snapshot.steps) {
+    if (signal?.aborted) break;
+    if (!spec.enable_cache || !spec.upstream.every((id) => cached.has(id))) continue;
+    if (invocations.get(spec.id)?.definition.name !== spec.name) continue; // runStep reports it
+    const inputs: Record<string, ArtifactRecord> = {};
+    for (const [key, wiring] of Object.entries(spec.inputs)) inputs[key] = memo.outputs.get(wiring.step)![wiring.output]!;
+    const cacheKey = stepCacheKey(spec, inputs);
+    const hit = await findReusable(cacheKey, store, artifactStore);
+    if (!hit) continue;
+    const now = new Date().toISOString();
+    await store.putStepRun({
+      runId,
+      stepId: spec.id,
+      stepName: spec.name,
+      status: "cached",
+      attempt: 1,
+      cacheKey,
+      cachedFrom: hit.record.cachedFrom ?? { runId: hit.record.runId, stepId: hit.record.stepId },
+      outputs: hit.record.outputs,
+      started: now,
+      ended: now,
+    });
+    memo.outputs.set(spec.id, hit.artifacts);
+    cached.add(spec.id);
+    options.onCached?.(spec.id);
+    outcomes.push({ stepId: spec.id, status: "cached" });
+  }
+  return outcomes;
 }
 
 /** The artifacts of a cached step run by output name, or undefined when any of them is gone. */
