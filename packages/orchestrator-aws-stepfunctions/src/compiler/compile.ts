@@ -518,11 +518,17 @@ export function parseStepFailure(
   stateNames?: Readonly<Record<string, string>>,
 ): StepFailure | undefined {
   if (error !== STEP_FAILED_ERROR || !cause?.startsWith("Step failed: ")) return undefined;
+  const text = cause.slice("Step failed: ".length);
   let recorded: unknown;
   try {
-    recorded = JSON.parse(cause.slice("Step failed: ".length));
+    recorded = JSON.parse(text);
   } catch {
-    return undefined;
+    // Not JSON: Step Functions truncates long causes (32,768 characters), and
+    // aws-local-stepfunctions does not escape quotes inside JsonToString. The
+    // state name still leads it; the rest is kept as the step's cause.
+    const match = /^\{"((?:[^"\\]|\\.)+)":\{"Error":"((?:[^"\\]|\\.)*)"(?:,"Cause":"?)?([^]*)$/.exec(text);
+    if (!match) return undefined;
+    recorded = { [match[1]!]: { Error: match[2], Cause: match[3]!.replace(/"?\}\}$/, "") } };
   }
   if (typeof recorded !== "object" || recorded === null) return undefined;
   const [entry] = Object.entries(recorded as Record<string, unknown>);
