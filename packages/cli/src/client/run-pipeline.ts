@@ -2,7 +2,9 @@ import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import {
   EntrypointConfiguration,
+  createRunMemo,
   formatRunName,
+  reuseCachedSteps,
   RunFailedError,
   runStep,
   resolvePipelineSource,
@@ -101,12 +103,13 @@ async function runInProject(project: Project, pipeline: Pipeline, options: Clien
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
 
+  const memo = createRunMemo();
   const context: SubmitContext = {
     runId, runName, snapshotUri, stack, sourceRoot: project.paths.sourceRoot, store, events: reporter, signal: abort.signal,
     runStepInProcess: (stepId, opts) =>
       runStep({
         snapshot, stepId, runId, store, artifactStore: stack.artifactStore, pipeline, signal: opts?.signal ?? abort.signal,
-        sourceRoot: project.paths.sourceRoot, importModule: importModuleFor(project.paths.sourceRoot),
+        sourceRoot: project.paths.sourceRoot, importModule: importModuleFor(project.paths.sourceRoot), memo,
         onLog: (line, stream) => reporter.stepLog(stepId, line, stream),
         onStatus: (status, detail) => reporter.stepStatus(stepId, status, detail),
       }),
@@ -130,9 +133,19 @@ async function runInProject(project: Project, pipeline: Pipeline, options: Clien
   let error: string | undefined;
   try {
     await store.updateRun(runId, { status: "running" });
-    const handle = await stack.orchestrator.submit(snapshot, context);
-    if (handle.orchestratorRunId) await store.updateRun(runId, { orchestratorRunId: handle.orchestratorRunId });
-    outcomes = await handle.wait();
+    // Steps the cache answers for are recorded in one pass first. When that is
+    // every step, nothing is submitted: no image is built, no container started.
+    const cached = await reuseCachedSteps({
+      snapshot, runId, store, artifactStore: stack.artifactStore, pipeline, memo, signal: abort.signal,
+      onCached: (stepId) => reporter.stepStatus(stepId, "cached"),
+    });
+    if (cached.length === snapshot.steps.length) {
+      outcomes = cached;
+    } else {
+      const handle = await stack.orchestrator.submit(snapshot, context);
+      if (handle.orchestratorRunId) await store.updateRun(runId, { orchestratorRunId: handle.orchestratorRunId });
+      outcomes = await handle.wait();
+    }
     status = finalStatus(outcomes, snapshot, abort.signal.aborted, stack.orchestrator.capabilities.synchronous);
   } catch (e) {
     status = abort.signal.aborted ? "stopped" : "failed";
@@ -159,6 +172,7 @@ function finalStatus(outcomes: StepOutcome[], snapshot: PipelineSnapshot, aborte
   if (aborted) return "stopped";
   if (outcomes.some((o) => o.status === "failed")) return "failed";
   if (outcomes.length < snapshot.steps.length && !synchronous) return "running";
+  if (outcomes.length === snapshot.steps.length && outcomes.every((o) => o.status === "cached")) return "completed";
   return "completed";
 }
 
