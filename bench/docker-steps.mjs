@@ -1,0 +1,84 @@
+// Benchmark of the docker orchestrator (@stackyard/orchestrator-docker) on the
+// real engine from tools/src/engines, through the built `stackyard` CLI:
+//  - per-step container overhead: each extra step of a chain of trivial steps,
+//    against a bare dockerode create/start/wait/remove of the same step command
+//    (same image, environment and mounts). Target: at most 1.5x.
+//  - a second run without code changes: image reuse time against the first
+//    build's time. Target: at most 5%.
+// Prints a markdown table. Timings are wall-clock: run it on an idle machine.
+//
+//   npx nx run-many -t build && npx tsx bench/docker-steps.mjs [--steps 6] [--reps 3]
+import { dockerClient, ensureBaseImage, ensureDockerEngine } from "../tools/src/engines/index.ts";
+import { cli, newProject, ok, registerDockerStack, removeProject } from "../packages/orchestrator-docker/test/harness.ts";
+
+const arg = (name, fallback) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+};
+const steps = arg("steps", 6);
+const reps = arg("reps", 3);
+const median = (values) => [...values].sort((a, b) => a - b)[values.length >> 1];
+const seconds = (output, verb) => Number(new RegExp(`${verb} image \\S+.* \\(([0-9.]+) s\\)`).exec(output)?.[1]);
+
+const engine = await ensureDockerEngine();
+const docker = dockerClient(engine.dockerHost);
+const { nodeImage } = await ensureBaseImage(docker);
+const dir = newProject("bench-docker");
+try {
+  registerDockerStack(dir, engine.dockerHost, nodeImage);
+  const run = (n) => ok(cli(dir, ["run", "./pipelines/probe.ts#chainPipeline", "-c", "configs/probe.yaml", "-p", `n=${n}`]), `chain of ${n}`);
+
+  const first = run(1);
+  const buildS = seconds(first.stdout + first.stderr, "Built");
+  const second = run(1);
+  const reuseS = seconds(second.stdout + second.stderr, "Reusing");
+
+  // Orchestrated: the time one more step adds to a run.
+  const one = [];
+  const many = [];
+  for (let i = 0; i < reps; i++) {
+    one.push(run(1).ms);
+    many.push(run(steps).ms);
+  }
+  const perStep = (median(many) - median(one)) / (steps - 1);
+
+  // Bare: the same step command in the same image, with the same environment and mounts.
+  const runs = JSON.parse(ok(cli(dir, ["runs", "list", "--json"])).stdout);
+  const last = runs.find((r) => r.status === "completed");
+  const containers = [];
+  const bare = [];
+  const image = /Reusing image (\S+)/.exec(second.stdout + second.stderr)[1];
+  const snapshotUri = JSON.parse(ok(cli(dir, ["runs", "describe", last.name, "--json"])).stdout).snapshotUri;
+  const stackyardDir = `${dir}/.stackyard`;
+  const inImage = (await docker.getImage(image).inspect()).Config.Env.find((e) => e.startsWith("STACKYARD_SOURCE_ROOT=")).split("=")[1];
+  for (let i = 0; i < reps * 2; i++) {
+    const started = performance.now();
+    const container = await docker.createContainer({
+      Image: image,
+      Cmd: ["stackyard", "step", "run", "--snapshot", snapshotUri, "--step", "sleeper", "--run", last.id],
+      Env: [`STACKYARD_SOURCE_ROOT=${inImage}`, `STACKYARD_STORE=${stackyardDir}/stackyard.db`, `STACKYARD_RUN_ID=${last.id}`],
+      User: `${process.getuid()}:${process.getgid()}`,
+      HostConfig: { NetworkMode: "host", Binds: [`${stackyardDir}:${stackyardDir}`, `${stackyardDir}:${inImage}/.stackyard`] },
+    });
+    await container.start();
+    const { StatusCode } = await container.wait();
+    await container.remove({ force: true });
+    if (StatusCode !== 0) throw new Error(`bare step run exited ${StatusCode}`);
+    bare.push(performance.now() - started);
+    containers.push(container.id);
+  }
+  const bareMs = median(bare);
+  const ratio = perStep / bareMs;
+  const reuseShare = reuseS / buildS;
+
+  console.log(`\n| measure | value | target | met |`);
+  console.log(`|---|---|---|---|`);
+  console.log(`| first build (image of the project) | ${buildS.toFixed(1)} s | | |`);
+  console.log(`| second run, no code change: image reuse | ${reuseS.toFixed(2)} s (${(reuseShare * 100).toFixed(1)}% of the build) | <= 5% | ${reuseShare <= 0.05 ? "yes" : "no"} |`);
+  console.log(`| per extra step, orchestrated (median of ${reps}, chain of ${steps} vs 1) | ${perStep.toFixed(0)} ms | | |`);
+  console.log(`| bare docker create/start/wait/remove of the same step (median of ${bare.length}) | ${bareMs.toFixed(0)} ms | | |`);
+  console.log(`| orchestrated / bare | ${ratio.toFixed(2)}x | <= 1.5x | ${ratio <= 1.5 ? "yes" : "no"} |`);
+} finally {
+  removeProject(dir);
+  await engine.stop();
+}
