@@ -88,6 +88,24 @@ describe("running pipelines from the command line on the default stack", () => {
     expect(cli(dir, ["run", "./pipelines/hello.ts#hello", "--run-name", "after-kill"]).code).toBe(0);
   });
 
+  it("stops a running run with `stackyard runs stop`: the runner stops its steps and records the run stopped", async () => {
+    const child = spawn(process.execPath, [cliPath, "run", "./pipelines/hello.ts#hello", "--run-name", "to-stop", "-p", "sleep_ms=30000", "--no-cache"], { cwd: dir, stdio: "ignore" });
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    for (let i = 0; i < 100; i++) {
+      const list = cli(dir, ["runs", "list", "--json", "--status", "running"]);
+      if (list.code === 0 && (JSON.parse(list.stdout) as Array<{ name: string }>).some((r) => r.name === "to-stop")) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const started = Date.now();
+    const stop = cli(dir, ["runs", "stop", "to-stop"]);
+    expect(stop.code, stop.stderr).toBe(0);
+    expect(await exited).toBe(1);
+    expect(Date.now() - started).toBeLessThan(20_000);
+    const run = describeRun(dir, "to-stop");
+    expect(run.status).toBe("stopped");
+    expect(run.steps.find((s) => s.stepId === "sleep")!.status).toBe("stopped");
+  });
+
   it("records 20 runs started at once on one store, each in full", async () => {
     const runs = Array.from({ length: 20 }, (_, i) => `concurrent-${i}`);
     const codes = await Promise.all(

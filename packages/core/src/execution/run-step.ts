@@ -64,6 +64,24 @@ export interface StepResultFile {
 
 const neverAborted: AbortSignal = new AbortController().signal;
 
+/**
+ * Settles with `work`, or rejects as soon as `signal` aborts. A step function
+ * that ignores its signal cannot be killed in-process; it is abandoned, so
+ * the run can record it stopped and its process can exit.
+ */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return work;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    work.then(
+      (value) => (signal.removeEventListener("abort", onAbort), resolve(value)),
+      (error: unknown) => (signal.removeEventListener("abort", onAbort), reject(error)),
+    );
+  });
+}
+
 const stepsBySnapshot = new WeakMap<PipelineSnapshot, Map<string, SnapshotStep>>();
 
 function snapshotStep(snapshot: PipelineSnapshot, stepId: string): SnapshotStep {
@@ -173,7 +191,7 @@ export async function runStep(options: RunStepOptions): Promise<StepOutcome> {
         artifactStore,
         signal: signal ?? neverAborted,
       };
-      result = await runCaptured(sink, () => definition.fn(values, context));
+      result = await untilAborted(Promise.resolve(runCaptured(sink, () => definition.fn(values, context))), signal);
       break;
     } catch (error) {
       writeToSink(sink, `Step '${stepId}' attempt ${attempt} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`, "stderr");
