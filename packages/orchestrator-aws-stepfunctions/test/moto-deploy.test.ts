@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureMoto, type MotoServer } from "../../../tools/src/engines/moto.js";
 import { stepFunctionsOrchestratorFlavor } from "../src/index.js";
 import { StepFunctionsOrchestrator, StepFunctionsExecutionBackend } from "../src/implementation.js";
+import { ensureTaskDefinition } from "../src/deploy/task-definitions.js";
 import { assertValidAsl } from "./compiler.helpers.js";
 import { ACCOUNT, awsEnvironment, CREDENTIALS, ECR_URI, EXECUTION_ROLE, makeAwsResources, newProject, REGION, removeProject, SECURITY_GROUPS, SUBNETS, TASK_ROLE } from "./harness.js";
 
@@ -110,14 +111,28 @@ describe("the Step Functions orchestrator against moto", () => {
     expect(registered.containerDefinitions![0]).toMatchObject({ name: "step", memory: 2048, essential: true });
     expect(registered.containerDefinitions![0]!.image).toMatch(new RegExp(`^${registry.address.replace(/\./g, "\\.")}/stackyard:[0-9a-f]{16}$`));
 
-    // A second run reuses the task definition and the state machine; what moto stores is exactly what the compiler made.
+    // A second run reuses the state machine; what moto stores is exactly what the compiler made, and every
+    // step runs a task definition of the image it was built for (a new revision only when the image changed).
     const clients = { region: REGION, endpoint: moto.endpoint, sfn, ecs, logs: undefined as never, destroy: () => {} };
     const second = await orchestrator.deploy(snapshot, contextFor(randomUUID()), clients, new StepFunctionsExecutionBackend(sfn));
     expect(second.stateMachineArn).toBe(execution.stateMachineArn);
-    expect(Object.values(second.taskDefinitions)).toEqual([taskDefinitionArn, taskDefinitionArn, taskDefinitionArn, taskDefinitionArn]);
-    expect((await ecs.send(new ListTaskDefinitionsCommand({ familyPrefix: "stackyard-training_pipeline" }))).taskDefinitionArns).toHaveLength(1);
     expect((await sfn.send(new DescribeStateMachineCommand({ stateMachineArn: second.stateMachineArn }))).definition).toBe(second.compiled.json);
-    expect(messages.filter((m) => m.startsWith("Reusing task definition"))).toHaveLength(1);
+    assertValidAsl(second.compiled.json);
+    for (const step of snapshot.steps) {
+      const used = (await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: second.taskDefinitions[step.id] }))).taskDefinition!;
+      expect(used.containerDefinitions![0]!.image).toBe(second.images[step.id]);
+    }
+
+    // Task definitions are reused while identical (family, image, size, roles, logs), else a new revision.
+    const spec = { family: "stackyard-reuse", image: "127.0.0.1:5001/stackyard:0000000000000001", shape: { cpu: 512, memoryMiB: 1024 }, containerName: "step", launchType: "FARGATE" as const, awsvpc: true, executionRoleArn: EXECUTION_ROLE, taskRoleArn: TASK_ROLE, logs: { group: "/stackyard/steps", region: REGION, streamPrefix: "stackyard" } };
+    const first = await ensureTaskDefinition(ecs, spec);
+    expect(first.registered).toBe(true);
+    expect(await ensureTaskDefinition(ecs, spec)).toEqual({ arn: first.arn, registered: false });
+    const newImage = await ensureTaskDefinition(ecs, { ...spec, image: "127.0.0.1:5001/stackyard:0000000000000002" });
+    expect(newImage.registered).toBe(true);
+    expect(newImage.arn).toMatch(/stackyard-reuse:2$/);
+    expect((await ensureTaskDefinition(ecs, { ...spec, image: "127.0.0.1:5001/stackyard:0000000000000002", shape: { cpu: 512, memoryMiB: 2048 } })).arn).toMatch(/stackyard-reuse:3$/);
+    expect((await ecs.send(new ListTaskDefinitionsCommand({ familyPrefix: "stackyard-reuse" }))).taskDefinitionArns).toHaveLength(3);
 
     // Status and stop, as `runs describe` and `runs stop` use them.
     const run: RunRecord = { id: runId, name: runId, pipeline: snapshot.pipeline.name, snapshotId: snapshot.id, snapshotUri, stack: "aws_stack", orchestrator: "sfn", status: "running", orchestratorRunId: handle.orchestratorRunId, created: new Date().toISOString() };
