@@ -19,6 +19,7 @@ const commands = {
   run: () => import("./commands/run.js"),
   stepRun: () => import("./commands/step-run.js"),
   runs: () => import("./commands/runs.js"),
+  flavorInit: () => import("./commands/flavor-init.js"),
 };
 
 const json = () => new Option("--json", "print JSON instead of a table");
@@ -60,6 +61,14 @@ export function buildProgram(version: string): Command {
     .option("-t, --type <type>", "only flavors of this component type")
     .addOption(json())
     .action(async (opts) => (await commands.flavors()).listFlavors(opts.type, opts));
+  flavor
+    .command("init")
+    .description("create a flavor package: flavor, implementation, conformance test, build")
+    .argument("<name>", "flavor name, e.g. my_runner")
+    .requiredOption("-t, --type <type>", "orchestrator, artifact-store or container-registry")
+    .option("--dir <dir>", "folder to create (default: ./stackyard-<type>-<name>)")
+    .option("--package <name>", "npm package name (default: stackyard-<type>-<name>)")
+    .action(async (name, opts) => (await commands.flavorInit()).flavorInit(name, opts));
 
   return program;
 }
