@@ -27,8 +27,7 @@ import {
   type SnapshotStep,
   type Stack,
   type StepOutcome,
-  type SubmitContext,
-} from "@stackyard/core";
+  type SubmitContext, ARTIFACT_STORE_ENV } from "@stackyard/core";
 import { buildImage, connectDocker, parseDockerSettings, resolveDockerHost, type DockerSettings } from "@stackyard/image-builder";
 import { compileStateMachine, resolveTaskResources, shortHash, type CompiledStateMachine } from "./compiler/index.js";
 import { createAwsClients, type AwsClients } from "./deploy/aws-clients.js";
@@ -62,7 +61,7 @@ export interface Deployment {
 }
 
 /** The environment variable that tells a step container which artifact store to use (see the CLI's `step run`). */
-export const ARTIFACT_STORE_ENV = "STACKYARD_ARTIFACT_STORE";
+export { ARTIFACT_STORE_ENV };
 
 const STOPPED_ERROR = "Stackyard.Stopped";
 

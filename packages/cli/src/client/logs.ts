@@ -1,4 +1,4 @@
-import type { BaseArtifactStore, RunRecord, StepRunRecord } from "@stackyard/core";
+import type { BaseArtifactStore, BaseOrchestrator, RunRecord, StepRunRecord } from "@stackyard/core";
 import { SqliteRunStore } from "../store/sqlite-run-store.js";
 import type { Project } from "../store/open-project.js";
 import { loadSnapshotComponent } from "./load-stack.js";
@@ -10,10 +10,9 @@ import { loadSnapshotComponent } from "./load-stack.js";
 export async function readStepLogs(project: Project, store: SqliteRunStore, run: RunRecord, step: StepRunRecord): Promise<string> {
   const snapshot = await store.getSnapshot(run.snapshotId);
   if (!snapshot) return "(the run's snapshot is gone)\n";
-  const orchestrator = await loadSnapshotComponent(project, snapshot, "orchestrator").catch(() => undefined);
-  const remoteLogs = (orchestrator as { fetchLogs?: (run: RunRecord, stepId: string) => Promise<string | undefined> } | undefined)?.fetchLogs;
-  if (remoteLogs) {
-    const text = await remoteLogs.call(orchestrator, run, step.stepId);
+  const orchestrator = await loadSnapshotComponent<BaseOrchestrator>(project, snapshot, "orchestrator").catch(() => undefined);
+  if (orchestrator?.fetchLogs) {
+    const text = await orchestrator.fetchLogs(run, step.stepId);
     if (text !== undefined) return text;
   }
   if (!step.logUri) return "(no output recorded)\n";

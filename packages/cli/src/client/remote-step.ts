@@ -1,14 +1,8 @@
-import { ArtifactStoreRunStore, ConfigError, formatIssues, pipelineSnapshotSchema, type BaseArtifactStore, type PipelineSnapshot } from "@stackyard/core";
+import { ARTIFACT_STORE_ENV, ArtifactStoreRunStore, ConfigError, formatIssues, pipelineSnapshotSchema, type BaseArtifactStore, type PipelineSnapshot } from "@stackyard/core";
 import { z } from "zod";
 import { loadFlavorFromSource } from "../flavors/load-flavor.js";
 
-/**
- * The environment variable through which a remote orchestrator tells a step
- * container which artifact store to use: JSON of the snapshot's
- * artifact_store component (flavor source and config, never secrets).
- * Credentials come from the container's environment (an ECS task role).
- */
-export const ARTIFACT_STORE_ENV = "STACKYARD_ARTIFACT_STORE";
+export { ARTIFACT_STORE_ENV };
 
 const componentSchema = z.object({
   id: z.string(),

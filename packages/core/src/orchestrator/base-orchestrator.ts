@@ -100,4 +100,11 @@ export abstract class BaseOrchestrator<C = Record<string, unknown>> extends Stac
 
   /** Stops a running run. */
   stop?(run: RunRecord, context: { store: RunStore; stack: Stack }): Promise<void>;
+
+  /**
+   * A step's output from where it ran (CloudWatch for ECS tasks), for
+   * `stackyard runs logs`; undefined to fall back to the log the step wrote
+   * to the artifact store.
+   */
+  fetchLogs?(run: RunRecord, stepId: string): Promise<string | undefined>;
 }
