@@ -14,7 +14,8 @@ const root = fileURLToPath(new URL("..", import.meta.url));
 const BENCHMARKS = [
   { id: "cli-startup", title: "CLI start-up", command: "node bench/cli-startup.mjs 30" },
   { id: "engine", title: "Pipeline engine on the local stack", command: "npx tsx bench/engine.mjs" },
-  { id: "image-build", title: "Docker image build and reuse", command: "npx tsx bench/image-build.mjs" },
+  { id: "cold-run", title: "A cold `stackyard run` of a 100-step pipeline", command: "node bench/cold-run.mjs 7" },
+  { id: "image-build", title: "Docker image build and reuse", command: "npx tsx packages/image-builder/bench/image-build.mjs 5" },
   { id: "docker-steps", title: "Docker orchestrator per-step overhead", command: "npx tsx bench/docker-steps.mjs" },
   { id: "s3-artifact", title: "1 GiB artifact through the S3 store (emulator)", command: "npx tsx bench/s3-artifact.mjs" },
   { id: "asl-compile", title: "Step Functions compiler", command: "npx tsx bench/asl-compile.mjs" },

@@ -1,7 +1,8 @@
 // A large artifact streamed through the S3 artifact store against moto, compared
 // with a plain AWS SDK multipart Upload of the same bytes.
 //
-//   npx tsx bench/s3-artifact.mjs [MiB] [rounds]   default 1024 (1 GiB), 2 rounds
+//   npx tsx bench/s3-artifact.mjs [MiB] [rounds]   default 1024 (1 GiB), 2 rounds (after npm run build:
+//   the uploads run the built packages under plain node)
 //
 // Each upload runs in its own child process so that peak RSS (sampled from
 // /proc/self/status VmHWM) belongs to that upload alone. Data is generated on the
@@ -15,8 +16,8 @@ import { fileURLToPath } from "node:url";
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
 
 const MiB = 1024 * 1024;
-const PART = 8 * MiB;
-const CONCURRENCY = 4;
+const PART = Number(process.env.BENCH_PART_MIB ?? 8) * MiB;
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 4);
 const ROUNDS = Number(process.argv[3] ?? 2);
 
 function* chunks(total, size = MiB) {
@@ -32,7 +33,7 @@ async function child(mode, endpoint, bytes) {
   if (mode.startsWith("baseline")) {
     // What an upload process holds before any byte moves: Node, tsx, the SDK (and for the store, zod, core and its code).
     await import("@aws-sdk/lib-storage");
-    if (mode === "baseline-store") await import("../packages/artifact-store-s3/src/implementation.ts");
+    if (mode === "baseline-store") await import("../packages/artifact-store-s3/dist/implementation.js");
     new S3Client({ region: "us-east-1", endpoint, forcePathStyle: true, credentials: { accessKeyId: "AKIABENCHMARK0000001", secretAccessKey: "x" } });
     process.stdout.write(JSON.stringify({ seconds: 0, peakRssMiB: peakRssMiB() }));
     return;
@@ -46,7 +47,7 @@ async function child(mode, endpoint, bytes) {
     const client = new S3Client({ region, endpoint, forcePathStyle: true, credentials });
     await new Upload({ client, params: { Bucket: "bench", Key: key, Body: Readable.from(chunks(bytes)) }, partSize: PART, queueSize: CONCURRENCY }).done();
   } else {
-    const { S3ArtifactStore } = await import("../packages/artifact-store-s3/src/implementation.ts");
+    const { S3ArtifactStore } = await import("../packages/artifact-store-s3/dist/implementation.js");
     const store = new S3ArtifactStore({
       id: "bench",
       name: "bench",
@@ -84,7 +85,7 @@ async function main() {
     await s3.send(new CreateBucketCommand({ Bucket: "bench" }));
     const run = (mode) => {
       process.stderr.write(`uploading ${mib} MiB with ${mode}...\n`);
-      const r = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), "--child", mode, moto.endpoint, String(bytes)], {
+      const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), "--child", mode, moto.endpoint, String(bytes)], {
         encoding: "utf8",
         stdio: ["ignore", "pipe", "inherit"],
         // moto has been seen to stall a request for good; better a failed run than a hung benchmark.
