@@ -31,7 +31,7 @@ if (existsSync(file)) {
 }
 
 for (const bench of chosen) {
-  const script = bench.command.split(" ").find((w) => w.startsWith("bench/"));
+  const script = bench.command.split(" ").find((w) => w.endsWith(".mjs"));
   if (!existsSync(`${root}${script}`)) continue;
   process.stderr.write(`running ${bench.command}\n`);
   const started = Date.now();
