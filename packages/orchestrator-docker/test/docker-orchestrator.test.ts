@@ -68,7 +68,7 @@ describe("docker orchestrator, through the stackyard CLI", () => {
     firstBuildMs = onDocker.ms;
     expect(onDocker.stdout + onDocker.stderr).toMatch(/Built image stackyard:[0-9a-f]{16}/);
     // Step output streamed to the client with the step name in front.
-    expect(onDocker.stdout).toMatch(/train_model \| trained 50 trees on 120 samples/);
+    expect(onDocker.stdout + onDocker.stderr).toMatch(/train_model \| trained 50 trees on 120 samples/);
 
     const localRun = describeRun(runName(local));
     const dockerRun = describeRun(runName(onDocker));
@@ -91,6 +91,8 @@ describe("docker orchestrator, through the stackyard CLI", () => {
   }, 600_000);
 
   it("reuses the image on a second run without code changes", () => {
+    // The build context is the whole repository: a first run here picks up whatever changed in it since.
+    ok(cli(dir, ["run", ...training, "--no-cache"]), "docker run");
     const second = ok(cli(dir, ["run", ...training, "--no-cache"]), "second docker run");
     const out = second.stdout + second.stderr;
     expect(out).toMatch(/Reusing image stackyard:[0-9a-f]{16}/);
@@ -106,13 +108,13 @@ describe("docker orchestrator, through the stackyard CLI", () => {
     // Each sleeps 3 s; run one after the other they could not overlap.
     expect(a!.start).toBeLessThan(b!.end);
     expect(b!.start).toBeLessThan(a!.end);
-    expect(result.stdout).toMatch(/sleeper_2 \| slept 3000 ms/);
+    expect(result.stdout + result.stderr).toMatch(/sleeper_2 \| slept 3000 ms/);
   }, 300_000);
 
   it("enforces cpu and memory limits and passes config and settings environment", async () => {
     const result = ok(cli(dir, ["run", "./pipelines/probe.ts#limitsPipeline", "-c", "configs/probe.yaml"]), "limits run");
-    const line = /limits (\{.*\})/.exec(result.stdout)?.[1];
-    expect(line, result.stdout).toBeDefined();
+    const line = /limits (\{.*\})/.exec(result.stderr)?.[1];
+    expect(line, result.stderr).toBeDefined();
     const seen = JSON.parse(line!) as Record<string, string | number | null>;
     expect(seen.memory_max).toBe(String(300 * 1024 * 1024));
     expect(seen.cpu_max).toBe("150000 100000");
@@ -123,7 +125,7 @@ describe("docker orchestrator, through the stackyard CLI", () => {
 
   it("fails a step killed for memory with the limit in the error, and removes its container", async () => {
     const result = cli(dir, ["run", "./pipelines/probe.ts#oomPipeline", "-c", "configs/probe.yaml"]);
-    expect(result.code).toBe(1);
+    expect(result.code, result.stderr).toBe(1);
     expect(result.stdout + result.stderr).toContain("out of memory: limit 256 MiB");
     const run = describeRun(runName(result));
     expect(run.status).toBe("failed");
@@ -133,8 +135,8 @@ describe("docker orchestrator, through the stackyard CLI", () => {
 
   it("reports a failing step with its exit code and error, skips what depends on it, and removes containers", async () => {
     const result = cli(dir, ["run", "./pipelines/probe.ts#failingPipeline", "-c", "configs/probe.yaml"]);
-    expect(result.code).toBe(1);
-    expect(result.stdout).toContain("boom | about to fail");
+    expect(result.code, result.stderr).toBe(1);
+    expect(result.stderr).toContain("boom | about to fail");
     const run = describeRun(runName(result));
     expect(run.steps.find((s) => s.stepId === "boom")).toMatchObject({ status: "failed" });
     expect(run.error).toMatch(/exit code 1: .*boom from the step/);
@@ -149,7 +151,7 @@ describe("docker orchestrator, through the stackyard CLI", () => {
     ok(cli(dir, ["stack", "register", "registry_stack", "-o", "docker_orch", "-a", "default", "-c", "local_registry"]), "stack register");
     const result = ok(cli(dir, ["run", "./pipelines/probe.ts#limitsPipeline", "-c", "configs/probe.yaml", "--stack", "registry_stack"]), "run with registry");
     const pushed = /pushed as (127\.0\.0\.1:5001\/stackyard):([0-9a-f]{16})/.exec(result.stdout + result.stderr);
-    expect(pushed, result.stdout).not.toBeNull();
+    expect(pushed, result.stderr).not.toBeNull();
     const tags = (await (await fetch(`http://${registry!.address}/v2/stackyard/tags/list`)).json()) as { tags: string[] };
     expect(tags.tags).toContain(pushed![2]);
     expect(describeRun(runName(result)).status).toBe("completed");
@@ -196,7 +198,7 @@ describe("docker orchestrator, through the stackyard CLI", () => {
     );
     const result = cli(dir, ["run", "./pipelines/probe.ts#parallelPipeline", "-c", "configs/broken_build.yaml"]);
     expect(result.code).not.toBe(0);
-    expect(result.stderr).toMatch(/Step 2\/2 : RUN echo checking the toolchain && exit 3/);
+    expect(result.stderr).toMatch(/Image build of stackyard:\S+ failed at Step \d+\/\d+ : RUN echo checking the toolchain && exit 3/);
     expect(result.stderr).toContain("checking the toolchain");
   }, 300_000);
 });
