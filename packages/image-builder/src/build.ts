@@ -3,9 +3,9 @@ import path from "node:path";
 import type { Readable } from "node:stream";
 import { ConfigError, NotFoundError, type BaseContainerRegistry } from "@stackyard/core";
 import type Docker from "dockerode";
-import { contextDigest, imageContentHash } from "./content-hash.js";
-import { listContext, locateContext, packContext, type ContextEntry } from "./context.js";
-import { generateDockerfile } from "./dockerfile.js";
+import { digestEntries, hashContextFiles, imageContentHash } from "./content-hash.js";
+import { listContext, locateContext, packContext, splitContext, type ContextEntry } from "./context.js";
+import { generateDependenciesDockerfile, generateDockerfile } from "./dockerfile.js";
 import { assertEngineReachable, describeEngine } from "./engine.js";
 import { ImageBuildError } from "./errors.js";
 import { pushImage } from "./push.js";
@@ -44,15 +44,33 @@ export interface BuiltImage {
   built: boolean;
   /** True when pushed to `registry`. */
   pushed: boolean;
+  /**
+   * The dependency image the pipeline image was built on,
+   * `<target_repository>-deps:<16 hex>`: the context's node_modules folders on
+   * the parent image, shared by every project with the same parent and the
+   * same node_modules. Undefined when nothing was built or the context has no
+   * node_modules.
+   */
+  depsImage?: string | undefined;
 }
 
 /**
- * Builds the image that runs a pipeline's steps, named by its content hash
- * (Dockerfile, parent image id, every file in the build context), so the
- * same inputs give the same tag and an image already in the engine is reused
- * without a build. With `settings.image` that image is used as it is; with
- * `skip_build` the parent image is. With `settings.dockerfile`, that file is
- * built first (same context) and becomes the parent image.
+ * Builds the image that runs a pipeline's steps, named by its content hash,
+ * so the same inputs give the same tag and an image already in the engine is
+ * reused without a build. It comes in two images:
+ *
+ * 1. the dependency image, `<target_repository>-deps:<hash>`: FROM the parent,
+ *    the context's node_modules folders copied to /app; its hash covers the
+ *    parent image id and every node_modules entry, so projects sharing one
+ *    node_modules share it, and it is built (and its files sent) only when
+ *    it is not in the engine;
+ * 2. the pipeline image, `<target_repository>:<hash>`: FROM the dependency
+ *    image, everything else in the context copied to /app; its hash covers
+ *    the dependency image id, the Dockerfile and those files.
+ *
+ * With `settings.image` that image is used as it is; with `skip_build` the
+ * parent image is. With `settings.dockerfile`, that file is built first (with
+ * the whole context) and becomes the parent image.
  */
 export async function buildImage(options: BuildImageOptions): Promise<BuiltImage> {
   const { docker, onLog = () => {} } = options;
@@ -69,10 +87,19 @@ export async function buildImage(options: BuildImageOptions): Promise<BuiltImage
   await assertEngineReachable(docker);
   const sourceRoot = path.resolve(options.sourceRoot);
   const location = locateContext(sourceRoot, settings.build_context_root);
-  const entries = await listContext(location.root, settings.dockerignore ? path.resolve(sourceRoot, settings.dockerignore) : undefined);
-  const context = await contextDigest({ contextRoot: location.root, entries, cacheDir: options.cacheDir });
-  const build = (dockerfile: string, parentId: string, tagPrefix: string) =>
-    buildIfMissing({ docker, entries, dockerfile, tag: `${settings.target_repository}:${tagPrefix}${imageContentHash(parentId, dockerfile, context).slice(0, 16)}`, onLog });
+  const ignoreFile = settings.dockerignore ? path.resolve(sourceRoot, settings.dockerignore) : undefined;
+  const entries = await listContext(location.root, ignoreFile, { sourceRootInContext: location.sourceRootInContext });
+  const shas = await hashContextFiles({ contextRoot: location.root, entries, cacheDir: options.cacheDir });
+  const { dependencies, rest } = splitContext(entries);
+  const build = (part: { entries: readonly ContextEntry[]; dockerfile: string; parentId: string; repository: string; tagPrefix?: string; what: "pipeline" | "dependencies" }) =>
+    buildIfMissing({
+      docker,
+      entries: part.entries,
+      dockerfile: part.dockerfile,
+      tag: `${part.repository}:${part.tagPrefix ?? ""}${imageContentHash(part.parentId, part.dockerfile, digestEntries(part.entries, shas)).slice(0, 16)}`,
+      what: part.what,
+      onLog,
+    });
 
   let base: { name: string; id: string };
   let built = false;
@@ -81,18 +108,33 @@ export async function buildImage(options: BuildImageOptions): Promise<BuiltImage
     const text = await readFile(file, "utf8").catch((error: unknown) => {
       throw new ConfigError(`settings.docker.dockerfile: cannot read ${file}: ${(error as Error).message}`, { cause: error });
     });
-    const parent = await build(text, "dockerfile", "parent-");
+    // The user's Dockerfile may COPY anything: it gets the whole context.
+    const parent = await build({ entries, dockerfile: text, parentId: "dockerfile", repository: settings.target_repository, tagPrefix: "parent-", what: "pipeline" });
     base = { name: parent.tag, id: parent.id };
     built = parent.built;
   } else {
     base = { name: parentImage!, id: await parentImageId(docker, parentImage!, options.pullParentImage ?? false, onLog) };
   }
+  let depsImage: string | undefined;
+  if (dependencies.length > 0) {
+    const deps = await build({
+      entries: dependencies,
+      dockerfile: generateDependenciesDockerfile(base.name),
+      parentId: base.id,
+      repository: `${settings.target_repository}-deps`,
+      what: "dependencies",
+    });
+    base = { name: deps.tag, id: deps.id };
+    built ||= deps.built;
+    depsImage = deps.tag;
+  }
   const dockerfile = generateDockerfile(settings, { parentImage: base.name, ...location });
-  const result = await build(dockerfile, base.id, "");
+  const result = await build({ entries: rest, dockerfile, parentId: base.id, repository: settings.target_repository, what: "pipeline" });
   built ||= result.built;
-  if (!options.registry) return { image: result.tag, tag: result.tag, built, pushed: false };
+  const layers = depsImage ? { depsImage } : {};
+  if (!options.registry) return { image: result.tag, tag: result.tag, built, pushed: false, ...layers };
   const pushed = await pushImage(docker, result.tag, options.registry, onLog);
-  return { image: pushed.image, tag: result.tag, built, pushed: true };
+  return { image: pushed.image, tag: result.tag, built, pushed: true, ...layers };
 }
 
 async function inspectId(docker: Docker, image: string): Promise<string | undefined> {
@@ -128,6 +170,8 @@ async function buildIfMissing(input: {
   entries: readonly ContextEntry[];
   dockerfile: string;
   tag: string;
+  /** The `io.stackyard.image` label: `pipeline` or `dependencies`. */
+  what: "pipeline" | "dependencies";
   onLog: (line: string) => void;
 }): Promise<{ tag: string; id: string; built: boolean }> {
   const { docker, tag, onLog } = input;
@@ -136,13 +180,13 @@ async function buildIfMissing(input: {
     onLog(`Image ${tag} is already in the engine; not rebuilding.`);
     return { tag, id: existing, built: false };
   }
-  onLog(`Building ${tag} from ${input.entries.length} context entries`);
+  onLog(`Building ${tag} from ${input.entries.length} context entries${input.what === "dependencies" ? " (node_modules)" : ""}`);
   const context = packContext(input.entries, {
     [dockerfileName]: input.dockerfile,
     // The builder's own ignore file: keeps the generated files out of COPY. The user's patterns were applied already.
     ".dockerignore": `${dockerfileName}\n.dockerignore\n`,
   });
-  await runBuild(docker, context, { t: tag, dockerfile: dockerfileName, rm: true, forcerm: true, labels: { "io.stackyard.image": "pipeline" } }, onLog);
+  await runBuild(docker, context, { t: tag, dockerfile: dockerfileName, rm: true, forcerm: true, labels: { "io.stackyard.image": input.what } }, onLog);
   const id = await inspectId(docker, tag);
   if (!id) throw new ImageBuildError(`The engine finished building ${tag} but has no image by that name.`, undefined, "");
   return { tag, id, built: true };

@@ -12,9 +12,15 @@ export function defaultCacheDir(): string {
 
 type CacheRow = [size: number, mtimeMs: number, ctimeMs: number, ino: number, sha256: string];
 
+/** What {@link hashContextFiles} and {@link contextDigest} read. */
+export interface ContextHashInput {
+  contextRoot: string;
+  entries: readonly ContextEntry[];
+  cacheDir?: string | undefined;
+}
+
 /**
- * The digest of a build context: sha256 over each entry's type, mode, path
- * and content sha256 (link target for symlinks), in path order.
+ * The content sha256 of every file entry, by path.
  *
  * Fast path: a file whose size, mtime, ctime and inode match the cache row
  * from the previous build is not read again (as git's index does). The cache
@@ -22,7 +28,7 @@ type CacheRow = [size: number, mtimeMs: number, ctimeMs: number, ino: number, sh
  * safe. A file rewritten within the same timestamp tick with the same size
  * would be missed; filesystems with nanosecond mtimes make that unlikely.
  */
-export async function contextDigest(input: { contextRoot: string; entries: readonly ContextEntry[]; cacheDir?: string | undefined }): Promise<string> {
+export async function hashContextFiles(input: ContextHashInput): Promise<Map<string, string>> {
   const cacheFile = path.join(input.cacheDir ?? defaultCacheDir(), `${createHash("sha256").update(input.contextRoot).digest("hex").slice(0, 16)}.json`);
   let cache: Record<string, CacheRow> = {};
   try {
@@ -52,12 +58,6 @@ export async function contextDigest(input: { contextRoot: string; entries: reado
     }
   };
   await Promise.all(Array.from({ length: 16 }, worker));
-
-  const hash = createHash("sha256");
-  for (const entry of input.entries) {
-    const content = entry.type === "file" ? shas.get(entry.path) : entry.type === "symlink" ? entry.linkname : "";
-    hash.update(`${entry.type} ${entry.mode.toString(8)} ${entry.path}\0${content}\n`);
-  }
   if (misses > 0 || Object.keys(cache).length !== files.length) {
     try {
       mkdirSync(path.dirname(cacheFile), { recursive: true });
@@ -67,7 +67,31 @@ export async function contextDigest(input: { contextRoot: string; entries: reado
       // a read-only home only costs speed
     }
   }
+  return shas;
+}
+
+/**
+ * sha256 over each entry's type, mode, path and content sha256 (from
+ * `shas`, see {@link hashContextFiles}; link target for symlinks), in the
+ * order given (listContext sorts by path).
+ */
+export function digestEntries(entries: readonly ContextEntry[], shas: ReadonlyMap<string, string>): string {
+  const hash = createHash("sha256");
+  for (const entry of entries) {
+    const content = entry.type === "file" ? shas.get(entry.path) : entry.type === "symlink" ? entry.linkname : "";
+    if (content === undefined) throw new Error(`no content hash for ${entry.path}`);
+    hash.update(`${entry.type} ${entry.mode.toString(8)} ${entry.path}\0${content}\n`);
+  }
   return hash.digest("hex");
+}
+
+/**
+ * The digest of a build context: sha256 over each entry's type, mode, path
+ * and content sha256 (link target for symlinks), in path order, with the
+ * file hash cache of {@link hashContextFiles}.
+ */
+export async function contextDigest(input: ContextHashInput): Promise<string> {
+  return digestEntries(input.entries, await hashContextFiles(input));
 }
 
 /**

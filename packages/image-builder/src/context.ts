@@ -7,8 +7,32 @@ import dockerignore from "@balena/dockerignore";
 import { pack as tarPack } from "tar-stream";
 import { PassThrough, type Readable } from "node:stream";
 
-/** Always left out of the build context, whatever .dockerignore says. */
-export const builtInExcludes: readonly string[] = ["**/.git", "**/.nx", ".test-engines", "**/.stackyard", "**/*.log"];
+/**
+ * Always left out of the build context (a `!` line in .dockerignore can bring
+ * something back): version control, tool caches (nx, vite/vitest's and other
+ * tools' caches under node_modules), the test engines' folder, project stores
+ * and logs.
+ */
+export const builtInExcludes: readonly string[] = [
+  "**/.git",
+  "**/.nx",
+  ".test-engines",
+  "**/.stackyard",
+  "**/*.log",
+  "**/node_modules/.cache",
+  "**/node_modules/.vite",
+  "**/node_modules/.vite-temp",
+];
+
+/**
+ * Scratch folders of test projects (`<repo>/.test-tmp/<project>`). Every one
+ * is left out except the path leading to the source root: of a `.test-tmp`
+ * folder above the source root only the child holding the source root goes in.
+ */
+export const scratchFolderName = ".test-tmp";
+
+/** The folder name whose contents go into the dependency image (see {@link splitContext}). */
+export const dependencyFolderName = "node_modules";
 
 /** One file, folder or symlink that goes into the image. */
 export interface ContextEntry {
@@ -77,13 +101,24 @@ export function locateContext(sourceRoot: string, buildContextRoot?: string): Co
   return { root, sourceRootInContext: toPosix(path.relative(root, source)), stackyardBin };
 }
 
+/** Options of {@link listContext}. */
+export interface ListContextOptions {
+  /**
+   * The source root relative to `root`, posix (`""` when equal): the one
+   * `.test-tmp` path kept. Without it every `.test-tmp` folder is left out.
+   */
+  sourceRootInContext?: string | undefined;
+}
+
 /**
  * Lists what goes into the image, sorted by path: everything under `root`
- * except the built-in excludes and what the .dockerignore file excludes
- * (`dockerignoreFile`, else `<root>/.dockerignore`). The root .dockerignore
- * itself is left out: the builder gets its own.
+ * except the built-in excludes, `.test-tmp` folders off the path to the
+ * source root (see {@link scratchFolderName}) and what the .dockerignore file
+ * excludes (`dockerignoreFile`, else `<root>/.dockerignore`). The root
+ * .dockerignore itself is left out: the builder gets its own.
  */
-export async function listContext(root: string, dockerignoreFile?: string): Promise<ContextEntry[]> {
+export async function listContext(root: string, dockerignoreFile?: string, options: ListContextOptions = {}): Promise<ContextEntry[]> {
+  const sourceRoot = options.sourceRootInContext;
   const file = dockerignoreFile ?? path.join(root, ".dockerignore");
   const patterns = [...builtInExcludes, ".dockerignore"];
   if (existsSync(file)) {
@@ -95,8 +130,10 @@ export async function listContext(root: string, dockerignoreFile?: string): Prom
   // Synchronous calls on purpose: a stat-only walk of a 20k-entry tree takes
   // 0.25 s this way and 1.5-2 s as 20k round trips through libuv's pool.
   const entries: ContextEntry[] = [];
-  const walk = (dir: string, rel: string): void => {
+  // `only`: the one child to look at (inside a .test-tmp folder above the source root).
+  const walk = (dir: string, rel: string, only?: string): void => {
     for (const name of readdirSync(dir).sort()) {
+      if (only !== undefined && name !== only) continue;
       const relPath = rel ? `${rel}/${name}` : name;
       const absolute = path.join(dir, name);
       const stat = lstatSync(absolute, { throwIfNoEntry: false });
@@ -104,9 +141,15 @@ export async function listContext(root: string, dockerignoreFile?: string): Prom
       const excluded = ig.ignores(relPath);
       const base = { path: relPath, absolute, mode: stat.mode & 0o7777, size: stat.size, mtimeMs: stat.mtimeMs, ctimeMs: stat.ctimeMs, ino: stat.ino };
       if (stat.isDirectory()) {
+        let next: string | undefined;
+        if (name === scratchFolderName && sourceRoot !== relPath) {
+          // Only the path leading to the source root: other test projects change all the time.
+          if (sourceRoot === undefined || !sourceRoot.startsWith(`${relPath}/`)) continue;
+          next = sourceRoot.slice(relPath.length + 1).split("/")[0];
+        }
         if (excluded && !hasExceptions) continue;
         if (!excluded) entries.push({ ...base, type: "directory", size: 0 });
-        walk(absolute, relPath);
+        walk(absolute, relPath, next);
       } else if (excluded) {
         continue;
       } else if (stat.isSymbolicLink()) {
@@ -118,6 +161,50 @@ export async function listContext(root: string, dockerignoreFile?: string): Prom
   };
   walk(root, "");
   return entries;
+}
+
+/** Whether a context path lies in a `node_modules` folder (or is one). */
+export function isDependencyPath(relPath: string): boolean {
+  return relPath.split("/").includes(dependencyFolderName);
+}
+
+/** The two parts of a build context, each sorted by path. */
+export interface SplitContext {
+  /**
+   * Every `node_modules` folder and what it holds (the root one, workspace
+   * packages' own, nested ones), plus the folders above a nested one (so
+   * their modes are kept). Goes into the dependency image.
+   */
+  dependencies: ContextEntry[];
+  /** Everything else: sources, workspace packages, their builds. Goes into the pipeline image. */
+  rest: ContextEntry[];
+}
+
+/**
+ * Splits a listed context into dependencies and the rest. Workspace links
+ * (`node_modules/@scope/pkg -> ../../packages/pkg`) are in the dependencies
+ * and point into the rest: both parts land under /app with the same layout,
+ * so the links resolve in the final image.
+ */
+export function splitContext(entries: readonly ContextEntry[]): SplitContext {
+  // Folders above a nested node_modules (`packages`, `packages/cli` for packages/cli/node_modules).
+  const ancestors = new Set<string>();
+  for (const entry of entries) {
+    if (entry.type !== "directory" || !entry.path.endsWith(`/${dependencyFolderName}`)) continue;
+    const parts = entry.path.split("/");
+    const first = parts.indexOf(dependencyFolderName);
+    for (let i = 1; i <= first; i++) ancestors.add(parts.slice(0, i).join("/"));
+  }
+  const dependencies: ContextEntry[] = [];
+  const rest: ContextEntry[] = [];
+  for (const entry of entries) {
+    if (isDependencyPath(entry.path)) dependencies.push(entry);
+    else {
+      rest.push(entry);
+      if (entry.type === "directory" && ancestors.has(entry.path)) dependencies.push(entry);
+    }
+  }
+  return { dependencies, rest };
 }
 
 const smallFileBytes = 1 << 20;

@@ -5,9 +5,21 @@
  * @packageDocumentation
  */
 export { dockerSettingsSchema, parseDockerSettings, type DockerSettings, type DockerSettingsInput } from "./settings.js";
-export { generateDockerfile, appDir, type DockerfileOptions } from "./dockerfile.js";
-export { builtInExcludes, listContext, locateContext, type ContextEntry, type ContextLocation } from "./context.js";
-export { contextDigest, imageContentHash, defaultCacheDir } from "./content-hash.js";
+export { generateDockerfile, generateDependenciesDockerfile, appDir, type DockerfileOptions } from "./dockerfile.js";
+export {
+  builtInExcludes,
+  dependencyFolderName,
+  isDependencyPath,
+  listContext,
+  locateContext,
+  scratchFolderName,
+  splitContext,
+  type ContextEntry,
+  type ContextLocation,
+  type ListContextOptions,
+  type SplitContext,
+} from "./context.js";
+export { contextDigest, digestEntries, hashContextFiles, imageContentHash, defaultCacheDir, type ContextHashInput } from "./content-hash.js";
 export { buildImage, type BuildImageOptions, type BuiltImage } from "./build.js";
 export { pushImage, splitImageName, type PushedImage } from "./push.js";
 export { connectDocker, assertEngineReachable, resolveDockerHost, describeEngine, defaultDockerHost } from "./engine.js";
