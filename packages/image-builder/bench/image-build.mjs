@@ -15,6 +15,7 @@ import { makeFixture } from "../test/fixture.ts";
 
 const args = process.argv.slice(2);
 const repoMode = args.includes("--repo");
+const verbose = args.includes("--verbose"); // print the build output with elapsed seconds
 const rounds = Number(args.find((a) => /^\d+$/.test(a)) ?? (repoMode ? 2 : 5));
 const repository = repoMode ? "stackyard-bench-repo" : "stackyard-bench";
 const engine = await ensureDockerEngine();
@@ -76,14 +77,17 @@ try {
     const project = newProject();
     const other = repoMode ? newProject() : undefined;
     try {
-      const build = (p) => () =>
-        buildImage({
+      const build = (p) => () => {
+        const started = performance.now();
+        return buildImage({
           docker,
           sourceRoot: p.sourceRoot,
           parentImage: nodeImage,
           cacheDir: p.cacheDir,
           settings: { target_repository: repository, ...(repoMode ? { dockerignore: "docker.ignore" } : {}) },
+          onLog: verbose ? (line) => console.error(`${((performance.now() - started) / 1000).toFixed(1).padStart(6)} s  ${line}`) : undefined,
         });
+      };
       const [first, built] = await time(build(project));
       project.write("pipeline.ts", `export const answer = 43; // round ${i}\n`);
       const [change, changed] = await time(build(project));

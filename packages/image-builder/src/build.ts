@@ -89,8 +89,12 @@ export async function buildImage(options: BuildImageOptions): Promise<BuiltImage
   const location = locateContext(sourceRoot, settings.build_context_root);
   const ignoreFile = settings.dockerignore ? path.resolve(sourceRoot, settings.dockerignore) : undefined;
   const entries = await listContext(location.root, ignoreFile, { sourceRootInContext: location.sourceRootInContext });
-  const shas = await hashContextFiles({ contextRoot: location.root, entries, cacheDir: options.cacheDir });
+  const hashing = performance.now();
+  const { shas, filesRead, bytesRead } = await hashContextFiles({ contextRoot: location.root, entries, cacheDir: options.cacheDir });
   const { dependencies, rest } = splitContext(entries);
+  onLog(
+    `Build context ${location.root}: ${rest.length} entries, ${dependencies.length} in node_modules; ${filesRead} files (${(bytesRead / 1e6).toFixed(1)} MB) hashed in ${((performance.now() - hashing) / 1000).toFixed(1)} s, the rest unchanged since the last build`,
+  );
   const build = (part: { entries: readonly ContextEntry[]; dockerfile: string; parentId: string; repository: string; tagPrefix?: string; what: "pipeline" | "dependencies" }) =>
     buildIfMissing({
       docker,

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { lstatSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { StackyardError } from "@stackyard/core";
@@ -19,25 +19,45 @@ export interface ContextHashInput {
   cacheDir?: string | undefined;
 }
 
+/** What {@link hashContextFiles} found. */
+export interface ContextHashes {
+  /** Content sha256 of every file entry, by path. */
+  shas: Map<string, string>;
+  /** How many files were read (not found unchanged in the cache). */
+  filesRead: number;
+  /** How many bytes those files held. */
+  bytesRead: number;
+}
+
+function readCache(cacheFile: string): Record<string, CacheRow> {
+  try {
+    return JSON.parse(readFileSync(cacheFile, "utf8")) as Record<string, CacheRow>;
+  } catch {
+    return {}; // no cache yet, or unreadable: hash everything
+  }
+}
+
+const unchanged = (row: CacheRow | undefined, stat: { size: number; mtimeMs: number; ctimeMs: number; ino: number }): row is CacheRow =>
+  !!row && row[0] === stat.size && row[1] === stat.mtimeMs && row[2] === stat.ctimeMs && row[3] === stat.ino;
+
 /**
  * The content sha256 of every file entry, by path.
  *
  * Fast path: a file whose size, mtime, ctime and inode match the cache row
- * from the previous build is not read again (as git's index does). The cache
+ * from an earlier build is not read again (as git's index does). The cache
  * is one JSON file per context root under `cacheDir`; deleting it is always
- * safe. A file rewritten within the same timestamp tick with the same size
- * would be missed; filesystems with nanosecond mtimes make that unlikely.
+ * safe. Builds of the same context with different ignore files (several
+ * projects in one repository) share it: rows of files another build listed
+ * are kept while those files are unchanged. A file rewritten within the same
+ * timestamp tick with the same size would be missed; filesystems with
+ * nanosecond mtimes make that unlikely.
  */
-export async function hashContextFiles(input: ContextHashInput): Promise<Map<string, string>> {
+export async function hashContextFiles(input: ContextHashInput): Promise<ContextHashes> {
   const cacheFile = path.join(input.cacheDir ?? defaultCacheDir(), `${createHash("sha256").update(input.contextRoot).digest("hex").slice(0, 16)}.json`);
-  let cache: Record<string, CacheRow> = {};
-  try {
-    cache = JSON.parse(readFileSync(cacheFile, "utf8")) as Record<string, CacheRow>;
-  } catch {
-    // no cache yet, or unreadable: hash everything
-  }
+  const cache = readCache(cacheFile);
   const next: Record<string, CacheRow> = {};
   let misses = 0;
+  let bytesRead = 0;
   const files = input.entries.filter((e) => e.type === "file");
   const shas = new Map<string, string>();
   let index = 0;
@@ -46,20 +66,28 @@ export async function hashContextFiles(input: ContextHashInput): Promise<Map<str
       const entry = files[index++]!;
       const row = cache[entry.path];
       let sha: string;
-      if (row && row[0] === entry.size && row[1] === entry.mtimeMs && row[2] === entry.ctimeMs && row[3] === entry.ino) sha = row[4];
+      if (unchanged(row, entry)) sha = row[4];
       else {
         sha = await hashFile(entry.absolute).catch((error: Error) => {
           throw new StackyardError(`${entry.path} changed or vanished while the build context was hashed (${error.message}).`, { hint: "Run the build again.", cause: error });
         });
         misses++;
+        bytesRead += entry.size;
       }
       shas.set(entry.path, sha);
       next[entry.path] = [entry.size, entry.mtimeMs, entry.ctimeMs, entry.ino, sha];
     }
   };
   await Promise.all(Array.from({ length: 16 }, worker));
-  if (misses > 0 || Object.keys(cache).length !== files.length) {
+  if (misses > 0) {
     try {
+      // Keep what other builds of this context hashed (read again: one may have written meanwhile), while unchanged.
+      const others = { ...cache, ...readCache(cacheFile) };
+      for (const [relPath, row] of Object.entries(others)) {
+        if (relPath in next) continue;
+        const stat = lstatSync(path.join(input.contextRoot, relPath), { throwIfNoEntry: false });
+        if (stat?.isFile() && unchanged(row, stat)) next[relPath] = row;
+      }
       mkdirSync(path.dirname(cacheFile), { recursive: true });
       writeFileSync(`${cacheFile}.${process.pid}`, JSON.stringify(next));
       renameSync(`${cacheFile}.${process.pid}`, cacheFile);
@@ -67,7 +95,7 @@ export async function hashContextFiles(input: ContextHashInput): Promise<Map<str
       // a read-only home only costs speed
     }
   }
-  return shas;
+  return { shas, filesRead: misses, bytesRead };
 }
 
 /**
@@ -91,7 +119,7 @@ export function digestEntries(entries: readonly ContextEntry[], shas: ReadonlyMa
  * file hash cache of {@link hashContextFiles}.
  */
 export async function contextDigest(input: ContextHashInput): Promise<string> {
-  return digestEntries(input.entries, await hashContextFiles(input));
+  return digestEntries(input.entries, (await hashContextFiles(input)).shas);
 }
 
 /**

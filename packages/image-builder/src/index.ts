@@ -19,7 +19,7 @@ export {
   type ListContextOptions,
   type SplitContext,
 } from "./context.js";
-export { contextDigest, digestEntries, hashContextFiles, imageContentHash, defaultCacheDir, type ContextHashInput } from "./content-hash.js";
+export { contextDigest, digestEntries, hashContextFiles, imageContentHash, defaultCacheDir, type ContextHashInput, type ContextHashes } from "./content-hash.js";
 export { buildImage, type BuildImageOptions, type BuiltImage } from "./build.js";
 export { pushImage, splitImageName, type PushedImage } from "./push.js";
 export { connectDocker, assertEngineReachable, resolveDockerHost, describeEngine, defaultDockerHost } from "./engine.js";

@@ -131,6 +131,94 @@ describe("buildImage against a real engine", () => {
     expect(run.stdout).toBe("yes /app/app\n");
   });
 
+  describe("the dependency image", () => {
+    // A second project next to the fixture's app/, sharing its node_modules.
+    const buildProject = (sourceRoot: string, lines: string[]) =>
+      buildImage({
+        docker,
+        sourceRoot,
+        settings: { target_repository: "stackyard-test", environment: { GREETING: "hi" } },
+        parentImage: nodeImage,
+        cacheDir: fixture.cacheDir,
+        onLog: (line) => lines.push(line),
+      });
+    const sent = (lines: string[], tag: string | undefined) => lines.some((l) => l.startsWith(`Building ${tag} `));
+    const reused = (lines: string[], tag: string | undefined) => lines.includes(`Image ${tag} is already in the engine; not rebuilding.`);
+
+    it("holds node_modules once for every project that shares them; a project change sends only the project's files", async () => {
+      // Enough dependency files that copying them costs something next to the project's few files.
+      for (let i = 0; i < 400; i++) fixture.write(`node_modules/heavy/lib/part-${i}.js`, `module.exports = ${JSON.stringify("x".repeat(8_000))};\n`);
+      const firstLog: string[] = [];
+      const started = performance.now();
+      const first = await buildProject(fixture.sourceRoot, firstLog);
+      const firstMs = performance.now() - started;
+      expect(first.depsImage).toMatch(/^stackyard-test-deps:[0-9a-f]{16}$/);
+      expect(sent(firstLog, first.depsImage)).toBe(true);
+
+      fixture.write("second/.stackyard/config.json", "{}");
+      fixture.write("second/pipeline.ts", "export const answer = 7;\n");
+      const secondLog: string[] = [];
+      const again = performance.now();
+      const second = await buildProject(`${fixture.root}/second`, secondLog);
+      const secondMs = performance.now() - again;
+      expect(second.built).toBe(true);
+      expect(second.tag).not.toBe(first.tag);
+      expect(second.depsImage).toBe(first.depsImage);
+      expect(reused(secondLog, first.depsImage)).toBe(true);
+      expect(sent(secondLog, first.depsImage)).toBe(false);
+      // The pipeline image's context has no node_modules entry.
+      const building = secondLog.find((l) => l.startsWith(`Building ${second.tag} from `));
+      const count = Number(/from (\d+) context entries/.exec(building ?? "")?.[1]);
+      expect(count).toBeGreaterThan(0);
+      expect(count).toBeLessThan(30);
+      expect(secondMs, `first ${Math.round(firstMs)} ms, second ${Math.round(secondMs)} ms`).toBeLessThan(firstMs);
+
+      // A project-file change: a new pipeline image on the same dependency image.
+      fixture.write("second/pipeline.ts", "export const answer = 8;\n");
+      const changedLog: string[] = [];
+      const changed = await buildProject(`${fixture.root}/second`, changedLog);
+      expect(changed.tag).not.toBe(second.tag);
+      expect(changed.depsImage).toBe(first.depsImage);
+      expect(sent(changedLog, first.depsImage)).toBe(false);
+
+      const run = await runContainer(docker, changed.image, ["node", "-e", "console.log(require('heavy/lib/part-7.js').length, require('fs').readFileSync('pipeline.ts', 'utf8').trim(), process.cwd())"]);
+      expect(run.stderr).toBe("");
+      expect(run.stdout).toBe("8000 export const answer = 8; /app/second\n");
+    });
+
+    it("is rebuilt when something in node_modules changes", async () => {
+      const before = await buildProject(fixture.sourceRoot, []);
+      fixture.write("node_modules/left-pad/index.js", `module.exports = (s, n, c = "*") => String(s).padStart(n, c);\n`);
+      const lines: string[] = [];
+      const after = await buildProject(fixture.sourceRoot, lines);
+      expect(after.depsImage).not.toBe(before.depsImage);
+      expect(after.tag).not.toBe(before.tag);
+      expect(sent(lines, after.depsImage)).toBe(true);
+      const lib = await runContainer(docker, after.image, ["node", "-e", "console.log(require('@fixture/lib'))"]);
+      expect(lib.stdout).toBe("lib **ok\n");
+      fixture.write("node_modules/left-pad/index.js", `module.exports = (s, n, c = " ") => String(s).padStart(n, c);\n`);
+      expect((await buildProject(fixture.sourceRoot, [])).depsImage).toBe(before.depsImage);
+    });
+
+    it("keeps workspace packages' own node_modules, and leaves out other test projects under .test-tmp", async () => {
+      fixture.write("packages/lib/node_modules/only-in-lib/package.json", JSON.stringify({ name: "only-in-lib", version: "1.0.0", main: "index.js" }));
+      fixture.write("packages/lib/node_modules/only-in-lib/index.js", `module.exports = "nested ok";\n`);
+      fixture.write("packages/lib/nested.js", `module.exports = require("only-in-lib");\n`);
+      fixture.write(".test-tmp/project-a/.stackyard/config.json", "{}");
+      fixture.write(".test-tmp/project-a/pipeline.ts", "export const a = 1;\n");
+      fixture.write(".test-tmp/project-b/pipeline.ts", "export const b = 1;\n");
+      fixture.write(".test-tmp/stray.txt", "x\n");
+      const result = await buildProject(`${fixture.root}/.test-tmp/project-a`, []);
+      const probe = `const fs = require("fs"); console.log(require("@fixture/lib/nested.js"), JSON.stringify(["/app/.test-tmp/project-a/pipeline.ts", "/app/.test-tmp/project-b", "/app/.test-tmp/stray.txt", "/app/app/pipeline.ts"].map((p) => fs.existsSync(p))))`;
+      const run = await runContainer(docker, result.image, ["node", "-e", probe]);
+      expect(run.stderr).toBe("");
+      expect(run.stdout).toBe(`nested ok [true,false,false,true]\n`);
+      // Another project's change does not touch this one's image.
+      fixture.write(".test-tmp/project-b/pipeline.ts", "export const b = 2;\n");
+      expect((await buildProject(`${fixture.root}/.test-tmp/project-a`, [])).tag).toBe(result.tag);
+    });
+  });
+
   it("names a missing parent image and how to get it, without pulling", async () => {
     const error = await build({ parent_image: "stackyard/not-here:1.0" }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(NotFoundError);
