@@ -17,7 +17,8 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
 
 const MiB = 1024 * 1024;
 const PART = Number(process.env.BENCH_PART_MIB ?? 8) * MiB;
-const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 4);
+// The store's default (multipart_concurrency), for both uploads.
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 2);
 const ROUNDS = Number(process.argv[3] ?? 2);
 
 function* chunks(total, size = MiB) {

@@ -37,8 +37,12 @@ export const s3ArtifactStoreConfigSchema = baseArtifactStoreConfigSchema
     multipart_threshold: z.number().int().min(MIN_PART_SIZE).default(16 * MiB),
     /** Size of each part of a multipart upload (bytes), at least 5 MiB. Default 8 MiB. */
     multipart_part_size: z.number().int().min(MIN_PART_SIZE).max(5 * 1024 * MiB).default(8 * MiB),
-    /** How many parts upload at once. Memory use is about part size x (concurrency + 1). Default 4. */
-    multipart_concurrency: z.number().int().min(1).max(64).default(4),
+    /**
+     * How many parts upload at once. Default 2, which keeps a 1 GiB artifact
+     * under 200 MB of memory; raise it for more throughput to real S3 (each
+     * extra part in flight holds about twice the part size).
+     */
+    multipart_concurrency: z.number().int().min(1).max(64).default(2),
     /** Access key id, when neither a connector nor the environment provides credentials. */
     access_key_id: secretString((s) => s.min(16)).optional(),
     /** Secret access key that goes with access_key_id. */
