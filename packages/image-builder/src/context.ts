@@ -125,8 +125,9 @@ export async function listContext(root: string, dockerignoreFile?: string, optio
     patterns.push(...(await readFile(file, "utf8")).split(/\r?\n/).map((l) => l.trim()).filter((l) => l && !l.startsWith("#")));
   }
   const ig = ignore().add(patterns);
-  // Only with a "!" exception can something inside an excluded folder come back.
-  const hasExceptions = patterns.some((p) => p.startsWith("!"));
+  // Only with a "!" exception can something inside an excluded folder come back,
+  // and only in a folder that exception's pattern could reach.
+  const mayReinclude = exceptionReach(patterns.filter((p) => p.startsWith("!")).map((p) => p.slice(1)));
   // Synchronous calls on purpose: a stat-only walk of a 20k-entry tree takes
   // 0.25 s this way and 1.5-2 s as 20k round trips through libuv's pool.
   const entries: ContextEntry[] = [];
@@ -147,7 +148,7 @@ export async function listContext(root: string, dockerignoreFile?: string, optio
           if (sourceRoot === undefined || !sourceRoot.startsWith(`${relPath}/`)) continue;
           next = sourceRoot.slice(relPath.length + 1).split("/")[0];
         }
-        if (excluded && !hasExceptions) continue;
+        if (excluded && !mayReinclude(relPath)) continue;
         if (!excluded) entries.push({ ...base, type: "directory", size: 0 });
         walk(absolute, relPath, next);
       } else if (excluded) {
@@ -161,6 +162,56 @@ export async function listContext(root: string, dockerignoreFile?: string, optio
   };
   walk(root, "");
   return entries;
+}
+
+const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+
+/** A regular expression for one path segment of a .dockerignore pattern (`*`, `?`, `[...]`, `\\x`). */
+function segmentPattern(segment: string): RegExp | undefined {
+  let source = "";
+  for (let i = 0; i < segment.length; i++) {
+    const c = segment[i]!;
+    if (c === "*") source += "[^/]*";
+    else if (c === "?") source += "[^/]";
+    else if (c === "\\" && i + 1 < segment.length) source += escapeRegExp(segment[++i]!);
+    else if (c === "[") {
+      const end = segment.indexOf("]", i + 2);
+      if (end < 0) return undefined;
+      const body = segment.slice(i + 1, end);
+      source += `[${body.startsWith("!") || body.startsWith("^") ? `^${body.slice(1)}` : body}]`;
+      i = end;
+    } else source += escapeRegExp(c);
+  }
+  try {
+    return new RegExp(`^${source}$`);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * For the `!` exceptions of an ignore file: whether something under an
+ * excluded folder could be brought back by one of them, so the folder has
+ * to be walked. A folder no exception's leading segments can match (a big
+ * `.test-engines` or `node_modules/nx` next to `!.test-tmp/project`) is
+ * skipped whole. Conservative: `**`, or a pattern it cannot read, walks.
+ */
+function exceptionReach(exceptions: readonly string[]): (dir: string) => boolean {
+  const parsed = exceptions.map((pattern) => {
+    const clean = path.posix.normalize(pattern.trim().replace(/^\/+/, "")).replace(/\/+$/, "");
+    return clean.split("/").map((segment) => (segment === "**" ? "any" : segmentPattern(segment)));
+  });
+  return (dir) => {
+    const parts = dir.split("/");
+    return parsed.some((segments) => {
+      for (let i = 0; i < parts.length; i++) {
+        const segment = segments[i];
+        if (segment === undefined || segment === "any") return true; // reaches an ancestor (or anything)
+        if (!segment.test(parts[i]!)) return false;
+      }
+      return true;
+    });
+  };
 }
 
 /** Whether a context path lies in a `node_modules` folder (or is one). */
