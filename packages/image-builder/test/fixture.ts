@@ -23,8 +23,9 @@ export function makeFixture(): Fixture {
     writeFileSync(file, content);
   };
   write("package.json", JSON.stringify({ name: "fixture", private: true, workspaces: ["packages/*"] }));
-  // A unique file, so a first build in this run is really a first build.
+  // Unique files, so a first build in this run is really a first build (of the dependency image too).
   write("run-id.txt", randomUUID());
+  write("node_modules/.fixture-run-id.txt", randomUUID());
   write("node_modules/stackyard/package.json", JSON.stringify({ name: "stackyard", version: "0.0.0-fixture", bin: { stackyard: "bin.js" } }));
   write(
     "node_modules/stackyard/bin.js",
