@@ -120,10 +120,14 @@ export interface ListContextOptions {
 export async function listContext(root: string, dockerignoreFile?: string, options: ListContextOptions = {}): Promise<ContextEntry[]> {
   const sourceRoot = options.sourceRootInContext;
   const file = dockerignoreFile ?? path.join(root, ".dockerignore");
-  const patterns = [...builtInExcludes, ".dockerignore"];
+  const patterns: string[] = [];
   if (existsSync(file)) {
     patterns.push(...(await readFile(file, "utf8")).split(/\r?\n/).map((l) => l.trim()).filter((l) => l && !l.startsWith("#")));
   }
+  // Built-in excludes go last, where a user's "!" line cannot bring them back:
+  // hashing the live store (.stackyard) would open and close its SQLite file,
+  // and closing a descriptor drops the process's locks on it.
+  patterns.push(...builtInExcludes, ".dockerignore");
   const ig = ignore().add(patterns);
   // Only with a "!" exception can something inside an excluded folder come back,
   // and only in a folder that exception's pattern could reach.

@@ -1,4 +1,5 @@
-import { utimesSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ConfigError } from "@stackyard/core";
@@ -104,5 +105,22 @@ describe("build context", () => {
     // Elsewhere (or not said): none.
     expect(await scratch("app")).toEqual([]);
     expect(await scratch()).toEqual([]);
+  });
+});
+
+describe("built-in excludes", () => {
+  it("stay excluded when the .dockerignore brings everything back with '!'", async () => {
+    const root = mkdtempSync(path.join(tmpdir(), "ctx-builtins-"));
+    try {
+      mkdirSync(path.join(root, ".stackyard"));
+      writeFileSync(path.join(root, ".stackyard", "stackyard.db"), "store");
+      writeFileSync(path.join(root, "pipeline.ts"), "export {}");
+      writeFileSync(path.join(root, ".dockerignore"), "*\n!*\n!.stackyard\n!.stackyard/**\n");
+      const paths = (await listContext(root)).map((e) => e.path);
+      expect(paths).toContain("pipeline.ts");
+      expect(paths.filter((p) => p.startsWith(".stackyard"))).toEqual([]);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });
