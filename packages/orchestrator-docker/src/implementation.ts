@@ -17,8 +17,7 @@ import {
   type SnapshotStep,
   type Stack,
   type StepOutcome,
-  type SubmitContext,
-} from "@stackyard/core";
+  type SubmitContext, ArtifactStoreRunStore } from "@stackyard/core";
 import { assertEngineReachable, buildImage, connectDocker, EngineUnreachableError, parseDockerSettings, resolveDockerHost, type DockerSettings } from "@stackyard/image-builder";
 import type Docker from "dockerode";
 import { defaultParentImage, dockerOrchestratorSettingsSchema, type DockerOrchestratorConfig, type DockerOrchestratorSettings } from "./index.js";
@@ -165,7 +164,10 @@ export class DockerOrchestrator extends BaseOrchestrator<DockerOrchestratorConfi
             localArtifactRoot,
             configuredArtifactPath: typeof configured === "string" ? configured : undefined,
           })
-        : []),
+        : // Without the client's store the step keeps its records in the artifact store (STACKYARD_ARTIFACT_STORE): mount a local one.
+          localArtifactRoot
+          ? [`${localArtifactRoot}:${localArtifactRoot}`]
+          : []),
       ...[...this.config.volumes, ...(settings.volumes ?? [])].map((v) => resolveVolume(v, context.sourceRoot)),
     ];
     const user = this.config.user ?? (typeof process.getuid === "function" ? `${process.getuid()}:${process.getgid!()}` : undefined);
@@ -228,7 +230,11 @@ export class DockerOrchestrator extends BaseOrchestrator<DockerOrchestratorConfi
     }).finally(() => running.delete(stepId));
     if (!exit || killed.has(stepId) || context.signal.aborted) return stopped();
 
-    const record = await context.store.getStepRun(context.runId, stepId);
+    // A step that had the client's store mounted recorded there; one that had
+    // only the artifact store (STACKYARD_ARTIFACT_STORE) kept its record in it.
+    const record =
+      (await context.store.getStepRun(context.runId, stepId)) ??
+      (context.stepEnvironment(stepId).STACKYARD_STORE ? undefined : await new ArtifactStoreRunStore(context.stack.artifactStore).getStepRun(context.runId, stepId));
     const recorded = record && isFinalStatus(record.status) ? record : undefined;
     let error: string | undefined;
     if (exit.oomKilled) error = `out of memory: limit ${exit.memoryLimit ? formatBytes(exit.memoryLimit) : "none set"}`;
