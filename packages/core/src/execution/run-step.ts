@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { getMaxListeners, setMaxListeners } from "node:events";
 import { setTimeout as sleep } from "node:timers/promises";
 import { format } from "node:util";
 import type { BaseArtifactStore } from "../artifact-store/base-artifact-store.js";
@@ -72,6 +73,8 @@ const neverAborted: AbortSignal = new AbortController().signal;
 function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   if (!signal) return work;
   if (signal.aborted) return Promise.reject(signal.reason);
+  // One run's signal is shared by every step running at once: many listeners are expected.
+  if (getMaxListeners(signal) < 1000) setMaxListeners(1000, signal);
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(signal.reason);
     signal.addEventListener("abort", onAbort, { once: true });
