@@ -109,7 +109,7 @@ async function runInProject(project: Project, pipeline: Pipeline, options: Clien
     runStepInProcess: (stepId, opts) =>
       runStep({
         snapshot, stepId, runId, store, artifactStore: stack.artifactStore, pipeline, signal: opts?.signal ?? abort.signal,
-        sourceRoot: project.paths.sourceRoot, importModule: importModuleFor(project.paths.sourceRoot), memo,
+        sourceRoot: project.paths.sourceRoot, importModule: importModuleFor(project.paths.sourceRoot), memo, writeResultFile: false,
         onLog: (line, stream) => reporter.stepLog(stepId, line, stream),
         onStatus: (status, detail) => reporter.stepStatus(stepId, status, detail),
       }),

@@ -17,6 +17,12 @@ import { flushSink, installLogCapture, runCaptured, writeToSink, type StepLogSin
 
 /** Options of {@link runStep}. */
 export interface RunStepOptions {
+  /**
+   * Also write `runs/<run>/<step>/step.json` (the record with its artifacts)
+   * to the artifact store, for a client that cannot see `store` (remote
+   * steps). Default true; a step recording into the client's own store skips it.
+   */
+  writeResultFile?: boolean;
   snapshot: PipelineSnapshot;
   /** Invocation id of the step to run. */
   stepId: string;
@@ -143,8 +149,10 @@ export async function runStep(options: RunStepOptions): Promise<StepOutcome> {
       }
     }
     await store.putStepRun(record);
-    const file: StepResultFile = { step: record, artifacts };
-    await artifactStore.writeFile(`${base}/step.json`, JSON.stringify(file, null, 2));
+    if (options.writeResultFile ?? true) {
+      const file: StepResultFile = { step: record, artifacts };
+      await artifactStore.writeFile(`${base}/step.json`, JSON.stringify(file, null, 2));
+    }
     options.onStatus?.(status, error);
     return error === undefined ? { stepId, status } : { stepId, status, error };
   };

@@ -3,6 +3,13 @@ import { ConfigError, isPipeline } from "@stackyard/core";
 import { runPipeline } from "../../client/run-pipeline.js";
 import { loadSource } from "../../source/load-source.js";
 import { findSourceRoot } from "../../store/project.js";
+import { loadStack } from "../../client/load-stack.js";
+import { withProject } from "../with-project.js";
+
+/** Imports the implementations of the stack a run will use (loads are cached for the run itself). */
+async function preloadStack(stack: string | undefined): Promise<void> {
+  await withProject((project) => loadStack(project, stack ?? project.config.activeStackName()));
+}
 
 interface RunCommandOptions {
   config?: string;
@@ -25,6 +32,9 @@ export async function runCommand(source: string, opts: RunCommandOptions): Promi
     module = rel.startsWith("..") ? resolve(module) : `./${rel}`;
   }
   const sourcePath = `${module}#${hash > 0 ? source.slice(hash + 1) : ""}`;
+  // Load the stack's implementations before the pipeline's TypeScript: once
+  // tsx's loader is registered every later import goes through its hooks.
+  await preloadStack(opts.stack);
   const pipeline = await loadSource(sourcePath, sourceRoot);
   if (!isPipeline(pipeline)) throw new ConfigError(`'${sourcePath}' is not a pipeline: export one made with pipeline() from @stackyard/core`);
   const parameters: Record<string, unknown> = {};

@@ -64,6 +64,8 @@ export async function stepRunCommand(opts: { snapshot: string; step: string; run
     const outcome = await runStep({
       snapshot, stepId: opts.step, runId: opts.run, store: env.store, artifactStore: env.artifactStore, pipeline,
       sourceRoot, importModule: importModuleFor(sourceRoot),
+      // With the client's store at hand it has the record; a remote client reads step.json.
+      writeResultFile: env.store instanceof SqliteRunStore ? false : true,
       // The container's own output is what its orchestrator collects.
       onLog: (line, stream) => (stream === "stderr" ? process.stderr : process.stdout).write(line + "\n"),
       onStatus: (status, detail) => events.stepStatus(opts.step, status, detail),
