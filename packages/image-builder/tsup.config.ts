@@ -1,12 +1,3 @@
-import { defineConfig } from "tsup";
+import { packageConfig } from "../../tsup.base.js";
 
-export default defineConfig({
-  entry: ["src/index.ts"],
-  format: ["esm"],
-  target: "node20",
-  dts: { compilerOptions: { ignoreDeprecations: "6.0" } },
-  clean: true,
-  sourcemap: true,
-  // zod comes from @stackyard/core (a peer); never bundle a second copy.
-  external: ["zod"],
-});
+export default packageConfig(["src/index.ts"]);
