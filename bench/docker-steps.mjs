@@ -30,8 +30,12 @@ try {
 
   // A cold first build: forget the dependency images earlier builds left, so
   // the reuse below is measured against what a first build really costs.
-  for (const image of await docker.listImages()) {
-    if ((image.RepoTags ?? []).some((tag) => /-deps:/.test(tag))) await docker.getImage(image.Id).remove({ force: true }).catch(() => undefined);
+  // Pipeline images are built FROM a dependency image: remove them first.
+  const images = await docker.listImages();
+  for (const pattern of [/^stackyard:/, /-deps:/]) {
+    for (const image of images.filter((i) => (i.RepoTags ?? []).some((tag) => pattern.test(tag)))) {
+      await docker.getImage(image.Id).remove({ force: true }).catch(() => undefined);
+    }
   }
   const first = run(1);
   const buildS = seconds(first.stdout + first.stderr, "Built");
