@@ -1,7 +1,7 @@
-import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { inspect } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { expectLightFlavorModule } from "@stackyard/tools/testing";
 import { ensureMoto, type MotoServer } from "../../../tools/src/engines/moto.js";
 import { awsConnectorFlavor, type AwsConnectorConfigInput } from "@stackyard/connector-aws";
 import { AwsServiceConnector } from "@stackyard/connector-aws/implementation";
@@ -108,18 +108,7 @@ describe("secrets never leave the connector", () => {
 
 describe("the flavor module stays light", () => {
   it("imports neither the AWS SDK nor the implementation, directly or through its own files", () => {
-    const seen = new Set<string>();
-    const visit = (file: string): void => {
-      if (seen.has(file)) return;
-      seen.add(file);
-      const source = readFileSync(new URL(file, import.meta.url), "utf8");
-      for (const m of source.matchAll(/^\s*(?:import|export)\s+(?!type\b)[^;]*?from\s+"([^"]+)"/gm)) {
-        const spec = m[1]!;
-        expect(spec, `${file} imports ${spec}`).not.toMatch(/^@aws-sdk\/|^@smithy\/|implementation/);
-        if (spec.startsWith("./")) visit(new URL(spec.replace(/\.js$/, ".ts"), new URL(file, import.meta.url)).href);
-      }
-    };
-    visit("../src/index.ts");
+    const seen = expectLightFlavorModule(new URL("../src/index.ts", import.meta.url), /^@aws-sdk\/|^@smithy\/|implementation/);
     expect(seen.size).toBeGreaterThanOrEqual(3);
   });
 });

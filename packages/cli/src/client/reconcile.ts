@@ -1,5 +1,5 @@
 import { hostname } from "node:os";
-import type { BaseOrchestrator, RunRecord, Stack } from "@stackyard/core";
+import { StackyardError, type BaseOrchestrator, type RunRecord, type Stack } from "@stackyard/core";
 import type { Project } from "../store/open-project.js";
 import type { SqliteRunStore } from "../store/sqlite-run-store.js";
 import { loadSnapshotComponent } from "./load-stack.js";
@@ -44,7 +44,7 @@ export async function stopRunNow(project: Project, store: SqliteRunStore, run: R
   }
   const context = await orchestratorContext(project, store, run);
   if (!context?.orchestrator.stop) {
-    throw Object.assign(new Error(`The orchestrator of run '${run.name}' cannot stop runs`), { exitCode: 2 });
+    throw new StackyardError(`The orchestrator of run '${run.name}' (${context?.orchestrator.flavor ?? "unknown flavor"}) cannot stop runs`);
   }
   await context.orchestrator.stop(run, { store, stack: context.stack });
   await store.updateRun(run.id, { status: "stopped", ended: new Date().toISOString() });

@@ -52,7 +52,6 @@ function componentIds(project: Project, opts: StackOptions, base: Record<string,
 
 export async function registerStack(name: string, opts: StackOptions): Promise<void> {
   await withProject(async (project) => {
-    if (project.config.findStack(name)) project.config.addStack(name, {}); // throws the "already exists" error
     const components = componentIds(project, opts);
     await resolveAndValidate(project, name, components);
     project.db.transaction(() => {
