@@ -1,29 +1,40 @@
-import type { BaseArtifactStore, BaseContainerRegistry, BaseOrchestrator, PipelineSnapshot, Stack, StackComponent } from "@stackyard/core";
-import { instantiateComponent } from "../flavors/load-component.js";
+import type { BaseArtifactStore, BaseContainerRegistry, BaseOrchestrator, CompileStack, PipelineSnapshot, Stack, StackComponent } from "@stackyard/core";
+import { instantiateComponent, loadComponent } from "../flavors/load-component.js";
 import { FlavorRegistry } from "../flavors/registry.js";
-import type { ComponentRow } from "../store/config-store.js";
 import type { Project } from "../store/open-project.js";
 import { StoreUsageError } from "../store/store-errors.js";
 
+/** A stack's components, made, and their description for snapshots. */
+export interface LoadedStack {
+  stack: Stack;
+  /** What a snapshot records of the stack (flavor sources, config, settings schemas). */
+  components: CompileStack;
+}
+
 /** Loads the implementations of a stack's components (the only place a run loads them). */
-export async function loadStack(project: Project, stackName: string): Promise<{ stack: Stack; rows: Record<string, ComponentRow> }> {
+export async function loadStack(project: Project, stackName: string): Promise<LoadedStack> {
   const stackRow = project.config.getStack(stackName);
   const registry = new FlavorRegistry(project.config, project.paths.sourceRoot);
-  const rows: Record<string, ComponentRow> = {};
-  const components: Record<string, StackComponent> = {};
+  const made: Record<string, StackComponent> = {};
+  const components: CompileStack = { name: stackName, components: {} };
   for (const [type, id] of Object.entries(stackRow.components)) {
     const row = project.config.getComponentById(id);
     if (!row) throw new StoreUsageError(`Stack '${stackName}' refers to a ${type.replaceAll("_", " ")} that no longer exists`, `Update the stack: \`stackyard stack update ${stackName}\`.`);
-    rows[type] = row;
-    components[type] = await instantiateComponent(project, row, registry);
+    const { component, entry, flavor } = await loadComponent(project, row, registry);
+    made[type] = component;
+    components.components[type as keyof CompileStack["components"]] = {
+      id: row.id, name: row.name, flavor: row.flavor, flavor_source: entry.source, config: row.config,
+      ...(row.connector ? { connector: row.connector } : {}),
+      ...(flavor.settingsSchema ? { settingsSchema: flavor.settingsSchema } : {}),
+    };
   }
   return {
-    rows,
+    components,
     stack: {
       name: stackName,
-      orchestrator: components.orchestrator as BaseOrchestrator,
-      artifactStore: components.artifact_store as BaseArtifactStore,
-      containerRegistry: components.container_registry as BaseContainerRegistry | undefined,
+      orchestrator: made.orchestrator as BaseOrchestrator,
+      artifactStore: made.artifact_store as BaseArtifactStore,
+      containerRegistry: made.container_registry as BaseContainerRegistry | undefined,
     },
   };
 }

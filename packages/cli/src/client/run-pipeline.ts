@@ -10,18 +10,15 @@ import {
   resolvePipelineSource,
   type Pipeline,
   type PipelineSnapshot,
-  type CompileStack,
   type RunOptions,
   type RunResult,
   type RunStatus,
   type StepOutcome,
   type SubmitContext,
 } from "@stackyard/core";
-import { FlavorRegistry } from "../flavors/registry.js";
-import { loadFlavor } from "../flavors/load-flavor.js";
 import { openProject, type Project } from "../store/open-project.js";
 import { SqliteRunStore } from "../store/sqlite-run-store.js";
-import { loadStack } from "./load-stack.js";
+import { loadStack, type LoadedStack } from "./load-stack.js";
 import { RunReporter } from "./reporter.js";
 import { importModuleFor } from "../source/load-source.js";
 
@@ -46,27 +43,21 @@ export interface ClientRunOptions extends RunOptions {
 export async function runPipeline(pipeline: Pipeline, options: ClientRunOptions = {}): Promise<RunResult> {
   const project = openProject(options.cwd ?? process.cwd());
   try {
-    return await runInProject(project, pipeline, options);
+    return await runPipelineInProject(project, pipeline, options);
   } finally {
     project.close();
   }
 }
 
-async function runInProject(project: Project, pipeline: Pipeline, options: ClientRunOptions): Promise<RunResult> {
+/**
+ * {@link runPipeline} in an open project. `loaded` is the stack as
+ * {@link loadStack} gave it, when the caller loaded it already (the `run`
+ * command loads it before the pipeline's TypeScript).
+ */
+export async function runPipelineInProject(project: Project, pipeline: Pipeline, options: ClientRunOptions, loaded?: LoadedStack): Promise<RunResult> {
   const store = new SqliteRunStore(project.db);
-  const stackName = options.stack ?? project.config.activeStackName();
-  const { stack, rows } = await loadStack(project, stackName);
-  const registry = new FlavorRegistry(project.config, project.paths.sourceRoot);
-  const components: CompileStack = { name: stackName, components: {} };
-  for (const [type, row] of Object.entries(rows)) {
-    const entry = registry.find(type, row.flavor)!;
-    const flavor = await loadFlavor(entry, project.paths.sourceRoot);
-    components.components[type as keyof CompileStack["components"]] = {
-      id: row.id, name: row.name, flavor: row.flavor, flavor_source: entry.source, config: row.config,
-      ...(row.connector ? { connector: row.connector } : {}),
-      ...(flavor.settingsSchema ? { settingsSchema: flavor.settingsSchema } : {}),
-    };
-  }
+  const stackName = loaded?.stack.name ?? options.stack ?? project.config.activeStackName();
+  const { stack, components } = loaded ?? (await loadStack(project, stackName));
   const source = options.source ?? (await resolvePipelineSource(pipeline, project.paths.sourceRoot, { importModule: importModuleFor(project.paths.sourceRoot) }));
   const snapshot = pipeline.compile({
     source,

@@ -40,6 +40,15 @@ function packageToInstall(entry: FlavorEntry, flavor: AnyFlavor): string | undef
  * config and secrets, and connects its service connector.
  */
 export async function instantiateComponent<T extends StackComponent<any>>(project: Project, row: ComponentRow, registry = new FlavorRegistry(project.config, project.paths.sourceRoot)): Promise<T> {
+  return (await loadComponent<T>(project, row, registry)).component;
+}
+
+/** {@link instantiateComponent}, also giving the flavor it was made from and where that was found. */
+export async function loadComponent<T extends StackComponent<any>>(
+  project: Project,
+  row: ComponentRow,
+  registry: FlavorRegistry,
+): Promise<{ component: T; entry: FlavorEntry; flavor: AnyFlavor }> {
   const entry = requireFlavorEntry(registry, row.type, row.flavor);
   const flavor = await loadFlavor(entry, project.paths.sourceRoot);
   const label = `${componentTypeLabel(row.type as ComponentType)} '${row.name}' (flavor ${row.flavor})`;
@@ -62,5 +71,6 @@ export async function instantiateComponent<T extends StackComponent<any>>(projec
     const connectorRow = project.config.getComponent("service_connector", row.connector);
     connector = await instantiateComponent<ServiceConnector>(project, connectorRow, registry);
   }
-  return new Implementation({ id: row.id, name: row.name, flavor: row.flavor, config, connector, sourceRoot: project.paths.sourceRoot }) as T;
+  const component = new Implementation({ id: row.id, name: row.name, flavor: row.flavor, config, connector, sourceRoot: project.paths.sourceRoot }) as T;
+  return { component, entry, flavor };
 }

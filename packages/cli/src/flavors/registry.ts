@@ -1,4 +1,4 @@
-import type { ConfigStore } from "../store/config-store.js";
+import type { ConfigStore, FlavorRow } from "../store/config-store.js";
 import { BUILTIN_FLAVORS } from "./builtin.js";
 import { findDeclaredFlavors } from "./declared.js";
 
@@ -14,6 +14,9 @@ export interface FlavorEntry {
   description?: string | undefined;
   remote: boolean;
 }
+
+const builtinEntry = (f: (typeof BUILTIN_FLAVORS)[number]): FlavorEntry => ({ type: f.type, name: f.name, source: f.source, origin: "built-in", description: f.description, remote: f.remote });
+const registeredEntry = (f: FlavorRow): FlavorEntry => ({ type: f.type, name: f.name, source: f.source, origin: "registered", description: f.description ?? undefined, remote: f.remote });
 
 /**
  * Every flavor the project can use: built in, declared by installed packages,
@@ -33,14 +36,19 @@ export class FlavorRegistry {
       const key = `${entry.type}/${entry.name}`;
       if (!entries.has(key) && (!type || entry.type === type)) entries.set(key, entry);
     };
-    for (const f of BUILTIN_FLAVORS) add({ type: f.type, name: f.name, source: f.source, origin: "built-in", description: f.description, remote: f.remote });
-    for (const f of this.config.listFlavors(type)) add({ type: f.type, name: f.name, source: f.source, origin: "registered", description: f.description ?? undefined, remote: f.remote });
+    for (const f of BUILTIN_FLAVORS) add(builtinEntry(f));
+    for (const f of this.config.listFlavors(type)) add(registeredEntry(f));
     for (const f of this.declaredFlavors()) add(f);
     return [...entries.values()].sort((a, b) => a.type.localeCompare(b.type) || a.name.localeCompare(b.name));
   }
 
+  /** The flavor `list` would give for type and name, looking at installed packages only when needed. */
   find(type: string, name: string): FlavorEntry | undefined {
-    return this.list(type).find((f) => f.name === name);
+    const builtin = BUILTIN_FLAVORS.find((f) => f.type === type && f.name === name);
+    if (builtin) return builtinEntry(builtin);
+    const registered = this.config.listFlavors(type).find((f) => f.name === name);
+    if (registered) return registeredEntry(registered);
+    return this.declaredFlavors().find((f) => f.type === type && f.name === name);
   }
 
   private declaredFlavors(): FlavorEntry[] {

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from "node:fs";
+import { register } from "node:module";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseSourcePath, SourceError } from "@stackyard/core";
@@ -8,7 +9,7 @@ const loaded = new Map<string, Promise<Record<string, unknown>>>();
 /**
  * Imports the module of a source path, resolved against the source root:
  * a package name or subpath from the project's node_modules, or a `.ts`/`.js`
- * file relative to the root (TypeScript loads without a build step, through tsx).
+ * file relative to the root (TypeScript loads without a build step, see registerTypeScript).
  */
 export async function importSourceModule(module: string, sourceRoot: string): Promise<Record<string, unknown>> {
   const isFile = module.startsWith(".") || isAbsolute(module);
@@ -31,7 +32,7 @@ async function load(module: string, isFile: boolean, sourceRoot: string): Promis
   }
   const specifier = isFile ? pathToFileURL(resolve(sourceRoot, module)).href : module;
   try {
-    // Plain import first: fast for packages and .js files; tsx only when needed.
+    // Plain import first: fast for packages and .js files; TypeScript hooks only when needed.
     if (!isFile || /\.(c|m)?js$/.test(module)) {
       try {
         return (await import(isFile ? specifier : resolvePackage(module, sourceRoot))) as Record<string, unknown>;
@@ -39,7 +40,7 @@ async function load(module: string, isFile: boolean, sourceRoot: string): Promis
         if (!isResolutionError(error)) throw error;
       }
     }
-    await registerTypeScript();
+    await registerTypeScript(sourceRoot);
     return (await import(specifier)) as Record<string, unknown>;
   } catch (error) {
     if (isResolutionError(error) && !isFile) {
@@ -55,16 +56,32 @@ async function load(module: string, isFile: boolean, sourceRoot: string): Promis
 let typescriptRegistered: Promise<void> | undefined;
 
 /**
- * Registers tsx's loader for this process, once, so that `.ts` sources load
- * into the same module graph as the CLI. (tsx's namespaced `tsImport` would
- * give the user's files their own copy of @stackyard/core and zod, so flavors
- * and steps would not be the same objects the engine knows.)
+ * Lets this process import `.ts` files, once, into the same module graph as
+ * the CLI (so flavors and steps are the objects the engine knows). Stackyard's
+ * own hooks (ts-hooks.ts: esbuild with a compile cache) unless the project's
+ * tsconfig.json maps import paths (`compilerOptions.paths`), which tsx's
+ * loader resolves.
  */
-function registerTypeScript(): Promise<void> {
-  typescriptRegistered ??= import("tsx/esm/api").then(({ register }) => {
-    register();
-  });
+function registerTypeScript(sourceRoot: string): Promise<void> {
+  typescriptRegistered ??= (async () => {
+    if (mapsImportPaths(sourceRoot)) {
+      const { register } = await import("tsx/esm/api");
+      register();
+      return;
+    }
+    process.setSourceMapsEnabled(true);
+    // Resolved through the package's own exports (from dist, and from src under test).
+    register("stackyard/ts-hooks", import.meta.url);
+  })();
   return typescriptRegistered;
+}
+
+function mapsImportPaths(sourceRoot: string): boolean {
+  try {
+    return /"paths"\s*:/.test(readFileSync(join(sourceRoot, "tsconfig.json"), "utf8"));
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -148,7 +165,7 @@ export async function loadSource(source: string, sourceRoot: string): Promise<un
 export function importModuleFor(sourceRoot: string): (specifier: string) => Promise<Record<string, unknown>> {
   return async (specifier) => {
     if (specifier.startsWith("file:")) {
-      await registerTypeScript();
+      await registerTypeScript(sourceRoot);
       return (await import(specifier)) as Record<string, unknown>;
     }
     return importSourceModule(specifier, sourceRoot);

@@ -1,11 +1,16 @@
 import { readFileSync } from "node:fs";
-import { parseDocument } from "yaml";
+import { createRequire } from "node:module";
 import { z } from "zod";
 import { STACK_COMPONENT_TYPES } from "../component/component-type.js";
 import { ConfigError } from "../errors/errors.js";
 import { formatIssues } from "../config/validate.js";
 import { parseMemory } from "./memory.js";
 import { resourceSettingsSchema } from "./snapshot.js";
+
+// yaml loads only when a run configuration file is read: most processes
+// (every step process, every run without --config) never need it.
+let yaml: typeof import("yaml") | undefined;
+const loadYaml = (): typeof import("yaml") => (yaml ??= createRequire(import.meta.url)("yaml") as typeof import("yaml"));
 
 const settingsObject = z.record(z.string(), z.unknown());
 
@@ -109,7 +114,7 @@ export function loadRunConfig(input: RunConfigInput | undefined): LoadedRunConfi
       hint: "Pass the path of a YAML file, relative to the current folder.",
     });
   }
-  const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  const document = loadYaml().parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   const error = document.errors[0];
   if (error) {
     const line = error.linePos?.[0]?.line;

@@ -1,15 +1,10 @@
 import { isAbsolute, relative, resolve } from "node:path";
 import { ConfigError, isPipeline } from "@stackyard/core";
-import { runPipeline } from "../../client/run-pipeline.js";
+import { runPipelineInProject } from "../../client/run-pipeline.js";
 import { loadSource } from "../../source/load-source.js";
 import { findSourceRoot } from "../../store/project.js";
 import { loadStack } from "../../client/load-stack.js";
 import { withProject } from "../with-project.js";
-
-/** Imports the implementations of the stack a run will use (loads are cached for the run itself). */
-async function preloadStack(stack: string | undefined): Promise<void> {
-  await withProject((project) => loadStack(project, stack ?? project.config.activeStackName()));
-}
 
 interface RunCommandOptions {
   config?: string;
@@ -32,11 +27,6 @@ export async function runCommand(source: string, opts: RunCommandOptions): Promi
     module = rel.startsWith("..") ? resolve(module) : `./${rel}`;
   }
   const sourcePath = `${module}#${hash > 0 ? source.slice(hash + 1) : ""}`;
-  // Load the stack's implementations before the pipeline's TypeScript: once
-  // tsx's loader is registered every later import goes through its hooks.
-  await preloadStack(opts.stack);
-  const pipeline = await loadSource(sourcePath, sourceRoot);
-  if (!isPipeline(pipeline)) throw new ConfigError(`'${sourcePath}' is not a pipeline: export one made with pipeline() from @stackyard/core`);
   const parameters: Record<string, unknown> = {};
   for (const pair of opts.param ?? []) {
     const eq = pair.indexOf("=");
@@ -48,13 +38,24 @@ export async function runCommand(source: string, opts: RunCommandOptions): Promi
       parameters[pair.slice(0, eq)] = raw;
     }
   }
-  await runPipeline(pipeline, {
-    source: sourcePath,
-    ...(opts.config ? { config: resolve(opts.config) } : {}),
-    ...(opts.runName ? { runName: opts.runName } : {}),
-    ...(opts.stack ? { stack: opts.stack } : {}),
-    ...(opts.cache === false ? { enableCache: false } : {}),
-    ...(Object.keys(parameters).length ? { parameters } : {}),
-    ...(opts.quiet ? { quiet: true } : {}),
+  await withProject(async (project) => {
+    // Load the stack's implementations before the pipeline's TypeScript: once
+    // the TypeScript hooks are registered every later import goes through them.
+    const loaded = await loadStack(project, opts.stack ?? project.config.activeStackName());
+    const pipeline = await loadSource(sourcePath, sourceRoot);
+    if (!isPipeline(pipeline)) throw new ConfigError(`'${sourcePath}' is not a pipeline: export one made with pipeline() from @stackyard/core`);
+    await runPipelineInProject(
+      project,
+      pipeline,
+      {
+        source: sourcePath,
+        ...(opts.config ? { config: resolve(opts.config) } : {}),
+        ...(opts.runName ? { runName: opts.runName } : {}),
+        ...(opts.cache === false ? { enableCache: false } : {}),
+        ...(Object.keys(parameters).length ? { parameters } : {}),
+        ...(opts.quiet ? { quiet: true } : {}),
+      },
+      loaded,
+    );
   });
 }

@@ -1,0 +1,167 @@
+/**
+ * Module hooks that let Node import a project's TypeScript files (pipelines,
+ * steps, flavors, materializers) without a build step. Registered once per
+ * process by `registerTypeScript` (load-source.ts); they run on Node's
+ * loader thread, so this module imports nothing but Node built-ins until a
+ * file has to be compiled.
+ *
+ * - `load` compiles `.ts`, `.tsx`, `.mts` and `.cts` files to ES modules with
+ *   esbuild (types stripped, inline source maps so stack traces name the
+ *   `.ts` lines), using the nearest `tsconfig.json`'s compiler options.
+ *   Compiled files are cached by content hash in the OS temporary folder, so a
+ *   file is compiled once until it changes.
+ * - `resolve` accepts what TypeScript accepts and Node does not: `./x.js`
+ *   naming `./x.ts`, extensionless relative imports, and folder imports of an
+ *   `index.ts`.
+ *
+ * Everything else goes to Node's own resolution and loading unchanged.
+ */
+import { createHash } from "node:crypto";
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir, userInfo } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+interface ResolveContext {
+  parentURL?: string | undefined;
+  conditions?: readonly string[];
+  importAttributes?: Record<string, string>;
+}
+interface ResolveResult {
+  url: string;
+  format?: string | null | undefined;
+  shortCircuit?: boolean;
+}
+interface LoadContext {
+  format?: string | null | undefined;
+  conditions?: readonly string[];
+  importAttributes?: Record<string, string>;
+}
+interface LoadResult {
+  format: string;
+  source?: string | ArrayBuffer | Uint8Array | null;
+  shortCircuit?: boolean;
+}
+type NextResolve = (specifier: string, context?: ResolveContext) => Promise<ResolveResult>;
+type NextLoad = (url: string, context?: LoadContext) => Promise<LoadResult>;
+
+/** Bumped when the compiled output would change for the same input. */
+const COMPILE_VERSION = "1";
+const TYPESCRIPT_FILE = /\.([cm]?ts|tsx)$/;
+const JS_EXTENSION = /\.([cm]?js|jsx)$/;
+const TS_FOR_JS: Record<string, string[]> = { ".js": [".ts", ".tsx"], ".jsx": [".tsx"], ".mjs": [".mts"], ".cjs": [".cts"] };
+const BARE_CANDIDATES = [".ts", ".tsx", ".mts", "/index.ts", "/index.tsx", "/index.mts"];
+
+const cacheDir = join(tmpdir(), `stackyard-ts-${safeUser()}`);
+const tsconfigByDir = new Map<string, string | undefined>();
+let esbuild: Promise<typeof import("esbuild")> | undefined;
+
+function safeUser(): string {
+  try {
+    return String(userInfo().uid >= 0 ? userInfo().uid : userInfo().username);
+  } catch {
+    return "user";
+  }
+}
+
+const isPathLike = (specifier: string): boolean => specifier.startsWith("./") || specifier.startsWith("../") || specifier.startsWith("/") || specifier.startsWith("file:");
+
+/** Node's resolution first; on "not found", the TypeScript spellings of the same path. */
+export async function resolve(specifier: string, context: ResolveContext, nextResolve: NextResolve): Promise<ResolveResult> {
+  try {
+    return await nextResolve(specifier, context);
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if ((code !== "ERR_MODULE_NOT_FOUND" && code !== "ERR_UNSUPPORTED_DIR_IMPORT") || !isPathLike(specifier) || !context.parentURL?.startsWith("file:")) throw error;
+    const [path, query = ""] = splitQuery(specifier);
+    const js = JS_EXTENSION.exec(path);
+    const candidates = js ? (TS_FOR_JS[js[0]] ?? []).map((ext) => path.slice(0, -js[0].length) + ext) : BARE_CANDIDATES.map((suffix) => path.replace(/\/$/, "") + suffix);
+    for (const candidate of candidates) {
+      try {
+        return await nextResolve(candidate + query, context);
+      } catch {
+        // Try the next spelling.
+      }
+    }
+    throw error;
+  }
+}
+
+/** Compiles TypeScript files; hands everything else to Node. */
+export async function load(url: string, context: LoadContext, nextLoad: NextLoad): Promise<LoadResult> {
+  if (!url.startsWith("file:")) return nextLoad(url, context);
+  const [fileUrl] = splitQuery(url);
+  const match = TYPESCRIPT_FILE.exec(fileUrl);
+  if (!match) return nextLoad(url, context);
+  const file = fileURLToPath(fileUrl);
+  const source = readFileSync(file, "utf8");
+  const tsconfig = nearestTsconfig(dirname(file));
+  const key = createHash("sha256").update(`${COMPILE_VERSION}\0${compilerVersion()}\0${process.version}\0${file}\0${tsconfig ?? ""}\0`).update(source).digest("hex");
+  const cached = join(cacheDir, `${key}.mjs`);
+  try {
+    return { format: "module", source: readFileSync(cached, "utf8"), shortCircuit: true };
+  } catch {
+    // Not compiled yet.
+  }
+  const { transform } = await (esbuild ??= import("esbuild"));
+  let compiled: { code: string };
+  try {
+    compiled = await transform(source, {
+      loader: match[1] === "tsx" ? "tsx" : "ts",
+      format: "esm",
+      // tsx's options, so that a step's code (and with it its cache key) is
+      // the same whether the pipeline ran under `npx tsx` or `stackyard run`.
+      target: `node${process.versions.node}`,
+      minifyWhitespace: true,
+      keepNames: true,
+      sourcemap: "inline",
+      sourcefile: file,
+      ...(tsconfig !== undefined ? { tsconfigRaw: tsconfig } : {}),
+    });
+  } catch (error) {
+    // esbuild's message spans lines; name the first problem's place in one.
+    const first = (error as { errors?: Array<{ text: string; location?: { line: number; column: number } | null }> }).errors?.[0];
+    if (!first) throw error;
+    throw new SyntaxError(`${file}${first.location ? `:${first.location.line}:${first.location.column + 1}` : ""}: ${first.text}`);
+  }
+  writeCache(cached, compiled.code);
+  return { format: "module", source: compiled.code, shortCircuit: true };
+}
+
+let esbuildVersion: string | undefined;
+/** esbuild's version, without loading esbuild: a new compiler compiles afresh. */
+function compilerVersion(): string {
+  return (esbuildVersion ??= (JSON.parse(readFileSync(createRequire(import.meta.url).resolve("esbuild/package.json"), "utf8")) as { version: string }).version);
+}
+
+function splitQuery(specifier: string): [string, string?] {
+  const at = specifier.search(/[?#]/);
+  return at < 0 ? [specifier] : [specifier.slice(0, at), specifier.slice(at)];
+}
+
+/** The text of the nearest tsconfig.json above `dir` (esbuild reads the compiler options it needs). */
+function nearestTsconfig(dir: string): string | undefined {
+  if (tsconfigByDir.has(dir)) return tsconfigByDir.get(dir);
+  let found: string | undefined;
+  try {
+    found = readFileSync(join(dir, "tsconfig.json"), "utf8");
+  } catch {
+    const parent = dirname(dir);
+    found = parent === dir || /[\\/]node_modules$/.test(dir) ? undefined : nearestTsconfig(parent);
+  }
+  tsconfigByDir.set(dir, found);
+  return found;
+}
+
+/** Writes a compiled file atomically; a cache that cannot be written only costs a compile next time. */
+function writeCache(file: string, code: string): void {
+  try {
+    mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
+    const temp = `${file}.${process.pid}.tmp`;
+    writeFileSync(temp, code);
+    renameSync(temp, file);
+  } catch {
+    // Read-only or full temporary folder: compile again next time.
+  }
+}

@@ -1,0 +1,120 @@
+// TypeScript sources load without a build step: what TypeScript lets a user
+// write (`./x.js` naming x.ts, extensionless and folder imports, .mts,
+// import.meta.url), errors that point at the .ts line, edits picked up, and
+// tsconfig path aliases.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cli, newProject, removeProject } from "./cli-harness.js";
+
+function write(dir: string, files: Record<string, string>): void {
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, path)), { recursive: true });
+    writeFileSync(join(dir, path), text);
+  }
+}
+
+const PIPELINE = `import { pipeline, step } from "@stackyard/core";
+import { readFileSync } from "node:fs";
+import { double } from "./math.js";
+import { label } from "./label";
+import { offset } from "./lib";
+import { scale } from "./scale.mjs";
+import { broken } from "./broken.js";
+
+interface Numbers { values: number[] }
+
+export const load = step({ name: "load", outputs: { numbers: "json" } }, async (): Promise<{ numbers: Numbers }> => {
+  const values = JSON.parse(readFileSync(new URL("./data.json", import.meta.url), "utf8")) as number[];
+  return { numbers: { values } };
+});
+
+export const total = step({ name: "total" }, async ({ numbers }: { numbers: Numbers }, context) => {
+  const sum = numbers.values.reduce((a, b) => a + scale(double(b)) + offset, 0);
+  context.log(label(sum));
+  return sum;
+});
+
+export const fail = step({ name: "fail" }, async () => broken());
+
+export const sums = pipeline({ name: "sums", enableCache: false }, () => {
+  const { numbers } = load();
+  total({ numbers });
+});
+
+export const failing = pipeline({ name: "failing", enableCache: false }, () => {
+  fail();
+});
+`;
+
+const SOURCES: Record<string, string> = {
+  "ts-src/pipeline.ts": PIPELINE,
+  "ts-src/math.ts": "export const double = (n: number): number => n * 2;\n",
+  "ts-src/label.ts": "export function label(sum: number): string {\n  return `sum is ${sum}`;\n}\n",
+  "ts-src/lib/index.ts": "export const offset: number = 1;\n",
+  "ts-src/scale.mts": "export const scale = (n: number): number => n * 10;\n",
+  "ts-src/broken.ts": "type Reason = string;\nexport function broken(): never {\n  const reason: Reason = 'broken on purpose';\n  throw new Error(reason);\n}\n",
+  "ts-src/data.json": "[1, 2, 3]\n",
+};
+
+describe("TypeScript pipelines load without a build step", () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = newProject("typescript");
+    write(dir, SOURCES);
+  });
+  afterAll(() => removeProject(dir));
+
+  it("resolves imports the way TypeScript does: .js naming .ts, extensionless, folder index, .mts; import.meta.url is the file's own", () => {
+    const out = cli(dir, ["run", "./ts-src/pipeline.ts#sums", "--run-name", "sums-1"]);
+    expect(out.code, out.stderr).toBe(0);
+    // (1*2*10+1) + (2*2*10+1) + (3*2*10+1)
+    expect(cli(dir, ["runs", "logs", "sums-1", "--step", "total"]).stdout).toContain("sum is 123");
+  });
+
+  it("reports a step's error at its line in the .ts file", () => {
+    const out = cli(dir, ["run", "./ts-src/pipeline.ts#failing", "--run-name", "failing-1"]);
+    expect(out.code).toBe(1);
+    const logs = cli(dir, ["runs", "logs", "failing-1", "--step", "fail"]).stdout;
+    expect(logs).toContain("broken on purpose");
+    expect(logs).toMatch(/ts-src[\\/]broken\.ts:4:/);
+  });
+
+  it("runs the new code after a module is edited", () => {
+    write(dir, { "ts-src/math.ts": "export const double = (n: number): number => n * 3;\n" });
+    const out = cli(dir, ["run", "./ts-src/pipeline.ts#sums", "--run-name", "sums-2"]);
+    expect(out.code, out.stderr).toBe(0);
+    // (1*3*10+1) + (2*3*10+1) + (3*3*10+1)
+    expect(cli(dir, ["runs", "logs", "sums-2", "--step", "total"]).stdout).toContain("sum is 183");
+  });
+
+  it("fails a module that does not compile with one message naming the file and line, exit 2", () => {
+    write(dir, { "ts-src/bad.ts": "import { pipeline } from \"@stackyard/core\";\nexport const bad = pipeline({ name: \"bad\" }, () => {\n  const x: number = ;\n});\n" });
+    const out = cli(dir, ["run", "./ts-src/bad.ts#bad"]);
+    expect(out.code).toBe(2);
+    expect(out.stderr).toMatch(/bad\.ts:3/);
+    expect(out.stderr.split("\n").filter((l) => l.startsWith("Error")).length).toBeLessThanOrEqual(1);
+  });
+});
+
+describe("TypeScript path aliases from tsconfig.json", () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = newProject("typescript-paths");
+    write(dir, {
+      "tsconfig.json": JSON.stringify({ compilerOptions: { module: "nodenext", baseUrl: ".", paths: { "@shared/*": ["shared/*"] } } }, null, 2),
+      "shared/greeting.ts": "export const greeting = (name: string): string => `hello ${name}`;\n",
+      "aliased.ts":
+        'import { pipeline, step } from "@stackyard/core";\nimport { greeting } from "@shared/greeting";\n\n' +
+        'export const greet = step({ name: "greet" }, async (_inputs: {}, context) => {\n  context.log(greeting("paths"));\n  return 1;\n});\n' +
+        'export const aliased = pipeline({ name: "aliased" }, () => {\n  greet();\n});\n',
+    });
+  });
+  afterAll(() => removeProject(dir));
+
+  it("resolves `compilerOptions.paths` aliases", () => {
+    const out = cli(dir, ["run", "./aliased.ts#aliased", "--run-name", "aliased-1"]);
+    expect(out.code, out.stderr).toBe(0);
+    expect(cli(dir, ["runs", "logs", "aliased-1", "--step", "greet"]).stdout).toContain("hello paths");
+  });
+});
