@@ -407,7 +407,8 @@ export class StepFunctionsOrchestrator extends BaseOrchestrator<StepFunctionsOrc
         return collected.steps;
       }
       try {
-        await sleep(this.config.poll_interval * 1000, undefined, { signal: context.signal });
+        // Once the stop is asked for, the aborted signal must not cut the wait short: that would poll without pause.
+        await sleep(this.config.poll_interval * 1000, undefined, stopRequested ? {} : { signal: context.signal });
       } catch {
         // Aborted: stop the execution on the next turn, then keep following it until it ends.
       }

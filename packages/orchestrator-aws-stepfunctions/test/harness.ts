@@ -1,7 +1,7 @@
 // Shared by the orchestrator's integration tests: a user project under
 // <repo>/.test-tmp with the quickstart's pipeline, the real engines, the AWS
 // resources the orchestrator needs on moto, and the built CLI.
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -80,10 +80,9 @@ export function newProject(prefix: string): string {
     throw new Error("the quickstart's configs/training_pipeline.yaml changed shape: settings.docker.requirements or settings.orchestrator not found");
   }
   writeFileSync(join(dir, "configs/training_pipeline.yaml"), config);
-  writeFileSync(
-    join(dir, "configs/failing_pipeline.yaml"),
-    "settings:\n  docker:\n    dockerignore: docker.ignore\n  orchestrator:\n    step_timeout: 600\n",
-  );
+  for (const name of ["failing_pipeline", "sleeping_pipeline"]) {
+    writeFileSync(join(dir, `configs/${name}.yaml`), "settings:\n  docker:\n    dockerignore: docker.ignore\n  orchestrator:\n    step_timeout: 600\n");
+  }
   return dir;
 }
 
@@ -110,16 +109,26 @@ export interface CliResult {
   stderr: string;
 }
 
+/** The `stackyard` command line and environment a user's shell would have, plus `env`. */
+function cliCommand(args: string[], env: Record<string, string>): { argv: string[]; env: NodeJS.ProcessEnv } {
+  if (!existsSync(bin)) throw new Error(`${bin} is missing: build first (npx nx run-many -t build)`);
+  return {
+    argv: [bin, ...args],
+    env: { ...process.env, STACKYARD_STORE: "", STACKYARD_STACK: "", STACKYARD_SOURCE_ROOT: "", STACKYARD_ARTIFACT_STORE: "", FORCE_COLOR: "0", ...env },
+  };
+}
+
 /** Runs the built `stackyard` binary in `cwd` as a user would. */
 export function cli(cwd: string, args: string[], env: Record<string, string> = {}, timeout = 300_000): CliResult {
-  if (!existsSync(bin)) throw new Error(`${bin} is missing: build first (npx nx run-many -t build)`);
-  const result = spawnSync(process.execPath, [bin, ...args], {
-    cwd,
-    encoding: "utf8",
-    env: { ...process.env, STACKYARD_STORE: "", STACKYARD_STACK: "", STACKYARD_SOURCE_ROOT: "", STACKYARD_ARTIFACT_STORE: "", FORCE_COLOR: "0", ...env },
-    timeout,
-  });
+  const command = cliCommand(args, env);
+  const result = spawnSync(process.execPath, command.argv, { cwd, encoding: "utf8", env: command.env, timeout });
   return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** Starts the built `stackyard` binary in `cwd` and returns at once (for signals); stdout and stderr are pipes. */
+export function startCli(cwd: string, args: string[], env: Record<string, string> = {}): ChildProcess {
+  const command = cliCommand(args, env);
+  return spawn(process.execPath, command.argv, { cwd, env: command.env, stdio: ["ignore", "pipe", "pipe"] });
 }
 
 /** Throws with the command's output unless it exited 0. */

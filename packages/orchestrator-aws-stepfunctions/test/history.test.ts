@@ -1,7 +1,12 @@
-// Unit tests: reading an execution's history and failure back into steps.
+// Unit tests: reading an execution's history, its failure and the steps' records back into steps.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { HistoryEvent } from "@aws-sdk/client-sfn";
+import { ArtifactStoreRunStore, LocalArtifactStore, MemoryRunStore, type ArtifactRecord, type StepRunRecord } from "@stackyard/core";
 import { describe, expect, it } from "vitest";
 import { parseStepFailure } from "../src/compiler/index.js";
+import { collectOutcomes, readStepFile } from "../src/deploy/step-records.js";
 import { HistoryReader, stateNamesFromDefinition } from "../src/implementation.js";
 
 const ev = (id: number, type: string, extra: Partial<HistoryEvent> = {}): HistoryEvent => ({ id, type, timestamp: new Date(0), ...extra }) as HistoryEvent;
@@ -47,5 +52,34 @@ describe("reading failures and state names back", () => {
       States: { p: { Type: "Parallel", Branches: [{ States: { "odd_name-12345678": task("odd name") } }, { States: { train: task("train") } }] }, evaluate: task("evaluate") },
     });
     expect(stateNamesFromDefinition(definition, ["train", "odd name", "evaluate", "missing"])).toEqual({ train: "train", "odd name": "odd_name-12345678", evaluate: "evaluate" });
+  });
+});
+
+describe("step records in the artifact store", () => {
+  it("takes a step the cache answered for (a cached record, no step.json) as cached, with the artifacts it reuses", async () => {
+    const root = mkdtempSync(join(tmpdir(), "sfn-step-records-"));
+    try {
+      const artifactStore = new LocalArtifactStore({ id: "a", name: "local", flavor: "local", config: { path: root }, sourceRoot: root });
+      // What a step container keeps in the artifact store: the first run's record, step.json and artifact; the second run's cached record only.
+      const remote = new ArtifactStoreRunStore(artifactStore);
+      const artifact: ArtifactRecord = { id: "art-1", runId: "run-1", stepId: "emit", output: "blob", uri: artifactStore.uri("runs/run-1/emit/blob"), materializer: "bytes", dataType: "bytes", size: 3, sha256: "0".repeat(64), created: new Date(0).toISOString() };
+      const first: StepRunRecord = { runId: "run-1", stepId: "emit", stepName: "emit", status: "completed", attempt: 1, outputs: { blob: artifact.id } };
+      await remote.putArtifact(artifact);
+      await remote.putStepRun(first);
+      await artifactStore.writeFile("runs/run-1/emit/step.json", JSON.stringify({ step: first, artifacts: [artifact] }));
+      await remote.putStepRun({ ...first, runId: "run-2", status: "cached", cachedFrom: { runId: "run-1", stepId: "emit" } });
+      // A step that is still running recorded itself too, but has not ended.
+      await remote.putStepRun({ ...first, runId: "run-2", stepId: "digest", stepName: "digest", status: "running", outputs: {} });
+
+      const store = new MemoryRunStore();
+      const collected = await collectOutcomes({ runId: "run-2", stepIds: ["emit", "digest"], artifactStore, store, execution: { status: "RUNNING" } });
+      expect(collected).toEqual({ status: "running", steps: [{ stepId: "emit", status: "cached" }] });
+      expect(await store.getStepRun("run-2", "emit")).toMatchObject({ status: "cached", outputs: { blob: "art-1" }, cachedFrom: { runId: "run-1", stepId: "emit" } });
+      expect(await store.getArtifact("art-1")).toEqual(artifact);
+      expect((await readStepFile(artifactStore, "run-1", "emit"))?.step.status).toBe("completed");
+      expect(await readStepFile(artifactStore, "run-2", "digest")).toBeUndefined();
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });

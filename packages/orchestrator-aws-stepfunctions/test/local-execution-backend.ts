@@ -1,25 +1,35 @@
 // The test seam: executions of the state machine Step Functions (moto)
 // stored, run by aws-local-stepfunctions instead of AWS, each ECS Task state
 // by a handler that runs the step's real container in the local Docker
-// engine. It answers describe/history/stop in Step Functions' shapes, so the
-// orchestrator's production code follows it as it follows AWS.
+// engine (local-ecs.ts). It answers describe/history/stop in Step Functions'
+// shapes, so the orchestrator's production code follows it as it follows AWS.
+// Stopping an execution stops its running tasks, as Step Functions stops the
+// ECS tasks of `.sync` states.
 import { DescribeStateMachineCommand, type HistoryEvent, type SFNClient } from "@aws-sdk/client-sfn";
 import type { ExecutionBackend, ExecutionDescription, ExecutionStatus } from "../src/implementation.js";
 
 type Sfn = typeof import("aws-local-stepfunctions");
 
-/** Runs one ECS task (the resolved `ecs:runTask.sync` Parameters); resolves with ECS's description of it or throws `States.TaskFailed`. */
-export type RunTaskHandler = (parameters: Record<string, any>, stateName: string) => Promise<Record<string, unknown>>;
+/**
+ * Runs one ECS task (the resolved `ecs:runTask.sync` Parameters); resolves
+ * with ECS's description of it or throws `States.TaskFailed`. `signal` is
+ * aborted when the execution is stopped: the task must stop then.
+ */
+export type RunTaskHandler = (parameters: Record<string, any>, stateName: string, signal: AbortSignal) => Promise<Record<string, unknown>>;
 
-interface LocalExecution {
+/** One execution, as the backend keeps it. */
+export interface LocalExecution {
   arn: string;
   stateMachineArn: string;
   definition: string;
   status: ExecutionStatus;
   error?: string;
   cause?: string;
+  /** What StopExecution was called with, if it was. */
+  stopReason?: { error: string; cause: string };
   events: HistoryEvent[];
   abort(): void;
+  /** Resolves once the execution and every task it started are over. */
   done: Promise<void>;
 }
 
@@ -36,10 +46,14 @@ function taskStates(definition: any, out = new Set<string>()): Set<string> {
 export class LocalExecutionBackend implements ExecutionBackend {
   readonly executions = new Map<string, LocalExecution>();
 
+  /**
+   * @param onEnd called when an execution is over (its status final, its tasks stopped), before `describe` says so.
+   */
   constructor(
     private readonly sfnModule: Sfn,
     private readonly sfn: SFNClient,
     private readonly runTask: RunTaskHandler,
+    private readonly onEnd?: (execution: LocalExecution) => void,
   ) {}
 
   async start(request: { stateMachineArn: string; name: string; input: string }): Promise<{ executionArn: string }> {
@@ -61,10 +75,15 @@ export class LocalExecutionBackend implements ExecutionBackend {
     const lastResult = new Map<string, string>();
     const lastError = new Map<string, { error: string; cause: string }>();
     const handlers: Record<string, (input: any) => Promise<any>> = {};
+    const stopTasks = new AbortController();
+    const running = new Set<Promise<unknown>>();
     for (const name of tasks) {
       handlers[name] = async (input) => {
+        const task = this.runTask(input, name, stopTasks.signal);
+        running.add(task);
+        void task.catch(() => undefined).finally(() => running.delete(task));
         try {
-          const result = await this.runTask(input, name);
+          const result = await task;
           lastResult.set(name, JSON.stringify(result));
           return result;
         } catch (error) {
@@ -88,13 +107,18 @@ export class LocalExecutionBackend implements ExecutionBackend {
       definition,
       status: "RUNNING",
       events,
-      abort: () => run.abort(),
+      abort: () => {
+        stopTasks.abort();
+        run.abort();
+      },
       done: Promise.resolve(),
     };
     const failTask = (name: string) => {
       const failure = lastError.get(name) ?? { error: "States.TaskFailed", cause: "" };
       last.set(name, push({ type: "TaskFailed", previousEventId: last.get(name), taskFailedEventDetails: { resourceType: "ecs", resource: "runTask.sync", ...failure } }));
     };
+    // The end is published once every task is over: then no step container runs.
+    let ending: { status: ExecutionStatus; error?: string; cause?: string; event: Omit<HistoryEvent, "id" | "timestamp"> } | undefined;
     execution.done = (async () => {
       try {
         for await (const event of run.eventLogs) {
@@ -113,21 +137,24 @@ export class LocalExecutionBackend implements ExecutionBackend {
             const succeeded = push({ type: "TaskSucceeded", previousEventId: last.get(name), taskSucceededEventDetails: { resourceType: "ecs", resource: "runTask.sync", output: lastResult.get(name) ?? "{}" } });
             push({ type: "TaskStateExited", previousEventId: succeeded, stateExitedEventDetails: { name } });
           } else if (e.type === "ExecutionSucceeded") {
-            execution.status = "SUCCEEDED";
-            push({ type: "ExecutionSucceeded", executionSucceededEventDetails: { output: JSON.stringify(e.output) } });
+            ending = { status: "SUCCEEDED", event: { type: "ExecutionSucceeded", executionSucceededEventDetails: { output: JSON.stringify(e.output) } } };
           } else if (e.type === "ExecutionFailed") {
-            execution.status = "FAILED";
-            execution.error = e.Error;
-            execution.cause = typeof e.Cause === "string" ? e.Cause : JSON.stringify(e.Cause);
-            push({ type: "ExecutionFailed", executionFailedEventDetails: { error: execution.error, cause: execution.cause } });
+            const cause = typeof e.Cause === "string" ? e.Cause : JSON.stringify(e.Cause);
+            ending = { status: "FAILED", error: e.Error, cause, event: { type: "ExecutionFailed", executionFailedEventDetails: { error: e.Error, cause } } };
           } else if (e.type === "ExecutionTerminated" || e.type === "ExecutionAborted") {
-            execution.status = "ABORTED";
-            push({ type: "ExecutionAborted", executionAbortedEventDetails: {} });
+            ending = { status: "ABORTED", event: { type: "ExecutionAborted", executionAbortedEventDetails: {} } };
           }
         }
       } finally {
         await run.result.catch(() => undefined);
-        if (execution.status === "RUNNING") execution.status = "ABORTED";
+        // Tasks of branches the failure or the stop cut short are stopped, as Step Functions stops them.
+        stopTasks.abort();
+        await Promise.allSettled([...running]);
+        ending ??= { status: "ABORTED", event: { type: "ExecutionAborted", executionAbortedEventDetails: {} } };
+        push(ending.event);
+        Object.assign(execution, { error: ending.error, cause: ending.cause });
+        execution.status = ending.status;
+        this.onEnd?.(execution);
       }
     })();
     this.executions.set(arn, execution);
@@ -153,7 +180,10 @@ export class LocalExecutionBackend implements ExecutionBackend {
     return this.get(executionArn).definition;
   }
 
-  async stop(executionArn: string): Promise<void> {
-    this.get(executionArn).abort();
+  async stop(executionArn: string, reason: { error: string; cause: string }): Promise<void> {
+    const execution = this.get(executionArn);
+    if (execution.status !== "RUNNING") return;
+    execution.stopReason = reason;
+    execution.abort();
   }
 }

@@ -6,9 +6,6 @@
 import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { CloudWatchLogsClient, CreateLogGroupCommand, CreateLogStreamCommand, PutLogEventsCommand } from "@aws-sdk/client-cloudwatch-logs";
-import { DescribeTaskDefinitionCommand, ECSClient } from "@aws-sdk/client-ecs";
-import { SFNClient } from "@aws-sdk/client-sfn";
 import { S3ArtifactStore } from "@stackyard/artifact-store-s3/implementation";
 import { EcrContainerRegistry } from "@stackyard/container-registry-ecr/implementation";
 import {
@@ -24,126 +21,37 @@ import {
   type Stack,
   type SubmitContext,
 } from "@stackyard/core";
-import { connectDocker } from "@stackyard/image-builder";
-import { ensureBaseImage, ensureDockerEngine, ensureRegistry, runContainer, type DockerEngine, type LocalRegistry } from "@stackyard/tools/engines";
-import type Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ensureMoto, type MotoServer } from "../../../tools/src/engines/moto.js";
-import { stepFunctionsOrchestratorFlavor, type StepFunctionsOrchestratorConfigInput } from "../src/index.js";
-import { StepFunctionsOrchestrator, type AwsClients, type ExecutionBackend } from "../src/implementation.js";
-import { ACCOUNT, awsEnvironment, CREDENTIALS, ECR_URI, EXECUTION_ROLE, makeAwsResources, newProject, polyfillWithResolvers, REGION, removeProject, SECURITY_GROUPS, SUBNETS, TASK_ROLE } from "./harness.js";
-import { LocalExecutionBackend } from "./local-execution-backend.js";
+import { stepFunctionsOrchestratorFlavor } from "../src/index.js";
+import { newProject, REGION, removeProject } from "./harness.js";
+import { LocallyExecutedOrchestrator, startLocalAws, type LocalAws } from "./local-aws.js";
+import { LocalEcs } from "./local-ecs.js";
+import type { LocalExecutionBackend } from "./local-execution-backend.js";
 
-polyfillWithResolvers();
-
-const LOG_GROUP = "/stackyard/steps";
-const BUCKET = "stackyard-local-exec";
-
-interface TaskRun {
-  stateName: string;
-  image: string;
-  command: string[];
-  exitCode: number;
-}
-
-let moto: MotoServer;
-let engine: DockerEngine;
-let registry: LocalRegistry;
-let docker: Docker;
-let nodeImage: string;
+let aws: LocalAws;
+let ecs: LocalEcs;
 let dir: string;
 let backend: LocalExecutionBackend;
-let clusterArn: string;
-const tasks: TaskRun[] = [];
-const savedEnv = { ...process.env };
-
-/** The orchestrator with the one seam replaced: executions run in aws-local-stepfunctions. */
-class LocallyExecutedOrchestrator extends StepFunctionsOrchestrator {
-  protected override createExecutionBackend(_clients: AwsClients): ExecutionBackend {
-    return backend;
-  }
-}
-
-/** What ECS would do for an `ecs:runTask.sync` state: run the task definition's image with the state's overrides. */
-async function runTask(parameters: Record<string, any>, stateName: string): Promise<Record<string, unknown>> {
-  const ecs = new ECSClient({ region: REGION, endpoint: moto.endpoint, credentials: CREDENTIALS });
-  const logs = new CloudWatchLogsClient({ region: REGION, endpoint: moto.endpoint, credentials: CREDENTIALS });
-  try {
-    const definition = (await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: parameters.TaskDefinition }))).taskDefinition!;
-    const override = parameters.Overrides.ContainerOverrides[0];
-    const container = definition.containerDefinitions!.find((c) => c.name === override.Name)!;
-    const env = Object.fromEntries((override.Environment ?? []).map((e: { Name: string; Value: string }) => [e.Name, e.Value]));
-    const taskId = randomUUID().replaceAll("-", "");
-    const taskArn = `arn:aws:ecs:${REGION}:${ACCOUNT}:task/stackyard/${taskId}`;
-    // The task role's credentials, as ECS would provide them; network host reaches moto on 127.0.0.1.
-    const result = await runContainer(docker, container.image!, override.Command, { network: "host", env: { ...env, ...awsEnvironment() } });
-    tasks.push({ stateName, image: container.image!, command: override.Command, exitCode: result.exitCode });
-    // The awslogs driver's part: the container's output into <group>/<prefix>/<container>/<task id>.
-    const options = container.logConfiguration?.options;
-    if (options) {
-      const stream = `${options["awslogs-stream-prefix"]}/${container.name}/${taskId}`;
-      await logs.send(new CreateLogStreamCommand({ logGroupName: options["awslogs-group"], logStreamName: stream }));
-      const lines = `${result.stdout}${result.stderr}`.split("\n").filter((l) => l.length > 0);
-      if (lines.length) {
-        const now = Date.now();
-        await logs.send(new PutLogEventsCommand({ logGroupName: options["awslogs-group"], logStreamName: stream, logEvents: lines.map((message, i) => ({ message, timestamp: now + i })) }));
-      }
-    }
-    if (result.exitCode !== 0) {
-      const error = new Error(JSON.stringify({ TaskArn: taskArn, StoppedReason: "Essential container in task exited", Containers: [{ Name: container.name, ExitCode: result.exitCode }] }));
-      error.name = "States.TaskFailed";
-      throw error;
-    }
-    return { TaskArn: taskArn, LastStatus: "STOPPED", Containers: [{ Name: container.name, ExitCode: 0 }] };
-  } finally {
-    ecs.destroy();
-    logs.destroy();
-  }
-}
 
 beforeAll(async () => {
-  const sfnModule = await import("aws-local-stepfunctions");
-  moto = await ensureMoto();
-  engine = await ensureDockerEngine();
-  docker = connectDocker(engine.dockerHost);
-  ({ nodeImage } = await ensureBaseImage(docker));
-  registry = await ensureRegistry();
-  Object.assign(process.env, awsEnvironment());
-  ({ clusterArn } = await makeAwsResources(moto.endpoint, BUCKET));
-  const logs = new CloudWatchLogsClient({ region: REGION, endpoint: moto.endpoint, credentials: CREDENTIALS });
-  await logs.send(new CreateLogGroupCommand({ logGroupName: LOG_GROUP }));
-  logs.destroy();
-  backend = new LocalExecutionBackend(sfnModule, new SFNClient({ region: REGION, endpoint: moto.endpoint, credentials: CREDENTIALS }), runTask);
+  aws = await startLocalAws({ bucket: "stackyard-local-exec" });
+  ecs = new LocalEcs({ docker: aws.docker, endpoint: aws.moto.endpoint });
+  backend = await aws.executionBackend(ecs.runTask);
   dir = newProject("sfn-local");
 });
 
 afterAll(async () => {
-  process.env = savedEnv;
   removeProject(dir);
-  await registry?.stop();
-  await engine?.stop();
-  await moto?.stop();
+  await aws?.stop();
 });
 
 function components() {
-  const artifactConfig = { path: `s3://${BUCKET}`, endpoint_url: moto.endpoint, force_path_style: true, region: REGION };
-  const registryConfig = { uri: ECR_URI, registry_address: registry.address, endpoint_url: moto.endpoint };
-  const orchestratorConfig: StepFunctionsOrchestratorConfigInput = {
-    ecs_cluster_arn: clusterArn,
-    execution_role: EXECUTION_ROLE,
-    task_role: TASK_ROLE,
-    subnet_ids: SUBNETS,
-    security_group_ids: SECURITY_GROUPS,
-    account_id: ACCOUNT,
-    region: REGION,
-    endpoint_url: moto.endpoint,
-    log_group: LOG_GROUP,
-    docker_host: engine.dockerHost,
-    parent_image: nodeImage,
-    poll_interval: 0.2,
-  };
+  const artifactConfig = aws.artifactStoreConfig();
+  const registryConfig = aws.registryConfig();
+  const orchestratorConfig = aws.orchestratorConfig();
   const config = stepFunctionsOrchestratorFlavor.configSchema.parse(orchestratorConfig);
   const orchestrator = new LocallyExecutedOrchestrator({ id: "o1", name: "sfn", flavor: "aws_step_functions", config, sourceRoot: dir });
+  orchestrator.backend = backend;
   const artifactStore = new S3ArtifactStore({ id: "a1", name: "s3_store", flavor: "s3", config: artifactConfig as never, sourceRoot: dir });
   const containerRegistry = new EcrContainerRegistry({ id: "r1", name: "ecr_registry", flavor: "aws", config: registryConfig as never, sourceRoot: dir });
   const stack: Stack = { name: "aws_stack", orchestrator, artifactStore, containerRegistry };
@@ -218,9 +126,9 @@ describe("a run on the Step Functions orchestrator, executed locally with real s
     expect(handle.orchestratorRunId).toMatch(new RegExp(`^arn:aws:states:${REGION}:\\d{12}:execution:stackyard-training_pipeline:${run.id}$`));
 
     // Each step ran once, in its own container, from the image pushed to the registry.
-    expect(tasks.map((t) => t.stateName).sort()).toEqual(snapshot.steps.map((s) => s.id).sort());
-    for (const task of tasks) {
-      expect(task.image).toMatch(new RegExp(`^${registry.address.replace(/\./g, "\\.")}/stackyard:[0-9a-f]{16}$`));
+    expect(ecs.tasks.map((t) => t.stateName).sort()).toEqual(snapshot.steps.map((s) => s.id).sort());
+    for (const task of ecs.tasks) {
+      expect(task.image).toMatch(new RegExp(`^${aws.registry.address.replace(/\./g, "\\.")}/stackyard:[0-9a-f]{16}$`));
       expect(task.command.slice(0, 3)).toEqual(["stackyard", "step", "run"]);
       expect(task.command.at(-1)).toBe(run.id);
     }
@@ -228,7 +136,7 @@ describe("a run on the Step Functions orchestrator, executed locally with real s
     // Records and artifacts were copied into the client's store, with the local stack's hashes.
     const remoteHashes = Object.fromEntries((await store.listArtifacts(run.id)).map((a) => [`${a.stepId}.${a.output}`, a.sha256]));
     expect(remoteHashes).toEqual(localHashes);
-    expect((await store.listArtifacts(run.id)).every((a) => a.uri.startsWith(`s3://${BUCKET}/runs/${run.id}/`))).toBe(true);
+    expect((await store.listArtifacts(run.id)).every((a) => a.uri.startsWith(`s3://${aws.bucket}/runs/${run.id}/`))).toBe(true);
     for (const step of snapshot.steps) {
       expect(statuses).toContainEqual([step.id, "running"]);
       expect(statuses).toContainEqual([step.id, "completed"]);
@@ -249,7 +157,7 @@ describe("a run on the Step Functions orchestrator, executed locally with real s
     const parts = components();
     const pipeline = await loadPipeline("pipelines/failing.ts", "failingPipeline");
     const snapshot = pipeline.compile({ source: "./pipelines/failing.ts#failingPipeline", stack: parts.compileStack, sourceRoot: dir, config: join(dir, "configs/failing_pipeline.yaml") });
-    const before = tasks.length;
+    const before = ecs.tasks.length;
     const { outcomes, run, statuses } = await submitAndWait(snapshot, parts);
     expect(outcomes.map((o) => [o.stepId, o.status])).toEqual([
       ["make_numbers", "completed"],
@@ -258,7 +166,7 @@ describe("a run on the Step Functions orchestrator, executed locally with real s
     ]);
     expect(outcomes[1]!.error).toMatch(/the numbers are on fire/);
     expect(outcomes[2]!.error).toBe("not run: step 'explode' failed");
-    expect(tasks.slice(before).map((t) => [t.stateName, t.exitCode])).toEqual([
+    expect(ecs.tasks.slice(before).map((t) => [t.stateName, t.exitCode])).toEqual([
       ["make_numbers", 0],
       ["explode", 1],
     ]);

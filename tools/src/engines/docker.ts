@@ -453,31 +453,57 @@ export interface ContainerResult {
   stderr: string;
 }
 
+/** Options of {@link runContainer}. */
+export interface RunContainerOptions {
+  /** `none` (default) or `host`; bridge networks are never used. */
+  network?: "none" | "host";
+  env?: Record<string, string>;
+  entrypoint?: string[];
+  /** `host:container[:mode]` bind mounts. */
+  binds?: string[];
+  /** `uid:gid` (or a name) the process runs as; default the image's user. */
+  user?: string;
+  /** Hard memory limit, in bytes. */
+  memoryBytes?: number;
+  /** CPU quota in billionths of a CPU (1e9 = one CPU). */
+  nanoCpus?: number;
+  labels?: Record<string, string>;
+  /** Kills the container when aborted; the result then has the kill's exit code (137). */
+  signal?: AbortSignal;
+}
+
 /**
  * Runs `cmd` in a fresh container of `image` and returns its exit code and
  * output. Network mode is `none` unless `host` is asked for; bridge networks
- * are never used.
+ * are never used. The container is removed whatever happens.
  */
-export async function runContainer(
-  docker: Docker,
-  image: string,
-  cmd: string[],
-  options: { network?: "none" | "host"; env?: Record<string, string>; entrypoint?: string[]; binds?: string[] } = {},
-): Promise<ContainerResult> {
+export async function runContainer(docker: Docker, image: string, cmd: string[], options: RunContainerOptions = {}): Promise<ContainerResult> {
+  if (options.signal?.aborted) throw new Error(`not starting ${image}: aborted`);
   const container = await docker.createContainer({
     Image: image,
     Cmd: cmd,
     ...(options.entrypoint ? { Entrypoint: options.entrypoint } : {}),
+    ...(options.user ? { User: options.user } : {}),
+    ...(options.labels ? { Labels: options.labels } : {}),
     Env: Object.entries(options.env ?? {}).map(([k, v]) => `${k}=${v}`),
-    HostConfig: { NetworkMode: options.network ?? "none", Binds: options.binds ?? [] },
+    HostConfig: {
+      NetworkMode: options.network ?? "none",
+      Binds: options.binds ?? [],
+      ...(options.memoryBytes !== undefined ? { Memory: options.memoryBytes, MemorySwap: options.memoryBytes } : {}),
+      ...(options.nanoCpus !== undefined ? { NanoCpus: options.nanoCpus } : {}),
+    },
   });
+  const kill = () => void container.kill().catch(() => undefined);
   try {
     await container.start();
+    options.signal?.addEventListener("abort", kill, { once: true });
+    if (options.signal?.aborted) kill();
     const { StatusCode } = (await container.wait()) as { StatusCode: number };
     const raw = (await container.logs({ stdout: true, stderr: true, follow: false })) as unknown as Buffer;
     const { stdout, stderr } = demultiplex(raw);
     return { exitCode: StatusCode, stdout, stderr };
   } finally {
+    options.signal?.removeEventListener("abort", kill);
     await container.remove({ force: true });
   }
 }

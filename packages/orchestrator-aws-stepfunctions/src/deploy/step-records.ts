@@ -1,15 +1,26 @@
 import {
   parseStepFailure,
 } from "../compiler/index.js";
-import type { BaseArtifactStore, RunStatus, RunStore, StepOutcome, StepResultFile } from "@stackyard/core";
+import { ArtifactStoreRunStore, type ArtifactRecord, type BaseArtifactStore, type RunStatus, type RunStore, type StepOutcome, type StepResultFile } from "@stackyard/core";
 import type { ExecutionDescription } from "./execution-backend.js";
 
-/** Reads `runs/<run>/<step>/step.json`, which the step's container writes when it ends. */
+/**
+ * Reads what a step's container recorded when it ended:
+ * `runs/<run>/<step>/step.json` (the record with its artifacts) or, for a
+ * step the cache answered for, which writes no step.json, its `cached` record
+ * in the artifact store's run store with the artifacts it reuses.
+ */
 export async function readStepFile(artifactStore: BaseArtifactStore, runId: string, stepId: string): Promise<StepResultFile | undefined> {
   const path = `runs/${runId}/${stepId}/step.json`;
   try {
-    if (!(await artifactStore.exists(path))) return undefined;
-    return JSON.parse((await artifactStore.readFile(path)).toString("utf8")) as StepResultFile;
+    if (await artifactStore.exists(path)) return JSON.parse((await artifactStore.readFile(path)).toString("utf8")) as StepResultFile;
+    const records = new ArtifactStoreRunStore(artifactStore);
+    const step = await records.getStepRun(runId, stepId);
+    if (step?.status !== "cached") return undefined;
+    const artifacts = await Promise.all(Object.values(step.outputs).map((id) => records.getArtifact(id)));
+    // A reused artifact whose record is gone: not a result the client can show.
+    if (artifacts.some((a) => a === undefined)) return undefined;
+    return { step, artifacts: artifacts as ArtifactRecord[] };
   } catch {
     // Half-written or unreadable: the step is not over as far as we can tell.
     return undefined;
