@@ -59,8 +59,13 @@ export class SqliteRunStore implements RunStore {
       getRunByPrefix: db.prepare("SELECT * FROM runs WHERE id LIKE ? ORDER BY created DESC LIMIT 2"),
       deleteRun: db.prepare("DELETE FROM runs WHERE id = ?"),
       putStep: db.prepare(
-        `INSERT OR REPLACE INTO step_runs (run_id, step_id, step_name, status, attempt, cache_key, cached_from, outputs, log_uri, error, started, ended)
-         VALUES (@runId, @stepId, @stepName, @status, @attempt, @cacheKey, @cachedFrom, @outputs, @logUri, @error, @started, @ended)`,
+        // An upsert, not INSERT OR REPLACE: a step's record is written two or
+        // three times, and replacing deletes and re-indexes the row each time.
+        `INSERT INTO step_runs (run_id, step_id, step_name, status, attempt, cache_key, cached_from, outputs, log_uri, error, started, ended)
+         VALUES (@runId, @stepId, @stepName, @status, @attempt, @cacheKey, @cachedFrom, @outputs, @logUri, @error, @started, @ended)
+         ON CONFLICT (run_id, step_id) DO UPDATE SET step_name = excluded.step_name, status = excluded.status, attempt = excluded.attempt,
+           cache_key = excluded.cache_key, cached_from = excluded.cached_from, outputs = excluded.outputs, log_uri = excluded.log_uri,
+           error = excluded.error, started = excluded.started, ended = excluded.ended`,
       ),
       getStep: db.prepare("SELECT * FROM step_runs WHERE run_id = ? AND step_id = ?"),
       listSteps: db.prepare("SELECT * FROM step_runs WHERE run_id = ? ORDER BY started IS NULL, started, step_id"),
