@@ -38,6 +38,11 @@ describe("bad input never changes the store", () => {
     ["an unknown command", ["stak", "list"], [/unknown command 'stak'/]],
     ["a bad flag", ["stack", "list", "--jsn"], [/unknown option '--jsn'/]],
     ["a missing required flag", ["orchestrator", "register", "x"], [/required option '-f, --flavor <flavor>' not specified/]],
+    ...["0", "-2", "two", "1.5"].map((attempt): [string, string[], RegExp[]] => [
+      `step run with --attempt ${attempt}`,
+      ["step", "run", "--snapshot", "s3://bucket/snapshots/snap.json", "--step", "train", "--run", "r1", `--attempt=${attempt}`],
+      [new RegExp(`Invalid --attempt '${attempt.replace(".", "\\.")}': expected a whole number from 1 \\(the attempt to run\\) or 'next'`)],
+    ]),
   ];
 
   for (const [what, args, messages] of cases) {

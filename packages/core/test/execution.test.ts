@@ -1,8 +1,19 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { executeDag, MemoryRunStore, pipeline, runStep, step, type StepOutcome, type StepResultFile } from "../src/index.js";
+import {
+  ConfigError,
+  EntrypointConfiguration,
+  executeDag,
+  MemoryRunStore,
+  parseStepAttempt,
+  pipeline,
+  runStep,
+  step,
+  type StepOutcome,
+  type StepResultFile,
+} from "../src/index.js";
 import { trainingPipeline } from "./fixtures/training.js";
 import { run, stores } from "./helpers.js";
 
@@ -73,6 +84,90 @@ describe("running steps", () => {
     expect(result.records.flaky).toMatchObject({ status: "completed", attempt: 3 });
     const log = readFileSync(join(env.root, "runs", result.runId, "flaky", "logs.txt"), "utf8");
     expect(log).toContain("Step 'flaky' attempt 1 failed: Error: boom 1");
+  });
+
+  describe("one attempt per process, the orchestrator retrying", () => {
+    // Fails until attempt `succeedAt` (never when 0); a long delay that a single attempt must not wait for.
+    const flakyPipeline = (succeedAt: number) => {
+      const seen: number[] = [];
+      const flaky = step({ name: "flaky", retry: { max_retries: 2, delay: 60, backoff: 2 } }, async (_: {}, ctx) => {
+        seen.push(ctx.attempt);
+        ctx.log(`attempt ${ctx.attempt} here`);
+        if (succeedAt === 0 || ctx.attempt < succeedAt) throw new Error(`boom ${ctx.attempt}`);
+        return ctx.attempt;
+      });
+      const p = pipeline({ name: "one_attempt" }, () => {
+        flaky();
+      });
+      return { p, seen, snapshot: p.compile({ source: "./x.ts#p", enableCache: false }) };
+    };
+
+    it("runs the attempt after the recorded one each time: retrying in between, completed on attempt 3, one log", async () => {
+      const env = stores();
+      const { p, seen, snapshot } = flakyPipeline(3);
+      const statuses: string[] = [];
+      const once = () => runStep({ snapshot, stepId: "flaky", runId: "r1", pipeline: p, ...env, attempt: "next", onStatus: (status) => statuses.push(status) });
+      const started = performance.now();
+      const first = await once();
+      expect(first).toEqual({ stepId: "flaky", status: "retrying", error: "boom 1" });
+      const afterFirst = await env.store.getStepRun("r1", "flaky");
+      expect(afterFirst).toMatchObject({ status: "retrying", attempt: 1, error: "boom 1" });
+      expect(afterFirst!.ended).toBeUndefined();
+      // Not over: no step.json for a client to take as the result.
+      expect(existsSync(join(env.root, "runs", "r1", "flaky", "step.json"))).toBe(false);
+      expect(await once()).toEqual({ stepId: "flaky", status: "retrying", error: "boom 2" });
+      expect(await env.store.getStepRun("r1", "flaky")).toMatchObject({ status: "retrying", attempt: 2, started: afterFirst!.started });
+      expect(await once()).toEqual({ stepId: "flaky", status: "completed" });
+      expect(performance.now() - started).toBeLessThan(30_000); // the 60 s delay is the orchestrator's to wait
+      expect(seen).toEqual([1, 2, 3]);
+      expect(statuses).toEqual(["running", "retrying", "running", "retrying", "running", "completed"]);
+      const record = await env.store.getStepRun("r1", "flaky");
+      expect(record).toMatchObject({ status: "completed", attempt: 3, started: afterFirst!.started });
+      const file = JSON.parse(readFileSync(join(env.root, "runs", "r1", "flaky", "step.json"), "utf8")) as StepResultFile;
+      expect(file.step).toMatchObject({ status: "completed", attempt: 3 });
+      const log = readFileSync(join(env.root, "runs", "r1", "flaky", "logs.txt"), "utf8");
+      expect(log.match(/attempt \d here/g)).toEqual(["attempt 1 here", "attempt 2 here", "attempt 3 here"]);
+      expect(log).toContain("Step 'flaky' attempt 2 failed: Error: boom 2");
+    });
+
+    it("records the last allowed attempt's failure as final, with the attempt count", async () => {
+      const env = stores();
+      const { p, seen, snapshot } = flakyPipeline(0);
+      const outcomes: StepOutcome[] = [];
+      for (let i = 0; i < 3; i++) outcomes.push(await runStep({ snapshot, stepId: "flaky", runId: "r2", pipeline: p, ...env, attempt: "next" }));
+      expect(outcomes.map((o) => o.status)).toEqual(["retrying", "retrying", "failed"]);
+      expect(outcomes[2]!.error).toBe("boom 3 (after 3 attempts)");
+      expect(seen).toEqual([1, 2, 3]);
+      const record = await env.store.getStepRun("r2", "flaky");
+      expect(record).toMatchObject({ status: "failed", attempt: 3, error: "boom 3 (after 3 attempts)" });
+      expect(record!.ended).toBeDefined();
+      expect((JSON.parse(readFileSync(join(env.root, "runs", "r2", "flaky", "step.json"), "utf8")) as StepResultFile).step).toMatchObject({ status: "failed", attempt: 3 });
+    });
+
+    it("runs exactly the attempt it is given, and rejects attempts that are not whole numbers from 1", async () => {
+      const env = stores();
+      const { p, seen, snapshot } = flakyPipeline(2);
+      expect(await runStep({ snapshot, stepId: "flaky", runId: "r3", pipeline: p, ...env, attempt: 2 })).toEqual({ stepId: "flaky", status: "completed" });
+      expect(seen).toEqual([2]);
+      expect(await env.store.getStepRun("r3", "flaky")).toMatchObject({ status: "completed", attempt: 2 });
+      // An attempt beyond the policy (an execution run again) runs, and its failure is final.
+      const always = flakyPipeline(0);
+      expect((await runStep({ snapshot: always.snapshot, stepId: "flaky", runId: "r4", pipeline: always.p, ...env, attempt: 4 })).status).toBe("failed");
+      for (const bad of [0, -1, 1.5, Number.NaN]) {
+        await expect(runStep({ snapshot, stepId: "flaky", runId: "r5", pipeline: p, ...env, attempt: bad })).rejects.toThrow(ConfigError);
+      }
+      expect(await env.store.getStepRun("r5", "flaky")).toBeUndefined();
+    });
+
+    it("passes the attempt on the entrypoint's command line and reads it back", () => {
+      const command = EntrypointConfiguration.commandFor({ snapshot: "s3://b/s.json", step: "train", run: "r1", attempt: "next" });
+      expect(command).toEqual(["stackyard", "step", "run", "--snapshot", "s3://b/s.json", "--step", "train", "--run", "r1", "--attempt", "next"]);
+      expect(EntrypointConfiguration.parse(command.slice(3))).toEqual({ snapshot: "s3://b/s.json", step: "train", run: "r1", attempt: "next" });
+      expect(EntrypointConfiguration.parse(["--snapshot", "s", "--step", "t", "--run", "r", "--attempt", "3"]).attempt).toBe(3);
+      expect(EntrypointConfiguration.parse(["--snapshot", "s", "--step", "t", "--run", "r"]).attempt).toBeUndefined();
+      expect(parseStepAttempt("12")).toBe(12);
+      for (const bad of ["0", "-1", "1.5", "two", "", "01", "next "]) expect(() => parseStepAttempt(bad), bad).toThrow(/Invalid --attempt/);
+    });
   });
 
   it("records a failure with its error, keeps finished artifacts, and skips downstream steps", async () => {

@@ -27,6 +27,7 @@ import {
   type SnapshotStep,
   type Stack,
   type StepOutcome,
+  type StepRunRecord,
   type SubmitContext, ARTIFACT_STORE_ENV } from "@stackyard/core";
 import { buildImage, connectDocker, parseDockerSettings, resolveDockerHost, type DockerSettings } from "@stackyard/image-builder";
 import { compileStateMachine, resolveTaskResources, shortHash, type CompiledStateMachine } from "./compiler/index.js";
@@ -34,7 +35,7 @@ import { createAwsClients, type AwsClients } from "./deploy/aws-clients.js";
 import { stateNamesFromDefinition } from "./deploy/definition.js";
 import { StepFunctionsExecutionBackend, type ExecutionBackend } from "./deploy/execution-backend.js";
 import { HistoryReader, liveStatus } from "./deploy/history.js";
-import { collectOutcomes, copyStepFile, readStepFile } from "./deploy/step-records.js";
+import { collectOutcomes, copyStepFile, readLiveRecord, readStepFile } from "./deploy/step-records.js";
 import { DEFAULT_TASK_SHAPE, ensureTaskDefinition, familyFor, LOG_STREAM_PREFIX, type TaskShape } from "./deploy/task-definitions.js";
 import {
   stepFunctionsOrchestratorConfigSchema,
@@ -361,6 +362,8 @@ export class StepFunctionsOrchestrator extends BaseOrchestrator<StepFunctionsOrc
     const { executionArn, compiled } = deployment;
     const reader = new HistoryReader(new Map(Object.entries(compiled.stateNames).map(([step, state]) => [state, step])));
     const known = new Map<string, StepOutcome>();
+    // Steps whose last attempt failed with attempts left, by the record their container wrote.
+    const retrying = new Map<string, StepRunRecord>();
     const stepIds = snapshot.steps.map((s) => s.id);
     let stopRequested = false;
     for (;;) {
@@ -372,8 +375,27 @@ export class StepFunctionsOrchestrator extends BaseOrchestrator<StepFunctionsOrc
       }
       const description = await backend.describe(executionArn);
       for (const event of reader.apply(await this.history(backend, executionArn))) {
-        const status = liveStatus(event);
-        if (status) context.events.stepStatus(event.stepId, status, event.detail);
+        let status = liveStatus(event);
+        let detail = event.detail;
+        if (event.kind === "failed" && !known.has(event.stepId)) {
+          // The attempt's container says whether its retry policy allows another: then the state's Retry runs it.
+          const record = await readLiveRecord(context.stack.artifactStore, context.runId, event.stepId);
+          if (record?.status === "retrying") {
+            retrying.set(event.stepId, record);
+            await context.store.putStepRun(record);
+            status = "retrying";
+            detail = `attempt ${record.attempt} failed (${record.error ?? "unknown error"}); Step Functions retries it in a new ECS task`;
+          }
+        } else if (event.kind === "retrying" && retrying.has(event.stepId)) {
+          // The retry's ECS task is scheduled: the next attempt is under way.
+          const record = retrying.get(event.stepId)!;
+          retrying.delete(event.stepId);
+          const attempt = record.attempt + 1;
+          await context.store.putStepRun({ ...record, status: "running", attempt, error: undefined });
+          status = "running";
+          detail = `attempt ${attempt}`;
+        }
+        if (status) context.events.stepStatus(event.stepId, status, detail);
         if (event.kind === "succeeded" && !known.has(event.stepId)) {
           const file = await readStepFile(context.stack.artifactStore, context.runId, event.stepId);
           if (file) {

@@ -37,7 +37,7 @@ interface Recorder {
  * Local handlers for every Task state: check the ECS request the state sends,
  * sleep a little (seeded), record start/end, and fail where asked.
  */
-function localHandlers(compiled: CompiledStateMachine, runId: string, options: { seed: number; failures?: Record<string, number> }) {
+function localHandlers(compiled: CompiledStateMachine, runId: string, steps: readonly StepSpec[], options: { seed: number; failures?: Record<string, number> }) {
   const rng = prng(options.seed);
   const record: Recorder = { events: [], attempts: new Map(), maxRunning: 0 };
   let running = 0;
@@ -46,7 +46,9 @@ function localHandlers(compiled: CompiledStateMachine, runId: string, options: {
     const delay = 1 + Math.floor(rng() * 15);
     handlers[stateName] = async (input) => {
       const container = input.Overrides.ContainerOverrides[0];
-      expect(container.Command).toEqual(EntrypointConfiguration.commandFor({ snapshot: baseOptions.snapshotUri, step: stepId, run: runId }));
+      // A step with retries runs one attempt per task, numbered after the one its record shows.
+      const retried = (steps.find((s) => s.id === stepId)?.retry?.max_retries ?? 0) > 0;
+      expect(container.Command).toEqual(EntrypointConfiguration.commandFor({ snapshot: baseOptions.snapshotUri, step: stepId, run: runId, ...(retried ? { attempt: "next" as const } : {}) }));
       expect(input.Cluster).toBe(baseOptions.clusterArn);
       expect(input.TaskDefinition).toBe(baseOptions.taskDefinitionArn);
       expect(input.LaunchType).toBe("FARGATE");
@@ -80,7 +82,7 @@ async function run(steps: StepSpec[], options: { seed: number; failures?: Record
     sharedParameters: options.sharedParameters ?? "inline",
   });
   const runId = `run-${options.seed}`;
-  const { handlers, record } = localHandlers(compiled, runId, options);
+  const { handlers, record } = localHandlers(compiled, runId, steps, options);
   const retryIntervalOverrides = Object.fromEntries(Object.values(compiled.stateNames).map((name) => [name, 0]));
   const machine = new sfn.StateMachine(JSON.parse(compiled.json));
   const execution = machine.run(
@@ -151,6 +153,7 @@ describe("compiled state machines run in aws-local-stepfunctions", () => {
     const { record, failure } = await run(steps, { seed: 5, failures: { flaky: 2 } });
     expect(failure).toBeUndefined();
     expect(record.attempts.get("flaky")).toBe(3);
+    expect(record.attempts.get("after")).toBe(1);
     assertOrder(steps, record);
   });
 

@@ -60,7 +60,7 @@ function expectExact(steps: StepSpec[], pos: Map<string, number[]>): void {
 }
 
 describe("compileStateMachine: shape of a step", () => {
-  it("emits one ecs:runTask.sync Task per step with the one-step command and the run id from the execution", () => {
+  it("emits one ecs:runTask.sync Task per step with the one-step command, the run id from the execution, and one attempt per ECS task", () => {
     const { result } = compileAndCheck([{ id: "trainer", upstream: [], retry: { max_retries: 2, delay: 0.2, backoff: 3 } }]);
     const def = result.definition as { StartAt: string; States: Record<string, Record<string, any>> };
     expect(def.StartAt).toBe("trainer");
@@ -79,7 +79,7 @@ describe("compileStateMachine: shape of a step", () => {
     const container = p.Overrides.ContainerOverrides[0];
     expect(container.Name).toBe("step");
     expect(container["Command.$"]).toBe(
-      "States.Array('stackyard','step','run','--snapshot','s3://stackyard-artifacts/snapshots/snap-0001.json','--step','trainer','--run',$$.Execution.Name)",
+      "States.Array('stackyard','step','run','--snapshot','s3://stackyard-artifacts/snapshots/snap-0001.json','--step','trainer','--run',$$.Execution.Name,'--attempt','next')",
     );
     expect(container.Environment).toEqual([
       { Name: "STACKYARD_ARTIFACT_STORE", Value: "s3://stackyard-artifacts" },
@@ -109,6 +109,8 @@ describe("compileStateMachine: shape of a step", () => {
     assertValidAsl(result.json);
     const states = (result.definition as any).States;
     expect(states.a.Retry).toBeUndefined();
+    // Without retries there is one attempt: the container needs no --attempt.
+    expect(states.a.Parameters.Overrides.ContainerOverrides[0]["Command.$"]).not.toContain("--attempt");
     expect(states.a.Parameters.TaskDefinition).toBe("small-step:1");
     expect(states.b.Parameters.TaskDefinition).toBe("big-step:1");
     expect(states.a.Parameters.NetworkConfiguration).toBeUndefined();
@@ -146,6 +148,29 @@ describe("compileStateMachine: shape of a step", () => {
       "States.Array('node','step.js','--snapshot=s3://stackyard-artifacts/snapshots/snap-0001.json','--step=step_0',States.Format('--run={}',$$.Execution.Name))",
     );
     expect(() => compile(chain(1), { entrypoint: { commandFor: () => ["true"] } })).toThrow(/does not include the run id/);
+  });
+
+  it("gives a step with retries `attempt: \"next\"` (in both parameter modes) and rejects an entrypoint that drops it", () => {
+    const steps: StepSpec[] = [{ id: "flaky", upstream: [], retry: { max_retries: 3 } }, { id: "steady", upstream: ["flaky"] }];
+    const seen: Array<[string, unknown]> = [];
+    const entrypoint = {
+      commandFor: (o: { step: string; run: string; attempt?: unknown }) => {
+        seen.push([o.step, o.attempt]);
+        return ["node", "step.js", o.step, `--run=${o.run}`, ...(o.attempt === undefined ? [] : [`--attempt=${o.attempt}`])];
+      },
+    };
+    for (const sharedParameters of ["inline", "input"] as const) {
+      const result = compile(steps, { entrypoint, sharedParameters });
+      assertValidAsl(result.json);
+      const command = (id: string) => (result.definition as any).States[id].Parameters.Overrides.ContainerOverrides[0]["Command.$"];
+      expect(command("flaky")).toBe("States.Array('node','step.js','flaky',States.Format('--run={}',$$.Execution.Name),'--attempt=next')");
+      expect(command("steady")).toBe("States.Array('node','step.js','steady',States.Format('--run={}',$$.Execution.Name))");
+    }
+    expect(seen).toContainEqual(["flaky", "next"]);
+    expect(seen).toContainEqual(["steady", undefined]);
+    const ignoring = { commandFor: (o: { snapshot: string; step: string; run: string }) => ["node", "step.js", o.snapshot, o.step, o.run] };
+    expect(() => compile(steps, { entrypoint: ignoring })).toThrow(/command for step 'flaky' ignores the attempt: the step would be retried inside its container as well as by the state machine/);
+    expect(() => compile([steps[1]!].map((s) => ({ ...s, upstream: [] })), { entrypoint: ignoring })).not.toThrow();
   });
 
   it("reads the failed step back from the Fail state's Error and Cause", () => {

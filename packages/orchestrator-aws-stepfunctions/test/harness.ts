@@ -80,7 +80,7 @@ export function newProject(prefix: string): string {
     throw new Error("the quickstart's configs/training_pipeline.yaml changed shape: settings.docker.requirements or settings.orchestrator not found");
   }
   writeFileSync(join(dir, "configs/training_pipeline.yaml"), config);
-  for (const name of ["failing_pipeline", "sleeping_pipeline"]) {
+  for (const name of ["failing_pipeline", "sleeping_pipeline", "retrying_pipeline"]) {
     writeFileSync(join(dir, `configs/${name}.yaml`), "settings:\n  docker:\n    dockerignore: docker.ignore\n  orchestrator:\n    step_timeout: 600\n");
   }
   return dir;
@@ -151,4 +151,29 @@ export function polyfillWithResolvers(): void {
     });
     return { promise, resolve, reject };
   };
+}
+
+/** `--key=value` flags of a config (arrays and objects as JSON). */
+export function configFlags(config: Record<string, unknown>): string[] {
+  return Object.entries(config).map(([key, value]) => `--${key}=${typeof value === "string" ? value : JSON.stringify(value)}`);
+}
+
+const localFlavorSource = `${fileURLToPath(new URL("./local-flavor.ts", import.meta.url))}#locallyExecutedStepFunctionsFlavor`;
+
+/**
+ * `stackyard init` in `dir` and an active stack `aws_stack` of S3 on moto, the
+ * local registry and the `aws_step_functions_local` orchestrator
+ * (local-flavor.ts: executions run in the CLI's process, each Task state a
+ * container of the local Docker engine), configured as `orchestrator` says.
+ */
+export function registerLocallyExecutedStack(
+  dir: string,
+  configs: { artifactStore: Record<string, unknown>; registry: Record<string, unknown>; orchestrator: Record<string, unknown> },
+): void {
+  ok(cli(dir, ["init"]), "stackyard init");
+  ok(cli(dir, ["orchestrator", "flavor", "register", localFlavorSource]), "orchestrator flavor register");
+  ok(cli(dir, ["artifact-store", "register", "s3_store", "-f", "s3", ...configFlags(configs.artifactStore)]), "artifact-store register");
+  ok(cli(dir, ["container-registry", "register", "ecr_registry", "-f", "aws", ...configFlags(configs.registry)]), "container-registry register");
+  ok(cli(dir, ["orchestrator", "register", "sfn", "-f", "aws_step_functions_local", ...configFlags(configs.orchestrator)]), "orchestrator register");
+  ok(cli(dir, ["stack", "register", "aws_stack", "-o", "sfn", "-a", "s3_store", "-c", "ecr_registry", "--set"]), "stack register");
 }

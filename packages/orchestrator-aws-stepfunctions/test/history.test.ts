@@ -73,11 +73,55 @@ describe("step records in the artifact store", () => {
 
       const store = new MemoryRunStore();
       const collected = await collectOutcomes({ runId: "run-2", stepIds: ["emit", "digest"], artifactStore, store, execution: { status: "RUNNING" } });
-      expect(collected).toEqual({ status: "running", steps: [{ stepId: "emit", status: "cached" }] });
+      // The step under way is reported, and recorded in the client's store, as its container's record says.
+      expect(collected).toEqual({ status: "running", steps: [{ stepId: "emit", status: "cached" }, { stepId: "digest", status: "running" }] });
+      expect(await store.getStepRun("run-2", "digest")).toMatchObject({ status: "running", attempt: 1 });
       expect(await store.getStepRun("run-2", "emit")).toMatchObject({ status: "cached", outputs: { blob: "art-1" }, cachedFrom: { runId: "run-1", stepId: "emit" } });
       expect(await store.getArtifact("art-1")).toEqual(artifact);
       expect((await readStepFile(artifactStore, "run-1", "emit"))?.step.status).toBe("completed");
       expect(await readStepFile(artifactStore, "run-2", "digest")).toBeUndefined();
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it("reports a step between attempts as retrying, and settles steps whose retries the execution cut short", async () => {
+    const root = mkdtempSync(join(tmpdir(), "sfn-step-records-"));
+    try {
+      const artifactStore = new LocalArtifactStore({ id: "a", name: "local", flavor: "local", config: { path: root }, sourceRoot: root });
+      const remote = new ArtifactStoreRunStore(artifactStore);
+      const step = (stepId: string, extra: Partial<StepRunRecord>): StepRunRecord => ({ runId: "run-3", stepId, stepName: stepId, status: "running", attempt: 1, outputs: {}, started: new Date(0).toISOString(), ...extra });
+      // flaky: attempt 2 failed with attempts left; slow: attempt 1 under way; never: no record.
+      await remote.putStepRun(step("flaky", { status: "retrying", attempt: 2, error: "boom 2" }));
+      await remote.putStepRun(step("slow", {}));
+      const stepIds = ["flaky", "slow", "never"];
+
+      const store = new MemoryRunStore();
+      const running = await collectOutcomes({ runId: "run-3", stepIds, artifactStore, store, execution: { status: "RUNNING" } });
+      expect(running).toEqual({ status: "running", steps: [{ stepId: "flaky", status: "retrying", error: "boom 2" }, { stepId: "slow", status: "running" }] });
+      expect(await store.getStepRun("run-3", "flaky")).toMatchObject({ status: "retrying", attempt: 2, error: "boom 2" });
+
+      // The next attempt's ECS task could not even start (no capacity): the execution fails on flaky.
+      const cause = 'Step failed: {"flaky":{"Error":"ECS.AmazonECSException","Cause":"No Container Instances were found"}}';
+      const failed = await collectOutcomes({ runId: "run-3", stepIds, artifactStore, store, execution: { status: "FAILED", error: "Stackyard.StepFailed", cause } });
+      expect(failed.status).toBe("failed");
+      expect(failed.steps).toEqual([
+        { stepId: "flaky", status: "failed", error: "attempt 2 failed (boom 2) and the next attempt's ECS task failed (ECS.AmazonECSException): No Container Instances were found" },
+        { stepId: "slow", status: "stopped", error: "stopped: step 'flaky' failed" },
+        { stepId: "never", status: "skipped", error: "not run: step 'flaky' failed" },
+      ]);
+      // The records keep the attempt and start their containers wrote.
+      expect(await store.getStepRun("run-3", "flaky")).toMatchObject({ status: "failed", attempt: 2, started: new Date(0).toISOString() });
+      expect(await store.getStepRun("run-3", "slow")).toMatchObject({ status: "stopped", attempt: 1 });
+
+      const stopped = await collectOutcomes({ runId: "run-3", stepIds, artifactStore, execution: { status: "ABORTED" } });
+      expect(stopped.steps.map((s) => [s.stepId, s.status, s.error])).toEqual([
+        ["flaky", "stopped", "attempt 2 failed (boom 2) and the execution was stopped before the retry"],
+        ["slow", "stopped", "the execution was stopped"],
+        ["never", "stopped", "the execution was stopped"],
+      ]);
+      const otherFailed = await collectOutcomes({ runId: "run-3", stepIds: ["flaky"], artifactStore, execution: { status: "FAILED", error: "Stackyard.StepFailed", cause: 'Step failed: {"other":{"Error":"States.TaskFailed"}}' } });
+      expect(otherFailed.steps).toEqual([{ stepId: "flaky", status: "stopped", error: "attempt 2 failed (boom 2) and the retry was cancelled: step 'other' failed" }]);
     } finally {
       rmSync(root, { recursive: true, force: true });
     }

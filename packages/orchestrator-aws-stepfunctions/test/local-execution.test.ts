@@ -185,4 +185,68 @@ describe("a run on the Step Functions orchestrator, executed locally with real s
     expect(status.error).toMatch(/^step 'explode' failed: .*the numbers are on fire/);
     expect(status.steps?.find((s) => s.stepId === "after")?.status).toBe("skipped");
   }, 600_000);
+
+  describe("a step with retries: the state machine retries it, one attempt per ECS task", () => {
+    const retrying = async (exportName: "flakyPipeline" | "hopelessPipeline") => {
+      const parts = components();
+      const pipeline = await loadPipeline("pipelines/retrying.ts", exportName);
+      const snapshot = pipeline.compile({ source: `./pipelines/retrying.ts#${exportName}`, stack: parts.compileStack, sourceRoot: dir, config: join(dir, "configs/retrying_pipeline.yaml"), enableCache: false });
+      const before = ecs.tasks.length;
+      const ran = await submitAndWait(snapshot, parts);
+      const tasks = ecs.tasks.slice(before).map((t) => [t.stateName, t.exitCode, t.command.slice(-2)]);
+      const log = (stepId: string) => parts.artifactStore.readFile(`runs/${ran.run.id}/${stepId}/logs.txt`).then((b) => b.toString("utf8"));
+      return { ...ran, parts, snapshot, tasks, log };
+    };
+
+    it("runs a step that fails twice in three containers, the third completing it as attempt 3", async () => {
+      const { outcomes, tasks, store, run, statuses, parts, snapshot, log } = await retrying("flakyPipeline");
+      expect(outcomes).toEqual([{ stepId: "flaky", status: "completed" }]);
+      // max_retries 2: three ECS tasks, each told to run the attempt after the recorded one.
+      expect(tasks).toEqual([
+        ["flaky", 1, ["--attempt", "next"]],
+        ["flaky", 1, ["--attempt", "next"]],
+        ["flaky", 0, ["--attempt", "next"]],
+      ]);
+      expect(await store.getStepRun(run.id, "flaky")).toMatchObject({ status: "completed", attempt: 3 });
+      const [artifact] = await store.listArtifacts(run.id);
+      expect(JSON.parse((await parts.artifactStore.readFile(`${artifact!.uri}/data.json`)).toString("utf8"))).toBe(3);
+      const flakyStatuses = statuses.filter(([id]) => id === "flaky").map(([, status]) => status);
+      expect(flakyStatuses[0]).toBe("running");
+      expect(flakyStatuses.filter((s) => s === "retrying").length).toBeGreaterThanOrEqual(2);
+      expect(flakyStatuses.at(-1)).toBe("completed");
+      // The step's log in the artifact store has every attempt, each container adding its own.
+      expect((await log("flaky")).match(/flaky runs attempt \d/g)).toEqual(["flaky runs attempt 1", "flaky runs attempt 2", "flaky runs attempt 3"]);
+
+      // Read back later, as `runs describe` does.
+      const later = new MemoryRunStore();
+      await later.saveSnapshot(snapshot, run.snapshotUri);
+      expect(await parts.orchestrator.fetchStatus(run, { store: later, stack: parts.stack })).toEqual({ status: "completed", steps: [{ stepId: "flaky", status: "completed" }] });
+      expect(await later.getStepRun(run.id, "flaky")).toMatchObject({ status: "completed", attempt: 3 });
+    }, 600_000);
+
+    it("runs a step that always fails in max_retries + 1 containers and records it failed at its last attempt", async () => {
+      const { outcomes, tasks, store, run, parts, snapshot, log } = await retrying("hopelessPipeline");
+      expect(outcomes).toEqual([
+        { stepId: "hopeless", status: "failed", error: "attempt 3 fails as always (after 3 attempts)" },
+        { stepId: "after_hopeless", status: "skipped", error: "not run: step 'hopeless' failed" },
+      ]);
+      expect(tasks).toEqual([
+        ["hopeless", 1, ["--attempt", "next"]],
+        ["hopeless", 1, ["--attempt", "next"]],
+        ["hopeless", 1, ["--attempt", "next"]],
+      ]);
+      expect(await store.getStepRun(run.id, "hopeless")).toMatchObject({ status: "failed", attempt: 3, error: "attempt 3 fails as always (after 3 attempts)" });
+      expect(await log("hopeless")).toMatch(/attempt 1 fails as always[^]*attempt 2 fails as always[^]*attempt 3 fails as always/);
+
+      const later = new MemoryRunStore();
+      await later.saveSnapshot(snapshot, run.snapshotUri);
+      const status = await parts.orchestrator.fetchStatus(run, { store: later, stack: parts.stack });
+      expect(status.status).toBe("failed");
+      expect(status.error).toBe("step 'hopeless' failed: attempt 3 fails as always (after 3 attempts)");
+      expect(await later.getStepRun(run.id, "hopeless")).toMatchObject({ status: "failed", attempt: 3 });
+      // CloudWatch has one stream per attempt.
+      const logs = await parts.orchestrator.fetchLogs(run, "hopeless");
+      expect(logs?.match(/--- attempt \d/g)).toEqual(["--- attempt 1", "--- attempt 2", "--- attempt 3"]);
+    }, 600_000);
+  });
 });

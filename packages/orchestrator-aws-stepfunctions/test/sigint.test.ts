@@ -11,31 +11,20 @@ import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cli, newProject, ok, removeProject, startCli } from "./harness.js";
+import { cli, newProject, ok, registerLocallyExecutedStack, removeProject, startCli } from "./harness.js";
 import { startLocalAws, type LocalAws } from "./local-aws.js";
 import { TASK_LABEL } from "./local-ecs.js";
 import type { ExecutionsFile } from "./local-flavor.js";
 
-const flavorSource = `${fileURLToPath(new URL("./local-flavor.ts", import.meta.url))}#locallyExecutedStepFunctionsFlavor`;
 const TEST_LABEL = "io.stackyard.test.sigint";
 let aws: LocalAws;
 let dir: string;
 
-/** `--key=value` flags of a config (arrays and objects as JSON). */
-const flags = (config: Record<string, unknown>): string[] =>
-  Object.entries(config).map(([key, value]) => `--${key}=${typeof value === "string" ? value : JSON.stringify(value)}`);
-
 beforeAll(async () => {
   aws = await startLocalAws({ bucket: "stackyard-sigint" });
   dir = newProject("sfn-sigint");
-  ok(cli(dir, ["init"]), "stackyard init");
-  ok(cli(dir, ["orchestrator", "flavor", "register", flavorSource]), "orchestrator flavor register");
-  ok(cli(dir, ["artifact-store", "register", "s3_store", "-f", "s3", ...flags(aws.artifactStoreConfig())]), "artifact-store register");
-  ok(cli(dir, ["container-registry", "register", "ecr_registry", "-f", "aws", ...flags(aws.registryConfig())]), "container-registry register");
-  ok(cli(dir, ["orchestrator", "register", "sfn", "-f", "aws_step_functions_local", ...flags({ ...aws.orchestratorConfig(), poll_interval: 1 })]), "orchestrator register");
-  ok(cli(dir, ["stack", "register", "aws_stack", "-o", "sfn", "-a", "s3_store", "-c", "ecr_registry", "--set"]), "stack register");
+  registerLocallyExecutedStack(dir, { artifactStore: aws.artifactStoreConfig(), registry: aws.registryConfig(), orchestrator: { ...aws.orchestratorConfig(), poll_interval: 1 } });
 });
 
 afterAll(async () => {

@@ -1,3 +1,13 @@
+import { ConfigError } from "../errors/errors.js";
+
+/**
+ * Which attempt of a step a process runs when its orchestrator does the
+ * retrying: a number (1 is the first attempt), or `"next"`, the attempt after
+ * the one the step's record of the run shows (1 when there is none). See
+ * `RunStepOptions.attempt`.
+ */
+export type StepAttempt = number | "next";
+
 /**
  * How a container runs exactly one step: the command and arguments every
  * containerised orchestrator puts in its containers. Flavors may extend it
@@ -10,6 +20,23 @@ export interface EntrypointOptions {
   step: string;
   /** Run id. */
   run: string;
+  /**
+   * Run only this attempt of the step (`--attempt`), for an orchestrator that
+   * retries failed steps itself, each attempt in a new container. Without it
+   * the step process runs every attempt its retry policy allows.
+   */
+  attempt?: StepAttempt;
+}
+
+/**
+ * Reads a `--attempt` value: a whole number from 1, or `next`.
+ *
+ * @throws ConfigError for anything else.
+ */
+export function parseStepAttempt(value: string): StepAttempt {
+  if (value === "next") return "next";
+  if (/^[1-9][0-9]{0,8}$/.test(value)) return Number(value);
+  throw new ConfigError(`Invalid --attempt '${value}': expected a whole number from 1 (the attempt to run) or 'next' (the one after the step's last recorded attempt)`);
 }
 
 /**
@@ -25,9 +52,10 @@ export class EntrypointConfiguration {
   /** The program in the image. */
   static readonly command: readonly string[] = ["stackyard", "step", "run"];
 
-  /** Arguments for one step: `--snapshot URI --step ID --run RUN`. */
+  /** Arguments for one step: `--snapshot URI --step ID --run RUN`, then `--attempt N|next` when `attempt` is set. */
   static arguments(options: EntrypointOptions): string[] {
-    return ["--snapshot", options.snapshot, "--step", options.step, "--run", options.run];
+    const args = ["--snapshot", options.snapshot, "--step", options.step, "--run", options.run];
+    return options.attempt === undefined ? args : [...args, "--attempt", String(options.attempt)];
   }
 
   /** The whole command for one step. */
@@ -35,14 +63,23 @@ export class EntrypointConfiguration {
     return [...this.command, ...this.arguments(options)];
   }
 
-  /** Parses arguments made by {@link EntrypointConfiguration.arguments}. */
+  /**
+   * Parses arguments made by {@link EntrypointConfiguration.arguments}.
+   *
+   * @throws ConfigError for a bad `--attempt` value (see {@link parseStepAttempt}).
+   */
   static parse(argv: readonly string[]): EntrypointOptions {
-    const get = (flag: string): string => {
+    const find = (flag: string): string | undefined => {
       const index = argv.indexOf(flag);
-      const value = index >= 0 ? argv[index + 1] : undefined;
+      return index >= 0 ? argv[index + 1] : undefined;
+    };
+    const get = (flag: string): string => {
+      const value = find(flag);
       if (!value) throw new Error(`missing ${flag}`);
       return value;
     };
-    return { snapshot: get("--snapshot"), step: get("--step"), run: get("--run") };
+    const options: EntrypointOptions = { snapshot: get("--snapshot"), step: get("--step"), run: get("--run") };
+    if (argv.includes("--attempt")) options.attempt = parseStepAttempt(find("--attempt") ?? "");
+    return options;
   }
 }

@@ -3,7 +3,8 @@ import { getMaxListeners, setMaxListeners } from "node:events";
 import { setTimeout as sleep } from "node:timers/promises";
 import { format } from "node:util";
 import type { BaseArtifactStore } from "../artifact-store/base-artifact-store.js";
-import { NotFoundError, PipelineDefinitionError, StepFailedError } from "../errors/errors.js";
+import type { StepAttempt } from "../entrypoint/entrypoint-configuration.js";
+import { ConfigError, NotFoundError, PipelineDefinitionError, StepFailedError } from "../errors/errors.js";
 import { createArtifactReader, createArtifactWriter } from "../materializers/artifact-io.js";
 import { resolveMaterializer, type MaterializerImporter } from "../materializers/registry.js";
 import type { StepOutcome } from "../orchestrator/base-orchestrator.js";
@@ -47,6 +48,33 @@ export interface RunStepOptions {
    * reading them back from the store. Pass the same memo to every step of a run.
    */
   memo?: RunMemo;
+  /**
+   * Run only one attempt of the step, for an orchestrator that retries a
+   * failed step itself, each attempt in a new process (the Step Functions
+   * orchestrator retries the step's ECS task): a number is that attempt (1 is
+   * the first); `"next"` is the attempt after the one this step's record of
+   * this run in `store` shows, or 1 when it has none (how a step container
+   * learns its attempt from the attempts before it).
+   *
+   * The attempt runs once, without waiting `retry.delay` first (the
+   * orchestrator waits). When it fails and the step's retry policy allows
+   * another attempt (this one is at most `retry.max_retries`), the step is
+   * recorded `retrying` with this attempt number and its error, no
+   * `step.json` is written (the step is not over), and the outcome is
+   * `retrying`: the orchestrator must run the next attempt. A failure of the
+   * last allowed attempt is recorded and resolves `failed`, as without this
+   * option. An attempt after the first keeps the step's `started` time and
+   * adds to its log, so the record reads as one step run retried, as it does
+   * when this process retries. An attempt beyond the policy (an execution
+   * run again) still runs, and its failure is final.
+   *
+   * Without it (the default), runStep runs every attempt itself: up to
+   * `retry.max_retries + 1`, sleeping `delay * backoff^(n-1)` seconds after
+   * attempt n fails.
+   *
+   * @throws ConfigError (from {@link runStep}) for a number that is not a whole number from 1.
+   */
+  attempt?: StepAttempt;
 }
 
 /**
@@ -112,9 +140,11 @@ const errorText = (error: unknown): string => (error instanceof Error ? `${error
  * outputs under `runs/<run>/<step>/<output>/`, and records artifacts and the
  * step run in the store and in `runs/<run>/<step>/step.json`.
  *
- * Never throws for a failing step: it records it and resolves `failed`.
+ * Never throws for a failing step: it records it and resolves `failed` (or
+ * `retrying` when it runs one attempt of several, see {@link RunStepOptions.attempt}).
  * Finished artifacts are never deleted.
  *
+ * @throws ConfigError for a bad {@link RunStepOptions.attempt}.
  * @throws NotFoundError when the snapshot has no such step.
  * @throws PipelineDefinitionError when the pipeline does not define it (the code changed).
  */
@@ -130,30 +160,38 @@ export async function runStep(options: RunStepOptions): Promise<StepOutcome> {
   }
   const definition = invocation.definition;
   const base = `runs/${runId}/${stepId}`;
-  const record: StepRunRecord = { runId, stepId, stepName: spec.name, status: "running", attempt: 1, outputs: {}, started: new Date().toISOString() };
+  // One attempt of several, the orchestrator retrying: which one, and what the attempts before it left.
+  const single = options.attempt === undefined ? undefined : await earlierAttempts(options.attempt, options, base);
+  const record: StepRunRecord = {
+    runId, stepId, stepName: spec.name, status: "running", attempt: single?.attempt ?? 1, outputs: {}, started: single?.started ?? new Date().toISOString(),
+  };
   const artifacts: ArtifactRecord[] = [];
   const produced: Record<string, ArtifactRecord> = {};
   const sink: StepLogSink = { chunks: [], onLine: options.onLog, partial: { stdout: "", stderr: "" } };
 
   const finish = async (status: RunStatus, error?: string): Promise<StepOutcome> => {
     flushSink(sink);
+    // One attempt of several that failed with attempts left: the orchestrator runs the next one.
+    const retried = status === "failed" && single !== undefined && record.attempt <= spec.retry.max_retries;
+    if (retried) status = "retrying";
     record.status = status;
     record.error = error;
-    record.ended = new Date().toISOString();
-    if (sink.chunks.length) {
+    if (!retried) record.ended = new Date().toISOString();
+    const log = (single?.log ?? "") + sink.chunks.join("");
+    if (log) {
       try {
-        await artifactStore.writeFile(`${base}/logs.txt`, sink.chunks.join(""));
+        await artifactStore.writeFile(`${base}/logs.txt`, log);
         record.logUri = artifactStore.uri(`${base}/logs.txt`);
       } catch {
         // Losing the log must not lose the step's result.
       }
     }
     await store.putStepRun(record);
-    if (options.writeResultFile ?? true) {
+    if ((options.writeResultFile ?? true) && !retried) {
       const file: StepResultFile = { step: record, artifacts };
       await artifactStore.writeFile(`${base}/step.json`, JSON.stringify(file, null, 2));
     }
-    options.onStatus?.(status, error);
+    options.onStatus?.(status, retried ? `attempt ${record.attempt} failed (${error}); its orchestrator runs attempt ${record.attempt + 1}` : error);
     return error === undefined ? { stepId, status } : { stepId, status, error };
   };
 
@@ -184,11 +222,11 @@ export async function runStep(options: RunStepOptions): Promise<StepOutcome> {
   }
 
   await store.putStepRun(record);
-  options.onStatus?.("running");
+  options.onStatus?.("running", record.attempt > 1 ? `attempt ${record.attempt}` : undefined);
   installLogCapture();
 
   let result: unknown;
-  for (let attempt = 1; ; attempt++) {
+  for (let attempt = record.attempt; ; attempt++) {
     record.attempt = attempt;
     try {
       const values = await loadInputs(inputs, options, artifactStore);
@@ -207,8 +245,9 @@ export async function runStep(options: RunStepOptions): Promise<StepOutcome> {
     } catch (error) {
       writeToSink(sink, `Step '${stepId}' attempt ${attempt} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`, "stderr");
       if (signal?.aborted) return finish("stopped", `stopped during attempt ${attempt}`);
-      if (attempt > spec.retry.max_retries) {
-        return finish("failed", `${errorText(error)}${attempt > 1 ? ` (after ${attempt} attempts)` : ""}`);
+      if (single !== undefined || attempt > spec.retry.max_retries) {
+        // (With attempts left, finish records a single attempt `retrying`.)
+        return finish("failed", `${errorText(error)}${attempt > 1 && attempt > spec.retry.max_retries ? ` (after ${attempt} attempts)` : ""}`);
       }
       const delay = spec.retry.delay * spec.retry.backoff ** (attempt - 1);
       record.status = "retrying";
@@ -271,6 +310,28 @@ export async function runStep(options: RunStepOptions): Promise<StepOutcome> {
   const outcome = await finish("completed");
   options.memo?.outputs.set(stepId, produced);
   return outcome;
+}
+
+/** The attempt a single-attempt step process runs, with the start time and log of the step's earlier attempts. */
+async function earlierAttempts(
+  wanted: StepAttempt,
+  options: RunStepOptions,
+  base: string,
+): Promise<{ attempt: number; started?: string | undefined; log: string }> {
+  if (wanted !== "next" && !(Number.isSafeInteger(wanted) && wanted >= 1)) {
+    throw new ConfigError(`Step '${options.stepId}': attempt must be a whole number from 1 or 'next', got ${String(wanted)}`);
+  }
+  if (wanted === 1) return { attempt: 1, log: "" };
+  const previous = await options.store.getStepRun(options.runId, options.stepId);
+  const attempt = wanted === "next" ? (previous?.attempt ?? 0) + 1 : wanted;
+  if (attempt === 1) return { attempt, log: "" };
+  let log = "";
+  try {
+    if (await options.artifactStore.exists(`${base}/logs.txt`)) log = (await options.artifactStore.readFile(`${base}/logs.txt`)).toString("utf8");
+  } catch {
+    // An earlier attempt's log that cannot be read is left out, not a reason to fail this attempt.
+  }
+  return { attempt, started: previous?.started, log };
 }
 
 /** The artifact each input is wired to: from the run's memo when an upstream step ran here, else from the store. */

@@ -88,7 +88,11 @@ export interface CompileOptions {
   executionTimeoutSeconds?: number;
   /** Retry of ECS API errors, or `false` for none. */
   infrastructureRetry?: InfrastructureRetry | false;
-  /** Builds a step's command line; defaults to core's {@link EntrypointConfiguration}. */
+  /**
+   * Builds a step's command line; defaults to core's {@link EntrypointConfiguration}.
+   * For a step with retries it is given `attempt: "next"` and must pass it on:
+   * the state machine retries the step, one attempt per ECS task.
+   */
   entrypoint?: { commandFor(options: EntrypointOptions): string[] };
 }
 
@@ -199,7 +203,9 @@ function checkOptions(options: CompileOptions): void {
  *
  * The run id is the execution's name: each step's command is
  * `States.Array(..., '--run', $$.Execution.Name)`, so start executions with
- * `name = runId`.
+ * `name = runId`. A step with retries is retried by its Task state's `Retry`,
+ * each attempt a new ECS task whose command ends in `--attempt next`: the
+ * container runs that one attempt, numbered from the step's record.
  *
  * @throws PipelineDefinitionError for a bad DAG, {@link ServiceLimitError}
  *   when a Step Functions or ECS limit is exceeded, ConfigError (or
@@ -263,9 +269,17 @@ export function compileStateMachine(snapshot: PipelineSnapshot, options: Compile
   }
   const parts = new Map<string, StepPart>();
   for (const step of snapshot.steps) {
-    const command = entrypoint.commandFor({ snapshot: SNAPSHOT_PLACEHOLDER, step: step.id, run: RUN_PLACEHOLDER });
+    const entry: EntrypointOptions = { snapshot: SNAPSHOT_PLACEHOLDER, step: step.id, run: RUN_PLACEHOLDER };
+    // A step with retries runs one attempt per ECS task: the Task state's Retry retries it (see docs/compiler.md).
+    const retried = step.retry.max_retries > 0;
+    const command = entrypoint.commandFor(retried ? { ...entry, attempt: "next" } : entry);
     if (!command.some((arg) => arg.includes(RUN_PLACEHOLDER))) {
       throw new ConfigError(`The entrypoint's command for step '${step.id}' does not include the run id`);
+    }
+    if (retried && JSON.stringify(command) === JSON.stringify(entrypoint.commandFor(entry))) {
+      throw new ConfigError(`The entrypoint's command for step '${step.id}' ignores the attempt: the step would be retried inside its container as well as by the state machine`, {
+        hint: "Pass EntrypointOptions.attempt on (core's EntrypointConfiguration adds `--attempt next`)",
+      });
     }
     const size = resolveTaskResources(step.id, step.resources, launchType, options.fargateMemory);
     if (size.cpu !== undefined || size.memoryMiB !== undefined || size.gpus !== undefined) resources[step.id] = size;

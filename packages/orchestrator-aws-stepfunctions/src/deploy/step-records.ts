@@ -1,7 +1,15 @@
+import { parseStepFailure, type StepFailure } from "../compiler/index.js";
 import {
-  parseStepFailure,
-} from "../compiler/index.js";
-import { ArtifactStoreRunStore, type ArtifactRecord, type BaseArtifactStore, type RunStatus, type RunStore, type StepOutcome, type StepResultFile } from "@stackyard/core";
+  ArtifactStoreRunStore,
+  isFinalStatus,
+  type ArtifactRecord,
+  type BaseArtifactStore,
+  type RunStatus,
+  type RunStore,
+  type StepOutcome,
+  type StepResultFile,
+  type StepRunRecord,
+} from "@stackyard/core";
 import type { ExecutionDescription } from "./execution-backend.js";
 
 /**
@@ -23,6 +31,22 @@ export async function readStepFile(artifactStore: BaseArtifactStore, runId: stri
     return { step, artifacts: artifacts as ArtifactRecord[] };
   } catch {
     // Half-written or unreadable: the step is not over as far as we can tell.
+    return undefined;
+  }
+}
+
+/**
+ * A step's record as its container last wrote it, while the step is not over:
+ * `running` (an attempt under way) or `retrying` (an attempt failed with
+ * attempts left; Step Functions runs the next in a new ECS task), with the
+ * attempt number and, when retrying, the failed attempt's error. Undefined
+ * when there is none, or the step is over (see {@link readStepFile}).
+ */
+export async function readLiveRecord(artifactStore: BaseArtifactStore, runId: string, stepId: string): Promise<StepRunRecord | undefined> {
+  try {
+    const step = await new ArtifactStoreRunStore(artifactStore).getStepRun(runId, stepId);
+    return step && !isFinalStatus(step.status) ? step : undefined;
+  } catch {
     return undefined;
   }
 }
@@ -68,40 +92,72 @@ export interface CollectedRun {
   error?: string | undefined;
 }
 
+const outcomeOf = (step: StepRunRecord): StepOutcome => ({ stepId: step.stepId, status: step.status, ...(step.error ? { error: step.error } : {}) });
+
 /**
- * The steps' outcomes from the records their containers wrote, completed,
- * once the execution is over, by what the execution says: the step its
- * failure names failed (with ECS's reason when its container wrote nothing,
- * e.g. the image could not be pulled), the others did not run (skipped) or
- * were stopped.
+ * What became of a step the execution is over for without its container
+ * recording an end: `live` is its record if an attempt was under way
+ * (`running`) or a retry was coming (`retrying`), else it never recorded
+ * anything.
+ */
+function settle(stepId: string, live: StepRunRecord | undefined, execution: ExecutionDescription, failure: StepFailure | undefined): StepOutcome {
+  const status = runStatusOf(execution);
+  const waited = live?.status === "retrying" ? `attempt ${live.attempt} failed (${live.error ?? "unknown error"}) and ` : "";
+  if (failure?.stepId === stepId) {
+    // A retry whose ECS task failed before the step could record it (no capacity, an image that cannot be pulled): both failures.
+    const task = waited ? "the next attempt's ECS task" : "the ECS task";
+    return { stepId, status: "failed", error: `${waited}${task} failed (${failure.error.Error ?? "error"}): ${failure.error.Cause ?? "no cause given"}` };
+  }
+  if (status === "stopped") return { stepId, status: "stopped", error: waited ? `${waited}the execution was stopped before the retry` : "the execution was stopped" };
+  if (status === "failed") {
+    const why = failure ? `step '${failure.stepId}' failed` : `the execution ${execution.status?.toLowerCase()}`;
+    // Step Functions stops the other branches' ECS tasks, and retries that were to come, when one fails.
+    if (live) return { stepId, status: "stopped", error: `${waited ? `${waited}the retry was cancelled` : "stopped"}: ${why}` };
+    return { stepId, status: "skipped", error: `not run: ${why}` };
+  }
+  return { stepId, status: "failed", error: "the execution succeeded but the step's container recorded no result" };
+}
+
+/**
+ * The steps' outcomes from the records their containers wrote. While the
+ * execution runs, a step under way is reported as its container's record
+ * says (`running`, or `retrying` with the attempt that failed), copied into
+ * `store` as well. Once it is over, the steps without a final record are
+ * settled by what the execution says: the step its failure names failed
+ * (with ECS's reason when its container wrote nothing, e.g. the image could
+ * not be pulled), steps under way were stopped, the others did not run
+ * (skipped) or were stopped.
  */
 export async function collectOutcomes(options: CollectOptions): Promise<CollectedRun> {
   const { execution, runId } = options;
   const known = options.known ?? new Map<string, StepOutcome>();
+  const live = new Map<string, StepRunRecord>();
   for (const stepId of options.stepIds) {
     if (known.has(stepId)) continue;
     const file = await readStepFile(options.artifactStore, runId, stepId);
-    if (!file || file.step.status === "running" || file.step.status === "retrying") continue;
+    if (!file || !isFinalStatus(file.step.status)) {
+      const record = await readLiveRecord(options.artifactStore, runId, stepId);
+      if (record) live.set(stepId, record);
+      continue;
+    }
     if (options.store) await copyStepFile(options.store, file);
-    known.set(stepId, { stepId, status: file.step.status, ...(file.step.error ? { error: file.step.error } : {}) });
+    known.set(stepId, outcomeOf(file.step));
   }
   let status = runStatusOf(execution);
   const failure = parseStepFailure(execution.error, execution.cause, options.stateNames);
-  if (status !== "running") {
+  if (status === "running") {
+    if (options.store) for (const record of live.values()) await options.store.putStepRun(record);
+  } else {
     for (const stepId of options.stepIds) {
       if (known.has(stepId)) continue;
-      if (failure?.stepId === stepId) {
-        known.set(stepId, { stepId, status: "failed", error: `the ECS task failed (${failure.error.Error ?? "error"}): ${failure.error.Cause ?? "no cause given"}` });
-      } else if (status === "stopped") {
-        known.set(stepId, { stepId, status: "stopped", error: "the execution was stopped" });
-      } else if (status === "failed") {
-        known.set(stepId, { stepId, status: "skipped", error: failure ? `not run: step '${failure.stepId}' failed` : `not run: the execution ${execution.status?.toLowerCase()}` });
-      } else {
-        known.set(stepId, { stepId, status: "failed", error: "the execution succeeded but the step's container recorded no result" });
-      }
+      const record = live.get(stepId);
+      const outcome = settle(stepId, record, execution, failure);
+      known.set(stepId, outcome);
+      // The record keeps what the container wrote (attempt, start, log); its status is the execution's word.
+      if (record && options.store) await options.store.putStepRun({ ...record, status: outcome.status, error: outcome.error, ended: new Date().toISOString() });
     }
   }
-  const steps = options.stepIds.map((id) => known.get(id)).filter((o): o is StepOutcome => o !== undefined);
+  const steps = options.stepIds.map((id) => known.get(id) ?? (live.has(id) ? outcomeOf(live.get(id)!) : undefined)).filter((o): o is StepOutcome => o !== undefined);
   if (status === "completed" && steps.some((s) => s.status === "failed")) status = "failed";
   let error: string | undefined;
   if (status === "failed") {

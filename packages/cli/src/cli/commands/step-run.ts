@@ -1,5 +1,5 @@
 import { resolve } from "node:path";
-import { ConfigError, isPipeline, runStep, type BaseArtifactStore, type PipelineSnapshot, type RunEvents, type RunStore } from "@stackyard/core";
+import { ConfigError, isPipeline, parseStepAttempt, runStep, type BaseArtifactStore, type PipelineSnapshot, type RunEvents, type RunStore } from "@stackyard/core";
 import { loadSnapshotComponent } from "../../client/load-stack.js";
 import { ARTIFACT_STORE_ENV, artifactStoreFromEnvironment, readSnapshot, remoteRunStore } from "../../client/remote-step.js";
 import { importModuleFor, loadSource } from "../../source/load-source.js";
@@ -47,11 +47,15 @@ async function stepEnvironment(snapshotUri: string): Promise<StepEnvironment> {
 }
 
 /**
- * `stackyard step run --snapshot URI --step ID --run RUN`: the one-step
- * entrypoint every containerised orchestrator runs. Exit code 0 when the step
- * completed (or was cached), 1 when it failed.
+ * `stackyard step run --snapshot URI --step ID --run RUN [--attempt N|next]`:
+ * the one-step entrypoint every containerised orchestrator runs. Exit code 0
+ * when the step completed (or was cached), 1 when it failed; with
+ * `--attempt` it runs that one attempt and also exits 1 when the attempt
+ * failed with attempts left (recorded `retrying`), for its orchestrator to
+ * run the next. A bad `--attempt` is exit code 2, before anything is read.
  */
-export async function stepRunCommand(opts: { snapshot: string; step: string; run: string }): Promise<void> {
+export async function stepRunCommand(opts: { snapshot: string; step: string; run: string; attempt?: string }): Promise<void> {
+  const attempt = opts.attempt === undefined ? undefined : parseStepAttempt(opts.attempt);
   const env = await stepEnvironment(opts.snapshot);
   try {
     const { snapshot, sourceRoot } = env;
@@ -64,13 +68,14 @@ export async function stepRunCommand(opts: { snapshot: string; step: string; run
     const outcome = await runStep({
       snapshot, stepId: opts.step, runId: opts.run, store: env.store, artifactStore: env.artifactStore, pipeline,
       sourceRoot, importModule: importModuleFor(sourceRoot),
+      ...(attempt === undefined ? {} : { attempt }),
       // With the client's store at hand it has the record; a remote client reads step.json.
       writeResultFile: env.store instanceof SqliteRunStore ? false : true,
       // The container's own output is what its orchestrator collects.
       onLog: (line, stream) => (stream === "stderr" ? process.stderr : process.stdout).write(line + "\n"),
       onStatus: (status, detail) => events.stepStatus(opts.step, status, detail),
     });
-    if (outcome.status === "failed") process.exitCode = 1;
+    if (outcome.status === "failed" || outcome.status === "retrying") process.exitCode = 1;
   } finally {
     env.close();
   }
