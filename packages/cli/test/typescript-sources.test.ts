@@ -2,7 +2,7 @@
 // write (`./x.js` naming x.ts, extensionless and folder imports, .mts,
 // import.meta.url), errors that point at the .ts line, edits picked up, and
 // tsconfig path aliases.
-import { mkdirSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cli, newProject, removeProject } from "./cli-harness.js";
@@ -94,6 +94,40 @@ describe("TypeScript pipelines load without a build step", () => {
     expect(out.code).toBe(2);
     expect(out.stderr).toMatch(/bad\.ts:3/);
     expect(out.stderr.split("\n").filter((l) => l.startsWith("Error")).length).toBeLessThanOrEqual(1);
+  });
+});
+
+describe("the compile cache", () => {
+  let dir: string;
+  let tmp: string;
+  beforeAll(() => {
+    dir = newProject("typescript-cache");
+    write(dir, SOURCES);
+    tmp = mkdtempSync(join(dir, "tmp-"));
+  });
+  afterAll(() => {
+    rmSync(tmp, { recursive: true, force: true });
+    removeProject(dir);
+  });
+
+  it("keeps compiled files, and runs none from a cache folder other users can write to", () => {
+    const env = { TMPDIR: tmp };
+    expect(cli(dir, ["run", "./ts-src/pipeline.ts#sums"], env).code).toBe(0);
+    const [cacheDir] = readdirSync(tmp).filter((name) => name.startsWith("stackyard-ts-"));
+    expect(cacheDir).toBeDefined();
+    const folder = join(tmp, cacheDir!);
+    const compiled = readdirSync(folder).filter((name) => name.endsWith(".mjs"));
+    expect(compiled.length).toBeGreaterThanOrEqual(6); // pipeline, math, label, lib/index, scale, broken
+    for (const name of compiled) writeFileSync(join(folder, name), 'throw new Error("poisoned cache");\n');
+    // Writable by others: not trusted, everything compiles afresh.
+    chmodSync(folder, 0o777);
+    const untrusted = cli(dir, ["run", "./ts-src/pipeline.ts#sums"], env);
+    expect(untrusted.code, untrusted.stderr).toBe(0);
+    // Private again: the (poisoned) cache is what runs, so the check above is what kept it out.
+    chmodSync(folder, 0o700);
+    const trusted = cli(dir, ["run", "./ts-src/pipeline.ts#sums"], env);
+    expect(trusted.code).toBe(2);
+    expect(trusted.stderr).toContain("poisoned cache");
   });
 });
 

@@ -17,7 +17,7 @@
  * Everything else goes to Node's own resolution and loading unchanged.
  */
 import { createHash } from "node:crypto";
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir, userInfo } from "node:os";
 import { dirname, join } from "node:path";
@@ -99,10 +99,12 @@ export async function load(url: string, context: LoadContext, nextLoad: NextLoad
   const tsconfig = nearestTsconfig(dirname(file));
   const key = createHash("sha256").update(`${COMPILE_VERSION}\0${compilerVersion()}\0${process.version}\0${file}\0${tsconfig ?? ""}\0`).update(source).digest("hex");
   const cached = join(cacheDir, `${key}.mjs`);
-  try {
-    return { format: "module", source: readFileSync(cached, "utf8"), shortCircuit: true };
-  } catch {
-    // Not compiled yet.
+  if (cacheIsTrusted()) {
+    try {
+      return { format: "module", source: readFileSync(cached, "utf8"), shortCircuit: true };
+    } catch {
+      // Not compiled yet.
+    }
   }
   const { transform } = await (esbuild ??= import("esbuild"));
   let compiled: { code: string };
@@ -154,10 +156,30 @@ function nearestTsconfig(dir: string): string | undefined {
   return found;
 }
 
+let trusted: boolean | undefined;
+/**
+ * Whether compiled files may be read from the cache folder: it must belong to
+ * this user and be writable by nobody else (it lives in a shared temporary
+ * folder, and what it holds is run).
+ */
+function cacheIsTrusted(): boolean {
+  if (trusted !== undefined) return trusted;
+  if (typeof process.getuid !== "function") return (trusted = true);
+  try {
+    const info = statSync(cacheDir);
+    trusted = info.isDirectory() && info.uid === process.getuid() && (info.mode & 0o022) === 0;
+  } catch {
+    trusted = undefined; // Not made yet: writeCache makes it.
+    return false;
+  }
+  return trusted;
+}
+
 /** Writes a compiled file atomically; a cache that cannot be written only costs a compile next time. */
 function writeCache(file: string, code: string): void {
   try {
     mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
+    if (!cacheIsTrusted()) return;
     const temp = `${file}.${process.pid}.tmp`;
     writeFileSync(temp, code);
     renameSync(temp, file);
