@@ -24,6 +24,10 @@ export function openDatabase(file: string, options: { create: boolean; readonly?
   let db: Database;
   try {
     db = new Driver(file, { fileMustExist: !options.create, timeout: 10_000 });
+  } catch (error) {
+    throw nativeModuleError(error) ?? error;
+  }
+  try {
     db.pragma("journal_mode = WAL");
     db.pragma("synchronous = NORMAL");
     db.pragma("foreign_keys = ON");
@@ -36,6 +40,21 @@ export function openDatabase(file: string, options: { create: boolean; readonly?
     );
   }
   return db;
+}
+
+/**
+ * better-sqlite3's native module built for another Node.js (after switching
+ * versions with nvm, or node_modules copied between machines): say so, not
+ * that the store is damaged.
+ */
+export function nativeModuleError(error: unknown): StoreOpenError | undefined {
+  const message = (error as Error).message ?? "";
+  if ((error as { code?: string }).code !== "ERR_DLOPEN_FAILED" && !/NODE_MODULE_VERSION|invalid ELF header|wrong ELF class/.test(message)) return undefined;
+  const versions = /NODE_MODULE_VERSION (\d+)[\s\S]*NODE_MODULE_VERSION (\d+)/.exec(message);
+  return new StoreOpenError(
+    `The SQLite driver (better-sqlite3) was built for another Node.js${versions ? ` (module version ${versions[1]}; Node.js ${process.version} needs ${versions[2]})` : ""}, so the store cannot be opened`,
+    "Rebuild it for this Node.js with `npm rebuild better-sqlite3` in your project (or reinstall with `npm install`). The store was not touched.",
+  );
 }
 
 function migrate(db: Database, file: string): void {

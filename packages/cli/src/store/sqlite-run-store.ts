@@ -142,6 +142,18 @@ export class SqliteRunStore implements RunStore {
   }
 
   async putStepRun(step: StepRunRecord): Promise<void> {
+    this.writeStep(step);
+  }
+
+  /** A step's artifacts and record in one transaction: one commit instead of one per row. */
+  async putStepResult(step: StepRunRecord, artifacts: readonly ArtifactRecord[]): Promise<void> {
+    this.db.transaction(() => {
+      for (const artifact of artifacts) this.statements.putArtifact.run({ ...artifact });
+      this.writeStep(step);
+    })();
+  }
+
+  private writeStep(step: StepRunRecord): void {
     this.statements.putStep.run({
       runId: step.runId, stepId: step.stepId, stepName: step.stepName, status: step.status, attempt: step.attempt,
       cacheKey: step.cacheKey ?? null, cachedFrom: step.cachedFrom ? JSON.stringify(step.cachedFrom) : null,

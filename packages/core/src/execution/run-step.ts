@@ -186,7 +186,8 @@ export async function runStep(options: RunStepOptions): Promise<StepOutcome> {
         // Losing the log must not lose the step's result.
       }
     }
-    await store.putStepRun(record);
+    // The artifacts saved so far are recorded with the step's record, also when it failed.
+    await recordStepResult(store, record, artifacts);
     if ((options.writeResultFile ?? true) && !retried) {
       const file: StepResultFile = { step: record, artifacts };
       await artifactStore.writeFile(`${base}/step.json`, JSON.stringify(file, null, 2));
@@ -299,7 +300,6 @@ export async function runStep(options: RunStepOptions): Promise<StepOutcome> {
         sha256: writer.digest(),
         created: new Date().toISOString(),
       };
-      await store.putArtifact(artifact);
       artifacts.push(artifact);
       record.outputs[name] = artifact.id;
       produced[name] = artifact;
@@ -310,6 +310,13 @@ export async function runStep(options: RunStepOptions): Promise<StepOutcome> {
   const outcome = await finish("completed");
   options.memo?.outputs.set(stepId, produced);
   return outcome;
+}
+
+/** A step's artifacts and record: one transaction where the store offers it. */
+async function recordStepResult(store: RunStore, record: StepRunRecord, artifacts: readonly ArtifactRecord[]): Promise<void> {
+  if (store.putStepResult) return store.putStepResult(record, artifacts);
+  for (const artifact of artifacts) await store.putArtifact(artifact);
+  await store.putStepRun(record);
 }
 
 /** The attempt a single-attempt step process runs, with the start time and log of the step's earlier attempts. */

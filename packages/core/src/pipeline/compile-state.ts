@@ -15,6 +15,8 @@ export interface CompileState {
   pipelineName: string;
   invocations: Invocation[];
   byId: Map<string, Invocation>;
+  /** Per step name, the suffix to try next for its default invocation id (`name_2`, `name_3`, ...). */
+  nextSuffix?: Map<string, number>;
 }
 
 // Kept on globalThis so that two copies of core (a bundled dist and the
@@ -34,7 +36,7 @@ export function currentCompileState(): CompileState | undefined {
 export function recordInvocations(pipelineName: string, body: () => unknown): CompileState {
   const holder = globalThis as Holder;
   const previous = holder[KEY];
-  const state: CompileState = { pipelineName, invocations: [], byId: new Map() };
+  const state: CompileState = { pipelineName, invocations: [], byId: new Map(), nextSuffix: new Map() };
   holder[KEY] = state;
   let result: unknown;
   try {

@@ -229,8 +229,16 @@ function invoke(definition: StepDefinition, inputs: Record<string, unknown> | un
     if (!STEP_NAME.test(id)) throw new PipelineDefinitionError(`Invalid invocation id '${id}' for step '${definition.name}': use letters, digits, '_', '-' or '.'`);
     if (state.byId.has(id)) throw new PipelineDefinitionError(`Invocation id '${id}' is used twice in pipeline '${state.pipelineName}'`);
   } else {
+    // name, name_2, name_3, ...: continue from the last suffix given, so a
+    // step called n times costs n lookups, not n² (ids set explicitly are skipped).
+    const suffixes = (state.nextSuffix ??= new Map());
+    let n = suffixes.get(definition.name) ?? 2;
     id = definition.name;
-    for (let n = 2; state.byId.has(id); n++) id = `${definition.name}_${n}`;
+    if (state.byId.has(id)) {
+      while (state.byId.has((id = `${definition.name}_${n}`))) n++;
+      n++;
+    }
+    suffixes.set(definition.name, n);
   }
   const wiring: Record<string, { step: string; output: string }> = {};
   if (inputs !== undefined && (typeof inputs !== "object" || inputs === null)) {

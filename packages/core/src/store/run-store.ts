@@ -96,6 +96,12 @@ export interface RunStore {
   listStepRuns(runId: string): Promise<StepRunRecord[]>;
 
   putArtifact(artifact: ArtifactRecord): Promise<void>;
+  /**
+   * Records a step's new artifacts and then its record, in one transaction
+   * where the store has them. Optional: without it the engine calls
+   * {@link putArtifact} for each artifact, then {@link putStepRun}.
+   */
+  putStepResult?(step: StepRunRecord, artifacts: readonly ArtifactRecord[]): Promise<void>;
   getArtifact(id: string): Promise<ArtifactRecord | undefined>;
   listArtifacts(runId: string): Promise<ArtifactRecord[]>;
 
