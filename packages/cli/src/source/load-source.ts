@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from "node:fs";
-import { register } from "node:module";
+import nodeModule from "node:module";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseSourcePath, SourceError } from "@stackyard/core";
@@ -70,8 +70,15 @@ function registerTypeScript(sourceRoot: string): Promise<void> {
       return;
     }
     process.setSourceMapsEnabled(true);
+    const { registerHooks } = nodeModule as { registerHooks?: (hooks: { resolve: unknown; load: unknown }) => unknown };
+    if (typeof registerHooks === "function") {
+      // Node 22.15+: the hooks run on this thread, no loader thread to start.
+      const { resolveSync, loadSync } = await import("./ts-hooks.js");
+      registerHooks({ resolve: resolveSync, load: loadSync });
+      return;
+    }
     // Resolved through the package's own exports (from dist, and from src under test).
-    register("stackyard/ts-hooks", import.meta.url);
+    nodeModule.register("stackyard/ts-hooks", import.meta.url);
   })();
   return typescriptRegistered;
 }

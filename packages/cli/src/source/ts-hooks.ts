@@ -1,9 +1,11 @@
 /**
  * Module hooks that let Node import a project's TypeScript files (pipelines,
  * steps, flavors, materializers) without a build step. Registered once per
- * process by `registerTypeScript` (load-source.ts); they run on Node's
- * loader thread, so this module imports nothing but Node built-ins until a
- * file has to be compiled.
+ * process by `registerTypeScript` (load-source.ts): with `module.register`
+ * on Node 20 (they run on Node's loader thread, so this module imports
+ * nothing but Node built-ins until a file has to be compiled), with
+ * `module.registerHooks` (the `*Sync` hooks, on the importing thread) where
+ * Node has it (22.15 and later).
  *
  * - `load` compiles `.ts`, `.tsx`, `.mts` and `.cts` files to ES modules with
  *   esbuild (types stripped, inline source maps so stack traces name the
@@ -67,19 +69,28 @@ function safeUser(): string {
 
 const isPathLike = (specifier: string): boolean => specifier.startsWith("./") || specifier.startsWith("../") || specifier.startsWith("/") || specifier.startsWith("file:");
 
+/**
+ * The TypeScript spellings to try for a relative specifier Node could not
+ * find (`./x.js` → `./x.ts`, `./x` → `./x.ts`, `./dir` → `./dir/index.ts`),
+ * or none when the error is not one of those.
+ */
+function typescriptSpellings(specifier: string, context: ResolveContext, error: unknown): string[] {
+  const code = (error as { code?: string }).code;
+  if ((code !== "ERR_MODULE_NOT_FOUND" && code !== "ERR_UNSUPPORTED_DIR_IMPORT") || !isPathLike(specifier) || !context.parentURL?.startsWith("file:")) return [];
+  const [path, query = ""] = splitQuery(specifier);
+  const js = JS_EXTENSION.exec(path);
+  const paths = js ? (TS_FOR_JS[js[0]] ?? []).map((ext) => path.slice(0, -js[0].length) + ext) : BARE_CANDIDATES.map((suffix) => path.replace(/\/$/, "") + suffix);
+  return paths.map((candidate) => candidate + query);
+}
+
 /** Node's resolution first; on "not found", the TypeScript spellings of the same path. */
 export async function resolve(specifier: string, context: ResolveContext, nextResolve: NextResolve): Promise<ResolveResult> {
   try {
     return await nextResolve(specifier, context);
   } catch (error) {
-    const code = (error as { code?: string }).code;
-    if ((code !== "ERR_MODULE_NOT_FOUND" && code !== "ERR_UNSUPPORTED_DIR_IMPORT") || !isPathLike(specifier) || !context.parentURL?.startsWith("file:")) throw error;
-    const [path, query = ""] = splitQuery(specifier);
-    const js = JS_EXTENSION.exec(path);
-    const candidates = js ? (TS_FOR_JS[js[0]] ?? []).map((ext) => path.slice(0, -js[0].length) + ext) : BARE_CANDIDATES.map((suffix) => path.replace(/\/$/, "") + suffix);
-    for (const candidate of candidates) {
+    for (const candidate of typescriptSpellings(specifier, context, error)) {
       try {
-        return await nextResolve(candidate + query, context);
+        return await nextResolve(candidate, context);
       } catch {
         // Try the next spelling.
       }
@@ -88,47 +99,99 @@ export async function resolve(specifier: string, context: ResolveContext, nextRe
   }
 }
 
-/** Compiles TypeScript files; hands everything else to Node. */
-export async function load(url: string, context: LoadContext, nextLoad: NextLoad): Promise<LoadResult> {
-  if (!url.startsWith("file:")) return nextLoad(url, context);
+/** {@link resolve} for `module.registerHooks` (Node 22.15+: hooks on the importing thread). */
+export function resolveSync(specifier: string, context: ResolveContext, nextResolve: (specifier: string, context?: ResolveContext) => ResolveResult): ResolveResult {
+  try {
+    return nextResolve(specifier, context);
+  } catch (error) {
+    for (const candidate of typescriptSpellings(specifier, context, error)) {
+      try {
+        return nextResolve(candidate, context);
+      } catch {
+        // Try the next spelling.
+      }
+    }
+    throw error;
+  }
+}
+
+/** A TypeScript file to load: its compiled code when cached, else what compiling it takes. */
+interface TypeScriptLoad {
+  cachedCode?: string;
+  cacheFile: string;
+  source: string;
+  options: import("esbuild").TransformOptions;
+}
+
+function prepare(url: string): TypeScriptLoad | undefined {
+  if (!url.startsWith("file:")) return undefined;
   const [fileUrl] = splitQuery(url);
   const match = TYPESCRIPT_FILE.exec(fileUrl);
-  if (!match) return nextLoad(url, context);
+  if (!match) return undefined;
   const file = fileURLToPath(fileUrl);
   const source = readFileSync(file, "utf8");
   const tsconfig = nearestTsconfig(dirname(file));
   const key = createHash("sha256").update(`${COMPILE_VERSION}\0${compilerVersion()}\0${process.version}\0${file}\0${tsconfig ?? ""}\0`).update(source).digest("hex");
-  const cached = join(cacheDir, `${key}.mjs`);
+  const cacheFile = join(cacheDir, `${key}.mjs`);
+  let cachedCode: string | undefined;
   if (cacheIsTrusted()) {
     try {
-      return { format: "module", source: readFileSync(cached, "utf8"), shortCircuit: true };
+      cachedCode = readFileSync(cacheFile, "utf8");
     } catch {
       // Not compiled yet.
     }
   }
+  const options: import("esbuild").TransformOptions = {
+    loader: match[1] === "tsx" ? "tsx" : "ts",
+    format: "esm",
+    // tsx's options, so that a step's code (and with it its cache key) is
+    // the same whether the pipeline ran under `npx tsx` or `stackyard run`.
+    target: `node${process.versions.node}`,
+    minifyWhitespace: true,
+    keepNames: true,
+    sourcemap: "inline",
+    sourcefile: file,
+    ...(tsconfig !== undefined ? { tsconfigRaw: tsconfig } : {}),
+  };
+  return { ...(cachedCode !== undefined ? { cachedCode } : {}), cacheFile, source, options };
+}
+
+/** esbuild's message spans lines; name the first problem's place in one. */
+function compileError(error: unknown, file: string | undefined): unknown {
+  const first = (error as { errors?: Array<{ text: string; location?: { line: number; column: number } | null }> }).errors?.[0];
+  if (!first) return error;
+  return new SyntaxError(`${file}${first.location ? `:${first.location.line}:${first.location.column + 1}` : ""}: ${first.text}`);
+}
+
+function compiled(prepared: TypeScriptLoad, code: string): LoadResult {
+  writeCache(prepared.cacheFile, code);
+  return { format: "module", source: code, shortCircuit: true };
+}
+
+/** Compiles TypeScript files; hands everything else to Node. */
+export async function load(url: string, context: LoadContext, nextLoad: NextLoad): Promise<LoadResult> {
+  const prepared = prepare(url);
+  if (!prepared) return nextLoad(url, context);
+  if (prepared.cachedCode !== undefined) return { format: "module", source: prepared.cachedCode, shortCircuit: true };
   const { transform } = await (esbuild ??= import("esbuild"));
-  let compiled: { code: string };
   try {
-    compiled = await transform(source, {
-      loader: match[1] === "tsx" ? "tsx" : "ts",
-      format: "esm",
-      // tsx's options, so that a step's code (and with it its cache key) is
-      // the same whether the pipeline ran under `npx tsx` or `stackyard run`.
-      target: `node${process.versions.node}`,
-      minifyWhitespace: true,
-      keepNames: true,
-      sourcemap: "inline",
-      sourcefile: file,
-      ...(tsconfig !== undefined ? { tsconfigRaw: tsconfig } : {}),
-    });
+    return compiled(prepared, (await transform(prepared.source, prepared.options)).code);
   } catch (error) {
-    // esbuild's message spans lines; name the first problem's place in one.
-    const first = (error as { errors?: Array<{ text: string; location?: { line: number; column: number } | null }> }).errors?.[0];
-    if (!first) throw error;
-    throw new SyntaxError(`${file}${first.location ? `:${first.location.line}:${first.location.column + 1}` : ""}: ${first.text}`);
+    throw compileError(error, prepared.options.sourcefile);
   }
-  writeCache(cached, compiled.code);
-  return { format: "module", source: compiled.code, shortCircuit: true };
+}
+
+/** {@link load} for `module.registerHooks` (Node 22.15+). */
+export function loadSync(url: string, context: LoadContext, nextLoad: (url: string, context?: LoadContext) => LoadResult): LoadResult {
+  const prepared = prepare(url);
+  if (!prepared) return nextLoad(url, context);
+  if (prepared.cachedCode !== undefined) return { format: "module", source: prepared.cachedCode, shortCircuit: true };
+  const { transformSync } = createRequire(import.meta.url)("esbuild") as typeof import("esbuild");
+  try {
+    return compiled(prepared, transformSync(prepared.source, prepared.options).code);
+  } catch (error) {
+    throw compileError(error, prepared.options.sourcefile);
+  }
 }
 
 let esbuildVersion: string | undefined;
