@@ -53,7 +53,7 @@ export function nativeModuleError(error: unknown): StoreOpenError | undefined {
   const versions = /NODE_MODULE_VERSION (\d+)[\s\S]*NODE_MODULE_VERSION (\d+)/.exec(message);
   return new StoreOpenError(
     `The SQLite driver (better-sqlite3) was built for another Node.js${versions ? ` (module version ${versions[1]}; Node.js ${process.version} needs ${versions[2]})` : ""}, so the store cannot be opened`,
-    "Rebuild it for this Node.js with `npm rebuild better-sqlite3` in your project (or reinstall with `npm install`). The store was not touched.",
+    "Rebuild it for this Node.js with `npm rebuild better-sqlite3` in your project (or reinstall with `npm install`); if it still fails, an npm `nodedir` setting may point at another Node.js (`npm config get nodedir`). The store was not touched.",
   );
 }
 
