@@ -15,7 +15,9 @@ const alias = readdirSync(`${root}packages`).flatMap((dir) => {
     .map((key) => {
       const sub = key === "." ? "index" : key.slice(2);
       return { find: new RegExp(`^${pkg.name.replace("/", "\\/")}${key === "." ? "" : "\\/" + sub}$`), replacement: `${root}packages/${dir}/src/${sub}.ts` };
-    });
+    })
+    // Exports built from elsewhere in src (the CLI's ts-hooks) resolve to their dist.
+    .filter((entry) => existsSync(entry.replacement));
 });
 
 export default defineConfig({
