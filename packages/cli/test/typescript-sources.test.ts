@@ -21,6 +21,7 @@ import { label } from "./label";
 import { offset } from "./lib";
 import { scale } from "./scale.mjs";
 import { broken } from "./broken.js";
+import settings from "./settings.json";
 
 interface Numbers { values: number[] }
 
@@ -31,7 +32,7 @@ export const load = step({ name: "load", outputs: { numbers: "json" } }, async (
 
 export const total = step({ name: "total" }, async ({ numbers }: { numbers: Numbers }, context) => {
   const sum = numbers.values.reduce((a, b) => a + scale(double(b)) + offset, 0);
-  context.log(label(sum));
+  context.log(label(sum), settings.unit);
   return sum;
 });
 
@@ -55,6 +56,7 @@ const SOURCES: Record<string, string> = {
   "ts-src/scale.mts": "export const scale = (n: number): number => n * 10;\n",
   "ts-src/broken.ts": "type Reason = string;\nexport function broken(): never {\n  const reason: Reason = 'broken on purpose';\n  throw new Error(reason);\n}\n",
   "ts-src/data.json": "[1, 2, 3]\n",
+  "ts-src/settings.json": '{ "unit": "points" }\n',
 };
 
 describe("TypeScript pipelines load without a build step", () => {
@@ -65,11 +67,11 @@ describe("TypeScript pipelines load without a build step", () => {
   });
   afterAll(() => removeProject(dir));
 
-  it("resolves imports the way TypeScript does: .js naming .ts, extensionless, folder index, .mts; import.meta.url is the file's own", () => {
+  it("resolves imports the way TypeScript does: .js naming .ts, extensionless, folder index, .mts, JSON without attributes; import.meta.url is the file's own", () => {
     const out = cli(dir, ["run", "./ts-src/pipeline.ts#sums", "--run-name", "sums-1"]);
     expect(out.code, out.stderr).toBe(0);
     // (1*2*10+1) + (2*2*10+1) + (3*2*10+1)
-    expect(cli(dir, ["runs", "logs", "sums-1", "--step", "total"]).stdout).toContain("sum is 123");
+    expect(cli(dir, ["runs", "logs", "sums-1", "--step", "total"]).stdout).toContain("sum is 123 points");
   });
 
   it("reports a step's error at its line in the .ts file", () => {

@@ -14,7 +14,7 @@
  *   file is compiled once until it changes.
  * - `resolve` accepts what TypeScript accepts and Node does not: `./x.js`
  *   naming `./x.ts`, extensionless relative imports, and folder imports of an
- *   `index.ts`.
+ *   `index.ts`; `load` also takes JSON imports without `with { type: "json" }`.
  *
  * Everything else goes to Node's own resolution and loading unchanged.
  */
@@ -168,8 +168,22 @@ function compiled(prepared: TypeScriptLoad, code: string): LoadResult {
   return { format: "module", source: code, shortCircuit: true };
 }
 
+/**
+ * `import data from "./data.json"` without `with { type: "json" }`, as
+ * TypeScript lets projects write it: the file's value as the default export.
+ */
+function jsonWithoutAttributes(url: string, context: LoadContext): LoadResult | undefined {
+  if (!url.startsWith("file:") || context.importAttributes?.type === "json") return undefined;
+  const [fileUrl] = splitQuery(url);
+  if (!fileUrl.endsWith(".json")) return undefined;
+  const text = readFileSync(fileURLToPath(fileUrl), "utf8");
+  return { format: "module", source: `export default JSON.parse(${JSON.stringify(text)});\n`, shortCircuit: true };
+}
+
 /** Compiles TypeScript files; hands everything else to Node. */
 export async function load(url: string, context: LoadContext, nextLoad: NextLoad): Promise<LoadResult> {
+  const json = jsonWithoutAttributes(url, context);
+  if (json) return json;
   const prepared = prepare(url);
   if (!prepared) return nextLoad(url, context);
   if (prepared.cachedCode !== undefined) return { format: "module", source: prepared.cachedCode, shortCircuit: true };
@@ -183,6 +197,8 @@ export async function load(url: string, context: LoadContext, nextLoad: NextLoad
 
 /** {@link load} for `module.registerHooks` (Node 22.15+). */
 export function loadSync(url: string, context: LoadContext, nextLoad: (url: string, context?: LoadContext) => LoadResult): LoadResult {
+  const json = jsonWithoutAttributes(url, context);
+  if (json) return json;
   const prepared = prepare(url);
   if (!prepared) return nextLoad(url, context);
   if (prepared.cachedCode !== undefined) return { format: "module", source: prepared.cachedCode, shortCircuit: true };
