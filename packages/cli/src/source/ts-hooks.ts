@@ -55,13 +55,13 @@ const JS_EXTENSION = /\.([cm]?js|jsx)$/;
 const TS_FOR_JS: Record<string, string[]> = { ".js": [".ts", ".tsx"], ".jsx": [".tsx"], ".mjs": [".mts"], ".cjs": [".cts"] };
 const BARE_CANDIDATES = [".ts", ".tsx", ".mts", "/index.ts", "/index.tsx", "/index.mts"];
 
-const cacheDir = join(tmpdir(), `stackyard-ts-${safeUser()}`);
+const cacheDir = join(tmpdir(), `stackyard-ts-${process.getuid?.() ?? safeUserName()}`);
 const tsconfigByDir = new Map<string, string | undefined>();
 let esbuild: Promise<typeof import("esbuild")> | undefined;
 
-function safeUser(): string {
+function safeUserName(): string {
   try {
-    return String(userInfo().uid >= 0 ? userInfo().uid : userInfo().username);
+    return userInfo().username;
   } catch {
     return "user";
   }
@@ -115,17 +115,28 @@ export function resolveSync(specifier: string, context: ResolveContext, nextReso
   }
 }
 
-/** A TypeScript file to load: its compiled code when cached, else what compiling it takes. */
-interface TypeScriptLoad {
-  cachedCode?: string;
+/** A TypeScript file to compile: its source, esbuild's options, and where the result is cached. */
+interface Compile {
   cacheFile: string;
   source: string;
   options: import("esbuild").TransformOptions;
 }
 
-function prepare(url: string): TypeScriptLoad | undefined {
+const moduleSource = (source: string): LoadResult => ({ format: "module", source, shortCircuit: true });
+
+/**
+ * What loading `url` takes, the same for both kinds of hooks: nothing of
+ * ours (undefined: Node loads it), a result already (a JSON import without
+ * `with { type: "json" }`, a cached compile), or a compile.
+ */
+function plan(url: string, context: LoadContext): LoadResult | Compile | undefined {
   if (!url.startsWith("file:")) return undefined;
   const [fileUrl] = splitQuery(url);
+  if (fileUrl.endsWith(".json")) {
+    // As TypeScript lets projects write it: the file's value as the default export.
+    if (context.importAttributes?.type === "json") return undefined;
+    return moduleSource(`export default JSON.parse(${JSON.stringify(readFileSync(fileURLToPath(fileUrl), "utf8"))});\n`);
+  }
   const match = TYPESCRIPT_FILE.exec(fileUrl);
   if (!match) return undefined;
   const file = fileURLToPath(fileUrl);
@@ -133,10 +144,9 @@ function prepare(url: string): TypeScriptLoad | undefined {
   const tsconfig = nearestTsconfig(dirname(file));
   const key = createHash("sha256").update(`${COMPILE_VERSION}\0${compilerVersion()}\0${process.version}\0${file}\0${tsconfig ?? ""}\0`).update(source).digest("hex");
   const cacheFile = join(cacheDir, `${key}.mjs`);
-  let cachedCode: string | undefined;
   if (cacheIsTrusted()) {
     try {
-      cachedCode = readFileSync(cacheFile, "utf8");
+      return moduleSource(readFileSync(cacheFile, "utf8"));
     } catch {
       // Not compiled yet.
     }
@@ -153,61 +163,49 @@ function prepare(url: string): TypeScriptLoad | undefined {
     sourcefile: file,
     ...(tsconfig !== undefined ? { tsconfigRaw: tsconfig } : {}),
   };
-  return { ...(cachedCode !== undefined ? { cachedCode } : {}), cacheFile, source, options };
+  return { cacheFile, source, options };
 }
 
 /** esbuild's message spans lines; name the first problem's place in one. */
-function compileError(error: unknown, file: string | undefined): unknown {
+function compileError(error: unknown, compile: Compile): unknown {
   const first = (error as { errors?: Array<{ text: string; location?: { line: number; column: number } | null }> }).errors?.[0];
   if (!first) return error;
-  return new SyntaxError(`${file}${first.location ? `:${first.location.line}:${first.location.column + 1}` : ""}: ${first.text}`);
+  return new SyntaxError(`${compile.options.sourcefile}${first.location ? `:${first.location.line}:${first.location.column + 1}` : ""}: ${first.text}`);
 }
 
-function compiled(prepared: TypeScriptLoad, code: string): LoadResult {
-  writeCache(prepared.cacheFile, code);
-  return { format: "module", source: code, shortCircuit: true };
-}
-
-/**
- * `import data from "./data.json"` without `with { type: "json" }`, as
- * TypeScript lets projects write it: the file's value as the default export.
- */
-function jsonWithoutAttributes(url: string, context: LoadContext): LoadResult | undefined {
-  if (!url.startsWith("file:") || context.importAttributes?.type === "json") return undefined;
-  const [fileUrl] = splitQuery(url);
-  if (!fileUrl.endsWith(".json")) return undefined;
-  const text = readFileSync(fileURLToPath(fileUrl), "utf8");
-  return { format: "module", source: `export default JSON.parse(${JSON.stringify(text)});\n`, shortCircuit: true };
+function cached(compile: Compile, code: string): LoadResult {
+  writeCache(compile.cacheFile, code);
+  return moduleSource(code);
 }
 
 /** Compiles TypeScript files; hands everything else to Node. */
 export async function load(url: string, context: LoadContext, nextLoad: NextLoad): Promise<LoadResult> {
-  const json = jsonWithoutAttributes(url, context);
-  if (json) return json;
-  const prepared = prepare(url);
-  if (!prepared) return nextLoad(url, context);
-  if (prepared.cachedCode !== undefined) return { format: "module", source: prepared.cachedCode, shortCircuit: true };
+  const next = plan(url, context);
+  if (!next) return nextLoad(url, context);
+  if ("format" in next) return next;
   const { transform } = await (esbuild ??= import("esbuild"));
+  let code: string;
   try {
-    return compiled(prepared, (await transform(prepared.source, prepared.options)).code);
+    code = (await transform(next.source, next.options)).code;
   } catch (error) {
-    throw compileError(error, prepared.options.sourcefile);
+    throw compileError(error, next);
   }
+  return cached(next, code);
 }
 
 /** {@link load} for `module.registerHooks` (Node 22.15+). */
 export function loadSync(url: string, context: LoadContext, nextLoad: (url: string, context?: LoadContext) => LoadResult): LoadResult {
-  const json = jsonWithoutAttributes(url, context);
-  if (json) return json;
-  const prepared = prepare(url);
-  if (!prepared) return nextLoad(url, context);
-  if (prepared.cachedCode !== undefined) return { format: "module", source: prepared.cachedCode, shortCircuit: true };
+  const next = plan(url, context);
+  if (!next) return nextLoad(url, context);
+  if ("format" in next) return next;
   const { transformSync } = createRequire(import.meta.url)("esbuild") as typeof import("esbuild");
+  let code: string;
   try {
-    return compiled(prepared, transformSync(prepared.source, prepared.options).code);
+    code = transformSync(next.source, next.options).code;
   } catch (error) {
-    throw compileError(error, prepared.options.sourcefile);
+    throw compileError(error, next);
   }
+  return cached(next, code);
 }
 
 let esbuildVersion: string | undefined;

@@ -13,26 +13,39 @@ import {
 import type { ExecutionDescription } from "./execution-backend.js";
 
 /**
- * Reads what a step's container recorded when it ended:
- * `runs/<run>/<step>/step.json` (the record with its artifacts) or, for a
- * step the cache answered for, which writes no step.json, its `cached` record
- * in the artifact store's run store with the artifacts it reuses.
+ * What a step's container has recorded, read once: `file` when the step is
+ * over — `runs/<run>/<step>/step.json` (the record with its artifacts) or,
+ * for a step the cache answered for, which writes no step.json, its `cached`
+ * record in the artifact store's run store with the artifacts it reuses —
+ * else `live`, its record while an attempt is under way (`running`) or a
+ * retry is coming (`retrying`), when it has one.
  */
-export async function readStepFile(artifactStore: BaseArtifactStore, runId: string, stepId: string): Promise<StepResultFile | undefined> {
+export async function readStepState(
+  artifactStore: BaseArtifactStore,
+  runId: string,
+  stepId: string,
+): Promise<{ file?: StepResultFile; live?: StepRunRecord }> {
   const path = `runs/${runId}/${stepId}/step.json`;
   try {
-    if (await artifactStore.exists(path)) return JSON.parse((await artifactStore.readFile(path)).toString("utf8")) as StepResultFile;
+    if (await artifactStore.exists(path)) return { file: JSON.parse((await artifactStore.readFile(path)).toString("utf8")) as StepResultFile };
     const records = new ArtifactStoreRunStore(artifactStore);
     const step = await records.getStepRun(runId, stepId);
-    if (step?.status !== "cached") return undefined;
+    if (!step) return {};
+    if (!isFinalStatus(step.status)) return { live: step };
+    if (step.status !== "cached") return {};
     const artifacts = await Promise.all(Object.values(step.outputs).map((id) => records.getArtifact(id)));
     // A reused artifact whose record is gone: not a result the client can show.
-    if (artifacts.some((a) => a === undefined)) return undefined;
-    return { step, artifacts: artifacts as ArtifactRecord[] };
+    if (artifacts.some((a) => a === undefined)) return {};
+    return { file: { step, artifacts: artifacts as ArtifactRecord[] } };
   } catch {
     // Half-written or unreadable: the step is not over as far as we can tell.
-    return undefined;
+    return {};
   }
+}
+
+/** The step's result once it is over (see {@link readStepState}). */
+export async function readStepFile(artifactStore: BaseArtifactStore, runId: string, stepId: string): Promise<StepResultFile | undefined> {
+  return (await readStepState(artifactStore, runId, stepId)).file;
 }
 
 /**
@@ -40,7 +53,7 @@ export async function readStepFile(artifactStore: BaseArtifactStore, runId: stri
  * `running` (an attempt under way) or `retrying` (an attempt failed with
  * attempts left; Step Functions runs the next in a new ECS task), with the
  * attempt number and, when retrying, the failed attempt's error. Undefined
- * when there is none, or the step is over (see {@link readStepFile}).
+ * when there is none, or the step is over (see {@link readStepState}).
  */
 export async function readLiveRecord(artifactStore: BaseArtifactStore, runId: string, stepId: string): Promise<StepRunRecord | undefined> {
   try {
@@ -134,9 +147,10 @@ export async function collectOutcomes(options: CollectOptions): Promise<Collecte
   const live = new Map<string, StepRunRecord>();
   for (const stepId of options.stepIds) {
     if (known.has(stepId)) continue;
-    const file = await readStepFile(options.artifactStore, runId, stepId);
+    const { file, live: current } = await readStepState(options.artifactStore, runId, stepId);
     if (!file || !isFinalStatus(file.step.status)) {
-      const record = await readLiveRecord(options.artifactStore, runId, stepId);
+      // (A step.json is written when the step ends; one that says otherwise leaves the record to tell.)
+      const record = current ?? (file ? await readLiveRecord(options.artifactStore, runId, stepId) : undefined);
       if (record) live.set(stepId, record);
       continue;
     }
