@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, existsSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 
@@ -10,14 +10,16 @@ const alias = readdirSync(`${root}packages`).flatMap((dir) => {
   const pkgFile = `${root}packages/${dir}/package.json`;
   if (!existsSync(pkgFile)) return [];
   const pkg = JSON.parse(readFileSync(pkgFile, "utf8")) as { name: string; exports?: Record<string, unknown> };
-  return Object.keys(pkg.exports ?? {})
-    .filter((key) => key !== "./package.json")
-    .map((key) => {
-      const sub = key === "." ? "index" : key.slice(2);
-      return { find: new RegExp(`^${pkg.name.replace("/", "\\/")}${key === "." ? "" : "\\/" + sub}$`), replacement: `${root}packages/${dir}/src/${sub}.ts` };
-    })
-    // Exports built from elsewhere in src (the CLI's ts-hooks) resolve to their dist.
-    .filter((entry) => existsSync(entry.replacement));
+  return (
+    Object.keys(pkg.exports ?? {})
+      .filter((key) => key !== "./package.json")
+      .map((key) => {
+        const sub = key === "." ? "index" : key.slice(2);
+        return { find: new RegExp(`^${pkg.name.replace("/", "\\/")}${key === "." ? "" : "\\/" + sub}$`), replacement: `${root}packages/${dir}/src/${sub}.ts` };
+      })
+      // Exports built from elsewhere in src (the CLI's ts-hooks) resolve to their dist.
+      .filter((entry) => existsSync(entry.replacement))
+  );
 });
 
 export default defineConfig({

@@ -9,8 +9,8 @@ import {
   compileStateMachine,
   criticalPathLength,
   planSchedule,
-  scheduleLength,
   ServiceLimitError,
+  scheduleLength,
 } from "../packages/orchestrator-aws-stepfunctions/src/compiler/index.ts";
 
 const quick = process.argv.includes("--quick");

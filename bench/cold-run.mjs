@@ -35,7 +35,11 @@ try {
   measure([bin, "run", "./chain.ts#chain", "-q"]); // warm the file cache and the TypeScript compile cache
   measure([bin, "run", "./chain.ts#single", "-q"]);
   // Interleaved, so that a busy moment falls on every command alike.
-  const node = [], list = [], single = [], compiled = [], samples = [];
+  const node = [],
+    list = [],
+    single = [],
+    compiled = [],
+    samples = [];
   for (let i = 0; i < runs; i++) {
     node.push(measure(["-e", "0"]));
     list.push(measure([bin, "stack", "list"]));
@@ -51,11 +55,15 @@ try {
   console.log(`${row("`stackyard stack list` (start-up, store opened)", list)} |`);
   console.log(`${row("`stackyard run ./chain.ts#single` (1 step)", single)} |`);
   console.log(`${row("`stackyard run ./chain.mjs#chain` (100 steps, compiled JavaScript)", compiled)} |`);
-  console.log(`${row("`stackyard run ./chain.ts#chain` (100 steps, TypeScript source, default stack)", samples)} < 400 ms, < 150 MB: ${wall < 400 && rss * 1.048576 < 150 ? "met" : "not met"} |`);
+  console.log(
+    `${row("`stackyard run ./chain.ts#chain` (100 steps, TypeScript source, default stack)", samples)} < 400 ms, < 150 MB: ${wall < 400 && rss * 1.048576 < 150 ? "met" : "not met"} |`,
+  );
   const nodeMs = median(node.map((s) => s.ms));
   console.log(`\n${runs} runs, interleaved, Node ${process.version}; each run records 100 step runs and 100 artifacts in SQLite and the local artifact store.`);
   // The target was set on a machine where \`node -e 0\` took about 85 ms (400 ms is 4.7 times that); this machine's speed varies from day to day.
-  console.log(`The TypeScript run takes ${(wall / nodeMs).toFixed(2)} times \`node -e 0\` (${nodeMs.toFixed(0)} ms) here; the target of 400 ms was set where \`node -e 0\` took about 85 ms, 4.7 times.`);
+  console.log(
+    `The TypeScript run takes ${(wall / nodeMs).toFixed(2)} times \`node -e 0\` (${nodeMs.toFixed(0)} ms) here; the target of 400 ms was set where \`node -e 0\` took about 85 ms, 4.7 times.`,
+  );
 } finally {
   rmSync(project, { recursive: true, force: true });
 }

@@ -8,8 +8,9 @@
 // Prints a markdown table. Timings are wall-clock: run it on an idle machine.
 //
 //   npx nx run-many -t build && npx tsx bench/docker-steps.mjs [--steps 6] [--reps 3]
-import { dockerClient, ensureBaseImage, ensureDockerEngine } from "../tools/src/engines/index.ts";
+
 import { cli, newProject, ok, registerDockerStack, removeProject } from "../packages/orchestrator-docker/test/harness.ts";
+import { dockerClient, ensureBaseImage, ensureDockerEngine } from "../tools/src/engines/index.ts";
 
 const arg = (name, fallback) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -34,7 +35,10 @@ try {
   const images = await docker.listImages();
   for (const pattern of [/^stackyard:/, /-deps:/]) {
     for (const image of images.filter((i) => (i.RepoTags ?? []).some((tag) => pattern.test(tag)))) {
-      await docker.getImage(image.Id).remove({ force: true }).catch(() => undefined);
+      await docker
+        .getImage(image.Id)
+        .remove({ force: true })
+        .catch(() => undefined);
     }
   }
   const first = run(1);
@@ -83,7 +87,9 @@ try {
   console.log(`\n| measure | value | target | met |`);
   console.log(`|---|---|---|---|`);
   console.log(`| first build (image of the project) | ${buildS.toFixed(1)} s | | |`);
-  console.log(`| second run, no code change: image reuse | ${reuseS.toFixed(2)} s (${(reuseShare * 100).toFixed(1)}% of the build) | <= 5% | ${reuseShare <= 0.05 ? "yes" : "no"} |`);
+  console.log(
+    `| second run, no code change: image reuse | ${reuseS.toFixed(2)} s (${(reuseShare * 100).toFixed(1)}% of the build) | <= 5% | ${reuseShare <= 0.05 ? "yes" : "no"} |`,
+  );
   console.log(`| per extra step, orchestrated (median of ${reps}, chain of ${steps} vs 1) | ${perStep.toFixed(0)} ms | | |`);
   console.log(`| bare docker create/start/wait/remove of the same step (median of ${bare.length}) | ${bareMs.toFixed(0)} ms | | |`);
   console.log(`| orchestrated / bare | ${ratio.toFixed(2)}x | <= 1.5x | ${ratio <= 1.5 ? "yes" : "no"} |`);

@@ -14,11 +14,11 @@ import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
-  LocalArtifactStore,
-  MemoryRunStore,
   createArtifactReader,
   createArtifactWriter,
   fileMaterializer,
+  LocalArtifactStore,
+  MemoryRunStore,
   pipeline,
   runSnapshotInProcess,
   step,
@@ -164,11 +164,31 @@ if (process.argv.includes("--big-child")) {
   const big = bigArtifact(bytes);
   if (!big.ok) throw new Error("big artifact did not round-trip byte-exact");
   const rows = [
-    ["Orchestration overhead, 100-step chain, every record and artifact persisted, MemoryRunStore + local store (median ms/step)", overhead.toFixed(3), "≤ 1 ms", overhead <= 1],
-    ["16 independent 200 ms steps at concurrency 16 (wall ms; one step alone)", `${naps.all.toFixed(0)} (${naps.single.toFixed(0)}) = ${(naps.all / naps.single).toFixed(2)}x one step`, "well under 16x", naps.all / naps.single < 4],
-    ["Rerun of unchanged 100-step chain, all cached (median % of the first run)", `${cached.pct.toFixed(1)}% (${cached.rerun.toFixed(1)} ms vs ${cached.first.toFixed(1)} ms)`, "≤ 10%", cached.pct <= 10],
+    [
+      "Orchestration overhead, 100-step chain, every record and artifact persisted, MemoryRunStore + local store (median ms/step)",
+      overhead.toFixed(3),
+      "≤ 1 ms",
+      overhead <= 1,
+    ],
+    [
+      "16 independent 200 ms steps at concurrency 16 (wall ms; one step alone)",
+      `${naps.all.toFixed(0)} (${naps.single.toFixed(0)}) = ${(naps.all / naps.single).toFixed(2)}x one step`,
+      "well under 16x",
+      naps.all / naps.single < 4,
+    ],
+    [
+      "Rerun of unchanged 100-step chain, all cached (median % of the first run)",
+      `${cached.pct.toFixed(1)}% (${cached.rerun.toFixed(1)} ms vs ${cached.first.toFixed(1)} ms)`,
+      "≤ 10%",
+      cached.pct <= 10,
+    ],
     ["Compile a 1,000-step DAG (median ms)", compileMs.toFixed(1), "well under 1000", compileMs < 250],
-    [`${quick ? "256 MiB" : "1 GiB"} artifact written and read back, file materializer (peak RSS MB; write ms)`, `${big.peakMb.toFixed(0)} MB; ${big.saveMs.toFixed(0)} ms`, "flat, not ~size", big.peakMb < 256],
+    [
+      `${quick ? "256 MiB" : "1 GiB"} artifact written and read back, file materializer (peak RSS MB; write ms)`,
+      `${big.peakMb.toFixed(0)} MB; ${big.saveMs.toFixed(0)} ms`,
+      "flat, not ~size",
+      big.peakMb < 256,
+    ],
   ];
   console.log(`Node ${process.version}, ${process.platform}/${process.arch}, ${availableParallelism()} CPUs, load average ${loadavg()[0].toFixed(1)}\n`);
   console.log("| measure | result | target | met |\n|---|---|---|---|");

@@ -27,7 +27,10 @@ const file = `${root}BENCHMARKS.md`;
 const sections = new Map();
 if (existsSync(file)) {
   // Keep the sections of benchmarks not run this time.
-  for (const part of readFileSync(file, "utf8").split(/^(?=## )/m).slice(1)) sections.set(part.split("\n")[0].slice(3).trim(), part.trimEnd());
+  for (const part of readFileSync(file, "utf8")
+    .split(/^(?=## )/m)
+    .slice(1))
+    sections.set(part.split("\n")[0].slice(3).trim(), part.trimEnd());
 }
 
 for (const bench of chosen) {

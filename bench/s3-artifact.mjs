@@ -82,7 +82,12 @@ async function main() {
   const { S3Client, CreateBucketCommand } = await import("@aws-sdk/client-s3");
   const moto = await ensureMoto();
   try {
-    const s3 = new S3Client({ region: "us-east-1", endpoint: moto.endpoint, forcePathStyle: true, credentials: { accessKeyId: "AKIABENCHMARK0000001", secretAccessKey: "x" } });
+    const s3 = new S3Client({
+      region: "us-east-1",
+      endpoint: moto.endpoint,
+      forcePathStyle: true,
+      credentials: { accessKeyId: "AKIABENCHMARK0000001", secretAccessKey: "x" },
+    });
     await s3.send(new CreateBucketCommand({ Bucket: "bench" }));
     const run = (mode) => {
       process.stderr.write(`uploading ${mib} MiB with ${mode}...\n`);
@@ -106,13 +111,18 @@ async function main() {
     const sdk = best(runs.sdk);
     const store = best(runs.store);
     const mbps = (r) => bytes / MiB / r.seconds;
-    console.log(`${mib} MiB artifact, streamed from a generator, ${PART / MiB} MiB parts, ${CONCURRENCY} in flight, against moto on 127.0.0.1 (Node ${process.version}).\n`);
+    console.log(
+      `${mib} MiB artifact, streamed from a generator, ${PART / MiB} MiB parts, ${CONCURRENCY} in flight, against moto on 127.0.0.1 (Node ${process.version}).\n`,
+    );
     console.log("| upload | time (s) | throughput (MiB/s) | peak RSS (MiB) | RSS after imports, no upload (MiB) | added by the upload (MiB) |");
     console.log("|---|---:|---:|---:|---:|---:|");
-    const row = (name, r, base) => `| ${name} | ${r.seconds.toFixed(1)} | ${mbps(r).toFixed(1)} | ${r.peakRssMiB.toFixed(0)} | ${base.peakRssMiB.toFixed(0)} | ${(r.peakRssMiB - base.peakRssMiB).toFixed(0)} |`;
+    const row = (name, r, base) =>
+      `| ${name} | ${r.seconds.toFixed(1)} | ${mbps(r).toFixed(1)} | ${r.peakRssMiB.toFixed(0)} | ${base.peakRssMiB.toFixed(0)} | ${(r.peakRssMiB - base.peakRssMiB).toFixed(0)} |`;
     console.log(row("plain SDK `Upload` (lib-storage)", sdk, baselineSdk));
     console.log(row("`S3ArtifactStore.writeFile`", store, baselineStore));
-    console.log(`\nAll runs (s): SDK ${runs.sdk.map((r) => r.seconds.toFixed(1)).join(", ")}; store ${runs.store.map((r) => r.seconds.toFixed(1)).join(", ")}.`);
+    console.log(
+      `\nAll runs (s): SDK ${runs.sdk.map((r) => r.seconds.toFixed(1)).join(", ")}; store ${runs.store.map((r) => r.seconds.toFixed(1)).join(", ")}.`,
+    );
     console.log(`\nStore / SDK throughput: ${(mbps(store) / mbps(sdk)).toFixed(2)}x (target >= 0.8x). Store peak RSS target: < 200 MiB.`);
   } finally {
     await moto.stop();

@@ -2,12 +2,12 @@ import type Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type DockerEngine,
-  type LocalRegistry,
   dockerClient,
   ensureBaseImage,
   ensureDockerEngine,
   ensureRegistry,
   followProgress,
+  type LocalRegistry,
   runContainer,
 } from "../src/engines/index.js";
 

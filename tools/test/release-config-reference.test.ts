@@ -5,7 +5,7 @@
  */
 import * as s3Flavor from "@stackyard/artifact-store-s3";
 import { describe, expect, it } from "vitest";
-import { END, readmeUpdates, START, withSection, type ReadmeUpdate } from "../src/release/config-reference.js";
+import { END, type ReadmeUpdate, readmeUpdates, START, withSection } from "../src/release/config-reference.js";
 
 const updates: ReadmeUpdate[] = await readmeUpdates();
 const section = (text: string) => text.slice(text.indexOf(START), text.indexOf(END) + END.length);
@@ -13,7 +13,14 @@ const section = (text: string) => text.slice(text.indexOf(START), text.indexOf(E
 describe("generated config references", () => {
   it("cover every package that ships a flavor", () => {
     expect(updates.map((u) => u.pkg.manifest.name)).toEqual(
-      expect.arrayContaining(["@stackyard/core", "@stackyard/orchestrator-local", "@stackyard/orchestrator-docker", "@stackyard/artifact-store-s3", "@stackyard/container-registry-ecr", "@stackyard/connector-aws"]),
+      expect.arrayContaining([
+        "@stackyard/core",
+        "@stackyard/orchestrator-local",
+        "@stackyard/orchestrator-docker",
+        "@stackyard/artifact-store-s3",
+        "@stackyard/container-registry-ecr",
+        "@stackyard/connector-aws",
+      ]),
     );
   });
 
@@ -37,8 +44,17 @@ describe("generated config references", () => {
     expect(local).toContain("| `fail_fast` | boolean | `true` |");
     // Every row of every table has a description (from .describe() or the schema's TSDoc).
     for (const u of updates) {
-      for (const row of section(u.expected).split("\n").filter((line) => line.startsWith("| `"))) {
-        expect(row.split(" | ").at(-1)!.replace(/\s*\|$/, "").trim(), `${u.pkg.manifest.name}: ${row}`).not.toBe("");
+      for (const row of section(u.expected)
+        .split("\n")
+        .filter((line) => line.startsWith("| `"))) {
+        expect(
+          row
+            .split(" | ")
+            .at(-1)!
+            .replace(/\s*\|$/, "")
+            .trim(),
+          `${u.pkg.manifest.name}: ${row}`,
+        ).not.toBe("");
       }
     }
   });

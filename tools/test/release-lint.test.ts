@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { attwProblems, bundledModules, publintProblems } from "../src/release/lint-package.js";
-import { packPackages, type PackedPackage } from "../src/release/pack.js";
+import { type PackedPackage, packPackages } from "../src/release/pack.js";
 import { workspacePackages } from "../src/release/workspace.js";
 
 const packages = workspacePackages().filter((p) => !p.manifest.private);
@@ -51,7 +51,13 @@ describe("the checks themselves", () => {
   it("report a package whose types are missing and whose build bundles a dependency", async () => {
     const dir = join(destination, "broken");
     mkdirSync(join(dir, "dist"), { recursive: true });
-    const manifest = { name: "broken-package", version: "1.0.0", type: "module", files: ["dist"], exports: { ".": { types: "./dist/index.d.ts", import: "./dist/index.js" } } };
+    const manifest = {
+      name: "broken-package",
+      version: "1.0.0",
+      type: "module",
+      files: ["dist"],
+      exports: { ".": { types: "./dist/index.d.ts", import: "./dist/index.js" } },
+    };
     writeFileSync(join(dir, "package.json"), JSON.stringify(manifest));
     writeFileSync(join(dir, "dist/index.js"), "// ../../node_modules/zod/v4/core/core.js\nexport const x = 1;\n");
     const pack = spawnSync("npm", ["pack", "--json", "--pack-destination", destination], { cwd: dir, encoding: "utf8" });

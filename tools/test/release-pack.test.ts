@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { packPackages, unexpectedFiles, type PackedPackage } from "../src/release/pack.js";
+import { type PackedPackage, packPackages, unexpectedFiles } from "../src/release/pack.js";
 import { workspacePackage } from "../src/release/workspace.js";
 
 const PACKAGES = ["@stackyard/core", "stackyard", "@stackyard/orchestrator-local", "@stackyard/artifact-store-s3"];
@@ -69,7 +69,9 @@ describe("packed packages", () => {
       expect(lock.packages[`node_modules/${name}`]?.resolved, name).toMatch(/^file:.*\.tgz$/);
     }
     // Nothing of the workspace was fetched from the registry under the same name.
-    const fromRegistry = Object.entries(lock.packages).filter(([path, entry]) => /node_modules\/(@stackyard\/|stackyard$)/.test(path) && !entry.resolved?.startsWith("file:"));
+    const fromRegistry = Object.entries(lock.packages).filter(
+      ([path, entry]) => /node_modules\/(@stackyard\/|stackyard$)/.test(path) && !entry.resolved?.startsWith("file:"),
+    );
     expect(fromRegistry).toEqual([]);
   });
 

@@ -1,10 +1,12 @@
 // The example IAM policies parse and have the shape IAM expects, and carry the
 // permissions the Step Functions orchestrator needs.
-import { readFileSync, readdirSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 
 const dir = new URL("../iam/", import.meta.url);
-const files = readdirSync(dir).filter((f) => f.endsWith(".json")).sort();
+const files = readdirSync(dir)
+  .filter((f) => f.endsWith(".json"))
+  .sort();
 
 interface Statement {
   Sid?: string;

@@ -16,20 +16,20 @@ import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { dirname, isAbsolute, join, relative } from "node:path";
 import { PassThrough } from "node:stream";
-import Docker from "dockerode";
 import {
   BaseOrchestrator,
   executeDag,
   MissingDependencyError,
-  parseMemory,
   type OrchestratorCapabilities,
   type PipelineSnapshot,
+  parseMemory,
   type RunHandle,
   type SnapshotStep,
   type StepOutcome,
   type SubmitContext,
 } from "@stackyard/core";
-import { myDockerSettingsSchema, type MyDockerConfig, type MyDockerSettings } from "./my-docker-flavor.js";
+import Docker from "dockerode";
+import { type MyDockerConfig, type MyDockerSettings, myDockerSettingsSchema } from "./my-docker-flavor.js";
 
 /** The default parent image: the one the repo's test tools build with this machine's Node. */
 export const defaultImage = `stackyard/node:${process.versions.node}`;
@@ -72,7 +72,10 @@ export class LocalDockerOrchestrator extends BaseOrchestrator<MyDockerConfig> {
 
   /** Settings of a step (or of the pipeline): `settings.orchestrator` and `settings."orchestrator.my_docker"`. */
   settingsOf(settings: Record<string, unknown>): MyDockerSettings {
-    return myDockerSettingsSchema.parse({ ...(settings.orchestrator as object | undefined), ...(settings[`orchestrator.${this.flavor}`] as object | undefined) });
+    return myDockerSettingsSchema.parse({
+      ...(settings.orchestrator as object | undefined),
+      ...(settings[`orchestrator.${this.flavor}`] as object | undefined),
+    });
   }
 
   /** Host folders a step container sees at the same paths, given the step's environment. */
@@ -95,12 +98,17 @@ export class LocalDockerOrchestrator extends BaseOrchestrator<MyDockerConfig> {
   async submit(snapshot: PipelineSnapshot, context: SubmitContext): Promise<RunHandle> {
     const docker = new Docker();
     const pipelineSettings = this.settingsOf(snapshot.settings);
-    context.events.info(`my_docker: some_setting = ${pipelineSettings.some_setting === undefined ? "(not set)" : JSON.stringify(pipelineSettings.some_setting)}`);
+    context.events.info(
+      `my_docker: some_setting = ${pipelineSettings.some_setting === undefined ? "(not set)" : JSON.stringify(pipelineSettings.some_setting)}`,
+    );
     const holder = nodeModulesHolder(context.sourceRoot);
     if (!holder) {
-      throw new MissingDependencyError(`No node_modules/.bin/stackyard at or above ${context.sourceRoot}: step containers run the stackyard command from there`, {
-        hint: "npm install stackyard",
-      });
+      throw new MissingDependencyError(
+        `No node_modules/.bin/stackyard at or above ${context.sourceRoot}: step containers run the stackyard command from there`,
+        {
+          hint: "npm install stackyard",
+        },
+      );
     }
     // Docker refuses more CPUs than the engine has: ask for what is there, and say so.
     const engineCpus = ((await docker.info()) as { NCPU?: number }).NCPU ?? availableParallelism();
@@ -223,7 +231,8 @@ export class LocalDockerOrchestrator extends BaseOrchestrator<MyDockerConfig> {
         return { stepId, status };
       }
       const { State } = await container.inspect();
-      const error = record?.error ?? `step container exited with code ${exitCode}${State.OOMKilled ? ` (killed: out of memory, limit ${resources.memory})` : ""}`;
+      const error =
+        record?.error ?? `step container exited with code ${exitCode}${State.OOMKilled ? ` (killed: out of memory, limit ${resources.memory})` : ""}`;
       context.events.stepStatus(stepId, "failed", error);
       return { stepId, status: "failed", error };
     } finally {

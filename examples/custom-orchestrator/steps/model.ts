@@ -8,11 +8,20 @@ export const trainModel = step(
   {
     name: "train_model",
     outputs: { model: "./materializers/random-forest.ts#randomForestMaterializer" },
-    parameters: z.object({ n_estimators: z.number().int().positive().default(50), max_features: z.number().gt(0).lte(1).default(0.8), seed: z.number().int().default(42) }),
+    parameters: z.object({
+      n_estimators: z.number().int().positive().default(50),
+      max_features: z.number().gt(0).lte(1).default(0.8),
+      seed: z.number().int().default(42),
+    }),
     resources: { cpu_count: 1, memory: "512MiB" },
   },
   async ({ train }: { train: Dataset }, ctx) => {
-    const forest = new RandomForestClassifier({ nEstimators: ctx.parameters.n_estimators, maxFeatures: ctx.parameters.max_features, seed: ctx.parameters.seed, replacement: true });
+    const forest = new RandomForestClassifier({
+      nEstimators: ctx.parameters.n_estimators,
+      maxFeatures: ctx.parameters.max_features,
+      seed: ctx.parameters.seed,
+      replacement: true,
+    });
     forest.train(train.features, train.labels);
     console.log(`trained ${ctx.parameters.n_estimators} trees on ${train.features.length} samples`);
     return { model: forest };

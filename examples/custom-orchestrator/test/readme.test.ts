@@ -3,7 +3,7 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { testOrchestrator } from "@stackyard/conformance";
-import { dockerClient, ensureBaseImage, ensureDockerEngine, type DockerEngine } from "@stackyard/tools/engines";
+import { type DockerEngine, dockerClient, ensureBaseImage, ensureDockerEngine } from "@stackyard/tools/engines";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LocalDockerOrchestratorFlavor } from "../orchestrator/my-docker-flavor.js";
 
@@ -14,7 +14,10 @@ const example = fileURLToPath(new URL("..", import.meta.url));
 function readmeCommands(): string[] {
   const readme = readFileSync(join(example, "README.md"), "utf8");
   return [...readme.matchAll(/^```(?:sh|shell|bash)\n([\s\S]*?)^```/gm)].flatMap((block) =>
-    block[1]!.split("\n").map((line) => line.trim()).filter((line) => line && !line.startsWith("#")),
+    block[1]!
+      .split("\n")
+      .map((line) => line.trim())
+      .filter((line) => line && !line.startsWith("#")),
   );
 }
 
@@ -80,11 +83,19 @@ describe("the custom-orchestrator tutorial, as the README runs it", () => {
   });
 
   it("records the run as completed in the project's store", () => {
-    const list = spawnSync(process.execPath, [join(repo, "packages/cli/dist/bin.js"), "runs", "list", "--json"], { cwd: dir, encoding: "utf8", env: { ...process.env, STACKYARD_STORE: "", STACKYARD_STACK: "" } });
+    const list = spawnSync(process.execPath, [join(repo, "packages/cli/dist/bin.js"), "runs", "list", "--json"], {
+      cwd: dir,
+      encoding: "utf8",
+      env: { ...process.env, STACKYARD_STORE: "", STACKYARD_STACK: "" },
+    });
     const runs = JSON.parse(list.stdout) as Array<{ status: string; orchestrator: string; stack: string }>;
     expect(runs).toHaveLength(1);
     expect(runs[0]).toMatchObject({ status: "completed", stack: "my_stack" });
-    const described = spawnSync(process.execPath, [join(repo, "packages/cli/dist/bin.js"), "runs", "describe", (runs[0] as unknown as { name: string }).name, "--json"], { cwd: dir, encoding: "utf8", env: { ...process.env, STACKYARD_STORE: "", STACKYARD_STACK: "" } });
+    const described = spawnSync(
+      process.execPath,
+      [join(repo, "packages/cli/dist/bin.js"), "runs", "describe", (runs[0] as unknown as { name: string }).name, "--json"],
+      { cwd: dir, encoding: "utf8", env: { ...process.env, STACKYARD_STORE: "", STACKYARD_STACK: "" } },
+    );
     const steps = (JSON.parse(described.stdout) as { steps: Array<{ status: string }> }).steps;
     expect(steps.map((s) => s.status)).toEqual(["completed", "completed", "completed", "completed"]);
   });

@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { S3Client, CreateBucketCommand, ListObjectsV2Command, GetObjectCommand } from "@aws-sdk/client-s3";
+import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { ensureMoto, type MotoServer } from "@stackyard/tools/engines";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
@@ -22,14 +22,24 @@ describe("the quickstart with its artifacts in S3 (emulated), through an aws ser
   const run = (args: string[]) => {
     // No AWS variables from the environment: credentials come from the connector only.
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("AWS_")));
-    const result = spawnSync(process.execPath, args, { cwd: dir, encoding: "utf8", env: { ...env, STACKYARD_STORE: "", STACKYARD_STACK: "" }, timeout: 180_000 });
+    const result = spawnSync(process.execPath, args, {
+      cwd: dir,
+      encoding: "utf8",
+      env: { ...env, STACKYARD_STORE: "", STACKYARD_STACK: "" },
+      timeout: 180_000,
+    });
     outputs.push(result.stdout, result.stderr);
     return { code: result.status, stdout: result.stdout, stderr: result.stderr };
   };
 
   beforeAll(async () => {
     moto = await ensureMoto();
-    const s3 = new S3Client({ region: "us-east-1", endpoint: moto.endpoint, forcePathStyle: true, credentials: { accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY } });
+    const s3 = new S3Client({
+      region: "us-east-1",
+      endpoint: moto.endpoint,
+      forcePathStyle: true,
+      credentials: { accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY },
+    });
     await s3.send(new CreateBucketCommand({ Bucket: "quickstart-artifacts" }));
     mkdirSync(join(repo, ".test-tmp"), { recursive: true });
     dir = mkdtempSync(join(repo, ".test-tmp", "quickstart-s3-"));
@@ -42,7 +52,20 @@ describe("the quickstart with its artifacts in S3 (emulated), through an aws ser
   });
 
   it("registers, verifies and lists the connector's resources without printing its secret", () => {
-    const register = run([stackyard, "service-connector", "register", "aws_keys", "--type", "aws", "--auth-method", "secret-key", "--region=us-east-1", `--access_key_id=${ACCESS_KEY}`, `--secret_access_key=${SECRET_KEY}`, `--endpoint_url=${moto.endpoint}`]);
+    const register = run([
+      stackyard,
+      "service-connector",
+      "register",
+      "aws_keys",
+      "--type",
+      "aws",
+      "--auth-method",
+      "secret-key",
+      "--region=us-east-1",
+      `--access_key_id=${ACCESS_KEY}`,
+      `--secret_access_key=${SECRET_KEY}`,
+      `--endpoint_url=${moto.endpoint}`,
+    ]);
     expect(register.code, register.stderr).toBe(0);
     const verify = run([stackyard, "service-connector", "verify", "aws_keys", "--json"]);
     expect(verify.code, verify.stderr).toBe(0);
@@ -51,22 +74,36 @@ describe("the quickstart with its artifacts in S3 (emulated), through an aws ser
     expect(verified.resources).toContainEqual({ resourceType: "s3-bucket", resourceId: "s3://quickstart-artifacts" });
     const resources = run([stackyard, "service-connector", "list-resources", "aws_keys", "--resource-type", "s3-bucket"]);
     expect(resources.stdout).toContain("s3://quickstart-artifacts");
-    for (const args of [["service-connector", "describe", "aws_keys"], ["service-connector", "describe", "aws_keys", "--json"], ["service-connector", "list"], ["service-connector", "list", "--json"]]) {
+    for (const args of [
+      ["service-connector", "describe", "aws_keys"],
+      ["service-connector", "describe", "aws_keys", "--json"],
+      ["service-connector", "list"],
+      ["service-connector", "list", "--json"],
+    ]) {
       expect(run([stackyard, ...args]).code).toBe(0);
     }
   });
 
   it("runs the quickstart on a stack with the s3 artifact store, every artifact in the bucket", async () => {
-    expect(run([stackyard, "artifact-store", "register", "s3_store", "-f", "s3", "--path=s3://quickstart-artifacts/stackyard", "--connector", "aws_keys"]).code).toBe(0);
+    expect(
+      run([stackyard, "artifact-store", "register", "s3_store", "-f", "s3", "--path=s3://quickstart-artifacts/stackyard", "--connector", "aws_keys"]).code,
+    ).toBe(0);
     expect(run([stackyard, "stack", "register", "s3_stack", "-o", "default", "-a", "s3_store", "--set"]).code).toBe(0);
     const out = run([tsx, "run.ts"]);
     expect(out.code, out.stderr).toBe(0);
     const runs = JSON.parse(run([stackyard, "runs", "list", "--json"]).stdout) as Array<{ name: string; status: string }>;
     expect(runs[0]!.status).toBe("completed");
-    const described = JSON.parse(run([stackyard, "runs", "describe", runs[0]!.name, "--json"]).stdout) as { artifacts: Array<{ output: string; uri: string; sha256: string }> };
+    const described = JSON.parse(run([stackyard, "runs", "describe", runs[0]!.name, "--json"]).stdout) as {
+      artifacts: Array<{ output: string; uri: string; sha256: string }>;
+    };
     expect(described.artifacts).toHaveLength(6);
     for (const artifact of described.artifacts) expect(artifact.uri.startsWith("s3://quickstart-artifacts/stackyard/runs/")).toBe(true);
-    const s3 = new S3Client({ region: "us-east-1", endpoint: moto.endpoint, forcePathStyle: true, credentials: { accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY } });
+    const s3 = new S3Client({
+      region: "us-east-1",
+      endpoint: moto.endpoint,
+      forcePathStyle: true,
+      credentials: { accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY },
+    });
     const listed = await s3.send(new ListObjectsV2Command({ Bucket: "quickstart-artifacts", Prefix: "stackyard/" }));
     const keys = (listed.Contents ?? []).map((o) => o.Key!);
     expect(keys.some((k) => /^stackyard\/snapshots\/.+\.json$/.test(k))).toBe(true);
@@ -77,7 +114,9 @@ describe("the quickstart with its artifacts in S3 (emulated), through an aws ser
     const leaks = (text: string) => text.includes(SECRET_KEY) || text.includes(ACCESS_KEY);
     expect(outputs.filter(leaks)).toEqual([]);
     const stackyardDir = join(dir, ".stackyard");
-    const files = readdirSync(stackyardDir, { recursive: true }).map(String).filter((f) => f !== "secrets.json" && statSync(join(stackyardDir, f)).isFile());
+    const files = readdirSync(stackyardDir, { recursive: true })
+      .map(String)
+      .filter((f) => f !== "secrets.json" && statSync(join(stackyardDir, f)).isFile());
     expect(files.length).toBeGreaterThan(0);
     for (const file of files) expect(leaks(readFileSync(join(stackyardDir, file)).toString("latin1")), file).toBe(false);
     expect(existsSync(join(stackyardDir, "secrets.json"))).toBe(true);

@@ -10,7 +10,12 @@ const stackyard = join(repo, "packages/cli/dist/bin.js");
 const tsx = join(repo, "node_modules/tsx/dist/cli.mjs");
 
 function run(cwd: string, args: string[]) {
-  const result = spawnSync(process.execPath, args, { cwd, encoding: "utf8", env: { ...process.env, STACKYARD_STORE: "", STACKYARD_STACK: "" }, timeout: 180_000 });
+  const result = spawnSync(process.execPath, args, {
+    cwd,
+    encoding: "utf8",
+    env: { ...process.env, STACKYARD_STORE: "", STACKYARD_STACK: "" },
+    timeout: 180_000,
+  });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
@@ -47,7 +52,17 @@ describe("the quickstart, as the README runs it", () => {
   });
 
   it("reads the accuracy from the configured test split; changing the YAML parameters retrains", () => {
-    const out = run(dir, [stackyard, "run", "./pipelines/training.ts#trainingPipeline", "--config", "configs/training_pipeline.yaml", "--run-name", "bigger-test", "-p", "test_size=0.4"]);
+    const out = run(dir, [
+      stackyard,
+      "run",
+      "./pipelines/training.ts#trainingPipeline",
+      "--config",
+      "configs/training_pipeline.yaml",
+      "--run-name",
+      "bigger-test",
+      "-p",
+      "test_size=0.4",
+    ]);
     expect(out.code, out.stderr).toBe(0);
     expect(out.stderr).toMatch(/test accuracy: \d+\.\d% \(\d+\/60\)/);
   });

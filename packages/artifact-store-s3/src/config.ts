@@ -7,7 +7,7 @@ export const MIN_PART_SIZE = 5 * MiB;
 /** S3 allows at most this many parts per upload. */
 export const MAX_PARTS = 10_000;
 
-const S3_URI = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(\/[^]*)?$/;
+const S3_URI = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(\/[\s\S]*)?$/;
 
 /** Splits `s3://bucket/prefix` into bucket and prefix (no leading or trailing slash). */
 export function parseS3Path(path: string): { bucket: string; prefix: string } {
@@ -34,9 +34,18 @@ export const s3ArtifactStoreConfigSchema = baseArtifactStoreConfigSchema
     /** Path-style addressing (`endpoint/bucket/key`); default true when endpoint_url is set. */
     force_path_style: z.boolean().optional(),
     /** Objects larger than this (bytes) are uploaded in parts; smaller ones in one PutObject. Default 16 MiB. */
-    multipart_threshold: z.number().int().min(MIN_PART_SIZE).default(16 * MiB),
+    multipart_threshold: z
+      .number()
+      .int()
+      .min(MIN_PART_SIZE)
+      .default(16 * MiB),
     /** Size of each part of a multipart upload (bytes), at least 5 MiB. Default 8 MiB. */
-    multipart_part_size: z.number().int().min(MIN_PART_SIZE).max(5 * 1024 * MiB).default(8 * MiB),
+    multipart_part_size: z
+      .number()
+      .int()
+      .min(MIN_PART_SIZE)
+      .max(5 * 1024 * MiB)
+      .default(8 * MiB),
     /**
      * How many parts upload at once. Default 2, which keeps a 1 GiB artifact
      * under 200 MB of memory; raise it for more throughput to real S3 (each
@@ -54,7 +63,11 @@ export const s3ArtifactStoreConfigSchema = baseArtifactStoreConfigSchema
   .superRefine((config, ctx) => {
     if ((config.access_key_id === undefined) !== (config.secret_access_key === undefined)) {
       const missing = config.access_key_id === undefined ? "access_key_id" : "secret_access_key";
-      ctx.addIssue({ code: "custom", path: [missing], message: "access_key_id and secret_access_key go together: give both, or neither and use a connector (--connector) or the environment" });
+      ctx.addIssue({
+        code: "custom",
+        path: [missing],
+        message: "access_key_id and secret_access_key go together: give both, or neither and use a connector (--connector) or the environment",
+      });
     }
     if (config.session_token !== undefined && config.access_key_id === undefined) {
       ctx.addIssue({ code: "custom", path: ["access_key_id"], message: "session_token needs access_key_id and secret_access_key" });

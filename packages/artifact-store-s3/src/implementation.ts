@@ -17,13 +17,15 @@ import {
   ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
-  UploadPartCopyCommand,
   type S3ClientConfig,
+  UploadPartCopyCommand,
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import {
+  type ArtifactStat,
   AuthenticationError,
   BaseArtifactStore,
+  type ComponentInit,
   ConfigError,
   ConflictError,
   isStackyardError,
@@ -32,13 +34,11 @@ import {
   parseConfig,
   SECRET_MASK,
   StackyardError,
-  type ArtifactStat,
-  type ComponentInit,
   type WriteBody,
 } from "@stackyard/core";
-import { MAX_PARTS, parseS3Path, s3ArtifactStoreConfigSchema, type S3ArtifactStoreConfig } from "./config.js";
+import { MAX_PARTS, parseS3Path, type S3ArtifactStoreConfig, s3ArtifactStoreConfigSchema } from "./config.js";
 
-export { s3ArtifactStoreConfigSchema, type S3ArtifactStoreConfig } from "./config.js";
+export { type S3ArtifactStoreConfig, s3ArtifactStoreConfigSchema } from "./config.js";
 
 /** The client configuration an `aws` connector hands out for `s3-bucket` (duck-typed: no dependency on the connector package). */
 interface ConnectedS3Config {
@@ -166,7 +166,8 @@ export class S3ArtifactStore extends BaseArtifactStore<S3ArtifactStoreConfig> {
           done = true;
           break;
         }
-        const chunk = typeof next.value === "string" ? Buffer.from(next.value, "utf8") : Buffer.from(next.value.buffer, next.value.byteOffset, next.value.byteLength);
+        const chunk =
+          typeof next.value === "string" ? Buffer.from(next.value, "utf8") : Buffer.from(next.value.buffer, next.value.byteOffset, next.value.byteLength);
         head.push(chunk);
         size += chunk.byteLength;
       }
@@ -255,9 +256,15 @@ export class S3ArtifactStore extends BaseArtifactStore<S3ArtifactStoreConfig> {
           const out = await s3.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: keys.slice(i, i + DELETE_BATCH), Quiet: true } }));
           const failed = out.Errors ?? [];
           if (failed.length) {
-            throw new StackyardError(`Could not remove ${failed.length} object(s) under ${this.uri(key)}: ${failed.slice(0, 3).map((e) => `${e.Key} (${e.Code})`).join(", ")}`, {
-              hint: "Check the identity may s3:DeleteObject in this bucket, then run rmtree again.",
-            });
+            throw new StackyardError(
+              `Could not remove ${failed.length} object(s) under ${this.uri(key)}: ${failed
+                .slice(0, 3)
+                .map((e) => `${e.Key} (${e.Code})`)
+                .join(", ")}`,
+              {
+                hint: "Check the identity may s3:DeleteObject in this bucket, then run rmtree again.",
+              },
+            );
           }
         }
         ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
@@ -355,9 +362,12 @@ export class S3ArtifactStore extends BaseArtifactStore<S3ArtifactStoreConfig> {
       bucketRegion = (await s3.send(new HeadBucketCommand({ Bucket: this.bucket }))).BucketRegion;
     } catch (error) {
       if (isNotFound(error) || codeOf(error) === "NoSuchBucket") {
-        throw new NotFoundError(`S3 bucket '${this.bucket}' of ${this.describe()} does not exist${this.config.endpoint_url ? ` at ${this.config.endpoint_url}` : ` in region ${region}`}`, {
-          hint: `Create it (\`aws s3 mb s3://${this.bucket} --region ${region}\`), or point the store at an existing bucket: \`stackyard artifact-store update ${this.name} --path=s3://<BUCKET>/<PREFIX>\`.`,
-        });
+        throw new NotFoundError(
+          `S3 bucket '${this.bucket}' of ${this.describe()} does not exist${this.config.endpoint_url ? ` at ${this.config.endpoint_url}` : ` in region ${region}`}`,
+          {
+            hint: `Create it (\`aws s3 mb s3://${this.bucket} --region ${region}\`), or point the store at an existing bucket: \`stackyard artifact-store update ${this.name} --path=s3://<BUCKET>/<PREFIX>\`.`,
+          },
+        );
       }
       if (status(error) === 301) bucketRegion = (error as AwsErrorLike).$response?.headers?.["x-amz-bucket-region"] ?? "another region";
       else throw this.#explain(error, `reach bucket s3://${this.bucket}`);
@@ -410,7 +420,9 @@ export class S3ArtifactStore extends BaseArtifactStore<S3ArtifactStoreConfig> {
       const parts: { ETag: string; PartNumber: number }[] = [];
       for (let start = 0, n = 1; start < size; start += partSize, n++) {
         const end = Math.min(start + partSize, size) - 1;
-        const out = await s3.send(new UploadPartCopyCommand({ Bucket: this.bucket, Key, UploadId, PartNumber: n, CopySource, CopySourceRange: `bytes=${start}-${end}` }));
+        const out = await s3.send(
+          new UploadPartCopyCommand({ Bucket: this.bucket, Key, UploadId, PartNumber: n, CopySource, CopySourceRange: `bytes=${start}-${end}` }),
+        );
         parts.push({ ETag: out.CopyPartResult?.ETag ?? "", PartNumber: n });
       }
       await s3.send(new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key, UploadId, MultipartUpload: { Parts: parts } }));
@@ -434,19 +446,30 @@ export class S3ArtifactStore extends BaseArtifactStore<S3ArtifactStoreConfig> {
     const where = `${this.describe()} could not ${action}`;
     const via = this.connector ? `connector '${this.connector.name}'` : "the store's credentials";
     if (code === "NoSuchBucket") {
-      return new NotFoundError(`${where}: S3 bucket '${this.bucket}' does not exist`, { hint: `Create the bucket, or fix the store's path with \`stackyard artifact-store update ${this.name} --path=s3://<BUCKET>\`.`, cause });
+      return new NotFoundError(`${where}: S3 bucket '${this.bucket}' does not exist`, {
+        hint: `Create the bucket, or fix the store's path with \`stackyard artifact-store update ${this.name} --path=s3://<BUCKET>\`.`,
+        cause,
+      });
     }
     if (/^E[A-Z]+$/.test(code) || code === "TimeoutError") {
-      return new AuthenticationError(`${where}: ${this.config.endpoint_url ?? "S3"} is unreachable (${code})`, { hint: "Check the network and endpoint_url, then try again.", cause });
+      return new AuthenticationError(`${where}: ${this.config.endpoint_url ?? "S3"} is unreachable (${code})`, {
+        hint: "Check the network and endpoint_url, then try again.",
+        cause,
+      });
     }
     if (["InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken", "ExpiredToken", "TokenRefreshRequired", "CredentialsProviderError"].includes(code)) {
       return new AuthenticationError(`${where}: S3 rejected ${via} (${code})`, {
-        hint: this.connector ? `Run \`stackyard service-connector verify ${this.connector.name}\` and fix its credentials.` : "Attach an AWS connector (--connector NAME) or fix access_key_id/secret_access_key.",
+        hint: this.connector
+          ? `Run \`stackyard service-connector verify ${this.connector.name}\` and fix its credentials.`
+          : "Attach an AWS connector (--connector NAME) or fix access_key_id/secret_access_key.",
         cause,
       });
     }
     if (status(error) === 403 || code === "AccessDenied") {
-      return new AuthenticationError(`${where}: access denied to ${via} (${code})`, { hint: `Grant s3:ListBucket on arn:aws:s3:::${this.bucket} and s3:GetObject/PutObject/DeleteObject on arn:aws:s3:::${this.bucket}/*.`, cause });
+      return new AuthenticationError(`${where}: access denied to ${via} (${code})`, {
+        hint: `Grant s3:ListBucket on arn:aws:s3:::${this.bucket} and s3:GetObject/PutObject/DeleteObject on arn:aws:s3:::${this.bucket}/*.`,
+        cause,
+      });
     }
     return new StackyardError(`${where}: ${code}: ${raw}`, { cause });
   }

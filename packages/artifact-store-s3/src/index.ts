@@ -7,7 +7,7 @@
 import { defineFlavor } from "@stackyard/core";
 import { s3ArtifactStoreConfigSchema } from "./config.js";
 
-export { s3ArtifactStoreConfigSchema, parseS3Path, type S3ArtifactStoreConfig, type S3ArtifactStoreConfigInput } from "./config.js";
+export { parseS3Path, type S3ArtifactStoreConfig, type S3ArtifactStoreConfigInput, s3ArtifactStoreConfigSchema } from "./config.js";
 
 /** The `s3` artifact store: `stackyard artifact-store register NAME -f s3 --path=s3://BUCKET [--connector aws_auto]`. */
 export const s3ArtifactStoreFlavor = defineFlavor({

@@ -1,13 +1,13 @@
 import { createHash } from "node:crypto";
 import { inspect } from "node:util";
 import { CreateBucketCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { type S3ArtifactStoreConfigInput, s3ArtifactStoreFlavor } from "@stackyard/artifact-store-s3";
+import { S3ArtifactStore } from "@stackyard/artifact-store-s3/implementation";
 import { testArtifactStore } from "@stackyard/conformance";
 import { AwsServiceConnector } from "@stackyard/connector-aws/implementation";
 import { ConfigError, NotFoundError, type ServiceConnector } from "@stackyard/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureMoto, type MotoServer } from "../../../tools/src/engines/moto.js";
-import { s3ArtifactStoreFlavor, type S3ArtifactStoreConfigInput } from "@stackyard/artifact-store-s3";
-import { S3ArtifactStore } from "@stackyard/artifact-store-s3/implementation";
 
 const REGION = "eu-west-1";
 const KEY = "AKIASTACKYARDS3TEST1";
@@ -27,7 +27,9 @@ function rawClient(m: MotoServer): S3Client {
 async function bucket(name: string, region = REGION): Promise<void> {
   const m = await motoServer();
   const s3 = new S3Client({ region, endpoint: m.endpoint, forcePathStyle: true, credentials: { accessKeyId: KEY, secretAccessKey: SECRET } });
-  await s3.send(new CreateBucketCommand({ Bucket: name, ...(region === "us-east-1" ? {} : { CreateBucketConfiguration: { LocationConstraint: region as "eu-west-1" } }) }));
+  await s3.send(
+    new CreateBucketCommand({ Bucket: name, ...(region === "us-east-1" ? {} : { CreateBucketConfiguration: { LocationConstraint: region as "eu-west-1" } }) }),
+  );
   s3.destroy();
 }
 
@@ -84,7 +86,12 @@ describe("the s3 artifact store against moto", () => {
 
   it("writes small streams with one PutObject", async () => {
     const s = store({ path: "s3://store-tests/small" }, connectorFor(m));
-    await s.writeFile("s.txt", (async function* () { yield Buffer.from("small"); })());
+    await s.writeFile(
+      "s.txt",
+      (async function* () {
+        yield Buffer.from("small");
+      })(),
+    );
     const head = await rawClient(m).send(new HeadObjectCommand({ Bucket: "store-tests", Key: "small/s.txt" }));
     expect(head.ETag).not.toContain("-");
     await s.close();
@@ -93,7 +100,8 @@ describe("the s3 artifact store against moto", () => {
   it("deletes more than 1000 objects in batches on rmtree", async () => {
     const raw = rawClient(m);
     const keys = Array.from({ length: 1203 }, (_, i) => `many/tree/${String(i).padStart(4, "0")}`);
-    for (let i = 0; i < keys.length; i += 50) await Promise.all(keys.slice(i, i + 50).map((Key) => raw.send(new PutObjectCommand({ Bucket: "store-tests", Key, Body: "x" }))));
+    for (let i = 0; i < keys.length; i += 50)
+      await Promise.all(keys.slice(i, i + 50).map((Key) => raw.send(new PutObjectCommand({ Bucket: "store-tests", Key, Body: "x" }))));
     const s = store({ path: "s3://store-tests/many" }, connectorFor(m));
     expect((await s.list("tree")).length).toBe(1203);
     await s.rmtree("tree");
@@ -138,7 +146,8 @@ describe("the s3 artifact store against moto", () => {
 
 describe("the s3 flavor", () => {
   it("validates the path and names what is wrong", () => {
-    const issues = (config: unknown) => s3ArtifactStoreFlavor.configSchema.safeParse(config).error?.issues.map((i) => `${i.path.join(".")}: ${i.message}`) ?? [];
+    const issues = (config: unknown) =>
+      s3ArtifactStoreFlavor.configSchema.safeParse(config).error?.issues.map((i) => `${i.path.join(".")}: ${i.message}`) ?? [];
     expect(issues({ path: "s3://my-bucket/some/prefix" })).toEqual([]);
     expect(issues({ path: "s3://my-bucket" })).toEqual([]);
     expect(issues({ path: "my-bucket/prefix" })[0]).toMatch(/^path: expected s3:\/\/BUCKET/);

@@ -4,11 +4,12 @@
  *
  * @packageDocumentation
  */
-export { openProject, openProjectAt, type Project } from "./store/open-project.js";
-export { findSourceRoot, projectPaths, type ProjectPaths } from "./store/project.js";
-export { ConfigStore, type ComponentRow, type FlavorRow, type StackRow } from "./store/config-store.js";
-export { SqliteRunStore } from "./store/sqlite-run-store.js";
-export { loadSource, importSourceModule } from "./source/load-source.js";
-export { FlavorRegistry, type FlavorEntry } from "./flavors/registry.js";
+
+export { type ClientRunOptions, runPipeline } from "./client/run-pipeline.js";
 export { instantiateComponent } from "./flavors/load-component.js";
-export { runPipeline, type ClientRunOptions } from "./client/run-pipeline.js";
+export { type FlavorEntry, FlavorRegistry } from "./flavors/registry.js";
+export { importSourceModule, loadSource } from "./source/load-source.js";
+export { type ComponentRow, ConfigStore, type FlavorRow, type StackRow } from "./store/config-store.js";
+export { openProject, openProjectAt, type Project } from "./store/open-project.js";
+export { findSourceRoot, type ProjectPaths, projectPaths } from "./store/project.js";
+export { SqliteRunStore } from "./store/sqlite-run-store.js";

@@ -1,4 +1,4 @@
-import { writeFileSync, readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cli, newProject, removeProject, storeContent } from "./cli-harness.js";
@@ -20,18 +20,60 @@ describe("bad input never changes the store", () => {
   afterAll(() => removeProject(dir));
 
   const cases: Array<[string, string[], RegExp[]]> = [
-    ["a source path without #EXPORT", ["orchestrator", "flavor", "register", "./flavors/demo-flavor.ts"], [/Invalid source path '.\/flavors\/demo-flavor.ts': expected MODULE#EXPORT/]],
-    ["a file that does not exist", ["orchestrator", "flavor", "register", "./flavors/nope.ts#X"], [/Cannot load '.\/flavors\/nope.ts': no file at .*flavors\/nope.ts/]],
-    ["a package that is not installed", ["orchestrator", "flavor", "register", "@nobody/not-installed#flavor"], [/Cannot load '@nobody\/not-installed': the package is not installed/, /npm install @nobody\/not-installed/]],
-    ["an export that does not exist, listing what the module exports", ["orchestrator", "flavor", "register", "./flavors/demo-flavor.ts#Missing"], [/Module '.\/flavors\/demo-flavor.ts' has no export named 'Missing'/, /It exports: DemoOrchestratorFlavor, DemoStoreFlavor, RemoteDemoFlavor, notAFlavor/]],
-    ["an export that is not a flavor", ["orchestrator", "flavor", "register", "./flavors/demo-flavor.ts#notAFlavor"], [/'.\/flavors\/demo-flavor.ts#notAFlavor' is not a Stackyard flavor: 'name' must be/]],
-    ["a flavor of the wrong type", ["orchestrator", "flavor", "register", "./flavors/demo-flavor.ts#DemoStoreFlavor"], [/is a artifact store flavor, not a orchestrator flavor|is an? artifact store flavor, not an? orchestrator flavor/, /stackyard artifact-store flavor register/]],
+    [
+      "a source path without #EXPORT",
+      ["orchestrator", "flavor", "register", "./flavors/demo-flavor.ts"],
+      [/Invalid source path '.\/flavors\/demo-flavor.ts': expected MODULE#EXPORT/],
+    ],
+    [
+      "a file that does not exist",
+      ["orchestrator", "flavor", "register", "./flavors/nope.ts#X"],
+      [/Cannot load '.\/flavors\/nope.ts': no file at .*flavors\/nope.ts/],
+    ],
+    [
+      "a package that is not installed",
+      ["orchestrator", "flavor", "register", "@nobody/not-installed#flavor"],
+      [/Cannot load '@nobody\/not-installed': the package is not installed/, /npm install @nobody\/not-installed/],
+    ],
+    [
+      "an export that does not exist, listing what the module exports",
+      ["orchestrator", "flavor", "register", "./flavors/demo-flavor.ts#Missing"],
+      [
+        /Module '.\/flavors\/demo-flavor.ts' has no export named 'Missing'/,
+        /It exports: DemoOrchestratorFlavor, DemoStoreFlavor, RemoteDemoFlavor, notAFlavor/,
+      ],
+    ],
+    [
+      "an export that is not a flavor",
+      ["orchestrator", "flavor", "register", "./flavors/demo-flavor.ts#notAFlavor"],
+      [/'.\/flavors\/demo-flavor.ts#notAFlavor' is not a Stackyard flavor: 'name' must be/],
+    ],
+    [
+      "a flavor of the wrong type",
+      ["orchestrator", "flavor", "register", "./flavors/demo-flavor.ts#DemoStoreFlavor"],
+      [
+        /is a artifact store flavor, not a orchestrator flavor|is an? artifact store flavor, not an? orchestrator flavor/,
+        /stackyard artifact-store flavor register/,
+      ],
+    ],
     ["an unknown flavor", ["orchestrator", "register", "x", "-f", "kubeflow"], [/No orchestrator flavor named 'kubeflow'/, /Available: .*demo.*local/]],
-    ["an unknown config key", ["orchestrator", "register", "x", "-f", "demo", "--concurrancy=3"], [/Invalid config for orchestrator 'x' \(flavor demo\): unknown key 'concurrancy'/, /Config keys of flavor demo: concurrency, verbose, subnet_ids, token/]],
-    ["a mistyped config value", ["orchestrator", "register", "x", "-f", "demo", "--concurrency=lots"], [/Invalid config for orchestrator 'x' \(flavor demo\): 'concurrency': .*expected number/i]],
+    [
+      "an unknown config key",
+      ["orchestrator", "register", "x", "-f", "demo", "--concurrancy=3"],
+      [/Invalid config for orchestrator 'x' \(flavor demo\): unknown key 'concurrancy'/, /Config keys of flavor demo: concurrency, verbose, subnet_ids, token/],
+    ],
+    [
+      "a mistyped config value",
+      ["orchestrator", "register", "x", "-f", "demo", "--concurrency=lots"],
+      [/Invalid config for orchestrator 'x' \(flavor demo\): 'concurrency': .*expected number/i],
+    ],
     ["a duplicate component name", ["orchestrator", "register", "demo_orch", "-f", "demo"], [/An? orchestrator named 'demo_orch' already exists/]],
     ["a duplicate stack name", ["stack", "register", "demo_stack", "-o", "default", "-a", "default"], [/A stack named 'demo_stack' already exists/]],
-    ["a stack with a component that does not exist", ["stack", "register", "s2", "-o", "ghost", "-a", "default"], [/No orchestrator named 'ghost'/, /Registered orchestrators: default, demo_orch/]],
+    [
+      "a stack with a component that does not exist",
+      ["stack", "register", "s2", "-o", "ghost", "-a", "default"],
+      [/No orchestrator named 'ghost'/, /Registered orchestrators: default, demo_orch/],
+    ],
     ["deleting a component a stack uses", ["orchestrator", "delete", "demo_orch"], [/Orchestrator 'demo_orch' is used by stack 'demo_stack'/]],
     ["deleting the active stack", ["stack", "delete", "default"], [/Stack 'default' is the active stack/]],
     ["setting a stack that does not exist", ["stack", "set", "nope"], [/No stack named 'nope'/]],

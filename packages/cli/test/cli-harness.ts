@@ -64,4 +64,3 @@ export function storeContent(dir: string): string {
     db.close();
   }
 }
-

@@ -1,4 +1,4 @@
-import { statSync, readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cli, newProject, removeProject, storeContent } from "./cli-harness.js";
@@ -25,7 +25,17 @@ describe("stacks and components from the command line", () => {
     const flavor = cli(dir, ["orchestrator", "flavor", "register", "./flavors/demo-flavor.ts#DemoOrchestratorFlavor"]);
     expect(flavor.stderr).toContain("Registered orchestrator flavor 'demo'");
     expect(flavor.code).toBe(0);
-    const register = cli(dir, ["orchestrator", "register", "demo_orch", "-f", "demo", "--concurrency=4", "--verbose=true", `--subnet_ids=["subnet-a","subnet-b"]`, "--token=s3cr3t-t0ken-value"]);
+    const register = cli(dir, [
+      "orchestrator",
+      "register",
+      "demo_orch",
+      "-f",
+      "demo",
+      "--concurrency=4",
+      "--verbose=true",
+      `--subnet_ids=["subnet-a","subnet-b"]`,
+      "--token=s3cr3t-t0ken-value",
+    ]);
     expect(register.code, register.stderr).toBe(0);
     const described = JSON.parse(cli(dir, ["orchestrator", "describe", "demo_orch", "--json"]).stdout);
     expect(described.config).toEqual({ concurrency: 4, verbose: true, subnet_ids: ["subnet-a", "subnet-b"], token: "********" });
@@ -79,11 +89,13 @@ describe("stacks and components from the command line", () => {
 
   it("lists every flavor with where it comes from, and describes one with its config schema", () => {
     const flavors = JSON.parse(cli(dir, ["flavor", "list", "--json"]).stdout) as Array<{ type: string; name: string; origin: string }>;
-    expect(flavors).toEqual(expect.arrayContaining([
-      expect.objectContaining({ type: "orchestrator", name: "local", origin: "built-in" }),
-      expect.objectContaining({ type: "artifact_store", name: "local", origin: "built-in" }),
-      expect.objectContaining({ type: "orchestrator", name: "demo", origin: "registered" }),
-    ]));
+    expect(flavors).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ type: "orchestrator", name: "local", origin: "built-in" }),
+        expect.objectContaining({ type: "artifact_store", name: "local", origin: "built-in" }),
+        expect.objectContaining({ type: "orchestrator", name: "demo", origin: "registered" }),
+      ]),
+    );
     const described = cli(dir, ["orchestrator", "flavor", "describe", "demo"]);
     expect(described.code).toBe(0);
     expect(described.stdout).toMatch(/concurrency\s+integer\s+2\s+steps at once/);

@@ -15,7 +15,12 @@ const exec = promisify(execFile);
 /** Runs a command in `cwd`; resolves with its exit code and output instead of throwing. */
 async function sh(cwd: string, command: string, args: string[], timeout = 300_000): Promise<{ code: number; output: string }> {
   try {
-    const { stdout, stderr } = await exec(command, args, { cwd, timeout, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, FORCE_COLOR: "0", NO_COLOR: "1", NODE_OPTIONS: "" } });
+    const { stdout, stderr } = await exec(command, args, {
+      cwd,
+      timeout,
+      maxBuffer: 16 * 1024 * 1024,
+      env: { ...process.env, FORCE_COLOR: "0", NO_COLOR: "1", NODE_OPTIONS: "" },
+    });
     return { code: 0, output: stripAnsi(stdout + stderr) };
   } catch (error) {
     const e = error as { code?: number; stdout?: string; stderr?: string; message: string };
@@ -44,7 +49,13 @@ function snapshotTree(dir: string): Record<string, string> {
 const FLAVORS = [
   { name: "my_runner", type: "orchestrator", dir: "my-runner", flavorExport: "myRunnerOrchestratorFlavor", test: "test/orchestrator.test.ts" },
   { name: "my_files", type: "artifact-store", dir: "my-files", flavorExport: "myFilesArtifactStoreFlavor", test: "test/artifact-store.test.ts" },
-  { name: "my_registry", type: "container-registry", dir: "my-registry", flavorExport: "myRegistryContainerRegistryFlavor", test: "test/container-registry.test.ts" },
+  {
+    name: "my_registry",
+    type: "container-registry",
+    dir: "my-registry",
+    flavorExport: "myRegistryContainerRegistryFlavor",
+    test: "test/container-registry.test.ts",
+  },
 ] as const;
 
 let project: string;
@@ -70,12 +81,24 @@ describe("stackyard flavor init", () => {
       expect(result.stderr).toContain(`flavor register ./${f.dir}/src/index.ts#${f.flavorExport}`);
       const files = Object.keys(snapshotTree(join(project, f.dir))).sort();
       expect(files).toEqual(
-        [".gitignore", "README.md", "package.json", "src/implementation.ts", "src/index.ts", f.test, "tsconfig.json", "tsup.config.ts", "vitest.config.ts"].sort(),
+        [
+          ".gitignore",
+          "README.md",
+          "package.json",
+          "src/implementation.ts",
+          "src/index.ts",
+          f.test,
+          "tsconfig.json",
+          "tsup.config.ts",
+          "vitest.config.ts",
+        ].sort(),
       );
       const manifest = JSON.parse(readFileSync(join(project, f.dir, "package.json"), "utf8"));
       expect(manifest.peerDependencies["@stackyard/core"]).toMatch(/^\^\d+\.\d+\.\d+/);
       expect(manifest.dependencies).toBeUndefined();
-      expect(manifest.stackyard.flavors).toEqual([{ name: f.name, type: f.type.replaceAll("-", "_"), source: `stackyard-${f.type}-${f.name.replaceAll("_", "-")}#${f.flavorExport}` }]);
+      expect(manifest.stackyard.flavors).toEqual([
+        { name: f.name, type: f.type.replaceAll("-", "_"), source: `stackyard-${f.type}-${f.name.replaceAll("_", "-")}#${f.flavorExport}` },
+      ]);
     }
   });
 
@@ -83,7 +106,8 @@ describe("stackyard flavor init", () => {
     const builds = await Promise.all(FLAVORS.map((f) => sh(join(project, f.dir), "npx", ["--no", "--", "tsup"])));
     for (const [i, f] of FLAVORS.entries()) {
       expect(builds[i]!.code, builds[i]!.output).toBe(0);
-      for (const file of ["index.js", "index.d.ts", "implementation.js", "implementation.d.ts"]) expect(existsSync(join(project, f.dir, "dist", file)), `${f.dir}/dist/${file}`).toBe(true);
+      for (const file of ["index.js", "index.d.ts", "implementation.js", "implementation.d.ts"])
+        expect(existsSync(join(project, f.dir, "dist", file)), `${f.dir}/dist/${file}`).toBe(true);
       // The flavor module reaches the implementation only through a dynamic import.
       const index = readFileSync(join(project, f.dir, "dist/index.js"), "utf8");
       expect(index).not.toMatch(/\bclass \w+ extends Base/);
@@ -148,9 +172,17 @@ export const p = pipeline({ name: "p" }, () => {
   describe("wrong usage exits 2 and writes nothing", () => {
     const cases: Array<[string, string[], RegExp]> = [
       ["a bad flavor name", ["flavor", "init", "My-Runner", "--type", "orchestrator", "--dir", "bad-name"], /Invalid flavor name 'My-Runner'/],
-      ["an unknown type", ["flavor", "init", "ok_name", "--type", "widget", "--dir", "bad-type"], /Unknown component type 'widget'.*\n.*orchestrator, artifact-store, container-registry/],
+      [
+        "an unknown type",
+        ["flavor", "init", "ok_name", "--type", "widget", "--dir", "bad-type"],
+        /Unknown component type 'widget'.*\n.*orchestrator, artifact-store, container-registry/,
+      ],
       ["a missing --type", ["flavor", "init", "ok_name", "--dir", "no-type"], /--type/],
-      ["a bad package name", ["flavor", "init", "ok_name", "--type", "orchestrator", "--package", "Not A Name", "--dir", "bad-package"], /Invalid package name/],
+      [
+        "a bad package name",
+        ["flavor", "init", "ok_name", "--type", "orchestrator", "--package", "Not A Name", "--dir", "bad-package"],
+        /Invalid package name/,
+      ],
       ["an existing folder", ["flavor", "init", "other", "--type", "orchestrator", "--dir", "my-runner"], /my-runner already exists/],
     ];
     for (const [what, args, message] of cases) {

@@ -29,7 +29,11 @@ describe("running pipelines from the command line on the default stack", () => {
     expect(out.code, out.stderr).toBe(0);
     const run = describeRun(dir, "first");
     expect(run.status).toBe("completed");
-    expect(run.steps.map((s) => [s.stepId, s.status]).sort()).toEqual([["make_numbers", "completed"], ["maybe_fail", "completed"], ["sum_numbers", "completed"]]);
+    expect(run.steps.map((s) => [s.stepId, s.status]).sort()).toEqual([
+      ["make_numbers", "completed"],
+      ["maybe_fail", "completed"],
+      ["sum_numbers", "completed"],
+    ]);
     const total = run.artifacts.find((a) => a.step === "sum_numbers" && a.output === "total")!;
     expect(total.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(total.size).toBe(2); // "10"
@@ -71,7 +75,10 @@ describe("running pipelines from the command line on the default stack", () => {
   });
 
   it("finds a run whose runner was killed with SIGKILL and marks it failed", async () => {
-    const child = spawn(process.execPath, [cliPath, "run", "./pipelines/hello.ts#hello", "--run-name", "killed", "-p", "sleep_ms=20000", "--no-cache"], { cwd: dir, stdio: "ignore" });
+    const child = spawn(process.execPath, [cliPath, "run", "./pipelines/hello.ts#hello", "--run-name", "killed", "-p", "sleep_ms=20000", "--no-cache"], {
+      cwd: dir,
+      stdio: "ignore",
+    });
     // Wait until the run is recorded as running, then kill the runner outright.
     for (let i = 0; i < 100; i++) {
       const list = cli(dir, ["runs", "list", "--json", "--status", "running"]);
@@ -89,7 +96,10 @@ describe("running pipelines from the command line on the default stack", () => {
   });
 
   it("stops a running run with `stackyard runs stop`: the runner stops its steps and records the run stopped", async () => {
-    const child = spawn(process.execPath, [cliPath, "run", "./pipelines/hello.ts#hello", "--run-name", "to-stop", "-p", "sleep_ms=30000", "--no-cache"], { cwd: dir, stdio: "ignore" });
+    const child = spawn(process.execPath, [cliPath, "run", "./pipelines/hello.ts#hello", "--run-name", "to-stop", "-p", "sleep_ms=30000", "--no-cache"], {
+      cwd: dir,
+      stdio: "ignore",
+    });
     const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
     for (let i = 0; i < 100; i++) {
       const list = cli(dir, ["runs", "list", "--json", "--status", "running"]);
@@ -112,7 +122,10 @@ describe("running pipelines from the command line on the default stack", () => {
       runs.map(
         (name, i) =>
           new Promise<number>((resolve) => {
-            const child = spawn(process.execPath, [cliPath, "run", "./pipelines/hello.ts#hello", "--run-name", name, "-p", `count=${10 + i}`, "-q"], { cwd: dir, stdio: "ignore" });
+            const child = spawn(process.execPath, [cliPath, "run", "./pipelines/hello.ts#hello", "--run-name", name, "-p", `count=${10 + i}`, "-q"], {
+              cwd: dir,
+              stdio: "ignore",
+            });
             child.on("exit", (code) => resolve(code ?? -1));
           }),
       ),

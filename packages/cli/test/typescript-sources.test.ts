@@ -54,7 +54,8 @@ const SOURCES: Record<string, string> = {
   "ts-src/label.ts": "export function label(sum: number): string {\n  return `sum is ${sum}`;\n}\n",
   "ts-src/lib/index.ts": "export const offset: number = 1;\n",
   "ts-src/scale.mts": "export const scale = (n: number): number => n * 10;\n",
-  "ts-src/broken.ts": "type Reason = string;\nexport function broken(): never {\n  const reason: Reason = 'broken on purpose';\n  throw new Error(reason);\n}\n",
+  "ts-src/broken.ts":
+    "type Reason = string;\nexport function broken(): never {\n  const reason: Reason = 'broken on purpose';\n  throw new Error(reason);\n}\n",
   "ts-src/data.json": "[1, 2, 3]\n",
   "ts-src/settings.json": '{ "unit": "points" }\n',
 };
@@ -91,7 +92,9 @@ describe("TypeScript pipelines load without a build step", () => {
   });
 
   it("fails a module that does not compile with one message naming the file and line, exit 2", () => {
-    write(dir, { "ts-src/bad.ts": "import { pipeline } from \"@stackyard/core\";\nexport const bad = pipeline({ name: \"bad\" }, () => {\n  const x: number = ;\n});\n" });
+    write(dir, {
+      "ts-src/bad.ts": 'import { pipeline } from "@stackyard/core";\nexport const bad = pipeline({ name: "bad" }, () => {\n  const x: number = ;\n});\n',
+    });
     const out = cli(dir, ["run", "./ts-src/bad.ts#bad"]);
     expect(out.code).toBe(2);
     expect(out.stderr).toMatch(/bad\.ts:3/);

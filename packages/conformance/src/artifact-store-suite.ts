@@ -8,7 +8,7 @@
  */
 import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
-import { ConfigError, ConflictError, NotFoundError, type BaseArtifactStore } from "@stackyard/core";
+import { type BaseArtifactStore, ConfigError, ConflictError, NotFoundError } from "@stackyard/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 /** Options of {@link testArtifactStore}. */

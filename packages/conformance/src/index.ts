@@ -4,5 +4,5 @@
  *
  * @packageDocumentation
  */
-export { testArtifactStore, type ArtifactStoreSuiteOptions } from "./artifact-store-suite.js";
-export { testOrchestrator, type OrchestratorSuiteOptions } from "./orchestrator-suite.js";
+export { type ArtifactStoreSuiteOptions, testArtifactStore } from "./artifact-store-suite.js";
+export { type OrchestratorSuiteOptions, testOrchestrator } from "./orchestrator-suite.js";

@@ -11,24 +11,25 @@ import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
-  createArtifactReader,
+  type AnyFlavor,
+  type ArtifactRecord,
+  type BaseOrchestrator,
   bytesMaterializer,
+  type CompileStack,
+  createArtifactReader,
   jsonMaterializer,
   LocalArtifactStore,
   localArtifactStoreFlavor,
   MemoryRunStore,
-  runSnapshotInProcess,
-  type AnyFlavor,
-  type ArtifactRecord,
-  type BaseOrchestrator,
-  type CompileStack,
   type Pipeline,
   type RunResult,
+  runSnapshotInProcess,
   type StepRunRecord,
 } from "@stackyard/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   BLOB_SIZE,
+  type BlobDigest,
   conformanceBlob,
   conformanceBytes,
   conformanceDag,
@@ -39,7 +40,6 @@ import {
   FIXTURES_MODULE,
   PLANNED_FAILURE,
   REQUESTED_MEMORY_BYTES,
-  type BlobDigest,
   type SeenLimits,
   type Span,
 } from "./fixtures/pipelines.js";
@@ -119,7 +119,13 @@ export function testOrchestrator(options: OrchestratorSuiteOptions): void {
         const flavor = options.flavor!;
         const Implementation = await flavor.implementation();
         const config = flavor.configSchema.parse(options.config ?? {});
-        orchestrator = new Implementation({ id: "orchestrator-conformance", name: `conformance_${flavor.name}`, flavor: flavor.name, config, sourceRoot: options.sourceRoot ?? process.cwd() }) as BaseOrchestrator<any>;
+        orchestrator = new Implementation({
+          id: "orchestrator-conformance",
+          name: `conformance_${flavor.name}`,
+          flavor: flavor.name,
+          config,
+          sourceRoot: options.sourceRoot ?? process.cwd(),
+        }) as BaseOrchestrator<any>;
       }
     });
     afterAll(async () => {
@@ -130,15 +136,30 @@ export function testOrchestrator(options: OrchestratorSuiteOptions): void {
     function environment(): Omit<Ran, "result" | "records" | "warnings"> {
       const root = mkdtempSync(join(workRoot, "run-"));
       const config = localArtifactStoreFlavor.configSchema.parse({ path: root });
-      return { store: new MemoryRunStore(), artifactStore: new LocalArtifactStore({ id: "artifact-store-conformance", name: "conformance", flavor: "local", config, sourceRoot: root }) };
+      return {
+        store: new MemoryRunStore(),
+        artifactStore: new LocalArtifactStore({ id: "artifact-store-conformance", name: "conformance", flavor: "local", config, sourceRoot: root }),
+      };
     }
 
     function stackFor(artifactStore: LocalArtifactStore): CompileStack {
       return {
         name: "conformance",
         components: {
-          orchestrator: { id: orchestrator.id, name: orchestrator.name, flavor: orchestrator.flavor, flavor_source: "conformance", config: { ...orchestrator.config } },
-          artifact_store: { id: artifactStore.id, name: artifactStore.name, flavor: "local", flavor_source: "@stackyard/core#localArtifactStoreFlavor", config: { path: artifactStore.path } },
+          orchestrator: {
+            id: orchestrator.id,
+            name: orchestrator.name,
+            flavor: orchestrator.flavor,
+            flavor_source: "conformance",
+            config: { ...orchestrator.config },
+          },
+          artifact_store: {
+            id: artifactStore.id,
+            name: artifactStore.name,
+            flavor: "local",
+            flavor_source: "@stackyard/core#localArtifactStoreFlavor",
+            config: { path: artifactStore.path },
+          },
         },
       };
     }
@@ -202,7 +223,11 @@ export function testOrchestrator(options: OrchestratorSuiteOptions): void {
 
       it("starts a step only after every step it depends on has ended", () => {
         expect(ran.result.status).toBe("completed");
-        for (const [step, upstream] of [["left", ["source"]], ["right", ["source"]], ["join", ["left", "right"]]] as const) {
+        for (const [step, upstream] of [
+          ["left", ["source"]],
+          ["right", ["source"]],
+          ["join", ["left", "right"]],
+        ] as const) {
           for (const up of upstream) {
             expect(spans[step]!.start, `${step} starts after ${up} ends`).toBeGreaterThanOrEqual(spans[up]!.end);
           }

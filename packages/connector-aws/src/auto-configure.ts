@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { ConfigError, parseConfig } from "@stackyard/core";
-import { awsConnectorConfigSchema, type AwsAuthMethod, type AwsConnectorConfig } from "./config.js";
+import { type AwsAuthMethod, type AwsConnectorConfig, awsConnectorConfigSchema } from "./config.js";
 
 /** Options of {@link autoConfigureAws}. */
 export interface AwsAutoConfigureOptions {
@@ -61,9 +61,12 @@ export async function autoConfigureAws(options: AwsAutoConfigureOptions = {}): P
     if (profile) config.profile = profile;
   } else if (method === "secret-key" || method === "sts-token" || method === "session-token") {
     if (!env.AWS_ACCESS_KEY_ID || !env.AWS_SECRET_ACCESS_KEY) {
-      throw new ConfigError(`Cannot auto-configure the AWS connector with auth method '${method}': AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not both set`, {
-        hint: "Export them, or auto-configure with the implicit method (the default), which reads them when the connector is used.",
-      });
+      throw new ConfigError(
+        `Cannot auto-configure the AWS connector with auth method '${method}': AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not both set`,
+        {
+          hint: "Export them, or auto-configure with the implicit method (the default), which reads them when the connector is used.",
+        },
+      );
     }
     config.access_key_id = env.AWS_ACCESS_KEY_ID;
     config.secret_access_key = env.AWS_SECRET_ACCESS_KEY;

@@ -32,7 +32,8 @@ const FIX: Record<AwsAuthMethod, string> = {
   "secret-key": "pass --region, --access_key_id and --secret_access_key",
   "sts-token": "pass --region, --access_key_id, --secret_access_key and --session_token of a temporary STS token",
   "session-token": "pass --region, --access_key_id and --secret_access_key; the connector asks STS for short-lived session tokens",
-  "iam-role": "pass --region and --role_arn (and --access_key_id/--secret_access_key of the identity that assumes the role, or leave them out to use the environment's)",
+  "iam-role":
+    "pass --region and --role_arn (and --access_key_id/--secret_access_key of the identity that assumes the role, or leave them out to use the environment's)",
 };
 
 /**
@@ -60,9 +61,15 @@ export const awsConnectorConfigSchema = z
     /** Session token of temporary credentials (`sts-token`). */
     session_token: secretString().optional(),
     /** Role to assume (`iam-role`). */
-    role_arn: z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, "expected a role ARN such as arn:aws:iam::123456789012:role/name").optional(),
+    role_arn: z
+      .string()
+      .regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, "expected a role ARN such as arn:aws:iam::123456789012:role/name")
+      .optional(),
     /** Session name recorded in CloudTrail for assumed roles; default `stackyard`. */
-    role_session_name: z.string().regex(/^[\w+=,.@-]{2,64}$/).optional(),
+    role_session_name: z
+      .string()
+      .regex(/^[\w+=,.@-]{2,64}$/)
+      .optional(),
     /** Lifetime of generated credentials (`iam-role`, `session-token`), 900 to 43200 seconds; default 3600. */
     duration_seconds: z.number().int().min(900).max(43200).optional(),
     /** External id the role's trust policy asks for (`iam-role`). */

@@ -11,8 +11,7 @@ export const DEFAULT_REFRESH_WINDOW_MS = 5 * 60 * 1000;
 export function memoizeCredentials(source: AwsCredentialsProvider, refreshWindowMs: () => number): AwsCredentialsProvider {
   let current: AwsCredentials | undefined;
   let pending: Promise<AwsCredentials> | undefined;
-  const fresh = (creds: AwsCredentials): boolean =>
-    creds.expiration === undefined || creds.expiration.getTime() - refreshWindowMs() > Date.now();
+  const fresh = (creds: AwsCredentials): boolean => creds.expiration === undefined || creds.expiration.getTime() - refreshWindowMs() > Date.now();
   return async () => {
     if (current && fresh(current)) return current;
     pending ??= source().then(

@@ -107,10 +107,13 @@ export function explainAwsError(error: unknown, ctx: AwsCallContext): StackyardE
   const redirected = (error as ErrorLike | undefined)?.$metadata?.httpStatusCode === 301;
   if (WRONG_REGION.has(code) || redirected) {
     const actual = (error as ErrorLike | undefined)?.$response?.headers?.["x-amz-bucket-region"];
-    return new ConfigError(`${where}: the resource is in ${actual ? `region ${actual}` : "another region"}, not ${ctx.region ?? "the configured region"} (${code})`, {
-      hint: `Use a connector for ${actual ?? "the resource's region"} (\`stackyard service-connector update ${ctx.name} --region=${actual ?? "<REGION>"}\`); ${verify}.`,
-      cause,
-    });
+    return new ConfigError(
+      `${where}: the resource is in ${actual ? `region ${actual}` : "another region"}, not ${ctx.region ?? "the configured region"} (${code})`,
+      {
+        hint: `Use a connector for ${actual ?? "the resource's region"} (\`stackyard service-connector update ${ctx.name} --region=${actual ?? "<REGION>"}\`); ${verify}.`,
+        cause,
+      },
+    );
   }
   if (code === "CredentialsProviderError") {
     return new AuthenticationError(`${where}: no AWS credentials found in the environment`, {

@@ -8,32 +8,32 @@ import { ListBucketsCommand, S3Client } from "@aws-sdk/client-s3";
 import { AssumeRoleCommand, GetCallerIdentityCommand, GetSessionTokenCommand, STSClient } from "@aws-sdk/client-sts";
 import { fromNodeProviderChain } from "@aws-sdk/credential-providers";
 import {
+  type ComponentInit,
   ConfigError,
+  type ConnectorResource,
+  type ConnectorVerification,
   isStackyardError,
   maskSecrets,
   parseConfig,
   ServiceConnector,
-  type ComponentInit,
-  type ConnectorResource,
-  type ConnectorVerification,
   type StackyardError,
 } from "@stackyard/core";
 import {
   AWS_AUTH_METHODS,
   AWS_RESOURCE_TYPES,
-  awsConnectorConfigSchema,
   type AwsClientConfig,
   type AwsConnectorConfig,
   type AwsCredentials,
   type AwsCredentialsProvider,
   type AwsResourceType,
+  awsConnectorConfigSchema,
 } from "./config.js";
 import { DEFAULT_REFRESH_WINDOW_MS, memoizeCredentials } from "./credentials.js";
 import { awsErrorCode, explainAwsError } from "./errors.js";
 import { parseEcrRegistry, parseS3Resource } from "./resources.js";
 
-export { AWS_AUTH_METHODS, AWS_RESOURCE_TYPES } from "./config.js";
 export type { AwsClientConfig, AwsCredentials, AwsCredentialsProvider } from "./config.js";
+export { AWS_AUTH_METHODS, AWS_RESOURCE_TYPES } from "./config.js";
 export { parseEcrRegistry, parseS3Resource } from "./resources.js";
 
 const DEFAULT_DURATION_SECONDS = 3600;
@@ -87,10 +87,9 @@ export class AwsServiceConnector extends ServiceConnector<AwsConnectorConfig> {
       resourceRegion = parseEcrRegistry(resourceId, this.describe()).region;
       const region = this.config.region ?? resourceRegion;
       if (region !== resourceRegion) {
-        throw new ConfigError(
-          `${this.describe()} is configured for region ${region}, but registry ${resourceId} is in region ${resourceRegion}`,
-          { hint: `Use a connector for ${resourceRegion} (\`stackyard service-connector register ... --region=${resourceRegion}\`), or a registry in ${region}.` },
-        );
+        throw new ConfigError(`${this.describe()} is configured for region ${region}, but registry ${resourceId} is in region ${resourceRegion}`, {
+          hint: `Use a connector for ${resourceRegion} (\`stackyard service-connector register ... --region=${resourceRegion}\`), or a registry in ${region}.`,
+        });
       }
     }
     // An ECR address carries its region; it wins over the environment's when the connector has none.
@@ -209,7 +208,12 @@ export class AwsServiceConnector extends ServiceConnector<AwsConnectorConfig> {
     const chain = fromNodeProviderChain(this.config.profile ? { profile: this.config.profile } : {});
     return async () => {
       const c = await chain();
-      return { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey, ...(c.sessionToken ? { sessionToken: c.sessionToken } : {}), ...(c.expiration ? { expiration: c.expiration } : {}) };
+      return {
+        accessKeyId: c.accessKeyId,
+        secretAccessKey: c.secretAccessKey,
+        ...(c.sessionToken ? { sessionToken: c.sessionToken } : {}),
+        ...(c.expiration ? { expiration: c.expiration } : {}),
+      };
     };
   }
 
@@ -259,7 +263,9 @@ export class AwsServiceConnector extends ServiceConnector<AwsConnectorConfig> {
 }
 
 function temporary(
-  creds: { AccessKeyId?: string | undefined; SecretAccessKey?: string | undefined; SessionToken?: string | undefined; Expiration?: Date | undefined } | undefined,
+  creds:
+    | { AccessKeyId?: string | undefined; SecretAccessKey?: string | undefined; SessionToken?: string | undefined; Expiration?: Date | undefined }
+    | undefined,
 ): AwsCredentials {
   if (!creds?.AccessKeyId || !creds.SecretAccessKey) throw new Error("STS answered without credentials");
   return {
@@ -272,5 +278,7 @@ function temporary(
 
 function isDenied(error: unknown): boolean {
   const code = awsErrorCode(error);
-  return code === "AccessDenied" || code === "AccessDeniedException" || (error as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode === 403;
+  return (
+    code === "AccessDenied" || code === "AccessDeniedException" || (error as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode === 403
+  );
 }

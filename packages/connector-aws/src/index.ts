@@ -5,12 +5,12 @@
  * @packageDocumentation
  */
 import { defineFlavor, type Flavor } from "@stackyard/core";
-import { autoConfigureAws, type AwsAutoConfigureOptions } from "./auto-configure.js";
-import { awsConnectorConfigSchema, type AwsConnectorConfig } from "./config.js";
+import { type AwsAutoConfigureOptions, autoConfigureAws } from "./auto-configure.js";
+import { type AwsConnectorConfig, awsConnectorConfigSchema } from "./config.js";
 import type { AwsServiceConnector } from "./implementation.js";
 
+export { type AwsAutoConfigureOptions, autoConfigureAws } from "./auto-configure.js";
 export * from "./config.js";
-export { autoConfigureAws, type AwsAutoConfigureOptions } from "./auto-configure.js";
 
 /** A connector flavor that can read its config from the environment (`--auto-configure`). */
 export interface AutoConfigurableFlavor<C> {

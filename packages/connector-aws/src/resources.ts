@@ -7,7 +7,9 @@ export function parseS3Resource(resourceId: string, where: string): { bucket: st
   const match = /^(?:s3:\/\/)?([^/]+)(?:\/(.*))?$/.exec(resourceId);
   const bucket = match?.[1] ?? "";
   if (!BUCKET.test(bucket)) {
-    throw new ConfigError(`${where}: '${resourceId}' is not an S3 bucket`, { hint: "Use s3://BUCKET or s3://BUCKET/PREFIX with a valid bucket name (3-63 lowercase letters, digits, '.' and '-')." });
+    throw new ConfigError(`${where}: '${resourceId}' is not an S3 bucket`, {
+      hint: "Use s3://BUCKET or s3://BUCKET/PREFIX with a valid bucket name (3-63 lowercase letters, digits, '.' and '-').",
+    });
   }
   return { bucket, prefix: (match?.[2] ?? "").replace(/\/+$/, "") };
 }
@@ -19,7 +21,9 @@ export function parseEcrRegistry(uri: string, where: string): { account: string;
   const address = uri.replace(/^[a-z]+:\/\//, "").replace(/\/+$/, "");
   const match = ECR.exec(address);
   if (!match) {
-    throw new ConfigError(`${where}: '${uri}' is not an ECR registry address`, { hint: "Use ACCOUNT_ID.dkr.ecr.REGION.amazonaws.com, e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com." });
+    throw new ConfigError(`${where}: '${uri}' is not an ECR registry address`, {
+      hint: "Use ACCOUNT_ID.dkr.ecr.REGION.amazonaws.com, e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com.",
+    });
   }
   return { account: match[1]!, region: match[2]!, address };
 }

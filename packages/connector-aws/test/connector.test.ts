@@ -1,13 +1,12 @@
 import { createServer } from "node:net";
-import { inspect } from "node:util";
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import { AuthenticationError, ConfigError } from "@stackyard/core";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
+import { type AwsConnectorConfigInput, awsConnectorFlavor } from "@stackyard/connector-aws";
+import { AwsServiceConnector } from "@stackyard/connector-aws/implementation";
+import { AuthenticationError, ConfigError } from "@stackyard/core";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { ensureMoto, type MotoServer } from "../../../tools/src/engines/moto.js";
-import { awsConnectorFlavor, type AwsConnectorConfigInput } from "@stackyard/connector-aws";
-import { AwsServiceConnector } from "@stackyard/connector-aws/implementation";
 
 const REGION = "eu-west-1";
 const KEY = "AKIASTACKYARDTEST001";
@@ -47,14 +46,28 @@ describe("the aws connector against moto", () => {
   });
 
   it("uses a temporary STS token as given (sts-token)", async () => {
-    const c = connector({ auth_method: "sts-token", region: REGION, endpoint_url: moto.endpoint, access_key_id: "ASIAIOSFODNN7EXAMPLE", secret_access_key: SECRET, session_token: "FwoGZXIvYXdzEXAMPLETOKEN" });
+    const c = connector({
+      auth_method: "sts-token",
+      region: REGION,
+      endpoint_url: moto.endpoint,
+      access_key_id: "ASIAIOSFODNN7EXAMPLE",
+      secret_access_key: SECRET,
+      session_token: "FwoGZXIvYXdzEXAMPLETOKEN",
+    });
     const creds = await c.credentials()();
     expect(creds.sessionToken).toBe("FwoGZXIvYXdzEXAMPLETOKEN");
     expect((await c.verify()).identity).toContain("arn:aws:sts::");
   });
 
   it("asks STS for a session token (session-token)", async () => {
-    const c = connector({ auth_method: "session-token", region: REGION, endpoint_url: moto.endpoint, access_key_id: KEY, secret_access_key: SECRET, duration_seconds: 900 });
+    const c = connector({
+      auth_method: "session-token",
+      region: REGION,
+      endpoint_url: moto.endpoint,
+      access_key_id: KEY,
+      secret_access_key: SECRET,
+      duration_seconds: 900,
+    });
     const creds = await c.credentials()();
     expect(creds.accessKeyId).not.toBe(KEY);
     expect(creds.sessionToken).toBeTruthy();
@@ -127,10 +140,16 @@ describe("the aws connector against moto", () => {
   });
 
   it("refuses bad credentials with an error naming the connector and the fix", async () => {
-    const c = connector({ auth_method: "secret-key", region: REGION, endpoint_url: moto.endpoint, access_key_id: "AKIANOTAREALKEY00000", secret_access_key: SECRET }, "aws_bad");
+    const c = connector(
+      { auth_method: "secret-key", region: REGION, endpoint_url: moto.endpoint, access_key_id: "AKIANOTAREALKEY00000", secret_access_key: SECRET },
+      "aws_bad",
+    );
     await moto.enforceAuth(0);
     try {
-      const error = await c.verify().then(() => undefined, (e: unknown) => e);
+      const error = await c.verify().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(error).toBeInstanceOf(AuthenticationError);
       const e = error as AuthenticationError;
       expect(e.message).toContain("service connector 'aws_bad'");
@@ -164,11 +183,26 @@ describe("expired credentials (moto never expires tokens, so STS is stubbed here
   it("says the token expired and how to renew it", async () => {
     const mock = mockClient(STSClient);
     try {
-      mock.on(GetCallerIdentityCommand).rejects(Object.assign(new Error("The security token included in the request is expired"), { name: "ExpiredToken", $metadata: { httpStatusCode: 403 } }));
-      const c = connector({ auth_method: "sts-token", region: REGION, access_key_id: "ASIAIOSFODNN7EXAMPLE", secret_access_key: SECRET, session_token: "FwoGZXIvYXdzEXAMPLETOKEN" }, "aws_sts");
+      mock
+        .on(GetCallerIdentityCommand)
+        .rejects(
+          Object.assign(new Error("The security token included in the request is expired"), { name: "ExpiredToken", $metadata: { httpStatusCode: 403 } }),
+        );
+      const c = connector(
+        {
+          auth_method: "sts-token",
+          region: REGION,
+          access_key_id: "ASIAIOSFODNN7EXAMPLE",
+          secret_access_key: SECRET,
+          session_token: "FwoGZXIvYXdzEXAMPLETOKEN",
+        },
+        "aws_sts",
+      );
       const error = (await c.verify().catch((e: unknown) => e)) as AuthenticationError;
       expect(error).toBeInstanceOf(AuthenticationError);
-      expect(error.message).toBe("service connector 'aws_sts' (flavor aws) (auth method sts-token) could not verify credentials with STS GetCallerIdentity: the credentials have expired (ExpiredToken)");
+      expect(error.message).toBe(
+        "service connector 'aws_sts' (flavor aws) (auth method sts-token) could not verify credentials with STS GetCallerIdentity: the credentials have expired (ExpiredToken)",
+      );
       expect(error.hint).toContain("stackyard service-connector update aws_sts --session_token=");
     } finally {
       mock.restore();
@@ -179,13 +213,23 @@ describe("expired credentials (moto never expires tokens, so STS is stubbed here
 describe("the aws connector flavor", () => {
   it("names the key each auth method is missing", () => {
     const problems = (config: unknown) => awsConnectorFlavor.configSchema.safeParse(config).error?.issues.map((i) => `${i.path.join(".")}: ${i.message}`) ?? [];
-    expect(problems({ auth_method: "secret-key", region: REGION, access_key_id: KEY })).toEqual([expect.stringMatching(/^secret_access_key: required by auth method 'secret-key'/)]);
-    expect(problems({ auth_method: "sts-token", region: REGION, access_key_id: KEY, secret_access_key: "x" })).toEqual([expect.stringMatching(/^session_token: required by auth method 'sts-token'/)]);
+    expect(problems({ auth_method: "secret-key", region: REGION, access_key_id: KEY })).toEqual([
+      expect.stringMatching(/^secret_access_key: required by auth method 'secret-key'/),
+    ]);
+    expect(problems({ auth_method: "sts-token", region: REGION, access_key_id: KEY, secret_access_key: "x" })).toEqual([
+      expect.stringMatching(/^session_token: required by auth method 'sts-token'/),
+    ]);
     expect(problems({ auth_method: "iam-role", region: REGION })).toEqual([expect.stringMatching(/^role_arn: required/)]);
-    expect(problems({ auth_method: "iam-role", region: REGION, role_arn: "arn:aws:iam::123456789012:role/r", access_key_id: KEY })).toEqual([expect.stringMatching(/^secret_access_key: access_key_id and secret_access_key go together/)]);
+    expect(problems({ auth_method: "iam-role", region: REGION, role_arn: "arn:aws:iam::123456789012:role/r", access_key_id: KEY })).toEqual([
+      expect.stringMatching(/^secret_access_key: access_key_id and secret_access_key go together/),
+    ]);
     expect(problems({ auth_method: "session-token", access_key_id: KEY, secret_access_key: "x" })).toEqual([expect.stringMatching(/^region: required/)]);
-    expect(problems({ auth_method: "implicit", secret_access_key: "x" })).toEqual([expect.stringMatching(/^secret_access_key: not used by auth method 'implicit'/)]);
-    expect(problems({ auth_method: "secret-key", region: REGION, access_key_id: KEY, secret_access_key: "x", colour: "red" })).toEqual([expect.stringMatching(/colour/)]);
+    expect(problems({ auth_method: "implicit", secret_access_key: "x" })).toEqual([
+      expect.stringMatching(/^secret_access_key: not used by auth method 'implicit'/),
+    ]);
+    expect(problems({ auth_method: "secret-key", region: REGION, access_key_id: KEY, secret_access_key: "x", colour: "red" })).toEqual([
+      expect.stringMatching(/colour/),
+    ]);
     expect(problems({ auth_method: "implicit" })).toEqual([]);
   });
 
@@ -193,7 +237,11 @@ describe("the aws connector flavor", () => {
     const env = { AWS_REGION: "eu-central-1", AWS_PROFILE: "dev", AWS_ACCESS_KEY_ID: KEY, AWS_SECRET_ACCESS_KEY: SECRET, AWS_SESSION_TOKEN: "tok-123456" };
     const config = await awsConnectorFlavor.autoConfigure({ env });
     expect(config).toEqual({ auth_method: "implicit", region: "eu-central-1", profile: "dev" });
-    expect(await awsConnectorFlavor.autoConfigure({ env, authMethod: "secret-key" })).toMatchObject({ auth_method: "secret-key", access_key_id: KEY, secret_access_key: SECRET });
+    expect(await awsConnectorFlavor.autoConfigure({ env, authMethod: "secret-key" })).toMatchObject({
+      auth_method: "secret-key",
+      access_key_id: KEY,
+      secret_access_key: SECRET,
+    });
     expect(await awsConnectorFlavor.autoConfigure({ env, authMethod: "sts-token" })).toMatchObject({ session_token: "tok-123456" });
   });
 

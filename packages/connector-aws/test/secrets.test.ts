@@ -1,10 +1,10 @@
 import { createServer } from "node:net";
 import { inspect } from "node:util";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { expectLightFlavorModule } from "@stackyard/tools/testing";
-import { ensureMoto, type MotoServer } from "../../../tools/src/engines/moto.js";
-import { awsConnectorFlavor, type AwsConnectorConfigInput } from "@stackyard/connector-aws";
+import { type AwsConnectorConfigInput, awsConnectorFlavor } from "@stackyard/connector-aws";
 import { AwsServiceConnector } from "@stackyard/connector-aws/implementation";
+import { expectLightFlavorModule } from "@stackyard/tools/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ensureMoto, type MotoServer } from "../../../tools/src/engines/moto.js";
 
 const SECRET = "leak-test-SECRET-9f8e7d6c5b4a";
 const SESSION = "leak-test-SESSIONTOKEN-1a2b3c";
@@ -30,10 +30,18 @@ const configs = (endpoint: string): AwsConnectorConfigInput[] => [
   { auth_method: "secret-key", region: REGION, endpoint_url: endpoint, access_key_id: KEY, secret_access_key: SECRET },
   { auth_method: "sts-token", region: REGION, endpoint_url: endpoint, access_key_id: KEY, secret_access_key: SECRET, session_token: SESSION },
   { auth_method: "session-token", region: REGION, endpoint_url: endpoint, access_key_id: KEY, secret_access_key: SECRET },
-  { auth_method: "iam-role", region: REGION, endpoint_url: endpoint, access_key_id: KEY, secret_access_key: SECRET, role_arn: "arn:aws:iam::123456789012:role/leak" },
+  {
+    auth_method: "iam-role",
+    region: REGION,
+    endpoint_url: endpoint,
+    access_key_id: KEY,
+    secret_access_key: SECRET,
+    role_arn: "arn:aws:iam::123456789012:role/leak",
+  },
 ];
 
-const make = (config: AwsConnectorConfigInput) => new AwsServiceConnector({ id: "c", name: "aws_leak", flavor: "aws", config: config as never, sourceRoot: process.cwd() });
+const make = (config: AwsConnectorConfigInput) =>
+  new AwsServiceConnector({ id: "c", name: "aws_leak", flavor: "aws", config: config as never, sourceRoot: process.cwd() });
 
 /** Every way a value turns into text a user or a log could see. */
 function renderings(value: unknown): string[] {
@@ -88,11 +96,23 @@ describe("secrets never leave the connector", () => {
     const down = `http://127.0.0.1:${await closedPort()}`;
     for (const config of configs(down)) {
       errors.push(await failure(make(config).verify()));
-      errors.push(await failure(make(config).credentials()().then((creds) => (config.auth_method === "secret-key" || config.auth_method === "sts-token" ? Promise.reject(new Error("static")) : creds))));
+      errors.push(
+        await failure(
+          make(config)
+            .credentials()()
+            .then((creds) => (config.auth_method === "secret-key" || config.auth_method === "sts-token" ? Promise.reject(new Error("static")) : creds)),
+        ),
+      );
     }
     errors.push(await failure(make(configs(moto.endpoint)[1]!).connect("docker-registry", "123456789012.dkr.ecr.us-east-2.amazonaws.com")));
     errors.push(await failure(make(configs(moto.endpoint)[0]!).connect("nope")));
-    errors.push(await failure(Promise.resolve().then(() => make({ auth_method: "secret-key", region: REGION, access_key_id: KEY, secret_access_key: SECRET, session_token: SESSION }))));
+    errors.push(
+      await failure(
+        Promise.resolve().then(() =>
+          make({ auth_method: "secret-key", region: REGION, access_key_id: KEY, secret_access_key: SECRET, session_token: SESSION }),
+        ),
+      ),
+    );
     errors.push(await failure(Promise.resolve().then(() => make({ auth_method: "implicit", secret_access_key: SECRET, session_token: SESSION }))));
     const parsed = awsConnectorFlavor.configSchema.safeParse({ auth_method: "iam-role", secret_access_key: SECRET, session_token: SESSION });
     expect(parsed.success).toBe(false);

@@ -37,7 +37,11 @@ export const ecrContainerRegistryConfigSchema = baseContainerRegistryConfigSchem
   .superRefine((config, ctx) => {
     const parsed = parseEcrUri(config.uri);
     if (parsed && config.region && config.region !== parsed.region) {
-      ctx.addIssue({ code: "custom", path: ["region"], message: `region ${config.region} does not match the registry's region ${parsed.region} (from uri); drop --region or fix the uri` });
+      ctx.addIssue({
+        code: "custom",
+        path: ["region"],
+        message: `region ${config.region} does not match the registry's region ${parsed.region} (from uri); drop --region or fix the uri`,
+      });
     }
   });
 

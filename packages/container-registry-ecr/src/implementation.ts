@@ -2,20 +2,20 @@
  * The ECR container registry's implementation. Loaded only through
  * `ecrContainerRegistryFlavor.implementation()`, because it pulls in the AWS SDK.
  */
-import { CreateRepositoryCommand, ECRClient, GetAuthorizationTokenCommand, type ECRClientConfig } from "@aws-sdk/client-ecr";
+import { CreateRepositoryCommand, ECRClient, type ECRClientConfig, GetAuthorizationTokenCommand } from "@aws-sdk/client-ecr";
 import {
   AuthenticationError,
   BaseContainerRegistry,
+  type ComponentInit,
   ConfigError,
   isStackyardError,
   parseConfig,
-  StackyardError,
-  type ComponentInit,
   type RegistryAuth,
+  StackyardError,
 } from "@stackyard/core";
-import { ecrContainerRegistryConfigSchema, parseEcrUri, type EcrContainerRegistryConfig } from "./config.js";
+import { type EcrContainerRegistryConfig, ecrContainerRegistryConfigSchema, parseEcrUri } from "./config.js";
 
-export { ecrContainerRegistryConfigSchema, type EcrContainerRegistryConfig } from "./config.js";
+export { type EcrContainerRegistryConfig, ecrContainerRegistryConfigSchema } from "./config.js";
 
 /** The client configuration an `aws` connector hands out for `docker-registry` (duck-typed). */
 interface ConnectedEcrConfig {
@@ -145,11 +145,16 @@ export class EcrContainerRegistry extends BaseContainerRegistry<EcrContainerRegi
     const via = this.connector ? `connector '${this.connector.name}'` : "the environment's AWS credentials";
     const cause = new Error(`${code}: ${e.message ?? String(error)}`);
     if (/^E[A-Z]+$/.test(code) || code === "TimeoutError") {
-      return new AuthenticationError(`${where}: ${this.config.endpoint_url ?? `ECR in ${this.region}`} is unreachable (${code})`, { hint: "Check the network and endpoint_url.", cause });
+      return new AuthenticationError(`${where}: ${this.config.endpoint_url ?? `ECR in ${this.region}`} is unreachable (${code})`, {
+        hint: "Check the network and endpoint_url.",
+        cause,
+      });
     }
     if (["UnrecognizedClientException", "InvalidSignatureException", "ExpiredTokenException", "CredentialsProviderError"].includes(code)) {
       return new AuthenticationError(`${where}: ECR rejected ${via} (${code})`, {
-        hint: this.connector ? `Run \`stackyard service-connector verify ${this.connector.name}\` and fix its credentials.` : "Attach an AWS connector (--connector NAME) or export AWS credentials.",
+        hint: this.connector
+          ? `Run \`stackyard service-connector verify ${this.connector.name}\` and fix its credentials.`
+          : "Attach an AWS connector (--connector NAME) or export AWS credentials.",
         cause,
       });
     }

@@ -8,7 +8,7 @@
 import { defineFlavor } from "@stackyard/core";
 import { ecrContainerRegistryConfigSchema } from "./config.js";
 
-export { ecrContainerRegistryConfigSchema, parseEcrUri, type EcrContainerRegistryConfig, type EcrContainerRegistryConfigInput } from "./config.js";
+export { type EcrContainerRegistryConfig, type EcrContainerRegistryConfigInput, ecrContainerRegistryConfigSchema, parseEcrUri } from "./config.js";
 
 /** The `aws` container registry: `stackyard container-registry register NAME -f aws --uri=ACCOUNT.dkr.ecr.REGION.amazonaws.com [--connector aws_auto]`. */
 export const ecrContainerRegistryFlavor = defineFlavor({

@@ -2,13 +2,13 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { DescribeRepositoriesCommand, ECRClient, GetAuthorizationTokenCommand } from "@aws-sdk/client-ecr";
 import { AwsServiceConnector } from "@stackyard/connector-aws/implementation";
+import { type EcrContainerRegistryConfigInput, ecrContainerRegistryFlavor } from "@stackyard/container-registry-ecr";
+import { EcrContainerRegistry } from "@stackyard/container-registry-ecr/implementation";
 import { ConfigError } from "@stackyard/core";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { dockerClient, ensureDockerEngine, ensureRegistry, followProgress, type DockerEngine, type LocalRegistry } from "../../../tools/src/engines/index.js";
+import { type DockerEngine, dockerClient, ensureDockerEngine, ensureRegistry, followProgress, type LocalRegistry } from "../../../tools/src/engines/index.js";
 import { ensureMoto, type MotoServer } from "../../../tools/src/engines/moto.js";
-import { ecrContainerRegistryFlavor, type EcrContainerRegistryConfigInput } from "@stackyard/container-registry-ecr";
-import { EcrContainerRegistry } from "@stackyard/container-registry-ecr/implementation";
 
 const REGION = "eu-west-1";
 const ECR_URI = `123456789012.dkr.ecr.${REGION}.amazonaws.com`;
@@ -32,7 +32,14 @@ function connector(region = REGION): AwsServiceConnector {
 }
 
 function registry(config: Partial<EcrContainerRegistryConfigInput> = {}, conn: AwsServiceConnector | undefined = connector()): EcrContainerRegistry {
-  return new EcrContainerRegistry({ id: "r1", name: "ecr_registry", flavor: "aws", config: { uri: ECR_URI, ...config } as never, connector: conn, sourceRoot: process.cwd() });
+  return new EcrContainerRegistry({
+    id: "r1",
+    name: "ecr_registry",
+    flavor: "aws",
+    config: { uri: ECR_URI, ...config } as never,
+    connector: conn,
+    sourceRoot: process.cwd(),
+  });
 }
 
 describe("the ECR registry against moto", () => {
@@ -68,7 +75,9 @@ describe("the ECR registry against moto", () => {
 
   it("refuses a connector configured for another region", async () => {
     const r = registry({}, connector("us-east-2"));
-    await expect(r.credentials()).rejects.toThrow(/configured for region us-east-2, but registry 123456789012.dkr.ecr.eu-west-1.amazonaws.com is in region eu-west-1/);
+    await expect(r.credentials()).rejects.toThrow(
+      /configured for region us-east-2, but registry 123456789012.dkr.ecr.eu-west-1.amazonaws.com is in region eu-west-1/,
+    );
   });
 });
 
@@ -78,7 +87,13 @@ describe("ECR token caching (call shapes)", () => {
     try {
       let n = 0;
       mock.on(GetAuthorizationTokenCommand).callsFake(() => ({
-        authorizationData: [{ authorizationToken: Buffer.from(`AWS:password-${++n}`).toString("base64"), expiresAt: new Date(Date.now() + 12 * 3600_000), proxyEndpoint: `https://${ECR_URI}` }],
+        authorizationData: [
+          {
+            authorizationToken: Buffer.from(`AWS:password-${++n}`).toString("base64"),
+            expiresAt: new Date(Date.now() + 12 * 3600_000),
+            proxyEndpoint: `https://${ECR_URI}`,
+          },
+        ],
       }));
       const r = registry({ region: REGION }, undefined);
       const [a, b] = await Promise.all([r.credentials(), r.credentials()]);
@@ -101,7 +116,8 @@ describe("ECR token caching (call shapes)", () => {
 
 describe("the aws container registry flavor", () => {
   it("validates the ECR address and its region", () => {
-    const issues = (config: unknown) => ecrContainerRegistryFlavor.configSchema.safeParse(config).error?.issues.map((i) => `${i.path.join(".")}: ${i.message}`) ?? [];
+    const issues = (config: unknown) =>
+      ecrContainerRegistryFlavor.configSchema.safeParse(config).error?.issues.map((i) => `${i.path.join(".")}: ${i.message}`) ?? [];
     expect(issues({ uri: ECR_URI })).toEqual([]);
     expect(issues({ uri: "docker.io/library" })[0]).toMatch(/^uri: expected an ECR registry address ACCOUNT_ID.dkr.ecr.REGION.amazonaws.com/);
     expect(issues({ uri: "12345.dkr.ecr.eu-west-1.amazonaws.com" })[0]).toMatch(/^uri: expected an ECR registry address/);

@@ -1,6 +1,16 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { INVOCATION, PipelineDefinitionError, ConfigError, SourceError, pipeline, pipelineSnapshotSchema, resolvePipelineSource, loadPipelineSource, step } from "../src/index.js";
+import {
+  ConfigError,
+  INVOCATION,
+  loadPipelineSource,
+  PipelineDefinitionError,
+  pipeline,
+  pipelineSnapshotSchema,
+  resolvePipelineSource,
+  SourceError,
+  step,
+} from "../src/index.js";
 import { exportedByList, loadData, notExportedHolder, trainingPipeline } from "./fixtures/training.js";
 
 const source = "./test.ts#pipe";

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { canonicalJson, stepCacheKey, type ArtifactRecord, type SnapshotStep } from "../src/index.js";
+import { type ArtifactRecord, canonicalJson, type SnapshotStep, stepCacheKey } from "../src/index.js";
 
 const step: SnapshotStep = {
   id: "train",
@@ -30,7 +30,11 @@ describe("step cache keys", () => {
       settings: { docker: { requirements: ["x"] } },
     };
     expect(stepCacheKey(step, inputs)).toBe(createHash("sha256").update(canonicalJson(material)).digest("hex"));
-    expect(stepCacheKey({ ...step, inputs: {} }, {})).toBe(createHash("sha256").update(canonicalJson({ ...material, inputs: {} })).digest("hex"));
+    expect(stepCacheKey({ ...step, inputs: {} }, {})).toBe(
+      createHash("sha256")
+        .update(canonicalJson({ ...material, inputs: {} }))
+        .digest("hex"),
+    );
   });
 
   it("change with an input's content, parameters and code, not with orchestrator settings", () => {

@@ -10,9 +10,9 @@ import {
   parseStepAttempt,
   pipeline,
   runStep,
-  step,
   type StepOutcome,
   type StepResultFile,
+  step,
 } from "../src/index.js";
 import { trainingPipeline } from "./fixtures/training.js";
 import { run, stores } from "./helpers.js";
@@ -141,7 +141,10 @@ describe("running steps", () => {
       const record = await env.store.getStepRun("r2", "flaky");
       expect(record).toMatchObject({ status: "failed", attempt: 3, error: "boom 3 (after 3 attempts)" });
       expect(record!.ended).toBeDefined();
-      expect((JSON.parse(readFileSync(join(env.root, "runs", "r2", "flaky", "step.json"), "utf8")) as StepResultFile).step).toMatchObject({ status: "failed", attempt: 3 });
+      expect((JSON.parse(readFileSync(join(env.root, "runs", "r2", "flaky", "step.json"), "utf8")) as StepResultFile).step).toMatchObject({
+        status: "failed",
+        attempt: 3,
+      });
     });
 
     it("runs exactly the attempt it is given, and rejects attempts that are not whole numbers from 1", async () => {
@@ -241,14 +244,19 @@ describe("running steps", () => {
   it("lets a log listener print to the console, as the CLI does", async () => {
     const env = stores();
     const seen: string[] = [];
-    const result = await run(trainingPipeline, env, {}, {
-      events: {
-        stepLog: (id, line) => {
-          seen.push(line);
-          console.log(`[${id}] ${line}`);
+    const result = await run(
+      trainingPipeline,
+      env,
+      {},
+      {
+        events: {
+          stepLog: (id, line) => {
+            seen.push(line);
+            console.log(`[${id}] ${line}`);
+          },
         },
       },
-    });
+    );
     expect(result.status).toBe("completed");
     expect(seen).toEqual(["loading 10 rows with seed 42"]);
   });
@@ -333,7 +341,13 @@ describe("executeDag", () => {
       },
     });
     expect(started).toEqual(["fail", "long"]);
-    expect(Object.fromEntries(outcomes.map((o) => [o.stepId, o.status]))).toEqual({ fail: "failed", long: "completed", late: "skipped", x: "skipped", y: "skipped" });
+    expect(Object.fromEntries(outcomes.map((o) => [o.stepId, o.status]))).toEqual({
+      fail: "failed",
+      long: "completed",
+      late: "skipped",
+      x: "skipped",
+      y: "skipped",
+    });
     expect(skipped.sort()).toEqual(["late", "x", "y"]);
   });
 

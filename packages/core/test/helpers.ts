@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach } from "vitest";
-import { LocalArtifactStore, MemoryRunStore, runSnapshotInProcess, type CompileOptions, type Pipeline, type RunInProcessOptions } from "../src/index.js";
+import { type CompileOptions, LocalArtifactStore, MemoryRunStore, type Pipeline, type RunInProcessOptions, runSnapshotInProcess } from "../src/index.js";
 
 const made: string[] = [];
 afterEach(() => {

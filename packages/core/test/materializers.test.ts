@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { createArtifactReader, createArtifactWriter, pipeline, resolveMaterializer, SourceError, step, type BaseArtifactStore } from "../src/index.js";
+import { type BaseArtifactStore, createArtifactReader, createArtifactWriter, pipeline, resolveMaterializer, SourceError, step } from "../src/index.js";
 import { run, stores, tempDir } from "./helpers.js";
 
 const sha = (data: Uint8Array | string): string => createHash("sha256").update(data).digest("hex");
@@ -54,8 +54,23 @@ describe("materializers", () => {
   it("loads custom materializers by source path and says what is wrong with bad ones", async () => {
     const { artifactStore } = stores();
     const sourceRoot = new URL(".", import.meta.url).pathname;
-    const csv = await roundTrip("./fixtures/csv-materializer.ts#csvMaterializer", [["a", "b"], ["1", "2"]], artifactStore, { sourceRoot });
-    expect(csv).toMatchObject({ loaded: [["a", "b"], ["1", "2"]], dataType: "table", sha256: sha("a,b\n1,2") });
+    const csv = await roundTrip(
+      "./fixtures/csv-materializer.ts#csvMaterializer",
+      [
+        ["a", "b"],
+        ["1", "2"],
+      ],
+      artifactStore,
+      { sourceRoot },
+    );
+    expect(csv).toMatchObject({
+      loaded: [
+        ["a", "b"],
+        ["1", "2"],
+      ],
+      dataType: "table",
+      sha256: sha("a,b\n1,2"),
+    });
     await expect(resolveMaterializer("./fixtures/csv-materializer.ts#notAMaterializer", { sourceRoot })).rejects.toThrow(
       "Materializer ./fixtures/csv-materializer.ts#notAMaterializer is not usable: 'save' must be a function save(value, writer); 'load' must be a function load(reader)",
     );

@@ -2,7 +2,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { ConfigError, formatRunName, pipeline, step, type CompileStack } from "../src/index.js";
+import { type CompileStack, ConfigError, formatRunName, pipeline, step } from "../src/index.js";
 import { trainingPipeline } from "./fixtures/training.js";
 import { tempDir } from "./helpers.js";
 
@@ -105,7 +105,9 @@ steps:
   it("names file and line of malformed YAML", () => {
     const file = yamlFile(`run_name: ok\nsettings:\n  docker: [1,\n resources: 2\n`);
     expect(() => trainingPipeline.compile({ source, config: file })).toThrow(ConfigError);
-    expect(() => trainingPipeline.compile({ source, config: file })).toThrow(new RegExp(`Malformed YAML in ${file.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} at line 4: `));
+    expect(() => trainingPipeline.compile({ source, config: file })).toThrow(
+      new RegExp(`Malformed YAML in ${file.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} at line 4: `),
+    );
   });
 
   it("rejects an unknown step name under steps, listing the real ones", () => {
@@ -119,18 +121,28 @@ steps:
     const memory = yamlFile(`resources:\n  memory: lots\n`);
     expect(() => trainingPipeline.compile({ source, config: memory })).toThrow(/'resources.memory': Invalid memory size 'lots'/);
     const settings = yamlFile(`settings:\n  orchestrator.local:\n    concurency: 2\n`);
-    expect(() => trainingPipeline.compile({ source, config: settings, stack })).toThrow(/settings\.orchestrator of pipeline 'training_pipeline'.*unknown key 'concurency'/);
+    expect(() => trainingPipeline.compile({ source, config: settings, stack })).toThrow(
+      /settings\.orchestrator of pipeline 'training_pipeline'.*unknown key 'concurency'/,
+    );
     // Settings for a flavor that is not in the stack are kept, not validated.
     const other = yamlFile(`settings:\n  orchestrator.docker:\n    anything: 1\n`);
     expect(trainingPipeline.compile({ source, config: other, stack }).settings["orchestrator.docker"]).toEqual({ anything: 1 });
   });
 
   it("reports a missing file with its name", () => {
-    expect(() => trainingPipeline.compile({ source, config: "configs/missing.yaml" })).toThrow("Cannot read run configuration configs/missing.yaml: no such file");
+    expect(() => trainingPipeline.compile({ source, config: "configs/missing.yaml" })).toThrow(
+      "Cannot read run configuration configs/missing.yaml: no such file",
+    );
   });
 
   it("accepts a parsed object, and compile options beat YAML", () => {
-    const snapshot = trainingPipeline.compile({ source, config: { parameters: { testSize: 0.4 }, enable_cache: true }, parameters: { testSize: 0.1 }, enableCache: false, runName: "r" });
+    const snapshot = trainingPipeline.compile({
+      source,
+      config: { parameters: { testSize: 0.4 }, enable_cache: true },
+      parameters: { testSize: 0.1 },
+      enableCache: false,
+      runName: "r",
+    });
     expect(snapshot.pipeline.parameters).toEqual({ testSize: 0.1 });
     expect(snapshot.steps.every((s) => !s.enable_cache)).toBe(true);
     expect(snapshot.run_name_template).toBe("r");

@@ -1,6 +1,6 @@
 import { describe, expect, expectTypeOf, it } from "vitest";
 import { z } from "zod";
-import { pipeline, step, type OutputRef, type StepContext } from "../src/index.js";
+import { type OutputRef, pipeline, type StepContext, step } from "../src/index.js";
 
 interface Dataset {
   rows: number[];

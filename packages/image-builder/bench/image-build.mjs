@@ -43,7 +43,22 @@ function repoProject() {
     [
       ".test-tmp",
       `!.test-tmp/${path.basename(dir)}`,
-      ...["nx", "@nx", "typescript", "@arethetypeswrong", "@rolldown", "prettier", "@napi-rs", "lightningcss*", "vite", "vitest", "@vitest", "rollup", "@rollup", "@types"].map((m) => `node_modules/${m}`),
+      ...[
+        "nx",
+        "@nx",
+        "typescript",
+        "@arethetypeswrong",
+        "@rolldown",
+        "prettier",
+        "@napi-rs",
+        "lightningcss*",
+        "vite",
+        "vitest",
+        "@vitest",
+        "rollup",
+        "@rollup",
+        "@types",
+      ].map((m) => `node_modules/${m}`),
       "bench",
       "docs",
       "examples",
@@ -66,8 +81,16 @@ const newProject = () => {
 async function removeImages() {
   const images = await docker.listImages();
   const tags = images.flatMap((i) => i.RepoTags ?? []);
-  for (const tag of tags.filter((t) => t.startsWith(`${repository}:`))) await docker.getImage(tag).remove({ force: true }).catch(() => {});
-  for (const tag of tags.filter((t) => t.startsWith(`${repository}-deps:`))) await docker.getImage(tag).remove({ force: true }).catch(() => {});
+  for (const tag of tags.filter((t) => t.startsWith(`${repository}:`)))
+    await docker
+      .getImage(tag)
+      .remove({ force: true })
+      .catch(() => {});
+  for (const tag of tags.filter((t) => t.startsWith(`${repository}-deps:`)))
+    await docker
+      .getImage(tag)
+      .remove({ force: true })
+      .catch(() => {});
 }
 
 const rows = { first: [], projectChange: [], unchanged: [], secondProject: [] };
@@ -118,7 +141,11 @@ try {
         projectChangeRatio: `${((c / f) * 100).toFixed(1)}%`,
         unchangedRatio: `${((u / f) * 100).toFixed(2)}%`,
         target: "unchanged <= 5% of a first build",
-        all: Object.fromEntries(Object.entries(rows).filter(([, v]) => v.length).map(([k, v]) => [k, v.map(ms)])),
+        all: Object.fromEntries(
+          Object.entries(rows)
+            .filter(([, v]) => v.length)
+            .map(([k, v]) => [k, v.map(ms)]),
+        ),
       },
       null,
       2,

@@ -1,15 +1,15 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { Readable } from "node:stream";
-import { ConfigError, NotFoundError, type BaseContainerRegistry } from "@stackyard/core";
+import { type BaseContainerRegistry, ConfigError, NotFoundError } from "@stackyard/core";
 import type Docker from "dockerode";
 import { digestEntries, hashContextFiles, imageContentHash } from "./content-hash.js";
-import { listContext, locateContext, packContext, splitContext, type ContextEntry } from "./context.js";
+import { type ContextEntry, listContext, locateContext, packContext, splitContext } from "./context.js";
 import { generateDependenciesDockerfile, generateDockerfile } from "./dockerfile.js";
 import { assertEngineReachable, describeEngine } from "./engine.js";
 import { ImageBuildError } from "./errors.js";
 import { pushImage } from "./push.js";
-import { parseDockerSettings, type DockerSettings, type DockerSettingsInput } from "./settings.js";
+import { type DockerSettings, type DockerSettingsInput, parseDockerSettings } from "./settings.js";
 
 /** Name of the generated Dockerfile inside the build context (never copied into the image). */
 const dockerfileName = ".stackyard-image.Dockerfile";
@@ -95,7 +95,14 @@ export async function buildImage(options: BuildImageOptions): Promise<BuiltImage
   onLog(
     `Build context ${location.root}: ${rest.length} entries, ${dependencies.length} in node_modules; ${filesRead} files (${(bytesRead / 1e6).toFixed(1)} MB) hashed in ${((performance.now() - hashing) / 1000).toFixed(1)} s, the rest unchanged since the last build`,
   );
-  const build = (part: { entries: readonly ContextEntry[]; dockerfile: string; parentId: string; repository: string; tagPrefix?: string; what: "pipeline" | "dependencies" }) =>
+  const build = (part: {
+    entries: readonly ContextEntry[];
+    dockerfile: string;
+    parentId: string;
+    repository: string;
+    tagPrefix?: string;
+    what: "pipeline" | "dependencies";
+  }) =>
     buildIfMissing({
       docker,
       entries: part.entries,
@@ -113,7 +120,14 @@ export async function buildImage(options: BuildImageOptions): Promise<BuiltImage
       throw new ConfigError(`settings.docker.dockerfile: cannot read ${file}: ${(error as Error).message}`, { cause: error });
     });
     // The user's Dockerfile may COPY anything: it gets the whole context.
-    const parent = await build({ entries, dockerfile: text, parentId: "dockerfile", repository: settings.target_repository, tagPrefix: "parent-", what: "pipeline" });
+    const parent = await build({
+      entries,
+      dockerfile: text,
+      parentId: "dockerfile",
+      repository: settings.target_repository,
+      tagPrefix: "parent-",
+      what: "pipeline",
+    });
     base = { name: parent.tag, id: parent.id };
     built = parent.built;
   } else {
@@ -156,11 +170,11 @@ async function parentImageId(docker: Docker, image: string, pull: boolean, onLog
   if (pull) {
     onLog(`Pulling parent image ${image}`);
     const stream = await docker.pull(image);
-    await new Promise<void>((resolve, reject) =>
-      docker.modem.followProgress(stream, (error: Error | null) => (error ? reject(error) : resolve())),
-    ).catch((error: unknown) => {
-      throw new NotFoundError(`Pulling parent image '${image}' failed: ${(error as Error).message}`, { cause: error });
-    });
+    await new Promise<void>((resolve, reject) => docker.modem.followProgress(stream, (error: Error | null) => (error ? reject(error) : resolve()))).catch(
+      (error: unknown) => {
+        throw new NotFoundError(`Pulling parent image '${image}' failed: ${(error as Error).message}`, { cause: error });
+      },
+    );
     const pulled = await inspectId(docker, image);
     if (pulled) return pulled;
   }
@@ -236,7 +250,10 @@ async function runBuild(docker: Docker, context: Readable, buildOptions: Docker.
   if (text) emit(text);
   if (contextError && !failure) failure = `reading the build context failed: ${contextError.message}`;
   if (failure === undefined) return;
-  const output = stepOutput.filter((l) => l.trim()).slice(-60).join("\n");
+  const output = stepOutput
+    .filter((l) => l.trim())
+    .slice(-60)
+    .join("\n");
   throw new ImageBuildError(
     `Image build of ${buildOptions.t} failed${step ? ` at ${step}` : ""}\n${failure.trim()}${output ? `\nOutput of that step:\n${output.replace(/^/gm, "  ")}` : ""}`,
     step,

@@ -3,7 +3,7 @@ import { lstatSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "n
 import os from "node:os";
 import path from "node:path";
 import { StackyardError } from "@stackyard/core";
-import { hashFile, type ContextEntry } from "./context.js";
+import { type ContextEntry, hashFile } from "./context.js";
 
 /** Folder of the per-context file hash caches: `$XDG_CACHE_HOME/stackyard/image-builder` (or `~/.cache/...`). */
 export function defaultCacheDir(): string {
@@ -69,7 +69,10 @@ export async function hashContextFiles(input: ContextHashInput): Promise<Context
       if (unchanged(row, entry)) sha = row[4];
       else {
         sha = await hashFile(entry.absolute).catch((error: Error) => {
-          throw new StackyardError(`${entry.path} changed or vanished while the build context was hashed (${error.message}).`, { hint: "Run the build again.", cause: error });
+          throw new StackyardError(`${entry.path} changed or vanished while the build context was hashed (${error.message}).`, {
+            hint: "Run the build again.",
+            cause: error,
+          });
         });
         misses++;
         bytesRead += entry.size;

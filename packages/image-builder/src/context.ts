@@ -1,11 +1,11 @@
 import { createHash } from "node:crypto";
-import { createReadStream, existsSync, lstatSync, readFileSync, readdirSync, readlinkSync } from "node:fs";
+import { createReadStream, existsSync, lstatSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { open, readFile } from "node:fs/promises";
 import path from "node:path";
-import { ConfigError } from "@stackyard/core";
-import dockerignore from "@balena/dockerignore";
-import { pack as tarPack } from "tar-stream";
 import { PassThrough, type Readable } from "node:stream";
+import dockerignore from "@balena/dockerignore";
+import { ConfigError } from "@stackyard/core";
+import { pack as tarPack } from "tar-stream";
 
 /**
  * Always left out of the build context (a `!` line in .dockerignore can bring
@@ -122,7 +122,12 @@ export async function listContext(root: string, dockerignoreFile?: string, optio
   const file = dockerignoreFile ?? path.join(root, ".dockerignore");
   const patterns: string[] = [];
   if (existsSync(file)) {
-    patterns.push(...(await readFile(file, "utf8")).split(/\r?\n/).map((l) => l.trim()).filter((l) => l && !l.startsWith("#")));
+    patterns.push(
+      ...(await readFile(file, "utf8"))
+        .split(/\r?\n/)
+        .map((l) => l.trim())
+        .filter((l) => l && !l.startsWith("#")),
+    );
   }
   // Built-in excludes go last, where a user's "!" line cannot bring them back:
   // hashing the live store (.stackyard) would open and close its SQLite file,
@@ -156,7 +161,6 @@ export async function listContext(root: string, dockerignoreFile?: string, optio
         if (!excluded) entries.push({ ...base, type: "directory", size: 0 });
         walk(absolute, relPath, next);
       } else if (excluded) {
-        continue;
       } else if (stat.isSymbolicLink()) {
         entries.push({ ...base, type: "symlink", linkname: readlinkSync(absolute) });
       } else if (stat.isFile()) {
@@ -279,7 +283,9 @@ export function packContext(entries: readonly ContextEntry[], extra: ExtraFiles)
   let current: string | undefined;
   // Say which file broke the stream (tar-stream only says "Size mismatch").
   pack.on("error", (error: Error) =>
-    out.destroy(current ? new Error(`${current} changed or vanished while the build context was sent (${error.message}); run the build again`, { cause: error }) : error),
+    out.destroy(
+      current ? new Error(`${current} changed or vanished while the build context was sent (${error.message}); run the build again`, { cause: error }) : error,
+    ),
   );
   pack.pipe(out);
   const add = (header: Parameters<typeof pack.entry>[0], body: string | Buffer = ""): Promise<void> =>
@@ -326,7 +332,10 @@ export function packContext(entries: readonly ContextEntry[], extra: ExtraFiles)
       await new Promise<void>((resolve, reject) => {
         const sink = pack.entry({ ...header, type: "file", size }, (error) => (error ? reject(error) : resolve()));
         sink.on("error", reject);
-        handle.createReadStream({ start: 0, end: size - 1, autoClose: false }).on("error", reject).pipe(sink as unknown as NodeJS.WritableStream);
+        handle
+          .createReadStream({ start: 0, end: size - 1, autoClose: false })
+          .on("error", reject)
+          .pipe(sink as unknown as NodeJS.WritableStream);
       });
     } finally {
       await handle.close();

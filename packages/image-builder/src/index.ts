@@ -4,23 +4,32 @@
  *
  * @packageDocumentation
  */
-export { dockerSettingsSchema, parseDockerSettings, type DockerSettings, type DockerSettingsInput } from "./settings.js";
-export { generateDockerfile, generateDependenciesDockerfile, appDir, type DockerfileOptions } from "./dockerfile.js";
+
+export { type BuildImageOptions, type BuiltImage, buildImage } from "./build.js";
+export {
+  type ContextHashes,
+  type ContextHashInput,
+  contextDigest,
+  defaultCacheDir,
+  digestEntries,
+  hashContextFiles,
+  imageContentHash,
+} from "./content-hash.js";
 export {
   builtInExcludes,
-  dependencyFolderName,
-  isDependencyPath,
-  listContext,
-  locateContext,
-  scratchFolderName,
-  splitContext,
   type ContextEntry,
   type ContextLocation,
+  dependencyFolderName,
+  isDependencyPath,
   type ListContextOptions,
+  listContext,
+  locateContext,
   type SplitContext,
+  scratchFolderName,
+  splitContext,
 } from "./context.js";
-export { contextDigest, digestEntries, hashContextFiles, imageContentHash, defaultCacheDir, type ContextHashInput, type ContextHashes } from "./content-hash.js";
-export { buildImage, type BuildImageOptions, type BuiltImage } from "./build.js";
-export { pushImage, splitImageName, type PushedImage } from "./push.js";
-export { connectDocker, assertEngineReachable, resolveDockerHost, describeEngine, defaultDockerHost } from "./engine.js";
+export { appDir, type DockerfileOptions, generateDependenciesDockerfile, generateDockerfile } from "./dockerfile.js";
+export { assertEngineReachable, connectDocker, defaultDockerHost, describeEngine, resolveDockerHost } from "./engine.js";
 export { EngineUnreachableError, ImageBuildError, ImagePushError } from "./errors.js";
+export { type PushedImage, pushImage, splitImageName } from "./push.js";
+export { type DockerSettings, type DockerSettingsInput, dockerSettingsSchema, parseDockerSettings } from "./settings.js";

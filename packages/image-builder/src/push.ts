@@ -23,7 +23,12 @@ export interface PushedImage {
  * image `<registry uri>/<repository>:<tag>` and pushes it. Errors name the
  * image and the registry component.
  */
-export async function pushImage(docker: Docker, image: string, registry: BaseContainerRegistry, onLog: (line: string) => void = () => {}): Promise<PushedImage> {
+export async function pushImage(
+  docker: Docker,
+  image: string,
+  registry: BaseContainerRegistry,
+  onLog: (line: string) => void = () => {},
+): Promise<PushedImage> {
   const { repository, tag } = splitImageName(image);
   const remote = registry.imageName(repository, tag);
   const fail = (reason: string, cause?: unknown): ImagePushError =>
@@ -49,7 +54,8 @@ export async function pushImage(docker: Docker, image: string, registry: BaseCon
         const event = JSON.parse(line) as { status?: string; id?: string; error?: string; aux?: { Digest?: string } };
         if (event.error) failure = event.error;
         if (event.aux?.Digest) digest = event.aux.Digest;
-        if (event.status && !event.status.startsWith("Pushing") && !event.status.startsWith("Preparing")) onLog(`${event.id ? `${event.id}: ` : ""}${event.status}`);
+        if (event.status && !event.status.startsWith("Pushing") && !event.status.startsWith("Preparing"))
+          onLog(`${event.id ? `${event.id}: ` : ""}${event.status}`);
       }
     }
     if (failure) throw fail(failure);

@@ -15,9 +15,7 @@ export const dockerSettingsSchema = z.strictObject({
   /** Stackyard flavor packages (`@stackyard/artifact-store-s3`) the steps need; installed only when missing. */
   required_integrations: z.array(z.string().min(1)).default([]),
   /** Environment variables baked into the image. */
-  environment: z
-    .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be a variable name (letters, digits, _)"), envValue)
-    .default({}),
+  environment: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be a variable name (letters, digits, _)"), envValue).default({}),
   /** A Dockerfile of your own (relative to the source root), built first and used as the parent image. */
   dockerfile: z.string().min(1).optional(),
   /** Folder sent to the engine as build context (relative to the source root). Defaults to the folder whose node_modules resolves `stackyard`. */

@@ -2,14 +2,7 @@ import { BaseContainerRegistry, EntrypointConfiguration, NotFoundError } from "@
 import { type DockerEngine, ensureBaseImage, ensureDockerEngine, ensureRegistry, type LocalRegistry, runContainer } from "@stackyard/tools/engines";
 import type Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  EngineUnreachableError,
-  ImageBuildError,
-  ImagePushError,
-  assertEngineReachable,
-  buildImage,
-  connectDocker,
-} from "../src/index.js";
+import { assertEngineReachable, buildImage, connectDocker, EngineUnreachableError, ImageBuildError, ImagePushError } from "../src/index.js";
 import { type Fixture, makeFixture } from "./fixture.js";
 
 class TestRegistry extends BaseContainerRegistry {
@@ -181,7 +174,11 @@ describe("buildImage against a real engine", () => {
       expect(changed.depsImage).toBe(first.depsImage);
       expect(sent(changedLog, first.depsImage)).toBe(false);
 
-      const run = await runContainer(docker, changed.image, ["node", "-e", "console.log(require('heavy/lib/part-7.js').length, require('fs').readFileSync('pipeline.ts', 'utf8').trim(), process.cwd())"]);
+      const run = await runContainer(docker, changed.image, [
+        "node",
+        "-e",
+        "console.log(require('heavy/lib/part-7.js').length, require('fs').readFileSync('pipeline.ts', 'utf8').trim(), process.cwd())",
+      ]);
       expect(run.stderr).toBe("");
       expect(run.stdout).toBe("8000 export const answer = 8; /app/second\n");
     });
@@ -242,7 +239,9 @@ describe("buildImage against a real engine", () => {
   it("reports a push to a registry that does not answer, naming it", async () => {
     const error = await build({}, { registry: new TestRegistry("127.0.0.1:5999") }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ImagePushError);
-    expect((error as ImagePushError).message).toMatch(/^Pushing stackyard-test:[0-9a-f]{16} to 127\.0\.0\.1:5999\/stackyard-test:[0-9a-f]{16} \(container registry 'local_registry' \(flavor test\)\) failed: /);
+    expect((error as ImagePushError).message).toMatch(
+      /^Pushing stackyard-test:[0-9a-f]{16} to 127\.0\.0\.1:5999\/stackyard-test:[0-9a-f]{16} \(container registry 'local_registry' \(flavor test\)\) failed: /,
+    );
   });
 });
 

@@ -1,8 +1,8 @@
 import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ConfigError } from "@stackyard/core";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { contextDigest, listContext, locateContext, splitContext } from "../src/index.js";
 import { type Fixture, makeFixture } from "./fixture.js";
 
@@ -95,11 +95,25 @@ describe("build context", () => {
     fixture.write("node_modules/.vite-temp/vite.config.ts.timestamp-1.mjs", "");
     fixture.write("node_modules/.cache/tool/x", "");
     const scratch = (sourceRootInContext?: string) =>
-      listContext(fixture.root, undefined, { sourceRootInContext }).then((es) => es.map((e) => e.path).filter((p) => p.includes(".test-tmp") || /node_modules\/\.(vite|cache)/.test(p)));
+      listContext(fixture.root, undefined, { sourceRootInContext }).then((es) =>
+        es.map((e) => e.path).filter((p) => p.includes(".test-tmp") || /node_modules\/\.(vite|cache)/.test(p)),
+      );
     // From a project under .test-tmp: that project only (all of it, nested .test-tmp folders below the source root excepted).
     fixture.write(".test-tmp/mine/sub/.test-tmp/deeper.txt", "x\n");
-    expect(await scratch(".test-tmp/mine/sub")).toEqual([".test-tmp", ".test-tmp/mine", ".test-tmp/mine/notes.md", ".test-tmp/mine/sub", ".test-tmp/mine/sub/pipeline.ts"]);
-    expect(await scratch(".test-tmp/mine")).toEqual([".test-tmp", ".test-tmp/mine", ".test-tmp/mine/notes.md", ".test-tmp/mine/sub", ".test-tmp/mine/sub/pipeline.ts"]);
+    expect(await scratch(".test-tmp/mine/sub")).toEqual([
+      ".test-tmp",
+      ".test-tmp/mine",
+      ".test-tmp/mine/notes.md",
+      ".test-tmp/mine/sub",
+      ".test-tmp/mine/sub/pipeline.ts",
+    ]);
+    expect(await scratch(".test-tmp/mine")).toEqual([
+      ".test-tmp",
+      ".test-tmp/mine",
+      ".test-tmp/mine/notes.md",
+      ".test-tmp/mine/sub",
+      ".test-tmp/mine/sub/pipeline.ts",
+    ]);
     // The source root is the .test-tmp folder itself: everything in it.
     expect(await scratch(".test-tmp")).toContain(".test-tmp/theirs/pipeline.ts");
     // Elsewhere (or not said): none.

@@ -44,7 +44,11 @@ describe("a project in this repository (workspace links)", () => {
     for (const dir of projects) rmSync(dir, { recursive: true, force: true });
     rmSync(cacheDir, { recursive: true, force: true });
     // The dependency image stays: other runs with the same node_modules reuse it.
-    for (const tag of tags) await docker?.getImage(tag).remove().catch(() => {});
+    for (const tag of tags)
+      await docker
+        ?.getImage(tag)
+        .remove()
+        .catch(() => {});
     await engine?.stop();
   });
 
@@ -75,7 +79,11 @@ describe("a project in this repository (workspace links)", () => {
     const built = await build(first, firstLog);
     tags.push(built.tag);
     expect(built.depsImage).toMatch(/^stackyard-ws-test-deps:[0-9a-f]{16}$/);
-    const run = await runContainer(docker, built.image, ["node", "-e", "import('@stackyard/core').then((m) => console.log('ok', typeof m.Pipeline, process.cwd()))"]);
+    const run = await runContainer(docker, built.image, [
+      "node",
+      "-e",
+      "import('@stackyard/core').then((m) => console.log('ok', typeof m.Pipeline, process.cwd()))",
+    ]);
     expect(run.stderr).toBe("");
     expect(run.stdout).toBe(`ok function /app/.test-tmp/${path.basename(first)}\n`);
 

@@ -9,17 +9,18 @@ import { DescribeTaskDefinitionCommand } from "@aws-sdk/client-ecs";
 import {
   CreateStateMachineCommand,
   DescribeStateMachineCommand,
+  type HistoryEvent,
   ListStateMachinesCommand,
   UpdateStateMachineCommand,
-  type HistoryEvent,
 } from "@aws-sdk/client-sfn";
 import {
+  ARTIFACT_STORE_ENV,
   BaseOrchestrator,
   ConfigError,
-  parseConfig,
-  RunFailedError,
   type OrchestratorCapabilities,
   type PipelineSnapshot,
+  parseConfig,
+  RunFailedError,
   type RunHandle,
   type RunRecord,
   type RunStatusUpdate,
@@ -28,27 +29,28 @@ import {
   type Stack,
   type StepOutcome,
   type StepRunRecord,
-  type SubmitContext, ARTIFACT_STORE_ENV } from "@stackyard/core";
-import { buildImage, connectDocker, parseDockerSettings, resolveDockerHost, type DockerSettings } from "@stackyard/image-builder";
-import { compileStateMachine, resolveTaskResources, shortHash, type CompiledStateMachine } from "./compiler/index.js";
-import { createAwsClients, type AwsClients } from "./deploy/aws-clients.js";
+  type SubmitContext,
+} from "@stackyard/core";
+import { buildImage, connectDocker, type DockerSettings, parseDockerSettings, resolveDockerHost } from "@stackyard/image-builder";
+import { type CompiledStateMachine, compileStateMachine, resolveTaskResources, shortHash } from "./compiler/index.js";
+import { type AwsClients, createAwsClients } from "./deploy/aws-clients.js";
 import { stateNamesFromDefinition } from "./deploy/definition.js";
-import { StepFunctionsExecutionBackend, type ExecutionBackend } from "./deploy/execution-backend.js";
+import { type ExecutionBackend, StepFunctionsExecutionBackend } from "./deploy/execution-backend.js";
 import { HistoryReader, liveStatus } from "./deploy/history.js";
 import { collectOutcomes, copyStepFile, readLiveRecord, readStepFile } from "./deploy/step-records.js";
 import { DEFAULT_TASK_SHAPE, ensureTaskDefinition, familyFor, LOG_STREAM_PREFIX, type TaskShape } from "./deploy/task-definitions.js";
 import {
-  stepFunctionsOrchestratorConfigSchema,
-  stepFunctionsOrchestratorSettingsSchema,
   type StepFunctionsOrchestratorConfig,
   type StepFunctionsOrchestratorSettings,
+  stepFunctionsOrchestratorConfigSchema,
+  stepFunctionsOrchestratorSettingsSchema,
 } from "./index.js";
 
-export { StepFunctionsExecutionBackend, type ExecutionBackend, type ExecutionDescription, type ExecutionStatus } from "./deploy/execution-backend.js";
 export type { AwsClients } from "./deploy/aws-clients.js";
-export { HistoryReader } from "./deploy/history.js";
 export { stateNamesFromDefinition } from "./deploy/definition.js";
-export { DEFAULT_TASK_SHAPE, LOG_STREAM_PREFIX, familyFor, taskDefinitionRequest } from "./deploy/task-definitions.js";
+export { type ExecutionBackend, type ExecutionDescription, type ExecutionStatus, StepFunctionsExecutionBackend } from "./deploy/execution-backend.js";
+export { HistoryReader } from "./deploy/history.js";
+export { DEFAULT_TASK_SHAPE, familyFor, LOG_STREAM_PREFIX, taskDefinitionRequest } from "./deploy/task-definitions.js";
 
 /** The Step Functions state machine and execution a run was submitted as. */
 export interface Deployment {
@@ -166,7 +168,9 @@ export class StepFunctionsOrchestrator extends BaseOrchestrator<StepFunctionsOrc
     const settings = this.settingsFor(snapshot);
     const launchType = this.config.launch_type;
     if (launchType === "FARGATE" && this.config.subnet_ids.length === 0) {
-      throw new ConfigError(`${this.describe()}: Fargate tasks need subnets`, { hint: `Run \`stackyard orchestrator update ${this.name} --subnet_ids='["subnet-..."]'\`.` });
+      throw new ConfigError(`${this.describe()}: Fargate tasks need subnets`, {
+        hint: `Run \`stackyard orchestrator update ${this.name} --subnet_ids='["subnet-..."]'\`.`,
+      });
     }
     const stateMachineName = this.stateMachineName(snapshot.pipeline.name);
     const roleArn = this.stateMachineRoleArn();
@@ -181,7 +185,9 @@ export class StepFunctionsOrchestrator extends BaseOrchestrator<StepFunctionsOrc
       for (const step of snapshot.steps) taskDefinitions[step.id] = this.config.ecs_task_definition_arn;
     } else {
       if (!this.config.execution_role && launchType === "FARGATE") {
-        context.events.warn(`${this.describe()} has no execution_role: Fargate tasks cannot pull from ECR or write logs without one (--execution_role=arn:aws:iam::...:role/...).`);
+        context.events.warn(
+          `${this.describe()} has no execution_role: Fargate tasks cannot pull from ECR or write logs without one (--execution_role=arn:aws:iam::...:role/...).`,
+        );
       }
       const byKey = new Map<string, Promise<{ arn: string; registered: boolean }>>();
       for (const step of snapshot.steps) {
@@ -237,7 +243,9 @@ export class StepFunctionsOrchestrator extends BaseOrchestrator<StepFunctionsOrc
       ...(settings.shared_parameters ? { sharedParameters: settings.shared_parameters } : {}),
       ...(settings.fargate_memory ? { fargateMemory: settings.fargate_memory } : {}),
       ...(settings.step_timeout ? { stepTimeoutSeconds: settings.step_timeout } : {}),
-      ...((settings.execution_timeout ?? this.config.execution_timeout) ? { executionTimeoutSeconds: settings.execution_timeout ?? this.config.execution_timeout } : {}),
+      ...((settings.execution_timeout ?? this.config.execution_timeout)
+        ? { executionTimeoutSeconds: settings.execution_timeout ?? this.config.execution_timeout }
+        : {}),
     });
     const stateMachineArn = await this.upsertStateMachine(clients, stateMachineName, compiled.json, roleArn, context);
     const { executionArn } = await backend.start({ stateMachineArn, name: context.runId, input: JSON.stringify(compiled.executionInput) });
@@ -287,7 +295,10 @@ export class StepFunctionsOrchestrator extends BaseOrchestrator<StepFunctionsOrc
           }
           const seconds = ((performance.now() - started) / 1000).toFixed(1);
           context.events.info(`${result.built ? "Built" : "Reusing"} image ${result.tag}${result.pushed ? `, pushed as ${result.image}` : ""} (${seconds} s)`);
-          const inspected = await docker.getImage(result.tag).inspect().catch(() => undefined);
+          const inspected = await docker
+            .getImage(result.tag)
+            .inspect()
+            .catch(() => undefined);
           const fromEnv = inspected?.Config?.Env?.find((e) => e.startsWith("STACKYARD_SOURCE_ROOT="))?.slice("STACKYARD_SOURCE_ROOT=".length);
           return { image: result.image, sourceRoot: fromEnv || inspected?.Config?.WorkingDir || undefined };
         })();
@@ -424,7 +435,9 @@ export class StepFunctionsOrchestrator extends BaseOrchestrator<StepFunctionsOrc
         }
         if (collected.status === "failed" && !collected.steps.some((s) => s.status === "failed")) {
           // No step to blame (a timeout, an error outside the steps): the run fails as a whole.
-          throw new RunFailedError(`Execution ${executionArn} ${collected.error ?? "failed"}`, { hint: `See the execution in the Step Functions console, or \`aws stepfunctions describe-execution --execution-arn ${executionArn}\`.` });
+          throw new RunFailedError(`Execution ${executionArn} ${collected.error ?? "failed"}`, {
+            hint: `See the execution in the Step Functions console, or \`aws stepfunctions describe-execution --execution-arn ${executionArn}\`.`,
+          });
         }
         return collected.steps;
       }
@@ -462,7 +475,14 @@ export class StepFunctionsOrchestrator extends BaseOrchestrator<StepFunctionsOrc
         const definition = await backend.definition(executionArn).catch(() => undefined);
         if (definition) stateNames = stateNamesFromDefinition(definition, stepIds);
       }
-      const collected = await collectOutcomes({ runId: run.id, stepIds, artifactStore: context.stack.artifactStore, store: context.store, execution, stateNames });
+      const collected = await collectOutcomes({
+        runId: run.id,
+        stepIds,
+        artifactStore: context.stack.artifactStore,
+        store: context.store,
+        execution,
+        stateNames,
+      });
       return { status: collected.status, steps: collected.steps, ...(collected.error ? { error: collected.error } : {}) };
     } finally {
       clients.destroy();

@@ -12,8 +12,7 @@ import { defineFlavor, requireRemoteStack } from "@stackyard/core";
 import { z } from "zod";
 
 const region = z.string().regex(/^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/, "expected an AWS region such as eu-west-1");
-const arn = (service: string, example: string) =>
-  z.string().regex(new RegExp(`^arn:aws[a-z-]*:${service}:`), `expected an ARN such as ${example}`);
+const arn = (service: string, example: string) => z.string().regex(new RegExp(`^arn:aws[a-z-]*:${service}:`), `expected an ARN such as ${example}`);
 const roleArn = arn("iam", "arn:aws:iam::123456789012:role/name");
 
 /** Component config of an `aws_step_functions` orchestrator (seed 001's flags). */
@@ -34,7 +33,10 @@ export const stepFunctionsOrchestratorConfigSchema = z.strictObject({
   /** Security groups of the tasks' network interfaces. */
   security_group_ids: z.array(z.string().min(1)).default([]),
   /** AWS account id; names the default state machine role. */
-  account_id: z.string().regex(/^\d{12}$/, "expected a 12-digit AWS account id").optional(),
+  account_id: z
+    .string()
+    .regex(/^\d{12}$/, "expected a 12-digit AWS account id")
+    .optional(),
   /** Region of Step Functions and ECS; default: the connector's, else AWS_REGION. */
   region: region.optional(),
   /** `FARGATE` (default) or `EC2`. */
@@ -42,11 +44,17 @@ export const stepFunctionsOrchestratorConfigSchema = z.strictObject({
   /** Give tasks a public IP (public subnets without a NAT gateway need it to pull from ECR). */
   assign_public_ip: z.boolean().default(false),
   /** State machines are named `<prefix><pipeline name>`. */
-  state_machine_name_prefix: z.string().regex(/^[A-Za-z0-9_-]*$/, "letters, digits, '-' and '_' only").default("stackyard-"),
+  state_machine_name_prefix: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]*$/, "letters, digits, '-' and '_' only")
+    .default("stackyard-"),
   /** Role the state machine runs as. Default: `arn:aws:iam::<account_id>:role/stackyard-state-machine`. */
   state_machine_role_arn: roleArn.optional(),
   /** CloudWatch Logs group of the step containers (awslogs driver of registered task definitions); enables `stackyard runs logs`. */
-  log_group: z.string().regex(/^[\w./#-]{1,512}$/, "expected a log group name such as /stackyard/steps").optional(),
+  log_group: z
+    .string()
+    .regex(/^[\w./#-]{1,512}$/, "expected a log group name such as /stackyard/steps")
+    .optional(),
   /** Wait for the execution to finish and report step progress (default true); false returns once it started. */
   synchronous: z.boolean().default(true),
   /** `TimeoutSeconds` of each execution. */
@@ -54,7 +62,10 @@ export const stepFunctionsOrchestratorConfigSchema = z.strictObject({
   /** Endpoint for Step Functions, ECS and CloudWatch Logs (emulators), e.g. http://127.0.0.1:5000. */
   endpoint_url: z.url({ protocol: /^https?$/ }).optional(),
   /** Name of the container that runs the step in the task definition. */
-  container_name: z.string().regex(/^[A-Za-z0-9_-]{1,255}$/).default("step"),
+  container_name: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,255}$/)
+    .default("step"),
   /** Image the pipeline image is built on. Default: `node:<the client's Node version>-bookworm-slim`; settings.docker.parent_image wins. */
   parent_image: z.string().min(1).optional(),
   /** Pull the parent image when the engine lacks it (default false). */

@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cli, newProject, ok, registerLocallyExecutedStack, removeProject } from "./harness.js";
-import { startLocalAws, type LocalAws } from "./local-aws.js";
+import { type LocalAws, startLocalAws } from "./local-aws.js";
 import type { ExecutionsFile } from "./local-flavor.js";
 
 let aws: LocalAws;
@@ -36,7 +36,9 @@ interface DescribedRun {
 /** `stackyard run` of a pipeline of fixtures/pipelines/retrying.ts, then what `runs describe` and the executions file say. */
 function runRetrying(exportName: string, runName: string) {
   const executionsFile = join(dir, `${runName}.executions.json`);
-  const out = cli(dir, ["run", `./pipelines/retrying.ts#${exportName}`, "--config", "configs/retrying_pipeline.yaml", "--run-name", runName, "--no-cache"], { LOCAL_SFN_EXECUTIONS_FILE: executionsFile });
+  const out = cli(dir, ["run", `./pipelines/retrying.ts#${exportName}`, "--config", "configs/retrying_pipeline.yaml", "--run-name", runName, "--no-cache"], {
+    LOCAL_SFN_EXECUTIONS_FILE: executionsFile,
+  });
   const described = JSON.parse(ok(cli(dir, ["runs", "describe", runName, "--json"]), "runs describe").stdout) as DescribedRun;
   const steps = Object.fromEntries(described.steps.map(({ stepId, status, attempt, error }) => [stepId, { status, attempt, ...(error ? { error } : {}) }]));
   const { tasks } = JSON.parse(readFileSync(executionsFile, "utf8")) as ExecutionsFile;

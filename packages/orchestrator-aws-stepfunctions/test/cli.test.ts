@@ -5,10 +5,23 @@
 // describe` reconciles from Step Functions and `runs stop` stops.
 import { DescribeExecutionCommand, SFNClient } from "@aws-sdk/client-sfn";
 import { connectDocker } from "@stackyard/image-builder";
-import { ensureBaseImage, ensureDockerEngine, ensureRegistry, type DockerEngine, type LocalRegistry } from "@stackyard/tools/engines";
+import { type DockerEngine, ensureBaseImage, ensureDockerEngine, ensureRegistry, type LocalRegistry } from "@stackyard/tools/engines";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureMoto, type MotoServer } from "../../../tools/src/engines/moto.js";
-import { ACCOUNT, cli, CREDENTIALS, ECR_URI, EXECUTION_ROLE, makeAwsResources, newProject, ok, REGION, removeProject, SECURITY_GROUPS, SUBNETS } from "./harness.js";
+import {
+  ACCOUNT,
+  CREDENTIALS,
+  cli,
+  ECR_URI,
+  EXECUTION_ROLE,
+  makeAwsResources,
+  newProject,
+  ok,
+  REGION,
+  removeProject,
+  SECURITY_GROUPS,
+  SUBNETS,
+} from "./harness.js";
 
 const BUCKET = "stackyard-cli";
 let moto: MotoServer;
@@ -39,16 +52,57 @@ describe("seed 001 with the stackyard CLI", () => {
   it("registers the AWS stack, validates it, runs asynchronously, reconciles and stops the run", () => {
     // Only loopback: the connector's endpoint is moto; DOCKER_HOST is the test engine.
     const env = { DOCKER_HOST: engine.dockerHost, AWS_ACCESS_KEY_ID: "", AWS_SECRET_ACCESS_KEY: "", AWS_REGION: "" };
-    ok(cli(dir, ["service-connector", "register", "aws", "--type", "aws", "--auth-method", "secret-key", `--region=${REGION}`, `--access_key_id=${CREDENTIALS.accessKeyId}`, `--secret_access_key=${CREDENTIALS.secretAccessKey}`, `--endpoint_url=${moto.endpoint}`], env), "service-connector register");
-    ok(cli(dir, ["artifact-store", "register", "s3_store", "-f", "s3", `--path=s3://${BUCKET}`, "--connector", "aws"], env), "artifact-store register");
-    ok(cli(dir, ["container-registry", "register", "ecr_registry", "-f", "aws", `--uri=${ECR_URI}`, `--registry_address=${registry.address}`, "--connector", "aws"], env), "container-registry register");
     ok(
-      cli(dir, [
-        "orchestrator", "register", "sfn", "-f", "aws_step_functions",
-        `--ecs_cluster_arn=${clusterArn}`, `--execution_role=${EXECUTION_ROLE}`,
-        `--subnet_ids=${JSON.stringify(SUBNETS)}`, `--security_group_ids=${JSON.stringify(SECURITY_GROUPS)}`,
-        `--account_id=${ACCOUNT}`, `--region=${REGION}`, "--synchronous=false", `--parent_image=${nodeImage}`, "--connector", "aws",
-      ], env),
+      cli(
+        dir,
+        [
+          "service-connector",
+          "register",
+          "aws",
+          "--type",
+          "aws",
+          "--auth-method",
+          "secret-key",
+          `--region=${REGION}`,
+          `--access_key_id=${CREDENTIALS.accessKeyId}`,
+          `--secret_access_key=${CREDENTIALS.secretAccessKey}`,
+          `--endpoint_url=${moto.endpoint}`,
+        ],
+        env,
+      ),
+      "service-connector register",
+    );
+    ok(cli(dir, ["artifact-store", "register", "s3_store", "-f", "s3", `--path=s3://${BUCKET}`, "--connector", "aws"], env), "artifact-store register");
+    ok(
+      cli(
+        dir,
+        ["container-registry", "register", "ecr_registry", "-f", "aws", `--uri=${ECR_URI}`, `--registry_address=${registry.address}`, "--connector", "aws"],
+        env,
+      ),
+      "container-registry register",
+    );
+    ok(
+      cli(
+        dir,
+        [
+          "orchestrator",
+          "register",
+          "sfn",
+          "-f",
+          "aws_step_functions",
+          `--ecs_cluster_arn=${clusterArn}`,
+          `--execution_role=${EXECUTION_ROLE}`,
+          `--subnet_ids=${JSON.stringify(SUBNETS)}`,
+          `--security_group_ids=${JSON.stringify(SECURITY_GROUPS)}`,
+          `--account_id=${ACCOUNT}`,
+          `--region=${REGION}`,
+          "--synchronous=false",
+          `--parent_image=${nodeImage}`,
+          "--connector",
+          "aws",
+        ],
+        env,
+      ),
       "orchestrator register",
     );
 
@@ -61,14 +115,25 @@ describe("seed 001 with the stackyard CLI", () => {
     expect(local.stderr).toMatch(/needs a remote artifact store, but 'default'/);
 
     ok(cli(dir, ["stack", "register", "aws_stack", "-o", "sfn", "-a", "s3_store", "-c", "ecr_registry", "--set"], env), "stack register");
-    const described = JSON.parse(ok(cli(dir, ["orchestrator", "describe", "sfn", "--json"], env), "orchestrator describe").stdout) as { config: Record<string, unknown> };
+    const described = JSON.parse(ok(cli(dir, ["orchestrator", "describe", "sfn", "--json"], env), "orchestrator describe").stdout) as {
+      config: Record<string, unknown>;
+    };
     expect(described.config).toMatchObject({ subnet_ids: SUBNETS, security_group_ids: SECURITY_GROUPS, launch_type: "FARGATE", synchronous: false });
 
-    const run = cli(dir, ["run", "./pipelines/training.ts#trainingPipeline", "--config", "configs/training_pipeline.yaml", "--run-name", "sfn-async"], env, 600_000);
+    const run = cli(
+      dir,
+      ["run", "./pipelines/training.ts#trainingPipeline", "--config", "configs/training_pipeline.yaml", "--run-name", "sfn-async"],
+      env,
+      600_000,
+    );
     expect(run.code, run.stderr).toBe(0);
     expect(run.stderr).toMatch(/Started execution arn:aws:states:us-east-1:\d{12}:execution:stackyard-training_pipeline:/);
 
-    const runs = JSON.parse(ok(cli(dir, ["runs", "describe", "sfn-async", "--json"], env), "runs describe").stdout) as { id: string; status: string; orchestratorRunId: string };
+    const runs = JSON.parse(ok(cli(dir, ["runs", "describe", "sfn-async", "--json"], env), "runs describe").stdout) as {
+      id: string;
+      status: string;
+      orchestratorRunId: string;
+    };
     expect(runs.status).toBe("running");
     expect(runs.orchestratorRunId).toMatch(new RegExp(`:execution:stackyard-training_pipeline:${runs.id}$`));
 

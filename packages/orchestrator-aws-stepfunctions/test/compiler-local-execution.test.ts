@@ -3,8 +3,8 @@
 // (the Docker-backed handler comes with the orchestrator implementation).
 import { EntrypointConfiguration } from "@stackyard/core";
 import { beforeAll, describe, expect, it } from "vitest";
-import { STEP_FAILED_ERROR, compileStateMachine, parseStepFailure, type CompiledStateMachine } from "../src/compiler/index.js";
-import { baseOptions, diamond, makeSnapshot, prng, randomDag, shuffled, type StepSpec } from "./compiler.helpers.js";
+import { type CompiledStateMachine, compileStateMachine, parseStepFailure, STEP_FAILED_ERROR } from "../src/compiler/index.js";
+import { baseOptions, diamond, makeSnapshot, prng, randomDag, type StepSpec, shuffled } from "./compiler.helpers.js";
 
 // aws-local-stepfunctions 3 declares Node >= 22 and calls Promise.withResolvers.
 type WithResolvers = <T>() => { promise: Promise<T>; resolve: (value: T) => void; reject: (reason?: unknown) => void };
@@ -37,7 +37,12 @@ interface Recorder {
  * Local handlers for every Task state: check the ECS request the state sends,
  * sleep a little (seeded), record start/end, and fail where asked.
  */
-function localHandlers(compiled: CompiledStateMachine, runId: string, steps: readonly StepSpec[], options: { seed: number; failures?: Record<string, number> }) {
+function localHandlers(
+  compiled: CompiledStateMachine,
+  runId: string,
+  steps: readonly StepSpec[],
+  options: { seed: number; failures?: Record<string, number> },
+) {
   const rng = prng(options.seed);
   const record: Recorder = { events: [], attempts: new Map(), maxRunning: 0 };
   let running = 0;
@@ -48,7 +53,9 @@ function localHandlers(compiled: CompiledStateMachine, runId: string, steps: rea
       const container = input.Overrides.ContainerOverrides[0];
       // A step with retries runs one attempt per task, numbered after the one its record shows.
       const retried = (steps.find((s) => s.id === stepId)?.retry?.max_retries ?? 0) > 0;
-      expect(container.Command).toEqual(EntrypointConfiguration.commandFor({ snapshot: baseOptions.snapshotUri, step: stepId, run: runId, ...(retried ? { attempt: "next" as const } : {}) }));
+      expect(container.Command).toEqual(
+        EntrypointConfiguration.commandFor({ snapshot: baseOptions.snapshotUri, step: stepId, run: runId, ...(retried ? { attempt: "next" as const } : {}) }),
+      );
       expect(input.Cluster).toBe(baseOptions.clusterArn);
       expect(input.TaskDefinition).toBe(baseOptions.taskDefinitionArn);
       expect(input.LaunchType).toBe("FARGATE");
@@ -85,10 +92,10 @@ async function run(steps: StepSpec[], options: { seed: number; failures?: Record
   const { handlers, record } = localHandlers(compiled, runId, steps, options);
   const retryIntervalOverrides = Object.fromEntries(Object.values(compiled.stateNames).map((name) => [name, 0]));
   const machine = new sfn.StateMachine(JSON.parse(compiled.json));
-  const execution = machine.run(
-    compiled.executionInput as { [key: string]: string },
-    { context: { Execution: { Name: runId } }, overrides: { taskResourceLocalHandlers: handlers, retryIntervalOverrides } },
-  );
+  const execution = machine.run(compiled.executionInput as { [key: string]: string }, {
+    context: { Execution: { Name: runId } },
+    overrides: { taskResourceLocalHandlers: handlers, retryIntervalOverrides },
+  });
   const events: { type: string; name?: string; error?: string; cause?: unknown }[] = [];
   const logs = (async () => {
     for await (const event of execution.eventLogs) {

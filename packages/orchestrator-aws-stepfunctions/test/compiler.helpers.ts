@@ -2,7 +2,7 @@
 // generators, and a checker that reads the compiled ASL back into a
 // happens-before relation.
 import { createRequire } from "node:module";
-import { pipelineSnapshotSchema, type PipelineSnapshot, type ResourceSettings } from "@stackyard/core";
+import { type PipelineSnapshot, pipelineSnapshotSchema, type ResourceSettings } from "@stackyard/core";
 import type { CompileOptions } from "../src/compiler/index.js";
 
 export interface StepSpec {
@@ -209,7 +209,7 @@ export function positions(definition: unknown): Map<string, number[]> {
         if (out.has(step)) throw new Error(`step ${step} appears twice`);
         out.set(step, [...prefix, index]);
       } else if (state.Type === "Parallel") {
-        state.Branches!.forEach((branch, b) => walk(branch, [...prefix, index, b]));
+        for (const [b, branch] of state.Branches!.entries()) walk(branch, [...prefix, index, b]);
       } else {
         throw new Error(`unexpected ${state.Type} state ${name} on the main path`);
       }

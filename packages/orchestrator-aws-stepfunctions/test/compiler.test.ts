@@ -1,20 +1,20 @@
-import { ConfigError, PipelineDefinitionError, StackyardError } from "@stackyard/core";
+import { ConfigError, PipelineDefinitionError, type StackyardError } from "@stackyard/core";
 import { describe, expect, it } from "vitest";
 import {
-  ECS_RUN_TASK_SYNC,
-  LIMITS,
-  STEP_FAILED_ERROR,
-  ServiceLimitError,
-  StateNamer,
-  StepResourceError,
   buildStepDag,
+  type CompileOptions,
   compileStateMachine,
   criticalPathLength,
+  ECS_RUN_TASK_SYNC,
+  LIMITS,
   parseStepFailure,
   planSchedule,
   resolveTaskResources,
+  ServiceLimitError,
+  STEP_FAILED_ERROR,
+  StateNamer,
+  StepResourceError,
   scheduleLength,
-  type CompileOptions,
 } from "../src/compiler/index.js";
 import {
   assertRespectsDag,
@@ -31,12 +31,11 @@ import {
   prng,
   randomDag,
   randomSeriesParallel,
-  shuffled,
   type StepSpec,
+  shuffled,
 } from "./compiler.helpers.js";
 
-const compile = (steps: StepSpec[], options: Partial<CompileOptions> = {}) =>
-  compileStateMachine(makeSnapshot(steps), { ...baseOptions, ...options });
+const compile = (steps: StepSpec[], options: Partial<CompileOptions> = {}) => compileStateMachine(makeSnapshot(steps), { ...baseOptions, ...options });
 
 /** Compiles, validates with asl-validator, and checks every edge and step. */
 function compileAndCheck(steps: StepSpec[], options: Partial<CompileOptions> = {}) {
@@ -100,12 +99,18 @@ describe("compileStateMachine: shape of a step", () => {
   });
 
   it("omits Retry for steps without retries when infrastructure retry is off, and sets task definitions per step", () => {
-    const result = compile([{ id: "a", upstream: [] }, { id: "b", upstream: ["a"], resources: { cpu_count: 2 } }], {
-      infrastructureRetry: false,
-      taskDefinitionFor: (step) => (step.resources.cpu_count ? "big-step:1" : "small-step:1"),
-      launchType: "EC2",
-      subnets: [],
-    });
+    const result = compile(
+      [
+        { id: "a", upstream: [] },
+        { id: "b", upstream: ["a"], resources: { cpu_count: 2 } },
+      ],
+      {
+        infrastructureRetry: false,
+        taskDefinitionFor: (step) => (step.resources.cpu_count ? "big-step:1" : "small-step:1"),
+        launchType: "EC2",
+        subnets: [],
+      },
+    );
     assertValidAsl(result.json);
     const states = (result.definition as any).States;
     expect(states.a.Retry).toBeUndefined();
@@ -150,8 +155,11 @@ describe("compileStateMachine: shape of a step", () => {
     expect(() => compile(chain(1), { entrypoint: { commandFor: () => ["true"] } })).toThrow(/does not include the run id/);
   });
 
-  it("gives a step with retries `attempt: \"next\"` (in both parameter modes) and rejects an entrypoint that drops it", () => {
-    const steps: StepSpec[] = [{ id: "flaky", upstream: [], retry: { max_retries: 3 } }, { id: "steady", upstream: ["flaky"] }];
+  it('gives a step with retries `attempt: "next"` (in both parameter modes) and rejects an entrypoint that drops it', () => {
+    const steps: StepSpec[] = [
+      { id: "flaky", upstream: [], retry: { max_retries: 3 } },
+      { id: "steady", upstream: ["flaky"] },
+    ];
     const seen: Array<[string, unknown]> = [];
     const entrypoint = {
       commandFor: (o: { step: string; run: string; attempt?: unknown }) => {
@@ -169,8 +177,15 @@ describe("compileStateMachine: shape of a step", () => {
     expect(seen).toContainEqual(["flaky", "next"]);
     expect(seen).toContainEqual(["steady", undefined]);
     const ignoring = { commandFor: (o: { snapshot: string; step: string; run: string }) => ["node", "step.js", o.snapshot, o.step, o.run] };
-    expect(() => compile(steps, { entrypoint: ignoring })).toThrow(/command for step 'flaky' ignores the attempt: the step would be retried inside its container as well as by the state machine/);
-    expect(() => compile([steps[1]!].map((s) => ({ ...s, upstream: [] })), { entrypoint: ignoring })).not.toThrow();
+    expect(() => compile(steps, { entrypoint: ignoring })).toThrow(
+      /command for step 'flaky' ignores the attempt: the step would be retried inside its container as well as by the state machine/,
+    );
+    expect(() =>
+      compile(
+        [steps[1]!].map((s) => ({ ...s, upstream: [] })),
+        { entrypoint: ignoring },
+      ),
+    ).not.toThrow();
   });
 
   it("reads the failed step back from the Fail state's Error and Cause", () => {
@@ -274,9 +289,19 @@ describe("compileStateMachine: DAG corpus (asl-validator + dependency checker)",
 
 describe("schedule planner", () => {
   it("rejects cycles, unknown upstreams, duplicate ids and empty pipelines", () => {
-    expect(() => buildStepDag([{ id: "a", upstream: ["b"] }, { id: "b", upstream: ["a"] }])).toThrow(/cycle: a, b/);
+    expect(() =>
+      buildStepDag([
+        { id: "a", upstream: ["b"] },
+        { id: "b", upstream: ["a"] },
+      ]),
+    ).toThrow(/cycle: a, b/);
     expect(() => buildStepDag([{ id: "a", upstream: ["zzz"] }])).toThrow(PipelineDefinitionError);
-    expect(() => buildStepDag([{ id: "a", upstream: [] }, { id: "a", upstream: [] }])).toThrow(/twice/);
+    expect(() =>
+      buildStepDag([
+        { id: "a", upstream: [] },
+        { id: "a", upstream: [] },
+      ]),
+    ).toThrow(/twice/);
     expect(() => buildStepDag([])).toThrow(/no steps/);
   });
 
@@ -310,7 +335,11 @@ describe("Fargate resources", () => {
   });
 
   it("names the step and lists valid memory for the cpu when the pair is invalid", () => {
-    const bad = () => compile([{ id: "a", upstream: [] }, { id: "huge_step", upstream: ["a"], resources: { cpu_count: 0.25, memory: "4GiB" } }]);
+    const bad = () =>
+      compile([
+        { id: "a", upstream: [] },
+        { id: "huge_step", upstream: ["a"], resources: { cpu_count: 0.25, memory: "4GiB" } },
+      ]);
     expect(bad).toThrow(StepResourceError);
     expect(bad).toThrow(/Step 'huge_step'.*cpu_count 0.25.*Valid memory for 256 CPU units \(MiB\): 512, 1024, 2048/);
     try {
@@ -355,7 +384,7 @@ describe("service limits", () => {
     expect(new Set(names).size).toBe(names.length);
     for (const name of names) expect(name.length).toBeLessThanOrEqual(LIMITS.stateNameLength);
     expect(result.stateNames[long]).toMatch(/^x{71}-[0-9a-f]{8}$/);
-    expect(result.stateNames["a_b"]).toBe("a_b");
+    expect(result.stateNames.a_b).toBe("a_b");
     expect(result.stateNames["a b"]).toMatch(/^a_b-[0-9a-f]{8}$/);
     expect(result.stateNames["a.failed"]).toBe("a.failed");
     const all: string[] = [];

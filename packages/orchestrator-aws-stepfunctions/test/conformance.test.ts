@@ -8,12 +8,12 @@
 // mounted at the same path, as a task would get a shared file system.
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { EcrContainerRegistry } from "@stackyard/container-registry-ecr/implementation";
 import { testOrchestrator } from "@stackyard/conformance";
+import { EcrContainerRegistry } from "@stackyard/container-registry-ecr/implementation";
 import type { BaseContainerRegistry, PipelineSnapshot, RunHandle, SubmitContext } from "@stackyard/core";
 import { afterAll } from "vitest";
 import { stepFunctionsOrchestratorFlavor } from "../src/index.js";
-import { LocallyExecutedOrchestrator, startLocalAws, type LocalAws } from "./local-aws.js";
+import { type LocalAws, LocallyExecutedOrchestrator, startLocalAws } from "./local-aws.js";
 import { LocalEcs } from "./local-ecs.js";
 
 const repo = fileURLToPath(new URL("../../..", import.meta.url));
@@ -54,7 +54,13 @@ testOrchestrator({
     const config = stepFunctionsOrchestratorFlavor.configSchema.parse(aws.orchestratorConfig({ launch_type: "EC2" }));
     const orchestrator = new ConformanceOrchestrator({ id: "conformance", name: "conformance", flavor: "aws_step_functions", config, sourceRoot: repo });
     orchestrator.backend = await aws.executionBackend(ecs.runTask);
-    orchestrator.registry = new EcrContainerRegistry({ id: "conformance-registry", name: "ecr_registry", flavor: "aws", config: aws.registryConfig() as never, sourceRoot: repo });
+    orchestrator.registry = new EcrContainerRegistry({
+      id: "conformance-registry",
+      name: "ecr_registry",
+      flavor: "aws",
+      config: aws.registryConfig() as never,
+      sourceRoot: repo,
+    });
     return orchestrator;
   },
 });

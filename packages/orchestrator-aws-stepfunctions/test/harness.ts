@@ -1,7 +1,7 @@
 // Shared by the orchestrator's integration tests: a user project under
 // <repo>/.test-tmp with the quickstart's pipeline, the real engines, the AWS
 // resources the orchestrator needs on moto, and the built CLI.
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -40,9 +40,24 @@ export function dockerIgnore(projectFolder: string): string {
     ".test-tmp",
     `!.test-tmp/${projectFolder}`,
     "# Build and test tooling the steps never load.",
-    ...["nx", "@nx", "typescript", "@arethetypeswrong", "@rolldown", "prettier", "@napi-rs", "lightningcss*", "vite", "vitest", "@vitest", "rollup", "@rollup", "@types", "sinon", "aws-local-stepfunctions"].map(
-      (m) => `node_modules/${m}`,
-    ),
+    ...[
+      "nx",
+      "@nx",
+      "typescript",
+      "@arethetypeswrong",
+      "@rolldown",
+      "prettier",
+      "@napi-rs",
+      "lightningcss*",
+      "vite",
+      "vitest",
+      "@vitest",
+      "rollup",
+      "@rollup",
+      "@types",
+      "sinon",
+      "aws-local-stepfunctions",
+    ].map((m) => `node_modules/${m}`),
     "# Sources, tests and type declarations: the steps load built JavaScript only.",
     "packages/*/src",
     "packages/*/test",

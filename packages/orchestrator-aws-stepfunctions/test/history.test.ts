@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { HistoryEvent } from "@aws-sdk/client-sfn";
-import { ArtifactStoreRunStore, LocalArtifactStore, MemoryRunStore, type ArtifactRecord, type StepRunRecord } from "@stackyard/core";
+import { type ArtifactRecord, ArtifactStoreRunStore, LocalArtifactStore, MemoryRunStore, type StepRunRecord } from "@stackyard/core";
 import { describe, expect, it } from "vitest";
 import { parseStepFailure } from "../src/compiler/index.js";
 import { collectOutcomes, readStepFile } from "../src/deploy/step-records.js";
@@ -13,16 +13,34 @@ const ev = (id: number, type: string, extra: Partial<HistoryEvent> = {}): Histor
 
 describe("HistoryReader", () => {
   it("follows previousEventId chains to the step of each task event, across retries", () => {
-    const reader = new HistoryReader(new Map([["train", "train"], ["eval-1a2b3c4d", "eval step"]]));
+    const reader = new HistoryReader(
+      new Map([
+        ["train", "train"],
+        ["eval-1a2b3c4d", "eval step"],
+      ]),
+    );
     const events = [
       ev(1, "ExecutionStarted"),
       ev(2, "TaskStateEntered", { stateEnteredEventDetails: { name: "train" } }),
       ev(3, "TaskStateEntered", { stateEnteredEventDetails: { name: "eval-1a2b3c4d" } }),
       ev(4, "TaskScheduled", { previousEventId: 2 }),
-      ev(5, "TaskSubmitted", { previousEventId: 4, taskSubmittedEventDetails: { resource: "runTask.sync", resourceType: "ecs", output: '{"Tasks":[{"TaskArn":"arn:aws:ecs:eu-west-1:123456789012:task/ml/aaa"}]}' } }),
-      ev(6, "TaskFailed", { previousEventId: 5, taskFailedEventDetails: { resource: "runTask.sync", resourceType: "ecs", error: "States.TaskFailed", cause: "{}" } }),
+      ev(5, "TaskSubmitted", {
+        previousEventId: 4,
+        taskSubmittedEventDetails: {
+          resource: "runTask.sync",
+          resourceType: "ecs",
+          output: '{"Tasks":[{"TaskArn":"arn:aws:ecs:eu-west-1:123456789012:task/ml/aaa"}]}',
+        },
+      }),
+      ev(6, "TaskFailed", {
+        previousEventId: 5,
+        taskFailedEventDetails: { resource: "runTask.sync", resourceType: "ecs", error: "States.TaskFailed", cause: "{}" },
+      }),
       ev(7, "TaskScheduled", { previousEventId: 6 }),
-      ev(8, "TaskSucceeded", { previousEventId: 7, taskSucceededEventDetails: { resource: "runTask.sync", resourceType: "ecs", output: '{"TaskArn":"arn:aws:ecs:eu-west-1:123456789012:task/ml/bbb"}' } }),
+      ev(8, "TaskSucceeded", {
+        previousEventId: 7,
+        taskSucceededEventDetails: { resource: "runTask.sync", resourceType: "ecs", output: '{"TaskArn":"arn:aws:ecs:eu-west-1:123456789012:task/ml/bbb"}' },
+      }),
     ];
     expect(reader.apply(events).map((e) => [e.stepId, e.kind])).toEqual([
       ["train", "running"],
@@ -39,7 +57,11 @@ describe("HistoryReader", () => {
 describe("reading failures and state names back", () => {
   it("names the failed step even when the cause is not JSON (truncated, or unescaped by aws-local-stepfunctions)", () => {
     const unescaped = 'Step failed: {"explode":{"Error":"States.TaskFailed","Cause":"{"TaskArn":"arn:aws:ecs:us-east-1:1:task/s/1a"}"}}';
-    expect(parseStepFailure("Stackyard.StepFailed", unescaped)).toEqual({ stepId: "explode", stateName: "explode", error: { Error: "States.TaskFailed", Cause: '{"TaskArn":"arn:aws:ecs:us-east-1:1:task/s/1a"}' } });
+    expect(parseStepFailure("Stackyard.StepFailed", unescaped)).toEqual({
+      stepId: "explode",
+      stateName: "explode",
+      error: { Error: "States.TaskFailed", Cause: '{"TaskArn":"arn:aws:ecs:us-east-1:1:task/s/1a"}' },
+    });
     expect(parseStepFailure("Stackyard.StepFailed", 'Step failed: {"a_b":{"Error":"States.TaskFailed","Cause":"cut sho', { "a b": "a_b" })?.stepId).toBe("a b");
     expect(parseStepFailure("States.Timeout", "whatever")).toBeUndefined();
   });
@@ -49,9 +71,16 @@ describe("reading failures and state names back", () => {
     const task = (id: string) => ({ Type: "Task", Parameters: { Overrides: { ContainerOverrides: [{ "Command.$": command(id) }] } } });
     const definition = JSON.stringify({
       StartAt: "p",
-      States: { p: { Type: "Parallel", Branches: [{ States: { "odd_name-12345678": task("odd name") } }, { States: { train: task("train") } }] }, evaluate: task("evaluate") },
+      States: {
+        p: { Type: "Parallel", Branches: [{ States: { "odd_name-12345678": task("odd name") } }, { States: { train: task("train") } }] },
+        evaluate: task("evaluate"),
+      },
     });
-    expect(stateNamesFromDefinition(definition, ["train", "odd name", "evaluate", "missing"])).toEqual({ train: "train", "odd name": "odd_name-12345678", evaluate: "evaluate" });
+    expect(stateNamesFromDefinition(definition, ["train", "odd name", "evaluate", "missing"])).toEqual({
+      train: "train",
+      "odd name": "odd_name-12345678",
+      evaluate: "evaluate",
+    });
   });
 });
 
@@ -62,7 +91,18 @@ describe("step records in the artifact store", () => {
       const artifactStore = new LocalArtifactStore({ id: "a", name: "local", flavor: "local", config: { path: root }, sourceRoot: root });
       // What a step container keeps in the artifact store: the first run's record, step.json and artifact; the second run's cached record only.
       const remote = new ArtifactStoreRunStore(artifactStore);
-      const artifact: ArtifactRecord = { id: "art-1", runId: "run-1", stepId: "emit", output: "blob", uri: artifactStore.uri("runs/run-1/emit/blob"), materializer: "bytes", dataType: "bytes", size: 3, sha256: "0".repeat(64), created: new Date(0).toISOString() };
+      const artifact: ArtifactRecord = {
+        id: "art-1",
+        runId: "run-1",
+        stepId: "emit",
+        output: "blob",
+        uri: artifactStore.uri("runs/run-1/emit/blob"),
+        materializer: "bytes",
+        dataType: "bytes",
+        size: 3,
+        sha256: "0".repeat(64),
+        created: new Date(0).toISOString(),
+      };
       const first: StepRunRecord = { runId: "run-1", stepId: "emit", stepName: "emit", status: "completed", attempt: 1, outputs: { blob: artifact.id } };
       await remote.putArtifact(artifact);
       await remote.putStepRun(first);
@@ -74,9 +114,19 @@ describe("step records in the artifact store", () => {
       const store = new MemoryRunStore();
       const collected = await collectOutcomes({ runId: "run-2", stepIds: ["emit", "digest"], artifactStore, store, execution: { status: "RUNNING" } });
       // The step under way is reported, and recorded in the client's store, as its container's record says.
-      expect(collected).toEqual({ status: "running", steps: [{ stepId: "emit", status: "cached" }, { stepId: "digest", status: "running" }] });
+      expect(collected).toEqual({
+        status: "running",
+        steps: [
+          { stepId: "emit", status: "cached" },
+          { stepId: "digest", status: "running" },
+        ],
+      });
       expect(await store.getStepRun("run-2", "digest")).toMatchObject({ status: "running", attempt: 1 });
-      expect(await store.getStepRun("run-2", "emit")).toMatchObject({ status: "cached", outputs: { blob: "art-1" }, cachedFrom: { runId: "run-1", stepId: "emit" } });
+      expect(await store.getStepRun("run-2", "emit")).toMatchObject({
+        status: "cached",
+        outputs: { blob: "art-1" },
+        cachedFrom: { runId: "run-1", stepId: "emit" },
+      });
       expect(await store.getArtifact("art-1")).toEqual(artifact);
       expect((await readStepFile(artifactStore, "run-1", "emit"))?.step.status).toBe("completed");
       expect(await readStepFile(artifactStore, "run-2", "digest")).toBeUndefined();
@@ -90,7 +140,16 @@ describe("step records in the artifact store", () => {
     try {
       const artifactStore = new LocalArtifactStore({ id: "a", name: "local", flavor: "local", config: { path: root }, sourceRoot: root });
       const remote = new ArtifactStoreRunStore(artifactStore);
-      const step = (stepId: string, extra: Partial<StepRunRecord>): StepRunRecord => ({ runId: "run-3", stepId, stepName: stepId, status: "running", attempt: 1, outputs: {}, started: new Date(0).toISOString(), ...extra });
+      const step = (stepId: string, extra: Partial<StepRunRecord>): StepRunRecord => ({
+        runId: "run-3",
+        stepId,
+        stepName: stepId,
+        status: "running",
+        attempt: 1,
+        outputs: {},
+        started: new Date(0).toISOString(),
+        ...extra,
+      });
       // flaky: attempt 2 failed with attempts left; slow: attempt 1 under way; never: no record.
       await remote.putStepRun(step("flaky", { status: "retrying", attempt: 2, error: "boom 2" }));
       await remote.putStepRun(step("slow", {}));
@@ -98,15 +157,31 @@ describe("step records in the artifact store", () => {
 
       const store = new MemoryRunStore();
       const running = await collectOutcomes({ runId: "run-3", stepIds, artifactStore, store, execution: { status: "RUNNING" } });
-      expect(running).toEqual({ status: "running", steps: [{ stepId: "flaky", status: "retrying", error: "boom 2" }, { stepId: "slow", status: "running" }] });
+      expect(running).toEqual({
+        status: "running",
+        steps: [
+          { stepId: "flaky", status: "retrying", error: "boom 2" },
+          { stepId: "slow", status: "running" },
+        ],
+      });
       expect(await store.getStepRun("run-3", "flaky")).toMatchObject({ status: "retrying", attempt: 2, error: "boom 2" });
 
       // The next attempt's ECS task could not even start (no capacity): the execution fails on flaky.
       const cause = 'Step failed: {"flaky":{"Error":"ECS.AmazonECSException","Cause":"No Container Instances were found"}}';
-      const failed = await collectOutcomes({ runId: "run-3", stepIds, artifactStore, store, execution: { status: "FAILED", error: "Stackyard.StepFailed", cause } });
+      const failed = await collectOutcomes({
+        runId: "run-3",
+        stepIds,
+        artifactStore,
+        store,
+        execution: { status: "FAILED", error: "Stackyard.StepFailed", cause },
+      });
       expect(failed.status).toBe("failed");
       expect(failed.steps).toEqual([
-        { stepId: "flaky", status: "failed", error: "attempt 2 failed (boom 2) and the next attempt's ECS task failed (ECS.AmazonECSException): No Container Instances were found" },
+        {
+          stepId: "flaky",
+          status: "failed",
+          error: "attempt 2 failed (boom 2) and the next attempt's ECS task failed (ECS.AmazonECSException): No Container Instances were found",
+        },
         { stepId: "slow", status: "stopped", error: "stopped: step 'flaky' failed" },
         { stepId: "never", status: "skipped", error: "not run: step 'flaky' failed" },
       ]);
@@ -120,8 +195,15 @@ describe("step records in the artifact store", () => {
         ["slow", "stopped", "the execution was stopped"],
         ["never", "stopped", "the execution was stopped"],
       ]);
-      const otherFailed = await collectOutcomes({ runId: "run-3", stepIds: ["flaky"], artifactStore, execution: { status: "FAILED", error: "Stackyard.StepFailed", cause: 'Step failed: {"other":{"Error":"States.TaskFailed"}}' } });
-      expect(otherFailed.steps).toEqual([{ stepId: "flaky", status: "stopped", error: "attempt 2 failed (boom 2) and the retry was cancelled: step 'other' failed" }]);
+      const otherFailed = await collectOutcomes({
+        runId: "run-3",
+        stepIds: ["flaky"],
+        artifactStore,
+        execution: { status: "FAILED", error: "Stackyard.StepFailed", cause: 'Step failed: {"other":{"Error":"States.TaskFailed"}}' },
+      });
+      expect(otherFailed.steps).toEqual([
+        { stepId: "flaky", status: "stopped", error: "attempt 2 failed (boom 2) and the retry was cancelled: step 'other' failed" },
+      ]);
     } finally {
       rmSync(root, { recursive: true, force: true });
     }

@@ -6,12 +6,32 @@
 import { CloudWatchLogsClient, CreateLogGroupCommand } from "@aws-sdk/client-cloudwatch-logs";
 import { SFNClient } from "@aws-sdk/client-sfn";
 import { connectDocker } from "@stackyard/image-builder";
-import { ensureBaseImage, ensureDockerEngine, ensureMoto, ensureRegistry, type DockerEngine, type LocalRegistry, type MotoServer } from "@stackyard/tools/engines";
+import {
+  type DockerEngine,
+  ensureBaseImage,
+  ensureDockerEngine,
+  ensureMoto,
+  ensureRegistry,
+  type LocalRegistry,
+  type MotoServer,
+} from "@stackyard/tools/engines";
 import type Docker from "dockerode";
+import { type AwsClients, type ExecutionBackend, StepFunctionsOrchestrator } from "../src/implementation.js";
 import type { StepFunctionsOrchestratorConfigInput } from "../src/index.js";
-import { StepFunctionsOrchestrator, type AwsClients, type ExecutionBackend } from "../src/implementation.js";
-import { ACCOUNT, awsEnvironment, CREDENTIALS, ECR_URI, EXECUTION_ROLE, makeAwsResources, polyfillWithResolvers, REGION, SECURITY_GROUPS, SUBNETS, TASK_ROLE } from "./harness.js";
-import { LocalExecutionBackend, type LocalExecution, type RunTaskHandler } from "./local-execution-backend.js";
+import {
+  ACCOUNT,
+  awsEnvironment,
+  CREDENTIALS,
+  ECR_URI,
+  EXECUTION_ROLE,
+  makeAwsResources,
+  polyfillWithResolvers,
+  REGION,
+  SECURITY_GROUPS,
+  SUBNETS,
+  TASK_ROLE,
+} from "./harness.js";
+import { type LocalExecution, LocalExecutionBackend, type RunTaskHandler } from "./local-execution-backend.js";
 
 /** The orchestrator with executions in {@link backend} instead of Step Functions; everything else is the production path. */
 export class LocallyExecutedOrchestrator extends StepFunctionsOrchestrator {

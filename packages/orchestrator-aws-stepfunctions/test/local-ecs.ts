@@ -89,7 +89,13 @@ export class LocalEcs {
         const lines = `${result.stdout}${result.stderr}`.split("\n").filter((l) => l.length > 0);
         if (lines.length) {
           const now = Date.now();
-          await logs.send(new PutLogEventsCommand({ logGroupName: options["awslogs-group"], logStreamName: stream, logEvents: lines.map((message, i) => ({ message, timestamp: now + i })) }));
+          await logs.send(
+            new PutLogEventsCommand({
+              logGroupName: options["awslogs-group"],
+              logStreamName: stream,
+              logEvents: lines.map((message, i) => ({ message, timestamp: now + i })),
+            }),
+          );
         }
       }
       if (result.exitCode !== 0) {

@@ -115,7 +115,10 @@ export class LocalExecutionBackend implements ExecutionBackend {
     };
     const failTask = (name: string) => {
       const failure = lastError.get(name) ?? { error: "States.TaskFailed", cause: "" };
-      last.set(name, push({ type: "TaskFailed", previousEventId: last.get(name), taskFailedEventDetails: { resourceType: "ecs", resource: "runTask.sync", ...failure } }));
+      last.set(
+        name,
+        push({ type: "TaskFailed", previousEventId: last.get(name), taskFailedEventDetails: { resourceType: "ecs", resource: "runTask.sync", ...failure } }),
+      );
     };
     // The end is published once every task is over: then no step container runs.
     let ending: { status: ExecutionStatus; error?: string; cause?: string; event: Omit<HistoryEvent, "id" | "timestamp"> } | undefined;
@@ -127,14 +130,32 @@ export class LocalExecutionBackend implements ExecutionBackend {
           const isTask = name !== undefined && tasks.has(name);
           if (e.type === "StateEntered" && isTask) {
             const entered = push({ type: "TaskStateEntered", stateEnteredEventDetails: { name, input: JSON.stringify(e.state.input) } });
-            last.set(name, push({ type: "TaskScheduled", previousEventId: entered, taskScheduledEventDetails: { resourceType: "ecs", resource: "runTask.sync", region: "us-east-1", parameters: "{}" } }));
+            last.set(
+              name,
+              push({
+                type: "TaskScheduled",
+                previousEventId: entered,
+                taskScheduledEventDetails: { resourceType: "ecs", resource: "runTask.sync", region: "us-east-1", parameters: "{}" },
+              }),
+            );
           } else if (e.type === "StateRetried" && isTask) {
             failTask(name);
-            last.set(name, push({ type: "TaskScheduled", previousEventId: last.get(name), taskScheduledEventDetails: { resourceType: "ecs", resource: "runTask.sync", region: "us-east-1", parameters: "{}" } }));
+            last.set(
+              name,
+              push({
+                type: "TaskScheduled",
+                previousEventId: last.get(name),
+                taskScheduledEventDetails: { resourceType: "ecs", resource: "runTask.sync", region: "us-east-1", parameters: "{}" },
+              }),
+            );
           } else if ((e.type === "StateCaught" || e.type === "StateFailed") && isTask) {
             failTask(name);
           } else if (e.type === "StateExited" && isTask) {
-            const succeeded = push({ type: "TaskSucceeded", previousEventId: last.get(name), taskSucceededEventDetails: { resourceType: "ecs", resource: "runTask.sync", output: lastResult.get(name) ?? "{}" } });
+            const succeeded = push({
+              type: "TaskSucceeded",
+              previousEventId: last.get(name),
+              taskSucceededEventDetails: { resourceType: "ecs", resource: "runTask.sync", output: lastResult.get(name) ?? "{}" },
+            });
             push({ type: "TaskStateExited", previousEventId: succeeded, stateExitedEventDetails: { name } });
           } else if (e.type === "ExecutionSucceeded") {
             ending = { status: "SUCCEEDED", event: { type: "ExecutionSucceeded", executionSucceededEventDetails: { output: JSON.stringify(e.output) } } };

@@ -9,22 +9,22 @@ import { pathToFileURL } from "node:url";
 import { S3ArtifactStore } from "@stackyard/artifact-store-s3/implementation";
 import { EcrContainerRegistry } from "@stackyard/container-registry-ecr/implementation";
 import {
+  type CompileStack,
   EntrypointConfiguration,
   LocalArtifactStore,
   MemoryRunStore,
-  runStep,
-  type CompileStack,
   type Pipeline,
   type PipelineSnapshot,
   type RunRecord,
   type RunStatus,
+  runStep,
   type Stack,
   type SubmitContext,
 } from "@stackyard/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stepFunctionsOrchestratorFlavor } from "../src/index.js";
 import { newProject, REGION, removeProject } from "./harness.js";
-import { LocallyExecutedOrchestrator, startLocalAws, type LocalAws } from "./local-aws.js";
+import { type LocalAws, LocallyExecutedOrchestrator, startLocalAws } from "./local-aws.js";
 import { LocalEcs } from "./local-ecs.js";
 import type { LocalExecutionBackend } from "./local-execution-backend.js";
 
@@ -58,9 +58,28 @@ function components() {
   const compileStack: CompileStack = {
     name: "aws_stack",
     components: {
-      orchestrator: { id: "o1", name: "sfn", flavor: "aws_step_functions", flavor_source: "@stackyard/orchestrator-aws-stepfunctions#stepFunctionsOrchestratorFlavor", config: orchestratorConfig as Record<string, unknown>, settingsSchema: stepFunctionsOrchestratorFlavor.settingsSchema },
-      artifact_store: { id: "a1", name: "s3_store", flavor: "s3", flavor_source: "@stackyard/artifact-store-s3#s3ArtifactStoreFlavor", config: artifactStore.config as Record<string, unknown> },
-      container_registry: { id: "r1", name: "ecr_registry", flavor: "aws", flavor_source: "@stackyard/container-registry-ecr#ecrContainerRegistryFlavor", config: registryConfig },
+      orchestrator: {
+        id: "o1",
+        name: "sfn",
+        flavor: "aws_step_functions",
+        flavor_source: "@stackyard/orchestrator-aws-stepfunctions#stepFunctionsOrchestratorFlavor",
+        config: orchestratorConfig as Record<string, unknown>,
+        settingsSchema: stepFunctionsOrchestratorFlavor.settingsSchema,
+      },
+      artifact_store: {
+        id: "a1",
+        name: "s3_store",
+        flavor: "s3",
+        flavor_source: "@stackyard/artifact-store-s3#s3ArtifactStoreFlavor",
+        config: artifactStore.config as Record<string, unknown>,
+      },
+      container_registry: {
+        id: "r1",
+        name: "ecr_registry",
+        flavor: "aws",
+        flavor_source: "@stackyard/container-registry-ecr#ecrContainerRegistryFlavor",
+        config: registryConfig,
+      },
     },
   };
   return { orchestrator, artifactStore, stack, compileStack };
@@ -78,7 +97,17 @@ async function submitAndWait(snapshot: PipelineSnapshot, parts: ReturnType<typeo
   const snapshotUri = artifactStore.uri(`snapshots/${snapshot.id}.json`);
   await artifactStore.writeFile(snapshotUri, JSON.stringify(snapshot));
   await store.saveSnapshot(snapshot, snapshotUri);
-  const run: RunRecord = { id: runId, name: `run-${runId.slice(0, 8)}`, pipeline: snapshot.pipeline.name, snapshotId: snapshot.id, snapshotUri, stack: stack.name, orchestrator: "sfn", status: "running", created: new Date().toISOString() };
+  const run: RunRecord = {
+    id: runId,
+    name: `run-${runId.slice(0, 8)}`,
+    pipeline: snapshot.pipeline.name,
+    snapshotId: snapshot.id,
+    snapshotUri,
+    stack: stack.name,
+    orchestrator: "sfn",
+    status: "running",
+    created: new Date().toISOString(),
+  };
   await store.createRun(run);
   const statuses: Array<[string, RunStatus]> = [];
   const messages: string[] = [];
@@ -89,7 +118,12 @@ async function submitAndWait(snapshot: PipelineSnapshot, parts: ReturnType<typeo
     stack,
     sourceRoot: dir,
     store,
-    events: { stepStatus: (stepId, status) => statuses.push([stepId, status]), stepLog: () => {}, info: (m) => messages.push(m), warn: (m) => messages.push(`WARN ${m}`) },
+    events: {
+      stepStatus: (stepId, status) => statuses.push([stepId, status]),
+      stepLog: () => {},
+      info: (m) => messages.push(m),
+      warn: (m) => messages.push(`WARN ${m}`),
+    },
     signal: new AbortController().signal,
     runStepInProcess: () => Promise.reject(new Error("a remote orchestrator never runs steps in process")),
     stepCommand: (stepId) => EntrypointConfiguration.commandFor({ snapshot: snapshotUri, step: stepId, run: runId }),
@@ -109,13 +143,27 @@ describe("a run on the Step Functions orchestrator, executed locally with real s
   it("runs the quickstart to the same artifacts (sha256 per output) as the local stack, reporting each step", async () => {
     const parts = components();
     const pipeline = await loadPipeline("pipelines/training.ts", "trainingPipeline");
-    const snapshot = pipeline.compile({ source: "./pipelines/training.ts#trainingPipeline", stack: parts.compileStack, sourceRoot: dir, config: join(dir, "configs/training_pipeline.yaml") });
+    const snapshot = pipeline.compile({
+      source: "./pipelines/training.ts#trainingPipeline",
+      stack: parts.compileStack,
+      sourceRoot: dir,
+      config: join(dir, "configs/training_pipeline.yaml"),
+    });
 
     // The same snapshot on the local stack, in this process.
     const localStore = new MemoryRunStore();
     const local = new LocalArtifactStore({ id: "l1", name: "default", flavor: "local", config: { path: join(dir, ".local-artifacts") }, sourceRoot: dir });
     for (const step of snapshot.steps) {
-      const outcome = await runStep({ snapshot, stepId: step.id, runId: "local-run", store: localStore, artifactStore: local, pipeline, sourceRoot: dir, importModule: (s) => import(s) });
+      const outcome = await runStep({
+        snapshot,
+        stepId: step.id,
+        runId: "local-run",
+        store: localStore,
+        artifactStore: local,
+        pipeline,
+        sourceRoot: dir,
+        importModule: (s) => import(s),
+      });
       expect(outcome.status, outcome.error).toBe("completed");
     }
     const localHashes = Object.fromEntries((await localStore.listArtifacts("local-run")).map((a) => [`${a.stepId}.${a.output}`, a.sha256]));
@@ -156,7 +204,12 @@ describe("a run on the Step Functions orchestrator, executed locally with real s
   it("takes the Catch path of a failing step: the run fails naming it, and nothing after it runs", async () => {
     const parts = components();
     const pipeline = await loadPipeline("pipelines/failing.ts", "failingPipeline");
-    const snapshot = pipeline.compile({ source: "./pipelines/failing.ts#failingPipeline", stack: parts.compileStack, sourceRoot: dir, config: join(dir, "configs/failing_pipeline.yaml") });
+    const snapshot = pipeline.compile({
+      source: "./pipelines/failing.ts#failingPipeline",
+      stack: parts.compileStack,
+      sourceRoot: dir,
+      config: join(dir, "configs/failing_pipeline.yaml"),
+    });
     const before = ecs.tasks.length;
     const { outcomes, run, statuses } = await submitAndWait(snapshot, parts);
     expect(outcomes.map((o) => [o.stepId, o.status])).toEqual([
@@ -190,7 +243,13 @@ describe("a run on the Step Functions orchestrator, executed locally with real s
     const retrying = async (exportName: "flakyPipeline" | "hopelessPipeline") => {
       const parts = components();
       const pipeline = await loadPipeline("pipelines/retrying.ts", exportName);
-      const snapshot = pipeline.compile({ source: `./pipelines/retrying.ts#${exportName}`, stack: parts.compileStack, sourceRoot: dir, config: join(dir, "configs/retrying_pipeline.yaml"), enableCache: false });
+      const snapshot = pipeline.compile({
+        source: `./pipelines/retrying.ts#${exportName}`,
+        stack: parts.compileStack,
+        sourceRoot: dir,
+        config: join(dir, "configs/retrying_pipeline.yaml"),
+        enableCache: false,
+      });
       const before = ecs.tasks.length;
       const ran = await submitAndWait(snapshot, parts);
       const tasks = ecs.tasks.slice(before).map((t) => [t.stateName, t.exitCode, t.command.slice(-2)]);
@@ -220,7 +279,10 @@ describe("a run on the Step Functions orchestrator, executed locally with real s
       // Read back later, as `runs describe` does.
       const later = new MemoryRunStore();
       await later.saveSnapshot(snapshot, run.snapshotUri);
-      expect(await parts.orchestrator.fetchStatus(run, { store: later, stack: parts.stack })).toEqual({ status: "completed", steps: [{ stepId: "flaky", status: "completed" }] });
+      expect(await parts.orchestrator.fetchStatus(run, { store: later, stack: parts.stack })).toEqual({
+        status: "completed",
+        steps: [{ stepId: "flaky", status: "completed" }],
+      });
       expect(await later.getStepRun(run.id, "flaky")).toMatchObject({ status: "completed", attempt: 3 });
     }, 600_000);
 
@@ -236,7 +298,7 @@ describe("a run on the Step Functions orchestrator, executed locally with real s
         ["hopeless", 1, ["--attempt", "next"]],
       ]);
       expect(await store.getStepRun(run.id, "hopeless")).toMatchObject({ status: "failed", attempt: 3, error: "attempt 3 fails as always (after 3 attempts)" });
-      expect(await log("hopeless")).toMatch(/attempt 1 fails as always[^]*attempt 2 fails as always[^]*attempt 3 fails as always/);
+      expect(await log("hopeless")).toMatch(/attempt 1 fails as always[\s\S]*attempt 2 fails as always[\s\S]*attempt 3 fails as always/);
 
       const later = new MemoryRunStore();
       await later.saveSnapshot(snapshot, run.snapshotUri);

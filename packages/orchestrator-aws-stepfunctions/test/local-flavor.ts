@@ -9,7 +9,7 @@
 // LOCAL_SFN_EXECUTIONS_FILE receives every execution once it is over (status,
 // stop reason, history event types) and the ECS tasks that ran.
 import { writeFileSync } from "node:fs";
-import { defineFlavor, type AnyFlavor } from "@stackyard/core";
+import { type AnyFlavor, defineFlavor } from "@stackyard/core";
 import { stepFunctionsOrchestratorFlavor } from "@stackyard/orchestrator-aws-stepfunctions";
 
 /** What LOCAL_SFN_EXECUTIONS_FILE holds. */
@@ -23,14 +23,15 @@ export const locallyExecutedStepFunctionsFlavor: AnyFlavor = defineFlavor({
   name: "aws_step_functions_local",
   description: "aws_step_functions with executions run locally (tests only)",
   implementation: async () => {
-    const [{ SFNClient }, { connectDocker }, { StepFunctionsOrchestrator }, { polyfillWithResolvers, CREDENTIALS }, { LocalEcs }, { LocalExecutionBackend }] = await Promise.all([
-      import("@aws-sdk/client-sfn"),
-      import("@stackyard/image-builder"),
-      import("@stackyard/orchestrator-aws-stepfunctions/implementation"),
-      import("./harness.js"),
-      import("./local-ecs.js"),
-      import("./local-execution-backend.js"),
-    ]);
+    const [{ SFNClient }, { connectDocker }, { StepFunctionsOrchestrator }, { polyfillWithResolvers, CREDENTIALS }, { LocalEcs }, { LocalExecutionBackend }] =
+      await Promise.all([
+        import("@aws-sdk/client-sfn"),
+        import("@stackyard/image-builder"),
+        import("@stackyard/orchestrator-aws-stepfunctions/implementation"),
+        import("./harness.js"),
+        import("./local-ecs.js"),
+        import("./local-execution-backend.js"),
+      ]);
     polyfillWithResolvers();
     const sfnModule = await import("aws-local-stepfunctions");
     const labels = JSON.parse(process.env.LOCAL_ECS_LABELS ?? "{}") as Record<string, string>;
@@ -47,7 +48,12 @@ export const locallyExecutedStepFunctionsFlavor: AnyFlavor = defineFlavor({
         backend = new LocalExecutionBackend(sfnModule, sfn, ecs.runTask, () => {
           if (!file) return;
           const content: ExecutionsFile = {
-            executions: [...backend!.executions.values()].map((e) => ({ arn: e.arn, status: e.status, ...(e.stopReason ? { stopReason: e.stopReason } : {}), events: e.events.map((event) => event.type ?? "") })),
+            executions: [...backend!.executions.values()].map((e) => ({
+              arn: e.arn,
+              status: e.status,
+              ...(e.stopReason ? { stopReason: e.stopReason } : {}),
+              events: e.events.map((event) => event.type ?? ""),
+            })),
             tasks: ecs.tasks.map((t) => ({ stateName: t.stateName, exitCode: t.exitCode })),
           };
           writeFileSync(file, JSON.stringify(content, null, 2));

@@ -9,16 +9,29 @@ import { DescribeTaskDefinitionCommand, ECSClient, ListTaskDefinitionsCommand } 
 import { DescribeExecutionCommand, DescribeStateMachineCommand, SFNClient } from "@aws-sdk/client-sfn";
 import { S3ArtifactStore } from "@stackyard/artifact-store-s3/implementation";
 import { EcrContainerRegistry } from "@stackyard/container-registry-ecr/implementation";
-import { EntrypointConfiguration, MemoryRunStore, type CompileStack, type Pipeline, type RunRecord, type Stack, type SubmitContext } from "@stackyard/core";
+import { type CompileStack, EntrypointConfiguration, MemoryRunStore, type Pipeline, type RunRecord, type Stack, type SubmitContext } from "@stackyard/core";
 import { connectDocker } from "@stackyard/image-builder";
-import { ensureBaseImage, ensureDockerEngine, ensureRegistry, type DockerEngine, type LocalRegistry } from "@stackyard/tools/engines";
+import { type DockerEngine, ensureBaseImage, ensureDockerEngine, ensureRegistry, type LocalRegistry } from "@stackyard/tools/engines";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureMoto, type MotoServer } from "../../../tools/src/engines/moto.js";
-import { stepFunctionsOrchestratorFlavor } from "../src/index.js";
-import { StepFunctionsOrchestrator, StepFunctionsExecutionBackend } from "../src/implementation.js";
 import { ensureTaskDefinition } from "../src/deploy/task-definitions.js";
+import { StepFunctionsExecutionBackend, StepFunctionsOrchestrator } from "../src/implementation.js";
+import { stepFunctionsOrchestratorFlavor } from "../src/index.js";
 import { assertValidAsl } from "./compiler.helpers.js";
-import { ACCOUNT, awsEnvironment, CREDENTIALS, ECR_URI, EXECUTION_ROLE, makeAwsResources, newProject, REGION, removeProject, SECURITY_GROUPS, SUBNETS, TASK_ROLE } from "./harness.js";
+import {
+  ACCOUNT,
+  awsEnvironment,
+  CREDENTIALS,
+  ECR_URI,
+  EXECUTION_ROLE,
+  makeAwsResources,
+  newProject,
+  REGION,
+  removeProject,
+  SECURITY_GROUPS,
+  SUBNETS,
+  TASK_ROLE,
+} from "./harness.js";
 
 const BUCKET = "stackyard-moto-deploy";
 let moto: MotoServer;
@@ -50,31 +63,69 @@ afterAll(async () => {
 describe("the Step Functions orchestrator against moto", () => {
   it("deploys a run: pushed image, registered task definitions, the compiled state machine, an execution named by the run id; status and stop", async () => {
     const config = stepFunctionsOrchestratorFlavor.configSchema.parse({
-      ecs_cluster_arn: clusterArn, execution_role: EXECUTION_ROLE, task_role: TASK_ROLE, subnet_ids: SUBNETS, security_group_ids: SECURITY_GROUPS,
-      account_id: ACCOUNT, region: REGION, endpoint_url: moto.endpoint, synchronous: false, docker_host: engine.dockerHost, parent_image: nodeImage,
+      ecs_cluster_arn: clusterArn,
+      execution_role: EXECUTION_ROLE,
+      task_role: TASK_ROLE,
+      subnet_ids: SUBNETS,
+      security_group_ids: SECURITY_GROUPS,
+      account_id: ACCOUNT,
+      region: REGION,
+      endpoint_url: moto.endpoint,
+      synchronous: false,
+      docker_host: engine.dockerHost,
+      parent_image: nodeImage,
     });
     const orchestrator = new StepFunctionsOrchestrator({ id: "o1", name: "sfn", flavor: "aws_step_functions", config, sourceRoot: dir });
     expect(orchestrator.capabilities).toMatchObject({ remote: true, synchronous: false, honoursResources: true, parallel: true });
     const artifactConfig = { path: `s3://${BUCKET}`, endpoint_url: moto.endpoint, region: REGION };
     const artifactStore = new S3ArtifactStore({ id: "a1", name: "s3_store", flavor: "s3", config: artifactConfig as never, sourceRoot: dir });
-    const containerRegistry = new EcrContainerRegistry({ id: "r1", name: "ecr_registry", flavor: "aws", config: { uri: ECR_URI, registry_address: registry.address, endpoint_url: moto.endpoint } as never, sourceRoot: dir });
+    const containerRegistry = new EcrContainerRegistry({
+      id: "r1",
+      name: "ecr_registry",
+      flavor: "aws",
+      config: { uri: ECR_URI, registry_address: registry.address, endpoint_url: moto.endpoint } as never,
+      sourceRoot: dir,
+    });
     const stack: Stack = { name: "aws_stack", orchestrator, artifactStore, containerRegistry };
     const compileStack: CompileStack = {
       name: "aws_stack",
       components: {
-        orchestrator: { id: "o1", name: "sfn", flavor: "aws_step_functions", flavor_source: "@stackyard/orchestrator-aws-stepfunctions#stepFunctionsOrchestratorFlavor", config: {}, settingsSchema: stepFunctionsOrchestratorFlavor.settingsSchema },
-        artifact_store: { id: "a1", name: "s3_store", flavor: "s3", flavor_source: "@stackyard/artifact-store-s3#s3ArtifactStoreFlavor", config: artifactStore.config as Record<string, unknown> },
+        orchestrator: {
+          id: "o1",
+          name: "sfn",
+          flavor: "aws_step_functions",
+          flavor_source: "@stackyard/orchestrator-aws-stepfunctions#stepFunctionsOrchestratorFlavor",
+          config: {},
+          settingsSchema: stepFunctionsOrchestratorFlavor.settingsSchema,
+        },
+        artifact_store: {
+          id: "a1",
+          name: "s3_store",
+          flavor: "s3",
+          flavor_source: "@stackyard/artifact-store-s3#s3ArtifactStoreFlavor",
+          config: artifactStore.config as Record<string, unknown>,
+        },
       },
     };
     const pipeline = (await import(pathToFileURL(join(dir, "pipelines/training.ts")).href)).trainingPipeline as Pipeline;
-    const snapshot = pipeline.compile({ source: "./pipelines/training.ts#trainingPipeline", stack: compileStack, sourceRoot: dir, config: join(dir, "configs/training_pipeline.yaml") });
+    const snapshot = pipeline.compile({
+      source: "./pipelines/training.ts#trainingPipeline",
+      stack: compileStack,
+      sourceRoot: dir,
+      config: join(dir, "configs/training_pipeline.yaml"),
+    });
     const snapshotUri = artifactStore.uri(`snapshots/${snapshot.id}.json`);
     await artifactStore.writeFile(snapshotUri, JSON.stringify(snapshot));
     const store = new MemoryRunStore();
     await store.saveSnapshot(snapshot, snapshotUri);
     const messages: string[] = [];
     const contextFor = (runId: string): SubmitContext => ({
-      runId, runName: runId, snapshotUri, stack, sourceRoot: dir, store,
+      runId,
+      runName: runId,
+      snapshotUri,
+      stack,
+      sourceRoot: dir,
+      store,
       events: { stepStatus: () => {}, stepLog: () => {}, info: (m) => messages.push(m), warn: (m) => messages.push(`WARN ${m}`) },
       signal: new AbortController().signal,
       runStepInProcess: () => Promise.reject(new Error("not in process")),
@@ -102,12 +153,23 @@ describe("the Step Functions orchestrator against moto", () => {
     const taskDefinitionArn = tasks[0]!.Parameters!.TaskDefinition as string;
     const environment = tasks[0]!.Parameters!.Overrides.ContainerOverrides[0].Environment as Array<{ Name: string; Value: string }>;
     expect(JSON.parse(environment.find((e) => e.Name === "STACKYARD_ARTIFACT_STORE")!.Value)).toEqual({
-      id: "a1", name: "s3_store", flavor: "s3", flavor_source: "@stackyard/artifact-store-s3#s3ArtifactStoreFlavor", config: artifactStore.config,
+      id: "a1",
+      name: "s3_store",
+      flavor: "s3",
+      flavor_source: "@stackyard/artifact-store-s3#s3ArtifactStoreFlavor",
+      config: artifactStore.config,
     });
     expect(environment.find((e) => e.Name === "STACKYARD_SOURCE_ROOT")!.Value).toMatch(/^\/app\/\.test-tmp\/sfn-moto-/);
     const registered = (await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: taskDefinitionArn }))).taskDefinition!;
     expect(registered.family).toBe("stackyard-training_pipeline-1024cpu-2048mib");
-    expect(registered).toMatchObject({ cpu: "1024", memory: "2048", networkMode: "awsvpc", executionRoleArn: EXECUTION_ROLE, taskRoleArn: TASK_ROLE, requiresCompatibilities: ["FARGATE"] });
+    expect(registered).toMatchObject({
+      cpu: "1024",
+      memory: "2048",
+      networkMode: "awsvpc",
+      executionRoleArn: EXECUTION_ROLE,
+      taskRoleArn: TASK_ROLE,
+      requiresCompatibilities: ["FARGATE"],
+    });
     expect(registered.containerDefinitions![0]).toMatchObject({ name: "step", memory: 2048, essential: true });
     expect(registered.containerDefinitions![0]!.image).toMatch(new RegExp(`^${registry.address.replace(/\./g, "\\.")}/stackyard:[0-9a-f]{16}$`));
 
@@ -124,18 +186,41 @@ describe("the Step Functions orchestrator against moto", () => {
     }
 
     // Task definitions are reused while identical (family, image, size, roles, logs), else a new revision.
-    const spec = { family: "stackyard-reuse", image: "127.0.0.1:5001/stackyard:0000000000000001", shape: { cpu: 512, memoryMiB: 1024 }, containerName: "step", launchType: "FARGATE" as const, awsvpc: true, executionRoleArn: EXECUTION_ROLE, taskRoleArn: TASK_ROLE, logs: { group: "/stackyard/steps", region: REGION, streamPrefix: "stackyard" } };
+    const spec = {
+      family: "stackyard-reuse",
+      image: "127.0.0.1:5001/stackyard:0000000000000001",
+      shape: { cpu: 512, memoryMiB: 1024 },
+      containerName: "step",
+      launchType: "FARGATE" as const,
+      awsvpc: true,
+      executionRoleArn: EXECUTION_ROLE,
+      taskRoleArn: TASK_ROLE,
+      logs: { group: "/stackyard/steps", region: REGION, streamPrefix: "stackyard" },
+    };
     const first = await ensureTaskDefinition(ecs, spec);
     expect(first.registered).toBe(true);
     expect(await ensureTaskDefinition(ecs, spec)).toEqual({ arn: first.arn, registered: false });
     const newImage = await ensureTaskDefinition(ecs, { ...spec, image: "127.0.0.1:5001/stackyard:0000000000000002" });
     expect(newImage.registered).toBe(true);
     expect(newImage.arn).toMatch(/stackyard-reuse:2$/);
-    expect((await ensureTaskDefinition(ecs, { ...spec, image: "127.0.0.1:5001/stackyard:0000000000000002", shape: { cpu: 512, memoryMiB: 2048 } })).arn).toMatch(/stackyard-reuse:3$/);
+    expect(
+      (await ensureTaskDefinition(ecs, { ...spec, image: "127.0.0.1:5001/stackyard:0000000000000002", shape: { cpu: 512, memoryMiB: 2048 } })).arn,
+    ).toMatch(/stackyard-reuse:3$/);
     expect((await ecs.send(new ListTaskDefinitionsCommand({ familyPrefix: "stackyard-reuse" }))).taskDefinitionArns).toHaveLength(3);
 
     // Status and stop, as `runs describe` and `runs stop` use them.
-    const run: RunRecord = { id: runId, name: runId, pipeline: snapshot.pipeline.name, snapshotId: snapshot.id, snapshotUri, stack: "aws_stack", orchestrator: "sfn", status: "running", orchestratorRunId: handle.orchestratorRunId, created: new Date().toISOString() };
+    const run: RunRecord = {
+      id: runId,
+      name: runId,
+      pipeline: snapshot.pipeline.name,
+      snapshotId: snapshot.id,
+      snapshotUri,
+      stack: "aws_stack",
+      orchestrator: "sfn",
+      status: "running",
+      orchestratorRunId: handle.orchestratorRunId,
+      created: new Date().toISOString(),
+    };
     expect(await orchestrator.fetchStatus(run, { store, stack })).toEqual({ status: "running", steps: [] });
     await orchestrator.stop(run);
     expect((await sfn.send(new DescribeExecutionCommand({ executionArn: handle.orchestratorRunId! }))).status).toBe("ABORTED");

@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cli, newProject, ok, registerLocallyExecutedStack, removeProject, startCli } from "./harness.js";
-import { startLocalAws, type LocalAws } from "./local-aws.js";
+import { type LocalAws, startLocalAws } from "./local-aws.js";
 import { TASK_LABEL } from "./local-ecs.js";
 import type { ExecutionsFile } from "./local-flavor.js";
 
@@ -24,7 +24,11 @@ let dir: string;
 beforeAll(async () => {
   aws = await startLocalAws({ bucket: "stackyard-sigint" });
   dir = newProject("sfn-sigint");
-  registerLocallyExecutedStack(dir, { artifactStore: aws.artifactStoreConfig(), registry: aws.registryConfig(), orchestrator: { ...aws.orchestratorConfig(), poll_interval: 1 } });
+  registerLocallyExecutedStack(dir, {
+    artifactStore: aws.artifactStoreConfig(),
+    registry: aws.registryConfig(),
+    orchestrator: { ...aws.orchestratorConfig(), poll_interval: 1 },
+  });
 });
 
 afterAll(async () => {
@@ -44,9 +48,10 @@ describe("Ctrl-C while `stackyard run` follows an execution", () => {
     let output = "";
     child.stdout!.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
     child.stderr!.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
-    const containers = (state: "running" | "any") =>
-      aws.docker.listContainers({ all: state === "any", filters: { label: [`${TEST_LABEL}=${id}`] } });
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      child.once("exit", (code, signal) => resolve({ code, signal })),
+    );
+    const containers = (state: "running" | "any") => aws.docker.listContainers({ all: state === "any", filters: { label: [`${TEST_LABEL}=${id}`] } });
 
     try {
       // The image is built and pushed, the execution starts, then `nap`'s container runs.
@@ -63,7 +68,10 @@ describe("Ctrl-C while `stackyard run` follows an execution", () => {
       const interrupted = Date.now();
       child.kill("SIGINT");
       const giveUp = new AbortController();
-      const timeout = sleep(120_000, undefined, { signal: giveUp.signal }).then(() => undefined, () => undefined);
+      const timeout = sleep(120_000, undefined, { signal: giveUp.signal }).then(
+        () => undefined,
+        () => undefined,
+      );
       const exit = await Promise.race([exited, timeout]);
       giveUp.abort();
       expect(exit, `stackyard run still runs 2 minutes after SIGINT:\n${output}`).toBeDefined();

@@ -2,14 +2,15 @@ import { mkdirSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { isAbsolute } from "node:path";
 import {
+  ArtifactStoreRunStore,
   BaseOrchestrator,
   executeDag,
   formatBytes,
   isFinalStatus,
-  parseConfig,
-  parseMemory,
   type OrchestratorCapabilities,
   type PipelineSnapshot,
+  parseConfig,
+  parseMemory,
   type RunHandle,
   type RunRecord,
   type RunStatus,
@@ -17,12 +18,21 @@ import {
   type SnapshotStep,
   type Stack,
   type StepOutcome,
-  type SubmitContext, ArtifactStoreRunStore } from "@stackyard/core";
-import { assertEngineReachable, buildImage, connectDocker, EngineUnreachableError, parseDockerSettings, resolveDockerHost, type DockerSettings } from "@stackyard/image-builder";
+  type SubmitContext,
+} from "@stackyard/core";
+import {
+  assertEngineReachable,
+  buildImage,
+  connectDocker,
+  type DockerSettings,
+  EngineUnreachableError,
+  parseDockerSettings,
+  resolveDockerHost,
+} from "@stackyard/image-builder";
 import type Docker from "dockerode";
-import { defaultParentImage, dockerOrchestratorSettingsSchema, type DockerOrchestratorConfig, type DockerOrchestratorSettings } from "./index.js";
+import { type DockerOrchestratorConfig, type DockerOrchestratorSettings, defaultParentImage, dockerOrchestratorSettingsSchema } from "./index.js";
 import { projectMounts, resolveVolume } from "./mounts.js";
-import { RUN_LABEL, STEP_LABEL, runContainer } from "./step-container.js";
+import { RUN_LABEL, runContainer, STEP_LABEL } from "./step-container.js";
 
 /** An image a group of steps runs in, and where the project sits in it. */
 interface StepImage {
@@ -137,9 +147,7 @@ export class DockerOrchestrator extends BaseOrchestrator<DockerOrchestratorConfi
       onLog: (line) => context.events.info(line),
     });
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
-    context.events.info(
-      `${result.built ? "Built" : "Reusing"} image ${result.tag}${result.pushed ? `, pushed as ${result.image}` : ""} (${seconds} s)`,
-    );
+    context.events.info(`${result.built ? "Built" : "Reusing"} image ${result.tag}${result.pushed ? `, pushed as ${result.image}` : ""} (${seconds} s)`);
     const inspected = await docker.getImage(result.image).inspect();
     const env = inspected.Config?.Env ?? [];
     const fromEnv = env.find((e) => e.startsWith("STACKYARD_SOURCE_ROOT="))?.slice("STACKYARD_SOURCE_ROOT=".length);
@@ -234,7 +242,9 @@ export class DockerOrchestrator extends BaseOrchestrator<DockerOrchestratorConfi
     // only the artifact store (STACKYARD_ARTIFACT_STORE) kept its record in it.
     const record =
       (await context.store.getStepRun(context.runId, stepId)) ??
-      (context.stepEnvironment(stepId).STACKYARD_STORE ? undefined : await new ArtifactStoreRunStore(context.stack.artifactStore).getStepRun(context.runId, stepId));
+      (context.stepEnvironment(stepId).STACKYARD_STORE
+        ? undefined
+        : await new ArtifactStoreRunStore(context.stack.artifactStore).getStepRun(context.runId, stepId));
     const recorded = record && isFinalStatus(record.status) ? record : undefined;
     let error: string | undefined;
     if (exit.oomKilled) error = `out of memory: limit ${exit.memoryLimit ? formatBytes(exit.memoryLimit) : "none set"}`;
@@ -247,7 +257,7 @@ export class DockerOrchestrator extends BaseOrchestrator<DockerOrchestratorConfi
       return { stepId, status: recorded!.status };
     }
     // The step process could not record its end (killed) or recorded it already: the store gets the reason either way.
-    if (!recorded || recorded.status !== "failed" || exit.oomKilled) await context.markStep(stepId, "failed", error);
+    if (recorded?.status !== "failed" || exit.oomKilled) await context.markStep(stepId, "failed", error);
     else events.stepStatus(stepId, "failed", error);
     return { stepId, status: "failed", error };
   }

@@ -15,9 +15,7 @@ const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be a variable
 const envValue = z.union([z.string(), z.number(), z.boolean()]).transform(String);
 
 /** `HOST:CONTAINER` or `HOST:CONTAINER:ro|rw`; HOST relative to the source root when relative. */
-const volume = z
-  .string()
-  .regex(/^[^:]+:\/[^:]*(?::(?:ro|rw))?$/, 'must be "host_path:/container/path" or "host_path:/container/path:ro"');
+const volume = z.string().regex(/^[^:]+:\/[^:]*(?::(?:ro|rw))?$/, 'must be "host_path:/container/path" or "host_path:/container/path:ro"');
 
 /** `host` (default: steps reach services on 127.0.0.1), `none`, or a network name. */
 const networkMode = z.string().min(1);

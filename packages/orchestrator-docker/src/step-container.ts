@@ -58,7 +58,14 @@ export interface RunContainerOptions {
  */
 export async function runContainer(options: RunContainerOptions): Promise<ContainerExit | undefined> {
   const { docker } = options;
-  const container = await docker.createContainer({ ...options.create, Tty: false, AttachStdout: true, AttachStderr: true, AttachStdin: false, OpenStdin: false });
+  const container = await docker.createContainer({
+    ...options.create,
+    Tty: false,
+    AttachStdout: true,
+    AttachStderr: true,
+    AttachStdin: false,
+    OpenStdin: false,
+  });
   options.onCreated?.(container);
   try {
     if (options.cancelled?.()) return undefined;

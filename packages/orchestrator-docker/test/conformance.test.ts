@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { testOrchestrator } from "@stackyard/conformance";
-import { dockerClient, ensureBaseImage, ensureDockerEngine, type DockerEngine } from "@stackyard/tools/engines";
+import { type DockerEngine, dockerClient, ensureBaseImage, ensureDockerEngine } from "@stackyard/tools/engines";
 import { afterAll } from "vitest";
 import { dockerOrchestratorFlavor } from "../src/index.js";
 

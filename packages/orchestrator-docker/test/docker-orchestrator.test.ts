@@ -1,12 +1,12 @@
 import { statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { MemoryRunStore } from "@stackyard/core";
-import { dockerClient, ensureBaseImage, ensureDockerEngine, ensureRegistry, type DockerEngine } from "@stackyard/tools/engines";
+import { type DockerEngine, dockerClient, ensureBaseImage, ensureDockerEngine, ensureRegistry } from "@stackyard/tools/engines";
 import type Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dockerOrchestratorFlavor } from "../src/index.js";
 import { RUN_LABEL } from "../src/step-container.js";
-import { cli, cliAsync, newProject, ok, registerDockerStack, removeProject, type CliResult } from "./harness.js";
+import { type CliResult, cli, cliAsync, newProject, ok, registerDockerStack, removeProject } from "./harness.js";
 
 const training = ["./pipelines/training.ts#trainingPipeline", "-c", "configs/probe.yaml"];
 
@@ -75,7 +75,14 @@ describe("docker orchestrator, through the stackyard CLI", () => {
     expect(dockerRun.status).toBe("completed");
     expect(dockerRun.stack).toBe("docker_stack");
     expect(dockerRun.steps.map((s) => s.status)).toEqual(["completed", "completed", "completed", "completed"]);
-    expect(Object.keys(shaByOutput(dockerRun)).sort()).toEqual(["evaluate_model.accuracy", "evaluate_model.report", "load_data.dataset", "split_data.test", "split_data.train", "train_model.model"]);
+    expect(Object.keys(shaByOutput(dockerRun)).sort()).toEqual([
+      "evaluate_model.accuracy",
+      "evaluate_model.report",
+      "load_data.dataset",
+      "split_data.test",
+      "split_data.train",
+      "train_model.model",
+    ]);
     expect(shaByOutput(dockerRun)).toEqual(shaByOutput(localRun));
 
     const listed = JSON.parse(ok(cli(dir, ["runs", "list", "--json"])).stdout) as Array<{ name: string; status: string }>;
@@ -167,7 +174,12 @@ describe("docker orchestrator, through the stackyard CLI", () => {
     expect(result.code).toBe(1);
     const run = describeRun(runName(result));
     expect(run.status).toBe("stopped");
-    expect(run.steps.map((s) => [s.stepId, s.status])).toEqual(expect.arrayContaining([["sleeper", "stopped"], ["sleeper_2", "stopped"]]));
+    expect(run.steps.map((s) => [s.stepId, s.status])).toEqual(
+      expect.arrayContaining([
+        ["sleeper", "stopped"],
+        ["sleeper_2", "stopped"],
+      ]),
+    );
     expect(await containersOf(run.id)).toEqual([]);
   }, 300_000);
 
@@ -192,10 +204,7 @@ describe("docker orchestrator, through the stackyard CLI", () => {
   // Last: it adds files to the project, which changes the image's content hash.
   it("shows the failing Dockerfile step when the image build fails", () => {
     writeFileSync(join(dir, "Dockerfile.broken"), `FROM ${nodeImage}\nRUN echo checking the toolchain && exit 3\n`);
-    writeFileSync(
-      join(dir, "configs/broken_build.yaml"),
-      "settings:\n  docker:\n    dockerfile: Dockerfile.broken\n    dockerignore: docker.ignore\n",
-    );
+    writeFileSync(join(dir, "configs/broken_build.yaml"), "settings:\n  docker:\n    dockerfile: Dockerfile.broken\n    dockerignore: docker.ignore\n");
     const result = cli(dir, ["run", "./pipelines/probe.ts#parallelPipeline", "-c", "configs/broken_build.yaml"]);
     expect(result.code).not.toBe(0);
     expect(result.stderr).toMatch(/Image build of stackyard:\S+ failed at Step \d+\/\d+ : RUN echo checking the toolchain && exit 3/);
@@ -210,7 +219,10 @@ describe("stop() on a run whose client is gone", () => {
     const orchestrator = new Orchestrator({ id: "o1", name: "stopper", flavor: "docker", config, sourceRoot: dir });
     const runId = `stop-test-${Date.now()}`;
     const container = await docker.createContainer({
-      Image: nodeImage, Cmd: ["node", "-e", "setTimeout(() => {}, 600000)"], Labels: { [RUN_LABEL]: runId }, HostConfig: { NetworkMode: "none" },
+      Image: nodeImage,
+      Cmd: ["node", "-e", "setTimeout(() => {}, 600000)"],
+      Labels: { [RUN_LABEL]: runId },
+      HostConfig: { NetworkMode: "none" },
     });
     await container.start();
     const store = new MemoryRunStore();

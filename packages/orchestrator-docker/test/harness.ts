@@ -75,7 +75,8 @@ export function newProject(prefix = "docker"): string {
     "    requirements: []",
     "    requirements: []\n    dockerignore: docker.ignore",
   );
-  if (!config.includes("dockerignore")) throw new Error("the quickstart's configs/training_pipeline.yaml changed shape: settings.docker.requirements not found");
+  if (!config.includes("dockerignore"))
+    throw new Error("the quickstart's configs/training_pipeline.yaml changed shape: settings.docker.requirements not found");
   writeFileSync(join(dir, "configs/training_pipeline.yaml"), config);
   ok(cli(dir, ["init"]), "stackyard init");
   return dir;
@@ -88,7 +89,23 @@ export function dockerIgnore(projectFolder: string): string {
     ".test-tmp",
     `!.test-tmp/${projectFolder}`,
     "# Build and test tooling the steps never load.",
-    ...["nx", "@nx", "typescript", "@arethetypeswrong", "@rolldown", "prettier", "@napi-rs", "lightningcss*", "vite", "vitest", "@vitest", "rollup", "@rollup", "@types", "sinon"].map((m) => `node_modules/${m}`),
+    ...[
+      "nx",
+      "@nx",
+      "typescript",
+      "@arethetypeswrong",
+      "@rolldown",
+      "prettier",
+      "@napi-rs",
+      "lightningcss*",
+      "vite",
+      "vitest",
+      "@vitest",
+      "rollup",
+      "@rollup",
+      "@types",
+      "sinon",
+    ].map((m) => `node_modules/${m}`),
     "bench",
     "docs",
     "examples",
@@ -108,7 +125,17 @@ export function removeProject(dir: string): void {
 }
 
 /** Registers a `docker` orchestrator and a stack with it (set active). */
-export function registerDockerStack(dir: string, dockerHost: string, parentImage: string, extra: string[] = [], stack = "docker_stack", orchestrator = "docker_orch"): void {
-  ok(cli(dir, ["orchestrator", "register", orchestrator, "-f", "docker", `--docker_host=${dockerHost}`, `--parent_image=${parentImage}`, ...extra]), "orchestrator register");
+export function registerDockerStack(
+  dir: string,
+  dockerHost: string,
+  parentImage: string,
+  extra: string[] = [],
+  stack = "docker_stack",
+  orchestrator = "docker_orch",
+): void {
+  ok(
+    cli(dir, ["orchestrator", "register", orchestrator, "-f", "docker", `--docker_host=${dockerHost}`, `--parent_image=${parentImage}`, ...extra]),
+    "orchestrator register",
+  );
   ok(cli(dir, ["stack", "register", stack, "-o", orchestrator, "-a", "default", "--set"]), "stack register");
 }

@@ -1,13 +1,6 @@
 import { availableParallelism } from "node:os";
-import {
-  BaseOrchestrator,
-  executeDag,
-  type OrchestratorCapabilities,
-  type PipelineSnapshot,
-  type RunHandle,
-  type SubmitContext,
-} from "@stackyard/core";
-import { localOrchestratorSettingsSchema, type LocalOrchestratorConfig } from "./index.js";
+import { BaseOrchestrator, executeDag, type OrchestratorCapabilities, type PipelineSnapshot, type RunHandle, type SubmitContext } from "@stackyard/core";
+import { type LocalOrchestratorConfig, localOrchestratorSettingsSchema } from "./index.js";
 
 /**
  * Runs every step of a snapshot in this process through

@@ -1,10 +1,10 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
+import { flavorProblems, LocalArtifactStore, MemoryRunStore, type Pipeline, pipeline, runSnapshotInProcess, step } from "@stackyard/core";
 import { afterEach, describe, expect, it } from "vitest";
-import { flavorProblems, LocalArtifactStore, MemoryRunStore, pipeline, runSnapshotInProcess, step, type Pipeline } from "@stackyard/core";
-import { localOrchestratorFlavor } from "../src/index.js";
 import { LocalOrchestrator } from "../src/implementation.js";
+import { localOrchestratorFlavor } from "../src/index.js";
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -95,11 +95,21 @@ describe("LocalOrchestrator.submit", () => {
     });
     const fast = await runWith(p, orchestrator({ concurrency: 2 }));
     expect(fast.result.status).toBe("failed");
-    expect(Object.fromEntries(fast.result.steps.map((s) => [s.stepId, s.status]))).toEqual({ fail: "failed", slow: "completed", later: "skipped", downstream: "skipped" });
+    expect(Object.fromEntries(fast.result.steps.map((s) => [s.stepId, s.status]))).toEqual({
+      fail: "failed",
+      slow: "completed",
+      later: "skipped",
+      downstream: "skipped",
+    });
     expect((await fast.store.getStepRun(fast.result.runId, "later"))!.status).toBe("skipped");
 
     const patient = await runWith(p, orchestrator({ concurrency: 2, fail_fast: false }));
-    expect(Object.fromEntries(patient.result.steps.map((s) => [s.stepId, s.status]))).toEqual({ fail: "failed", slow: "completed", later: "completed", downstream: "skipped" });
+    expect(Object.fromEntries(patient.result.steps.map((s) => [s.stepId, s.status]))).toEqual({
+      fail: "failed",
+      slow: "completed",
+      later: "completed",
+      downstream: "skipped",
+    });
     expect((await patient.store.getStepRun(patient.result.runId, "fail"))!.error).toBe("bad data");
   });
 });

@@ -16,8 +16,8 @@ import {
   existsSync,
   mkdirSync,
   openSync,
-  readFileSync,
   readdirSync,
+  readFileSync,
   renameSync,
   rmSync,
   writeFileSync,
@@ -216,7 +216,10 @@ export async function ensurePrograms(programs: readonly string[]): Promise<void>
     throw new EngineUnavailableError(`Missing ${missing.join(", ")} and not root, so the tests cannot install them.`, `run: sudo ${command}`);
   }
   if (!findProgram("apt-get")) {
-    throw new EngineUnavailableError(`Missing ${programs.filter((p) => !findProgram(p)).join(", ")} and there is no apt-get.`, `install Docker (dockerd), debootstrap and docker-registry, or set DOCKER_HOST to a running engine.`);
+    throw new EngineUnavailableError(
+      `Missing ${programs.filter((p) => !findProgram(p)).join(", ")} and there is no apt-get.`,
+      `install Docker (dockerd), debootstrap and docker-registry, or set DOCKER_HOST to a running engine.`,
+    );
   }
   await withFileLock(path.join(engineDir("apt"), "apt.lock"), async () => {
     if (programs.every((p) => findProgram(p))) return;
@@ -227,7 +230,10 @@ export async function ensurePrograms(programs: readonly string[]): Promise<void>
       result = spawnSync("apt-get", ["install", "-y", ...Object.values(debianPackageOf)], { env, encoding: "utf8" });
     }
     if (result.status !== 0) {
-      throw new EngineUnavailableError(`\`${command}\` failed:\n${tail(`${result.stdout}${result.stderr}`)}`, `install the packages by hand, or set DOCKER_HOST to a running engine.`);
+      throw new EngineUnavailableError(
+        `\`${command}\` failed:\n${tail(`${result.stdout}${result.stderr}`)}`,
+        `install the packages by hand, or set DOCKER_HOST to a running engine.`,
+      );
     }
   });
 }
@@ -278,7 +284,10 @@ export async function ensureDockerEngine(): Promise<DockerEngine> {
   const fromEnv = process.env.DOCKER_HOST;
   if (fromEnv) {
     if (!(await dockerAnswers(fromEnv))) {
-      throw new EngineUnavailableError(`No Docker engine answers at DOCKER_HOST=${fromEnv}.`, "start that engine, or unset DOCKER_HOST so the tests start their own under .test-engines/docker.");
+      throw new EngineUnavailableError(
+        `No Docker engine answers at DOCKER_HOST=${fromEnv}.`,
+        "start that engine, or unset DOCKER_HOST so the tests start their own under .test-engines/docker.",
+      );
     }
     return {
       socketPath: fromEnv.startsWith("unix://") ? fromEnv.slice("unix://".length) : undefined,
@@ -316,14 +325,7 @@ async function startDockerd(dir: string, dockerHost: string): Promise<number> {
   const log = openSync(logFile, "a");
   const child = spawn(
     findProgram("dockerd") ?? "dockerd",
-    [
-      "-H", dockerHost,
-      "--data-root", path.join(dir, "data"),
-      "--exec-root", path.join(dir, "exec"),
-      "-p", pidFile,
-      "--bridge=none",
-      "--iptables=false",
-    ],
+    ["-H", dockerHost, "--data-root", path.join(dir, "data"), "--exec-root", path.join(dir, "exec"), "-p", pidFile, "--bridge=none", "--iptables=false"],
     { detached: true, stdio: ["ignore", log, log] },
   );
   closeSync(log);
@@ -408,7 +410,10 @@ async function importDebian(docker: Docker): Promise<void> {
     rmSync(rootfs, { recursive: true, force: true });
     const boot = spawnSync(findProgram("debootstrap") ?? "debootstrap", ["--variant=minbase", "bookworm", rootfs], { encoding: "utf8" });
     if (boot.status !== 0) {
-      throw new EngineUnavailableError(`debootstrap --variant=minbase bookworm failed:\n${tail(`${boot.stdout}${boot.stderr}`)}`, "check that deb.debian.org (or the apt mirror) is reachable.");
+      throw new EngineUnavailableError(
+        `debootstrap --variant=minbase bookworm failed:\n${tail(`${boot.stdout}${boot.stderr}`)}`,
+        "check that deb.debian.org (or the apt mirror) is reachable.",
+      );
     }
     const pack = spawnSync("tar", ["--numeric-owner", "-C", rootfs, "-cf", `${tarball}.partial`, "."], { encoding: "utf8" });
     if (pack.status !== 0) throw new Error(`tar of ${rootfs} failed: ${pack.stderr}`);

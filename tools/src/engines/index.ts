@@ -3,5 +3,5 @@
  * `stop()` in `afterAll`); unit tests never touch them.
  */
 export * from "./docker.js";
-export * from "./registry.js";
 export * from "./moto.js";
+export * from "./registry.js";

@@ -6,7 +6,7 @@
  * is an error (CI must exercise the real APIs); elsewhere it is an error too,
  * with the fix in the message, because a test that silently skips proves nothing.
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { createServer } from "node:net";
 
 /** A running moto server. */

@@ -7,7 +7,7 @@ import { spawn } from "node:child_process";
 import { closeSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { EngineUnavailableError, acquireSharedEngine, ensurePrograms, findProgram, terminate } from "./docker.js";
+import { acquireSharedEngine, EngineUnavailableError, ensurePrograms, findProgram, terminate } from "./docker.js";
 
 /** A registry that answers. */
 export interface LocalRegistry {

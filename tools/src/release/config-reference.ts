@@ -6,10 +6,10 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { componentTypeLabel, flavorProblems, secretKeys, type AnyFlavor, type ComponentType } from "@stackyard/core";
+import { type AnyFlavor, type ComponentType, componentTypeLabel, flavorProblems, secretKeys } from "@stackyard/core";
 import { z } from "zod";
 import { SchemaDocs } from "./schema-docs.js";
-import { workspacePackages, type WorkspacePackage } from "./workspace.js";
+import { type WorkspacePackage, workspacePackages } from "./workspace.js";
 
 export const START = "<!-- config-reference:start -->";
 export const END = "<!-- config-reference:end -->";
@@ -62,7 +62,8 @@ export async function packageFlavors(pkg: WorkspacePackage): Promise<AnyFlavor[]
       declared.map(async ({ source }) => {
         const [module, exportName] = source.split("#") as [string, string];
         const flavor = (await importFromSource(pkg, module))[exportName] as AnyFlavor;
-        if (flavorProblems(flavor).length) throw new Error(`${source} (declared in packages/${pkg.folder}/package.json) is not a flavor: ${flavorProblems(flavor).join("; ")}`);
+        if (flavorProblems(flavor).length)
+          throw new Error(`${source} (declared in packages/${pkg.folder}/package.json) is not a flavor: ${flavorProblems(flavor).join("; ")}`);
         return flavor;
       }),
     );
@@ -114,7 +115,10 @@ export function renderSection(flavors: Array<{ flavor: AnyFlavor; keys: ConfigKe
   const parts = [START, "<!-- Generated from the flavors' zod schemas by `npm run docs:config`; edit the schemas, not this table. -->", ""];
   for (const { flavor, keys } of flavors) {
     const cli = flavor.type.replaceAll("_", "-");
-    const command = flavor.type === "service_connector" ? `stackyard service-connector register NAME --type ${flavor.name}` : `stackyard ${cli} register NAME -f ${flavor.name}`;
+    const command =
+      flavor.type === "service_connector"
+        ? `stackyard service-connector register NAME --type ${flavor.name}`
+        : `stackyard ${cli} register NAME -f ${flavor.name}`;
     parts.push(`### \`${flavor.name}\` ${componentTypeLabel(flavor.type as ComponentType)}`, "", `\`${command} [--key=value ...]\``, "");
     if (!keys.length) {
       parts.push("No config.", "");
@@ -122,7 +126,9 @@ export function renderSection(flavors: Array<{ flavor: AnyFlavor; keys: ConfigKe
     }
     parts.push("| key | type | default | required | secret | description |", "|---|---|---|---|---|---|");
     for (const k of keys) {
-      parts.push(`| \`${k.key}\` | ${cell(k.type)} | ${k.default ? `\`${cell(k.default)}\`` : ""} | ${k.required ? "yes" : ""} | ${k.secret ? "yes" : ""} | ${cell(k.description)} |`);
+      parts.push(
+        `| \`${k.key}\` | ${cell(k.type)} | ${k.default ? `\`${cell(k.default)}\`` : ""} | ${k.required ? "yes" : ""} | ${k.secret ? "yes" : ""} | ${cell(k.description)} |`,
+      );
     }
     parts.push("");
   }

@@ -18,7 +18,11 @@ export interface PackedPackage {
 export function packPackages(packages: readonly WorkspacePackage[], destination: string): PackedPackage[] {
   for (const pkg of packages) requireBuilt(pkg);
   const workspaces = packages.flatMap((pkg) => ["-w", relative(repoRoot, pkg.dir)]);
-  const result = spawnSync("npm", ["pack", "--json", "--pack-destination", destination, ...workspaces], { cwd: repoRoot, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+  const result = spawnSync("npm", ["pack", "--json", "--pack-destination", destination, ...workspaces], {
+    cwd: repoRoot,
+    encoding: "utf8",
+    maxBuffer: 64 * 1024 * 1024,
+  });
   if (result.status !== 0) throw new Error(`npm pack failed (exit ${result.status}):\n${result.stderr}`);
   const packed = JSON.parse(result.stdout) as Array<{ name: string; filename: string; files: Array<{ path: string }> }>;
   return packed.map((p) => ({ name: p.name, tarball: join(destination, p.filename), files: p.files.map((f) => f.path).sort() }));

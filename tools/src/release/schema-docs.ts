@@ -122,4 +122,3 @@ function jsDocOf(node: ts.Node): string | undefined {
     .replace(/\s+/g, " ")
     .trim();
 }
-

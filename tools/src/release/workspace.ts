@@ -65,6 +65,8 @@ export function entryFiles(manifest: PackageManifest): string[] {
 export function requireBuilt(pkg: WorkspacePackage): void {
   const missing = entryFiles(pkg.manifest).filter((file) => !existsSync(join(pkg.dir, file)));
   if (missing.length) {
-    throw new Error(`${pkg.manifest.name} is not built: ${missing.map((f) => `packages/${pkg.folder}/${f}`).join(", ")} missing. Run \`npm run build\` at the repository root first.`);
+    throw new Error(
+      `${pkg.manifest.name} is not built: ${missing.map((f) => `packages/${pkg.folder}/${f}`).join(", ")} missing. Run \`npm run build\` at the repository root first.`,
+    );
   }
 }

@@ -1,4 +1,4 @@
-import { coerceConfigStrings, componentTypeLabel, maskSecrets, parseConfig, splitSecrets, type AnyFlavor, type ComponentType } from "@stackyard/core";
+import { type AnyFlavor, type ComponentType, coerceConfigStrings, componentTypeLabel, maskSecrets, parseConfig, splitSecrets } from "@stackyard/core";
 
 /**
  * Validates config given on the command line against a flavor's schema:
@@ -13,7 +13,12 @@ export function validateComponentConfig(
 ): { open: Record<string, unknown>; secrets: Record<string, unknown> } {
   const label = `${componentTypeLabel(where.type as ComponentType)} '${where.name}' (flavor ${flavor.name})`;
   const known = Object.keys(flavor.configSchema.shape);
-  parseConfig(flavor.configSchema.strict(), given, label, known.length ? `Config keys of flavor ${flavor.name}: ${known.join(", ")}` : `Flavor ${flavor.name} takes no config.`);
+  parseConfig(
+    flavor.configSchema.strict(),
+    given,
+    label,
+    known.length ? `Config keys of flavor ${flavor.name}: ${known.join(", ")}` : `Flavor ${flavor.name} takes no config.`,
+  );
   return splitSecrets(flavor.configSchema, given);
 }
 

@@ -6,7 +6,11 @@ export function printTable(rows: Array<Record<string, unknown>>, columns: string
   }
   const cells = rows.map((row) => columns.map((c) => cell(row[c])));
   const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((r) => r[i]!.length)));
-  const line = (values: string[]) => values.map((v, i) => v.padEnd(widths[i]!)).join("  ").trimEnd();
+  const line = (values: string[]) =>
+    values
+      .map((v, i) => v.padEnd(widths[i]!))
+      .join("  ")
+      .trimEnd();
   const out = [line(columns.map((c) => c.toUpperCase())), ...cells.map(line)];
   process.stdout.write(out.join("\n") + "\n");
 }

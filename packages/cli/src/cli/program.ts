@@ -250,7 +250,10 @@ function addRunCommands(program: Command): void {
     .requiredOption("--snapshot <uri>", "URI of the snapshot in the artifact store")
     .requiredOption("--step <id>", "step invocation id")
     .requiredOption("--run <id>", "run id")
-    .option("--attempt <n|next>", "run only this attempt (from 1), or the one after the step's last recorded attempt ('next'): its orchestrator retries a failed step")
+    .option(
+      "--attempt <n|next>",
+      "run only this attempt (from 1), or the one after the step's last recorded attempt ('next'): its orchestrator retries a failed step",
+    )
     .action(async (opts) => (await commands.stepRun()).stepRunCommand(opts));
 
   const runs = program.command("runs").description("pipeline runs: list, inspect, read logs, stop, delete");

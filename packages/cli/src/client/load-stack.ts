@@ -19,11 +19,19 @@ export async function loadStack(project: Project, stackName: string): Promise<Lo
   const components: CompileStack = { name: stackName, components: {} };
   for (const [type, id] of Object.entries(stackRow.components)) {
     const row = project.config.getComponentById(id);
-    if (!row) throw new StoreUsageError(`Stack '${stackName}' refers to a ${type.replaceAll("_", " ")} that no longer exists`, `Update the stack: \`stackyard stack update ${stackName}\`.`);
+    if (!row)
+      throw new StoreUsageError(
+        `Stack '${stackName}' refers to a ${type.replaceAll("_", " ")} that no longer exists`,
+        `Update the stack: \`stackyard stack update ${stackName}\`.`,
+      );
     const { component, entry, flavor } = await loadComponent(project, row, registry);
     made[type] = component;
     components.components[type as keyof CompileStack["components"]] = {
-      id: row.id, name: row.name, flavor: row.flavor, flavor_source: entry.source, config: row.config,
+      id: row.id,
+      name: row.name,
+      flavor: row.flavor,
+      flavor_source: entry.source,
+      config: row.config,
       ...(row.connector ? { connector: row.connector } : {}),
       ...(flavor.settingsSchema ? { settingsSchema: flavor.settingsSchema } : {}),
     };
@@ -48,7 +56,10 @@ export async function loadSnapshotComponent<T extends StackComponent>(project: P
   if (!component) throw new StoreUsageError(`The run's stack had no ${type.replaceAll("_", " ")}`);
   const row = project.config.getComponentById(component.id);
   if (!row) {
-    throw new StoreUsageError(`The ${type.replaceAll("_", " ")} '${component.name}' this run used has been deleted`, "Register it again under the same name to read this run's data.");
+    throw new StoreUsageError(
+      `The ${type.replaceAll("_", " ")} '${component.name}' this run used has been deleted`,
+      "Register it again under the same name to read this run's data.",
+    );
   }
   return instantiateComponent<T>(project, row);
 }

@@ -1,6 +1,6 @@
 import type { BaseArtifactStore, BaseOrchestrator, RunRecord, StepRunRecord } from "@stackyard/core";
-import { SqliteRunStore } from "../store/sqlite-run-store.js";
 import type { Project } from "../store/open-project.js";
+import type { SqliteRunStore } from "../store/sqlite-run-store.js";
 import { loadSnapshotComponent } from "./load-stack.js";
 
 /**

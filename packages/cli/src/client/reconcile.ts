@@ -1,5 +1,5 @@
 import { hostname } from "node:os";
-import { StackyardError, type BaseOrchestrator, type RunRecord, type Stack } from "@stackyard/core";
+import { type BaseOrchestrator, type RunRecord, type Stack, StackyardError } from "@stackyard/core";
 import type { Project } from "../store/open-project.js";
 import type { SqliteRunStore } from "../store/sqlite-run-store.js";
 import { loadSnapshotComponent } from "./load-stack.js";
@@ -26,7 +26,11 @@ export async function reconcileRun(project: Project, store: SqliteRunStore, run:
   for (const outcome of update.steps ?? []) {
     const current = await store.getStepRun(run.id, outcome.stepId);
     if (!current || current.status !== outcome.status) {
-      await store.putStepRun({ ...(current ?? { runId: run.id, stepId: outcome.stepId, stepName: outcome.stepId, attempt: 1, outputs: {} }), status: outcome.status, error: outcome.error });
+      await store.putStepRun({
+        ...(current ?? { runId: run.id, stepId: outcome.stepId, stepName: outcome.stepId, attempt: 1, outputs: {} }),
+        status: outcome.status,
+        error: outcome.error,
+      });
     }
   }
   const patch: Partial<RunRecord> = { status: update.status, ...(update.error ? { error: update.error } : {}) };

@@ -1,4 +1,12 @@
-import { ARTIFACT_STORE_ENV, ArtifactStoreRunStore, ConfigError, formatIssues, pipelineSnapshotSchema, type BaseArtifactStore, type PipelineSnapshot } from "@stackyard/core";
+import {
+  ARTIFACT_STORE_ENV,
+  ArtifactStoreRunStore,
+  type BaseArtifactStore,
+  ConfigError,
+  formatIssues,
+  type PipelineSnapshot,
+  pipelineSnapshotSchema,
+} from "@stackyard/core";
 import { z } from "zod";
 import { loadFlavorFromSource } from "../flavors/load-flavor.js";
 

@@ -1,26 +1,26 @@
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import {
-  EntrypointConfiguration,
   createRunMemo,
+  EntrypointConfiguration,
   formatRunName,
-  reuseCachedSteps,
-  RunFailedError,
-  runStep,
-  resolvePipelineSource,
   type Pipeline,
   type PipelineSnapshot,
+  RunFailedError,
   type RunOptions,
   type RunResult,
   type RunStatus,
+  resolvePipelineSource,
+  reuseCachedSteps,
+  runStep,
   type StepOutcome,
   type SubmitContext,
 } from "@stackyard/core";
+import { importModuleFor } from "../source/load-source.js";
 import { openProject, type Project } from "../store/open-project.js";
 import { SqliteRunStore } from "../store/sqlite-run-store.js";
-import { loadStack, type LoadedStack } from "./load-stack.js";
+import { type LoadedStack, loadStack } from "./load-stack.js";
 import { RunReporter } from "./reporter.js";
-import { importModuleFor } from "../source/load-source.js";
 
 /** Options of {@link runPipeline}: those of `pipeline.run()` plus the CLI's own. */
 export interface ClientRunOptions extends RunOptions {
@@ -58,7 +58,8 @@ export async function runPipelineInProject(project: Project, pipeline: Pipeline,
   const store = new SqliteRunStore(project.db);
   const stackName = loaded?.stack.name ?? options.stack ?? project.config.activeStackName();
   const { stack, components } = loaded ?? (await loadStack(project, stackName));
-  const source = options.source ?? (await resolvePipelineSource(pipeline, project.paths.sourceRoot, { importModule: importModuleFor(project.paths.sourceRoot) }));
+  const source =
+    options.source ?? (await resolvePipelineSource(pipeline, project.paths.sourceRoot, { importModule: importModuleFor(project.paths.sourceRoot) }));
   const snapshot = pipeline.compile({
     source,
     stack: components,
@@ -77,12 +78,28 @@ export async function runPipelineInProject(project: Project, pipeline: Pipeline,
   const runName = formatRunName(snapshot.run_name_template);
   const created = new Date().toISOString();
   await store.createRun({
-    id: runId, name: runName, pipeline: snapshot.pipeline.name, snapshotId: snapshot.id, snapshotUri, stack: stackName,
-    orchestrator: stack.orchestrator.name, status: "initializing", pid: process.pid, host: hostname(), created, started: created,
+    id: runId,
+    name: runName,
+    pipeline: snapshot.pipeline.name,
+    snapshotId: snapshot.id,
+    snapshotUri,
+    stack: stackName,
+    orchestrator: stack.orchestrator.name,
+    status: "initializing",
+    pid: process.pid,
+    host: hostname(),
+    created,
+    started: created,
   });
 
-  const reporter = new RunReporter(runName, snapshot.steps.map((s) => s.id), { quiet: options.quiet });
-  reporter.info(`Running pipeline '${snapshot.pipeline.name}' as run '${runName}' on stack '${stackName}' (orchestrator ${stack.orchestrator.name}: ${stack.orchestrator.flavor}).`);
+  const reporter = new RunReporter(
+    runName,
+    snapshot.steps.map((s) => s.id),
+    { quiet: options.quiet },
+  );
+  reporter.info(
+    `Running pipeline '${snapshot.pipeline.name}' as run '${runName}' on stack '${stackName}' (orchestrator ${stack.orchestrator.name}: ${stack.orchestrator.flavor}).`,
+  );
   warnUnhonouredResources(snapshot, stack.orchestrator.capabilities.honoursResources, stack.orchestrator.name, reporter);
 
   const abort = new AbortController();
@@ -96,11 +113,27 @@ export async function runPipelineInProject(project: Project, pipeline: Pipeline,
 
   const memo = createRunMemo();
   const context: SubmitContext = {
-    runId, runName, snapshotUri, stack, sourceRoot: project.paths.sourceRoot, store, events: reporter, signal: abort.signal,
+    runId,
+    runName,
+    snapshotUri,
+    stack,
+    sourceRoot: project.paths.sourceRoot,
+    store,
+    events: reporter,
+    signal: abort.signal,
     runStepInProcess: (stepId, opts) =>
       runStep({
-        snapshot, stepId, runId, store, artifactStore: stack.artifactStore, pipeline, signal: opts?.signal ?? abort.signal,
-        sourceRoot: project.paths.sourceRoot, importModule: importModuleFor(project.paths.sourceRoot), memo, writeResultFile: false,
+        snapshot,
+        stepId,
+        runId,
+        store,
+        artifactStore: stack.artifactStore,
+        pipeline,
+        signal: opts?.signal ?? abort.signal,
+        sourceRoot: project.paths.sourceRoot,
+        importModule: importModuleFor(project.paths.sourceRoot),
+        memo,
+        writeResultFile: false,
         onLog: (line, stream) => reporter.stepLog(stepId, line, stream),
         onStatus: (status, detail) => reporter.stepStatus(stepId, status, detail),
       }),
@@ -127,7 +160,13 @@ export async function runPipelineInProject(project: Project, pipeline: Pipeline,
     // Steps the cache answers for are recorded in one pass first. When that is
     // every step, nothing is submitted: no image is built, no container started.
     const cached = await reuseCachedSteps({
-      snapshot, runId, store, artifactStore: stack.artifactStore, pipeline, memo, signal: abort.signal,
+      snapshot,
+      runId,
+      store,
+      artifactStore: stack.artifactStore,
+      pipeline,
+      memo,
+      signal: abort.signal,
       onCached: (stepId) => reporter.stepStatus(stepId, "cached"),
     });
     if (cached.length === snapshot.steps.length) {
@@ -154,7 +193,9 @@ export async function runPipelineInProject(project: Project, pipeline: Pipeline,
   }
   const result: RunResult = { runId, runName, status, steps: outcomes };
   if (status === "failed" || status === "stopped") {
-    throw new RunFailedError(`Run '${runName}' ${status}: ${error ?? "see stackyard runs describe " + runName}`, { hint: `See the step output with \`stackyard runs logs ${runName}\`.` });
+    throw new RunFailedError(`Run '${runName}' ${status}: ${error ?? "see stackyard runs describe " + runName}`, {
+      hint: `See the step output with \`stackyard runs logs ${runName}\`.`,
+    });
   }
   return result;
 }
@@ -171,6 +212,8 @@ function warnUnhonouredResources(snapshot: PipelineSnapshot, honours: boolean, o
   if (honours) return;
   const asking = snapshot.steps.filter((s) => Object.keys(s.resources).length);
   if (asking.length) {
-    reporter.warn(`orchestrator '${orchestrator}' cannot enforce resources (cpu_count, gpu_count, memory); ${asking.length} step(s) ask for them and will run without limits.`);
+    reporter.warn(
+      `orchestrator '${orchestrator}' cannot enforce resources (cpu_count, gpu_count, memory); ${asking.length} step(s) ask for them and will run without limits.`,
+    );
   }
 }

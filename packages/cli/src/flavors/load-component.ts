@@ -1,17 +1,17 @@
 import {
+  type AnyFlavor,
+  type ComponentType,
   componentTypeLabel,
   MissingDependencyError,
   parseConfig,
-  type AnyFlavor,
-  type ComponentType,
   type ServiceConnector,
   type StackComponent,
 } from "@stackyard/core";
 import type { ComponentRow } from "../store/config-store.js";
 import type { Project } from "../store/open-project.js";
-import { loadFlavor } from "./load-flavor.js";
-import { FlavorRegistry, type FlavorEntry } from "./registry.js";
 import { StoreUsageError } from "../store/store-errors.js";
+import { loadFlavor } from "./load-flavor.js";
+import { type FlavorEntry, FlavorRegistry } from "./registry.js";
 
 /** Finds a flavor by type and name, or fails listing the ones there are. */
 export function requireFlavorEntry(registry: FlavorRegistry, type: string, name: string): FlavorEntry {
@@ -39,7 +39,11 @@ function packageToInstall(entry: FlavorEntry, flavor: AnyFlavor): string | undef
  * implementation (the only place implementations are loaded), validates
  * config and secrets, and connects its service connector.
  */
-export async function instantiateComponent<T extends StackComponent<any>>(project: Project, row: ComponentRow, registry = new FlavorRegistry(project.config, project.paths.sourceRoot)): Promise<T> {
+export async function instantiateComponent<T extends StackComponent<any>>(
+  project: Project,
+  row: ComponentRow,
+  registry = new FlavorRegistry(project.config, project.paths.sourceRoot),
+): Promise<T> {
   return (await loadComponent<T>(project, row, registry)).component;
 }
 

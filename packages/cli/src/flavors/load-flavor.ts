@@ -1,4 +1,4 @@
-import { asFlavor, componentTypeLabel, flavorProblems, SourceError, type AnyFlavor, type ComponentType } from "@stackyard/core";
+import { type AnyFlavor, asFlavor, type ComponentType, componentTypeLabel, flavorProblems, SourceError } from "@stackyard/core";
 import { loadSource } from "../source/load-source.js";
 import { BUILTIN_FLAVORS } from "./builtin.js";
 import type { FlavorEntry } from "./registry.js";

@@ -15,8 +15,22 @@ export interface FlavorEntry {
   remote: boolean;
 }
 
-const builtinEntry = (f: (typeof BUILTIN_FLAVORS)[number]): FlavorEntry => ({ type: f.type, name: f.name, source: f.source, origin: "built-in", description: f.description, remote: f.remote });
-const registeredEntry = (f: FlavorRow): FlavorEntry => ({ type: f.type, name: f.name, source: f.source, origin: "registered", description: f.description ?? undefined, remote: f.remote });
+const builtinEntry = (f: (typeof BUILTIN_FLAVORS)[number]): FlavorEntry => ({
+  type: f.type,
+  name: f.name,
+  source: f.source,
+  origin: "built-in",
+  description: f.description,
+  remote: f.remote,
+});
+const registeredEntry = (f: FlavorRow): FlavorEntry => ({
+  type: f.type,
+  name: f.name,
+  source: f.source,
+  origin: "registered",
+  description: f.description ?? undefined,
+  remote: f.remote,
+});
 
 /**
  * Every flavor the project can use: built in, declared by installed packages,

@@ -2,7 +2,7 @@ import type { ScaffoldNames, ScaffoldType } from "./names.js";
 import { artifactStoreImplementation, artifactStoreIndex, artifactStoreTest } from "./templates/artifact-store.js";
 import { containerRegistryImplementation, containerRegistryIndex, containerRegistryTest } from "./templates/container-registry.js";
 import { orchestratorImplementation, orchestratorIndex, orchestratorTest } from "./templates/orchestrator.js";
-import { gitignore, packageJson, readme, tsconfigJson, tsupConfig, vitestConfig, type ScaffoldVersions } from "./templates/package-files.js";
+import { gitignore, packageJson, readme, type ScaffoldVersions, tsconfigJson, tsupConfig, vitestConfig } from "./templates/package-files.js";
 
 const byType: Record<ScaffoldType, { index(n: ScaffoldNames): string; implementation(n: ScaffoldNames): string; test(n: ScaffoldNames): string }> = {
   orchestrator: { index: orchestratorIndex, implementation: orchestratorImplementation, test: orchestratorTest },

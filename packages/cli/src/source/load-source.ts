@@ -27,7 +27,9 @@ async function load(module: string, isFile: boolean, sourceRoot: string): Promis
   if (isFile) {
     const file = resolve(sourceRoot, module);
     if (!existsSync(file)) {
-      throw new SourceError(`Cannot load '${module}': no file at ${file}`, { hint: "File source paths are relative to the source root (the folder holding .stackyard/)." });
+      throw new SourceError(`Cannot load '${module}': no file at ${file}`, {
+        hint: "File source paths are relative to the source root (the folder holding .stackyard/).",
+      });
     }
   }
   const specifier = isFile ? pathToFileURL(resolve(sourceRoot, module)).href : module;

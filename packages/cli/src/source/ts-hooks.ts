@@ -67,7 +67,8 @@ function safeUserName(): string {
   }
 }
 
-const isPathLike = (specifier: string): boolean => specifier.startsWith("./") || specifier.startsWith("../") || specifier.startsWith("/") || specifier.startsWith("file:");
+const isPathLike = (specifier: string): boolean =>
+  specifier.startsWith("./") || specifier.startsWith("../") || specifier.startsWith("/") || specifier.startsWith("file:");
 
 /**
  * The TypeScript spellings to try for a relative specifier Node could not
@@ -76,10 +77,13 @@ const isPathLike = (specifier: string): boolean => specifier.startsWith("./") ||
  */
 function typescriptSpellings(specifier: string, context: ResolveContext, error: unknown): string[] {
   const code = (error as { code?: string }).code;
-  if ((code !== "ERR_MODULE_NOT_FOUND" && code !== "ERR_UNSUPPORTED_DIR_IMPORT") || !isPathLike(specifier) || !context.parentURL?.startsWith("file:")) return [];
+  if ((code !== "ERR_MODULE_NOT_FOUND" && code !== "ERR_UNSUPPORTED_DIR_IMPORT") || !isPathLike(specifier) || !context.parentURL?.startsWith("file:"))
+    return [];
   const [path, query = ""] = splitQuery(specifier);
   const js = JS_EXTENSION.exec(path);
-  const paths = js ? (TS_FOR_JS[js[0]] ?? []).map((ext) => path.slice(0, -js[0].length) + ext) : BARE_CANDIDATES.map((suffix) => path.replace(/\/$/, "") + suffix);
+  const paths = js
+    ? (TS_FOR_JS[js[0]] ?? []).map((ext) => path.slice(0, -js[0].length) + ext)
+    : BARE_CANDIDATES.map((suffix) => path.replace(/\/$/, "") + suffix);
   return paths.map((candidate) => candidate + query);
 }
 
@@ -100,7 +104,11 @@ export async function resolve(specifier: string, context: ResolveContext, nextRe
 }
 
 /** {@link resolve} for `module.registerHooks` (Node 22.15+: hooks on the importing thread). */
-export function resolveSync(specifier: string, context: ResolveContext, nextResolve: (specifier: string, context?: ResolveContext) => ResolveResult): ResolveResult {
+export function resolveSync(
+  specifier: string,
+  context: ResolveContext,
+  nextResolve: (specifier: string, context?: ResolveContext) => ResolveResult,
+): ResolveResult {
   try {
     return nextResolve(specifier, context);
   } catch (error) {
@@ -142,7 +150,10 @@ function plan(url: string, context: LoadContext): LoadResult | Compile | undefin
   const file = fileURLToPath(fileUrl);
   const source = readFileSync(file, "utf8");
   const tsconfig = nearestTsconfig(dirname(file));
-  const key = createHash("sha256").update(`${COMPILE_VERSION}\0${compilerVersion()}\0${process.version}\0${file}\0${tsconfig ?? ""}\0`).update(source).digest("hex");
+  const key = createHash("sha256")
+    .update(`${COMPILE_VERSION}\0${compilerVersion()}\0${process.version}\0${file}\0${tsconfig ?? ""}\0`)
+    .update(source)
+    .digest("hex");
   const cacheFile = join(cacheDir, `${key}.mjs`);
   if (cacheIsTrusted()) {
     try {

@@ -65,14 +65,18 @@ export class ConfigStore {
   // --- flavors ------------------------------------------------------------
 
   listFlavors(type?: string): FlavorRow[] {
-    const rows = (type
-      ? this.db.prepare("SELECT * FROM flavors WHERE type = ? ORDER BY name").all(type)
-      : this.db.prepare("SELECT * FROM flavors ORDER BY type, name").all()) as Array<Omit<FlavorRow, "remote"> & { remote: number }>;
+    const rows = (
+      type
+        ? this.db.prepare("SELECT * FROM flavors WHERE type = ? ORDER BY name").all(type)
+        : this.db.prepare("SELECT * FROM flavors ORDER BY type, name").all()
+    ) as Array<Omit<FlavorRow, "remote"> & { remote: number }>;
     return rows.map((r) => ({ ...r, remote: Boolean(r.remote) }));
   }
 
   getFlavor(type: string, name: string): FlavorRow | undefined {
-    const row = this.db.prepare("SELECT * FROM flavors WHERE type = ? AND name = ?").get(type, name) as (Omit<FlavorRow, "remote"> & { remote: number }) | undefined;
+    const row = this.db.prepare("SELECT * FROM flavors WHERE type = ? AND name = ?").get(type, name) as
+      | (Omit<FlavorRow, "remote"> & { remote: number })
+      | undefined;
     return row && { ...row, remote: Boolean(row.remote) };
   }
 
@@ -89,10 +93,7 @@ export class ConfigStore {
   deleteFlavor(type: string, name: string): void {
     const users = this.db.prepare("SELECT name FROM components WHERE type = ? AND flavor = ? ORDER BY name").all(type, name) as Array<{ name: string }>;
     if (users.length) {
-      throw new StoreUsageError(
-        `Flavor '${name}' is used by ${label(type)} ${users.map((u) => `'${u.name}'`).join(", ")}`,
-        `Delete those components first.`,
-      );
+      throw new StoreUsageError(`Flavor '${name}' is used by ${label(type)} ${users.map((u) => `'${u.name}'`).join(", ")}`, `Delete those components first.`);
     }
     const result = this.db.prepare("DELETE FROM flavors WHERE type = ? AND name = ?").run(type, name);
     if (!result.changes) throw new StoreUsageError(`No ${label(type)} flavor named '${name}' is registered`);
@@ -101,14 +102,18 @@ export class ConfigStore {
   // --- components ---------------------------------------------------------
 
   listComponents(type?: string): ComponentRow[] {
-    const rows = (type
-      ? this.db.prepare("SELECT * FROM components WHERE type = ? ORDER BY name").all(type)
-      : this.db.prepare("SELECT * FROM components ORDER BY type, name").all()) as Array<Omit<ComponentRow, "config"> & { config: string }>;
+    const rows = (
+      type
+        ? this.db.prepare("SELECT * FROM components WHERE type = ? ORDER BY name").all(type)
+        : this.db.prepare("SELECT * FROM components ORDER BY type, name").all()
+    ) as Array<Omit<ComponentRow, "config"> & { config: string }>;
     return rows.map(parseComponent);
   }
 
   findComponent(type: string, name: string): ComponentRow | undefined {
-    const row = this.db.prepare("SELECT * FROM components WHERE type = ? AND name = ?").get(type, name) as (Omit<ComponentRow, "config"> & { config: string }) | undefined;
+    const row = this.db.prepare("SELECT * FROM components WHERE type = ? AND name = ?").get(type, name) as
+      | (Omit<ComponentRow, "config"> & { config: string })
+      | undefined;
     return row && parseComponent(row);
   }
 
@@ -123,40 +128,64 @@ export class ConfigStore {
       const names = this.listComponents(type).map((c) => c.name);
       throw new StoreUsageError(
         `No ${label(type)} named '${name}'`,
-        names.length ? `Registered ${label(type)}s: ${names.join(", ")}` : `Register one with \`stackyard ${type.replaceAll("_", "-")} register ${name} -f FLAVOR\`.`,
+        names.length
+          ? `Registered ${label(type)}s: ${names.join(", ")}`
+          : `Register one with \`stackyard ${type.replaceAll("_", "-")} register ${name} -f FLAVOR\`.`,
       );
     }
     return row;
   }
 
   /** Adds a component; `secrets` go to the secrets file. */
-  addComponent(input: { type: string; name: string; flavor: string; config: Record<string, unknown>; secrets: Record<string, unknown>; connector?: string | undefined }): ComponentRow {
+  addComponent(input: {
+    type: string;
+    name: string;
+    flavor: string;
+    config: Record<string, unknown>;
+    secrets: Record<string, unknown>;
+    connector?: string | undefined;
+  }): ComponentRow {
     if (this.findComponent(input.type, input.name)) {
-      throw new StoreUsageError(`A ${label(input.type)} named '${input.name}' already exists`, `Pick another name, or change it with \`stackyard ${input.type.replaceAll("_", "-")} update ${input.name}\`.`);
+      throw new StoreUsageError(
+        `A ${label(input.type)} named '${input.name}' already exists`,
+        `Pick another name, or change it with \`stackyard ${input.type.replaceAll("_", "-")} update ${input.name}\`.`,
+      );
     }
-    const row: ComponentRow = { id: randomUUID(), type: input.type, name: input.name, flavor: input.flavor, config: input.config, connector: input.connector ?? null, created: now(), updated: now() };
+    const row: ComponentRow = {
+      id: randomUUID(),
+      type: input.type,
+      name: input.name,
+      flavor: input.flavor,
+      config: input.config,
+      connector: input.connector ?? null,
+      created: now(),
+      updated: now(),
+    };
     this.withSecrets(row.id, input.secrets, () => {
-      this.db.prepare("INSERT INTO components (id, type, name, flavor, config, connector, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?)").run(row.id, row.type, row.name, row.flavor, JSON.stringify(row.config), row.connector, row.created, row.updated);
+      this.db
+        .prepare("INSERT INTO components (id, type, name, flavor, config, connector, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+        .run(row.id, row.type, row.name, row.flavor, JSON.stringify(row.config), row.connector, row.created, row.updated);
     });
     return row;
   }
 
-  updateComponent(id: string, patch: { config: Record<string, unknown>; secrets: Record<string, unknown>; connector?: string | null | undefined; name?: string }): void {
+  updateComponent(
+    id: string,
+    patch: { config: Record<string, unknown>; secrets: Record<string, unknown>; connector?: string | null | undefined; name?: string },
+  ): void {
     this.withSecrets(id, patch.secrets, () => {
       const current = this.getComponentById(id)!;
-      this.db.prepare("UPDATE components SET config = ?, connector = ?, name = ?, updated = ? WHERE id = ?").run(
-        JSON.stringify(patch.config),
-        patch.connector === undefined ? current.connector : patch.connector,
-        patch.name ?? current.name,
-        now(),
-        id,
-      );
+      this.db
+        .prepare("UPDATE components SET config = ?, connector = ?, name = ?, updated = ? WHERE id = ?")
+        .run(JSON.stringify(patch.config), patch.connector === undefined ? current.connector : patch.connector, patch.name ?? current.name, now(), id);
     });
   }
 
   deleteComponent(type: string, name: string): void {
     const row = this.getComponent(type, name);
-    const stacks = this.db.prepare("SELECT s.name FROM stacks s JOIN stack_components sc ON sc.stack_id = s.id WHERE sc.component_id = ? ORDER BY s.name").all(row.id) as Array<{ name: string }>;
+    const stacks = this.db
+      .prepare("SELECT s.name FROM stacks s JOIN stack_components sc ON sc.stack_id = s.id WHERE sc.component_id = ? ORDER BY s.name")
+      .all(row.id) as Array<{ name: string }>;
     if (stacks.length) {
       throw new StoreUsageError(
         `${label(type)[0]!.toUpperCase()}${label(type).slice(1)} '${name}' is used by stack ${stacks.map((s) => `'${s.name}'`).join(", ")}`,
@@ -164,9 +193,15 @@ export class ConfigStore {
       );
     }
     if (type === "service_connector") {
-      const users = this.db.prepare("SELECT type, name FROM components WHERE connector = ? ORDER BY type, name").all(name) as Array<{ type: string; name: string }>;
+      const users = this.db.prepare("SELECT type, name FROM components WHERE connector = ? ORDER BY type, name").all(name) as Array<{
+        type: string;
+        name: string;
+      }>;
       if (users.length) {
-        throw new StoreUsageError(`Service connector '${name}' is used by ${users.map((u) => `${label(u.type)} '${u.name}'`).join(", ")}`, "Update those components to another connector first.");
+        throw new StoreUsageError(
+          `Service connector '${name}' is used by ${users.map((u) => `${label(u.type)} '${u.name}'`).join(", ")}`,
+          "Update those components to another connector first.",
+        );
       }
     }
     this.withSecrets(row.id, {}, () => {
@@ -194,7 +229,11 @@ export class ConfigStore {
 
   listStacks(): StackRow[] {
     const stacks = this.db.prepare("SELECT * FROM stacks ORDER BY name").all() as Array<Omit<StackRow, "components">>;
-    const links = this.db.prepare("SELECT stack_id, type, component_id FROM stack_components").all() as Array<{ stack_id: string; type: string; component_id: string }>;
+    const links = this.db.prepare("SELECT stack_id, type, component_id FROM stack_components").all() as Array<{
+      stack_id: string;
+      type: string;
+      component_id: string;
+    }>;
     return stacks.map((s) => ({ ...s, components: Object.fromEntries(links.filter((l) => l.stack_id === s.id).map((l) => [l.type, l.component_id])) }));
   }
 
@@ -206,7 +245,10 @@ export class ConfigStore {
     const stack = this.findStack(name);
     if (!stack) {
       const names = this.listStacks().map((s) => s.name);
-      throw new StoreUsageError(`No stack named '${name}'`, names.length ? `Registered stacks: ${names.join(", ")}` : "Register one with `stackyard stack register NAME -o ORCHESTRATOR -a ARTIFACT_STORE`.");
+      throw new StoreUsageError(
+        `No stack named '${name}'`,
+        names.length ? `Registered stacks: ${names.join(", ")}` : "Register one with `stackyard stack register NAME -o ORCHESTRATOR -a ARTIFACT_STORE`.",
+      );
     }
     return stack;
   }
@@ -214,22 +256,26 @@ export class ConfigStore {
   addStack(name: string, components: Record<string, string>): StackRow {
     if (this.findStack(name)) throw new StoreUsageError(`A stack named '${name}' already exists`, `Change it with \`stackyard stack update ${name}\`.`);
     const row: StackRow = { id: randomUUID(), name, components, created: now(), updated: now() };
-    this.db.transaction(() => {
-      this.db.prepare("INSERT INTO stacks (id, name, created, updated) VALUES (?, ?, ?, ?)").run(row.id, name, row.created, row.updated);
-      this.writeStackComponents(row.id, components);
-    }).immediate();
+    this.db
+      .transaction(() => {
+        this.db.prepare("INSERT INTO stacks (id, name, created, updated) VALUES (?, ?, ?, ?)").run(row.id, name, row.created, row.updated);
+        this.writeStackComponents(row.id, components);
+      })
+      .immediate();
     return row;
   }
 
   updateStack(name: string, components: Record<string, string>, rename?: string): void {
     const stack = this.getStack(name);
     if (rename && rename !== name && this.findStack(rename)) throw new StoreUsageError(`A stack named '${rename}' already exists`);
-    this.db.transaction(() => {
-      this.db.prepare("UPDATE stacks SET name = ?, updated = ? WHERE id = ?").run(rename ?? name, now(), stack.id);
-      this.db.prepare("DELETE FROM stack_components WHERE stack_id = ?").run(stack.id);
-      this.writeStackComponents(stack.id, components);
-      if (rename && this.getSetting("active_stack") === name) this.setSetting("active_stack", rename);
-    }).immediate();
+    this.db
+      .transaction(() => {
+        this.db.prepare("UPDATE stacks SET name = ?, updated = ? WHERE id = ?").run(rename ?? name, now(), stack.id);
+        this.db.prepare("DELETE FROM stack_components WHERE stack_id = ?").run(stack.id);
+        this.writeStackComponents(stack.id, components);
+        if (rename && this.getSetting("active_stack") === name) this.setSetting("active_stack", rename);
+      })
+      .immediate();
   }
 
   deleteStack(name: string): void {

@@ -1,6 +1,6 @@
 import { ConfigStore } from "./config-store.js";
-import { openDatabase, type Database } from "./database.js";
-import { findSourceRoot, projectPaths, type ProjectPaths } from "./project.js";
+import { type Database, openDatabase } from "./database.js";
+import { findSourceRoot, type ProjectPaths, projectPaths } from "./project.js";
 import { StoreOpenError } from "./store-errors.js";
 
 /** An open project: its paths, store and config. */

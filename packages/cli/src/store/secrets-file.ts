@@ -17,7 +17,10 @@ export class SecretsFile {
     try {
       return JSON.parse(readFileSync(this.file, "utf8")) as SecretsByComponent;
     } catch (error) {
-      throw new StoreOpenError(`The secrets file ${this.file} cannot be read: ${(error as Error).message}`, "It was left untouched; restore it from a backup or remove it and register the affected components again.");
+      throw new StoreOpenError(
+        `The secrets file ${this.file} cannot be read: ${(error as Error).message}`,
+        "It was left untouched; restore it from a backup or remove it and register the affected components again.",
+      );
     }
   }
 

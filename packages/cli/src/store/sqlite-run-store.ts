@@ -5,9 +5,21 @@ import { StoreUsageError } from "./store-errors.js";
 type Row = Record<string, unknown>;
 
 const RUN_COLUMNS: Array<[keyof RunRecord, string]> = [
-  ["id", "id"], ["name", "name"], ["pipeline", "pipeline"], ["snapshotId", "snapshot_id"], ["snapshotUri", "snapshot_uri"],
-  ["stack", "stack"], ["orchestrator", "orchestrator"], ["status", "status"], ["orchestratorRunId", "orchestrator_run_id"],
-  ["pid", "pid"], ["host", "host"], ["error", "error"], ["created", "created"], ["started", "started"], ["ended", "ended"],
+  ["id", "id"],
+  ["name", "name"],
+  ["pipeline", "pipeline"],
+  ["snapshotId", "snapshot_id"],
+  ["snapshotUri", "snapshot_uri"],
+  ["stack", "stack"],
+  ["orchestrator", "orchestrator"],
+  ["status", "status"],
+  ["orchestratorRunId", "orchestrator_run_id"],
+  ["pid", "pid"],
+  ["host", "host"],
+  ["error", "error"],
+  ["created", "created"],
+  ["started", "started"],
+  ["ended", "ended"],
 ];
 
 function toRun(row: Row): RunRecord {
@@ -35,9 +47,16 @@ function toStep(row: Row): StepRunRecord {
 
 function toArtifact(row: Row): ArtifactRecord {
   return {
-    id: row.id as string, runId: row.run_id as string, stepId: row.step_id as string, output: row.output as string,
-    uri: row.uri as string, materializer: row.materializer as string, dataType: row.data_type as string,
-    size: row.size as number, sha256: row.sha256 as string, created: row.created as string,
+    id: row.id as string,
+    runId: row.run_id as string,
+    stepId: row.step_id as string,
+    output: row.output as string,
+    uri: row.uri as string,
+    materializer: row.materializer as string,
+    dataType: row.data_type as string,
+    size: row.size as number,
+    sha256: row.sha256 as string,
+    created: row.created as string,
   };
 }
 
@@ -121,8 +140,14 @@ export class SqliteRunStore implements RunStore {
   async listRuns(query: RunQuery = {}): Promise<RunRecord[]> {
     const where: string[] = [];
     const values: unknown[] = [];
-    if (query.pipeline) (where.push("pipeline = ?"), values.push(query.pipeline));
-    if (query.status) (where.push("status = ?"), values.push(query.status));
+    if (query.pipeline) {
+      where.push("pipeline = ?");
+      values.push(query.pipeline);
+    }
+    if (query.status) {
+      where.push("status = ?");
+      values.push(query.status);
+    }
     const sql = `SELECT * FROM runs ${where.length ? "WHERE " + where.join(" AND ") : ""} ORDER BY created DESC LIMIT ${Math.max(1, Math.floor(query.limit ?? 1000))}`;
     return (this.db.prepare(sql).all(...values) as Row[]).map(toRun);
   }
@@ -155,10 +180,18 @@ export class SqliteRunStore implements RunStore {
 
   private writeStep(step: StepRunRecord): void {
     this.statements.putStep.run({
-      runId: step.runId, stepId: step.stepId, stepName: step.stepName, status: step.status, attempt: step.attempt,
-      cacheKey: step.cacheKey ?? null, cachedFrom: step.cachedFrom ? JSON.stringify(step.cachedFrom) : null,
-      outputs: JSON.stringify(step.outputs), logUri: step.logUri ?? null, error: step.error ?? null,
-      started: step.started ?? null, ended: step.ended ?? null,
+      runId: step.runId,
+      stepId: step.stepId,
+      stepName: step.stepName,
+      status: step.status,
+      attempt: step.attempt,
+      cacheKey: step.cacheKey ?? null,
+      cachedFrom: step.cachedFrom ? JSON.stringify(step.cachedFrom) : null,
+      outputs: JSON.stringify(step.outputs),
+      logUri: step.logUri ?? null,
+      error: step.error ?? null,
+      started: step.started ?? null,
+      ended: step.ended ?? null,
     });
   }
 

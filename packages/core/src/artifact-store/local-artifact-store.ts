@@ -6,7 +6,7 @@ import { pipeline as pipe } from "node:stream/promises";
 import { fileURLToPath } from "node:url";
 import type { ComponentInit } from "../component/stack-component.js";
 import { ConflictError, NotFoundError } from "../errors/errors.js";
-import { BaseArtifactStore, type ArtifactStat, type WriteBody } from "./base-artifact-store.js";
+import { type ArtifactStat, BaseArtifactStore, type WriteBody } from "./base-artifact-store.js";
 
 let tempCounter = Math.floor(Math.random() * 0x7fffffff);
 

@@ -1,5 +1,5 @@
-import type { ComponentType } from "./component-type.js";
 import type { ServiceConnector } from "../connector/service-connector.js";
+import type { ComponentType } from "./component-type.js";
 
 /**
  * What a component is constructed with. The config has already been

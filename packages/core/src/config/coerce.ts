@@ -21,10 +21,7 @@ function baseType(schema: z.ZodType): string {
  * (`--subnet_ids='["subnet-xxx"]'`). Unknown keys are left as they are so
  * that the schema reports them.
  */
-export function coerceConfigStrings(
-  schema: z.ZodType,
-  values: Record<string, string>,
-): Record<string, unknown> {
+export function coerceConfigStrings(schema: z.ZodType, values: Record<string, string>): Record<string, unknown> {
   const shape = schema instanceof z.ZodObject ? (schema.shape as Record<string, z.ZodType>) : {};
   const out: Record<string, unknown> = {};
   for (const [key, raw] of Object.entries(values)) {
@@ -58,7 +55,12 @@ function coerceOne(type: string, raw: string): unknown {
         return JSON.parse(raw);
       } catch {
         // A bare word for a list means a list of one: --subnet_ids=subnet-xxx
-        return type === "array" ? raw.split(",").map((s) => s.trim()).filter(Boolean) : raw;
+        return type === "array"
+          ? raw
+              .split(",")
+              .map((s) => s.trim())
+              .filter(Boolean)
+          : raw;
       }
     case "null":
       return raw === "null" ? null : raw;

@@ -45,10 +45,7 @@ export function secretKeys(schema: z.ZodType): string[] {
 }
 
 /** Splits a config into what may be stored openly and what is secret. */
-export function splitSecrets(
-  schema: z.ZodType,
-  config: Record<string, unknown>,
-): { open: Record<string, unknown>; secrets: Record<string, unknown> } {
+export function splitSecrets(schema: z.ZodType, config: Record<string, unknown>): { open: Record<string, unknown>; secrets: Record<string, unknown> } {
   const keys = new Set(secretKeys(schema));
   const open: Record<string, unknown> = {};
   const secrets: Record<string, unknown> = {};
@@ -63,7 +60,5 @@ export function splitSecrets(
 /** A copy of `config` with every secret field replaced by {@link SECRET_MASK}. */
 export function maskSecrets(schema: z.ZodType, config: Record<string, unknown>): Record<string, unknown> {
   const keys = new Set(secretKeys(schema));
-  return Object.fromEntries(
-    Object.entries(config).map(([key, value]) => [key, keys.has(key) && value !== undefined ? SECRET_MASK : value]),
-  );
+  return Object.fromEntries(Object.entries(config).map(([key, value]) => [key, keys.has(key) && value !== undefined ? SECRET_MASK : value]));
 }

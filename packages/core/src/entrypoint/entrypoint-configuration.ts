@@ -36,7 +36,9 @@ export interface EntrypointOptions {
 export function parseStepAttempt(value: string): StepAttempt {
   if (value === "next") return "next";
   if (/^[1-9][0-9]{0,8}$/.test(value)) return Number(value);
-  throw new ConfigError(`Invalid --attempt '${value}': expected a whole number from 1 (the attempt to run) or 'next' (the one after the step's last recorded attempt)`);
+  throw new ConfigError(
+    `Invalid --attempt '${value}': expected a whole number from 1 (the attempt to run) or 'next' (the one after the step's last recorded attempt)`,
+  );
 }
 
 /**
@@ -60,7 +62,7 @@ export class EntrypointConfiguration {
 
   /** The whole command for one step. */
   static commandFor(options: EntrypointOptions): string[] {
-    return [...this.command, ...this.arguments(options)];
+    return [...EntrypointConfiguration.command, ...EntrypointConfiguration.arguments(options)];
   }
 
   /**

@@ -1,5 +1,5 @@
-import type { StepOutcome } from "../orchestrator/base-orchestrator.js";
 import { PipelineDefinitionError } from "../errors/errors.js";
+import type { StepOutcome } from "../orchestrator/base-orchestrator.js";
 
 /** A node of the DAG: an invocation id and the ids it waits for. */
 export interface DagStep {
@@ -40,7 +40,7 @@ export async function executeDag(options: ExecuteDagOptions): Promise<StepOutcom
   const failFast = options.failFast ?? true;
   const concurrency = Math.max(1, Math.floor(options.concurrency ?? Number.POSITIVE_INFINITY));
   const index = new Map<string, number>();
-  steps.forEach((step, i) => index.set(step.id, i));
+  for (const [i, step] of steps.entries()) index.set(step.id, i);
   const waiting = new Int32Array(steps.length);
   const downstream: number[][] = steps.map(() => []);
   steps.forEach((step, i) => {

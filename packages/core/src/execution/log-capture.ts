@@ -13,10 +13,22 @@ export interface StepLogSink {
 
 const KEY = Symbol.for("stackyard.logCapture");
 type Shared = { storage: AsyncLocalStorage<StepLogSink>; patchedConsoles: WeakSet<object>; streamsPatched: boolean };
-const shared: Shared = ((globalThis as Record<symbol, unknown>)[KEY] as Shared | undefined) ??
-  ((globalThis as Record<symbol, unknown>)[KEY] = { storage: new AsyncLocalStorage<StepLogSink>(), patchedConsoles: new WeakSet(), streamsPatched: false } satisfies Shared) as Shared;
+const shared: Shared =
+  ((globalThis as Record<symbol, unknown>)[KEY] as Shared | undefined) ??
+  (((globalThis as Record<symbol, unknown>)[KEY] = {
+    storage: new AsyncLocalStorage<StepLogSink>(),
+    patchedConsoles: new WeakSet(),
+    streamsPatched: false,
+  } satisfies Shared) as Shared);
 
-const CONSOLE_METHODS: Record<string, "stdout" | "stderr"> = { log: "stdout", info: "stdout", debug: "stdout", warn: "stderr", error: "stderr", trace: "stderr" };
+const CONSOLE_METHODS: Record<string, "stdout" | "stderr"> = {
+  log: "stdout",
+  info: "stdout",
+  debug: "stdout",
+  warn: "stderr",
+  error: "stderr",
+  trace: "stderr",
+};
 
 /** Appends text to a sink and reports complete lines. */
 export function writeToSink(sink: StepLogSink, text: string, stream: "stdout" | "stderr"): void {
@@ -61,7 +73,11 @@ export function installLogCapture(): void {
       target[method] = function captured(this: unknown, ...args: unknown[]) {
         const sink = shared.storage.getStore();
         if (!sink) return original.apply(this, args);
-        writeToSink(sink, (method === "trace" ? `Trace: ${format(...args)}\n${new Error().stack?.split("\n").slice(2).join("\n") ?? ""}` : format(...args)) + "\n", stream);
+        writeToSink(
+          sink,
+          (method === "trace" ? `Trace: ${format(...args)}\n${new Error().stack?.split("\n").slice(2).join("\n") ?? ""}` : format(...args)) + "\n",
+          stream,
+        );
       };
     }
   }

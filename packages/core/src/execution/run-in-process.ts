@@ -1,14 +1,14 @@
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import type { BaseArtifactStore } from "../artifact-store/base-artifact-store.js";
+import { LocalArtifactStore } from "../artifact-store/local-artifact-store.js";
 import { EntrypointConfiguration } from "../entrypoint/entrypoint-configuration.js";
 import type { MaterializerImporter } from "../materializers/registry.js";
 import type { BaseOrchestrator, RunEvents, StepOutcome, SubmitContext } from "../orchestrator/base-orchestrator.js";
 import type { Pipeline } from "../pipeline/pipeline.js";
-import type { RunResult } from "../pipeline/run-options.js";
 import { formatRunName } from "../pipeline/run-name.js";
+import type { RunResult } from "../pipeline/run-options.js";
 import type { PipelineSnapshot } from "../pipeline/snapshot.js";
-import { LocalArtifactStore } from "../artifact-store/local-artifact-store.js";
 import { ArtifactStoreRunStore } from "../store/artifact-store-run-store.js";
 import { isFinalStatus, type RunStatus, type RunStore } from "../store/run-store.js";
 import { executeDag } from "./execute-dag.js";
@@ -48,7 +48,13 @@ function artifactStoreEnvironment(snapshot: PipelineSnapshot, artifactStore: Bas
   const component = snapshot.stack.components.artifact_store;
   const flavorSource = component?.flavor_source ?? (artifactStore instanceof LocalArtifactStore ? "@stackyard/core#localArtifactStoreFlavor" : undefined);
   if (!flavorSource) return undefined;
-  return JSON.stringify({ id: artifactStore.id, name: artifactStore.name, flavor: artifactStore.flavor, flavor_source: flavorSource, config: artifactStore.config });
+  return JSON.stringify({
+    id: artifactStore.id,
+    name: artifactStore.name,
+    flavor: artifactStore.flavor,
+    flavor_source: flavorSource,
+    config: artifactStore.config,
+  });
 }
 
 /** The final status of a run from its steps' outcomes. */
@@ -101,7 +107,9 @@ export async function runSnapshotInProcess(options: RunInProcessOptions): Promis
   if (options.orchestrator && !options.orchestrator.capabilities.honoursResources) {
     const asking = snapshot.steps.filter((s) => Object.keys(s.resources).length).length;
     if (asking) {
-      events.warn(`orchestrator '${options.orchestrator.name}' cannot enforce resources (cpu_count, gpu_count, memory); ${asking} step(s) ask for them and will run without limits.`);
+      events.warn(
+        `orchestrator '${options.orchestrator.name}' cannot enforce resources (cpu_count, gpu_count, memory); ${asking} step(s) ask for them and will run without limits.`,
+      );
     }
   }
   const memo = createRunMemo();
@@ -162,14 +170,22 @@ export async function runSnapshotInProcess(options: RunInProcessOptions): Promis
     } else {
       // Steps the cache answers for without running anything are recorded in one pass; the rest run.
       const reused = await reuseCachedSteps({
-        snapshot, runId, store, artifactStore, pipeline: options.pipeline, memo, signal,
+        snapshot,
+        runId,
+        store,
+        artifactStore,
+        pipeline: options.pipeline,
+        memo,
+        signal,
         onCached: (stepId) => {
           recordedHere.add(stepId);
           events.stepStatus(stepId, "cached");
         },
       });
       const done = new Set(reused.map((o) => o.stepId));
-      const rest = done.size ? snapshot.steps.filter((s) => !done.has(s.id)).map((s) => ({ id: s.id, upstream: s.upstream.filter((id) => !done.has(id)) })) : snapshot.steps;
+      const rest = done.size
+        ? snapshot.steps.filter((s) => !done.has(s.id)).map((s) => ({ id: s.id, upstream: s.upstream.filter((id) => !done.has(id)) }))
+        : snapshot.steps;
       const ran = rest.length
         ? await executeDag({
             steps: rest,
@@ -232,7 +248,16 @@ async function readBackSteps(
         await store.putStepRun(record);
       } else {
         const stepName = snapshot.steps.find((s) => s.id === outcome.stepId)?.name ?? outcome.stepId;
-        await store.putStepRun({ runId, stepId: outcome.stepId, stepName, status: outcome.status, attempt: 0, outputs: {}, error: outcome.error, ended: new Date().toISOString() });
+        await store.putStepRun({
+          runId,
+          stepId: outcome.stepId,
+          stepName,
+          status: outcome.status,
+          attempt: 0,
+          outputs: {},
+          error: outcome.error,
+          ended: new Date().toISOString(),
+        });
       }
     }
     // Success or failure is the orchestrator's word; which kind of success (cached) is the record's.

@@ -6,7 +6,7 @@ import type { BaseArtifactStore } from "../artifact-store/base-artifact-store.js
 import type { StepAttempt } from "../entrypoint/entrypoint-configuration.js";
 import { ConfigError, NotFoundError, PipelineDefinitionError, StepFailedError } from "../errors/errors.js";
 import { createArtifactReader, createArtifactWriter } from "../materializers/artifact-io.js";
-import { resolveMaterializer, type MaterializerImporter } from "../materializers/registry.js";
+import { type MaterializerImporter, resolveMaterializer } from "../materializers/registry.js";
 import type { StepOutcome } from "../orchestrator/base-orchestrator.js";
 import { invocationsOf } from "../pipeline/compile.js";
 import type { Pipeline } from "../pipeline/pipeline.js";
@@ -14,7 +14,7 @@ import type { PipelineSnapshot, SnapshotStep } from "../pipeline/snapshot.js";
 import type { StepContext } from "../pipeline/step.js";
 import type { ArtifactRecord, RunStatus, RunStore, StepRunRecord } from "../store/run-store.js";
 import { stepCacheKey } from "./cache-key.js";
-import { flushSink, installLogCapture, runCaptured, writeToSink, type StepLogSink } from "./log-capture.js";
+import { flushSink, installLogCapture, runCaptured, type StepLogSink, writeToSink } from "./log-capture.js";
 
 /** Options of {@link runStep}. */
 export interface RunStepOptions {
@@ -113,8 +113,14 @@ function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Pro
     const onAbort = () => reject(signal.reason);
     signal.addEventListener("abort", onAbort, { once: true });
     work.then(
-      (value) => (signal.removeEventListener("abort", onAbort), resolve(value)),
-      (error: unknown) => (signal.removeEventListener("abort", onAbort), reject(error)),
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error);
+      },
     );
   });
 }
@@ -126,7 +132,9 @@ function snapshotStep(snapshot: PipelineSnapshot, stepId: string): SnapshotStep 
   if (!steps) stepsBySnapshot.set(snapshot, (steps = new Map(snapshot.steps.map((s) => [s.id, s]))));
   const found = steps.get(stepId);
   if (!found) {
-    throw new NotFoundError(`Step '${stepId}' is not part of snapshot ${snapshot.id} of pipeline '${snapshot.pipeline.name}' (steps: ${[...steps.keys()].join(", ")})`);
+    throw new NotFoundError(
+      `Step '${stepId}' is not part of snapshot ${snapshot.id} of pipeline '${snapshot.pipeline.name}' (steps: ${[...steps.keys()].join(", ")})`,
+    );
   }
   return found;
 }
@@ -163,7 +171,13 @@ export async function runStep(options: RunStepOptions): Promise<StepOutcome> {
   // One attempt of several, the orchestrator retrying: which one, and what the attempts before it left.
   const single = options.attempt === undefined ? undefined : await earlierAttempts(options.attempt, options, base);
   const record: StepRunRecord = {
-    runId, stepId, stepName: spec.name, status: "running", attempt: single?.attempt ?? 1, outputs: {}, started: single?.started ?? new Date().toISOString(),
+    runId,
+    stepId,
+    stepName: spec.name,
+    status: "running",
+    attempt: single?.attempt ?? 1,
+    outputs: {},
+    started: single?.started ?? new Date().toISOString(),
   };
   const artifacts: ArtifactRecord[] = [];
   const produced: Record<string, ArtifactRecord> = {};
@@ -273,7 +287,10 @@ export async function runStep(options: RunStepOptions): Promise<StepOutcome> {
     values = { output: result };
   } else {
     if (typeof result !== "object" || result === null || Array.isArray(result)) {
-      return finish("failed", `Step '${stepId}' must return an object with its outputs (${Object.keys(spec.outputs).join(", ")}), got ${Array.isArray(result) ? "an array" : result === null ? "null" : typeof result}`);
+      return finish(
+        "failed",
+        `Step '${stepId}' must return an object with its outputs (${Object.keys(spec.outputs).join(", ")}), got ${Array.isArray(result) ? "an array" : result === null ? "null" : typeof result}`,
+      );
     }
     values = result as Record<string, unknown>;
     const extra = Object.keys(values).filter((key) => !(key in spec.outputs));
@@ -295,7 +312,7 @@ export async function runStep(options: RunStepOptions): Promise<StepOutcome> {
         output: name,
         uri: writer.uri,
         materializer: ref,
-        dataType: (saved && saved.dataType) || materializer.name,
+        dataType: saved?.dataType || materializer.name,
         size: writer.size,
         sha256: writer.digest(),
         created: new Date().toISOString(),
@@ -355,7 +372,10 @@ async function resolveInputs(spec: SnapshotStep, options: RunStepOptions): Promi
       artifact = artifactId === undefined ? undefined : await store.getArtifact(artifactId);
     }
     if (!artifact) {
-      throw new StepFailedError(stepId, `Input '${key}' of step '${stepId}' needs output '${wiring.output}' of step '${wiring.step}', which run ${runId} has not produced`);
+      throw new StepFailedError(
+        stepId,
+        `Input '${key}' of step '${stepId}' needs output '${wiring.output}' of step '${wiring.step}', which run ${runId} has not produced`,
+      );
     }
     inputs[key] = artifact;
   }
@@ -376,7 +396,11 @@ async function loadInputs(inputs: Record<string, ArtifactRecord>, options: RunSt
     try {
       values[key] = await materializer.load(createArtifactReader(artifactStore, artifact.uri, artifact));
     } catch (error) {
-      throw new StepFailedError(options.stepId, `Input '${key}' of step '${options.stepId}' could not be loaded from ${artifact.uri} with materializer '${artifact.materializer}': ${errorText(error)}`, { cause: error });
+      throw new StepFailedError(
+        options.stepId,
+        `Input '${key}' of step '${options.stepId}' could not be loaded from ${artifact.uri} with materializer '${artifact.materializer}': ${errorText(error)}`,
+        { cause: error },
+      );
     }
   }
   return values;

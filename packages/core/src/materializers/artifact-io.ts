@@ -75,4 +75,3 @@ export function createArtifactReader(store: BaseArtifactStore, path: string, art
     },
   };
 }
-

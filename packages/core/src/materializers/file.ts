@@ -1,7 +1,7 @@
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { resolve } from "node:path";
-import { Readable } from "node:stream";
+import type { Readable } from "node:stream";
 import { StackyardError } from "../errors/errors.js";
 import type { ArtifactWriter, Materializer } from "./materializer.js";
 
@@ -25,7 +25,9 @@ async function saveStreamed(value: FileLike, writer: ArtifactWriter, materialize
     await writer.write("data", value as AsyncIterable<Uint8Array>);
     return;
   }
-  throw new StackyardError(`the ${materializer} materializer stores a file path, a readable stream or an async iterable of bytes, got ${value === null ? "null" : typeof value}`);
+  throw new StackyardError(
+    `the ${materializer} materializer stores a file path, a readable stream or an async iterable of bytes, got ${value === null ? "null" : typeof value}`,
+  );
 }
 
 /**

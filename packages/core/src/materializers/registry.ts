@@ -15,7 +15,8 @@ const BUILTIN: readonly Materializer[] = [jsonMaterializer, textMaterializer, by
 
 // Shared across copies of core, like the compile state.
 const KEY = Symbol.for("stackyard.materializers");
-const registry: Map<string, Materializer> = ((globalThis as Record<symbol, unknown>)[KEY] as Map<string, Materializer> | undefined) ??
+const registry: Map<string, Materializer> =
+  ((globalThis as Record<symbol, unknown>)[KEY] as Map<string, Materializer> | undefined) ??
   ((globalThis as Record<symbol, unknown>)[KEY] = new Map(BUILTIN.map((m) => [m.name, m])) as Map<string, Materializer>);
 
 /** Names of the built-in materializers. */
@@ -54,10 +55,7 @@ export function getMaterializer(name: string): Materializer | undefined {
  *
  * @throws SourceError naming the reference when it cannot be loaded or is not a materializer.
  */
-export async function resolveMaterializer(
-  ref: string,
-  options: { sourceRoot?: string; importModule?: MaterializerImporter } = {},
-): Promise<Materializer> {
+export async function resolveMaterializer(ref: string, options: { sourceRoot?: string; importModule?: MaterializerImporter } = {}): Promise<Materializer> {
   const known = registry.get(ref);
   if (known) return known;
   if (!ref.includes("#")) {

@@ -1,7 +1,7 @@
 import { StackComponent } from "../component/stack-component.js";
 import type { PipelineSnapshot } from "../pipeline/snapshot.js";
-import type { RunRecord, RunStatus, RunStore } from "../store/run-store.js";
 import type { Stack } from "../stack/stack.js";
+import type { RunRecord, RunStatus, RunStore } from "../store/run-store.js";
 
 /** What an orchestrator can do; shown by `flavor describe` and used by the engine. */
 export interface OrchestratorCapabilities {

@@ -1,14 +1,14 @@
 import { randomUUID } from "node:crypto";
-import { z } from "zod";
+import type { z } from "zod";
 import type { StackComponentType } from "../component/component-type.js";
 import { formatIssues } from "../config/validate.js";
 import { ConfigError, PipelineDefinitionError } from "../errors/errors.js";
-import { recordInvocations, type Invocation } from "./compile-state.js";
+import { type Invocation, recordInvocations } from "./compile-state.js";
 import { findNonJson } from "./json-value.js";
 import { parseMemory } from "./memory.js";
 import type { Pipeline } from "./pipeline.js";
-import { loadRunConfig, settingsSchema, type RunConfigInput } from "./run-config.js";
-import { resourceSettingsSchema, retrySchema, SNAPSHOT_VERSION, type PipelineSnapshot, type ResourceSettings, type SnapshotStep } from "./snapshot.js";
+import { loadRunConfig, type RunConfigInput, settingsSchema } from "./run-config.js";
+import { type PipelineSnapshot, type ResourceSettings, resourceSettingsSchema, retrySchema, SNAPSHOT_VERSION, type SnapshotStep } from "./snapshot.js";
 import { exportNameAt, moduleSpecifierFor } from "./source-location.js";
 import { afterId, type ParamsInputOf, type Settings } from "./step.js";
 
@@ -71,10 +71,7 @@ export function compilePipeline(pipeline: Pipeline<any>, options: CompileOptions
   const scope = `pipeline '${pipeline.name}'`;
   const codeSettings = checkedSettings(pipeline.options.settings, scope);
   let pipelineSettings = mergeSettings(codeSettings, config.settings);
-  const pipelineResources = mergeResources(
-    [pipeline.options.resources, codeSettings.resources, config.settings?.resources, config.resources],
-    scope,
-  );
+  const pipelineResources = mergeResources([pipeline.options.resources, codeSettings.resources, config.settings?.resources, config.resources], scope);
   pipelineSettings = withoutResources(pipelineSettings);
   validateComponentSettings(pipelineSettings, stack, `${scope} (${where})`);
   const pipelineCache = options.enableCache ?? config.enable_cache ?? pipeline.options.enableCache ?? true;
@@ -87,7 +84,15 @@ export function compilePipeline(pipeline: Pipeline<any>, options: CompileOptions
     const callSettings = checkedSettings(invocation.options.settings, stepScope);
     const merged = mergeSettings(mergeSettings(mergeSettings(pipelineSettings, defSettings), callSettings), yaml.settings);
     const resources = mergeResources(
-      [pipelineResources, definition.resources, defSettings.resources, invocation.options.resources, callSettings.resources, yaml.settings?.resources, yaml.resources],
+      [
+        pipelineResources,
+        definition.resources,
+        defSettings.resources,
+        invocation.options.resources,
+        callSettings.resources,
+        yaml.settings?.resources,
+        yaml.resources,
+      ],
       stepScope,
     );
     const settings = withoutResources(merged);
@@ -105,7 +110,14 @@ export function compilePipeline(pipeline: Pipeline<any>, options: CompileOptions
       settings,
       resources,
       retry: retryResult.data,
-      enable_cache: options.enableCache ?? yaml.enable_cache ?? invocation.options.enableCache ?? definition.enableCache ?? config.enable_cache ?? pipeline.options.enableCache ?? true,
+      enable_cache:
+        options.enableCache ??
+        yaml.enable_cache ??
+        invocation.options.enableCache ??
+        definition.enableCache ??
+        config.enable_cache ??
+        pipeline.options.enableCache ??
+        true,
     };
   });
 
@@ -123,14 +135,19 @@ export function compilePipeline(pipeline: Pipeline<any>, options: CompileOptions
       components: Object.fromEntries(
         Object.entries(stack?.components ?? {}).flatMap(([type, component]) =>
           component
-            ? [[type, {
-                id: component.id,
-                name: component.name,
-                flavor: component.flavor,
-                flavor_source: component.flavor_source,
-                config: component.config,
-                ...(component.connector === undefined ? {} : { connector: component.connector }),
-              }]]
+            ? [
+                [
+                  type,
+                  {
+                    id: component.id,
+                    name: component.name,
+                    flavor: component.flavor,
+                    flavor_source: component.flavor_source,
+                    config: component.config,
+                    ...(component.connector === undefined ? {} : { connector: component.connector }),
+                  },
+                ],
+              ]
             : [],
         ),
       ),
@@ -207,7 +224,9 @@ function parseParameters(schema: z.ZodObject | undefined, raw: Record<string, un
   if (!catchall) {
     for (const key of Object.keys(raw)) {
       if (!(key in shape)) {
-        throw new ConfigError(`Unknown parameter '${key}' for ${scope} (from code or ${where}): known parameters are ${Object.keys(shape).join(", ") || "none"}`);
+        throw new ConfigError(
+          `Unknown parameter '${key}' for ${scope} (from code or ${where}): known parameters are ${Object.keys(shape).join(", ") || "none"}`,
+        );
       }
     }
   }
@@ -259,7 +278,9 @@ function validateComponentSettings(settings: Settings, stack: CompileStack | und
     if (generic === undefined && specific === undefined) continue;
     const result = component.settingsSchema.safeParse({ ...generic, ...specific });
     if (!result.success) {
-      throw new ConfigError(formatIssues(result.error.issues, `settings.${type} of ${scope} (${type.replaceAll("_", " ")} '${component.name}', flavor ${component.flavor})`));
+      throw new ConfigError(
+        formatIssues(result.error.issues, `settings.${type} of ${scope} (${type.replaceAll("_", " ")} '${component.name}', flavor ${component.flavor})`),
+      );
     }
   }
 }
@@ -269,7 +290,9 @@ function upstreamOf(invocation: Invocation, byId: Map<string, Invocation>, pipel
   for (const [key, wiring] of Object.entries(invocation.inputs)) {
     const producer = byId.get(wiring.step);
     if (!producer) {
-      throw new PipelineDefinitionError(`Input '${key}' of step '${invocation.id}' comes from step '${wiring.step}', which is not part of pipeline '${pipelineName}'`);
+      throw new PipelineDefinitionError(
+        `Input '${key}' of step '${invocation.id}' comes from step '${wiring.step}', which is not part of pipeline '${pipelineName}'`,
+      );
     }
     if (!(wiring.output in producer.definition.outputs)) {
       throw new PipelineDefinitionError(
@@ -281,7 +304,9 @@ function upstreamOf(invocation: Invocation, byId: Map<string, Invocation>, pipel
   for (const ref of invocation.after) {
     const id = afterId(ref);
     if (id === undefined || !byId.has(id)) {
-      throw new PipelineDefinitionError(`Step '${invocation.id}' runs after '${String(id ?? ref)}', which is not a step invocation of pipeline '${pipelineName}'`);
+      throw new PipelineDefinitionError(
+        `Step '${invocation.id}' runs after '${String(id ?? ref)}', which is not a step invocation of pipeline '${pipelineName}'`,
+      );
     }
     if (id === invocation.id) throw new PipelineDefinitionError(`Step '${invocation.id}' cannot run after itself`);
     upstream.add(id);

@@ -1,13 +1,13 @@
-import { pathToFileURL } from "node:url";
 import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import type { z } from "zod";
 import { MissingDependencyError, PipelineDefinitionError, SourceError, StackyardError } from "../errors/errors.js";
 import { parseSourcePath } from "../source/source-path.js";
-import type { PipelineSnapshot, ResourceSettings } from "./snapshot.js";
-import type { ParamsOf, Settings } from "./step.js";
-import { callerSite, exportNameAt, moduleSpecifierFor, type DefinitionSite } from "./source-location.js";
-import { compilePipeline, type CompileOptions } from "./compile.js";
+import { type CompileOptions, compilePipeline } from "./compile.js";
 import type { RunOptions, RunResult } from "./run-options.js";
+import type { PipelineSnapshot, ResourceSettings } from "./snapshot.js";
+import { callerSite, type DefinitionSite, exportNameAt, moduleSpecifierFor } from "./source-location.js";
+import type { ParamsOf, Settings } from "./step.js";
 
 const PIPELINE: unique symbol = Symbol.for("stackyard.pipeline");
 const PIPELINE_NAME = /^[A-Za-z_][\w.-]*$/;
@@ -142,11 +142,7 @@ export function sourceModuleSpecifier(module: string, isFile: boolean, sourceRoo
  *
  * @throws SourceError when the pipeline is not exported (steps could not run in other processes).
  */
-export async function resolvePipelineSource(
-  target: Pipeline<any>,
-  sourceRoot: string,
-  options: { importModule?: ModuleImporter } = {},
-): Promise<string> {
+export async function resolvePipelineSource(target: Pipeline<any>, sourceRoot: string, options: { importModule?: ModuleImporter } = {}): Promise<string> {
   const site = target.definedAt;
   if (!site) {
     throw new SourceError(`Cannot tell which file defines pipeline '${target.name}'`, {
@@ -185,11 +181,7 @@ export async function resolvePipelineSource(
  * Loads the pipeline a snapshot names (`MODULE#EXPORT`): what a step
  * process does before {@link runStep}.
  */
-export async function loadPipelineSource(
-  source: string,
-  sourceRoot: string,
-  options: { importModule?: ModuleImporter } = {},
-): Promise<Pipeline<any>> {
+export async function loadPipelineSource(source: string, sourceRoot: string, options: { importModule?: ModuleImporter } = {}): Promise<Pipeline<any>> {
   const parsed = parseSourcePath(source);
   let mod: Record<string, unknown>;
   try {

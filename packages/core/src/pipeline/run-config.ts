@@ -2,8 +2,8 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { z } from "zod";
 import { STACK_COMPONENT_TYPES } from "../component/component-type.js";
-import { ConfigError } from "../errors/errors.js";
 import { formatIssues } from "../config/validate.js";
+import { ConfigError } from "../errors/errors.js";
 import { parseMemory } from "./memory.js";
 import { resourceSettingsSchema } from "./snapshot.js";
 
@@ -118,7 +118,9 @@ export function loadRunConfig(input: RunConfigInput | undefined): LoadedRunConfi
   const error = document.errors[0];
   if (error) {
     const line = error.linePos?.[0]?.line;
-    throw new ConfigError(`Malformed YAML in ${input}${line === undefined ? "" : ` at line ${line}`}: ${error.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "")}`);
+    throw new ConfigError(
+      `Malformed YAML in ${input}${line === undefined ? "" : ` at line ${line}`}: ${error.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "")}`,
+    );
   }
   const value = document.toJS() as unknown;
   return { config: validateRunConfig(value ?? {}, input), where: input };

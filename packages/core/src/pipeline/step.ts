@@ -2,8 +2,8 @@ import { createHash } from "node:crypto";
 import type { z } from "zod";
 import type { BaseArtifactStore } from "../artifact-store/base-artifact-store.js";
 import { PipelineDefinitionError } from "../errors/errors.js";
-import type { ResourceSettings, RetryConfig } from "./snapshot.js";
 import { currentCompileState, type Invocation } from "./compile-state.js";
+import type { ResourceSettings, RetryConfig } from "./snapshot.js";
 
 /** Where an output ref points: an output of a step invocation. */
 export const OUTPUT_REF: unique symbol = Symbol.for("stackyard.outputRef");
@@ -103,9 +103,7 @@ export interface InvocationOptions<P = undefined> {
 /** Inputs of a step call: a ref for each input of the step function. */
 export type InputRefs<I> = { [K in keyof I]: OutputRef<I[K]> };
 
-type StepCallArgs<I, P> = {} extends I
-  ? [inputs?: InputRefs<I>, options?: InvocationOptions<P>]
-  : [inputs: InputRefs<I>, options?: InvocationOptions<P>];
+type StepCallArgs<I, P> = {} extends I ? [inputs?: InputRefs<I>, options?: InvocationOptions<P>] : [inputs: InputRefs<I>, options?: InvocationOptions<P>];
 
 /** Everything the engine knows about a step definition. */
 export interface StepDefinition {
@@ -165,7 +163,9 @@ export function step(options: StepOptions<z.ZodObject | undefined>, fn: StepFunc
   }
   for (const [key, materializer] of Object.entries(outputs)) {
     if (typeof materializer !== "string" || !materializer) {
-      throw new PipelineDefinitionError(`Step '${options.name}' output '${key}': the materializer must be a name (json, text, bytes, file, stream) or a source path MODULE#EXPORT`);
+      throw new PipelineDefinitionError(
+        `Step '${options.name}' output '${key}': the materializer must be a name (json, text, bytes, file, stream) or a source path MODULE#EXPORT`,
+      );
     }
   }
   const definition: StepDefinition = Object.freeze({
@@ -218,15 +218,15 @@ const danglingRefs: object = new Proxy(Object.create(null) as object, {
 function invoke(definition: StepDefinition, inputs: Record<string, unknown> | undefined, options: InvocationOptions<any> | undefined): unknown {
   const state = currentCompileState();
   if (!state) {
-    throw new PipelineDefinitionError(
-      `Step '${definition.name}' was called outside a pipeline body: steps only run as part of a pipeline`,
-      { hint: `Call it inside pipeline({ name }, (params) => { ${definition.name}(...) }), or call ${definition.name}.definition.fn(inputs, context) to test the function alone.` },
-    );
+    throw new PipelineDefinitionError(`Step '${definition.name}' was called outside a pipeline body: steps only run as part of a pipeline`, {
+      hint: `Call it inside pipeline({ name }, (params) => { ${definition.name}(...) }), or call ${definition.name}.definition.fn(inputs, context) to test the function alone.`,
+    });
   }
   let id: string;
   if (options?.id !== undefined) {
     id = options.id;
-    if (!STEP_NAME.test(id)) throw new PipelineDefinitionError(`Invalid invocation id '${id}' for step '${definition.name}': use letters, digits, '_', '-' or '.'`);
+    if (!STEP_NAME.test(id))
+      throw new PipelineDefinitionError(`Invalid invocation id '${id}' for step '${definition.name}': use letters, digits, '_', '-' or '.'`);
     if (state.byId.has(id)) throw new PipelineDefinitionError(`Invocation id '${id}' is used twice in pipeline '${state.pipelineName}'`);
   } else {
     // name, name_2, name_3, ...: continue from the last suffix given, so a
@@ -249,10 +249,9 @@ function invoke(definition: StepDefinition, inputs: Record<string, unknown> | un
       throw new PipelineDefinitionError(`Input '${key}' of step '${id}' is undefined: wire it to an output of an upstream step`);
     }
     if (!isOutputRef(value)) {
-      throw new PipelineDefinitionError(
-        `Input '${key}' of step '${id}' is not a step output: inputs must come from other steps`,
-        { hint: "Pass plain values as parameters: step(inputs, { parameters: { ... } })." },
-      );
+      throw new PipelineDefinitionError(`Input '${key}' of step '${id}' is not a step output: inputs must come from other steps`, {
+        hint: "Pass plain values as parameters: step(inputs, { parameters: { ... } }).",
+      });
     }
     wiring[key] = { ...value[OUTPUT_REF] };
   }

@@ -1,5 +1,5 @@
-import type { AnyFlavor } from "../flavor/flavor.js";
 import { StackValidationError } from "../errors/errors.js";
+import type { AnyFlavor } from "../flavor/flavor.js";
 import type { StackDescription } from "./stack-description.js";
 
 /**

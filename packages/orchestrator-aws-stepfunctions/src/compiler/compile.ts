@@ -1,15 +1,9 @@
-import {
-  ConfigError,
-  EntrypointConfiguration,
-  type EntrypointOptions,
-  type PipelineSnapshot,
-  type SnapshotStep,
-} from "@stackyard/core";
-import { buildStepDag, criticalPathLength, planSchedule, scheduleLength, type SchedulePlan } from "./dag.js";
+import { ConfigError, EntrypointConfiguration, type EntrypointOptions, type PipelineSnapshot, type SnapshotStep } from "@stackyard/core";
+import { buildStepDag, criticalPathLength, planSchedule, type SchedulePlan, scheduleLength } from "./dag.js";
 import { EXECUTION_NAME_PATH, statesArrayWithPaths } from "./intrinsics.js";
 import { LIMITS, ServiceLimitError, utf8Bytes } from "./limits.js";
 import { StateNamer } from "./names.js";
-import { resolveTaskResources, type FargateMemoryMode, type LaunchType, type TaskResources } from "./resources.js";
+import { type FargateMemoryMode, type LaunchType, resolveTaskResources, type TaskResources } from "./resources.js";
 
 /** The Step Functions service integration every step's Task state uses. */
 export const ECS_RUN_TASK_SYNC = "arn:aws:states:::ecs:runTask.sync";
@@ -256,7 +250,12 @@ export function compileStateMachine(snapshot: PipelineSnapshot, options: Compile
   // Everything the input may hold, in the biggest mode (shared parameters in the input).
   const inputBytes = utf8Bytes(JSON.stringify({ ...userInput, [SHARED_KEY]: shared }));
   if (inputBytes > LIMITS.payloadBytes) {
-    throw new ServiceLimitError("payload size", inputBytes, LIMITS.payloadBytes, `The execution input has ${inputBytes} bytes; Step Functions allows ${LIMITS.payloadBytes}`);
+    throw new ServiceLimitError(
+      "payload size",
+      inputBytes,
+      LIMITS.payloadBytes,
+      `The execution input has ${inputBytes} bytes; Step Functions allows ${LIMITS.payloadBytes}`,
+    );
   }
   let maxOverrides = 0;
   let maxPayload = inputBytes;
@@ -277,9 +276,12 @@ export function compileStateMachine(snapshot: PipelineSnapshot, options: Compile
       throw new ConfigError(`The entrypoint's command for step '${step.id}' does not include the run id`);
     }
     if (retried && JSON.stringify(command) === JSON.stringify(entrypoint.commandFor(entry))) {
-      throw new ConfigError(`The entrypoint's command for step '${step.id}' ignores the attempt: the step would be retried inside its container as well as by the state machine`, {
-        hint: "Pass EntrypointOptions.attempt on (core's EntrypointConfiguration adds `--attempt next`)",
-      });
+      throw new ConfigError(
+        `The entrypoint's command for step '${step.id}' ignores the attempt: the step would be retried inside its container as well as by the state machine`,
+        {
+          hint: "Pass EntrypointOptions.attempt on (core's EntrypointConfiguration adds `--attempt next`)",
+        },
+      );
     }
     const size = resolveTaskResources(step.id, step.resources, launchType, options.fargateMemory);
     if (size.cpu !== undefined || size.memoryMiB !== undefined || size.gpus !== undefined) resources[step.id] = size;
@@ -526,11 +528,7 @@ export interface StepFailure {
  * names). Returns undefined for other failures (timeouts, aborts, errors
  * outside a step).
  */
-export function parseStepFailure(
-  error: string | undefined,
-  cause: string | undefined,
-  stateNames?: Readonly<Record<string, string>>,
-): StepFailure | undefined {
+export function parseStepFailure(error: string | undefined, cause: string | undefined, stateNames?: Readonly<Record<string, string>>): StepFailure | undefined {
   if (error !== STEP_FAILED_ERROR || !cause?.startsWith("Step failed: ")) return undefined;
   const text = cause.slice("Step failed: ".length);
   let recorded: unknown;
@@ -540,7 +538,7 @@ export function parseStepFailure(
     // Not JSON: Step Functions truncates long causes (32,768 characters), and
     // aws-local-stepfunctions does not escape quotes inside JsonToString. The
     // state name still leads it; the rest is kept as the step's cause.
-    const match = /^\{"((?:[^"\\]|\\.)+)":\{"Error":"((?:[^"\\]|\\.)*)"(?:,"Cause":"?)?([^]*)$/.exec(text);
+    const match = /^\{"((?:[^"\\]|\\.)+)":\{"Error":"((?:[^"\\]|\\.)*)"(?:,"Cause":"?)?([\s\S]*)$/.exec(text);
     if (!match) return undefined;
     recorded = { [match[1]!]: { Error: match[2], Cause: match[3]!.replace(/"?\}\}$/, "") } };
   }

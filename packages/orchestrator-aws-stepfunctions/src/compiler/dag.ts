@@ -94,17 +94,15 @@ export function buildStepDag(steps: readonly StepLike[]): StepDag {
   }
   if (order.length < n) {
     const stuck = steps.filter((_, i) => indeg[i]! > 0).map((s) => s.id);
-    throw new PipelineDefinitionError(
-      `The steps form a cycle: ${stuck.slice(0, 10).join(", ")}${stuck.length > 10 ? ", ..." : ""} depend on each other`,
-    );
+    throw new PipelineDefinitionError(`The steps form a cycle: ${stuck.slice(0, 10).join(", ")}${stuck.length > 10 ? ", ..." : ""} depend on each other`);
   }
   const rank = new Int32Array(n);
-  order.forEach((orig, i) => (rank[orig] = i));
+  for (const [i, orig] of order.entries()) rank[orig] = i;
   const ids = order.map((orig) => steps[orig]!.id);
   const index = new Map(ids.map((id, i) => [id, i] as const));
   const preds = order.map((orig) => predsOrig[orig]!.map((p) => rank[p]!).sort((a, b) => a - b));
   const succs: number[][] = Array.from({ length: n }, () => []);
-  preds.forEach((ps, v) => ps.forEach((p) => succs[p]!.push(v)));
+  for (const [v, ps] of preds.entries()) for (const p of ps) succs[p]!.push(v);
 
   const words = (n + 31) >>> 5;
   const anc = new Uint32Array(n * words);
@@ -192,7 +190,7 @@ export function planSchedule(dag: StepDag): PlanResult {
         const a = find(p);
         const b = find(v);
         if (a !== b) {
-          parent[a > b ? a : b] = a > b ? b : a;
+          parent[Math.max(a, b)] = Math.min(a, b);
           components--;
         }
       }
@@ -279,7 +277,10 @@ export function planSchedule(dag: StepDag): PlanResult {
     // Not series-parallel here: take the cheapest level cut.
     const alap = scoreCuts((v) => maxLevel - height[v]!);
     let best = { forced: Infinity, imbalance: Infinity, l: 0, alap: false };
-    for (const [isAlap, scores] of [[false, asap], [true, alap]] as const) {
+    for (const [isAlap, scores] of [
+      [false, asap],
+      [true, alap],
+    ] as const) {
       let before = 0;
       for (let l = 0; l < maxLevel; l++) {
         before += scores.sizes[l]!;

@@ -5,35 +5,35 @@
  * @packageDocumentation
  */
 export {
-  compileStateMachine,
-  parseStepFailure,
-  ECS_RUN_TASK_SYNC,
-  STEP_FAILED_ERROR,
-  SHARED_KEY,
+  type CompiledStateMachine,
   type CompileOptions,
   type CompileStats,
-  type CompiledStateMachine,
+  compileStateMachine,
+  ECS_RUN_TASK_SYNC,
   type InfrastructureRetry,
+  parseStepFailure,
+  SHARED_KEY,
+  STEP_FAILED_ERROR,
   type StepFailure,
 } from "./compile.js";
 export {
   buildStepDag,
-  planSchedule,
-  scheduleLength,
   criticalPathLength,
-  reaches,
-  type StepDag,
-  type SchedulePlan,
   type PlanResult,
+  planSchedule,
+  reaches,
+  type SchedulePlan,
+  type StepDag,
+  scheduleLength,
 } from "./dag.js";
+export { EXECUTION_NAME_PATH, intrinsicLiteral, statesArrayWithPaths } from "./intrinsics.js";
+export { LIMITS, type LimitName, ServiceLimitError } from "./limits.js";
+export { StateNamer, shortHash } from "./names.js";
 export {
-  resolveTaskResources,
   FARGATE_CPU_MEMORY,
-  StepResourceError,
-  type LaunchType,
   type FargateMemoryMode,
+  type LaunchType,
+  resolveTaskResources,
+  StepResourceError,
   type TaskResources,
 } from "./resources.js";
-export { LIMITS, ServiceLimitError, type LimitName } from "./limits.js";
-export { StateNamer, shortHash } from "./names.js";
-export { intrinsicLiteral, statesArrayWithPaths, EXECUTION_NAME_PATH } from "./intrinsics.js";

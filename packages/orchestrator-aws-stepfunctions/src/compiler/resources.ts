@@ -6,8 +6,7 @@ export type LaunchType = "FARGATE" | "EC2";
 /** How a memory request between two valid Fargate sizes is handled. */
 export type FargateMemoryMode = "round-up" | "exact";
 
-const range = (from: number, to: number, step: number): number[] =>
-  Array.from({ length: (to - from) / step + 1 }, (_, i) => from + i * step);
+const range = (from: number, to: number, step: number): number[] => Array.from({ length: (to - from) / step + 1 }, (_, i) => from + i * step);
 
 /**
  * Valid Fargate task sizes (Linux): CPU units to the memory values (MiB)
@@ -67,12 +66,7 @@ const formatList = (values: readonly number[]): string => {
  *
  * @throws StepResourceError naming the step and listing the valid values.
  */
-export function resolveTaskResources(
-  stepId: string,
-  resources: ResourceSettings,
-  launchType: LaunchType,
-  mode: FargateMemoryMode = "round-up",
-): TaskResources {
+export function resolveTaskResources(stepId: string, resources: ResourceSettings, launchType: LaunchType, mode: FargateMemoryMode = "round-up"): TaskResources {
   const { cpu_count, gpu_count, memory } = resources;
   const cpu = cpu_count === undefined ? undefined : Math.round(cpu_count * 1024);
   let memoryMiB: number | undefined;

@@ -2,10 +2,10 @@ import {
   DescribeExecutionCommand,
   DescribeStateMachineForExecutionCommand,
   GetExecutionHistoryCommand,
-  StartExecutionCommand,
-  StopExecutionCommand,
   type HistoryEvent,
   type SFNClient,
+  StartExecutionCommand,
+  StopExecutionCommand,
 } from "@aws-sdk/client-sfn";
 
 /** Status of an execution, as Step Functions reports it. */

@@ -54,7 +54,8 @@ export class HistoryReader {
         out.push({ stepId, kind: "retrying", detail: `ECS task failed (${failure.error ?? "error"}); retrying` });
       } else if (type === "TaskSucceeded") out.push({ stepId, kind: "succeeded" });
       else if (FAILED.has(type)) {
-        const details = event.taskFailedEventDetails ?? event.taskTimedOutEventDetails ?? event.taskStartFailedEventDetails ?? event.taskSubmitFailedEventDetails;
+        const details =
+          event.taskFailedEventDetails ?? event.taskTimedOutEventDetails ?? event.taskStartFailedEventDetails ?? event.taskSubmitFailedEventDetails;
         this.failures.set(stepId, { error: details?.error, cause: details?.cause });
         out.push({ stepId, kind: "failed", detail: details?.error });
       }

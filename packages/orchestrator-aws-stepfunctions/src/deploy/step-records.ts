@@ -1,15 +1,15 @@
-import { parseStepFailure, type StepFailure } from "../compiler/index.js";
 import {
-  ArtifactStoreRunStore,
-  isFinalStatus,
   type ArtifactRecord,
+  ArtifactStoreRunStore,
   type BaseArtifactStore,
+  isFinalStatus,
   type RunStatus,
   type RunStore,
   type StepOutcome,
   type StepResultFile,
   type StepRunRecord,
 } from "@stackyard/core";
+import { parseStepFailure, type StepFailure } from "../compiler/index.js";
 import type { ExecutionDescription } from "./execution-backend.js";
 
 /**
@@ -20,11 +20,7 @@ import type { ExecutionDescription } from "./execution-backend.js";
  * else `live`, its record while an attempt is under way (`running`) or a
  * retry is coming (`retrying`), when it has one.
  */
-export async function readStepState(
-  artifactStore: BaseArtifactStore,
-  runId: string,
-  stepId: string,
-): Promise<{ file?: StepResultFile; live?: StepRunRecord }> {
+export async function readStepState(artifactStore: BaseArtifactStore, runId: string, stepId: string): Promise<{ file?: StepResultFile; live?: StepRunRecord }> {
   const path = `runs/${runId}/${stepId}/step.json`;
   try {
     if (await artifactStore.exists(path)) return { file: JSON.parse((await artifactStore.readFile(path)).toString("utf8")) as StepResultFile };
@@ -121,7 +117,8 @@ function settle(stepId: string, live: StepRunRecord | undefined, execution: Exec
     const task = waited ? "the next attempt's ECS task" : "the ECS task";
     return { stepId, status: "failed", error: `${waited}${task} failed (${failure.error.Error ?? "error"}): ${failure.error.Cause ?? "no cause given"}` };
   }
-  if (status === "stopped") return { stepId, status: "stopped", error: waited ? `${waited}the execution was stopped before the retry` : "the execution was stopped" };
+  if (status === "stopped")
+    return { stepId, status: "stopped", error: waited ? `${waited}the execution was stopped before the retry` : "the execution was stopped" };
   if (status === "failed") {
     const why = failure ? `step '${failure.stepId}' failed` : `the execution ${execution.status?.toLowerCase()}`;
     // Step Functions stops the other branches' ECS tasks, and retries that were to come, when one fails.
@@ -171,7 +168,9 @@ export async function collectOutcomes(options: CollectOptions): Promise<Collecte
       if (record && options.store) await options.store.putStepRun({ ...record, status: outcome.status, error: outcome.error, ended: new Date().toISOString() });
     }
   }
-  const steps = options.stepIds.map((id) => known.get(id) ?? (live.has(id) ? outcomeOf(live.get(id)!) : undefined)).filter((o): o is StepOutcome => o !== undefined);
+  const steps = options.stepIds
+    .map((id) => known.get(id) ?? (live.has(id) ? outcomeOf(live.get(id)!) : undefined))
+    .filter((o): o is StepOutcome => o !== undefined);
   if (status === "completed" && steps.some((s) => s.status === "failed")) status = "failed";
   let error: string | undefined;
   if (status === "failed") {

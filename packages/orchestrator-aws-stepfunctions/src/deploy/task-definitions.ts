@@ -1,8 +1,8 @@
 import {
-  DescribeTaskDefinitionCommand,
-  RegisterTaskDefinitionCommand,
   type ContainerDefinition,
+  DescribeTaskDefinitionCommand,
   type ECSClient,
+  RegisterTaskDefinitionCommand,
   type RegisterTaskDefinitionCommandInput,
   type TaskDefinition,
 } from "@aws-sdk/client-ecs";
@@ -73,7 +73,12 @@ export function taskDefinitionRequest(spec: TaskDefinitionSpec): RegisterTaskDef
 }
 
 /** The parts of a task definition that decide whether it can be reused, in one comparable string. */
-function fingerprint(definition: Pick<TaskDefinition, "family" | "cpu" | "memory" | "executionRoleArn" | "taskRoleArn" | "networkMode" | "containerDefinitions" | "requiresCompatibilities">): string {
+function fingerprint(
+  definition: Pick<
+    TaskDefinition,
+    "family" | "cpu" | "memory" | "executionRoleArn" | "taskRoleArn" | "networkMode" | "containerDefinitions" | "requiresCompatibilities"
+  >,
+): string {
   const c = definition.containerDefinitions?.[0];
   return JSON.stringify([
     definition.family,

@@ -1,13 +1,13 @@
-import { componentTypeLabel, ConfigError, type ComponentType } from "@stackyard/core";
+import { type ComponentType, ConfigError, componentTypeLabel } from "@stackyard/core";
 import { requireFlavorEntry } from "../../flavors/load-component.js";
 import { loadFlavor } from "../../flavors/load-flavor.js";
 import { FlavorRegistry } from "../../flavors/registry.js";
 import type { Project } from "../../store/open-project.js";
-import { withProject } from "../with-project.js";
 import { StoreUsageError } from "../../store/store-errors.js";
 import { coerceArgs, displayConfig, validateComponentConfig } from "../component-config.js";
 import { parseConfigArgs } from "../config-args.js";
 import { info, printDetails, printJson, printTable } from "../output.js";
+import { withProject } from "../with-project.js";
 
 const label = (type: string) => componentTypeLabel(type as ComponentType);
 
@@ -25,7 +25,10 @@ export async function registerComponent(type: string, name: string, opts: { flav
     const { values, rest } = parseConfigArgs(extra);
     if (rest.length) throw new ConfigError(`Unexpected argument '${rest[0]}': config values are given as --key=value`);
     if (project.config.findComponent(type, name)) {
-      throw new StoreUsageError(`A ${label(type)} named '${name}' already exists`, `Pick another name, or change it with \`stackyard ${type.replaceAll("_", "-")} update ${name}\`.`);
+      throw new StoreUsageError(
+        `A ${label(type)} named '${name}' already exists`,
+        `Pick another name, or change it with \`stackyard ${type.replaceAll("_", "-")} update ${name}\`.`,
+      );
     }
     const registry = new FlavorRegistry(project.config, project.paths.sourceRoot);
     const flavor = await loadFlavor(requireFlavorEntry(registry, type, opts.flavor), project.paths.sourceRoot);
@@ -36,7 +39,12 @@ export async function registerComponent(type: string, name: string, opts: { flav
   });
 }
 
-export async function updateComponent(type: string, name: string, opts: { unset?: string[]; rename?: string; connector?: string }, extra: string[]): Promise<void> {
+export async function updateComponent(
+  type: string,
+  name: string,
+  opts: { unset?: string[]; rename?: string; connector?: string },
+  extra: string[],
+): Promise<void> {
   await withProject(async (project) => {
     const { values, rest } = parseConfigArgs(extra);
     if (rest.length) throw new ConfigError(`Unexpected argument '${rest[0]}': config values are given as --key=value`);
@@ -70,7 +78,12 @@ export async function listComponents(type: string, opts: { json?: boolean }): Pr
       id: c.id,
     }));
     if (opts.json) printJson(rows.map(({ active, ...r }) => ({ ...r, in_active_stack: active === "*" })));
-    else printTable(rows, type === "service_connector" ? ["name", "flavor", "id"] : ["active", "name", "flavor", "connector", "id"], `No ${label(type)}s registered.`);
+    else
+      printTable(
+        rows,
+        type === "service_connector" ? ["name", "flavor", "id"] : ["active", "name", "flavor", "connector", "id"],
+        `No ${label(type)}s registered.`,
+      );
   });
 }
 
@@ -88,7 +101,10 @@ export async function describeComponent(type: string, name: string, opts: { json
       flavorProblem = (error as Error).message;
     }
     const secretKeys = Object.keys(project.config.secrets.get(row.id));
-    const stacks = project.config.listStacks().filter((s) => Object.values(s.components).includes(row.id)).map((s) => s.name);
+    const stacks = project.config
+      .listStacks()
+      .filter((s) => Object.values(s.components).includes(row.id))
+      .map((s) => s.name);
     const details = {
       name: row.name,
       type: row.type,

@@ -59,7 +59,11 @@ export async function verifyConnector(name: string, opts: { json?: boolean }): P
     else {
       printDetails({ connector: name, identity: result.identity, status: "credentials work" });
       process.stdout.write("\n");
-      printTable(result.resources.map((r) => ({ resource_type: r.resourceType, resource: r.resourceId })), ["resource_type", "resource"], "No resources found.");
+      printTable(
+        result.resources.map((r) => ({ resource_type: r.resourceType, resource: r.resourceId })),
+        ["resource_type", "resource"],
+        "No resources found.",
+      );
     }
   } finally {
     close();
@@ -71,7 +75,12 @@ export async function listConnectorResources(name: string, opts: { resourceType?
   try {
     const resources = await c.listResources(opts.resourceType);
     if (opts.json) printJson(resources);
-    else printTable(resources.map((r) => ({ resource_type: r.resourceType, resource: r.resourceId })), ["resource_type", "resource"], "No resources found.");
+    else
+      printTable(
+        resources.map((r) => ({ resource_type: r.resourceType, resource: r.resourceId })),
+        ["resource_type", "resource"],
+        "No resources found.",
+      );
   } finally {
     close();
   }

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSy
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ConfigError } from "@stackyard/core";
-import { FLAVOR_NAME, PACKAGE_NAME, SCAFFOLD_TYPES, scaffoldNames, type ScaffoldType } from "../../scaffold/names.js";
+import { FLAVOR_NAME, PACKAGE_NAME, SCAFFOLD_TYPES, type ScaffoldType, scaffoldNames } from "../../scaffold/names.js";
 import { renderFlavorPackage } from "../../scaffold/render.js";
 import { info } from "../output.js";
 
@@ -39,10 +39,14 @@ export async function flavorInit(name: string, opts: FlavorInitOptions): Promise
   const cliType = opts.type.replaceAll("_", "-");
   if (!(cliType in SCAFFOLD_TYPES)) throw new ConfigError(`Unknown component type '${opts.type}' for flavor init`, { hint: `Use one of: ${types}.` });
   if (!FLAVOR_NAME.test(name)) {
-    throw new ConfigError(`Invalid flavor name '${name}'`, { hint: "A flavor name is lowercase letters, digits and _, starting with a letter, e.g. my_runner." });
+    throw new ConfigError(`Invalid flavor name '${name}'`, {
+      hint: "A flavor name is lowercase letters, digits and _, starting with a letter, e.g. my_runner.",
+    });
   }
   if (opts.package !== undefined && (!PACKAGE_NAME.test(opts.package) || opts.package.length > 214)) {
-    throw new ConfigError(`Invalid package name '${opts.package}'`, { hint: "npm package names are lowercase, e.g. stackyard-orchestrator-my-runner or @acme/stackyard-my-runner." });
+    throw new ConfigError(`Invalid package name '${opts.package}'`, {
+      hint: "npm package names are lowercase, e.g. stackyard-orchestrator-my-runner or @acme/stackyard-my-runner.",
+    });
   }
   const names = scaffoldNames(name, cliType as ScaffoldType, opts.package);
   const dir = resolve(opts.dir ?? names.packageName.replace(/^@[^/]+\//, ""));

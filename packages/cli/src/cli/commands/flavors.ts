@@ -1,4 +1,4 @@
-import { componentTypeLabel, isComponentType, secretKeys, ConfigError, type ComponentType } from "@stackyard/core";
+import { type ComponentType, ConfigError, componentTypeLabel, isComponentType, secretKeys } from "@stackyard/core";
 import { z } from "zod";
 import { requireFlavorEntry } from "../../flavors/load-component.js";
 import { loadFlavor, loadFlavorFromSource } from "../../flavors/load-flavor.js";
@@ -16,7 +16,10 @@ export async function registerFlavor(type: string, source: string): Promise<void
     const registry = new FlavorRegistry(project.config, project.paths.sourceRoot);
     const existing = registry.find(type, flavor.name);
     if (existing && existing.origin !== "registered") {
-      throw new StoreUsageError(`A ${label(type)} flavor named '${flavor.name}' already exists (${existing.origin}, ${existing.source})`, "Give your flavor another name.");
+      throw new StoreUsageError(
+        `A ${label(type)} flavor named '${flavor.name}' already exists (${existing.origin}, ${existing.source})`,
+        "Give your flavor another name.",
+      );
     }
     project.config.putFlavor({ type, name: flavor.name, source, description: flavor.description ?? null, remote: Boolean(flavor.remote) });
     info(`Registered ${label(type)} flavor '${flavor.name}' from ${source}.`);
@@ -26,13 +29,19 @@ export async function registerFlavor(type: string, source: string): Promise<void
 export async function listFlavors(type: string | undefined, opts: { json?: boolean }): Promise<void> {
   if (type !== undefined) {
     const normalised = type.replaceAll("-", "_");
-    if (!isComponentType(normalised)) throw new ConfigError(`Unknown component type '${type}': use orchestrator, artifact-store, container-registry or service-connector`);
+    if (!isComponentType(normalised))
+      throw new ConfigError(`Unknown component type '${type}': use orchestrator, artifact-store, container-registry or service-connector`);
     type = normalised;
   }
   await withProject((project) => {
     const rows = new FlavorRegistry(project.config, project.paths.sourceRoot).list(type);
     if (opts.json) printJson(rows);
-    else printTable(rows.map((r) => ({ ...r, type: r.type.replaceAll("_", "-") })), type ? ["name", "origin", "source", "description"] : ["type", "name", "origin", "source"], "No flavors.");
+    else
+      printTable(
+        rows.map((r) => ({ ...r, type: r.type.replaceAll("_", "-") })),
+        type ? ["name", "origin", "source", "description"] : ["type", "name", "origin", "source"],
+        "No flavors.",
+      );
   });
 }
 
@@ -40,7 +49,10 @@ export async function describeFlavor(type: string, name: string, opts: { json?: 
   await withProject(async (project) => {
     const entry = requireFlavorEntry(new FlavorRegistry(project.config, project.paths.sourceRoot), type, name);
     const flavor = await loadFlavor(entry, project.paths.sourceRoot);
-    const config = z.toJSONSchema(flavor.configSchema, { io: "input", unrepresentable: "any" }) as { properties?: Record<string, { description?: string; type?: string; default?: unknown }>; required?: string[] };
+    const config = z.toJSONSchema(flavor.configSchema, { io: "input", unrepresentable: "any" }) as {
+      properties?: Record<string, { description?: string; type?: string; default?: unknown }>;
+      required?: string[];
+    };
     const secrets = new Set(secretKeys(flavor.configSchema));
     const fields = Object.entries(config.properties ?? {}).map(([key, prop]) => ({
       key,
@@ -71,7 +83,11 @@ export async function describeFlavor(type: string, name: string, opts: { json?: 
     if (settings) {
       process.stdout.write(`\nSettings (settings.${type}.${name} in a run config):\n`);
       const props = (settings as { properties?: Record<string, { type?: string; description?: string }> }).properties ?? {};
-      printTable(Object.entries(props).map(([key, p]) => ({ key, type: p.type ?? "any", description: p.description })), ["key", "type", "description"], "  (none)");
+      printTable(
+        Object.entries(props).map(([key, p]) => ({ key, type: p.type ?? "any", description: p.description })),
+        ["key", "type", "description"],
+        "  (none)",
+      );
     }
   });
 }

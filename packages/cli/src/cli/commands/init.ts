@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { openProjectAt } from "../../store/open-project.js";
-import { STACKYARD_DIR, projectPaths } from "../../store/project.js";
+import { projectPaths, STACKYARD_DIR } from "../../store/project.js";
 import { info } from "../output.js";
 
 /**
@@ -16,7 +16,9 @@ export async function init(opts: { path: string; quietIfExists?: boolean }): Pro
     const { config } = project;
     if (!config.findStack("default")) {
       project.db.transaction(() => {
-        const orchestrator = config.findComponent("orchestrator", "default") ?? config.addComponent({ type: "orchestrator", name: "default", flavor: "local", config: {}, secrets: {} });
+        const orchestrator =
+          config.findComponent("orchestrator", "default") ??
+          config.addComponent({ type: "orchestrator", name: "default", flavor: "local", config: {}, secrets: {} });
         const store =
           config.findComponent("artifact_store", "default") ??
           config.addComponent({ type: "artifact_store", name: "default", flavor: "local", config: { path: project.paths.artifacts }, secrets: {} });
@@ -27,7 +29,9 @@ export async function init(opts: { path: string; quietIfExists?: boolean }): Pro
     if (existed) {
       if (!opts.quietIfExists) info(`Already initialised: ${sourceRoot} (active stack '${config.activeStackName()}')`);
     } else {
-      info(`Initialised Stackyard in ${sourceRoot}\n  store: ${project.paths.database}\n  active stack: default (orchestrator 'default' local, artifact store 'default' local)`);
+      info(
+        `Initialised Stackyard in ${sourceRoot}\n  store: ${project.paths.database}\n  active stack: default (orchestrator 'default' local, artifact store 'default' local)`,
+      );
     }
   } finally {
     project.close();

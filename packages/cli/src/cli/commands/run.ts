@@ -1,9 +1,9 @@
 import { isAbsolute, relative, resolve } from "node:path";
 import { ConfigError, isPipeline } from "@stackyard/core";
+import { loadStack } from "../../client/load-stack.js";
 import { runPipelineInProject } from "../../client/run-pipeline.js";
 import { loadSource } from "../../source/load-source.js";
 import { findSourceRoot } from "../../store/project.js";
-import { loadStack } from "../../client/load-stack.js";
 import { withProject } from "../with-project.js";
 
 interface RunCommandOptions {
@@ -18,7 +18,8 @@ interface RunCommandOptions {
 /** `stackyard run ./pipeline.ts#trainingPipeline --config configs/run.yaml`. */
 export async function runCommand(source: string, opts: RunCommandOptions): Promise<void> {
   const sourceRoot = findSourceRoot();
-  if (!sourceRoot) throw new ConfigError(`No Stackyard project in ${process.cwd()} or any folder above it`, { hint: "Run `stackyard init` in your project's root folder." });
+  if (!sourceRoot)
+    throw new ConfigError(`No Stackyard project in ${process.cwd()} or any folder above it`, { hint: "Run `stackyard init` in your project's root folder." });
   // A file path is given relative to where the user stands; source paths are relative to the source root.
   const hash = source.lastIndexOf("#");
   let module = hash > 0 ? source.slice(0, hash) : source;

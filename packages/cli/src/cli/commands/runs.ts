@@ -1,7 +1,7 @@
 import type { RunRecord } from "@stackyard/core";
 import { reapDeadRun } from "../../client/stale-runs.js";
-import { SqliteRunStore } from "../../store/sqlite-run-store.js";
 import type { Project } from "../../store/open-project.js";
+import { SqliteRunStore } from "../../store/sqlite-run-store.js";
 import { StoreUsageError } from "../../store/store-errors.js";
 import { info, printDetails, printJson, printTable } from "../output.js";
 import { withProject } from "../with-project.js";
@@ -28,7 +28,15 @@ export async function listRuns(opts: { json?: boolean; pipeline?: string; status
     if (opts.json) printJson(reconciled);
     else
       printTable(
-        reconciled.map((r) => ({ id: r.id.slice(0, 8), name: r.name, pipeline: r.pipeline, status: r.status, stack: r.stack, started: r.started ?? r.created, duration: duration(r.started, r.ended) })),
+        reconciled.map((r) => ({
+          id: r.id.slice(0, 8),
+          name: r.name,
+          pipeline: r.pipeline,
+          status: r.status,
+          stack: r.stack,
+          started: r.started ?? r.created,
+          duration: duration(r.started, r.ended),
+        })),
         ["id", "name", "pipeline", "status", "stack", "started", "duration"],
         "No runs yet.",
       );
@@ -54,15 +62,36 @@ export async function describeRun(idOrName: string, opts: { json?: boolean }): P
       printJson({ ...run, steps, artifacts: outputs });
       return;
     }
-    printDetails({ id: run.id, name: run.name, pipeline: run.pipeline, status: run.status, stack: run.stack, orchestrator: run.orchestrator, started: run.started, ended: run.ended, duration: duration(run.started, run.ended), ...(run.error ? { error: run.error } : {}) });
+    printDetails({
+      id: run.id,
+      name: run.name,
+      pipeline: run.pipeline,
+      status: run.status,
+      stack: run.stack,
+      orchestrator: run.orchestrator,
+      started: run.started,
+      ended: run.ended,
+      duration: duration(run.started, run.ended),
+      ...(run.error ? { error: run.error } : {}),
+    });
     process.stdout.write("\nSteps:\n");
     printTable(
-      steps.map((s) => ({ step: s.stepId, status: s.status, attempts: s.attempt, duration: duration(s.started, s.ended), error: s.error ? s.error.split("\n")[0] : "" })),
+      steps.map((s) => ({
+        step: s.stepId,
+        status: s.status,
+        attempts: s.attempt,
+        duration: duration(s.started, s.ended),
+        error: s.error ? s.error.split("\n")[0] : "",
+      })),
       ["step", "status", "attempts", "duration", "error"],
       "  (no steps recorded)",
     );
     process.stdout.write("\nArtifacts:\n");
-    printTable(outputs.map((o) => ({ ...o, sha256: o.sha256?.slice(0, 12) })), ["step", "output", "materializer", "size", "sha256", "uri"], "  (none)");
+    printTable(
+      outputs.map((o) => ({ ...o, sha256: o.sha256?.slice(0, 12) })),
+      ["step", "output", "materializer", "size", "sha256", "uri"],
+      "  (none)",
+    );
   });
 }
 

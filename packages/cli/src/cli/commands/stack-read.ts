@@ -20,10 +20,22 @@ export async function listStacks(opts: { json?: boolean }): Promise<void> {
     const active = project.config.activeStackName();
     const rows = project.config.listStacks().map((s) => {
       const parts = describeComponents(project, s.components);
-      return { active: s.name === active, name: s.name, orchestrator: parts.orchestrator?.name, artifact_store: parts.artifact_store?.name, container_registry: parts.container_registry?.name, id: s.id };
+      return {
+        active: s.name === active,
+        name: s.name,
+        orchestrator: parts.orchestrator?.name,
+        artifact_store: parts.artifact_store?.name,
+        container_registry: parts.container_registry?.name,
+        id: s.id,
+      };
     });
     if (opts.json) printJson(rows);
-    else printTable(rows.map((r) => ({ ...r, active: r.active ? "*" : "" })), ["active", "name", "orchestrator", "artifact_store", "container_registry"], "No stacks registered.");
+    else
+      printTable(
+        rows.map((r) => ({ ...r, active: r.active ? "*" : "" })),
+        ["active", "name", "orchestrator", "artifact_store", "container_registry"],
+        "No stacks registered.",
+      );
   });
 }
 
@@ -41,4 +53,3 @@ export async function describeStack(name: string | undefined, opts: { json?: boo
       });
   });
 }
-

@@ -1,4 +1,4 @@
-import { componentTypeLabel, validateStack, type AnyFlavor, type ComponentType, type StackComponentType, type StackDescription } from "@stackyard/core";
+import { type AnyFlavor, type StackComponentType, type StackDescription, validateStack } from "@stackyard/core";
 import { requireFlavorEntry } from "../../flavors/load-component.js";
 import { loadFlavor } from "../../flavors/load-flavor.js";
 import { FlavorRegistry } from "../../flavors/registry.js";
@@ -34,7 +34,13 @@ async function resolveAndValidate(project: Project, name: string, components: Re
     const flavor = await loadFlavor(requireFlavorEntry(registry, type, row.flavor), project.paths.sourceRoot);
     flavors.set(`${type}/${row.flavor}`, flavor);
     description.components[type as StackComponentType] = {
-      id, name: row.name, type: type as StackComponentType, flavor: row.flavor, config: row.config, remote: Boolean(flavor.remote), connector: row.connector ?? undefined,
+      id,
+      name: row.name,
+      type: type as StackComponentType,
+      flavor: row.flavor,
+      config: row.config,
+      remote: Boolean(flavor.remote),
+      connector: row.connector ?? undefined,
     };
   }
   validateStack(description, (type, flavor) => flavors.get(`${type}/${flavor}`));
@@ -54,10 +60,12 @@ export async function registerStack(name: string, opts: StackOptions): Promise<v
   await withProject(async (project) => {
     const components = componentIds(project, opts);
     await resolveAndValidate(project, name, components);
-    project.db.transaction(() => {
-      project.config.addStack(name, components);
-      if (opts.set) project.config.setActiveStack(name);
-    }).immediate();
+    project.db
+      .transaction(() => {
+        project.config.addStack(name, components);
+        if (opts.set) project.config.setActiveStack(name);
+      })
+      .immediate();
     info(`Registered stack '${name}'${opts.set ? " and set it active" : ""}.`);
   });
 }

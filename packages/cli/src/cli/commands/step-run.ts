@@ -1,5 +1,14 @@
 import { resolve } from "node:path";
-import { ConfigError, isPipeline, parseStepAttempt, runStep, type BaseArtifactStore, type PipelineSnapshot, type RunEvents, type RunStore } from "@stackyard/core";
+import {
+  type BaseArtifactStore,
+  ConfigError,
+  isPipeline,
+  type PipelineSnapshot,
+  parseStepAttempt,
+  type RunEvents,
+  type RunStore,
+  runStep,
+} from "@stackyard/core";
 import { loadSnapshotComponent } from "../../client/load-stack.js";
 import { ARTIFACT_STORE_ENV, artifactStoreFromEnvironment, readSnapshot, remoteRunStore } from "../../client/remote-step.js";
 import { importModuleFor, loadSource } from "../../source/load-source.js";
@@ -66,11 +75,17 @@ export async function stepRunCommand(opts: { snapshot: string; step: string; run
     if (!isPipeline(pipeline)) throw new ConfigError(`'${snapshot.pipeline.source}' is not a pipeline`);
     const events: Pick<RunEvents, "stepStatus"> = { stepStatus: (stepId, status, detail) => say(`${stepId}: ${status}${detail ? ` (${detail})` : ""}`) };
     const outcome = await runStep({
-      snapshot, stepId: opts.step, runId: opts.run, store: env.store, artifactStore: env.artifactStore, pipeline,
-      sourceRoot, importModule: importModuleFor(sourceRoot),
+      snapshot,
+      stepId: opts.step,
+      runId: opts.run,
+      store: env.store,
+      artifactStore: env.artifactStore,
+      pipeline,
+      sourceRoot,
+      importModule: importModuleFor(sourceRoot),
       ...(attempt === undefined ? {} : { attempt }),
       // With the client's store at hand it has the record; a remote client reads step.json.
-      writeResultFile: env.store instanceof SqliteRunStore ? false : true,
+      writeResultFile: !(env.store instanceof SqliteRunStore),
       // The container's own output is what its orchestrator collects.
       onLog: (line, stream) => (stream === "stderr" ? process.stderr : process.stdout).write(line + "\n"),
       onStatus: (status, detail) => events.stepStatus(opts.step, status, detail),
