@@ -22,13 +22,45 @@ const alias = readdirSync(`${root}packages`).flatMap((dir) => {
   );
 });
 
+// Files that drive real engines (Docker, the registry, moto, state machines
+// executed against moto) or pack every package: the "integration" project.
+// Everything else is "unit" and runs on every supported Node (tools/src/ci).
+const integration = [
+  "examples/custom-orchestrator/test/readme.test.ts",
+  "examples/quickstart/test/quickstart-s3.test.ts",
+  "packages/artifact-store-s3/test/s3-store.test.ts",
+  "packages/connector-aws/test/connector.test.ts",
+  "packages/connector-aws/test/secrets.test.ts",
+  "packages/container-registry-ecr/test/ecr-registry.test.ts",
+  "packages/image-builder/test/build.test.ts",
+  "packages/image-builder/test/workspace.test.ts",
+  "packages/orchestrator-aws-stepfunctions/test/cli.test.ts",
+  "packages/orchestrator-aws-stepfunctions/test/cli-retries.test.ts",
+  "packages/orchestrator-aws-stepfunctions/test/conformance.test.ts",
+  "packages/orchestrator-aws-stepfunctions/test/local-execution.test.ts",
+  "packages/orchestrator-aws-stepfunctions/test/moto-deploy.test.ts",
+  "packages/orchestrator-aws-stepfunctions/test/sigint.test.ts",
+  "packages/orchestrator-docker/test/*.test.ts",
+  "tools/test/engines.test.ts",
+  "tools/test/release-lint.test.ts",
+  "tools/test/release-pack.test.ts",
+];
+const include = ["packages/*/src/**/*.test.ts", "packages/*/test/**/*.test.ts", "examples/*/test/**/*.test.ts", "tools/**/*.test.ts"];
+const exclude = ["**/node_modules/**", "**/dist/**"];
+
 export default defineConfig({
   resolve: { alias },
   test: {
-    include: ["packages/*/src/**/*.test.ts", "packages/*/test/**/*.test.ts", "examples/*/test/**/*.test.ts", "tools/**/*.test.ts"],
-    exclude: ["**/node_modules/**", "**/dist/**"],
     testTimeout: 60_000,
     hookTimeout: 300_000,
     pool: "forks",
+    // Files run three at a time: engine-bound files mostly wait on Docker and
+    // moto, and the engine helpers take locks where files share an engine.
+    maxWorkers: Number(process.env.STACKYARD_TEST_WORKERS ?? 3),
+    reporters: ["default", "./tools/src/testing/slowest-files.ts"],
+    projects: [
+      { extends: true, test: { name: "unit", include, exclude: [...exclude, ...integration] } },
+      { extends: true, test: { name: "integration", include: integration, exclude } },
+    ],
   },
 });

@@ -143,6 +143,9 @@ function plan(url: string, context: LoadContext): LoadResult | Compile | undefin
   if (fileUrl.endsWith(".json")) {
     // As TypeScript lets projects write it: the file's value as the default export.
     if (context.importAttributes?.type === "json") return undefined;
+    // `require()` of JSON (a CommonJS package reading its data) passes through the
+    // same hooks on Node 22+; Node loads that itself.
+    if (context.conditions?.includes("require")) return undefined;
     return moduleSource(`export default JSON.parse(${JSON.stringify(readFileSync(fileURLToPath(fileUrl), "utf8"))});\n`);
   }
   const match = TYPESCRIPT_FILE.exec(fileUrl);
