@@ -1,4 +1,5 @@
 import { CommanderError } from "commander";
+import { storeFileError } from "../store/database.js";
 import { buildProgram } from "./program.js";
 
 interface ReportableError {
@@ -24,7 +25,7 @@ export async function main(argv: readonly string[], version: string): Promise<nu
 
 /** Prints one clear message for an error and picks its exit code. */
 export function report(error: unknown): number {
-  const e = error as ReportableError;
+  const e = (storeFileError(error) ?? error) as ReportableError;
   const expected = typeof e?.exitCode === "number";
   if (!expected) {
     process.stderr.write(`Unexpected error: ${(error as Error)?.stack ?? String(error)}\n`);
@@ -32,6 +33,6 @@ export function report(error: unknown): number {
   }
   process.stderr.write(`Error: ${e.message}\n`);
   if (e.hint) process.stderr.write(`  ${e.hint}\n`);
-  if (process.env.STACKYARD_DEBUG && (error as Error).stack) process.stderr.write(`${(error as Error).stack}\n`);
+  if (process.env.STACKYARD_DEBUG && (error as Error)?.stack) process.stderr.write(`${(error as Error).stack}\n`);
   return e.exitCode!;
 }

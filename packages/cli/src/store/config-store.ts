@@ -210,17 +210,25 @@ export class ConfigStore {
   }
 
   /**
-   * Writes secrets, then runs the database change; if the change fails the
-   * previous secrets are put back, so the two files never disagree.
+   * Writes secrets, then runs the database change, both under the database's
+   * write lock (BEGIN IMMEDIATE), so concurrent writers (20 registrations at
+   * once) never lose each other's secrets; if the change fails the previous
+   * secrets are put back, so the two files never disagree.
    */
   private withSecrets(id: string, secrets: Record<string, unknown>, change: () => void): void {
-    const previous = this.secrets.get(id);
-    const same = JSON.stringify(previous) === JSON.stringify(secrets);
-    if (!same) this.secrets.set(id, secrets);
+    let restore: (() => void) | undefined;
     try {
-      this.db.transaction(change).immediate();
+      this.db
+        .transaction(() => {
+          const previous = this.secrets.get(id);
+          if (JSON.stringify(previous) === JSON.stringify(secrets)) return change();
+          this.secrets.set(id, secrets);
+          restore = () => this.secrets.set(id, previous);
+          change();
+        })
+        .immediate();
     } catch (error) {
-      if (!same) this.secrets.set(id, previous);
+      restore?.();
       throw error;
     }
   }

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname } from "node:path";
 import type BetterSqlite3 from "better-sqlite3";
@@ -13,33 +13,80 @@ const require = createRequire(import.meta.url);
  * Opens the SQLite store at `file`, creating it when `create` is set, in WAL
  * mode with a busy timeout so that many processes (parallel steps, 20 runs at
  * once) can write to it. Applies pending migrations in one transaction.
- * A file that is not a Stackyard store is reported, never overwritten.
+ * A file that is not a Stackyard store (another program's database, an empty
+ * file outside `init`, a damaged file) is reported and left byte for byte as
+ * it was: nothing is written before the file is known to be ours.
+ * A new store's folder is made 0700 and its database 0600.
  */
 export function openDatabase(file: string, options: { create: boolean; readonly?: boolean }): Database {
   if (!existsSync(file)) {
     if (!options.create) throw new StoreOpenError(`No Stackyard store at ${file}`, "Run `stackyard init` in your project folder first.");
-    mkdirSync(dirname(file), { recursive: true });
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    closeSync(openSync(file, "wx", 0o600));
+  } else if (!options.create && statSync(file).isFile() && statSync(file).size === 0) {
+    throw new StoreOpenError(
+      `The Stackyard store at ${file} is an empty file`,
+      "Run `stackyard init` in the project folder to initialise it, or point STACKYARD_STORE at the project's store. It was left untouched.",
+    );
   }
   const Driver = require("better-sqlite3") as typeof BetterSqlite3;
   let db: Database;
   try {
-    db = new Driver(file, { fileMustExist: !options.create, timeout: 10_000 });
+    db = new Driver(file, { fileMustExist: true, timeout: 10_000 });
   } catch (error) {
-    throw nativeModuleError(error) ?? error;
+    throw nativeModuleError(error) ?? storeFileError(error, file) ?? error;
   }
   try {
+    refuseForeign(db, file);
     db.pragma("journal_mode = WAL");
     db.pragma("synchronous = NORMAL");
     db.pragma("foreign_keys = ON");
     migrate(db, file);
   } catch (error) {
+    db.close();
     if (error instanceof StoreOpenError) throw error;
-    throw new StoreOpenError(
-      `The Stackyard store at ${file} cannot be read: ${(error as Error).message}`,
-      "The file is damaged or is not a Stackyard store. Move it away and run `stackyard init` to start a new one; it was left untouched.",
+    throw (
+      storeFileError(error, file) ??
+      new StoreOpenError(
+        `The Stackyard store at ${file} cannot be read: ${(error as Error).message}`,
+        "The file is damaged or is not a Stackyard store. Move it away and run `stackyard init` to start a new one; it was left untouched.",
+      )
     );
   }
   return db;
+}
+
+/** The tables every Stackyard schema version has. */
+const OUR_TABLES = ["settings", "flavors", "components", "stacks"];
+
+/**
+ * Refuses a database that holds tables but not Stackyard's: another program's
+ * file, given by mistake through STACKYARD_STORE. Only reads.
+ */
+function refuseForeign(db: Database, file: string): void {
+  const tables = new Set((db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as Array<{ name: string }>).map((t) => t.name));
+  if (tables.size === 0 && (db.pragma("user_version", { simple: true }) as number) === 0) return;
+  if (OUR_TABLES.every((t) => tables.has(t))) return;
+  throw new StoreOpenError(
+    `${file} is an SQLite database of another program, not a Stackyard store (its tables: ${[...tables].slice(0, 5).join(", ") || "none"})`,
+    "Point STACKYARD_STORE at a Stackyard store, or unset it to use the project's own. The file was left untouched.",
+  );
+}
+
+/**
+ * SQLite's "not a database" and "malformed" errors, from opening or from any
+ * later read or write: the store is damaged, and the message says what to do.
+ */
+export function storeFileError(error: unknown, file?: string): StoreOpenError | undefined {
+  const code = (error as { code?: string }).code ?? "";
+  if (!/^SQLITE_(CORRUPT|NOTADB)/.test(code)) return undefined;
+  const where = file ? ` at ${file}` : "";
+  return new StoreOpenError(
+    code.startsWith("SQLITE_NOTADB")
+      ? `The Stackyard store${where} cannot be read: the file is not an SQLite database`
+      : `The Stackyard store${where} cannot be read: it is damaged (${(error as Error).message})`,
+    "Nothing was written. Keep a copy of the file, then either restore it from a backup or recover what SQLite can read (`sqlite3 stackyard.db .recover | sqlite3 recovered.db`) and point STACKYARD_STORE at the result.",
+  );
 }
 
 /**
