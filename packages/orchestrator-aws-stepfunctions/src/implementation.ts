@@ -14,9 +14,9 @@ import {
   UpdateStateMachineCommand,
 } from "@aws-sdk/client-sfn";
 import {
-  ARTIFACT_STORE_ENV,
   BaseOrchestrator,
   ConfigError,
+  formatArtifactStoreDescription,
   type OrchestratorCapabilities,
   type PipelineSnapshot,
   parseConfig,
@@ -26,6 +26,7 @@ import {
   type RunStatusUpdate,
   type RunStore,
   type SnapshotStep,
+  STEP_ENV,
   type Stack,
   type StepOutcome,
   type StepRunRecord,
@@ -64,7 +65,6 @@ export interface Deployment {
 }
 
 /** The environment variable that tells a step container which artifact store to use (see the CLI's `step run`). */
-export { ARTIFACT_STORE_ENV };
 
 const STOPPED_ERROR = "Stackyard.Stopped";
 
@@ -217,14 +217,8 @@ export class StepFunctionsOrchestrator extends BaseOrchestrator<StepFunctionsOrc
     }
 
     const environment: Record<string, string> = {
-      [ARTIFACT_STORE_ENV]: JSON.stringify({
-        id: artifactStore.id,
-        name: artifactStore.name,
-        flavor: artifactStore.flavor,
-        flavor_source: artifactStore.flavor_source,
-        config: artifactStore.config,
-      }),
-      ...(sourceRoot ? { STACKYARD_SOURCE_ROOT: sourceRoot } : {}),
+      [STEP_ENV.artifactStore]: formatArtifactStoreDescription(artifactStore),
+      ...(sourceRoot ? { [STEP_ENV.sourceRoot]: sourceRoot } : {}),
     };
     const firstImage = Object.values(images)[0];
     const compiled = compileStateMachine(snapshot, {

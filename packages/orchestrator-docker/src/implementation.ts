@@ -11,11 +11,12 @@ import {
   type PipelineSnapshot,
   parseConfig,
   parseMemory,
+  parseStepStatusLine,
   type RunHandle,
   type RunRecord,
-  type RunStatus,
   type RunStore,
   type SnapshotStep,
+  STEP_ENV,
   type Stack,
   type StepOutcome,
   type SubmitContext,
@@ -40,9 +41,6 @@ interface StepImage {
   /** The image's `STACKYARD_SOURCE_ROOT` (else its working directory). */
   sourceRoot: string;
 }
-
-// What the step entrypoint prints on stderr for status changes (`[stackyard] <step>: <status> (<detail>)`).
-const STATUS_LINE = /^\[stackyard\] (\S+): (running|retrying|completed|cached|failed|skipped|stopped)(?: \((.*)\))?$/;
 
 /**
  * Runs each step of a snapshot in its own container on a Docker engine.
@@ -158,7 +156,7 @@ export class DockerOrchestrator extends BaseOrchestrator<DockerOrchestratorConfi
   containerOptions(snapshot: PipelineSnapshot, step: SnapshotStep, image: StepImage, context: SubmitContext): Docker.ContainerCreateOptions {
     const settings = this.settingsFor(step);
     const stepEnv = context.stepEnvironment(step.id);
-    const database = stepEnv.STACKYARD_STORE;
+    const database = stepEnv[STEP_ENV.store];
     const artifactRoot = (context.stack.artifactStore.config as { path?: unknown }).path;
     const localArtifactRoot = typeof artifactRoot === "string" && isAbsolute(artifactRoot) ? artifactRoot : undefined;
     if (localArtifactRoot) mkdirSync(localArtifactRoot, { recursive: true });
@@ -185,7 +183,7 @@ export class DockerOrchestrator extends BaseOrchestrator<DockerOrchestratorConfi
       ...settings.environment,
       ...stepEnv,
       // The step process loads the pipeline from the image's copy of the project; the store stays at its host path (mounted).
-      STACKYARD_SOURCE_ROOT: image.sourceRoot,
+      [STEP_ENV.sourceRoot]: image.sourceRoot,
     };
     const hostConfig: Docker.HostConfig = {
       NetworkMode: settings.network_mode ?? this.config.network_mode,
@@ -231,8 +229,8 @@ export class DockerOrchestrator extends BaseOrchestrator<DockerOrchestratorConfi
       onCreated: (container) => running.set(stepId, container),
       cancelled: () => context.signal.aborted,
       onLine: (line, stream) => {
-        const status = STATUS_LINE.exec(line);
-        if (status && status[1] === stepId) events.stepStatus(stepId, status[2] as RunStatus, status[3]);
+        const status = parseStepStatusLine(line);
+        if (status?.stepId === stepId) events.stepStatus(stepId, status.status, status.detail);
         else events.stepLog(stepId, line, stream);
       },
     }).finally(() => running.delete(stepId));
@@ -242,7 +240,7 @@ export class DockerOrchestrator extends BaseOrchestrator<DockerOrchestratorConfi
     // only the artifact store (STACKYARD_ARTIFACT_STORE) kept its record in it.
     const record =
       (await context.store.getStepRun(context.runId, stepId)) ??
-      (context.stepEnvironment(stepId).STACKYARD_STORE
+      (context.stepEnvironment(stepId)[STEP_ENV.store]
         ? undefined
         : await new ArtifactStoreRunStore(context.stack.artifactStore).getStepRun(context.runId, stepId));
     const recorded = record && isFinalStatus(record.status) ? record : undefined;

@@ -1,37 +1,24 @@
 import {
-  ARTIFACT_STORE_ENV,
   ArtifactStoreRunStore,
   type BaseArtifactStore,
   ConfigError,
   formatIssues,
   type PipelineSnapshot,
+  parseArtifactStoreDescription,
   pipelineSnapshotSchema,
 } from "@stackyard/core";
-import { z } from "zod";
+import { makeComponent } from "../flavors/load-component.js";
 import { loadFlavorFromSource } from "../flavors/load-flavor.js";
 
-export { ARTIFACT_STORE_ENV };
-
-const componentSchema = z.object({
-  id: z.string(),
-  name: z.string(),
-  flavor: z.string(),
-  flavor_source: z.string(),
-  config: z.record(z.string(), z.unknown()),
-});
-
-/** Loads the artifact store described by {@link ARTIFACT_STORE_ENV}. */
+/**
+ * Loads the artifact store a step process was given in its environment
+ * (`STEP_ENV.artifactStore`): its flavor by source path, then the component,
+ * made and validated as on the host (a bad config is a clear error, exit 2).
+ */
 export async function artifactStoreFromEnvironment(sourceRoot: string, value: string): Promise<BaseArtifactStore> {
-  let parsed: z.infer<typeof componentSchema>;
-  try {
-    parsed = componentSchema.parse(JSON.parse(value));
-  } catch (error) {
-    throw new ConfigError(`${ARTIFACT_STORE_ENV} is not a valid artifact store description: ${(error as Error).message}`);
-  }
-  const flavor = await loadFlavorFromSource(parsed.flavor_source, sourceRoot, "artifact_store");
-  const Implementation = await flavor.implementation();
-  const config = flavor.configSchema.parse(parsed.config);
-  return new Implementation({ id: parsed.id, name: parsed.name, flavor: parsed.flavor, config, sourceRoot }) as BaseArtifactStore;
+  const description = parseArtifactStoreDescription(value);
+  const flavor = await loadFlavorFromSource(description.flavor_source, sourceRoot, "artifact_store");
+  return makeComponent<BaseArtifactStore>(flavor, { ...description, type: "artifact_store" }, { sourceRoot, source: description.flavor_source });
 }
 
 /** Reads and validates a snapshot from the artifact store. */

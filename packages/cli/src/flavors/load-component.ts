@@ -55,26 +55,62 @@ export async function loadComponent<T extends StackComponent<any>>(
 ): Promise<{ component: T; entry: FlavorEntry; flavor: AnyFlavor }> {
   const entry = requireFlavorEntry(registry, row.type, row.flavor);
   const flavor = await loadFlavor(entry, project.paths.sourceRoot);
-  const label = `${componentTypeLabel(row.type as ComponentType)} '${row.name}' (flavor ${row.flavor})`;
-  let Implementation;
-  try {
-    Implementation = await flavor.implementation();
-  } catch (error) {
-    const pkg = packageToInstall(entry, flavor);
-    throw new MissingDependencyError(`Cannot load the implementation of ${label}: ${(error as Error).message.split("\n")[0]}`, {
-      hint: pkg ? `Install it with \`npm install ${pkg}\` in ${project.paths.sourceRoot}.` : `Check the flavor's implementation module (${entry.source}).`,
-      cause: error,
-    });
-  }
-  if (typeof Implementation !== "function") {
-    throw new MissingDependencyError(`The implementation of ${label} is not a class (flavor source ${entry.source})`);
-  }
-  const config = parseConfig(flavor.configSchema, { ...row.config, ...project.config.secrets.get(row.id) }, label);
   let connector: ServiceConnector | undefined;
   if (row.connector) {
     const connectorRow = project.config.getComponent("service_connector", row.connector);
     connector = await instantiateComponent<ServiceConnector>(project, connectorRow, registry);
   }
-  const component = new Implementation({ id: row.id, name: row.name, flavor: row.flavor, config, connector, sourceRoot: project.paths.sourceRoot }) as T;
+  const pkg = packageToInstall(entry, flavor);
+  const component = await makeComponent<T>(
+    flavor,
+    { ...row, config: { ...row.config, ...project.config.secrets.get(row.id) } },
+    {
+      sourceRoot: project.paths.sourceRoot,
+      connector,
+      installHint: pkg
+        ? `Install it with \`npm install ${pkg}\` in ${project.paths.sourceRoot}.`
+        : `Check the flavor's implementation module (${entry.source}).`,
+      source: entry.source,
+    },
+  );
   return { component, entry, flavor };
+}
+
+/** What {@link makeComponent} makes a component from. */
+export interface ComponentSpec {
+  id: string;
+  name: string;
+  type: string;
+  flavor: string;
+  /** Config and secrets, unvalidated. */
+  config: Record<string, unknown>;
+}
+
+/**
+ * Makes a component from its loaded flavor: imports the implementation,
+ * validates config (a {@link ConfigError} naming the component, exit 2) and
+ * constructs it. The one place components are constructed, on the host and
+ * in step processes.
+ */
+export async function makeComponent<T extends StackComponent<any>>(
+  flavor: AnyFlavor,
+  spec: ComponentSpec,
+  options: { sourceRoot: string; source: string; installHint?: string; connector?: ServiceConnector | undefined },
+): Promise<T> {
+  const label = `${componentTypeLabel(spec.type as ComponentType)} '${spec.name}' (flavor ${spec.flavor})`;
+  let Implementation;
+  try {
+    Implementation = await flavor.implementation();
+  } catch (error) {
+    throw new MissingDependencyError(`Cannot load the implementation of ${label}: ${(error as Error).message.split("\n")[0]}`, {
+      hint: options.installHint ?? `Check the flavor's implementation module (${options.source}).`,
+      cause: error,
+    });
+  }
+  if (typeof Implementation !== "function") {
+    throw new MissingDependencyError(`The implementation of ${label} is not a class (flavor source ${options.source})`);
+  }
+  const config = parseConfig(flavor.configSchema, spec.config, label);
+  const { id, name, flavor: flavorName } = spec;
+  return new Implementation({ id, name, flavor: flavorName, config, connector: options.connector, sourceRoot: options.sourceRoot }) as T;
 }

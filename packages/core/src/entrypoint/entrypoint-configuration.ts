@@ -41,14 +41,6 @@ export function parseStepAttempt(value: string): StepAttempt {
   );
 }
 
-/**
- * Environment variable through which a remote orchestrator tells a step
- * container which artifact store holds the snapshot and records: JSON of the
- * snapshot's artifact_store component (`id`, `name`, `flavor`,
- * `flavor_source`, `config`; never secrets).
- */
-export const ARTIFACT_STORE_ENV = "STACKYARD_ARTIFACT_STORE";
-
 /** The one-step entrypoint's command line. */
 export class EntrypointConfiguration {
   /** The program in the image. */

@@ -2,20 +2,20 @@ import { resolve } from "node:path";
 import {
   type BaseArtifactStore,
   ConfigError,
+  formatStepStatusLine,
   isPipeline,
   type PipelineSnapshot,
   parseStepAttempt,
   type RunEvents,
   type RunStore,
   runStep,
+  STEP_ENV,
 } from "@stackyard/core";
 import { loadSnapshotComponent } from "../../client/load-stack.js";
-import { ARTIFACT_STORE_ENV, artifactStoreFromEnvironment, readSnapshot, remoteRunStore } from "../../client/remote-step.js";
+import { artifactStoreFromEnvironment, readSnapshot, remoteRunStore } from "../../client/remote-step.js";
 import { importModuleFor, loadSource } from "../../source/load-source.js";
 import { openProject } from "../../store/open-project.js";
 import { SqliteRunStore } from "../../store/sqlite-run-store.js";
-
-const say = (message: string) => process.stderr.write(`[stackyard] ${message}\n`);
 
 interface StepEnvironment {
   sourceRoot: string;
@@ -33,9 +33,9 @@ interface StepEnvironment {
  * where the client reconciles them from.
  */
 async function stepEnvironment(snapshotUri: string): Promise<StepEnvironment> {
-  const remote = process.env[ARTIFACT_STORE_ENV];
+  const remote = process.env[STEP_ENV.artifactStore];
   if (remote) {
-    const sourceRoot = resolve(process.env.STACKYARD_SOURCE_ROOT ?? process.cwd());
+    const sourceRoot = resolve(process.env[STEP_ENV.sourceRoot] ?? process.cwd());
     const artifactStore = await artifactStoreFromEnvironment(sourceRoot, remote);
     return { sourceRoot, artifactStore, store: remoteRunStore(artifactStore), snapshot: await readSnapshot(artifactStore, snapshotUri), close: () => {} };
   }
@@ -46,9 +46,8 @@ async function stepEnvironment(snapshotUri: string): Promise<StepEnvironment> {
     const stored = id ? await store.getSnapshot(id) : undefined;
     if (!stored) throw new ConfigError(`No snapshot at ${snapshotUri} in the store ${project.paths.database}`);
     const artifactStore = await loadSnapshotComponent<BaseArtifactStore>(project, stored, "artifact_store");
-    // The artifact store's copy is the one the run was submitted with.
-    const snapshot = (await artifactStore.exists(snapshotUri)) ? await readSnapshot(artifactStore, snapshotUri) : stored;
-    return { sourceRoot: project.paths.sourceRoot, artifactStore, store, snapshot, close: () => project.close() };
+    // The store's copy is authoritative: whoever can write the artifact store must not choose what this step imports.
+    return { sourceRoot: project.paths.sourceRoot, artifactStore, store, snapshot: stored, close: () => project.close() };
   } catch (error) {
     project.close();
     throw error;
@@ -73,7 +72,9 @@ export async function stepRunCommand(opts: { snapshot: string; step: string; run
     }
     const pipeline = await loadSource(snapshot.pipeline.source, sourceRoot);
     if (!isPipeline(pipeline)) throw new ConfigError(`'${snapshot.pipeline.source}' is not a pipeline`);
-    const events: Pick<RunEvents, "stepStatus"> = { stepStatus: (stepId, status, detail) => say(`${stepId}: ${status}${detail ? ` (${detail})` : ""}`) };
+    const events: Pick<RunEvents, "stepStatus"> = {
+      stepStatus: (stepId, status, detail) => process.stderr.write(`${formatStepStatusLine({ stepId, status, ...(detail ? { detail } : {}) })}\n`),
+    };
     const outcome = await runStep({
       snapshot,
       stepId: opts.step,

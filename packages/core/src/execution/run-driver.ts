@@ -1,0 +1,361 @@
+import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
+import type { BaseArtifactStore } from "../artifact-store/base-artifact-store.js";
+import { LocalArtifactStore } from "../artifact-store/local-artifact-store.js";
+import { EntrypointConfiguration } from "../entrypoint/entrypoint-configuration.js";
+import { formatArtifactStoreDescription, STEP_ENV } from "../entrypoint/step-protocol.js";
+import type { MaterializerImporter } from "../materializers/registry.js";
+import type { BaseOrchestrator, RunEvents, StepOutcome, SubmitContext } from "../orchestrator/base-orchestrator.js";
+import type { Pipeline } from "../pipeline/pipeline.js";
+import { formatRunName } from "../pipeline/run-name.js";
+import type { RunResult } from "../pipeline/run-options.js";
+import type { PipelineSnapshot } from "../pipeline/snapshot.js";
+import type { Stack } from "../stack/stack.js";
+import { ArtifactStoreRunStore } from "../store/artifact-store-run-store.js";
+import { isFinalStatus, type RunStatus, type RunStore } from "../store/run-store.js";
+import { executeDag } from "./execute-dag.js";
+import { createRunMemo, type RunMemo, reuseCachedSteps, runStep } from "./run-step.js";
+
+/** Options of {@link driveRun}. */
+export interface DriveRunOptions {
+  pipeline: Pipeline<any>;
+  /** The compiled snapshot; the driver stores it (artifact store, then `store`). */
+  snapshot: PipelineSnapshot;
+  store: RunStore;
+  artifactStore: BaseArtifactStore;
+  /** An orchestrator to submit to; without one, steps run here through {@link executeDag}. */
+  orchestrator?: BaseOrchestrator<any>;
+  /** The stack given to the orchestrator (default: its name from the snapshot, `orchestrator` and `artifactStore`). */
+  stack?: Stack;
+  runId?: string;
+  /** Default: the snapshot's run name template, formatted now. */
+  runName?: string;
+  /** Without an orchestrator: how many steps run at once, and whether a failure stops the others. */
+  concurrency?: number;
+  failFast?: boolean;
+  /** Aborting it stops the run (Ctrl-C in the CLI); the run is then recorded `stopped`. */
+  signal?: AbortSignal;
+  events?: Partial<RunEvents>;
+  sourceRoot?: string;
+  importModule?: MaterializerImporter;
+  /**
+   * The client's store as a path a step process can open. Step processes
+   * then get it as `STEP_ENV.store` and record there; without it they get
+   * the artifact store (`STEP_ENV.artifactStore`) and keep their records in
+   * it, where the driver reads them back when the orchestrator is done.
+   */
+  clientStore?: string;
+  /** Extra environment for step processes, over the protocol's (see {@link STEP_ENV}). */
+  stepEnvironment?: (stepId: string) => Record<string, string>;
+  /** Passed to {@link runStep} for steps run in this process (default true). */
+  writeResultFile?: boolean;
+}
+
+/** What {@link driveRun} resolves with: the run's result and, when something other than a step failed, why. */
+export interface DrivenRun extends RunResult {
+  /** The run's recorded error: the failed steps, or what stopped the run before they could finish. */
+  error?: string;
+  /** What was thrown, when the run failed outside its steps (submit could not start it). */
+  cause?: unknown;
+}
+
+/**
+ * The run driver: the one path every run takes, from the CLI, from
+ * `runSnapshotInProcess`, from tests and benchmarks. It stores the snapshot,
+ * creates the run, records the steps the cache answers for, submits the rest
+ * to the orchestrator (or runs them here when there is none), reads back the
+ * records of steps that ran elsewhere and records the run's final status.
+ *
+ * It never throws for a run that fails: the result says how it ended, with
+ * `cause` set when something other than a step failed. Store and artifact
+ * store errors before the run exists do throw.
+ */
+export async function driveRun(options: DriveRunOptions): Promise<DrivenRun> {
+  const { snapshot, store, artifactStore, orchestrator } = options;
+  const events = completeEvents(options.events);
+  const signal = options.signal ?? new AbortController().signal;
+  const runId = options.runId ?? randomUUID();
+  const runName = options.runName ?? formatRunName(snapshot.run_name_template);
+  const snapshotUri = await storeSnapshot(snapshot, store, artifactStore);
+  const created = new Date().toISOString();
+  await store.createRun({
+    id: runId,
+    name: runName,
+    pipeline: snapshot.pipeline.name,
+    snapshotId: snapshot.id,
+    snapshotUri,
+    stack: options.stack?.name ?? snapshot.stack.name,
+    orchestrator: orchestrator?.name ?? "in-process",
+    status: "initializing",
+    pid: process.pid,
+    host: hostname(),
+    created,
+    started: created,
+  });
+  if (orchestrator) warnUnenforcedResources(snapshot, orchestrator, events);
+
+  const steps = new StepRunner(options, runId, events, signal);
+  let outcomes: StepOutcome[] = [];
+  let cause: unknown;
+  try {
+    await store.updateRun(runId, { status: "running" });
+    // Steps the cache answers for are recorded in one pass first. When that is
+    // every step, nothing is submitted: no image is built, no container started.
+    const cached = await steps.reuseCached();
+    if (cached.length === snapshot.steps.length) outcomes = cached;
+    else if (orchestrator) outcomes = await submitToOrchestrator(options, orchestrator, steps, { runId, runName, snapshotUri, events, signal });
+    else outcomes = await runHere(options, steps, cached, signal);
+  } catch (error) {
+    cause = error;
+  }
+  const stopped = signal.aborted;
+  const synchronous = orchestrator?.capabilities.synchronous ?? true;
+  const status: RunStatus = cause !== undefined ? (stopped ? "stopped" : "failed") : finalRunStatus(outcomes, snapshot.steps.length, stopped, synchronous);
+  const error = cause !== undefined ? errorMessage(cause) : failedStepsMessage(outcomes);
+  const ended = status === "running" ? {} : { ended: new Date().toISOString() };
+  await store.updateRun(runId, { status, ...(error ? { error } : {}), ...ended, pid: undefined });
+  return { runId, runName, status, steps: outcomes, ...(error ? { error } : {}), ...(cause === undefined ? {} : { cause }) };
+}
+
+/**
+ * The final status of a run from its steps' outcomes: `stopped` when it was
+ * stopped, `failed` when a step failed or was skipped for a failure, still
+ * `running` when an asynchronous orchestrator returned before every step
+ * was over.
+ */
+export function finalRunStatus(outcomes: readonly StepOutcome[], stepCount: number, stopped = false, synchronous = true): RunStatus {
+  if (stopped) return "stopped";
+  if (outcomes.some((o) => o.status === "failed")) return "failed";
+  if (outcomes.some((o) => o.status === "stopped")) return "stopped";
+  if (outcomes.some((o) => o.status === "skipped")) return "failed";
+  if (outcomes.length < stepCount && !synchronous) return "running";
+  return "completed";
+}
+
+/** Writes the snapshot to the artifact store, then the store; returns its URI. */
+async function storeSnapshot(snapshot: PipelineSnapshot, store: RunStore, artifactStore: BaseArtifactStore): Promise<string> {
+  const path = `snapshots/${snapshot.id}.json`;
+  await artifactStore.writeFile(path, JSON.stringify(snapshot));
+  const uri = artifactStore.uri(path);
+  await store.saveSnapshot(snapshot, uri);
+  return uri;
+}
+
+function completeEvents(events: Partial<RunEvents> | undefined): RunEvents {
+  const bind = <K extends keyof RunEvents>(name: K): RunEvents[K] => (events?.[name]?.bind(events) as RunEvents[K] | undefined) ?? (() => {});
+  return { stepStatus: bind("stepStatus"), stepLog: bind("stepLog"), info: bind("info"), warn: bind("warn") };
+}
+
+function warnUnenforcedResources(snapshot: PipelineSnapshot, orchestrator: BaseOrchestrator<any>, events: RunEvents): void {
+  if (orchestrator.capabilities.honoursResources) return;
+  const asking = snapshot.steps.filter((s) => Object.keys(s.resources).length).length;
+  if (asking) {
+    events.warn(
+      `orchestrator '${orchestrator.name}' cannot enforce resources (cpu_count, gpu_count, memory); ${asking} step(s) ask for them and will run without limits.`,
+    );
+  }
+}
+
+/** Runs and records the steps of one run in this process, remembering which ones it recorded. */
+class StepRunner {
+  /** Steps recorded here; the others ran in other processes and are read back. */
+  readonly recordedHere = new Set<string>();
+  private readonly memo: RunMemo = createRunMemo();
+
+  constructor(
+    private readonly options: DriveRunOptions,
+    readonly runId: string,
+    private readonly events: RunEvents,
+    private readonly signal: AbortSignal,
+  ) {}
+
+  /** Records, in one pass, the steps the cache answers for without running anything. */
+  reuseCached(): Promise<StepOutcome[]> {
+    const { snapshot, store, artifactStore, pipeline } = this.options;
+    return reuseCachedSteps({
+      snapshot,
+      runId: this.runId,
+      store,
+      artifactStore,
+      pipeline,
+      memo: this.memo,
+      signal: this.signal,
+      onCached: (stepId) => {
+        this.recordedHere.add(stepId);
+        this.events.stepStatus(stepId, "cached");
+      },
+    });
+  }
+
+  run(stepId: string, signal: AbortSignal = this.signal): Promise<StepOutcome> {
+    const { options, events } = this;
+    this.recordedHere.add(stepId);
+    return runStep({
+      snapshot: options.snapshot,
+      stepId,
+      runId: this.runId,
+      store: options.store,
+      artifactStore: options.artifactStore,
+      pipeline: options.pipeline,
+      signal,
+      memo: this.memo,
+      onLog: (line, stream) => events.stepLog(stepId, line, stream),
+      onStatus: (status, detail) => events.stepStatus(stepId, status, detail),
+      ...(options.sourceRoot === undefined ? {} : { sourceRoot: options.sourceRoot }),
+      ...(options.importModule === undefined ? {} : { importModule: options.importModule }),
+      ...(options.writeResultFile === undefined ? {} : { writeResultFile: options.writeResultFile }),
+    });
+  }
+
+  /** Records a step that did not run to its end (skipped, stopped, failed outside its process). */
+  async mark(stepId: string, status: RunStatus, error?: string): Promise<void> {
+    const { snapshot, store } = this.options;
+    this.recordedHere.add(stepId);
+    const stepName = snapshot.steps.find((s) => s.id === stepId)?.name ?? stepId;
+    const existing = await store.getStepRun(this.runId, stepId);
+    await store.putStepRun({
+      ...(existing ?? { runId: this.runId, stepId, stepName, attempt: 0, outputs: {} }),
+      status,
+      error,
+      ended: new Date().toISOString(),
+    });
+    this.events.stepStatus(stepId, status, error);
+  }
+}
+
+/** Without an orchestrator: the steps the cache did not answer for run here, as a DAG. */
+async function runHere(options: DriveRunOptions, steps: StepRunner, cached: StepOutcome[], signal: AbortSignal): Promise<StepOutcome[]> {
+  const { snapshot } = options;
+  const done = new Set(cached.map((o) => o.stepId));
+  const rest = done.size
+    ? snapshot.steps.filter((s) => !done.has(s.id)).map((s) => ({ id: s.id, upstream: s.upstream.filter((id) => !done.has(id)) }))
+    : snapshot.steps;
+  const ran = await executeDag({
+    steps: rest,
+    ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
+    failFast: options.failFast ?? true,
+    signal,
+    runOne: (stepId) => steps.run(stepId),
+    markSkipped: (stepId, reason, status) => steps.mark(stepId, status, reason),
+  });
+  const byId = new Map([...cached, ...ran].map((o) => [o.stepId, o]));
+  return snapshot.steps.map((s) => byId.get(s.id)!);
+}
+
+interface RunIdentity {
+  runId: string;
+  runName: string;
+  snapshotUri: string;
+  events: RunEvents;
+  signal: AbortSignal;
+}
+
+/** Submits the run to `orchestrator`, waits for it and reads back the records of steps that ran elsewhere. */
+async function submitToOrchestrator(
+  options: DriveRunOptions,
+  orchestrator: BaseOrchestrator<any>,
+  steps: StepRunner,
+  { runId, runName, snapshotUri, events, signal }: RunIdentity,
+): Promise<StepOutcome[]> {
+  const { snapshot, store, artifactStore } = options;
+  const sourceRoot = options.sourceRoot ?? process.cwd();
+  const recordsEnv = recordsEnvironment(options);
+  const context: SubmitContext = {
+    runId,
+    runName,
+    snapshotUri,
+    stack: options.stack ?? { name: snapshot.stack.name, orchestrator, artifactStore },
+    sourceRoot,
+    store,
+    events,
+    signal,
+    runStepInProcess: (stepId, stepOptions) => steps.run(stepId, stepOptions?.signal ?? signal),
+    stepCommand: (stepId) => EntrypointConfiguration.commandFor({ snapshot: snapshotUri, step: stepId, run: runId }),
+    stepEnvironment: (stepId) => ({
+      [STEP_ENV.sourceRoot]: sourceRoot,
+      [STEP_ENV.runId]: runId,
+      ...recordsEnv,
+      ...options.stepEnvironment?.(stepId),
+    }),
+    markStep: (stepId, status, error) => steps.mark(stepId, status, error),
+  };
+  const handle = await orchestrator.submit(snapshot, context);
+  if (handle.orchestratorRunId) await store.updateRun(runId, { orchestratorRunId: handle.orchestratorRunId });
+  return readBackSteps(snapshot, runId, await handle.wait(), steps.recordedHere, store, artifactStore);
+}
+
+/** Where a step process keeps its records: the client's store when it can open it, else the artifact store. */
+function recordsEnvironment(options: DriveRunOptions): Record<string, string> {
+  if (options.clientStore !== undefined) return { [STEP_ENV.store]: options.clientStore };
+  const { snapshot, artifactStore } = options;
+  const component = snapshot.stack.components.artifact_store;
+  const flavorSource = component?.flavor_source ?? (artifactStore instanceof LocalArtifactStore ? "@stackyard/core#localArtifactStoreFlavor" : undefined);
+  if (!flavorSource) return {};
+  const { id, name, flavor, config } = artifactStore;
+  return { [STEP_ENV.artifactStore]: formatArtifactStoreDescription({ id, name, flavor, flavor_source: flavorSource, config }) };
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function failedStepsMessage(outcomes: readonly StepOutcome[]): string | undefined {
+  const failed = outcomes.filter((o) => o.status === "failed");
+  return failed.length ? failed.map((o) => `step '${o.stepId}' failed: ${o.error ?? "unknown error"}`).join("; ") : undefined;
+}
+
+const SUCCESS = new Set<RunStatus>(["completed", "cached"]);
+
+/**
+ * Copies into `store` the records of steps that ran in other processes
+ * (`stackyard step run` with `STEP_ENV.artifactStore`): they kept their step
+ * runs and artifacts as JSON in the artifact store. A step with no record
+ * anywhere gets one from its outcome. Returns the outcomes with the recorded
+ * final statuses (a step process knows that it was `cached`; its orchestrator
+ * only sees it succeed).
+ */
+async function readBackSteps(
+  snapshot: PipelineSnapshot,
+  runId: string,
+  outcomes: readonly StepOutcome[],
+  recordedHere: ReadonlySet<string>,
+  store: RunStore,
+  artifactStore: BaseArtifactStore,
+): Promise<StepOutcome[]> {
+  if (outcomes.every((o) => recordedHere.has(o.stepId))) return [...outcomes];
+  const remote = new ArtifactStoreRunStore(artifactStore);
+  const reconciled: StepOutcome[] = [];
+  for (const outcome of outcomes) {
+    if (recordedHere.has(outcome.stepId)) {
+      reconciled.push(outcome);
+      continue;
+    }
+    let record = await store.getStepRun(runId, outcome.stepId);
+    if (!record || !isFinalStatus(record.status)) {
+      record = await remote.getStepRun(runId, outcome.stepId).catch(() => undefined);
+      if (record) {
+        for (const id of Object.values(record.outputs)) {
+          const artifact = (await store.getArtifact(id)) ?? (await remote.getArtifact(id).catch(() => undefined));
+          if (artifact) await store.putArtifact(artifact);
+        }
+        await store.putStepRun(record);
+      } else {
+        const stepName = snapshot.steps.find((s) => s.id === outcome.stepId)?.name ?? outcome.stepId;
+        await store.putStepRun({
+          runId,
+          stepId: outcome.stepId,
+          stepName,
+          status: outcome.status,
+          attempt: 0,
+          outputs: {},
+          error: outcome.error,
+          ended: new Date().toISOString(),
+        });
+      }
+    }
+    // Success or failure is the orchestrator's word; which kind of success (cached) is the record's.
+    const refined = record && isFinalStatus(record.status) && SUCCESS.has(record.status) && SUCCESS.has(outcome.status);
+    reconciled.push(refined ? { stepId: outcome.stepId, status: record!.status } : outcome);
+  }
+  return reconciled;
+}
