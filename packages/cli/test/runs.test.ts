@@ -72,6 +72,9 @@ describe("running pipelines from the command line on the default stack", () => {
     expect(run.status).toBe("completed");
     expect(run.steps.every((s) => s.status === "completed")).toBe(true);
     expect(cli(dir, ["runs", "logs", "in-processes", "--step", "sum_numbers"]).stdout).toContain("total is 28");
+    // Each status shows once: the step process's own status lines are not echoed as its output.
+    expect(out.stderr).not.toContain("| [stackyard]");
+    expect(out.stderr.split("\n").filter((line) => line === "[in-processes] sum_numbers: completed")).toHaveLength(1);
   });
 
   it("finds a run whose runner was killed with SIGKILL and marks it failed", async () => {

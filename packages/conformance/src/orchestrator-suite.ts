@@ -17,6 +17,7 @@ import {
   bytesMaterializer,
   type CompileStack,
   createArtifactReader,
+  isFinalStatus,
   jsonMaterializer,
   LocalArtifactStore,
   localArtifactStoreFlavor,
@@ -37,11 +38,13 @@ import {
   conformanceFailure,
   conformanceResources,
   conformanceRetry,
+  conformanceStop,
   FIXTURES_MODULE,
   PLANNED_FAILURE,
   REQUESTED_MEMORY_BYTES,
   type SeenLimits,
   type Span,
+  STOP_STEP_MS,
 } from "./fixtures/pipelines.js";
 
 /** Options of {@link testOrchestrator}. */
@@ -81,7 +84,22 @@ interface Ran {
   store: MemoryRunStore;
   artifactStore: LocalArtifactStore;
   warnings: string[];
+  /** Every line the steps printed, as `<step> | <line>`. */
+  logs: string[];
   records: Record<string, StepRunRecord>;
+}
+
+/** What a failed assertion shows: each step's status and error, then the end of the steps' output. */
+function explain(ran: Ran): string {
+  const steps = ran.result.steps.map((s) => `  ${s.stepId}: ${s.status}${s.error ? ` (${s.error})` : ""}`);
+  const logs = ran.logs.slice(-40).map((line) => `  ${line}`);
+  return [`run ${ran.result.status}`, ...steps, logs.length ? "step output (last 40 lines):" : "no step output", ...logs].join("\n");
+}
+
+/** Options of one fixture run: a signal to stop it, and a callback on step status changes. */
+interface RunExtras {
+  signal?: AbortSignal;
+  onStepStatus?: (stepId: string, status: string) => void;
 }
 
 const stepStatuses = (result: RunResult): Record<string, string> => Object.fromEntries(result.steps.map((s) => [s.stepId, s.status]));
@@ -133,7 +151,7 @@ export function testOrchestrator(options: OrchestratorSuiteOptions): void {
       if (workRoot) rmSync(workRoot, { recursive: true, force: true });
     });
 
-    function environment(): Omit<Ran, "result" | "records" | "warnings"> {
+    function environment(): Omit<Ran, "result" | "records" | "warnings" | "logs"> {
       const root = mkdtempSync(join(workRoot, "run-"));
       const config = localArtifactStoreFlavor.configSchema.parse({ path: root });
       return {
@@ -164,9 +182,10 @@ export function testOrchestrator(options: OrchestratorSuiteOptions): void {
       };
     }
 
-    async function runFixture(pipeline: Pipeline<any>, exportName: string, env = environment(), enableCache = false): Promise<Ran> {
+    async function runFixture(pipeline: Pipeline<any>, exportName: string, env = environment(), enableCache = false, extras: RunExtras = {}): Promise<Ran> {
       const snapshot = pipeline.compile({ source: `${FIXTURES_MODULE}#${exportName}`, stack: stackFor(env.artifactStore), enableCache });
       const warnings: string[] = [];
+      const logs: string[] = [];
       const result = await runSnapshotInProcess({
         pipeline,
         snapshot,
@@ -174,11 +193,16 @@ export function testOrchestrator(options: OrchestratorSuiteOptions): void {
         artifactStore: env.artifactStore,
         orchestrator,
         sourceRoot: options.sourceRoot ?? process.cwd(),
-        events: { warn: (message) => warnings.push(message) },
+        events: {
+          warn: (message) => warnings.push(message),
+          stepLog: (stepId, line) => logs.push(`${stepId} | ${line}`),
+          stepStatus: (stepId, status) => extras.onStepStatus?.(stepId, status),
+        },
+        ...(extras.signal ? { signal: extras.signal } : {}),
         ...(options.stepEnvironment ? { stepEnvironment: options.stepEnvironment } : {}),
       });
       const records = Object.fromEntries((await env.store.listStepRuns(result.runId)).map((r) => [r.stepId, r]));
-      return { ...env, result, warnings, records };
+      return { ...env, result, warnings, logs, records };
     }
 
     async function artifactOf(ran: Ran, stepId: string, output = "output"): Promise<ArtifactRecord> {
@@ -217,12 +241,12 @@ export function testOrchestrator(options: OrchestratorSuiteOptions): void {
       }, timeout);
 
       it("completes every step", () => {
-        expect(ran.result.status, JSON.stringify(ran.result.steps)).toBe("completed");
+        expect(ran.result.status, explain(ran)).toBe("completed");
         expect(stepStatuses(ran.result)).toEqual({ source: "completed", left: "completed", right: "completed", join: "completed", lonely: "completed" });
       });
 
       it("starts a step only after every step it depends on has ended", () => {
-        expect(ran.result.status).toBe("completed");
+        expect(ran.result.status, explain(ran)).toBe("completed");
         for (const [step, upstream] of [
           ["left", ["source"]],
           ["right", ["source"]],
@@ -235,7 +259,7 @@ export function testOrchestrator(options: OrchestratorSuiteOptions): void {
       });
 
       it("runs independent steps at the same time when it says it is parallel", () => {
-        expect(ran.result.status).toBe("completed");
+        expect(ran.result.status, explain(ran)).toBe("completed");
         const { left, right } = spans as { left: Span; right: Span };
         if (orchestrator.capabilities.parallel) {
           expect(left.sawSibling && right.sawSibling, "left and right each saw the other start while waiting").toBe(true);
@@ -312,7 +336,7 @@ export function testOrchestrator(options: OrchestratorSuiteOptions): void {
         "round-trips every byte value through the bytes materializer and a downstream step, byte for byte",
         async () => {
           const ran = await runFixture(conformanceBytes, "conformanceBytes");
-          expect(ran.result.status, JSON.stringify(ran.result.steps)).toBe("completed");
+          expect(ran.result.status, explain(ran)).toBe("completed");
           const expected = conformanceBlob();
           const sha256 = createHash("sha256").update(expected).digest("hex");
           const artifact = await artifactOf(ran, "emit", "blob");
@@ -330,9 +354,9 @@ export function testOrchestrator(options: OrchestratorSuiteOptions): void {
         async () => {
           const env = environment();
           const first = await runFixture(conformanceBytes, "conformanceBytes", env, true);
-          expect(first.result.status, JSON.stringify(first.result.steps)).toBe("completed");
+          expect(first.result.status, explain(first)).toBe("completed");
           const again = await runFixture(conformanceBytes, "conformanceBytes", env, true);
-          expect(again.result.status).toBe("completed");
+          expect(again.result.status, explain(again)).toBe("completed");
           expect(stepStatuses(again.result)).toEqual({ emit: "cached", digest: "cached" });
           expect(again.records.emit).toMatchObject({ status: "cached", cachedFrom: { runId: first.result.runId, stepId: "emit" } });
           expect(again.records.emit!.outputs).toEqual(first.records.emit!.outputs);
@@ -346,9 +370,40 @@ export function testOrchestrator(options: OrchestratorSuiteOptions): void {
         "retries a failing step as its retry policy says and records the attempts",
         async () => {
           const ran = await runFixture(conformanceRetry, "conformanceRetry");
-          expect(ran.result.status, JSON.stringify(ran.result.steps)).toBe("completed");
+          expect(ran.result.status, explain(ran)).toBe("completed");
           expect(ran.records.flaky).toMatchObject({ status: "completed", attempt: 3 });
           expect((await loadJson<Span>(ran, "flaky")).attempt).toBe(3);
+        },
+        timeout,
+      );
+    });
+
+    describe("stopping", () => {
+      it(
+        "stops a run mid-step: the run is recorded stopped, every step ends final, nothing downstream starts",
+        async () => {
+          const abort = new AbortController();
+          const started = Date.now();
+          const ran = await runFixture(conformanceStop, "conformanceStop", environment(), false, {
+            signal: abort.signal,
+            // Stop once the long step is under way (its process started, for container orchestrators).
+            onStepStatus: (stepId, status) => {
+              if (stepId === "slow" && status === "running") setTimeout(() => abort.abort(new Error("stopped by the suite")), 500);
+            },
+          });
+          expect(abort.signal.aborted, `the long step never reported 'running'\n${explain(ran)}`).toBe(true);
+          expect(Date.now() - started, `the run waited for the long step (${STOP_STEP_MS} ms) instead of stopping it`).toBeLessThan(STOP_STEP_MS);
+          expect(ran.result.status, explain(ran)).toBe("stopped");
+          const run = await ran.store.getRun(ran.result.runId);
+          expect(run?.status).toBe("stopped");
+          for (const id of ["before", "slow", "after"]) {
+            const record = ran.records[id];
+            expect(record, `step '${id}' has a record`).toBeDefined();
+            expect(isFinalStatus(record!.status), `step '${id}' is '${record!.status}' after its run was stopped`).toBe(true);
+          }
+          expect(ran.records.before?.status).toBe("completed");
+          expect(ran.records.slow?.status).toBe("stopped");
+          expect(ran.records.after?.status, "a step after the stopped one never runs").not.toBe("completed");
         },
         timeout,
       );
@@ -359,7 +414,7 @@ export function testOrchestrator(options: OrchestratorSuiteOptions): void {
         "enforces requested resources when it says it honours them, and is warned about otherwise",
         async () => {
           const ran = await runFixture(conformanceResources, "conformanceResources");
-          expect(ran.result.status, JSON.stringify(ran.result.steps)).toBe("completed");
+          expect(ran.result.status, explain(ran)).toBe("completed");
           const seen = await loadJson<SeenLimits>(ran, "probe");
           const resourceWarnings = ran.warnings.filter((w) => /resources/.test(w));
           if (orchestrator.capabilities.honoursResources) {

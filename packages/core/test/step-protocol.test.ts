@@ -1,11 +1,5 @@
 import { describe, expect, it } from "vitest";
-import {
-  formatArtifactStoreDescription,
-  formatStepStatusLine,
-  parseArtifactStoreDescription,
-  parseStepStatusLine,
-  STEP_ENV,
-} from "../src/index.js";
+import { formatArtifactStoreDescription, formatStepStatusLine, parseArtifactStoreDescription, parseStepStatusLine, STEP_ENV } from "../src/index.js";
 
 describe("the step-process protocol", () => {
   it("reads back every status line a step process prints, detail included", () => {

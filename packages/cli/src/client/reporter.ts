@@ -1,4 +1,4 @@
-import type { RunEvents, RunStatus } from "@stackyard/core";
+import { parseStepStatusLine, type RunEvents, type RunStatus } from "@stackyard/core";
 
 const SYMBOLS: Record<RunStatus, string> = {
   initializing: "·",
@@ -46,9 +46,13 @@ export class RunReporter implements RunEvents {
     else this.stream.write(`[${this.runName}] ${stepId}: ${status}${detail ? ` (${detail})` : ""}\n`);
   }
 
-  stepLog(stepId: string, line: string, _stream?: "stdout" | "stderr"): void {
-    if (this.options.quiet) return;
-    this.above(`${stepId} | ${line}`);
+  stepLog(stepId: string, text: string, _stream?: "stdout" | "stderr"): void {
+    for (const line of text.split("\n")) {
+      // A step process's own status line (forwarded as output by an orchestrator that does not read it) is a status, shown once.
+      const status = parseStepStatusLine(line);
+      if (status?.stepId === stepId) this.stepStatus(stepId, status.status, status.detail);
+      else if (!this.options.quiet) this.above(`${stepId} | ${line}`);
+    }
   }
 
   info(message: string): void {

@@ -111,6 +111,7 @@ export async function driveRun(options: DriveRunOptions): Promise<DrivenRun> {
   const stopped = signal.aborted;
   const synchronous = orchestrator?.capabilities.synchronous ?? true;
   const status: RunStatus = cause !== undefined ? (stopped ? "stopped" : "failed") : finalRunStatus(outcomes, snapshot.steps.length, stopped, synchronous);
+  if (status === "stopped" || status === "failed") outcomes = await steps.settleUnfinished(outcomes, status);
   const error = cause !== undefined ? errorMessage(cause) : failedStepsMessage(outcomes);
   const ended = status === "running" ? {} : { ended: new Date().toISOString() };
   await store.updateRun(runId, { status, ...(error ? { error } : {}), ...ended, pid: undefined });
@@ -205,6 +206,36 @@ class StepRunner {
       ...(options.importModule === undefined ? {} : { importModule: options.importModule }),
       ...(options.writeResultFile === undefined ? {} : { writeResultFile: options.writeResultFile }),
     });
+  }
+
+  /**
+   * Once the run is over: every step whose record is not final (an
+   * orchestrator that returned without recording it) is recorded `stopped`
+   * when the run was stopped, else `failed` if it started or `skipped` if it
+   * did not. No step is left `running` after its run ended, whatever the
+   * orchestrator did. Returns one outcome per step.
+   */
+  async settleUnfinished(outcomes: readonly StepOutcome[], runStatus: RunStatus): Promise<StepOutcome[]> {
+    const { snapshot, store } = this.options;
+    const byId = new Map(outcomes.map((o) => [o.stepId, o]));
+    const settled: StepOutcome[] = [];
+    for (const step of snapshot.steps) {
+      const outcome = byId.get(step.id);
+      const record = await store.getStepRun(this.runId, step.id);
+      if (record && isFinalStatus(record.status)) {
+        settled.push(outcome ?? { stepId: step.id, status: record.status, error: record.error });
+        continue;
+      }
+      const [status, error]: [RunStatus, string] =
+        runStatus === "stopped"
+          ? ["stopped", "the run was stopped"]
+          : record
+            ? ["failed", "the run ended before the step finished"]
+            : ["skipped", "not run: the run failed"];
+      await this.mark(step.id, status, outcome?.error ?? error);
+      settled.push({ stepId: step.id, status, error: outcome?.error ?? error });
+    }
+    return settled;
   }
 
   /** Records a step that did not run to its end (skipped, stopped, failed outside its process). */

@@ -39,6 +39,12 @@ async function stepEnvironment(snapshotUri: string): Promise<StepEnvironment> {
     const artifactStore = await artifactStoreFromEnvironment(sourceRoot, remote);
     return { sourceRoot, artifactStore, store: remoteRunStore(artifactStore), snapshot: await readSnapshot(artifactStore, snapshotUri), close: () => {} };
   }
+  if (!process.env[STEP_ENV.store]) {
+    // Never fall back to whatever store the folder holds: the records would land where the run's client never looks.
+    throw new ConfigError(`stackyard step run was not told where its run is recorded: neither ${STEP_ENV.store} nor ${STEP_ENV.artifactStore} is set`, {
+      hint: `Its orchestrator passes them through context.stepEnvironment(stepId); set ${STEP_ENV.store} to the client's store, or ${STEP_ENV.artifactStore} to the artifact store description.`,
+    });
+  }
   const project = openProject();
   try {
     const store = new SqliteRunStore(project.db);
