@@ -166,6 +166,40 @@ describe("loading an artifact checks it against its record", () => {
   });
 });
 
+describe("artifacts of several files", () => {
+  it("are checked across their files in the order written, and say so when read in another order", async () => {
+    const { artifactStore, root } = stores();
+    const writer = createArtifactWriter(artifactStore, "runs/r2/multi/model");
+    await writer.write("weights.bin", Buffer.alloc(1000, 7));
+    await writer.write("meta.json", '{"layers":3}');
+    const record = {
+      id: "a2",
+      runId: "r2",
+      stepId: "multi",
+      output: "model",
+      uri: writer.uri,
+      materializer: "x",
+      dataType: "x",
+      size: writer.size,
+      sha256: writer.digest(),
+      created: "",
+    };
+    const inOrder = createArtifactReader(artifactStore, writer.uri, record);
+    await inOrder.readFile("weights.bin");
+    expect((await inOrder.readFile("meta.json")).toString()).toBe('{"layers":3}');
+    await inOrder.loaded();
+    const reversed = createArtifactReader(artifactStore, writer.uri, record);
+    await reversed.readFile("meta.json");
+    await expect(reversed.readFile("weights.bin")).rejects.toThrow(
+      /read in the order meta.json, weights.bin; a materializer must read its files in the order it wrote them/,
+    );
+    writeFileSync(join(root, "runs/r2/multi/model/meta.json"), '{"layers":9}');
+    const tampered = createArtifactReader(artifactStore, writer.uri, record);
+    await tampered.readFile("weights.bin");
+    await expect(tampered.readFile("meta.json")).rejects.toThrow(/Artifact 'model' of step 'multi' in run r2 .* does not match its record: its sha256 is/);
+  });
+});
+
 describe("symbolic links in the local artifact store", () => {
   it("never lets a read, write or removal leave the root through a link, and follows links inside it", async () => {
     const { artifactStore, root } = stores();

@@ -139,7 +139,12 @@ class ReadCheck {
     if (this.size > this.artifact.size) throw this.damaged(`it holds more than the ${this.artifact.size} bytes recorded`);
     if (this.size === this.artifact.size) {
       const digest = this.hash.copy().digest("hex");
-      if (digest !== this.artifact.sha256) throw this.damaged(`its sha256 is ${digest}, recorded ${this.artifact.sha256}`);
+      if (digest !== this.artifact.sha256) {
+        // Several files hash in the order read: a materializer reading them in another order than it wrote them also lands here.
+        const order =
+          this.seen.size > 1 ? ` (read in the order ${[...this.seen].join(", ")}; a materializer must read its files in the order it wrote them)` : "";
+        throw this.damaged(`its sha256 is ${digest}, recorded ${this.artifact.sha256}${order}`);
+      }
     }
   }
 
