@@ -2,7 +2,16 @@ import { existsSync, mkdirSync, readFileSync, symlinkSync, truncateSync, writeFi
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { ConflictError, createArtifactReader, createArtifactWriter, PipelineDefinitionError, pipeline, type StepContext, step } from "../src/index.js";
+import {
+  ConflictError,
+  createArtifactReader,
+  createArtifactWriter,
+  PipelineDefinitionError,
+  pipeline,
+  pipelineSnapshotSchema,
+  type StepContext,
+  step,
+} from "../src/index.js";
 import { run, stores, tempDir } from "./helpers.js";
 
 const produce = step({ name: "produce", outputs: { value: "json" } }, async () => ({ value: { answer: 42 } }));
@@ -104,6 +113,17 @@ describe("output names", () => {
       _private: 4,
     }));
     expect(Object.keys(ok.definition.outputs)).toHaveLength(4);
+  });
+});
+
+describe("a stored snapshot", () => {
+  it("is refused when a step's output name would leave its folder", () => {
+    const snapshot = JSON.parse(JSON.stringify(pipeline({ name: "snap" }, () => void produce()).compile({ source: "./p.ts#p" })));
+    expect(pipelineSnapshotSchema.safeParse(snapshot).success).toBe(true);
+    snapshot.steps[0].outputs = { "../../other/produce/value": { materializer: "json" } };
+    const parsed = pipelineSnapshotSchema.safeParse(snapshot);
+    expect(parsed.success).toBe(false);
+    expect(JSON.stringify(parsed.error?.issues)).toMatch(/output names must use letters, digits/);
   });
 });
 
