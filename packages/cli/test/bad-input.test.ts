@@ -80,6 +80,11 @@ describe("bad input never changes the store", () => {
     ["an unknown command", ["stak", "list"], [/unknown command 'stak'/]],
     ["a bad flag", ["stack", "list", "--jsn"], [/unknown option '--jsn'/]],
     ["a missing required flag", ["orchestrator", "register", "x"], [/required option '-f, --flavor <flavor>' not specified/]],
+    [
+      "an output name that would leave its step's folder",
+      ["run", "./pipelines/bad-output.ts#badOutput"],
+      [/Step 'escape' has an invalid output name "\.\.\/\.\.\/other-run\/train\/model": use letters, digits, '_' or '-'/],
+    ],
     ...["0", "-2", "two", "1.5"].map((attempt): [string, string[], RegExp[]] => [
       `step run with --attempt ${attempt}`,
       ["step", "run", "--snapshot", "s3://bucket/snapshots/snap.json", "--step", "train", "--run", "r1", `--attempt=${attempt}`],

@@ -265,6 +265,18 @@ export function testArtifactStore(options: ArtifactStoreSuiteOptions): void {
         await expect(store.copy("a", "../b")).rejects.toBeInstanceOf(ConfigError);
         await expect(store.rmtree("..")).rejects.toBeInstanceOf(ConfigError);
       });
+
+      it("never removes, moves or replaces its root, and keeps what is under it", async () => {
+        const f = folder();
+        await store.writeFile(`${f}/kept.txt`, "kept");
+        for (const root of ["", ".", "./", "a/..", store.uri("")]) {
+          await expect(store.rmtree(root), `rmtree('${root}')`).rejects.toThrow(/Cannot remove the root of artifact store/);
+          await expect(store.remove(root), `remove('${root}')`).rejects.toBeInstanceOf(ConflictError);
+          await expect(store.rename(root, `${f}/moved`), `rename('${root}')`).rejects.toBeInstanceOf(ConflictError);
+          await expect(store.copy(`${f}/kept.txt`, root, { overwrite: true }), `copy to '${root}'`).rejects.toBeInstanceOf(ConflictError);
+        }
+        expect((await store.readFile(`${f}/kept.txt`)).toString()).toBe("kept");
+      });
     });
   });
 }

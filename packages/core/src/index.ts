@@ -9,6 +9,7 @@
 export * from "./artifact-store/base-artifact-store.js";
 export * from "./artifact-store/local-artifact-store.js";
 export * from "./artifact-store/local-artifact-store-flavor.js";
+export * from "./artifact-store/step-artifact-store.js";
 export * from "./component/component-type.js";
 export * from "./component/stack-component.js";
 export * from "./config/coerce.js";

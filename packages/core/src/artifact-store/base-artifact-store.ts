@@ -2,7 +2,7 @@ import { posix } from "node:path";
 import type { Readable } from "node:stream";
 import { z } from "zod";
 import { StackComponent } from "../component/stack-component.js";
-import { ConfigError } from "../errors/errors.js";
+import { ConfigError, ConflictError } from "../errors/errors.js";
 
 /** Config every artifact store has: its root. */
 export const baseArtifactStoreConfigSchema = z.object({
@@ -104,20 +104,36 @@ export abstract class BaseArtifactStore<C extends { path: string } = { path: str
 
   /** Removes one file. */
   async remove(path: string): Promise<void> {
-    return this.removeKey(this.keyOf(path));
+    return this.removeKey(this.notRoot(path, "remove"));
   }
 
-  /** Removes a folder and everything under it. */
+  /** Removes a folder and everything under it. The root itself is never removed. */
   async rmtree(path: string): Promise<void> {
-    return this.rmtreeKey(this.keyOf(path));
+    return this.rmtreeKey(this.notRoot(path, "remove"));
   }
 
   async copy(from: string, to: string, options?: { overwrite?: boolean }): Promise<void> {
-    return this.copyKey(this.keyOf(from), this.keyOf(to), options?.overwrite ?? false);
+    return this.copyKey(this.keyOf(from), this.notRoot(to, "replace"), options?.overwrite ?? false);
   }
 
+  /** Moves a file or folder; neither may be the root. */
   async rename(from: string, to: string, options?: { overwrite?: boolean }): Promise<void> {
-    return this.renameKey(this.keyOf(from), this.keyOf(to), options?.overwrite ?? false);
+    return this.renameKey(this.notRoot(from, "move"), this.notRoot(to, "replace"), options?.overwrite ?? false);
+  }
+
+  /**
+   * The key of `path`, which must not be the root: removing, moving or
+   * replacing the root would take every run's artifacts and every snapshot
+   * with it while the store still lists them.
+   */
+  protected notRoot(path: string, action: string): string {
+    const key = this.keyOf(path);
+    if (!key) {
+      throw new ConflictError(`Cannot ${action} the root of artifact store '${this.name}' (${this.rootUri}): '${path}' is the root`, {
+        hint: "Name a folder under the root, e.g. runs/<run id>.",
+      });
+    }
+    return key;
   }
 
   protected abstract readKey(key: string): Promise<Readable>;

@@ -1,11 +1,11 @@
-import { createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cp, readdir, rename, rm, stat, unlink, writeFile } from "node:fs/promises";
 import { dirname, isAbsolute, join, resolve, sep } from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline as pipe } from "node:stream/promises";
 import { fileURLToPath } from "node:url";
 import type { ComponentInit } from "../component/stack-component.js";
-import { ConflictError, NotFoundError } from "../errors/errors.js";
+import { ConfigError, ConflictError, NotFoundError } from "../errors/errors.js";
 import { type ArtifactStat, BaseArtifactStore, type WriteBody } from "./base-artifact-store.js";
 
 let tempCounter = Math.floor(Math.random() * 0x7fffffff);
@@ -21,12 +21,14 @@ export interface LocalArtifactStoreConfig {
 /**
  * Artifacts as files under a local folder. Writes are atomic (a temporary
  * file in the same folder, then a rename), every path is confined to the
- * root, and reads and writes stream.
+ * root (also through symbolic links inside it), and reads and writes stream.
  */
 export class LocalArtifactStore extends BaseArtifactStore<LocalArtifactStoreConfig> {
   readonly scheme = "file";
   // Folders known to exist: saves a mkdir per write on the hot path.
   private readonly madeDirs = new Set<string>();
+  // The root with symbolic links resolved, once it exists.
+  private realRoot: string | undefined;
 
   constructor(init: ComponentInit<LocalArtifactStoreConfig>) {
     const raw = init.config.path.startsWith("file://") ? fileURLToPath(init.config.path) : init.config.path;
@@ -44,7 +46,44 @@ export class LocalArtifactStore extends BaseArtifactStore<LocalArtifactStoreConf
   }
 
   private fileOf(key: string): string {
-    return key ? join(this.config.path, ...key.split("/")) : this.config.path;
+    return key ? this.confined(join(this.config.path, ...key.split("/")), key) : this.config.path;
+  }
+
+  /**
+   * `file`, once its nearest existing ancestor (or itself) is known to
+   * resolve inside the root: a symbolic link in the root that points
+   * elsewhere must not carry a read or a write out of it.
+   */
+  private confined(file: string, key: string): string {
+    const root = this.resolvedRoot();
+    for (let current = file; current !== this.config.path; ) {
+      let real: string;
+      try {
+        real = realpathSync.native(current);
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code !== "ENOENT" && code !== "ENOTDIR") throw error;
+        const parent = dirname(current);
+        if (parent === current) break;
+        current = parent;
+        continue;
+      }
+      if (real === root || real.startsWith(root + sep)) break;
+      throw new ConfigError(`Path '${key}' leads out of artifact store '${this.name}' (root ${this.config.path}): ${current} is a link to ${real}`, {
+        hint: "Artifact stores never follow links out of their root; remove the link or copy the data into the store.",
+      });
+    }
+    return file;
+  }
+
+  private resolvedRoot(): string {
+    if (this.realRoot) return this.realRoot;
+    try {
+      this.realRoot = realpathSync.native(this.config.path);
+      return this.realRoot;
+    } catch {
+      return this.config.path; // not made yet: nothing under it exists either
+    }
   }
 
   private async ensureDir(dir: string): Promise<void> {

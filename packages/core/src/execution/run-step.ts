@@ -3,6 +3,7 @@ import { getMaxListeners, setMaxListeners } from "node:events";
 import { setTimeout as sleep } from "node:timers/promises";
 import { format } from "node:util";
 import type { BaseArtifactStore } from "../artifact-store/base-artifact-store.js";
+import { StepArtifactStore } from "../artifact-store/step-artifact-store.js";
 import type { StepAttempt } from "../entrypoint/entrypoint-configuration.js";
 import { ConfigError, NotFoundError, PipelineDefinitionError, StepFailedError } from "../errors/errors.js";
 import { createArtifactReader, createArtifactWriter } from "../materializers/artifact-io.js";
@@ -240,6 +241,8 @@ export async function runStep(options: RunStepOptions): Promise<StepOutcome> {
   options.onStatus?.("running", record.attempt > 1 ? `attempt ${record.attempt}` : undefined);
   installLogCapture();
 
+  // The step's own view of the store: its folder to write, its run and inputs to read.
+  const stepStore = new StepArtifactStore(artifactStore, { runId, stepId, inputs: Object.values(inputs).map((input) => input.uri) });
   let result: unknown;
   for (let attempt = record.attempt; ; attempt++) {
     record.attempt = attempt;
@@ -252,7 +255,7 @@ export async function runStep(options: RunStepOptions): Promise<StepOutcome> {
         stepName: spec.name,
         attempt,
         log: (...args: unknown[]) => writeToSink(sink, `${format(...args)}\n`, "stdout"),
-        artifactStore,
+        artifactStore: stepStore,
         signal: signal ?? neverAborted,
       };
       result = await untilAborted(Promise.resolve(runCaptured(sink, () => definition.fn(values, context))), signal);
@@ -393,9 +396,16 @@ async function loadInputs(inputs: Record<string, ArtifactRecord>, options: RunSt
   const values: Record<string, unknown> = {};
   for (const [key, artifact] of Object.entries(inputs)) {
     const materializer = await resolveMaterializer(artifact.materializer, materializerOptions(options));
+    const reader = createArtifactReader(artifactStore, artifact.uri, artifact);
     try {
-      values[key] = await materializer.load(createArtifactReader(artifactStore, artifact.uri, artifact));
-    } catch (error) {
+      values[key] = await materializer.load(reader);
+      await reader.loaded();
+    } catch (failure) {
+      // A damaged artifact is what to report, not the parse error it led to.
+      const error = await reader.loaded().then(
+        () => failure,
+        (damaged: unknown) => damaged,
+      );
       throw new StepFailedError(
         options.stepId,
         `Input '${key}' of step '${options.stepId}' could not be loaded from ${artifact.uri} with materializer '${artifact.materializer}': ${errorText(error)}`,

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { OUTPUT_NAME, OUTPUT_NAME_RULE } from "./output-name.js";
 
 /** Current snapshot format version. Loading another version is an error naming both. */
 export const SNAPSHOT_VERSION = 1;
@@ -48,7 +49,7 @@ export const snapshotStepSchema = z
     /** JSON parameters. */
     parameters: z.record(z.string(), json),
     /** Output name to the materializer that stores it (`json`, `text`, `bytes`, `file`, or a source path). */
-    outputs: z.record(z.string(), z.object({ materializer: z.string() }).strict()),
+    outputs: z.record(z.string().regex(OUTPUT_NAME, `output names must ${OUTPUT_NAME_RULE}`), z.object({ materializer: z.string() }).strict()),
     /**
      * Merged settings: keys are `docker`, `resources`, a component type
      * (`orchestrator`) or a component type and flavor (`orchestrator.docker`).

@@ -3,6 +3,7 @@ import type { z } from "zod";
 import type { BaseArtifactStore } from "../artifact-store/base-artifact-store.js";
 import { PipelineDefinitionError } from "../errors/errors.js";
 import { currentCompileState, type Invocation } from "./compile-state.js";
+import { OUTPUT_NAME, OUTPUT_NAME_RULE } from "./output-name.js";
 import type { ResourceSettings, RetryConfig } from "./snapshot.js";
 
 /** Where an output ref points: an output of a step invocation. */
@@ -44,7 +45,11 @@ export interface StepContext<P = Record<string, unknown>> {
   readonly attempt: number;
   /** Writes one line to the step's log (as `console.log` does, but never to the terminal directly). */
   log(...args: unknown[]): void;
-  /** The run's artifact store, for steps that manage files themselves. */
+  /**
+   * The run's artifact store, for steps that manage files themselves: it
+   * writes and removes only under the step's own folder `runs/<run>/<step>/`
+   * and reads the step's run and inputs (see {@link StepArtifactStore}).
+   */
   readonly artifactStore: BaseArtifactStore;
   /** Aborted when the run is stopped; long steps should pass it on or check it. */
   readonly signal: AbortSignal;
@@ -162,6 +167,11 @@ export function step(options: StepOptions<z.ZodObject | undefined>, fn: StepFunc
     throw new PipelineDefinitionError(`Step '${options.name}' declares no outputs: omit 'outputs' for a single JSON output`);
   }
   for (const [key, materializer] of Object.entries(outputs)) {
+    if (!OUTPUT_NAME.test(key)) {
+      throw new PipelineDefinitionError(`Step '${options.name}' has an invalid output name ${JSON.stringify(key)}: ${OUTPUT_NAME_RULE}`, {
+        hint: "Output names are folder names in the artifact store; rename the output in the step's 'outputs'.",
+      });
+    }
     if (typeof materializer !== "string" || !materializer) {
       throw new PipelineDefinitionError(
         `Step '${options.name}' output '${key}': the materializer must be a name (json, text, bytes, file, stream) or a source path MODULE#EXPORT`,
