@@ -185,6 +185,13 @@ describe("bad input never changes the store", () => {
         [new RegExp(`Invalid config key --${key}: '${key}' cannot be a config key`)],
       ],
     ),
+    ...["__proto__", "constructor"].map(
+      (key): Case => [
+        `--unset ${key}`,
+        ["orchestrator", "update", "demo_orch", "--unset", key],
+        [new RegExp(`orchestrator 'demo_orch' has no config value '${key}' to unset`)],
+      ],
+    ),
     // run
     ["run --run-name ''", ["run", "./pipelines/hello.ts#hello", "--run-name", ""], [/Invalid --run-name '': a run name cannot be empty/]],
     [

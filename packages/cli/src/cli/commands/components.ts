@@ -61,7 +61,7 @@ export async function updateComponent(
     if (opts.connector) checkConnector(project, flavor.name, flavor.connectorRequirements, opts.connector);
     const merged: Record<string, unknown> = { ...row.config, ...project.config.secrets.get(row.id), ...coerceArgs(flavor, values, { type, name }) };
     for (const key of opts.unset ?? []) {
-      if (!(key in merged)) throw new ConfigError(`${label(type)} '${name}' has no config value '${key}' to unset`);
+      if (!Object.hasOwn(merged, key)) throw new ConfigError(`${label(type)} '${name}' has no config value '${key}' to unset`);
       delete merged[key];
     }
     const { open, secrets } = validateComponentConfig(flavor, merged, { type, name });
