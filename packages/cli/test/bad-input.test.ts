@@ -1,7 +1,61 @@
-import { readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cli, newProject, removeProject, storeContent } from "./cli-harness.js";
+
+/** Every file under the project's .stackyard/ (but the database, dumped by storeContent) with its size. */
+function storeFiles(dir: string): string {
+  const root = join(dir, ".stackyard");
+  const walk = (folder: string): string[] =>
+    readdirSync(folder, { withFileTypes: true }).flatMap((entry) => {
+      const path = join(folder, entry.name);
+      if (entry.isDirectory()) return walk(path);
+      return entry.name.startsWith("stackyard.db") ? [] : [`${path.slice(root.length)} ${statSync(path).size}`];
+    });
+  return walk(root).sort().join("\n");
+}
+
+/** The store's tables, the secrets file and the file list of .stackyard/: what bad input must not change. */
+const projectState = (dir: string) => `${storeContent(dir)}\n${storeFiles(dir)}`;
+
+/** A secrets file holding `content`, private as the store keeps it. */
+function writeSecrets(dir: string, content: string): void {
+  const file = join(dir, ".stackyard", "secrets.json");
+  writeFileSync(file, content, { mode: 0o600 });
+  chmodSync(file, 0o600);
+}
+
+interface CaseOptions {
+  env?: Record<string, string>;
+  /** Prepares the project before the store is read for comparison. */
+  setup?: (dir: string) => void;
+  /** Undoes `setup` after the comparison. */
+  cleanup?: (dir: string) => void;
+  /** What stderr must not hold (wrong advice, echoed content). */
+  never?: RegExp[];
+}
+
+type Case = [string, string[], RegExp[], CaseOptions?];
+
+const NAME_HINT = /A name is 1 to 64 letters, digits, '_', '-' or '\.', not starting with '-' or '\.'/;
+const ANSI_NAME = "a\u001b[31mred";
+
+/** Names no component, connector or stack may have, with why each is refused. */
+const BAD_NAMES: Array<[string, string, RegExp]> = [
+  ["an empty name", "", /'': it is empty/],
+  ["a blank name", "   ", /' {3}': it holds characters other than/],
+  ["a 10,000-character name", "n".repeat(10_000), /'n{80}\.\.\.' \(10000 characters\): it is 10000 characters long/],
+  ["a name with a newline", "two\nlines", /'two\\nlines': it holds characters other than/],
+  ["a name with ANSI escape codes", ANSI_NAME, /'a\\x1b\[31mred': it holds characters other than/],
+  ["a name starting with '-'", "-x", /'-x': it starts with '-'/],
+];
+
+/** `register` command lines for each kind of named thing, the name placed after `--` so that `-x` is a name. */
+const REGISTER_WITH_NAME: Array<[string, (name: string) => string[]]> = [
+  ["orchestrator", (name) => ["orchestrator", "register", "-f", "demo", "--", name]],
+  ["service connector", (name) => ["service-connector", "register", "--type", "aws", "--", name]],
+  ["stack", (name) => ["stack", "register", "-o", "default", "-a", "default", "--", name]],
+];
 
 /** Bad input: one clear message naming what and where, exit code 2, the store unchanged. */
 describe("bad input never changes the store", () => {
@@ -19,7 +73,7 @@ describe("bad input never changes the store", () => {
   });
   afterAll(() => removeProject(dir));
 
-  const cases: Array<[string, string[], RegExp[]]> = [
+  const cases: Case[] = [
     [
       "a source path without #EXPORT",
       ["orchestrator", "flavor", "register", "./flavors/demo-flavor.ts"],
@@ -90,16 +144,158 @@ describe("bad input never changes the store", () => {
       ["step", "run", "--snapshot", "s3://bucket/snapshots/snap.json", "--step", "train", "--run", "r1", `--attempt=${attempt}`],
       [new RegExp(`Invalid --attempt '${attempt.replace(".", "\\.")}': expected a whole number from 1 \\(the attempt to run\\) or 'next'`)],
     ]),
+    // Names: one rule for components, connectors and stacks, at register and rename.
+    ...REGISTER_WITH_NAME.flatMap(([kind, command]) =>
+      BAD_NAMES.map(([what, name, why]): Case => [`${what} for a ${kind}`, command(name), [new RegExp(`Invalid ${kind} name ${why.source}`), NAME_HINT]]),
+    ),
+    [
+      "renaming a component to ''",
+      ["orchestrator", "update", "demo_orch", "--rename", ""],
+      [/Invalid new orchestrator name \(--rename\) '': it is empty/, NAME_HINT],
+    ],
+    [
+      "renaming a stack to a name with escape codes",
+      ["stack", "update", "demo_stack", "--rename", ANSI_NAME],
+      [/Invalid new stack name \(--rename\) 'a\\x1b\[31mred'/, NAME_HINT],
+    ],
+    ["looking up a name with escape codes, quoted without them", ["stack", "describe", ANSI_NAME], [/No stack named 'a\\x1b\[31mred'/]],
+    // runs list
+    ["runs list --limit abc", ["runs", "list", "--limit", "abc"], [/Invalid --limit 'abc': expected a whole number from 1/]],
+    ["runs list --limit -1", ["runs", "list", "--limit=-1"], [/Invalid --limit '-1': expected a whole number from 1/]],
+    [
+      "runs list --status bogus",
+      ["runs", "list", "--status", "bogus"],
+      [/Invalid --status 'bogus': a run's status is one of initializing, running, completed, cached, failed, skipped, retrying, stopped/],
+    ],
+    // Config values
+    [
+      "broken JSON in a list field",
+      ["orchestrator", "register", "x", "-f", "demo", '--subnet_ids=["subnet-1",'],
+      [/Invalid config for orchestrator 'x' \(flavor demo\): 'subnet_ids' is not valid JSON/],
+    ],
+    [
+      "broken JSON in a list field on update",
+      ["orchestrator", "update", "demo_orch", "--subnet_ids={oops"],
+      [/Invalid config for orchestrator 'demo_orch' \(flavor demo\): 'subnet_ids' is not valid JSON/],
+    ],
+    [
+      "a config key given twice",
+      ["orchestrator", "register", "x", "-f", "demo", "--concurrency=1", "--concurrency=2"],
+      [/Config key '--concurrency' is given twice \('1' and '2'\)/],
+    ],
+    ...["__proto__", "constructor"].map(
+      (key): Case => [
+        `--${key} as a config key`,
+        ["orchestrator", "register", "x", "-f", "demo", `--${key}=1`],
+        [new RegExp(`Invalid config key --${key}: '${key}' cannot be a config key`)],
+      ],
+    ),
+    ...["__proto__", "constructor"].map(
+      (key): Case => [
+        `--unset ${key}`,
+        ["orchestrator", "update", "demo_orch", "--unset", key],
+        [new RegExp(`orchestrator 'demo_orch' has no config value '${key}' to unset`)],
+      ],
+    ),
+    // run
+    ["run --run-name ''", ["run", "./pipelines/hello.ts#hello", "--run-name", ""], [/Invalid --run-name '': a run name cannot be empty/]],
+    [
+      "a run_name with an unknown placeholder, before anything is stored",
+      ["run", "./pipelines/hello.ts#hello", "--config", "bogus-run-name.yaml"],
+      [/Unknown placeholder '\{bogus_placeholder\}' in run name '\{bogus_placeholder\}'/, /run_name in .*bogus-run-name\.yaml/],
+      {
+        setup: (d) => writeFileSync(join(d, "bogus-run-name.yaml"), 'run_name: "{bogus_placeholder}"\n'),
+        cleanup: (d) => rmSync(join(d, "bogus-run-name.yaml")),
+      },
+    ],
+    [
+      "a YAML alias bomb in a run configuration",
+      ["run", "./pipelines/hello.ts#hello", "--config", "bomb.yaml"],
+      [/Malformed YAML in .*bomb\.yaml: Excessive alias count/],
+      {
+        setup: (d) =>
+          writeFileSync(
+            join(d, "bomb.yaml"),
+            ["a: &a [x, x, x, x, x, x, x, x, x]", ..."bcdefgh"]
+              .map((c, i, all) =>
+                i === 0
+                  ? c
+                  : `${c}: &${c} [${Array(9)
+                      .fill(`*${all[i - 1]![0]}`)
+                      .join(", ")}]`,
+              )
+              .join("\n") + "\n",
+          ),
+        cleanup: (d) => rmSync(join(d, "bomb.yaml")),
+      },
+    ],
+    // init and the store's location
+    ["init --path of a file", ["init", "--path", "pipelines/hello.ts"], [/Cannot initialise .*pipelines\/hello\.ts: .*hello\.ts is a file, not a folder/]],
+    ...(process.platform === "linux"
+      ? [["init --path under /proc", ["init", "--path", "/proc/1/nope"], [/Cannot initialise \/proc\/1\/nope: cannot make the folder \/proc\/1\/nope/]] as Case]
+      : []),
+    [
+      "STACKYARD_STORE naming a folder",
+      ["stack", "list"],
+      [/The Stackyard store .*a-folder is a folder, not a database file/, /STACKYARD_STORE must name the store's database file/],
+      { env: { STACKYARD_STORE: "a-folder" }, setup: (d) => mkdirSync(join(d, "a-folder")), cleanup: (d) => rmSync(join(d, "a-folder"), { recursive: true }) },
+    ],
+    // Messages that quote the input as given and give advice that works
+    [
+      "a source path with two #",
+      ["orchestrator", "flavor", "register", "a#b#c"],
+      [/Invalid source path 'a#b#c': expected MODULE#EXPORT/],
+      { never: [/npm install/] },
+    ],
+    ["run '#'", ["run", "#"], [/Invalid source path '#': expected MODULE#EXPORT/], { never: [/'##'/] }],
+    [
+      "a flavor whose type is no component type",
+      ["orchestrator", "flavor", "register", "./flavors/odd-flavors.ts#TeleporterFlavor"],
+      [/'type' must be a component type \(orchestrator, artifact_store, container_registry, service_connector\), not 'teleporter'/],
+      { never: [/teleporter flavor register/] },
+    ],
+    [
+      "a folder as a source module, without Stackyard's own files in the message",
+      ["orchestrator", "flavor", "register", "./pipelines#x"],
+      [/Cannot load '.\/pipelines': .*pipelines is a folder, not a file/],
+      { never: [/dist\/|chunk-/] },
+    ],
+    // A secrets file that does not hold secrets by component id: named, never echoed, never replaced.
+    ...[
+      ["null", "null"],
+      ["a string", '"SKzzSECRETzz"'],
+      ["a list", "[1,2]"],
+      ["broken JSON", '{"c1": {"secret_access_key": @"SKzzSECRETzz"}}'],
+    ].map(
+      ([what, content]): Case => [
+        `a secrets file holding ${what}`,
+        ["orchestrator", "register", "x", "-f", "demo", "--token=abc"],
+        [/The secrets file .*secrets\.json cannot be read/],
+        {
+          setup: (d) => writeSecrets(d, content!),
+          cleanup: (d) => rmSync(join(d, ".stackyard", "secrets.json")),
+          never: [/SKzz/, /\[1,2\]/],
+        },
+      ],
+    ),
   ];
 
-  for (const [what, args, messages] of cases) {
+  for (const [what, args, messages, options = {}] of cases) {
     it(`rejects ${what}`, () => {
-      const before = storeContent(dir);
-      const out = cli(dir, args);
-      expect(out.code, out.stderr).toBe(2);
-      for (const message of messages) expect(out.stderr).toMatch(message);
-      expect(out.stderr).not.toMatch(/at .*\.(js|ts):\d+/); // no stack traces
-      expect(storeContent(dir)).toBe(before);
+      options.setup?.(dir);
+      try {
+        const before = projectState(dir);
+        const out = cli(dir, args, options.env);
+        expect(out.code, out.stderr).toBe(2);
+        for (const message of messages) expect(out.stderr).toMatch(message);
+        for (const message of options.never ?? []) expect(out.stderr).not.toMatch(message);
+        expect(out.stderr.match(/^error:/gim), out.stderr).toHaveLength(1); // one message
+        expect(out.stderr).not.toMatch(/at .*\.(js|ts):\d+/); // no stack traces
+        expect(out.stderr).not.toContain("\u001b"); // no escape codes echoed
+        expect(projectState(dir)).toBe(before);
+      } finally {
+        options.cleanup?.(dir);
+      }
     });
   }
 

@@ -22,9 +22,9 @@ export function validateComponentConfig(
   return splitSecrets(flavor.configSchema, given);
 }
 
-/** Coerces `--key=value` strings with the flavor's schema. */
-export function coerceArgs(flavor: AnyFlavor, values: Record<string, string>): Record<string, unknown> {
-  return coerceConfigStrings(flavor.configSchema, values);
+/** Coerces `--key=value` strings with the flavor's schema; `where` names the component in errors. */
+export function coerceArgs(flavor: AnyFlavor, values: Record<string, string>, where: { type: string; name: string }): Record<string, unknown> {
+  return coerceConfigStrings(flavor.configSchema, values, `${componentTypeLabel(where.type as ComponentType)} '${where.name}' (flavor ${flavor.name})`);
 }
 
 /** Config for display: defaults applied where the schema accepts it, secrets masked. */

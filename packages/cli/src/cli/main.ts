@@ -1,6 +1,7 @@
 import { CommanderError } from "commander";
 import { storeFileError } from "../store/database.js";
 import { buildProgram } from "./program.js";
+import { escapeControl } from "./quote-input.js";
 
 interface ReportableError {
   message: string;
@@ -31,8 +32,10 @@ export function report(error: unknown): number {
     process.stderr.write(`Unexpected error: ${(error as Error)?.stack ?? String(error)}\n`);
     return 1;
   }
-  process.stderr.write(`Error: ${e.message}\n`);
-  if (e.hint) process.stderr.write(`  ${e.hint}\n`);
+  // User input quoted in a message never reaches the terminal as escape codes.
+  const shown = (text: string) => text.split("\n").map(escapeControl).join("\n");
+  process.stderr.write(`Error: ${shown(e.message)}\n`);
+  if (e.hint) process.stderr.write(`  ${shown(e.hint)}\n`);
   if (process.env.STACKYARD_DEBUG && (error as Error)?.stack) process.stderr.write(`${(error as Error).stack}\n`);
   return e.exitCode!;
 }

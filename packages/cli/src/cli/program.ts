@@ -1,4 +1,5 @@
 import { Command, Option } from "commander";
+import { escapeControl } from "./quote-input.js";
 
 /** Component types with their CLI spelling. */
 const COMPONENT_COMMANDS = [
@@ -33,7 +34,7 @@ export function buildProgram(version: string): Command {
     .configureHelp({ sortSubcommands: false })
     // Set before subcommands are added: they copy these settings when created.
     .exitOverride()
-    .configureOutput({ outputError: (text, write) => write(text) });
+    .configureOutput({ outputError: (text, write) => write(text.split("\n").map(escapeControl).join("\n")) });
 
   program
     .command("init")

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import nodeModule from "node:module";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -31,6 +31,11 @@ async function load(module: string, isFile: boolean, sourceRoot: string): Promis
         hint: "File source paths are relative to the source root (the folder holding .stackyard/).",
       });
     }
+    if (statSync(file).isDirectory()) {
+      throw new SourceError(`Cannot load '${module}': ${file} is a folder, not a file`, {
+        hint: `Name the module file itself, for example ${module.replace(/\/$/, "")}/index.ts.`,
+      });
+    }
   }
   const specifier = isFile ? pathToFileURL(resolve(sourceRoot, module)).href : module;
   try {
@@ -51,7 +56,9 @@ async function load(module: string, isFile: boolean, sourceRoot: string): Promis
         cause: error,
       });
     }
-    throw new SourceError(`Cannot load '${module}': ${(error as Error).message.split("\n")[0]}`, { cause: error });
+    // Node names the importing file, which is Stackyard's own bundle: not the user's concern.
+    const reason = (error as Error).message.split("\n")[0]!.replace(/ (resolving ES modules )?imported from \S+$/, "");
+    throw new SourceError(`Cannot load '${module}': ${reason}`, { cause: error });
   }
 }
 

@@ -19,6 +19,14 @@ const require = createRequire(import.meta.url);
  * A new store's folder is made 0700 and its database 0600.
  */
 export function openDatabase(file: string, options: { create: boolean; readonly?: boolean }): Database {
+  if (existsSync(file) && !statSync(file).isFile()) {
+    throw new StoreOpenError(
+      `The Stackyard store ${file} is ${statSync(file).isDirectory() ? "a folder" : "not a regular file"}, not a database file`,
+      process.env.STACKYARD_STORE
+        ? "STACKYARD_STORE must name the store's database file (for example my-project/.stackyard/stackyard.db), or be unset to use the project's own."
+        : "Move it away and run `stackyard init` to make a new store.",
+    );
+  }
   if (!existsSync(file)) {
     if (!options.create) throw new StoreOpenError(`No Stackyard store at ${file}`, "Run `stackyard init` in your project folder first.");
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { ComponentType } from "../component/component-type.js";
+import { COMPONENT_TYPES, type ComponentType, isComponentType } from "../component/component-type.js";
 import type { ComponentClass, StackComponent } from "../component/stack-component.js";
 import type { StackDescription } from "../stack/stack-description.js";
 
@@ -86,7 +86,11 @@ export function flavorProblems(value: unknown): string[] {
   if (typeof candidate.name !== "string" || !FLAVOR_NAME.test(candidate.name)) {
     problems.push("'name' must be a lowercase identifier such as my_docker");
   }
-  if (typeof candidate.type !== "string") problems.push("'type' must be a component type such as orchestrator");
+  if (typeof candidate.type !== "string" || !isComponentType(candidate.type)) {
+    problems.push(
+      `'type' must be a component type (${COMPONENT_TYPES.join(", ")})${typeof candidate.type === "string" ? `, not '${candidate.type.slice(0, 40)}'` : ""}`,
+    );
+  }
   if (!(candidate.configSchema instanceof z.ZodObject)) {
     problems.push("'configSchema' must be a zod object schema (z.object({...}))");
   }

@@ -7,7 +7,8 @@ import { type Invocation, recordInvocations } from "./compile-state.js";
 import { findNonJson } from "./json-value.js";
 import { parseMemory } from "./memory.js";
 import type { Pipeline } from "./pipeline.js";
-import { loadRunConfig, type RunConfigInput, settingsSchema } from "./run-config.js";
+import { loadRunConfig, type RunConfig, type RunConfigInput, settingsSchema } from "./run-config.js";
+import { formatRunName } from "./run-name.js";
 import { type PipelineSnapshot, type ResourceSettings, resourceSettingsSchema, retrySchema, SNAPSHOT_VERSION, type SnapshotStep } from "./snapshot.js";
 import { exportNameAt, moduleSpecifierFor } from "./source-location.js";
 import { afterId, type ParamsInputOf, type Settings } from "./step.js";
@@ -126,7 +127,7 @@ export function compilePipeline(pipeline: Pipeline<any>, options: CompileOptions
     id: randomUUID(),
     created: new Date().toISOString(),
     pipeline: { name: pipeline.name, source: sourceOf(pipeline, options), parameters },
-    run_name_template: options.runName ?? config.run_name ?? pipeline.options.runName ?? `${pipeline.name}-{date}-{time}`,
+    run_name_template: runNameTemplate(pipeline, options, config, where),
     enable_cache: pipelineCache,
     settings: Object.keys(pipelineResources).length ? { ...pipelineSettings, resources: pipelineResources } : pipelineSettings,
     steps: topologicalOrder(steps, pipeline.name),
@@ -172,6 +173,28 @@ export function invocationsOf(pipeline: Pipeline<any>, parameters: Record<string
     byParameters.set(key, invocations);
   }
   return invocations;
+}
+
+/**
+ * The run name template, checked now: an empty name or an unknown
+ * placeholder fails the compile, before a snapshot is stored anywhere.
+ */
+function runNameTemplate(pipeline: Pipeline<any>, options: CompileOptions, config: RunConfig, where: string): string {
+  const [template, origin] =
+    options.runName !== undefined
+      ? [options.runName, "the run name given"]
+      : config.run_name !== undefined
+        ? [config.run_name, `run_name in ${where}`]
+        : pipeline.options.runName !== undefined
+          ? [pipeline.options.runName, `the runName of pipeline '${pipeline.name}'`]
+          : [`${pipeline.name}-{date}-{time}`, `pipeline '${pipeline.name}'`];
+  if (!template.trim()) throw new ConfigError(`Invalid run name '' (${origin}): a run name cannot be empty`);
+  try {
+    formatRunName(template);
+  } catch (error) {
+    throw new ConfigError(`${(error as Error).message} (${origin})`);
+  }
+  return template;
 }
 
 function sourceOf(pipeline: Pipeline<any>, options: CompileOptions): string {

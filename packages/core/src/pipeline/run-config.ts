@@ -122,7 +122,15 @@ export function loadRunConfig(input: RunConfigInput | undefined): LoadedRunConfi
       `Malformed YAML in ${input}${line === undefined ? "" : ` at line ${line}`}: ${error.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "")}`,
     );
   }
-  const value = document.toJS() as unknown;
+  let value: unknown;
+  try {
+    value = document.toJS();
+  } catch (error) {
+    // An alias bomb ("billion laughs") stops at yaml's alias limit instead of filling memory.
+    throw new ConfigError(`Malformed YAML in ${input}: ${(error as Error).message.split("\n")[0]}`, {
+      hint: "Expand the aliases (*name) in the file, or use fewer of them.",
+    });
+  }
   return { config: validateRunConfig(value ?? {}, input), where: input };
 }
 

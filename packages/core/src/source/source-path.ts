@@ -18,7 +18,8 @@ export function parseSourcePath(source: string): SourcePath {
   const hash = source.lastIndexOf("#");
   const module = hash > 0 ? source.slice(0, hash) : "";
   const exportName = hash > 0 ? source.slice(hash + 1) : "";
-  if (!module || !exportName || !/^[A-Za-z_$][\w$]*$/.test(exportName)) {
+  // One `#` only: `a#b#c` is not a module `a#b` (no package or file name holds a `#`).
+  if (!module || !exportName || module.includes("#") || !/^[A-Za-z_$][\w$]*$/.test(exportName)) {
     throw new SourceError(`Invalid source path '${source}': expected MODULE#EXPORT`, {
       hint: "For example ./orchestrator/my-docker-flavor.ts#LocalDockerOrchestratorFlavor or @stackyard/orchestrator-docker#dockerOrchestratorFlavor",
     });

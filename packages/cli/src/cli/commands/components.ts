@@ -6,7 +6,9 @@ import type { Project } from "../../store/open-project.js";
 import { StoreUsageError } from "../../store/store-errors.js";
 import { coerceArgs, displayConfig, validateComponentConfig } from "../component-config.js";
 import { parseConfigArgs } from "../config-args.js";
+import { checkName } from "../names.js";
 import { info, printDetails, printJson, printTable } from "../output.js";
+import { quoteInput } from "../quote-input.js";
 import { withProject } from "../with-project.js";
 
 const label = (type: string) => componentTypeLabel(type as ComponentType);
@@ -21,9 +23,10 @@ function checkConnector(project: Project, flavorName: string, requirement: { con
 }
 
 export async function registerComponent(type: string, name: string, opts: { flavor: string; connector?: string }, extra: string[]): Promise<void> {
+  checkName(name, `${label(type)} name`);
   await withProject(async (project) => {
     const { values, rest } = parseConfigArgs(extra);
-    if (rest.length) throw new ConfigError(`Unexpected argument '${rest[0]}': config values are given as --key=value`);
+    if (rest.length) throw new ConfigError(`Unexpected argument ${quoteInput(rest[0]!)}: config values are given as --key=value`);
     if (project.config.findComponent(type, name)) {
       throw new StoreUsageError(
         `A ${label(type)} named '${name}' already exists`,
@@ -33,7 +36,7 @@ export async function registerComponent(type: string, name: string, opts: { flav
     const registry = new FlavorRegistry(project.config, project.paths.sourceRoot);
     const flavor = await loadFlavor(requireFlavorEntry(registry, type, opts.flavor), project.paths.sourceRoot);
     if (opts.connector) checkConnector(project, flavor.name, flavor.connectorRequirements, opts.connector);
-    const { open, secrets } = validateComponentConfig(flavor, coerceArgs(flavor, values), { type, name });
+    const { open, secrets } = validateComponentConfig(flavor, coerceArgs(flavor, values, { type, name }), { type, name });
     project.config.addComponent({ type, name, flavor: flavor.name, config: open, secrets, connector: opts.connector });
     info(`Registered ${label(type)} '${name}' (flavor ${flavor.name}).`);
   });
@@ -45,9 +48,10 @@ export async function updateComponent(
   opts: { unset?: string[]; rename?: string; connector?: string },
   extra: string[],
 ): Promise<void> {
+  if (opts.rename !== undefined) checkName(opts.rename, `new ${label(type)} name (--rename)`);
   await withProject(async (project) => {
     const { values, rest } = parseConfigArgs(extra);
-    if (rest.length) throw new ConfigError(`Unexpected argument '${rest[0]}': config values are given as --key=value`);
+    if (rest.length) throw new ConfigError(`Unexpected argument ${quoteInput(rest[0]!)}: config values are given as --key=value`);
     const row = project.config.getComponent(type, name);
     if (opts.rename && opts.rename !== name && project.config.findComponent(type, opts.rename)) {
       throw new StoreUsageError(`A ${label(type)} named '${opts.rename}' already exists`);
@@ -55,9 +59,9 @@ export async function updateComponent(
     const registry = new FlavorRegistry(project.config, project.paths.sourceRoot);
     const flavor = await loadFlavor(requireFlavorEntry(registry, type, row.flavor), project.paths.sourceRoot);
     if (opts.connector) checkConnector(project, flavor.name, flavor.connectorRequirements, opts.connector);
-    const merged: Record<string, unknown> = { ...row.config, ...project.config.secrets.get(row.id), ...coerceArgs(flavor, values) };
+    const merged: Record<string, unknown> = { ...row.config, ...project.config.secrets.get(row.id), ...coerceArgs(flavor, values, { type, name }) };
     for (const key of opts.unset ?? []) {
-      if (!(key in merged)) throw new ConfigError(`${label(type)} '${name}' has no config value '${key}' to unset`);
+      if (!Object.hasOwn(merged, key)) throw new ConfigError(`${label(type)} '${name}' has no config value '${key}' to unset`);
       delete merged[key];
     }
     const { open, secrets } = validateComponentConfig(flavor, merged, { type, name });

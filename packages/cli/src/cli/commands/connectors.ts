@@ -5,7 +5,9 @@ import { FlavorRegistry } from "../../flavors/registry.js";
 import { StoreUsageError } from "../../store/store-errors.js";
 import { coerceArgs, validateComponentConfig } from "../component-config.js";
 import { parseConfigArgs } from "../config-args.js";
+import { checkName } from "../names.js";
 import { info, printDetails, printJson, printTable } from "../output.js";
+import { quoteInput } from "../quote-input.js";
 import { withProject } from "../with-project.js";
 
 interface AutoConfigurable {
@@ -17,9 +19,10 @@ interface AutoConfigurable {
  * Auto-configured values come first; values given on the command line win.
  */
 export async function registerConnector(name: string, opts: { type: string; authMethod?: string; autoConfigure?: boolean }, extra: string[]): Promise<void> {
+  checkName(name, "service connector name");
   await withProject(async (project) => {
     const { values, rest } = parseConfigArgs(extra);
-    if (rest.length) throw new ConfigError(`Unexpected argument '${rest[0]}': config values are given as --key=value`);
+    if (rest.length) throw new ConfigError(`Unexpected argument ${quoteInput(rest[0]!)}: config values are given as --key=value`);
     if (project.config.findComponent("service_connector", name)) {
       throw new StoreUsageError(`A service connector named '${name}' already exists`, `Change it with \`stackyard service-connector update ${name}\`.`);
     }
@@ -31,7 +34,7 @@ export async function registerConnector(name: string, opts: { type: string; auth
       if (!auto) throw new ConfigError(`Connector type ${opts.type} cannot auto-configure; give its config as --key=value`);
       config = await auto({ authMethod: opts.authMethod });
     }
-    config = { ...config, ...coerceArgs(flavor, values) };
+    config = { ...config, ...coerceArgs(flavor, values, { type: "service_connector", name }) };
     if (opts.authMethod) config.auth_method = opts.authMethod;
     const { open, secrets } = validateComponentConfig(flavor, config, { type: "service_connector", name });
     project.config.addComponent({ type: "service_connector", name, flavor: flavor.name, config: open, secrets });

@@ -1,7 +1,8 @@
-import { existsSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { existsSync, mkdirSync, statSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import { openProjectAt } from "../../store/open-project.js";
 import { projectPaths, STACKYARD_DIR } from "../../store/project.js";
+import { StoreOpenError } from "../../store/store-errors.js";
 import { info } from "../output.js";
 
 /**
@@ -10,6 +11,7 @@ import { info } from "../output.js";
  */
 export async function init(opts: { path: string; quietIfExists?: boolean }): Promise<void> {
   const sourceRoot = resolve(opts.path);
+  makeFolder(sourceRoot);
   const existed = existsSync(join(sourceRoot, STACKYARD_DIR)) && existsSync(projectPaths(sourceRoot).database);
   const project = openProjectAt(sourceRoot, true);
   try {
@@ -35,5 +37,36 @@ export async function init(opts: { path: string; quietIfExists?: boolean }): Pro
     }
   } finally {
     project.close();
+  }
+}
+
+/**
+ * Makes the folder to initialise (and missing parents) one level at a time,
+ * so a path that cannot be a folder (a file on the way, /proc, no
+ * permission) is one clear error instead of a recursive mkdir that fails
+ * with a stack trace or never returns.
+ */
+function makeFolder(dir: string): void {
+  const missing: string[] = [];
+  let existing = dir;
+  while (!existsSync(existing)) {
+    missing.unshift(existing);
+    const parent = dirname(existing);
+    if (parent === existing) break;
+    existing = parent;
+  }
+  const hint = "Give --path a folder you can write to (it is made if missing).";
+  if (!statSync(existing).isDirectory()) {
+    throw new StoreOpenError(`Cannot initialise ${dir}: ${existing} is a file, not a folder`, hint);
+  }
+  for (const folder of missing) {
+    try {
+      mkdirSync(folder);
+    } catch (error) {
+      throw new StoreOpenError(
+        `Cannot initialise ${dir}: cannot make the folder ${folder} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+        hint,
+      );
+    }
   }
 }

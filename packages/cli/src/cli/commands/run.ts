@@ -1,9 +1,10 @@
 import { isAbsolute, relative, resolve } from "node:path";
-import { ConfigError, isPipeline } from "@stackyard/core";
+import { ConfigError, isPipeline, parseSourcePath } from "@stackyard/core";
 import { loadStack } from "../../client/load-stack.js";
 import { runPipelineInProject } from "../../client/run-pipeline.js";
 import { loadSource } from "../../source/load-source.js";
 import { findSourceRoot } from "../../store/project.js";
+import { quoteInput } from "../quote-input.js";
 import { withProject } from "../with-project.js";
 
 interface RunCommandOptions {
@@ -21,17 +22,24 @@ export async function runCommand(source: string, opts: RunCommandOptions): Promi
   if (!sourceRoot)
     throw new ConfigError(`No Stackyard project in ${process.cwd()} or any folder above it`, { hint: "Run `stackyard init` in your project's root folder." });
   // A file path is given relative to where the user stands; source paths are relative to the source root.
+  if (opts.runName !== undefined && !opts.runName.trim()) {
+    throw new ConfigError("Invalid --run-name '': a run name cannot be empty", {
+      hint: "Leave --run-name out for the default name, or give one such as my-run-{date}.",
+    });
+  }
+  // Checked as typed, so that a message quotes the user's own words.
+  parseSourcePath(source);
   const hash = source.lastIndexOf("#");
-  let module = hash > 0 ? source.slice(0, hash) : source;
+  let module = source.slice(0, hash);
   if (module.startsWith(".") || isAbsolute(module)) {
     const rel = relative(sourceRoot, resolve(module));
     module = rel.startsWith("..") ? resolve(module) : `./${rel}`;
   }
-  const sourcePath = `${module}#${hash > 0 ? source.slice(hash + 1) : ""}`;
+  const sourcePath = `${module}#${source.slice(hash + 1)}`;
   const parameters: Record<string, unknown> = {};
   for (const pair of opts.param ?? []) {
     const eq = pair.indexOf("=");
-    if (eq < 1) throw new ConfigError(`Invalid --param '${pair}': use --param name=value`);
+    if (eq < 1) throw new ConfigError(`Invalid --param ${quoteInput(pair)}: use --param name=value`);
     const raw = pair.slice(eq + 1);
     try {
       parameters[pair.slice(0, eq)] = JSON.parse(raw);
@@ -51,7 +59,7 @@ export async function runCommand(source: string, opts: RunCommandOptions): Promi
       {
         source: sourcePath,
         ...(opts.config ? { config: resolve(opts.config) } : {}),
-        ...(opts.runName ? { runName: opts.runName } : {}),
+        ...(opts.runName !== undefined ? { runName: opts.runName } : {}),
         ...(opts.cache === false ? { enableCache: false } : {}),
         ...(Object.keys(parameters).length ? { parameters } : {}),
         ...(opts.quiet ? { quiet: true } : {}),

@@ -1,9 +1,10 @@
-import type { RunRecord } from "@stackyard/core";
+import type { RunRecord, RunStatus } from "@stackyard/core";
 import { reapDeadRun } from "../../client/stale-runs.js";
 import type { Project } from "../../store/open-project.js";
 import { SqliteRunStore } from "../../store/sqlite-run-store.js";
 import { StoreUsageError } from "../../store/store-errors.js";
 import { info, printDetails, printJson, printTable } from "../output.js";
+import { quoteInput } from "../quote-input.js";
 import { withProject } from "../with-project.js";
 
 function duration(start?: string, end?: string): string {
@@ -20,10 +21,30 @@ export async function findRun(project: Project, store: SqliteRunStore, idOrName:
   return reconcileRun(project, store, await reapDeadRun(store, run));
 }
 
+/** `--limit`: a whole number from 1. */
+function parseLimit(raw: string | undefined): number {
+  if (raw === undefined) return 50;
+  if (!/^\d+$/.test(raw.trim()) || Number(raw) < 1 || !Number.isSafeInteger(Number(raw))) {
+    throw new StoreUsageError(`Invalid --limit ${quoteInput(raw)}: expected a whole number from 1`, "For example `stackyard runs list --limit 20`.");
+  }
+  return Number(raw);
+}
+
+// The statuses of core's RUN_STATUSES, spelled out so that listing runs does not load core.
+const RUN_STATUSES = ["initializing", "running", "completed", "cached", "failed", "skipped", "retrying", "stopped"] as const satisfies readonly RunStatus[];
+
+/** `--status`: one of the statuses a run can have. */
+function parseStatus(raw: string | undefined): RunRecord["status"] | undefined {
+  if (raw === undefined || (RUN_STATUSES as readonly string[]).includes(raw)) return raw as RunRecord["status"] | undefined;
+  throw new StoreUsageError(`Invalid --status ${quoteInput(raw)}: a run's status is one of ${RUN_STATUSES.join(", ")}`);
+}
+
 export async function listRuns(opts: { json?: boolean; pipeline?: string; status?: string; limit?: string }): Promise<void> {
+  const limit = parseLimit(opts.limit);
+  const status = parseStatus(opts.status);
   await withProject(async (project) => {
     const store = new SqliteRunStore(project.db);
-    const runs = await store.listRuns({ pipeline: opts.pipeline, status: opts.status as RunRecord["status"], limit: opts.limit ? Number(opts.limit) : 50 });
+    const runs = await store.listRuns({ pipeline: opts.pipeline, status, limit });
     const reconciled = await Promise.all(runs.map((r) => reapDeadRun(store, r)));
     if (opts.json) printJson(reconciled);
     else

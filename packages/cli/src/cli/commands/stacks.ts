@@ -3,6 +3,7 @@ import { requireFlavorEntry } from "../../flavors/load-component.js";
 import { loadFlavor } from "../../flavors/load-flavor.js";
 import { FlavorRegistry } from "../../flavors/registry.js";
 import type { Project } from "../../store/open-project.js";
+import { checkName } from "../names.js";
 import { info } from "../output.js";
 import { withProject } from "../with-project.js";
 
@@ -57,6 +58,7 @@ function componentIds(project: Project, opts: StackOptions, base: Record<string,
 }
 
 export async function registerStack(name: string, opts: StackOptions): Promise<void> {
+  checkName(name, "stack name");
   await withProject(async (project) => {
     const components = componentIds(project, opts);
     await resolveAndValidate(project, name, components);
@@ -71,6 +73,7 @@ export async function registerStack(name: string, opts: StackOptions): Promise<v
 }
 
 export async function updateStack(name: string, opts: StackOptions): Promise<void> {
+  if (opts.rename !== undefined) checkName(opts.rename, "new stack name (--rename)");
   await withProject(async (project) => {
     const stack = project.config.getStack(name);
     const components = componentIds(project, opts, stack.components);
