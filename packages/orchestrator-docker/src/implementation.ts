@@ -4,6 +4,7 @@ import { isAbsolute } from "node:path";
 import {
   ArtifactStoreRunStore,
   BaseOrchestrator,
+  ConfigError,
   executeDag,
   formatBytes,
   isFinalStatus,
@@ -89,6 +90,7 @@ export class DockerOrchestrator extends BaseOrchestrator<DockerOrchestratorConfi
 
   async submit(snapshot: PipelineSnapshot, context: SubmitContext): Promise<RunHandle> {
     const docker = await this.connect();
+    await this.checkNetworks(docker, snapshot);
     const images = await this.prepareImages(docker, snapshot, context);
     const running = new Map<string, Docker.Container>();
     const killed = new Set<string>();
@@ -111,6 +113,33 @@ export class DockerOrchestrator extends BaseOrchestrator<DockerOrchestratorConfi
       return { wait: async () => outcomes };
     } finally {
       context.signal.removeEventListener("abort", onAbort);
+    }
+  }
+
+  /**
+   * Fails before anything is built when a step's network is not on the engine
+   * (the default `bridge` on an engine started with `--bridge=none`), naming
+   * the key to change; otherwise the first container would fail to start.
+   */
+  private async checkNetworks(docker: Docker, snapshot: PipelineSnapshot): Promise<void> {
+    const wanted = new Map<string, string>();
+    for (const step of snapshot.steps) {
+      const mode = this.settingsFor(step).network_mode ?? this.config.network_mode;
+      // Modes that are not networks: the engine's default, another container's, none, host.
+      if (mode === "default" || mode === "none" || mode === "host" || mode.startsWith("container:")) continue;
+      if (!wanted.has(mode)) wanted.set(mode, step.id);
+    }
+    if (wanted.size === 0) return;
+    const networks = await docker.listNetworks();
+    const known = new Set(networks.flatMap((n) => [n.Name, n.Id]));
+    for (const [mode, stepId] of wanted) {
+      if (known.has(mode) || [...known].some((id) => mode.length >= 12 && id.startsWith(mode))) continue;
+      throw new ConfigError(
+        `${this.describe()}: step '${stepId}' would run on network '${mode}' (network_mode), which the Docker engine at ${this.dockerHost} does not have (it has: ${networks.map((n) => n.Name).join(", ") || "none"}).`,
+        {
+          hint: `Create that network, or choose another: \`stackyard orchestrator update ${this.name} --network_mode=host\` (steps then reach the host's 127.0.0.1), --network_mode=none, or settings."orchestrator.docker".network_mode for some steps.`,
+        },
+      );
     }
   }
 
