@@ -297,6 +297,9 @@ export function splitContext(entries: readonly ContextEntry[]): SplitContext {
 const smallFileBytes = 1 << 20;
 const readAheadFiles = 32;
 
+/** What a build's error says when a file changed while the context was sent: building again may succeed. */
+export const contextChangedMessage = "changed or vanished while the build context was sent";
+
 /** Extra files the builder gets besides the context (the generated Dockerfile and .dockerignore). */
 export type ExtraFiles = Record<string, string>;
 
@@ -311,9 +314,7 @@ export function packContext(entries: readonly ContextEntry[], extra: ExtraFiles)
   let current: string | undefined;
   // Say which file broke the stream (tar-stream only says "Size mismatch").
   pack.on("error", (error: Error) =>
-    out.destroy(
-      current ? new Error(`${current} changed or vanished while the build context was sent (${error.message}); run the build again`, { cause: error }) : error,
-    ),
+    out.destroy(current ? new Error(`${current} ${contextChangedMessage} (${error.message}); run the build again`, { cause: error }) : error),
   );
   pack.pipe(out);
   const add = (header: Parameters<typeof pack.entry>[0], body: string | Buffer = ""): Promise<void> =>

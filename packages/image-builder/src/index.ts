@@ -34,3 +34,4 @@ export { EngineUnreachableError, ImageBuildError, ImagePushError } from "./error
 export { type PushedImage, pushImage, splitImageName } from "./push.js";
 export { looksLikeSecret, type SecretFile, secretExcludes } from "./secret-files.js";
 export { type DockerSettings, type DockerSettingsInput, dockerSettingsSchema, parseDockerSettings } from "./settings.js";
+export { defaultParentImage, type PrepareStepImagesOptions, prepareStepImages, type StepImage } from "./step-images.js";

@@ -21,17 +21,9 @@ import {
   type StepOutcome,
   type SubmitContext,
 } from "@stackyard/core";
-import {
-  assertEngineReachable,
-  buildImage,
-  connectDocker,
-  type DockerSettings,
-  EngineUnreachableError,
-  parseDockerSettings,
-  resolveDockerHost,
-} from "@stackyard/image-builder";
+import { assertEngineReachable, connectDocker, EngineUnreachableError, prepareStepImages, resolveDockerHost } from "@stackyard/image-builder";
 import type Docker from "dockerode";
-import { type DockerOrchestratorConfig, type DockerOrchestratorSettings, defaultParentImage, dockerOrchestratorSettingsSchema } from "./index.js";
+import { type DockerOrchestratorConfig, type DockerOrchestratorSettings, dockerOrchestratorSettingsSchema } from "./index.js";
 import { projectMounts, resolveVolume } from "./mounts.js";
 import { RUN_LABEL, runContainer, STEP_LABEL } from "./step-container.js";
 
@@ -144,43 +136,21 @@ export class DockerOrchestrator extends BaseOrchestrator<DockerOrchestratorConfi
   }
 
   /**
-   * Builds one image per distinct `settings.docker` among the steps (usually
-   * one for the whole snapshot), or reuses the one already in the engine.
+   * The image of each step (see `prepareStepImages`); the project sits where
+   * the image says, else at its host path.
    */
   private async prepareImages(docker: Docker, snapshot: PipelineSnapshot, context: SubmitContext): Promise<Map<string, StepImage>> {
-    const byKey = new Map<string, StepImage>();
-    const byStep = new Map<string, StepImage>();
-    for (const step of snapshot.steps) {
-      const settings = parseDockerSettings(step.settings.docker ?? snapshot.settings.docker, `settings.docker of step '${step.id}'`);
-      const key = JSON.stringify(settings);
-      let image = byKey.get(key);
-      if (!image) {
-        image = await this.buildFor(docker, settings, context);
-        byKey.set(key, image);
-      }
-      byStep.set(step.id, image);
-    }
-    return byStep;
-  }
-
-  private async buildFor(docker: Docker, settings: DockerSettings, context: SubmitContext): Promise<StepImage> {
-    const started = performance.now();
-    const registry = context.stack.containerRegistry;
-    const result = await buildImage({
+    const images = await prepareStepImages({
       docker,
+      snapshot,
       sourceRoot: context.sourceRoot,
-      settings,
-      parentImage: this.config.parent_image ?? defaultParentImage(),
+      parentImage: this.config.parent_image,
       pullParentImage: this.config.pull_parent_image,
-      registry,
-      onLog: (line) => context.events.info(line),
+      registry: context.stack.containerRegistry,
+      local: true,
+      events: context.events,
     });
-    const seconds = ((performance.now() - started) / 1000).toFixed(1);
-    context.events.info(`${result.built ? "Built" : "Reusing"} image ${result.tag}${result.pushed ? `, pushed as ${result.image}` : ""} (${seconds} s)`);
-    const inspected = await docker.getImage(result.image).inspect();
-    const env = inspected.Config?.Env ?? [];
-    const fromEnv = env.find((e) => e.startsWith("STACKYARD_SOURCE_ROOT="))?.slice("STACKYARD_SOURCE_ROOT=".length);
-    return { image: result.image, sourceRoot: fromEnv || inspected.Config?.WorkingDir || context.sourceRoot };
+    return new Map([...images].map(([stepId, image]) => [stepId, { image: image.image, sourceRoot: image.sourceRoot ?? context.sourceRoot }]));
   }
 
   /** The container of one step: command, environment, mounts, limits, labels. */

@@ -70,11 +70,6 @@ export const dockerOrchestratorSettingsSchema = z.strictObject({
 });
 export type DockerOrchestratorSettings = z.output<typeof dockerOrchestratorSettingsSchema>;
 
-/** The default parent image: the official Node image of the client's exact Node version, so native modules copied from the project load. */
-export function defaultParentImage(): string {
-  return `node:${process.versions.node}-bookworm-slim`;
-}
-
 /** The `docker` orchestrator flavor: one image per snapshot, one container per step. */
 export const dockerOrchestratorFlavor = defineFlavor({
   name: "docker",
