@@ -9,6 +9,7 @@ import { generateDependenciesDockerfile, generateDockerfile } from "./dockerfile
 import { assertEngineReachable, describeEngine } from "./engine.js";
 import { ImageBuildError } from "./errors.js";
 import { pushImage } from "./push.js";
+import type { SecretFile } from "./secret-files.js";
 import { type DockerSettings, type DockerSettingsInput, parseDockerSettings } from "./settings.js";
 
 /** Name of the generated Dockerfile inside the build context (never copied into the image). */
@@ -26,6 +27,8 @@ export interface BuildImageOptions {
   parentImage?: string | undefined;
   /** Gets the build output line by line. */
   onLog?: ((line: string) => void) | undefined;
+  /** Gets warnings: secret-looking files that go into the image. Default: `onLog`, prefixed `Warning: `. */
+  onWarning?: ((message: string) => void) | undefined;
   /** When given, the image is pushed there after the build. */
   registry?: BaseContainerRegistry | undefined;
   /** Pull the parent image when the engine lacks it. Off by default: nothing is pulled implicitly. */
@@ -88,7 +91,15 @@ export async function buildImage(options: BuildImageOptions): Promise<BuiltImage
   const sourceRoot = path.resolve(options.sourceRoot);
   const location = locateContext(sourceRoot, settings.build_context_root);
   const ignoreFile = settings.dockerignore ? path.resolve(sourceRoot, settings.dockerignore) : undefined;
-  const entries = await listContext(location.root, ignoreFile, { sourceRootInContext: location.sourceRootInContext });
+  const secretFiles: SecretFile[] = [];
+  const entries = await listContext(location.root, ignoreFile, {
+    sourceRootInContext: location.sourceRootInContext,
+    onSecretFile: (file) => secretFiles.push(file),
+  });
+  reportSecretFiles(secretFiles, ignoreFile ?? path.join(location.root, ".dockerignore"), {
+    onLog,
+    onWarning: options.onWarning ?? ((message) => onLog(`Warning: ${message}`)),
+  });
   const hashing = performance.now();
   const { shas, filesRead, bytesRead } = await hashContextFiles({ contextRoot: location.root, entries, cacheDir: options.cacheDir });
   const { dependencies, rest } = splitContext(entries);
@@ -153,6 +164,32 @@ export async function buildImage(options: BuildImageOptions): Promise<BuiltImage
   if (!options.registry) return { image: result.tag, tag: result.tag, built, pushed: false, ...layers };
   const pushed = await pushImage(docker, result.tag, options.registry, onLog);
   return { image: pushed.image, tag: result.tag, built, pushed: true, ...layers };
+}
+
+/**
+ * Says which secret-looking files were left out (one line), and warns once
+ * per file that goes in all the same: brought back by a `!` line, or named
+ * like a secret.
+ */
+function reportSecretFiles(
+  files: readonly SecretFile[],
+  ignoreFile: string,
+  out: { onLog: (line: string) => void; onWarning: (message: string) => void },
+): void {
+  const leftOut = files.filter((f) => f.verdict === "left-out").map((f) => f.path);
+  if (leftOut.length > 0) {
+    const shown = leftOut.length > 8 ? `${leftOut.slice(0, 8).join(", ")} and ${leftOut.length - 8} more` : leftOut.join(", ");
+    out.onLog(`Left out of the image, as they may hold secrets: ${shown} (a "!" line naming one in ${ignoreFile} brings it back)`);
+  }
+  for (const file of files) {
+    if (file.verdict === "brought-back") {
+      out.onWarning(
+        `${file.path} goes into the image: a "!" line in ${ignoreFile} brings it back, though files like it usually hold secrets. Whoever can pull the image can read it.`,
+      );
+    } else if (file.verdict === "suspect") {
+      out.onWarning(`${file.path} goes into the image, and its name says it may hold a secret: if it does, leave it out with a line in ${ignoreFile}.`);
+    }
+  }
 }
 
 async function inspectId(docker: Docker, image: string): Promise<string | undefined> {

@@ -6,12 +6,14 @@ import { PassThrough, type Readable } from "node:stream";
 import dockerignore from "@balena/dockerignore";
 import { ConfigError } from "@stackyard/core";
 import { pack as tarPack } from "tar-stream";
+import { looksLikeSecret, type SecretFile, SecretFilter } from "./secret-files.js";
 
 /**
- * Always left out of the build context (a `!` line in .dockerignore can bring
- * something back): version control, tool caches (nx, vite/vitest's and other
- * tools' caches under node_modules), the test engines' folder, project stores
- * and logs.
+ * Always left out of the build context, whatever the .dockerignore says:
+ * version control, tool caches (nx, vite/vitest's and other tools' caches
+ * under node_modules), the test engines' folder, project stores and logs.
+ * Secret-looking files are left out too, unless named by a `!` line (see
+ * {@link secretExcludes}).
  */
 export const builtInExcludes: readonly string[] = [
   "**/.git",
@@ -108,14 +110,18 @@ export interface ListContextOptions {
    * `.test-tmp` path kept. Without it every `.test-tmp` folder is left out.
    */
   sourceRootInContext?: string | undefined;
+  /** Told about each secret-looking file: left out, brought back by a `!` line, or going in under a name that says secret. */
+  onSecretFile?: ((file: SecretFile) => void) | undefined;
 }
 
 /**
  * Lists what goes into the image, sorted by path: everything under `root`
  * except the built-in excludes, `.test-tmp` folders off the path to the
- * source root (see {@link scratchFolderName}) and what the .dockerignore file
- * excludes (`dockerignoreFile`, else `<root>/.dockerignore`). The root
- * .dockerignore itself is left out: the builder gets its own.
+ * source root (see {@link scratchFolderName}), what the .dockerignore file
+ * excludes (`dockerignoreFile`, else `<root>/.dockerignore`) and, outside
+ * node_modules, secret-looking files it does not bring back by name (see
+ * {@link secretExcludes}). The root .dockerignore itself is left out: the
+ * builder gets its own.
  */
 export async function listContext(root: string, dockerignoreFile?: string, options: ListContextOptions = {}): Promise<ContextEntry[]> {
   const sourceRoot = options.sourceRootInContext;
@@ -129,6 +135,8 @@ export async function listContext(root: string, dockerignoreFile?: string, optio
         .filter((l) => l && !l.startsWith("#")),
     );
   }
+  const secrets = new SecretFilter(patterns);
+  const onSecretFile = options.onSecretFile ?? (() => {});
   // Built-in excludes go last, where a user's "!" line cannot bring them back:
   // hashing the live store (.stackyard) would open and close its SQLite file,
   // and closing a descriptor drops the process's locks on it.
@@ -148,7 +156,9 @@ export async function listContext(root: string, dockerignoreFile?: string, optio
       const absolute = path.join(dir, name);
       const stat = lstatSync(absolute, { throwIfNoEntry: false });
       if (!stat) continue; // removed while we looked
-      const excluded = ig.ignores(relPath);
+      const ignored = ig.ignores(relPath);
+      const secret = ignored ? undefined : secretVerdict(secrets, relPath, stat.isFile());
+      const excluded = ignored || secret === "left-out";
       const base = { path: relPath, absolute, mode: stat.mode & 0o7777, size: stat.size, mtimeMs: stat.mtimeMs, ctimeMs: stat.ctimeMs, ino: stat.ino };
       if (stat.isDirectory()) {
         let next: string | undefined;
@@ -157,10 +167,16 @@ export async function listContext(root: string, dockerignoreFile?: string, optio
           if (sourceRoot === undefined || !sourceRoot.startsWith(`${relPath}/`)) continue;
           next = sourceRoot.slice(relPath.length + 1).split("/")[0];
         }
-        if (excluded && !mayReinclude(relPath)) continue;
+        if (excluded && !mayReinclude(relPath)) {
+          if (secret === "left-out") onSecretFile({ path: `${relPath}/`, verdict: secret });
+          continue;
+        }
         if (!excluded) entries.push({ ...base, type: "directory", size: 0 });
         walk(absolute, relPath, next);
-      } else if (excluded) {
+        continue;
+      }
+      if (secret) onSecretFile({ path: relPath, verdict: secret });
+      if (excluded) {
       } else if (stat.isSymbolicLink()) {
         entries.push({ ...base, type: "symlink", linkname: readlinkSync(absolute) });
       } else if (stat.isFile()) {
@@ -170,6 +186,18 @@ export async function listContext(root: string, dockerignoreFile?: string, optio
   };
   walk(root, "");
   return entries;
+}
+
+/**
+ * What becomes of a path that no .dockerignore line or built-in exclude
+ * leaves out: undefined for an ordinary one (and anything in node_modules),
+ * else its {@link SecretFile} verdict.
+ */
+function secretVerdict(secrets: SecretFilter, relPath: string, isFile: boolean): SecretFile["verdict"] | undefined {
+  if (isDependencyPath(relPath)) return undefined;
+  const root = secrets.secretRoot(relPath);
+  if (root !== undefined) return secrets.broughtBack(relPath, root) ? "brought-back" : "left-out";
+  return isFile && looksLikeSecret(relPath) ? "suspect" : undefined;
 }
 
 const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
@@ -269,6 +297,9 @@ export function splitContext(entries: readonly ContextEntry[]): SplitContext {
 const smallFileBytes = 1 << 20;
 const readAheadFiles = 32;
 
+/** What a build's error says when a file changed while the context was sent: building again may succeed. */
+export const contextChangedMessage = "changed or vanished while the build context was sent";
+
 /** Extra files the builder gets besides the context (the generated Dockerfile and .dockerignore). */
 export type ExtraFiles = Record<string, string>;
 
@@ -283,9 +314,7 @@ export function packContext(entries: readonly ContextEntry[], extra: ExtraFiles)
   let current: string | undefined;
   // Say which file broke the stream (tar-stream only says "Size mismatch").
   pack.on("error", (error: Error) =>
-    out.destroy(
-      current ? new Error(`${current} changed or vanished while the build context was sent (${error.message}); run the build again`, { cause: error }) : error,
-    ),
+    out.destroy(current ? new Error(`${current} ${contextChangedMessage} (${error.message}); run the build again`, { cause: error }) : error),
   );
   pack.pipe(out);
   const add = (header: Parameters<typeof pack.entry>[0], body: string | Buffer = ""): Promise<void> =>

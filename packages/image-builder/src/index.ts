@@ -32,4 +32,6 @@ export { appDir, type DockerfileOptions, generateDependenciesDockerfile, generat
 export { assertEngineReachable, connectDocker, defaultDockerHost, describeEngine, resolveDockerHost } from "./engine.js";
 export { EngineUnreachableError, ImageBuildError, ImagePushError } from "./errors.js";
 export { type PushedImage, pushImage, splitImageName } from "./push.js";
+export { looksLikeSecret, type SecretFile, secretExcludes } from "./secret-files.js";
 export { type DockerSettings, type DockerSettingsInput, dockerSettingsSchema, parseDockerSettings } from "./settings.js";
+export { defaultParentImage, type PrepareStepImagesOptions, prepareStepImages, type StepImage } from "./step-images.js";

@@ -74,6 +74,42 @@ describe("buildImage against a real engine", () => {
     expect(JSON.parse(run.stdout)).toEqual([true, false, false, false, false, false, false, false]);
   });
 
+  it("leaves secret-looking files out of the image unless a ! line names them, and warns about each that goes in", async () => {
+    const project = makeFixture();
+    try {
+      const secrets = [".env", "app/.env.local", ".npmrc", ".aws/credentials", "app/certs/tls.key", "app/id_rsa", "app/id_ed25519.pub", "app/secrets.json"];
+      for (const file of secrets) project.write(file, "do-not-ship\n");
+      project.write("app/certs/tls.pem", "brought back on purpose\n");
+      project.write("app/api-token.txt", "named like a secret\n");
+      project.write(".dockerignore", "secret.env\n!app/certs/tls.pem\n");
+      const warnings: string[] = [];
+      const lines: string[] = [];
+      const result = await buildImage({
+        docker,
+        sourceRoot: project.sourceRoot,
+        settings: { target_repository: "stackyard-test" },
+        parentImage: nodeImage,
+        cacheDir: project.cacheDir,
+        onLog: (line) => lines.push(line),
+        onWarning: (message) => warnings.push(message),
+      });
+      // Every file of the image under /app but node_modules, relative to /app.
+      const walk = `const fs=require("fs"),path=require("path");const out=[];const w=(d)=>{for(const e of fs.readdirSync(d,{withFileTypes:true})){const p=path.join(d,e.name);if(e.name==="node_modules")continue;if(e.isDirectory())w(p);else out.push(path.relative("/app",p));}};w("/app");console.log(JSON.stringify(out.sort()));`;
+      const run = await runContainer(docker, result.image, ["node", "-e", walk]);
+      expect(run.exitCode, run.stderr).toBe(0);
+      const files = JSON.parse(run.stdout) as string[];
+      expect(files).toEqual(expect.arrayContaining(["app/pipeline.ts", "app/certs/tls.pem", "app/api-token.txt", "package.json"]));
+      for (const file of secrets) expect(files).not.toContain(file);
+      expect(files.filter((f) => f.startsWith(".aws"))).toEqual([]);
+      expect(warnings, warnings.join("\n")).toHaveLength(2);
+      expect(warnings[0]).toMatch(/^app\/api-token\.txt goes into the image, and its name says it may hold a secret/);
+      expect(warnings[1]).toMatch(/^app\/certs\/tls\.pem goes into the image: a "!" line in .*\.dockerignore brings it back/);
+      expect(lines.find((l) => l.startsWith("Left out of the image"))).toContain(".aws/, .env, .npmrc, app/.env.local, app/certs/tls.key");
+    } finally {
+      project.remove();
+    }
+  });
+
   it("gives the same tag for the same inputs without rebuilding, and a new tag for a changed file", async () => {
     const first = await build();
     const started = performance.now();

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { ConfigError } from "@stackyard/core";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { contextDigest, listContext, locateContext, splitContext } from "../src/index.js";
+import { contextDigest, listContext, locateContext, type SecretFile, splitContext } from "../src/index.js";
 import { type Fixture, makeFixture } from "./fixture.js";
 
 describe("build context", () => {
@@ -119,6 +119,100 @@ describe("build context", () => {
     // Elsewhere (or not said): none.
     expect(await scratch("app")).toEqual([]);
     expect(await scratch()).toEqual([]);
+  });
+});
+
+describe("secret-looking files", () => {
+  let fixture: Fixture;
+  beforeEach(() => {
+    fixture = makeFixture();
+    for (const file of secretKinds) fixture.write(file, "do-not-ship\n");
+    fixture.write("app/config/db-password.txt", "hunter2\n");
+    fixture.write("app/tokens.json", "{}");
+    fixture.write("app/src/secrets.ts", "export const read = () => process.env.TOKEN;\n");
+    fixture.write("node_modules/ca-bundle/cacert.pem", "-----BEGIN CERTIFICATE-----\n");
+    fixture.write("node_modules/some-tool/.npmrc", "package-lock=false\n");
+  });
+  afterEach(() => fixture.remove());
+
+  // One of each kind, at the root and in the source root.
+  const secretKinds = [
+    ".env",
+    "app/.env",
+    "app/.env.production",
+    ".npmrc",
+    "app/.npmrc",
+    ".aws/credentials",
+    "app/.aws/config",
+    "app/certs/server.pem",
+    "app/certs/server.key",
+    "app/id_rsa",
+    "app/keys/id_rsa.pub",
+    "app/keys/id_ed25519",
+    "app/secrets.json",
+    "app/.ssh/known_hosts",
+  ];
+
+  async function list(dockerignore?: string) {
+    if (dockerignore !== undefined) fixture.write(".dockerignore", dockerignore);
+    const files: SecretFile[] = [];
+    const paths = (await listContext(fixture.root, undefined, { onSecretFile: (f) => files.push(f) })).map((e) => e.path);
+    return { paths, files };
+  }
+
+  it("are left out by default, and each is reported", async () => {
+    const { paths, files } = await list();
+    for (const file of secretKinds) expect(paths).not.toContain(file);
+    expect(paths.filter((p) => /(^|\/)\.(aws|ssh)(\/|$)/.test(p))).toEqual([]);
+    expect(paths).toContain("app/pipeline.ts");
+    expect(files.filter((f) => f.verdict === "left-out").map((f) => f.path)).toEqual([
+      ".aws/",
+      ".env",
+      ".npmrc",
+      "app/.aws/",
+      "app/.env",
+      "app/.env.production",
+      "app/.npmrc",
+      "app/.ssh/",
+      "app/certs/server.key",
+      "app/certs/server.pem",
+      "app/id_rsa",
+      "app/keys/id_ed25519",
+      "app/keys/id_rsa.pub",
+      "app/secrets.json",
+    ]);
+  });
+
+  it("in node_modules are the packages' own, and stay", async () => {
+    const { paths, files } = await list();
+    expect(paths).toEqual(expect.arrayContaining(["node_modules/ca-bundle/cacert.pem", "node_modules/some-tool/.npmrc"]));
+    expect(files.filter((f) => f.path.startsWith("node_modules"))).toEqual([]);
+  });
+
+  it("go in with a warning when their name says secret and nothing leaves them out; code named so does not warn", async () => {
+    const { paths, files } = await list();
+    expect(paths).toEqual(expect.arrayContaining(["app/config/db-password.txt", "app/tokens.json", "app/src/secrets.ts"]));
+    expect(files.filter((f) => f.verdict === "suspect").map((f) => f.path)).toEqual(["app/config/db-password.txt", "app/tokens.json"]);
+  });
+
+  it("come back when a ! line names them, and are reported as brought back", async () => {
+    const { paths, files } = await list("!app/.env.production\n!*.pem\n!**/*.pem\n!.aws\n!app/.aws/config\n");
+    const back = ["app/.env.production", "app/certs/server.pem", ".aws/credentials", "app/.aws/config"];
+    expect(paths).toEqual(expect.arrayContaining(back));
+    expect(
+      files
+        .filter((f) => f.verdict === "brought-back")
+        .map((f) => f.path)
+        .sort(),
+    ).toEqual([...back].sort());
+    for (const file of ["app/.env", ".env", "app/certs/server.key", "app/id_rsa"]) expect(paths).not.toContain(file);
+  });
+
+  it("do not come back through a ! line for a folder above them, a bare wildcard, or a later exclude", async () => {
+    const { paths, files } = await list("*\n!*\n!app\n!app/**\n!app/id_rsa\napp/id_rsa\n");
+    expect(paths).toContain("app/pipeline.ts");
+    for (const file of secretKinds) expect(paths).not.toContain(file);
+    expect(files.filter((f) => f.verdict === "brought-back")).toEqual([]);
   });
 });
 

@@ -32,7 +32,7 @@ import {
   type StepRunRecord,
   type SubmitContext,
 } from "@stackyard/core";
-import { buildImage, connectDocker, type DockerSettings, parseDockerSettings, resolveDockerHost } from "@stackyard/image-builder";
+import { connectDocker, prepareStepImages, resolveDockerHost } from "@stackyard/image-builder";
 import { type CompiledStateMachine, compileStateMachine, resolveTaskResources, shortHash } from "./compiler/index.js";
 import { type AwsClients, createAwsClients } from "./deploy/aws-clients.js";
 import { stateNamesFromDefinition } from "./deploy/definition.js";
@@ -67,11 +67,6 @@ export interface Deployment {
 /** The environment variable that tells a step container which artifact store to use (see the CLI's `step run`). */
 
 const STOPPED_ERROR = "Stackyard.Stopped";
-
-/** The default parent image: the official Node image of the client's exact Node version. */
-export function defaultParentImage(): string {
-  return `node:${process.versions.node}-bookworm-slim`;
-}
 
 /**
  * Runs pipelines on AWS Step Functions: `submit` builds and pushes the
@@ -253,53 +248,22 @@ export class StepFunctionsOrchestrator extends BaseOrchestrator<StepFunctionsOrc
     return { cpu: size.cpu ?? DEFAULT_TASK_SHAPE.cpu, memoryMiB: size.memoryMiB ?? DEFAULT_TASK_SHAPE.memoryMiB };
   }
 
+  /** The image each step runs (see `prepareStepImages`), and where the project sits in them. */
   private async buildImages(snapshot: PipelineSnapshot, context: SubmitContext): Promise<{ images: Record<string, string>; sourceRoot: string | undefined }> {
-    const address = resolveDockerHost(this.config.docker_host);
-    const docker = connectDocker(address);
-    const built = new Map<string, Promise<{ image: string; sourceRoot: string | undefined }>>();
+    const prepared = await prepareStepImages({
+      docker: connectDocker(resolveDockerHost(this.config.docker_host)),
+      snapshot,
+      sourceRoot: context.sourceRoot,
+      parentImage: this.config.parent_image,
+      pullParentImage: this.config.pull_parent_image,
+      registry: context.stack.containerRegistry,
+      local: false,
+      events: context.events,
+    });
     const images: Record<string, string> = {};
     let sourceRoot: string | undefined;
-    for (const step of snapshot.steps) {
-      const settings: DockerSettings = parseDockerSettings(step.settings.docker ?? snapshot.settings.docker, `settings.docker of step '${step.id}'`);
-      const key = JSON.stringify(settings);
-      let pending = built.get(key);
-      if (!pending) {
-        pending = (async () => {
-          const started = performance.now();
-          const build = () =>
-            buildImage({
-              docker,
-              sourceRoot: context.sourceRoot,
-              settings,
-              parentImage: this.config.parent_image ?? defaultParentImage(),
-              pullParentImage: this.config.pull_parent_image,
-              registry: context.stack.containerRegistry,
-              onLog: (line) => context.events.info(line),
-            });
-          let result;
-          for (let attempt = 1; ; attempt++) {
-            try {
-              result = await build();
-              break;
-            } catch (error) {
-              // A file that changed while the context was sent (a rebuild, an editor): the next attempt hashes it anew.
-              if (attempt >= 3 || !/changed or vanished while the build context was sent/.test((error as Error).message)) throw error;
-              context.events.warn(`${(error as Error).message.split("\n").slice(-1)[0]}; building again`);
-            }
-          }
-          const seconds = ((performance.now() - started) / 1000).toFixed(1);
-          context.events.info(`${result.built ? "Built" : "Reusing"} image ${result.tag}${result.pushed ? `, pushed as ${result.image}` : ""} (${seconds} s)`);
-          const inspected = await docker
-            .getImage(result.tag)
-            .inspect()
-            .catch(() => undefined);
-          const fromEnv = inspected?.Config?.Env?.find((e) => e.startsWith("STACKYARD_SOURCE_ROOT="))?.slice("STACKYARD_SOURCE_ROOT=".length);
-          return { image: result.image, sourceRoot: fromEnv || inspected?.Config?.WorkingDir || undefined };
-        })();
-        built.set(key, pending);
-      }
-      const image = await pending;
-      images[step.id] = image.image;
+    for (const [stepId, image] of prepared) {
+      images[stepId] = image.image;
       sourceRoot ??= image.sourceRoot;
     }
     return { images, sourceRoot };

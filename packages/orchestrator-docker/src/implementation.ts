@@ -4,6 +4,7 @@ import { isAbsolute } from "node:path";
 import {
   ArtifactStoreRunStore,
   BaseOrchestrator,
+  ConfigError,
   executeDag,
   formatBytes,
   isFinalStatus,
@@ -21,17 +22,9 @@ import {
   type StepOutcome,
   type SubmitContext,
 } from "@stackyard/core";
-import {
-  assertEngineReachable,
-  buildImage,
-  connectDocker,
-  type DockerSettings,
-  EngineUnreachableError,
-  parseDockerSettings,
-  resolveDockerHost,
-} from "@stackyard/image-builder";
+import { assertEngineReachable, connectDocker, EngineUnreachableError, prepareStepImages, resolveDockerHost } from "@stackyard/image-builder";
 import type Docker from "dockerode";
-import { type DockerOrchestratorConfig, type DockerOrchestratorSettings, defaultParentImage, dockerOrchestratorSettingsSchema } from "./index.js";
+import { type DockerOrchestratorConfig, type DockerOrchestratorSettings, dockerOrchestratorSettingsSchema } from "./index.js";
 import { projectMounts, resolveVolume } from "./mounts.js";
 import { RUN_LABEL, runContainer, STEP_LABEL } from "./step-container.js";
 
@@ -87,6 +80,7 @@ export class DockerOrchestrator extends BaseOrchestrator<DockerOrchestratorConfi
 
   async submit(snapshot: PipelineSnapshot, context: SubmitContext): Promise<RunHandle> {
     const docker = await this.connect();
+    await this.checkNetworks(docker, snapshot);
     const images = await this.prepareImages(docker, snapshot, context);
     const running = new Map<string, Docker.Container>();
     const killed = new Set<string>();
@@ -113,43 +107,48 @@ export class DockerOrchestrator extends BaseOrchestrator<DockerOrchestratorConfi
   }
 
   /**
-   * Builds one image per distinct `settings.docker` among the steps (usually
-   * one for the whole snapshot), or reuses the one already in the engine.
+   * Fails before anything is built when a step's network is not on the engine
+   * (the default `bridge` on an engine started with `--bridge=none`), naming
+   * the key to change; otherwise the first container would fail to start.
    */
-  private async prepareImages(docker: Docker, snapshot: PipelineSnapshot, context: SubmitContext): Promise<Map<string, StepImage>> {
-    const byKey = new Map<string, StepImage>();
-    const byStep = new Map<string, StepImage>();
+  private async checkNetworks(docker: Docker, snapshot: PipelineSnapshot): Promise<void> {
+    const wanted = new Map<string, string>();
     for (const step of snapshot.steps) {
-      const settings = parseDockerSettings(step.settings.docker ?? snapshot.settings.docker, `settings.docker of step '${step.id}'`);
-      const key = JSON.stringify(settings);
-      let image = byKey.get(key);
-      if (!image) {
-        image = await this.buildFor(docker, settings, context);
-        byKey.set(key, image);
-      }
-      byStep.set(step.id, image);
+      const mode = this.settingsFor(step).network_mode ?? this.config.network_mode;
+      // Modes that are not networks: the engine's default, another container's, none, host.
+      if (mode === "default" || mode === "none" || mode === "host" || mode.startsWith("container:")) continue;
+      if (!wanted.has(mode)) wanted.set(mode, step.id);
     }
-    return byStep;
+    if (wanted.size === 0) return;
+    const networks = await docker.listNetworks();
+    const known = new Set(networks.flatMap((n) => [n.Name, n.Id]));
+    for (const [mode, stepId] of wanted) {
+      if (known.has(mode) || [...known].some((id) => mode.length >= 12 && id.startsWith(mode))) continue;
+      throw new ConfigError(
+        `${this.describe()}: step '${stepId}' would run on network '${mode}' (network_mode), which the Docker engine at ${this.dockerHost} does not have (it has: ${networks.map((n) => n.Name).join(", ") || "none"}).`,
+        {
+          hint: `Create that network, or choose another: \`stackyard orchestrator update ${this.name} --network_mode=host\` (steps then reach the host's 127.0.0.1), --network_mode=none, or settings."orchestrator.docker".network_mode for some steps.`,
+        },
+      );
+    }
   }
 
-  private async buildFor(docker: Docker, settings: DockerSettings, context: SubmitContext): Promise<StepImage> {
-    const started = performance.now();
-    const registry = context.stack.containerRegistry;
-    const result = await buildImage({
+  /**
+   * The image of each step (see `prepareStepImages`); the project sits where
+   * the image says, else at its host path.
+   */
+  private async prepareImages(docker: Docker, snapshot: PipelineSnapshot, context: SubmitContext): Promise<Map<string, StepImage>> {
+    const images = await prepareStepImages({
       docker,
+      snapshot,
       sourceRoot: context.sourceRoot,
-      settings,
-      parentImage: this.config.parent_image ?? defaultParentImage(),
+      parentImage: this.config.parent_image,
       pullParentImage: this.config.pull_parent_image,
-      registry,
-      onLog: (line) => context.events.info(line),
+      registry: context.stack.containerRegistry,
+      local: true,
+      events: context.events,
     });
-    const seconds = ((performance.now() - started) / 1000).toFixed(1);
-    context.events.info(`${result.built ? "Built" : "Reusing"} image ${result.tag}${result.pushed ? `, pushed as ${result.image}` : ""} (${seconds} s)`);
-    const inspected = await docker.getImage(result.image).inspect();
-    const env = inspected.Config?.Env ?? [];
-    const fromEnv = env.find((e) => e.startsWith("STACKYARD_SOURCE_ROOT="))?.slice("STACKYARD_SOURCE_ROOT=".length);
-    return { image: result.image, sourceRoot: fromEnv || inspected.Config?.WorkingDir || context.sourceRoot };
+    return new Map([...images].map(([stepId, image]) => [stepId, { image: image.image, sourceRoot: image.sourceRoot ?? context.sourceRoot }]));
   }
 
   /** The container of one step: command, environment, mounts, limits, labels. */

@@ -17,7 +17,12 @@ const envValue = z.union([z.string(), z.number(), z.boolean()]).transform(String
 /** `HOST:CONTAINER` or `HOST:CONTAINER:ro|rw`; HOST relative to the source root when relative. */
 const volume = z.string().regex(/^[^:]+:\/[^:]*(?::(?:ro|rw))?$/, 'must be "host_path:/container/path" or "host_path:/container/path:ro"');
 
-/** `host` (default: steps reach services on 127.0.0.1), `none`, or a network name. */
+/**
+ * `bridge` (default: the engine's own network, the host's loopback out of
+ * reach), `host`, `none`, or a network name. `host` is never a default: a step
+ * on it reaches every service on the host's 127.0.0.1 (a Docker engine on
+ * tcp://127.0.0.1:2375 is root there) and, on EC2, the instance's role credentials.
+ */
 const networkMode = z.string().min(1);
 
 /** Component config of a `docker` orchestrator. */
@@ -28,8 +33,11 @@ export const dockerOrchestratorConfigSchema = z.strictObject({
   parent_image: z.string().min(1).optional(),
   /** Pull the parent image when the engine lacks it (default false: nothing is pulled implicitly). */
   pull_parent_image: z.boolean().default(false),
-  /** Network mode of step containers: `host` (default), `none`, or a network name. */
-  network_mode: networkMode.default("host"),
+  /**
+   * Network mode of step containers: `bridge` (default, the engine's bridge network), `host` (the host's network, its 127.0.0.1 and, on EC2, the
+   * instance metadata service included: choose it only for steps that need it), `none`, or a network name.
+   */
+  network_mode: networkMode.default("bridge"),
   /** Most step containers running at once. Default: `os.availableParallelism()`. */
   concurrency: z.number().int().positive().optional(),
   /** Stop starting steps after the first failure (default true); false runs every step that does not depend on a failed one. */
@@ -61,11 +69,6 @@ export const dockerOrchestratorSettingsSchema = z.strictObject({
   network_mode: networkMode.optional(),
 });
 export type DockerOrchestratorSettings = z.output<typeof dockerOrchestratorSettingsSchema>;
-
-/** The default parent image: the official Node image of the client's exact Node version, so native modules copied from the project load. */
-export function defaultParentImage(): string {
-  return `node:${process.versions.node}-bookworm-slim`;
-}
 
 /** The `docker` orchestrator flavor: one image per snapshot, one container per step. */
 export const dockerOrchestratorFlavor = defineFlavor({

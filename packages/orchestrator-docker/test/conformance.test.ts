@@ -24,7 +24,8 @@ testOrchestrator({
     engine = await ensureDockerEngine();
     const { nodeImage } = await ensureBaseImage(dockerClient(engine.dockerHost));
     const Orchestrator = await dockerOrchestratorFlavor.implementation();
-    const config = dockerOrchestratorFlavor.configSchema.parse({ docker_host: engine.dockerHost, parent_image: nodeImage });
+    // The test engine has no bridge network: the steps use the host's, chosen explicitly.
+    const config = dockerOrchestratorFlavor.configSchema.parse({ docker_host: engine.dockerHost, parent_image: nodeImage, network_mode: "host" });
     return new Orchestrator({ id: "conformance", name: "conformance", flavor: "docker", config, sourceRoot: repo });
   },
 });

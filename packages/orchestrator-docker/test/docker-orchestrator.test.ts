@@ -1,6 +1,6 @@
 import { statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { MemoryRunStore } from "@stackyard/core";
+import { MemoryRunStore, type PipelineSnapshot, type SnapshotStep, type SubmitContext } from "@stackyard/core";
 import { type DockerEngine, dockerClient, ensureBaseImage, ensureDockerEngine, ensureRegistry } from "@stackyard/tools/engines";
 import type Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -194,11 +194,35 @@ describe("docker orchestrator, through the stackyard CLI", () => {
   }, 120_000);
 
   it("names a parent image the engine does not have", () => {
-    ok(cli(dir, ["orchestrator", "register", "no_parent", "-f", "docker", `--docker_host=${engine.dockerHost}`, "--parent_image=stackyard/missing-parent:0"]));
+    ok(
+      cli(dir, [
+        "orchestrator",
+        "register",
+        "no_parent",
+        "-f",
+        "docker",
+        `--docker_host=${engine.dockerHost}`,
+        "--parent_image=stackyard/missing-parent:0",
+        "--network_mode=host",
+      ]),
+    );
     ok(cli(dir, ["stack", "register", "no_parent_stack", "-o", "no_parent", "-a", "default"]));
     const result = cli(dir, ["run", "./pipelines/probe.ts#parallelPipeline", "--stack", "no_parent_stack"]);
     expect(result.code).not.toBe(0);
     expect(result.stderr).toContain("stackyard/missing-parent:0");
+  }, 120_000);
+
+  it("puts steps on the engine's bridge network unless told otherwise, and fails before building on an engine without one", () => {
+    ok(cli(dir, ["orchestrator", "register", "bridged", "-f", "docker", `--docker_host=${engine.dockerHost}`, `--parent_image=${nodeImage}`]));
+    ok(cli(dir, ["stack", "register", "bridged_stack", "-o", "bridged", "-a", "default"]));
+    const described = JSON.parse(ok(cli(dir, ["orchestrator", "describe", "bridged", "--json"])).stdout) as { config: { network_mode: string } };
+    expect(described.config.network_mode).toBe("bridge");
+    // The test engine runs with --bridge=none: no step may start, nothing is built.
+    const result = cli(dir, ["run", "./pipelines/probe.ts#parallelPipeline", "-c", "configs/probe.yaml", "--stack", "bridged_stack"]);
+    expect(result.code, result.stderr).toBe(2);
+    expect(result.stderr).toContain("network 'bridge' (network_mode)");
+    expect(result.stderr).toContain("--network_mode=host");
+    expect(result.stdout + result.stderr).not.toMatch(/Building |Reusing image|sleeper: running/);
   }, 120_000);
 
   // Last: it adds files to the project, which changes the image's content hash.
@@ -210,6 +234,29 @@ describe("docker orchestrator, through the stackyard CLI", () => {
     expect(result.stderr).toMatch(/Image build of stackyard:\S+ failed at Step \d+\/\d+ : RUN echo checking the toolchain && exit 3/);
     expect(result.stderr).toContain("checking the toolchain");
   }, 300_000);
+});
+
+describe("the network of a step container", () => {
+  it("is the engine's bridge network unless the config or the step's settings choose another", async () => {
+    const Orchestrator = await dockerOrchestratorFlavor.implementation();
+    const networkOf = (config: Record<string, unknown>, settings: Record<string, unknown> = {}) => {
+      const orchestrator = new Orchestrator({
+        id: "n",
+        name: "net",
+        flavor: "docker",
+        config: dockerOrchestratorFlavor.configSchema.parse(config),
+        sourceRoot: dir,
+      });
+      const step = { id: "s", name: "s", settings, resources: {} } as unknown as SnapshotStep;
+      const snapshot = { stack: { components: {} }, pipeline: { name: "p" } } as unknown as PipelineSnapshot;
+      const context = { runId: "r", sourceRoot: dir, stack: { artifactStore: { config: {} } }, stepEnvironment: () => ({}), stepCommand: () => ["true"] };
+      return orchestrator.containerOptions(snapshot, step, { image: "i", sourceRoot: "/app" }, context as unknown as SubmitContext).HostConfig?.NetworkMode;
+    };
+    expect(networkOf({})).toBe("bridge");
+    expect(networkOf({ network_mode: "host" })).toBe("host");
+    expect(networkOf({}, { "orchestrator.docker": { network_mode: "host" } })).toBe("host");
+    expect(networkOf({ network_mode: "host" }, { orchestrator: { network_mode: "none" } })).toBe("none");
+  });
 });
 
 describe("stop() on a run whose client is gone", () => {

@@ -124,7 +124,11 @@ export function removeProject(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
 }
 
-/** Registers a `docker` orchestrator and a stack with it (set active). */
+/**
+ * Registers a `docker` orchestrator and a stack with it (set active). The test
+ * engine runs without a bridge, so its steps use the host's network
+ * (`--network_mode=host`, chosen explicitly: the flavor's default is `bridge`).
+ */
 export function registerDockerStack(
   dir: string,
   dockerHost: string,
@@ -134,7 +138,17 @@ export function registerDockerStack(
   orchestrator = "docker_orch",
 ): void {
   ok(
-    cli(dir, ["orchestrator", "register", orchestrator, "-f", "docker", `--docker_host=${dockerHost}`, `--parent_image=${parentImage}`, ...extra]),
+    cli(dir, [
+      "orchestrator",
+      "register",
+      orchestrator,
+      "-f",
+      "docker",
+      `--docker_host=${dockerHost}`,
+      `--parent_image=${parentImage}`,
+      "--network_mode=host",
+      ...extra,
+    ]),
     "orchestrator register",
   );
   ok(cli(dir, ["stack", "register", stack, "-o", orchestrator, "-a", "default", "--set"]), "stack register");
