@@ -1,4 +1,5 @@
 import path from "node:path";
+import { STEP_ENV } from "@stackyard/core";
 import type { DockerSettings } from "./settings.js";
 
 /** Where the build context lands in the image. */
@@ -52,7 +53,7 @@ export function generateDockerfile(
     // A wrapper rather than node_modules/.bin on PATH: npm links bins only for built packages.
     lines.push(`RUN printf '%s\\n' '#!/bin/sh' 'exec node "${bin}" "$@"' > /usr/local/bin/stackyard && chmod 755 /usr/local/bin/stackyard`);
   }
-  const env = { STACKYARD_SOURCE_ROOT: workdir, ...settings.environment };
+  const env = { [STEP_ENV.sourceRoot]: workdir, ...settings.environment };
   lines.push(
     `ENV ${Object.entries(env)
       .map(([key, value]) => `${key}=${quote(value)}`)

@@ -1,4 +1,4 @@
-import type { BaseContainerRegistry, PipelineSnapshot, RunEvents } from "@stackyard/core";
+import { type BaseContainerRegistry, type PipelineSnapshot, type RunEvents, STEP_ENV } from "@stackyard/core";
 import type Docker from "dockerode";
 import { type BuildImageOptions, type BuiltImage, buildImage } from "./build.js";
 import { contextChangedMessage } from "./context.js";
@@ -111,7 +111,7 @@ async function buildAgainIfContextChanged(options: PrepareStepImagesOptions, set
 async function sourceRootOf(options: PrepareStepImagesOptions, image: string): Promise<string | undefined> {
   const inspect = options.docker.getImage(image).inspect();
   const inspected = options.local ? await inspect : await inspect.catch(() => undefined);
-  const prefix = "STACKYARD_SOURCE_ROOT=";
+  const prefix = `${STEP_ENV.sourceRoot}=`;
   const fromEnv = inspected?.Config?.Env?.find((e) => e.startsWith(prefix))?.slice(prefix.length);
   return fromEnv || inspected?.Config?.WorkingDir || undefined;
 }
