@@ -41,6 +41,7 @@ const integration = [
   "packages/orchestrator-aws-stepfunctions/test/moto-deploy.test.ts",
   "packages/orchestrator-aws-stepfunctions/test/sigint.test.ts",
   "packages/orchestrator-docker/test/*.test.ts",
+  "tools/test/api-reference.test.ts",
   "tools/test/engines.test.ts",
   "tools/test/release-lint.test.ts",
   "tools/test/release-pack.test.ts",

@@ -85,6 +85,7 @@ export abstract class BaseArtifactStore<C extends { path: string } = { path: str
     return this.writeKey(this.keyOf(path), body);
   }
 
+  /** Whether a file or folder exists at `path`. */
   async exists(path: string): Promise<boolean> {
     return this.existsKey(this.keyOf(path));
   }
@@ -94,10 +95,12 @@ export abstract class BaseArtifactStore<C extends { path: string } = { path: str
     return this.listKey(this.keyOf(path));
   }
 
+  /** Size, kind and modification time of what is at `path`. */
   async stat(path: string): Promise<ArtifactStat> {
     return this.statKey(this.keyOf(path));
   }
 
+  /** Creates the folder `path` and its parents; a no-op where folders are implicit (object stores). */
   async mkdirs(path: string): Promise<void> {
     return this.mkdirsKey(this.keyOf(path));
   }
@@ -112,6 +115,7 @@ export abstract class BaseArtifactStore<C extends { path: string } = { path: str
     return this.rmtreeKey(this.notRoot(path, "remove"));
   }
 
+  /** Copies a file; `to` may not be the root, and an existing `to` is replaced only with `overwrite`. */
   async copy(from: string, to: string, options?: { overwrite?: boolean }): Promise<void> {
     return this.copyKey(this.keyOf(from), this.notRoot(to, "replace"), options?.overwrite ?? false);
   }
@@ -136,14 +140,26 @@ export abstract class BaseArtifactStore<C extends { path: string } = { path: str
     return key;
   }
 
+  // What a flavor implements. Every key is relative to the store's root ("" is the root), with `/` separators and no `..`.
+
+  /** Opens the file at `key` for reading; rejects with a `NotFoundError` when there is none. */
   protected abstract readKey(key: string): Promise<Readable>;
+  /** Writes the file at `key` atomically (readers see the old content or the new), creating parent folders. */
   protected abstract writeKey(key: string, body: WriteBody): Promise<void>;
+  /** Whether a file or folder exists at `key`. */
   protected abstract existsKey(key: string): Promise<boolean>;
+  /** Names of the entries directly under the folder `key`, sorted. */
   protected abstract listKey(key: string): Promise<string[]>;
+  /** Size, kind and modification time of what is at `key`. */
   protected abstract statKey(key: string): Promise<ArtifactStat>;
+  /** Creates the folder `key` and its parents (a no-op for stores without folders). */
   protected abstract mkdirsKey(key: string): Promise<void>;
+  /** Removes the file at `key` (never the root: the base class checks). */
   protected abstract removeKey(key: string): Promise<void>;
+  /** Removes the folder `key` and everything under it (never the root). */
   protected abstract rmtreeKey(key: string): Promise<void>;
+  /** Copies the file `from` to `to`; an existing `to` is replaced only when `overwrite`. */
   protected abstract copyKey(from: string, to: string, overwrite: boolean): Promise<void>;
+  /** Moves the file or folder `from` to `to`; an existing `to` is replaced only when `overwrite`. */
   protected abstract renameKey(from: string, to: string, overwrite: boolean): Promise<void>;
 }

@@ -53,6 +53,8 @@ export interface SaveResult {
  */
 export interface Materializer<T = any> {
   readonly name: string;
+  /** Writes `value` as one or more files through `writer`; may return the data type to record. */
   save(value: T, writer: ArtifactWriter): Promise<SaveResult | void>;
+  /** Reads back a value written by {@link Materializer.save}. */
   load(reader: ArtifactReader): Promise<T>;
 }

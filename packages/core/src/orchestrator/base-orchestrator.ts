@@ -32,6 +32,7 @@ export interface RunEvents {
   stepLog(stepId: string, line: string, stream: "stdout" | "stderr"): void;
   /** A message about the whole run (a warning, a build step). */
   info(message: string): void;
+  /** Something the user should act on (shown even in quiet mode). */
   warn(message: string): void;
 }
 

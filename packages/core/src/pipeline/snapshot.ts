@@ -15,6 +15,7 @@ export const resourceSettingsSchema = z
     memory: z.string().optional(),
   })
   .strict();
+/** Resources a step asks for (cpu_count, gpu_count, memory), as validated by `resourceSettingsSchema`. */
 export type ResourceSettings = z.infer<typeof resourceSettingsSchema>;
 
 /** Retry policy of a step. */
@@ -28,6 +29,7 @@ export const retrySchema = z
     backoff: z.number().min(1).default(2),
   })
   .strict();
+/** A step's retry policy (max_retries, delay in seconds, backoff), as validated by `retrySchema`. */
 export type RetryConfig = z.infer<typeof retrySchema>;
 
 /** Where one input of a step comes from: an output of an upstream step. */
@@ -60,6 +62,7 @@ export const snapshotStepSchema = z
     enable_cache: z.boolean(),
   })
   .strict();
+/** One step invocation of a compiled snapshot: its id, code source, inputs, parameters, settings, resources and retry. */
 export type SnapshotStep = z.infer<typeof snapshotStepSchema>;
 
 /** One component of the stack a snapshot was compiled for. Never holds secrets. */
@@ -106,4 +109,5 @@ export const pipelineSnapshotSchema = z
       .strict(),
   })
   .strict();
+/** A compiled pipeline: everything a run needs, as JSON; what orchestrators receive and step processes read. */
 export type PipelineSnapshot = z.infer<typeof pipelineSnapshotSchema>;

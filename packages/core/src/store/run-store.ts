@@ -2,11 +2,13 @@ import type { PipelineSnapshot } from "../pipeline/snapshot.js";
 
 /** Statuses of runs and steps. */
 export const RUN_STATUSES = ["initializing", "running", "completed", "cached", "failed", "skipped", "retrying", "stopped"] as const;
+/** The status of a run or a step: one of {@link RUN_STATUSES}. */
 export type RunStatus = (typeof RUN_STATUSES)[number];
 
 /** Statuses after which nothing changes any more. */
 export const FINAL_STATUSES: readonly RunStatus[] = ["completed", "cached", "failed", "skipped", "stopped"];
 
+/** Whether `status` is one of {@link FINAL_STATUSES}: the run or step is over. */
 export function isFinalStatus(status: RunStatus): boolean {
   return FINAL_STATUSES.includes(status);
 }
@@ -81,20 +83,30 @@ export interface RunQuery {
  * processes at once.
  */
 export interface RunStore {
+  /** Keeps a compiled snapshot (by its id) and where its copy lives in the artifact store. Saving the same id again is a no-op. */
   saveSnapshot(snapshot: PipelineSnapshot, uri: string): Promise<void>;
+  /** The snapshot with this id, if stored. */
   getSnapshot(id: string): Promise<PipelineSnapshot | undefined>;
 
+  /** Records a new run. */
   createRun(run: RunRecord): Promise<void>;
+  /** The run with this id, or else this name. */
   getRun(idOrName: string): Promise<RunRecord | undefined>;
+  /** Changes some fields of a run; a field given as `undefined` is cleared. */
   updateRun(id: string, patch: Partial<Omit<RunRecord, "id">>): Promise<void>;
+  /** Runs, newest first, filtered by `query`. */
   listRuns(query?: RunQuery): Promise<RunRecord[]>;
+  /** Forgets a run with its step runs and artifact records (not the artifacts' bytes). */
   deleteRun(id: string): Promise<void>;
 
   /** Inserts or replaces one step run. */
   putStepRun(step: StepRunRecord): Promise<void>;
+  /** One step run of a run, if recorded. */
   getStepRun(runId: string, stepId: string): Promise<StepRunRecord | undefined>;
+  /** Every recorded step run of a run. */
   listStepRuns(runId: string): Promise<StepRunRecord[]>;
 
+  /** Records an artifact (inserts or replaces by id). */
   putArtifact(artifact: ArtifactRecord): Promise<void>;
   /**
    * Records a step's new artifacts and then its record, in one transaction
@@ -102,7 +114,9 @@ export interface RunStore {
    * {@link putArtifact} for each artifact, then {@link putStepRun}.
    */
   putStepResult?(step: StepRunRecord, artifacts: readonly ArtifactRecord[]): Promise<void>;
+  /** The artifact with this id, if recorded. */
   getArtifact(id: string): Promise<ArtifactRecord | undefined>;
+  /** Every artifact produced by a run's steps. */
   listArtifacts(runId: string): Promise<ArtifactRecord[]>;
 
   /** The newest completed step run with this cache key, for caching. */

@@ -1,4 +1,4 @@
-import { type ComponentType, ConfigError, componentTypeLabel, isComponentType, secretKeys } from "@stackyard/core";
+import { type AnyFlavor, type ComponentType, ConfigError, componentTypeLabel, isComponentType, secretKeys } from "@stackyard/core";
 import { z } from "zod";
 import { requireFlavorEntry } from "../../flavors/load-component.js";
 import { loadFlavor, loadFlavorFromSource } from "../../flavors/load-flavor.js";
@@ -73,11 +73,20 @@ export async function describeFlavor(type: string, name: string, opts: { json?: 
       docs_url: flavor.docsUrl,
       connector: flavor.connectorRequirements ? `${flavor.connectorRequirements.connectorType} (${flavor.connectorRequirements.resourceType})` : undefined,
     };
+    const capabilities = type === "orchestrator" ? await orchestratorCapabilities(flavor, project.paths.sourceRoot) : undefined;
     if (opts.json) {
-      printJson({ ...details, config_schema: config, settings_schema: settings });
+      printJson({ ...details, ...(capabilities ? { capabilities } : {}), config_schema: config, settings_schema: settings });
       return;
     }
     printDetails(Object.fromEntries(Object.entries(details).filter(([, v]) => v !== undefined)));
+    if (capabilities) {
+      process.stdout.write("\nCapabilities:\n");
+      printTable(
+        Object.entries(capabilities).map(([capability, value]) => ({ capability, value: value ? "yes" : "no", meaning: CAPABILITY_MEANINGS[capability] })),
+        ["capability", "value", "meaning"],
+        "  (none)",
+      );
+    }
     process.stdout.write("\nConfig:\n");
     printTable(fields, ["key", "type", "required", "default", "secret", "description"], "  (no config)");
     if (settings) {
@@ -90,6 +99,29 @@ export async function describeFlavor(type: string, name: string, opts: { json?: 
       );
     }
   });
+}
+
+const CAPABILITY_MEANINGS: Record<string, string> = {
+  remote: "steps run away from this machine",
+  synchronous: "a run returns when it is over",
+  schedulable: "runs can be scheduled",
+  honoursResources: "cpu, gpu and memory requests are enforced",
+  parallel: "independent steps run at the same time",
+};
+
+/**
+ * What an orchestrator flavor's class declares it can do. Capabilities are
+ * declared on instances, so this makes one with an empty config, which never
+ * connects to anything; a class whose constructor needs more gives nothing.
+ */
+async function orchestratorCapabilities(flavor: AnyFlavor, sourceRoot: string): Promise<Record<string, boolean> | undefined> {
+  try {
+    const Implementation = (await flavor.implementation()) as new (init: unknown) => { capabilities?: Record<string, boolean> };
+    const made = new Implementation({ id: "describe", name: "describe", flavor: flavor.name, config: {}, sourceRoot });
+    return made.capabilities ? { ...made.capabilities } : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export async function deleteFlavor(type: string, name: string): Promise<void> {
