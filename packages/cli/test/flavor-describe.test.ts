@@ -25,3 +25,31 @@ describe("flavor describe", () => {
     expect(JSON.parse(json.stdout).capabilities).toMatchObject({ remote: false, parallel: true });
   });
 });
+
+describe("flavor mistakes an author makes", () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = newProject("flavor-mistakes");
+  });
+  afterAll(() => removeProject(dir));
+
+  it("names a flavor whose implementation is not an orchestrator, and what it found (exit 2)", () => {
+    expect(cli(dir, ["orchestrator", "flavor", "register", "./flavors/wrong-class.ts#wrongClassFlavor"]).code).toBe(0);
+    expect(cli(dir, ["orchestrator", "register", "wrong", "-f", "wrong_class"]).code).toBe(0);
+    expect(cli(dir, ["stack", "register", "wrong_stack", "-o", "wrong", "-a", "default"]).code).toBe(0);
+    const run = cli(dir, ["run", "./pipelines/hello.ts#hello", "--stack", "wrong_stack"]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain("The implementation of orchestrator 'wrong' (flavor wrong_class) is not an orchestrator");
+    expect(run.stderr).toContain("NotAnOrchestrator");
+    expect(run.stderr).toContain("has no submit(), capabilities");
+    expect(run.stderr).toContain("BaseOrchestrator");
+    expect(run.stderr).not.toMatch(/Unexpected error|TypeError|\n\s+at /);
+  });
+
+  it("suggests ./ for a file source path written without it", () => {
+    const result = cli(dir, ["orchestrator", "flavor", "register", "flavors/subprocess-orchestrator.ts#SubprocessOrchestratorFlavor"]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("write ./flavors/subprocess-orchestrator.ts");
+    expect(result.stderr).not.toContain("npm install");
+  });
+});

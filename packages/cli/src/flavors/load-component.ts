@@ -5,6 +5,7 @@ import {
   MissingDependencyError,
   parseConfig,
   type ServiceConnector,
+  SourceError,
   type StackComponent,
 } from "@stackyard/core";
 import type { ComponentRow } from "../store/config-store.js";
@@ -112,5 +113,36 @@ export async function makeComponent<T extends StackComponent<any>>(
   }
   const config = parseConfig(flavor.configSchema, spec.config, label);
   const { id, name, flavor: flavorName } = spec;
-  return new Implementation({ id, name, flavor: flavorName, config, connector: options.connector, sourceRoot: options.sourceRoot }) as T;
+  const component = new Implementation({ id, name, flavor: flavorName, config, connector: options.connector, sourceRoot: options.sourceRoot });
+  const missing = missingMembers(spec.type, component);
+  if (missing.length) {
+    const found = (Implementation as { name?: string }).name || "an anonymous class";
+    const kind = componentTypeLabel(spec.type as ComponentType);
+    throw new SourceError(
+      `The implementation of ${label} is not ${/^[aeiou]/.test(kind) ? "an" : "a"} ${kind}: ${found}, from ${options.source}, has no ${missing.join(", ")}`,
+      { hint: `Make the flavor's implementation() resolve to a class extending the ${BASE_CLASSES[spec.type] ?? "matching"} class of @stackyard/core.` },
+    );
+  }
+  return component as T;
+}
+
+/** What each component type's base class gives its instances, checked by shape (a project may hold its own copy of core). */
+const REQUIRED_MEMBERS: Record<string, readonly string[]> = {
+  orchestrator: ["submit()", "capabilities"],
+  artifact_store: ["readFile()", "writeFile()", "uri()", "scheme"],
+  container_registry: ["uri"],
+  service_connector: ["verify()"],
+};
+const BASE_CLASSES: Record<string, string> = {
+  orchestrator: "BaseOrchestrator",
+  artifact_store: "BaseArtifactStore",
+  container_registry: "BaseContainerRegistry",
+  service_connector: "ServiceConnector",
+};
+
+function missingMembers(type: string, component: Record<string, unknown>): string[] {
+  return (REQUIRED_MEMBERS[type] ?? []).filter((member) => {
+    const value = component[member.replace("()", "")];
+    return member.endsWith("()") ? typeof value !== "function" : value === undefined;
+  });
 }

@@ -50,6 +50,12 @@ async function load(module: string, isFile: boolean, sourceRoot: string): Promis
     await registerTypeScript(sourceRoot);
     return (await import(specifier)) as Record<string, unknown>;
   } catch (error) {
+    if (isResolutionError(error) && !isFile && looksLikeFile(module) && existsSync(resolve(sourceRoot, module))) {
+      throw new SourceError(`Cannot load '${module}': no package of that name, but the project has a file there`, {
+        hint: `Paths of files in the project start with ./ : write ./${module}.`,
+        cause: error,
+      });
+    }
     if (isResolutionError(error) && !isFile) {
       throw new SourceError(`Cannot load '${module}': the package is not installed in ${sourceRoot}`, {
         hint: `Install it with \`npm install ${packageNameOf(module)}\`.`,
@@ -60,6 +66,11 @@ async function load(module: string, isFile: boolean, sourceRoot: string): Promis
     const reason = (error as Error).message.split("\n")[0]!.replace(/ (resolving ES modules )?imported from \S+$/, "");
     throw new SourceError(`Cannot load '${module}': ${reason}`, { cause: error });
   }
+}
+
+/** A module specifier that reads like a file path (`flavors/a.ts`) rather than a package (`pkg`, `@scope/pkg/sub`). */
+function looksLikeFile(module: string): boolean {
+  return /\.(c|m)?[jt]sx?$/.test(module) && !module.startsWith("@");
 }
 
 let typescriptRegistered: Promise<void> | undefined;
