@@ -260,6 +260,29 @@ describe("bad input never changes the store", () => {
       [/Cannot load '.\/pipelines': .*pipelines is a folder, not a file/],
       { never: [/dist\/|chunk-/] },
     ],
+    // Secret values read from a file, standard input or a variable that are not there.
+    [
+      "a secret read from a file that does not exist",
+      ["orchestrator", "register", "x", "-f", "demo", "--token=@no-such-token.txt"],
+      [/Cannot read --token from '.*no-such-token\.txt': no such file/],
+    ],
+    ["a secret read from '@' without a file", ["orchestrator", "register", "x", "-f", "demo", "--token=@"], [/--token=@ names no file/]],
+    [
+      "a secret read from an empty file",
+      ["orchestrator", "update", "demo_orch", "--token=@empty-token.txt"],
+      [/--token read from 'empty-token\.txt' is empty/],
+      { setup: (d) => writeFileSync(join(d, "empty-token.txt"), "\n"), cleanup: (d) => rmSync(join(d, "empty-token.txt")) },
+    ],
+    [
+      "a secret read from a variable that is not set",
+      ["orchestrator", "register", "x", "-f", "demo", "--token=env:STACKYARD_TEST_NO_SUCH_VARIABLE"],
+      [/--token reads environment variable 'STACKYARD_TEST_NO_SUCH_VARIABLE', which is not set/],
+    ],
+    [
+      "two secrets read from standard input",
+      ["service-connector", "register", "x", "--type", "aws", "--auth_method=secret-key", "--access_key_id=-", "--secret_access_key=-"],
+      [/--access_key_id and --secret_access_key both read standard input/],
+    ],
     // A secrets file that does not hold secrets by component id: named, never echoed, never replaced.
     ...[
       ["null", "null"],

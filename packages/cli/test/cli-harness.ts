@@ -20,14 +20,16 @@ export interface CliResult {
  * Runs the built `stackyard` binary as a user would. Projects live under the
  * repository (in .test-tmp/) so their files resolve `@stackyard/core` and
  * `zod` from the workspace's node_modules, as a user's project would from its own.
+ * `input` is written to its standard input.
  */
-export function cli(cwd: string, args: string[], env: Record<string, string> = {}): CliResult {
+export function cli(cwd: string, args: string[], env: Record<string, string> = {}, input?: string): CliResult {
   if (!existsSync(bin)) throw new Error(`${bin} is missing: build first (npm test builds everything)`);
   const result = spawnSync(process.execPath, [bin, ...args], {
     cwd,
     encoding: "utf8",
     env: { ...process.env, STACKYARD_STORE: "", STACKYARD_STACK: "", FORCE_COLOR: "0", ...env },
     timeout: 120_000,
+    ...(input === undefined ? {} : { input }),
   });
   return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
 }

@@ -1,4 +1,4 @@
-import { readFileSync, statSync } from "node:fs";
+import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cli, newProject, removeProject, storeContent } from "./cli-harness.js";
@@ -54,6 +54,26 @@ describe("stacks and components from the command line", () => {
     const secrets = join(dir, ".stackyard", "secrets.json");
     expect(readFileSync(secrets, "utf8")).toContain("s3cr3t-t0ken-value");
     expect(statSync(secrets).mode & 0o777).toBe(0o600);
+  });
+
+  it("reads secret values from a file, standard input or a variable, and only secret ones", () => {
+    writeFileSync(join(dir, "token.txt"), "t0ken-from-a-file\n");
+    const registered = [
+      cli(dir, ["orchestrator", "register", "from_file", "-f", "demo", "--token=@token.txt", "--subnet_ids=@token.txt"]),
+      cli(dir, ["orchestrator", "register", "from_stdin", "-f", "demo", "--token", "-"], {}, "t0ken-from-stdin\r\n"),
+      cli(dir, ["orchestrator", "register", "from_env", "-f", "demo", "--token=env:DEMO_TOKEN"], { DEMO_TOKEN: "t0ken-from-env" }),
+    ];
+    for (const out of registered) expect(out.code, out.stderr).toBe(0);
+    const idOf = (name: string) => JSON.parse(cli(dir, ["orchestrator", "describe", name, "--json"]).stdout).id as string;
+    const secrets = () => JSON.parse(readFileSync(join(dir, ".stackyard", "secrets.json"), "utf8")) as Record<string, { token?: string }>;
+    expect(secrets()[idOf("from_file")]!.token).toBe("t0ken-from-a-file");
+    expect(secrets()[idOf("from_stdin")]!.token).toBe("t0ken-from-stdin");
+    expect(secrets()[idOf("from_env")]!.token).toBe("t0ken-from-env");
+    // subnet_ids is no secret: its value is taken as typed.
+    expect(JSON.parse(cli(dir, ["orchestrator", "describe", "from_file", "--json"]).stdout).config.subnet_ids).toEqual(["@token.txt"]);
+    expect(cli(dir, ["orchestrator", "update", "from_file", "--token=env:DEMO_TOKEN"], { DEMO_TOKEN: "t0ken-updated" }).code).toBe(0);
+    expect(secrets()[idOf("from_file")]!.token).toBe("t0ken-updated");
+    for (const name of ["from_file", "from_stdin", "from_env"]) expect(cli(dir, ["orchestrator", "delete", name]).code).toBe(0);
   });
 
   it("updates config values, unsets them and renames", () => {

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
@@ -109,5 +109,46 @@ describe("materializers", () => {
     expect(result.records.bad!.error).toBe(
       "Output 'output' of step 'bad' could not be saved with materializer 'json': StackyardError: the value is not JSON at 'n': a bigint is not JSON (use a number or a string)",
     );
+  });
+});
+
+describe("materializers named by stored records", () => {
+  const sourceRoot = new URL(".", import.meta.url).pathname;
+
+  it("are only imported from the source root or a package installed for it", async () => {
+    const outside = join(tempDir(), "evil.mjs");
+    writeFileSync(outside, "export const m = { name: 'm', save() {}, load() {} };");
+    await expect(resolveMaterializer(`${outside}#m`, { sourceRoot })).rejects.toThrow(`is not loaded: ${outside} is outside the source root`);
+    await expect(resolveMaterializer("../../../../../tmp/evil.mjs#m", { sourceRoot })).rejects.toThrow(/is outside the source root/);
+    await expect(resolveMaterializer("node:child_process#exec", { sourceRoot })).rejects.toThrow(/'node:child_process' is a Node.js built-in module/);
+    await expect(resolveMaterializer("fs#readFileSync", { sourceRoot })).rejects.toThrow(/'fs' is a Node.js built-in module/);
+    await expect(resolveMaterializer("not-installed-anywhere#m", { sourceRoot })).rejects.toThrow(/package 'not-installed-anywhere' is not installed in/);
+    await expect(resolveMaterializer("zod/../../evil#m", { sourceRoot })).rejects.toThrow(/'zod\/..\/..\/evil' is not a package name or subpath/);
+    // Allowed: a file in the source root (absolute or relative) and an installed package (this one is no materializer).
+    await expect(resolveMaterializer(`${join(sourceRoot, "fixtures/csv-materializer.ts")}#csvMaterializer`, { sourceRoot })).resolves.toMatchObject({
+      name: "csv",
+    });
+    await expect(resolveMaterializer("zod#z", { sourceRoot })).rejects.toThrow(/Materializer zod#z is not usable/);
+  });
+
+  it("fail the consuming step when a record names a module outside the source root, which is never imported", async () => {
+    const env = stores();
+    const folder = join(tempDir(), "elsewhere");
+    mkdirSync(folder);
+    const marker = join(folder, "imported");
+    writeFileSync(join(folder, "evil.mjs"), `import { writeFileSync } from "node:fs"; writeFileSync(${JSON.stringify(marker)}, "x"); export const m = {};`);
+    const produce = step({ name: "produce", outputs: { value: "json" } }, async () => ({ value: 1 }));
+    const consume = step({ name: "consume", enableCache: false }, async ({ value }: { value: number }) => value + 1);
+    const p = pipeline({ name: "recorded_materializer" }, () => void consume({ value: produce().value }));
+    const first = await run(p, env, {}, { sourceRoot });
+    expect(first.records.consume!.status).toBe("completed");
+    for (const artifact of await env.store.listArtifacts(first.runId)) {
+      await env.store.putArtifact({ ...artifact, materializer: `${join(folder, "evil.mjs")}#m` });
+    }
+    const second = await run(p, env, {}, { sourceRoot });
+    expect(second.records.produce!.status).toBe("cached");
+    expect(second.records.consume!.status).toBe("failed");
+    expect(second.records.consume!.error).toContain(`Materializer ${join(folder, "evil.mjs")}#m is not loaded`);
+    expect(existsSync(marker)).toBe(false);
   });
 });

@@ -2,7 +2,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { type CompileStack, ConfigError, formatRunName, pipeline, step } from "../src/index.js";
+import { type CompileStack, ConfigError, formatRunName, pipeline, secretField, secretString, step } from "../src/index.js";
 import { trainingPipeline } from "./fixtures/training.js";
 import { tempDir } from "./helpers.js";
 
@@ -154,5 +154,28 @@ describe("run names", () => {
     const when = new Date(2025, 0, 31, 14, 5, 9, 123);
     expect(formatRunName("training-{date}-{time}", when)).toBe("training-2025_01_31-14_05_09_123000");
     expect(() => formatRunName("x-{user}", when)).toThrow("Unknown placeholder '{user}' in run name 'x-{user}': use {date} and {time}");
+  });
+});
+
+describe("the stack in a snapshot", () => {
+  it("never holds a config field the flavor marks secret, even when compile is given one", () => {
+    const configSchema = z.strictObject({
+      fail_fast: z.boolean().optional(),
+      token: secretString().optional(),
+      secret_environment: secretField(z.record(z.string(), z.string())).optional(),
+    });
+    const withSecrets: CompileStack = {
+      name: "default",
+      components: {
+        orchestrator: {
+          ...stack.components.orchestrator!,
+          config: { fail_fast: true, token: "s3cret-token", secret_environment: { DB_PASSWORD: "s3cret-password" } },
+          configSchema,
+        },
+      },
+    };
+    const snapshot = trainingPipeline.compile({ source, stack: withSecrets });
+    expect(snapshot.stack.components.orchestrator!.config).toEqual({ fail_fast: true });
+    expect(JSON.stringify(snapshot)).not.toMatch(/s3cret/);
   });
 });

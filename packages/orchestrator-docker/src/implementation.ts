@@ -8,6 +8,7 @@ import {
   executeDag,
   formatBytes,
   isFinalStatus,
+  looksLikeSecretName,
   type OrchestratorCapabilities,
   type PipelineSnapshot,
   parseConfig,
@@ -79,6 +80,7 @@ export class DockerOrchestrator extends BaseOrchestrator<DockerOrchestratorConfi
   }
 
   async submit(snapshot: PipelineSnapshot, context: SubmitContext): Promise<RunHandle> {
+    this.warnSecretLookingEnvironment(snapshot, context);
     const docker = await this.connect();
     await this.checkNetworks(docker, snapshot);
     const images = await this.prepareImages(docker, snapshot, context);
@@ -103,6 +105,20 @@ export class DockerOrchestrator extends BaseOrchestrator<DockerOrchestratorConfi
       return { wait: async () => outcomes };
     } finally {
       context.signal.removeEventListener("abort", onAbort);
+    }
+  }
+
+  /**
+   * Plain `environment` values are stored, shown and put into snapshots in
+   * clear text; a name that says it holds a secret is warned about, once.
+   */
+  private warnSecretLookingEnvironment(snapshot: PipelineSnapshot, context: SubmitContext): void {
+    const names = new Set(Object.keys(this.config.environment));
+    for (const step of snapshot.steps) for (const name of Object.keys(this.settingsFor(step).environment ?? {})) names.add(name);
+    for (const name of [...names].filter(looksLikeSecretName)) {
+      context.events.warn(
+        `Environment variable '${name}' of ${this.describe()} looks like a secret, but environment values are kept and copied into snapshots in clear text: give it in secret_environment instead (\`stackyard orchestrator update ${this.name} --secret_environment=@FILE\` with a JSON object).`,
+      );
     }
   }
 
@@ -180,6 +196,8 @@ export class DockerOrchestrator extends BaseOrchestrator<DockerOrchestratorConfi
       ...(user && user !== "0:0" && user !== "root" ? { HOME: "/tmp" } : {}),
       ...this.config.environment,
       ...settings.environment,
+      // Secrets reach the step only here, when its container is created.
+      ...this.config.secret_environment,
       ...stepEnv,
       // The step process loads the pipeline from the image's copy of the project; the store stays at its host path (mounted).
       [STEP_ENV.sourceRoot]: image.sourceRoot,

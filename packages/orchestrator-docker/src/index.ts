@@ -8,7 +8,7 @@
  *
  * @packageDocumentation
  */
-import { defineFlavor } from "@stackyard/core";
+import { defineFlavor, secretField } from "@stackyard/core";
 import { z } from "zod";
 
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be a variable name (letters, digits, _)");
@@ -42,8 +42,14 @@ export const dockerOrchestratorConfigSchema = z.strictObject({
   concurrency: z.number().int().positive().optional(),
   /** Stop starting steps after the first failure (default true); false runs every step that does not depend on a failed one. */
   fail_fast: z.boolean().default(true),
-  /** Environment variables of every step container. */
+  /** Environment variables of every step container, in clear text: stored, shown and copied into snapshots. */
   environment: z.record(envName, envValue).default({}),
+  /**
+   * Secret environment variables of every step container (tokens, passwords):
+   * kept with the other secrets, masked in every output, never in snapshots
+   * or images, passed only when a step's container is created.
+   */
+  secret_environment: secretField(z.record(envName, envValue)).optional(),
   /** Extra bind mounts of every step container, `host:container[:ro]`. */
   volumes: z.array(volume).default([]),
   /** User the steps run as (`uid:gid` or a name in the image). Default: the user running the client, so files written to mounts are theirs. */

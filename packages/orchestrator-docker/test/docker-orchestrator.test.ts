@@ -1,4 +1,4 @@
-import { statSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { MemoryRunStore, type PipelineSnapshot, type SnapshotStep, type SubmitContext } from "@stackyard/core";
 import { type DockerEngine, dockerClient, ensureBaseImage, ensureDockerEngine, ensureRegistry } from "@stackyard/tools/engines";
@@ -236,26 +236,88 @@ describe("docker orchestrator, through the stackyard CLI", () => {
   }, 300_000);
 });
 
+/** A docker orchestrator made from `config`, and a one-step snapshot and submit context around a step with `settings`, without an engine. */
+async function orchestratorWith(config: Record<string, unknown>, settings: Record<string, unknown> = {}) {
+  const Orchestrator = await dockerOrchestratorFlavor.implementation();
+  const orchestrator = new Orchestrator({
+    id: "n",
+    name: "net",
+    flavor: "docker",
+    config: dockerOrchestratorFlavor.configSchema.parse(config),
+    sourceRoot: dir,
+  });
+  const step = { id: "s", name: "s", settings, resources: {} } as unknown as SnapshotStep;
+  const snapshot = { stack: { components: {} }, pipeline: { name: "p" }, steps: [step] } as unknown as PipelineSnapshot;
+  const warnings: string[] = [];
+  const context = {
+    runId: "r",
+    sourceRoot: dir,
+    stack: { artifactStore: { config: {} } },
+    stepEnvironment: () => ({}),
+    stepCommand: () => ["true"],
+    events: { warn: (message: string) => warnings.push(message) },
+    signal: new AbortController().signal,
+  } as unknown as SubmitContext;
+  const container = () => orchestrator.containerOptions(snapshot, step, { image: "i", sourceRoot: "/app" }, context);
+  return { orchestrator, snapshot, context, warnings, container };
+}
+
 describe("the network of a step container", () => {
   it("is the engine's bridge network unless the config or the step's settings choose another", async () => {
-    const Orchestrator = await dockerOrchestratorFlavor.implementation();
-    const networkOf = (config: Record<string, unknown>, settings: Record<string, unknown> = {}) => {
-      const orchestrator = new Orchestrator({
-        id: "n",
-        name: "net",
-        flavor: "docker",
-        config: dockerOrchestratorFlavor.configSchema.parse(config),
-        sourceRoot: dir,
-      });
-      const step = { id: "s", name: "s", settings, resources: {} } as unknown as SnapshotStep;
-      const snapshot = { stack: { components: {} }, pipeline: { name: "p" } } as unknown as PipelineSnapshot;
-      const context = { runId: "r", sourceRoot: dir, stack: { artifactStore: { config: {} } }, stepEnvironment: () => ({}), stepCommand: () => ["true"] };
-      return orchestrator.containerOptions(snapshot, step, { image: "i", sourceRoot: "/app" }, context as unknown as SubmitContext).HostConfig?.NetworkMode;
-    };
-    expect(networkOf({})).toBe("bridge");
-    expect(networkOf({ network_mode: "host" })).toBe("host");
-    expect(networkOf({}, { "orchestrator.docker": { network_mode: "host" } })).toBe("host");
-    expect(networkOf({ network_mode: "host" }, { orchestrator: { network_mode: "none" } })).toBe("none");
+    const networkOf = async (config: Record<string, unknown>, settings: Record<string, unknown> = {}) =>
+      (await orchestratorWith(config, settings)).container().HostConfig?.NetworkMode;
+    expect(await networkOf({})).toBe("bridge");
+    expect(await networkOf({ network_mode: "host" })).toBe("host");
+    expect(await networkOf({}, { "orchestrator.docker": { network_mode: "host" } })).toBe("host");
+    expect(await networkOf({ network_mode: "host" }, { orchestrator: { network_mode: "none" } })).toBe("none");
+  });
+});
+
+describe("secret environment values of step containers", () => {
+  it("are kept with the secrets, masked, and never in the store, the snapshot or the artifacts", () => {
+    // An engine that does not answer: the run stores its snapshot, warns, then fails to connect.
+    ok(
+      cli(dir, [
+        "orchestrator",
+        "register",
+        "docker_secret",
+        "-f",
+        "docker",
+        "--docker_host=tcp://127.0.0.1:1",
+        `--environment={"API_TOKEN":"plain"}`,
+        `--secret_environment={"DB_PASSWORD":"s3cret-pa55word"}`,
+      ]),
+      "register",
+    );
+    ok(cli(dir, ["stack", "register", "secret_stack", "-o", "docker_secret", "-a", "default"]), "stack register");
+    const described = JSON.parse(ok(cli(dir, ["orchestrator", "describe", "docker_secret", "--json"]), "describe").stdout);
+    expect(described.config.secret_environment).toBe("********");
+    const run = cli(dir, ["run", ...training, "--stack", "secret_stack"]);
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toContain("Environment variable 'API_TOKEN' of");
+    expect(run.stdout + run.stderr).not.toContain("s3cret-pa55word");
+    const stored = readdirSync(join(dir, ".stackyard"), { recursive: true, encoding: "utf8" })
+      .map((file) => join(dir, ".stackyard", file))
+      .filter((file) => statSync(file).isFile());
+    expect(stored.some((file) => file.includes("snapshots"))).toBe(true);
+    for (const file of stored) {
+      if (!file.endsWith("secrets.json")) expect(readFileSync(file).includes("s3cret-pa55word"), file).toBe(false);
+    }
+    expect(readFileSync(join(dir, ".stackyard", "secrets.json"), "utf8")).toContain("s3cret-pa55word");
+    ok(cli(dir, ["stack", "delete", "secret_stack"]), "stack delete");
+  });
+
+  it("reach the container's environment, and plain values whose names look secret are warned about", async () => {
+    const { orchestrator, snapshot, context, warnings, container } = await orchestratorWith(
+      { docker_host: "tcp://127.0.0.1:1", environment: { GREETING: "hi", API_TOKEN: "plain" }, secret_environment: { DB_PASSWORD: "s3cret" } },
+      { "orchestrator.docker": { environment: { SIGNING_KEY: "plain" } } },
+    );
+    expect(container().Env).toEqual(expect.arrayContaining(["GREETING=hi", "API_TOKEN=plain", "DB_PASSWORD=s3cret"]));
+    await orchestrator.submit(snapshot, context).catch(() => undefined); // no engine at that address: the warnings come first
+    expect(warnings).toHaveLength(2);
+    expect(warnings[0]).toContain("Environment variable 'API_TOKEN' of");
+    expect(warnings[0]).toContain("--secret_environment=@FILE");
+    expect(warnings[1]).toContain("Environment variable 'SIGNING_KEY' of");
   });
 });
 

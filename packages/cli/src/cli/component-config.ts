@@ -1,4 +1,5 @@
 import { type AnyFlavor, type ComponentType, coerceConfigStrings, componentTypeLabel, maskSecrets, parseConfig, splitSecrets } from "@stackyard/core";
+import { readSecretSources } from "./secret-sources.js";
 
 /**
  * Validates config given on the command line against a flavor's schema:
@@ -22,9 +23,14 @@ export function validateComponentConfig(
   return splitSecrets(flavor.configSchema, given);
 }
 
-/** Coerces `--key=value` strings with the flavor's schema; `where` names the component in errors. */
+/**
+ * Coerces `--key=value` strings with the flavor's schema, secret fields first
+ * read from a file, standard input or a variable when so given
+ * ({@link readSecretSources}); `where` names the component in errors.
+ */
 export function coerceArgs(flavor: AnyFlavor, values: Record<string, string>, where: { type: string; name: string }): Record<string, unknown> {
-  return coerceConfigStrings(flavor.configSchema, values, `${componentTypeLabel(where.type as ComponentType)} '${where.name}' (flavor ${flavor.name})`);
+  const label = `${componentTypeLabel(where.type as ComponentType)} '${where.name}' (flavor ${flavor.name})`;
+  return coerceConfigStrings(flavor.configSchema, readSecretSources(flavor, values), label);
 }
 
 /** Config for display: defaults applied where the schema accepts it, secrets masked. */

@@ -32,6 +32,7 @@ export async function loadStack(project: Project, stackName: string): Promise<Lo
       flavor: row.flavor,
       flavor_source: entry.source,
       config: row.config,
+      configSchema: flavor.configSchema,
       ...(row.connector ? { connector: row.connector } : {}),
       ...(flavor.settingsSchema ? { settingsSchema: flavor.settingsSchema } : {}),
     };

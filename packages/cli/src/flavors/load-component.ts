@@ -56,11 +56,8 @@ export async function loadComponent<T extends StackComponent<any>>(
 ): Promise<{ component: T; entry: FlavorEntry; flavor: AnyFlavor }> {
   const entry = requireFlavorEntry(registry, row.type, row.flavor);
   const flavor = await loadFlavor(entry, project.paths.sourceRoot);
-  let connector: ServiceConnector | undefined;
-  if (row.connector) {
-    const connectorRow = project.config.getComponent("service_connector", row.connector);
-    connector = await instantiateComponent<ServiceConnector>(project, connectorRow, registry);
-  }
+  const connectorRow = connectorOf(project, row);
+  const connector = connectorRow && (await instantiateComponent<ServiceConnector>(project, connectorRow, registry));
   const pkg = packageToInstall(entry, flavor);
   const component = await makeComponent<T>(
     flavor,
@@ -75,6 +72,20 @@ export async function loadComponent<T extends StackComponent<any>>(
     },
   );
   return { component, entry, flavor };
+}
+
+/** The service connector a component authenticates with, if any, by id; a stale name is reported with the fix. */
+function connectorOf(project: Project, row: ComponentRow): ComponentRow | undefined {
+  if (!row.connectorId && !row.connector) return undefined;
+  const connector = row.connectorId ? project.config.getComponentById(row.connectorId) : undefined;
+  if (connector) return connector;
+  const names = project.config.listComponents("service_connector").map((c) => c.name);
+  throw new StoreUsageError(
+    `The ${componentTypeLabel(row.type as ComponentType)} '${row.name}' uses service connector '${row.connector}', which no longer exists`,
+    `Point it at a connector with \`stackyard ${row.type.replaceAll("_", "-")} update ${row.name} --connector NAME\`${
+      names.length ? ` (registered: ${names.join(", ")})` : `, after registering one with \`stackyard service-connector register NAME --type TYPE\``
+    }.`,
+  );
 }
 
 /** What {@link makeComponent} makes a component from. */

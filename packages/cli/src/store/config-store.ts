@@ -20,10 +20,23 @@ export interface ComponentRow {
   name: string;
   flavor: string;
   config: Record<string, unknown>;
+  /** Id of the service connector it authenticates with. */
+  connectorId: string | null;
+  /**
+   * That connector's current name; without `connectorId`, the name of a
+   * connector that no longer exists (renamed or deleted by a stackyard that
+   * stored names), which loading the component reports.
+   */
   connector: string | null;
   created: string;
   updated: string;
 }
+
+type StoredComponent = Omit<ComponentRow, "config"> & { config: string };
+
+/** Components with their connector's current name (or a stale name kept from before ids). */
+const SELECT_COMPONENTS = `SELECT c.id, c.type, c.name, c.flavor, c.config, c.connector_id AS connectorId, COALESCE(k.name, c.connector) AS connector, c.created, c.updated
+  FROM components c LEFT JOIN components k ON k.id = c.connector_id`;
 
 /** A stack: component ids by type. */
 export interface StackRow {
@@ -104,21 +117,19 @@ export class ConfigStore {
   listComponents(type?: string): ComponentRow[] {
     const rows = (
       type
-        ? this.db.prepare("SELECT * FROM components WHERE type = ? ORDER BY name").all(type)
-        : this.db.prepare("SELECT * FROM components ORDER BY type, name").all()
-    ) as Array<Omit<ComponentRow, "config"> & { config: string }>;
+        ? this.db.prepare(`${SELECT_COMPONENTS} WHERE c.type = ? ORDER BY c.name`).all(type)
+        : this.db.prepare(`${SELECT_COMPONENTS} ORDER BY c.type, c.name`).all()
+    ) as StoredComponent[];
     return rows.map(parseComponent);
   }
 
   findComponent(type: string, name: string): ComponentRow | undefined {
-    const row = this.db.prepare("SELECT * FROM components WHERE type = ? AND name = ?").get(type, name) as
-      | (Omit<ComponentRow, "config"> & { config: string })
-      | undefined;
+    const row = this.db.prepare(`${SELECT_COMPONENTS} WHERE c.type = ? AND c.name = ?`).get(type, name) as StoredComponent | undefined;
     return row && parseComponent(row);
   }
 
   getComponentById(id: string): ComponentRow | undefined {
-    const row = this.db.prepare("SELECT * FROM components WHERE id = ?").get(id) as (Omit<ComponentRow, "config"> & { config: string }) | undefined;
+    const row = this.db.prepare(`${SELECT_COMPONENTS} WHERE c.id = ?`).get(id) as StoredComponent | undefined;
     return row && parseComponent(row);
   }
 
@@ -130,20 +141,20 @@ export class ConfigStore {
         `No ${label(type)} named '${name}'`,
         names.length
           ? `Registered ${label(type)}s: ${names.join(", ")}`
-          : `Register one with \`stackyard ${type.replaceAll("_", "-")} register ${name} -f FLAVOR\`.`,
+          : `Register one with \`stackyard ${type.replaceAll("_", "-")} register ${name} ${type === "service_connector" ? "--type TYPE" : "-f FLAVOR"}\`.`,
       );
     }
     return row;
   }
 
-  /** Adds a component; `secrets` go to the secrets file. */
+  /** Adds a component; `secrets` go to the secrets file; `connectorId` is its service connector's id. */
   addComponent(input: {
     type: string;
     name: string;
     flavor: string;
     config: Record<string, unknown>;
     secrets: Record<string, unknown>;
-    connector?: string | undefined;
+    connectorId?: string | undefined;
   }): ComponentRow {
     if (this.findComponent(input.type, input.name)) {
       throw new StoreUsageError(
@@ -157,27 +168,33 @@ export class ConfigStore {
       name: input.name,
       flavor: input.flavor,
       config: input.config,
-      connector: input.connector ?? null,
+      connectorId: input.connectorId ?? null,
+      connector: input.connectorId ? (this.getComponentById(input.connectorId)?.name ?? null) : null,
       created: now(),
       updated: now(),
     };
     this.withSecrets(row.id, input.secrets, () => {
       this.db
-        .prepare("INSERT INTO components (id, type, name, flavor, config, connector, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
-        .run(row.id, row.type, row.name, row.flavor, JSON.stringify(row.config), row.connector, row.created, row.updated);
+        .prepare("INSERT INTO components (id, type, name, flavor, config, connector_id, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+        .run(row.id, row.type, row.name, row.flavor, JSON.stringify(row.config), row.connectorId, row.created, row.updated);
     });
     return row;
   }
 
+  /**
+   * Changes a component. Its users refer to it by id, so a rename keeps them;
+   * a new `connectorId` also drops a stale connector name.
+   */
   updateComponent(
     id: string,
-    patch: { config: Record<string, unknown>; secrets: Record<string, unknown>; connector?: string | null | undefined; name?: string },
+    patch: { config: Record<string, unknown>; secrets: Record<string, unknown>; connectorId?: string | undefined; name?: string },
   ): void {
     this.withSecrets(id, patch.secrets, () => {
       const current = this.getComponentById(id)!;
       this.db
-        .prepare("UPDATE components SET config = ?, connector = ?, name = ?, updated = ? WHERE id = ?")
-        .run(JSON.stringify(patch.config), patch.connector === undefined ? current.connector : patch.connector, patch.name ?? current.name, now(), id);
+        .prepare("UPDATE components SET config = ?, name = ?, updated = ? WHERE id = ?")
+        .run(JSON.stringify(patch.config), patch.name ?? current.name, now(), id);
+      if (patch.connectorId) this.db.prepare("UPDATE components SET connector_id = ?, connector = NULL WHERE id = ?").run(patch.connectorId, id);
     });
   }
 
@@ -193,14 +210,14 @@ export class ConfigStore {
       );
     }
     if (type === "service_connector") {
-      const users = this.db.prepare("SELECT type, name FROM components WHERE connector = ? ORDER BY type, name").all(name) as Array<{
+      const users = this.db.prepare("SELECT type, name FROM components WHERE connector_id = ? ORDER BY type, name").all(row.id) as Array<{
         type: string;
         name: string;
       }>;
       if (users.length) {
         throw new StoreUsageError(
           `Service connector '${name}' is used by ${users.map((u) => `${label(u.type)} '${u.name}'`).join(", ")}`,
-          "Update those components to another connector first.",
+          `Point them at another connector first (\`stackyard ${users[0]!.type.replaceAll("_", "-")} update ${users[0]!.name} --connector OTHER\`) or delete them.`,
         );
       }
     }
@@ -309,6 +326,6 @@ export class ConfigStore {
   }
 }
 
-function parseComponent(row: Omit<ComponentRow, "config"> & { config: string }): ComponentRow {
+function parseComponent(row: StoredComponent): ComponentRow {
   return { ...row, config: JSON.parse(row.config) as Record<string, unknown> };
 }

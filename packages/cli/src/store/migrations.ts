@@ -93,4 +93,14 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX artifacts_run ON artifacts(run_id);
   `,
+  // Components refer to their service connector by id, so renaming the
+  // connector keeps its users. A name that matched no connector (a rename or
+  // delete made before this version) stays in `connector`, reported on use.
+  `
+  ALTER TABLE components ADD COLUMN connector_id TEXT REFERENCES components(id);
+  UPDATE components SET connector_id = (
+    SELECT k.id FROM components k WHERE k.type = 'service_connector' AND k.name = components.connector
+  ) WHERE connector IS NOT NULL;
+  UPDATE components SET connector = NULL WHERE connector_id IS NOT NULL;
+  `,
 ];

@@ -19,6 +19,24 @@ export function secretString(refine: (schema: z.ZodString) => z.ZodString = (s) 
   return schema;
 }
 
+/**
+ * Marks any config field as a secret (a map of secret environment values,
+ * for example); strings use {@link secretString}. Returns the schema marked.
+ */
+export function secretField<T extends z.ZodType>(schema: T): T {
+  secretRegistry.add(schema, { secret: true });
+  return schema;
+}
+
+/**
+ * Whether an environment variable's name says it holds a secret (`API_TOKEN`,
+ * `DB_PASSWORD`, `AWS_SECRET_ACCESS_KEY`): such values belong in a secret
+ * field, not in clear-text config, snapshots or definitions.
+ */
+export function looksLikeSecretName(name: string): boolean {
+  return /(^|_)(SECRET|PASSWORD|PASSWD|TOKEN|KEY|CREDENTIALS?)(_|$)/i.test(name);
+}
+
 /** What every output shows instead of a secret value. */
 export const SECRET_MASK = "********";
 

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { z } from "zod";
 import type { StackComponentType } from "../component/component-type.js";
+import { splitSecrets } from "../config/secret.js";
 import { formatIssues } from "../config/validate.js";
 import { ConfigError, PipelineDefinitionError } from "../errors/errors.js";
 import { type Invocation, recordInvocations } from "./compile-state.js";
@@ -22,6 +23,8 @@ export interface CompileStackComponent {
   /** Config without secrets. */
   config: Record<string, unknown>;
   connector?: string | undefined;
+  /** The flavor's `configSchema`; fields it marks secret never reach the snapshot, even when `config` holds them. */
+  configSchema?: z.ZodObject | undefined;
   /** The flavor's `settingsSchema`; settings for this component are validated with it. */
   settingsSchema?: z.ZodObject | undefined;
 }
@@ -144,7 +147,8 @@ export function compilePipeline(pipeline: Pipeline<any>, options: CompileOptions
                     name: component.name,
                     flavor: component.flavor,
                     flavor_source: component.flavor_source,
-                    config: component.config,
+                    // Snapshots are stored and shipped in clear text: secrets stay out, whoever passed them in.
+                    config: component.configSchema ? splitSecrets(component.configSchema, component.config).open : component.config,
                     ...(component.connector === undefined ? {} : { connector: component.connector }),
                   },
                 ],

@@ -13,13 +13,14 @@ import { withProject } from "../with-project.js";
 
 const label = (type: string) => componentTypeLabel(type as ComponentType);
 
-/** Checks a connector exists and is of the type the flavor can use. */
-function checkConnector(project: Project, flavorName: string, requirement: { connectorType: string } | undefined, connector: string): void {
+/** Checks a connector exists and is of the type the flavor can use; gives its id. */
+function checkConnector(project: Project, flavorName: string, requirement: { connectorType: string } | undefined, connector: string): string {
   const row = project.config.getComponent("service_connector", connector);
   if (!requirement) throw new ConfigError(`Flavor ${flavorName} does not authenticate through service connectors; drop --connector ${connector}`);
   if (row.flavor !== requirement.connectorType) {
     throw new ConfigError(`Service connector '${connector}' is of type ${row.flavor}, but flavor ${flavorName} needs a ${requirement.connectorType} connector`);
   }
+  return row.id;
 }
 
 export async function registerComponent(type: string, name: string, opts: { flavor: string; connector?: string }, extra: string[]): Promise<void> {
@@ -35,9 +36,9 @@ export async function registerComponent(type: string, name: string, opts: { flav
     }
     const registry = new FlavorRegistry(project.config, project.paths.sourceRoot);
     const flavor = await loadFlavor(requireFlavorEntry(registry, type, opts.flavor), project.paths.sourceRoot);
-    if (opts.connector) checkConnector(project, flavor.name, flavor.connectorRequirements, opts.connector);
+    const connectorId = opts.connector ? checkConnector(project, flavor.name, flavor.connectorRequirements, opts.connector) : undefined;
     const { open, secrets } = validateComponentConfig(flavor, coerceArgs(flavor, values, { type, name }), { type, name });
-    project.config.addComponent({ type, name, flavor: flavor.name, config: open, secrets, connector: opts.connector });
+    project.config.addComponent({ type, name, flavor: flavor.name, config: open, secrets, connectorId });
     info(`Registered ${label(type)} '${name}' (flavor ${flavor.name}).`);
   });
 }
@@ -58,14 +59,14 @@ export async function updateComponent(
     }
     const registry = new FlavorRegistry(project.config, project.paths.sourceRoot);
     const flavor = await loadFlavor(requireFlavorEntry(registry, type, row.flavor), project.paths.sourceRoot);
-    if (opts.connector) checkConnector(project, flavor.name, flavor.connectorRequirements, opts.connector);
+    const connectorId = opts.connector ? checkConnector(project, flavor.name, flavor.connectorRequirements, opts.connector) : undefined;
     const merged: Record<string, unknown> = { ...row.config, ...project.config.secrets.get(row.id), ...coerceArgs(flavor, values, { type, name }) };
     for (const key of opts.unset ?? []) {
       if (!Object.hasOwn(merged, key)) throw new ConfigError(`${label(type)} '${name}' has no config value '${key}' to unset`);
       delete merged[key];
     }
     const { open, secrets } = validateComponentConfig(flavor, merged, { type, name });
-    project.config.updateComponent(row.id, { config: open, secrets, connector: opts.connector, ...(opts.rename ? { name: opts.rename } : {}) });
+    project.config.updateComponent(row.id, { config: open, secrets, connectorId, ...(opts.rename ? { name: opts.rename } : {}) });
     info(`Updated ${label(type)} '${opts.rename ?? name}'.`);
   });
 }
@@ -104,6 +105,8 @@ export async function describeComponent(type: string, name: string, opts: { json
     } catch (error) {
       flavorProblem = (error as Error).message;
     }
+    const staleConnector =
+      row.connector && !row.connectorId ? `service connector '${row.connector}' no longer exists: set another with --connector` : undefined;
     const secretKeys = Object.keys(project.config.secrets.get(row.id));
     const stacks = project.config
       .listStacks()
@@ -120,7 +123,7 @@ export async function describeComponent(type: string, name: string, opts: { json
       stacks,
       created: row.created,
       updated: row.updated,
-      ...(flavorProblem ? { warning: flavorProblem } : {}),
+      ...(flavorProblem || staleConnector ? { warning: [flavorProblem, staleConnector].filter(Boolean).join("; ") } : {}),
     };
     if (opts.json) printJson(details);
     else printDetails({ ...details, stacks: stacks.join(", ") || "(none)" });
