@@ -125,7 +125,7 @@ export async function makeComponent<T extends StackComponent<any>>(
   const config = parseConfig(flavor.configSchema, spec.config, label);
   const { id, name, flavor: flavorName } = spec;
   const component = new Implementation({ id, name, flavor: flavorName, config, connector: options.connector, sourceRoot: options.sourceRoot });
-  const missing = missingMembers(spec.type, component);
+  const missing = missingMembers(spec.type, component as unknown as Record<string, unknown>);
   if (missing.length) {
     const found = (Implementation as { name?: string }).name || "an anonymous class";
     const kind = componentTypeLabel(spec.type as ComponentType);
