@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
+import { environmentRegion } from "@stackyard/aws-common";
 import { ConfigError, parseConfig } from "@stackyard/core";
 import { type AwsAuthMethod, type AwsConnectorConfig, awsConnectorConfigSchema } from "./config.js";
 
@@ -48,7 +49,7 @@ export async function autoConfigureAws(options: AwsAutoConfigureOptions = {}): P
   const method = options.authMethod ?? "implicit";
   const profile = env.AWS_PROFILE ?? env.AWS_DEFAULT_PROFILE;
   const configFile = env.AWS_CONFIG_FILE ?? join(homedir(), ".aws", "config");
-  const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? profileRegion(configFile, profile ?? "default");
+  const region = environmentRegion(env) ?? profileRegion(configFile, profile ?? "default");
   if (!region) {
     throw new ConfigError("Cannot auto-configure the AWS connector: no region found in AWS_REGION, AWS_DEFAULT_REGION or " + configFile, {
       hint: "Set AWS_REGION (or a region in your AWS profile), or pass --region=<REGION>.",
