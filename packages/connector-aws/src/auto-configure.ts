@@ -2,19 +2,17 @@ import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { environmentRegion } from "@stackyard/aws-common";
-import { ConfigError, parseConfig } from "@stackyard/core";
+import { type AutoConfigureOptions, ConfigError, parseConfig } from "@stackyard/core";
 import { type AwsAuthMethod, type AwsConnectorConfig, awsConnectorConfigSchema } from "./config.js";
 
 /** Options of {@link autoConfigureAws}. */
-export interface AwsAutoConfigureOptions {
+export interface AwsAutoConfigureOptions extends AutoConfigureOptions {
   /**
    * Auth method to configure; default `implicit`, which stores no secret
    * (credentials keep coming from the environment when the connector is used).
    * `secret-key` and `sts-token` copy the environment's keys into the connector.
    */
   authMethod?: AwsAuthMethod;
-  /** Environment to read; default `process.env`. */
-  env?: Record<string, string | undefined>;
 }
 
 /** The `region` of a profile in an AWS config file (`[default]` or `[profile NAME]`). */

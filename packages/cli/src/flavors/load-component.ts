@@ -1,15 +1,16 @@
 import {
   type AnyFlavor,
   type ComponentType,
+  componentTypeCliName,
   componentTypeLabel,
   MissingDependencyError,
+  NotFoundError,
   parseConfig,
   type ServiceConnector,
   type StackComponent,
 } from "@stackyard/core";
 import type { ComponentRow } from "../store/config-store.js";
 import type { Project } from "../store/open-project.js";
-import { StoreUsageError } from "../store/store-errors.js";
 import { loadFlavor } from "./load-flavor.js";
 import { type FlavorEntry, FlavorRegistry } from "./registry.js";
 
@@ -18,10 +19,9 @@ export function requireFlavorEntry(registry: FlavorRegistry, type: string, name:
   const entry = registry.find(type, name);
   if (!entry) {
     const names = registry.list(type).map((f) => f.name);
-    throw new StoreUsageError(
-      `No ${componentTypeLabel(type as ComponentType)} flavor named '${name}'`,
-      `Available: ${names.length ? names.join(", ") : "none"}. Install a flavor package or register one with \`stackyard ${type.replaceAll("_", "-")} flavor register ./path/to/flavor.ts#Export\`.`,
-    );
+    throw new NotFoundError(`No ${componentTypeLabel(type as ComponentType)} flavor named '${name}'`, {
+      hint: `Available: ${names.length ? names.join(", ") : "none"}. Install a flavor package or register one with \`stackyard ${componentTypeCliName(type as ComponentType)} flavor register ./path/to/flavor.ts#Export\`.`,
+    });
   }
   return entry;
 }

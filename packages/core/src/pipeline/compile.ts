@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { z } from "zod";
-import type { StackComponentType } from "../component/component-type.js";
+import { componentTypeLabel, type StackComponentType } from "../component/component-type.js";
 import { formatIssues } from "../config/validate.js";
 import { ConfigError, PipelineDefinitionError } from "../errors/errors.js";
 import { type Invocation, recordInvocations } from "./compile-state.js";
@@ -302,7 +302,10 @@ function validateComponentSettings(settings: Settings, stack: CompileStack | und
     const result = component.settingsSchema.safeParse({ ...generic, ...specific });
     if (!result.success) {
       throw new ConfigError(
-        formatIssues(result.error.issues, `settings.${type} of ${scope} (${type.replaceAll("_", " ")} '${component.name}', flavor ${component.flavor})`),
+        formatIssues(
+          result.error.issues,
+          `settings.${type} of ${scope} (${componentTypeLabel(type as StackComponentType)} '${component.name}', flavor ${component.flavor})`,
+        ),
       );
     }
   }
