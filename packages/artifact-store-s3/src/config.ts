@@ -1,3 +1,4 @@
+import { awsRegionSchema, S3_BUCKET_PATTERN } from "@stackyard/aws-common";
 import { baseArtifactStoreConfigSchema, secretString } from "@stackyard/core";
 import { z } from "zod";
 
@@ -7,7 +8,7 @@ export const MIN_PART_SIZE = 5 * MiB;
 /** S3 allows at most this many parts per upload. */
 export const MAX_PARTS = 10_000;
 
-const S3_URI = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(\/[\s\S]*)?$/;
+const S3_URI = new RegExp(`^s3://(${S3_BUCKET_PATTERN})(/[\\s\\S]*)?$`);
 
 /** Splits `s3://bucket/prefix` into bucket and prefix (no leading or trailing slash). */
 export function parseS3Path(path: string): { bucket: string; prefix: string } {
@@ -25,10 +26,7 @@ export const s3ArtifactStoreConfigSchema = baseArtifactStoreConfigSchema
       .regex(S3_URI, "expected s3://BUCKET or s3://BUCKET/PREFIX, with a bucket name of 3-63 lowercase letters, digits, '.' and '-'")
       .refine((p) => !/\/\/|\/\.\.?(\/|$)/.test(p.slice(5)), "the prefix must not contain empty, '.' or '..' segments"),
     /** Region of the bucket; default: the connector's, else the environment's. */
-    region: z
-      .string()
-      .regex(/^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/, "expected an AWS region such as eu-west-1")
-      .optional(),
+    region: awsRegionSchema.optional(),
     /** S3 endpoint for emulators and S3-compatible stores (MinIO, Ceph...), e.g. http://127.0.0.1:9000. */
     endpoint_url: z.url({ protocol: /^https?$/ }).optional(),
     /** Path-style addressing (`endpoint/bucket/key`); default true when endpoint_url is set. */

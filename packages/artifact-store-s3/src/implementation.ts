@@ -21,6 +21,7 @@ import {
   UploadPartCopyCommand,
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
+import { awsErrorCode, awsErrorFacts, awsHttpStatus, awsRedirectRegion, connectAws, isAwsNotFound, LazyClient, resolveRegion } from "@stackyard/aws-common";
 import {
   type ArtifactStat,
   AuthenticationError,
@@ -32,7 +33,6 @@ import {
   maskSecrets,
   NotFoundError,
   parseConfig,
-  SECRET_MASK,
   StackyardError,
   type WriteBody,
 } from "@stackyard/core";
@@ -40,36 +40,9 @@ import { MAX_PARTS, parseS3Path, type S3ArtifactStoreConfig, s3ArtifactStoreConf
 
 export { type S3ArtifactStoreConfig, s3ArtifactStoreConfigSchema } from "./config.js";
 
-/** The client configuration an `aws` connector hands out for `s3-bucket` (duck-typed: no dependency on the connector package). */
-interface ConnectedS3Config {
-  region?: string;
-  endpoint?: string;
-  credentials?: S3ClientConfig["credentials"];
-  forcePathStyle?: boolean;
-}
-
 /** S3's limit for a single CopyObject. */
 const COPY_OBJECT_LIMIT = 5 * 1024 ** 3;
 const DELETE_BATCH = 1000;
-
-interface AwsErrorLike {
-  name?: string;
-  code?: string;
-  Code?: string;
-  message?: string;
-  errors?: { code?: string }[];
-  $metadata?: { httpStatusCode?: number };
-  $response?: { headers?: Record<string, string> };
-}
-
-const status = (error: unknown): number | undefined => (error as AwsErrorLike | undefined)?.$metadata?.httpStatusCode;
-const codeOf = (error: unknown): string => {
-  const e = (error ?? {}) as AwsErrorLike;
-  const net = e.code ?? e.errors?.find((x) => x.code)?.code;
-  if (net && /^E[A-Z]+$/.test(net)) return net;
-  return e.Code ?? e.name ?? "Error";
-};
-const isNotFound = (error: unknown): boolean => status(error) === 404 || ["NotFound", "NoSuchKey"].includes(codeOf(error));
 
 /**
  * Artifacts in S3: `s3://bucket/prefix` is the root, keys below it are
@@ -85,7 +58,7 @@ export class S3ArtifactStore extends BaseArtifactStore<S3ArtifactStoreConfig> {
   readonly bucket: string;
   /** Key prefix of the root inside the bucket, without slashes at either end. */
   readonly prefix: string;
-  #client: Promise<S3Client> | undefined;
+  readonly #client = new LazyClient(() => this.#makeClient());
   #checked: Promise<void> | undefined;
 
   constructor(init: ComponentInit<S3ArtifactStoreConfig>) {
@@ -94,20 +67,14 @@ export class S3ArtifactStore extends BaseArtifactStore<S3ArtifactStoreConfig> {
   }
 
   /** The S3 client, built once from the connector (if any), the config and the environment. */
-  async client(): Promise<S3Client> {
-    this.#client ??= this.#makeClient().catch((error: unknown) => {
-      this.#client = undefined;
-      throw error;
-    });
-    return this.#client;
+  client(): Promise<S3Client> {
+    return this.#client.get();
   }
 
   /** Releases the client's sockets. */
   async close(): Promise<void> {
-    const client = this.#client;
-    this.#client = undefined;
     this.#checked = undefined;
-    if (client) (await client.catch(() => undefined))?.destroy();
+    await this.#client.close();
   }
 
   // --- keys -----------------------------------------------------------------
@@ -134,7 +101,7 @@ export class S3ArtifactStore extends BaseArtifactStore<S3ArtifactStoreConfig> {
       if (body instanceof Readable) return body;
       return Readable.from(body as AsyncIterable<Uint8Array>);
     } catch (error) {
-      if (isNotFound(error)) throw this.#notFound(key);
+      if (isAwsNotFound(error)) throw this.#notFound(key);
       throw this.#explain(error, `read ${this.uri(key)}`);
     }
   }
@@ -323,14 +290,13 @@ export class S3ArtifactStore extends BaseArtifactStore<S3ArtifactStoreConfig> {
 
   async #makeClient(): Promise<S3Client> {
     const c = this.config;
-    let connected: ConnectedS3Config = {};
-    if (this.connector) connected = (await this.connector.connect("s3-bucket", `s3://${this.bucket}`)) as ConnectedS3Config;
+    const connected = await connectAws<S3ClientConfig["credentials"]>(this.connector, "s3-bucket", `s3://${this.bucket}`);
     const endpoint = c.endpoint_url ?? connected.endpoint;
     const credentials =
       c.access_key_id && c.secret_access_key
         ? { accessKeyId: c.access_key_id, secretAccessKey: c.secret_access_key, ...(c.session_token ? { sessionToken: c.session_token } : {}) }
         : connected.credentials;
-    const region = c.region ?? connected.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
+    const region = resolveRegion([c.region, connected.region]);
     if (!region) {
       throw new ConfigError(`${this.describe()} has no region: none in its config, its connector or AWS_REGION`, {
         hint: `Run \`stackyard artifact-store update ${this.name} --region=<BUCKET_REGION>\`, attach an AWS connector, or export AWS_REGION.`,
@@ -361,7 +327,7 @@ export class S3ArtifactStore extends BaseArtifactStore<S3ArtifactStoreConfig> {
     try {
       bucketRegion = (await s3.send(new HeadBucketCommand({ Bucket: this.bucket }))).BucketRegion;
     } catch (error) {
-      if (isNotFound(error) || codeOf(error) === "NoSuchBucket") {
+      if (isAwsNotFound(error) || awsErrorCode(error) === "NoSuchBucket") {
         throw new NotFoundError(
           `S3 bucket '${this.bucket}' of ${this.describe()} does not exist${this.config.endpoint_url ? ` at ${this.config.endpoint_url}` : ` in region ${region}`}`,
           {
@@ -369,7 +335,7 @@ export class S3ArtifactStore extends BaseArtifactStore<S3ArtifactStoreConfig> {
           },
         );
       }
-      if (status(error) === 301) bucketRegion = (error as AwsErrorLike).$response?.headers?.["x-amz-bucket-region"] ?? "another region";
+      if (awsHttpStatus(error) === 301) bucketRegion = awsRedirectRegion(error) ?? "another region";
       else throw this.#explain(error, `reach bucket s3://${this.bucket}`);
     }
     if (bucketRegion && bucketRegion !== region) {
@@ -385,7 +351,7 @@ export class S3ArtifactStore extends BaseArtifactStore<S3ArtifactStoreConfig> {
       const head = await s3.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.#objectKey(key) }));
       return { size: head.ContentLength ?? 0, ...(head.LastModified ? { modified: head.LastModified } : {}) };
     } catch (error) {
-      if (isNotFound(error)) return undefined;
+      if (isAwsNotFound(error)) return undefined;
       throw this.#explain(error, `look up ${this.uri(key)}`);
     }
   }
@@ -438,11 +404,7 @@ export class S3ArtifactStore extends BaseArtifactStore<S3ArtifactStoreConfig> {
 
   #explain(error: unknown, action: string): StackyardError {
     if (isStackyardError(error)) return error;
-    const code = codeOf(error);
-    const secrets = [this.config.secret_access_key, this.config.session_token].filter((s): s is string => !!s && s.length >= 4);
-    let raw = String((error as AwsErrorLike | undefined)?.message ?? error);
-    for (const s of secrets) raw = raw.split(s).join(SECRET_MASK);
-    const cause = new Error(`${code}: ${raw}`);
+    const { code, kind, message: raw, cause } = awsErrorFacts(error, [this.config.secret_access_key, this.config.session_token]);
     const where = `${this.describe()} could not ${action}`;
     const via = this.connector ? `connector '${this.connector.name}'` : "the store's credentials";
     if (code === "NoSuchBucket") {
@@ -451,13 +413,13 @@ export class S3ArtifactStore extends BaseArtifactStore<S3ArtifactStoreConfig> {
         cause,
       });
     }
-    if (/^E[A-Z]+$/.test(code) || code === "TimeoutError") {
+    if (kind === "unreachable") {
       return new AuthenticationError(`${where}: ${this.config.endpoint_url ?? "S3"} is unreachable (${code})`, {
         hint: "Check the network and endpoint_url, then try again.",
         cause,
       });
     }
-    if (["InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken", "ExpiredToken", "TokenRefreshRequired", "CredentialsProviderError"].includes(code)) {
+    if (kind === "rejected" || kind === "expired" || kind === "no-credentials") {
       return new AuthenticationError(`${where}: S3 rejected ${via} (${code})`, {
         hint: this.connector
           ? `Run \`stackyard service-connector verify ${this.connector.name}\` and fix its credentials.`
@@ -465,7 +427,7 @@ export class S3ArtifactStore extends BaseArtifactStore<S3ArtifactStoreConfig> {
         cause,
       });
     }
-    if (status(error) === 403 || code === "AccessDenied") {
+    if (kind === "denied") {
       return new AuthenticationError(`${where}: access denied to ${via} (${code})`, {
         hint: `Grant s3:ListBucket on arn:aws:s3:::${this.bucket} and s3:GetObject/PutObject/DeleteObject on arn:aws:s3:::${this.bucket}/*.`,
         cause,

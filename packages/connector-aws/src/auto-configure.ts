@@ -1,19 +1,18 @@
 import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { ConfigError, parseConfig } from "@stackyard/core";
+import { environmentRegion } from "@stackyard/aws-common";
+import { type AutoConfigureOptions, ConfigError, parseConfig } from "@stackyard/core";
 import { type AwsAuthMethod, type AwsConnectorConfig, awsConnectorConfigSchema } from "./config.js";
 
 /** Options of {@link autoConfigureAws}. */
-export interface AwsAutoConfigureOptions {
+export interface AwsAutoConfigureOptions extends AutoConfigureOptions {
   /**
    * Auth method to configure; default `implicit`, which stores no secret
    * (credentials keep coming from the environment when the connector is used).
    * `secret-key` and `sts-token` copy the environment's keys into the connector.
    */
   authMethod?: AwsAuthMethod;
-  /** Environment to read; default `process.env`. */
-  env?: Record<string, string | undefined>;
 }
 
 /** The `region` of a profile in an AWS config file (`[default]` or `[profile NAME]`). */
@@ -48,7 +47,7 @@ export async function autoConfigureAws(options: AwsAutoConfigureOptions = {}): P
   const method = options.authMethod ?? "implicit";
   const profile = env.AWS_PROFILE ?? env.AWS_DEFAULT_PROFILE;
   const configFile = env.AWS_CONFIG_FILE ?? join(homedir(), ".aws", "config");
-  const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? profileRegion(configFile, profile ?? "default");
+  const region = environmentRegion(env) ?? profileRegion(configFile, profile ?? "default");
   if (!region) {
     throw new ConfigError("Cannot auto-configure the AWS connector: no region found in AWS_REGION, AWS_DEFAULT_REGION or " + configFile, {
       hint: "Set AWS_REGION (or a region in your AWS profile), or pass --region=<REGION>.",

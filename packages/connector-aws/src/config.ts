@@ -1,3 +1,4 @@
+import { awsRegionSchema } from "@stackyard/aws-common";
 import { secretString } from "@stackyard/core";
 import { z } from "zod";
 
@@ -46,10 +47,7 @@ export const awsConnectorConfigSchema = z
     /** How credentials are obtained. */
     auth_method: z.enum(AWS_AUTH_METHODS).default("implicit"),
     /** AWS region, e.g. `eu-west-1`. Required except for `implicit`, which falls back to AWS_REGION. */
-    region: z
-      .string()
-      .regex(/^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/, "expected an AWS region such as eu-west-1")
-      .optional(),
+    region: awsRegionSchema.optional(),
     /** Profile of ~/.aws/config and ~/.aws/credentials (implicit; source identity for iam-role). */
     profile: z.string().min(1).optional(),
     /** Endpoint for every AWS API, for emulators and S3-compatible stores, e.g. http://127.0.0.1:5000. */

@@ -7,6 +7,7 @@ import { ECRClient, GetAuthorizationTokenCommand } from "@aws-sdk/client-ecr";
 import { ListBucketsCommand, S3Client } from "@aws-sdk/client-s3";
 import { AssumeRoleCommand, GetCallerIdentityCommand, GetSessionTokenCommand, STSClient } from "@aws-sdk/client-sts";
 import { fromNodeProviderChain } from "@aws-sdk/credential-providers";
+import { isAwsAccessDenied, resolveRegion } from "@stackyard/aws-common";
 import {
   type ComponentInit,
   ConfigError,
@@ -29,7 +30,7 @@ import {
   awsConnectorConfigSchema,
 } from "./config.js";
 import { DEFAULT_REFRESH_WINDOW_MS, memoizeCredentials } from "./credentials.js";
-import { awsErrorCode, explainAwsError } from "./errors.js";
+import { explainAwsError } from "./errors.js";
 import { parseEcrRegistry, parseS3Resource } from "./resources.js";
 
 export type { AwsClientConfig, AwsCredentials, AwsCredentialsProvider } from "./config.js";
@@ -57,7 +58,7 @@ export class AwsServiceConnector extends ServiceConnector<AwsConnectorConfig> {
 
   /** The region clients use: the config's, else the environment's (implicit), else the resource's. */
   region(resourceRegion?: string): string {
-    const region = this.config.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? resourceRegion;
+    const region = resolveRegion([this.config.region], resourceRegion);
     if (!region) {
       throw new ConfigError(`${this.describe()} has no region: it is not configured and AWS_REGION is not set`, {
         hint: `Run \`stackyard service-connector update ${this.name} --region=<REGION>\`, or export AWS_REGION.`,
@@ -123,7 +124,7 @@ export class AwsServiceConnector extends ServiceConnector<AwsConnectorConfig> {
       const listed = await s3.send(new ListBucketsCommand({}));
       for (const bucket of listed.Buckets ?? []) if (bucket.Name) resources.push({ resourceType: "s3-bucket", resourceId: `s3://${bucket.Name}` });
     } catch (error) {
-      if (!isDenied(error)) throw this.#explain(error, "list S3 buckets");
+      if (!isAwsAccessDenied(error)) throw this.#explain(error, "list S3 buckets");
     } finally {
       s3.destroy();
     }
@@ -133,7 +134,7 @@ export class AwsServiceConnector extends ServiceConnector<AwsConnectorConfig> {
       const account = identity.Account ?? token.authorizationData?.[0]?.proxyEndpoint?.match(/(\d{12})\.dkr/)?.[1];
       if (account) resources.push({ resourceType: "docker-registry", resourceId: `${account}.dkr.ecr.${region}.amazonaws.com` });
     } catch (error) {
-      if (!isDenied(error)) throw this.#explain(error, "get an ECR authorization token", `ECR in ${region}`);
+      if (!isAwsAccessDenied(error)) throw this.#explain(error, "get an ECR authorization token", `ECR in ${region}`);
     } finally {
       ecr.destroy();
     }
@@ -274,11 +275,4 @@ function temporary(
     ...(creds.SessionToken ? { sessionToken: creds.SessionToken } : {}),
     ...(creds.Expiration ? { expiration: creds.Expiration } : {}),
   };
-}
-
-function isDenied(error: unknown): boolean {
-  const code = awsErrorCode(error);
-  return (
-    code === "AccessDenied" || code === "AccessDeniedException" || (error as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode === 403
-  );
 }

@@ -1,13 +1,12 @@
+import { awsRegionSchema, matchEcrAddress } from "@stackyard/aws-common";
 import { baseContainerRegistryConfigSchema } from "@stackyard/core";
 import { z } from "zod";
-
-const ECR = /^(\d{12})\.dkr\.ecr(?:-fips)?\.([a-z]{2}(?:-gov|-iso[a-z]*)?-[a-z]+-\d)\.amazonaws\.com(?:\.cn)?$/;
 
 /** Splits an ECR registry address into account and region, or returns undefined. */
 export function parseEcrUri(uri: string): { account: string; region: string; address: string } | undefined {
   const address = uri.replace(/^https?:\/\//, "").replace(/\/+$/, "");
-  const match = ECR.exec(address);
-  return match ? { account: match[1]!, region: match[2]!, address } : undefined;
+  const match = matchEcrAddress(address);
+  return match ? { ...match, address } : undefined;
 }
 
 /** Config of the `aws` (ECR) container registry. */
@@ -18,10 +17,7 @@ export const ecrContainerRegistryConfigSchema = baseContainerRegistryConfigSchem
       message: "expected an ECR registry address ACCOUNT_ID.dkr.ecr.REGION.amazonaws.com, e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com",
     }),
     /** Region of the registry; derived from uri, and must match it when given. */
-    region: z
-      .string()
-      .regex(/^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/, "expected an AWS region such as eu-west-1")
-      .optional(),
+    region: awsRegionSchema.optional(),
     /** ECR API endpoint, for emulators, e.g. http://127.0.0.1:5000. */
     endpoint_url: z.url({ protocol: /^https?$/ }).optional(),
     /**

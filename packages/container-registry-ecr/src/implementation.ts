@@ -3,6 +3,7 @@
  * `ecrContainerRegistryFlavor.implementation()`, because it pulls in the AWS SDK.
  */
 import { CreateRepositoryCommand, ECRClient, type ECRClientConfig, GetAuthorizationTokenCommand } from "@aws-sdk/client-ecr";
+import { awsErrorFacts, connectAws, LazyClient } from "@stackyard/aws-common";
 import {
   AuthenticationError,
   BaseContainerRegistry,
@@ -16,13 +17,6 @@ import {
 import { type EcrContainerRegistryConfig, ecrContainerRegistryConfigSchema, parseEcrUri } from "./config.js";
 
 export { type EcrContainerRegistryConfig, ecrContainerRegistryConfigSchema } from "./config.js";
-
-/** The client configuration an `aws` connector hands out for `docker-registry` (duck-typed). */
-interface ConnectedEcrConfig {
-  region?: string;
-  endpoint?: string;
-  credentials?: ECRClientConfig["credentials"];
-}
 
 /** Renew tokens this long before they expire (ECR tokens live 12 hours). */
 const TOKEN_REFRESH_WINDOW_MS = 10 * 60 * 1000;
@@ -38,7 +32,7 @@ export class EcrContainerRegistry extends BaseContainerRegistry<EcrContainerRegi
   readonly account: string;
   /** The ECR registry's region. */
   readonly region: string;
-  #client: Promise<ECRClient> | undefined;
+  readonly #client = new LazyClient(() => this.#makeClient());
   #token: { auth: RegistryAuth; expiresAt: number } | undefined;
   #pending: Promise<RegistryAuth> | undefined;
   readonly #prepared = new Set<string>();
@@ -61,28 +55,13 @@ export class EcrContainerRegistry extends BaseContainerRegistry<EcrContainerRegi
   }
 
   /** The ECR API client, built once from the connector (if any), the config and the environment. */
-  async client(): Promise<ECRClient> {
-    this.#client ??= (async () => {
-      let connected: ConnectedEcrConfig = {};
-      if (this.connector) connected = (await this.connector.connect("docker-registry", this.ecrAddress)) as ConnectedEcrConfig;
-      const endpoint = this.config.endpoint_url ?? connected.endpoint;
-      return new ECRClient({
-        region: this.region,
-        ...(endpoint ? { endpoint } : {}),
-        ...(connected.credentials ? { credentials: connected.credentials } : {}),
-      });
-    })().catch((error: unknown) => {
-      this.#client = undefined;
-      throw error;
-    });
-    return this.#client;
+  client(): Promise<ECRClient> {
+    return this.#client.get();
   }
 
   /** Releases the client's sockets. */
-  async close(): Promise<void> {
-    const client = this.#client;
-    this.#client = undefined;
-    if (client) (await client.catch(() => undefined))?.destroy();
+  close(): Promise<void> {
+    return this.#client.close();
   }
 
   /**
@@ -114,6 +93,16 @@ export class EcrContainerRegistry extends BaseContainerRegistry<EcrContainerRegi
     this.#prepared.add(repository);
   }
 
+  async #makeClient(): Promise<ECRClient> {
+    const connected = await connectAws<ECRClientConfig["credentials"]>(this.connector, "docker-registry", this.ecrAddress);
+    const endpoint = this.config.endpoint_url ?? connected.endpoint;
+    return new ECRClient({
+      region: this.region,
+      ...(endpoint ? { endpoint } : {}),
+      ...(connected.credentials ? { credentials: connected.credentials } : {}),
+    });
+  }
+
   async #fetchToken(): Promise<RegistryAuth> {
     const ecr = await this.client();
     let data;
@@ -138,19 +127,16 @@ export class EcrContainerRegistry extends BaseContainerRegistry<EcrContainerRegi
 
   #explain(error: unknown, action: string): StackyardError {
     if (isStackyardError(error)) return error;
-    const e = error as { name?: string; code?: string; message?: string; $metadata?: { httpStatusCode?: number }; errors?: { code?: string }[] };
-    const net = e.code ?? e.errors?.find((x) => x.code)?.code;
-    const code = net && /^E[A-Z]+$/.test(net) ? net : (e.name ?? "Error");
+    const { code, kind, message, cause } = awsErrorFacts(error);
     const where = `${this.describe()} could not ${action} in ${this.ecrAddress}`;
     const via = this.connector ? `connector '${this.connector.name}'` : "the environment's AWS credentials";
-    const cause = new Error(`${code}: ${e.message ?? String(error)}`);
-    if (/^E[A-Z]+$/.test(code) || code === "TimeoutError") {
+    if (kind === "unreachable") {
       return new AuthenticationError(`${where}: ${this.config.endpoint_url ?? `ECR in ${this.region}`} is unreachable (${code})`, {
         hint: "Check the network and endpoint_url.",
         cause,
       });
     }
-    if (["UnrecognizedClientException", "InvalidSignatureException", "ExpiredTokenException", "CredentialsProviderError"].includes(code)) {
+    if (kind === "rejected" || kind === "expired" || kind === "no-credentials") {
       return new AuthenticationError(`${where}: ECR rejected ${via} (${code})`, {
         hint: this.connector
           ? `Run \`stackyard service-connector verify ${this.connector.name}\` and fix its credentials.`
@@ -158,12 +144,12 @@ export class EcrContainerRegistry extends BaseContainerRegistry<EcrContainerRegi
         cause,
       });
     }
-    if (code === "AccessDeniedException" || e.$metadata?.httpStatusCode === 403) {
+    if (kind === "denied") {
       return new AuthenticationError(`${where}: access denied to ${via} (${code})`, {
         hint: "Grant ecr:GetAuthorizationToken, ecr:CreateRepository, ecr:DescribeRepositories and the push actions (see the README's IAM policy).",
         cause,
       });
     }
-    return new StackyardError(`${where}: ${code}: ${e.message ?? String(error)}`, { cause });
+    return new StackyardError(`${where}: ${code}: ${message}`, { cause });
   }
 }

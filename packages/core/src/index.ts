@@ -35,6 +35,7 @@ export * from "./materializers/registry.js";
 export * from "./materializers/text.js";
 export * from "./orchestrator/base-orchestrator.js";
 export * from "./pipeline/compile.js";
+export * from "./pipeline/component-settings.js";
 export * from "./pipeline/memory.js";
 export * from "./pipeline/pipeline.js";
 export * from "./pipeline/run-config.js";

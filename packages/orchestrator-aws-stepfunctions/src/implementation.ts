@@ -16,6 +16,7 @@ import {
 import {
   BaseOrchestrator,
   ConfigError,
+  componentSettings,
   formatArtifactStoreDescription,
   type OrchestratorCapabilities,
   type PipelineSnapshot,
@@ -115,8 +116,12 @@ export class StepFunctionsOrchestrator extends BaseOrchestrator<StepFunctionsOrc
 
   /** Orchestrator settings of a snapshot: `settings.orchestrator`, then `settings."orchestrator.aws_step_functions"`. */
   settingsFor(snapshot: PipelineSnapshot): StepFunctionsOrchestratorSettings {
-    const raw = { ...(snapshot.settings.orchestrator as object | undefined), ...(snapshot.settings["orchestrator.aws_step_functions"] as object | undefined) };
-    return parseConfig(stepFunctionsOrchestratorSettingsSchema, raw, "settings.orchestrator");
+    return componentSettings(
+      snapshot.settings,
+      { type: "orchestrator", flavor: "aws_step_functions" },
+      stepFunctionsOrchestratorSettingsSchema,
+      "settings.orchestrator",
+    );
   }
 
   async submit(snapshot: PipelineSnapshot, context: SubmitContext): Promise<RunHandle> {

@@ -8,10 +8,10 @@
  *
  * @packageDocumentation
  */
+import { awsRegionSchema } from "@stackyard/aws-common";
 import { defineFlavor, requireRemoteStack } from "@stackyard/core";
 import { z } from "zod";
 
-const region = z.string().regex(/^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/, "expected an AWS region such as eu-west-1");
 const arn = (service: string, example: string) => z.string().regex(new RegExp(`^arn:aws[a-z-]*:${service}:`), `expected an ARN such as ${example}`);
 const roleArn = arn("iam", "arn:aws:iam::123456789012:role/name");
 
@@ -38,7 +38,7 @@ export const stepFunctionsOrchestratorConfigSchema = z.strictObject({
     .regex(/^\d{12}$/, "expected a 12-digit AWS account id")
     .optional(),
   /** Region of Step Functions and ECS; default: the connector's, else AWS_REGION. */
-  region: region.optional(),
+  region: awsRegionSchema.optional(),
   /** `FARGATE` (default) or `EC2`. */
   launch_type: z.enum(["FARGATE", "EC2"]).default("FARGATE"),
   /** Give tasks a public IP (public subnets without a NAT gateway need it to pull from ECR). */

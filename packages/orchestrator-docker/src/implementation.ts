@@ -5,13 +5,13 @@ import {
   ArtifactStoreRunStore,
   BaseOrchestrator,
   ConfigError,
+  componentSettings,
   executeDag,
   formatBytes,
   isFinalStatus,
   looksLikeSecretName,
   type OrchestratorCapabilities,
   type PipelineSnapshot,
-  parseConfig,
   parseMemory,
   parseStepStatusLine,
   type RunHandle,
@@ -75,8 +75,12 @@ export class DockerOrchestrator extends BaseOrchestrator<DockerOrchestratorConfi
 
   /** Orchestrator settings of a step: `settings.orchestrator` then `settings."orchestrator.docker"`. */
   settingsFor(step: SnapshotStep): DockerOrchestratorSettings {
-    const raw = { ...(step.settings.orchestrator as object | undefined), ...(step.settings["orchestrator.docker"] as object | undefined) };
-    return parseConfig(dockerOrchestratorSettingsSchema, raw, `settings.orchestrator of step '${step.id}'`);
+    return componentSettings(
+      step.settings,
+      { type: "orchestrator", flavor: "docker" },
+      dockerOrchestratorSettingsSchema,
+      `settings.orchestrator of step '${step.id}'`,
+    );
   }
 
   async submit(snapshot: PipelineSnapshot, context: SubmitContext): Promise<RunHandle> {

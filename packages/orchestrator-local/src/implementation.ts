@@ -1,5 +1,13 @@
 import { availableParallelism } from "node:os";
-import { BaseOrchestrator, executeDag, type OrchestratorCapabilities, type PipelineSnapshot, type RunHandle, type SubmitContext } from "@stackyard/core";
+import {
+  BaseOrchestrator,
+  executeDag,
+  type OrchestratorCapabilities,
+  type PipelineSnapshot,
+  type RunHandle,
+  type SubmitContext,
+  safeComponentSettings,
+} from "@stackyard/core";
 import { type LocalOrchestratorConfig, localOrchestratorSettingsSchema } from "./index.js";
 
 /**
@@ -18,10 +26,8 @@ export class LocalOrchestrator extends BaseOrchestrator<LocalOrchestratorConfig>
 
   /** Concurrency for a snapshot: its settings, then the component config, then the machine's parallelism. */
   concurrencyFor(snapshot: PipelineSnapshot): number {
-    const settings = localOrchestratorSettingsSchema.partial().safeParse({
-      ...(snapshot.settings.orchestrator as object | undefined),
-      ...(snapshot.settings["orchestrator.local"] as object | undefined),
-    });
+    // Partial: a key the settings leave out falls back to the component's config, not to a schema default.
+    const settings = safeComponentSettings(snapshot.settings, { type: "orchestrator", flavor: "local" }, localOrchestratorSettingsSchema.partial());
     return (settings.success ? settings.data.concurrency : undefined) ?? this.config.concurrency ?? availableParallelism();
   }
 

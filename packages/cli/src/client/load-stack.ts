@@ -1,8 +1,18 @@
-import type { BaseArtifactStore, BaseContainerRegistry, BaseOrchestrator, CompileStack, PipelineSnapshot, Stack, StackComponent } from "@stackyard/core";
+import {
+  type BaseArtifactStore,
+  type BaseContainerRegistry,
+  type BaseOrchestrator,
+  type CompileStack,
+  type ComponentType,
+  componentTypeLabel,
+  type PipelineSnapshot,
+  type Stack,
+  type StackComponent,
+} from "@stackyard/core";
+import { NotFoundError } from "@stackyard/core/errors";
 import { instantiateComponent, loadComponent } from "../flavors/load-component.js";
 import { FlavorRegistry } from "../flavors/registry.js";
 import type { Project } from "../store/open-project.js";
-import { StoreUsageError } from "../store/store-errors.js";
 
 /** A stack's components, made, and their description for snapshots. */
 export interface LoadedStack {
@@ -20,10 +30,9 @@ export async function loadStack(project: Project, stackName: string): Promise<Lo
   for (const [type, id] of Object.entries(stackRow.components)) {
     const row = project.config.getComponentById(id);
     if (!row)
-      throw new StoreUsageError(
-        `Stack '${stackName}' refers to a ${type.replaceAll("_", " ")} that no longer exists`,
-        `Update the stack: \`stackyard stack update ${stackName}\`.`,
-      );
+      throw new NotFoundError(`Stack '${stackName}' refers to a ${componentTypeLabel(type as ComponentType)} that no longer exists`, {
+        hint: `Update the stack: \`stackyard stack update ${stackName}\`.`,
+      });
     const { component, entry, flavor } = await loadComponent(project, row, registry);
     made[type] = component;
     components.components[type as keyof CompileStack["components"]] = {
@@ -54,13 +63,12 @@ export async function loadStack(project: Project, stackName: string): Promise<Lo
  */
 export async function loadSnapshotComponent<T extends StackComponent>(project: Project, snapshot: PipelineSnapshot, type: string): Promise<T> {
   const component = snapshot.stack.components[type];
-  if (!component) throw new StoreUsageError(`The run's stack had no ${type.replaceAll("_", " ")}`);
+  if (!component) throw new NotFoundError(`The run's stack had no ${componentTypeLabel(type as ComponentType)}`);
   const row = project.config.getComponentById(component.id);
   if (!row) {
-    throw new StoreUsageError(
-      `The ${type.replaceAll("_", " ")} '${component.name}' this run used has been deleted`,
-      "Register it again under the same name to read this run's data.",
-    );
+    throw new NotFoundError(`The ${componentTypeLabel(type as ComponentType)} '${component.name}' this run used has been deleted`, {
+      hint: "Register it again under the same name to read this run's data.",
+    });
   }
   return instantiateComponent<T>(project, row);
 }

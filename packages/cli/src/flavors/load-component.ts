@@ -1,8 +1,10 @@
 import {
   type AnyFlavor,
   type ComponentType,
+  componentTypeCliName,
   componentTypeLabel,
   MissingDependencyError,
+  NotFoundError,
   parseConfig,
   type ServiceConnector,
   SourceError,
@@ -10,7 +12,6 @@ import {
 } from "@stackyard/core";
 import type { ComponentRow } from "../store/config-store.js";
 import type { Project } from "../store/open-project.js";
-import { StoreUsageError } from "../store/store-errors.js";
 import { loadFlavor } from "./load-flavor.js";
 import { type FlavorEntry, FlavorRegistry } from "./registry.js";
 
@@ -19,10 +20,9 @@ export function requireFlavorEntry(registry: FlavorRegistry, type: string, name:
   const entry = registry.find(type, name);
   if (!entry) {
     const names = registry.list(type).map((f) => f.name);
-    throw new StoreUsageError(
-      `No ${componentTypeLabel(type as ComponentType)} flavor named '${name}'`,
-      `Available: ${names.length ? names.join(", ") : "none"}. Install a flavor package or register one with \`stackyard ${type.replaceAll("_", "-")} flavor register ./path/to/flavor.ts#Export\`.`,
-    );
+    throw new NotFoundError(`No ${componentTypeLabel(type as ComponentType)} flavor named '${name}'`, {
+      hint: `Available: ${names.length ? names.join(", ") : "none"}. Install a flavor package or register one with \`stackyard ${componentTypeCliName(type as ComponentType)} flavor register ./path/to/flavor.ts#Export\`.`,
+    });
   }
   return entry;
 }
@@ -80,11 +80,13 @@ function connectorOf(project: Project, row: ComponentRow): ComponentRow | undefi
   const connector = row.connectorId ? project.config.getComponentById(row.connectorId) : undefined;
   if (connector) return connector;
   const names = project.config.listComponents("service_connector").map((c) => c.name);
-  throw new StoreUsageError(
+  throw new NotFoundError(
     `The ${componentTypeLabel(row.type as ComponentType)} '${row.name}' uses service connector '${row.connector}', which no longer exists`,
-    `Point it at a connector with \`stackyard ${row.type.replaceAll("_", "-")} update ${row.name} --connector NAME\`${
-      names.length ? ` (registered: ${names.join(", ")})` : `, after registering one with \`stackyard service-connector register NAME --type TYPE\``
-    }.`,
+    {
+      hint: `Point it at a connector with \`stackyard ${componentTypeCliName(row.type as ComponentType)} update ${row.name} --connector NAME\`${
+        names.length ? ` (registered: ${names.join(", ")})` : `, after registering one with \`stackyard service-connector register NAME --type TYPE\``
+      }.`,
+    },
   );
 }
 

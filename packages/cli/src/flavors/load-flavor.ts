@@ -1,4 +1,4 @@
-import { type AnyFlavor, asFlavor, type ComponentType, componentTypeLabel, flavorProblems, SourceError } from "@stackyard/core";
+import { type AnyFlavor, asFlavor, type ComponentType, componentTypeCliName, componentTypeLabel, flavorProblems, SourceError } from "@stackyard/core";
 import { loadSource } from "../source/load-source.js";
 import { BUILTIN_FLAVORS } from "./builtin.js";
 import type { FlavorEntry } from "./registry.js";
@@ -23,7 +23,7 @@ export function loadFlavor(entry: FlavorEntry, sourceRoot: string): Promise<AnyF
     pending = loadFlavorFromSource(entry.source, sourceRoot, entry.type).then((flavor) => {
       if (flavor.name !== entry.name) {
         throw new SourceError(`Flavor at '${entry.source}' is named '${flavor.name}', but it is listed as '${entry.name}'`, {
-          hint: `Register it again: \`stackyard ${entry.type.replaceAll("_", "-")} flavor register ${entry.source}\`.`,
+          hint: `Register it again: \`stackyard ${componentTypeCliName(entry.type as ComponentType)} flavor register ${entry.source}\`.`,
         });
       }
       return flavor;
@@ -45,7 +45,7 @@ function checkFlavor(value: unknown, source: string, expectedType?: string): Any
   if (expectedType && flavor.type !== expectedType) {
     throw new SourceError(
       `'${source}' is ${withArticle(componentTypeLabel(flavor.type as ComponentType))} flavor, not ${withArticle(componentTypeLabel(expectedType as ComponentType))} flavor`,
-      { hint: `Register it with \`stackyard ${flavor.type.replaceAll("_", "-")} flavor register ${source}\`.` },
+      { hint: `Register it with \`stackyard ${componentTypeCliName(flavor.type)} flavor register ${source}\`.` },
     );
   }
   return flavor;

@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
+import { type ComponentType, componentTypeCliName, componentTypeLabel } from "@stackyard/core/component-type";
+import { ConflictError, NotFoundError } from "@stackyard/core/errors";
 import type { Database } from "./database.js";
 import { SecretsFile } from "./secrets-file.js";
-import { StoreUsageError } from "./store-errors.js";
 
 /** A flavor registered by source path (built-in and package-declared ones are not stored). */
 export interface FlavorRow {
@@ -47,7 +48,7 @@ export interface StackRow {
   updated: string;
 }
 
-const label = (type: string) => type.replaceAll("_", " ");
+const label = (type: string) => componentTypeLabel(type as ComponentType);
 const now = () => new Date().toISOString();
 
 /**
@@ -106,10 +107,12 @@ export class ConfigStore {
   deleteFlavor(type: string, name: string): void {
     const users = this.db.prepare("SELECT name FROM components WHERE type = ? AND flavor = ? ORDER BY name").all(type, name) as Array<{ name: string }>;
     if (users.length) {
-      throw new StoreUsageError(`Flavor '${name}' is used by ${label(type)} ${users.map((u) => `'${u.name}'`).join(", ")}`, `Delete those components first.`);
+      throw new ConflictError(`Flavor '${name}' is used by ${label(type)} ${users.map((u) => `'${u.name}'`).join(", ")}`, {
+        hint: `Delete those components first.`,
+      });
     }
     const result = this.db.prepare("DELETE FROM flavors WHERE type = ? AND name = ?").run(type, name);
-    if (!result.changes) throw new StoreUsageError(`No ${label(type)} flavor named '${name}' is registered`);
+    if (!result.changes) throw new NotFoundError(`No ${label(type)} flavor named '${name}' is registered`);
   }
 
   // --- components ---------------------------------------------------------
@@ -137,12 +140,11 @@ export class ConfigStore {
     const row = this.findComponent(type, name);
     if (!row) {
       const names = this.listComponents(type).map((c) => c.name);
-      throw new StoreUsageError(
-        `No ${label(type)} named '${name}'`,
-        names.length
+      throw new NotFoundError(`No ${label(type)} named '${name}'`, {
+        hint: names.length
           ? `Registered ${label(type)}s: ${names.join(", ")}`
-          : `Register one with \`stackyard ${type.replaceAll("_", "-")} register ${name} ${type === "service_connector" ? "--type TYPE" : "-f FLAVOR"}\`.`,
-      );
+          : `Register one with \`stackyard ${componentTypeCliName(type as ComponentType)} register ${name} ${type === "service_connector" ? "--type TYPE" : "-f FLAVOR"}\`.`,
+      });
     }
     return row;
   }
@@ -157,10 +159,9 @@ export class ConfigStore {
     connectorId?: string | undefined;
   }): ComponentRow {
     if (this.findComponent(input.type, input.name)) {
-      throw new StoreUsageError(
-        `A ${label(input.type)} named '${input.name}' already exists`,
-        `Pick another name, or change it with \`stackyard ${input.type.replaceAll("_", "-")} update ${input.name}\`.`,
-      );
+      throw new ConflictError(`A ${label(input.type)} named '${input.name}' already exists`, {
+        hint: `Pick another name, or change it with \`stackyard ${componentTypeCliName(input.type as ComponentType)} update ${input.name}\`.`,
+      });
     }
     const row: ComponentRow = {
       id: randomUUID(),
@@ -204,9 +205,9 @@ export class ConfigStore {
       .prepare("SELECT s.name FROM stacks s JOIN stack_components sc ON sc.stack_id = s.id WHERE sc.component_id = ? ORDER BY s.name")
       .all(row.id) as Array<{ name: string }>;
     if (stacks.length) {
-      throw new StoreUsageError(
+      throw new ConflictError(
         `${label(type)[0]!.toUpperCase()}${label(type).slice(1)} '${name}' is used by stack ${stacks.map((s) => `'${s.name}'`).join(", ")}`,
-        "Remove it from those stacks (`stackyard stack update`) or delete them first.",
+        { hint: "Remove it from those stacks (`stackyard stack update`) or delete them first." },
       );
     }
     if (type === "service_connector") {
@@ -215,10 +216,9 @@ export class ConfigStore {
         name: string;
       }>;
       if (users.length) {
-        throw new StoreUsageError(
-          `Service connector '${name}' is used by ${users.map((u) => `${label(u.type)} '${u.name}'`).join(", ")}`,
-          `Point them at another connector first (\`stackyard ${users[0]!.type.replaceAll("_", "-")} update ${users[0]!.name} --connector OTHER\`) or delete them.`,
-        );
+        throw new ConflictError(`Service connector '${name}' is used by ${users.map((u) => `${label(u.type)} '${u.name}'`).join(", ")}`, {
+          hint: `Point them at another connector first (\`stackyard ${componentTypeCliName(users[0]!.type as ComponentType)} update ${users[0]!.name} --connector OTHER\`) or delete them.`,
+        });
       }
     }
     this.withSecrets(row.id, {}, () => {
@@ -270,16 +270,15 @@ export class ConfigStore {
     const stack = this.findStack(name);
     if (!stack) {
       const names = this.listStacks().map((s) => s.name);
-      throw new StoreUsageError(
-        `No stack named '${name}'`,
-        names.length ? `Registered stacks: ${names.join(", ")}` : "Register one with `stackyard stack register NAME -o ORCHESTRATOR -a ARTIFACT_STORE`.",
-      );
+      throw new NotFoundError(`No stack named '${name}'`, {
+        hint: names.length ? `Registered stacks: ${names.join(", ")}` : "Register one with `stackyard stack register NAME -o ORCHESTRATOR -a ARTIFACT_STORE`.",
+      });
     }
     return stack;
   }
 
   addStack(name: string, components: Record<string, string>): StackRow {
-    if (this.findStack(name)) throw new StoreUsageError(`A stack named '${name}' already exists`, `Change it with \`stackyard stack update ${name}\`.`);
+    if (this.findStack(name)) throw new ConflictError(`A stack named '${name}' already exists`, { hint: `Change it with \`stackyard stack update ${name}\`.` });
     const row: StackRow = { id: randomUUID(), name, components, created: now(), updated: now() };
     this.db
       .transaction(() => {
@@ -292,7 +291,7 @@ export class ConfigStore {
 
   updateStack(name: string, components: Record<string, string>, rename?: string): void {
     const stack = this.getStack(name);
-    if (rename && rename !== name && this.findStack(rename)) throw new StoreUsageError(`A stack named '${rename}' already exists`);
+    if (rename && rename !== name && this.findStack(rename)) throw new ConflictError(`A stack named '${rename}' already exists`);
     this.db
       .transaction(() => {
         this.db.prepare("UPDATE stacks SET name = ?, updated = ? WHERE id = ?").run(rename ?? name, now(), stack.id);
@@ -306,7 +305,7 @@ export class ConfigStore {
   deleteStack(name: string): void {
     const stack = this.getStack(name);
     if (this.activeStackName() === name) {
-      throw new StoreUsageError(`Stack '${name}' is the active stack`, "Set another stack active first (`stackyard stack set default`).");
+      throw new ConflictError(`Stack '${name}' is the active stack`, { hint: "Set another stack active first (`stackyard stack set default`)." });
     }
     this.db.prepare("DELETE FROM stacks WHERE id = ?").run(stack.id);
   }

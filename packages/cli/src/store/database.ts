@@ -1,9 +1,9 @@
 import { closeSync, existsSync, mkdirSync, openSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname } from "node:path";
+import { StoreError } from "@stackyard/core/errors";
 import type BetterSqlite3 from "better-sqlite3";
 import { MIGRATIONS } from "./migrations.js";
-import { StoreOpenError } from "./store-errors.js";
 
 export type Database = BetterSqlite3.Database;
 
@@ -20,22 +20,20 @@ const require = createRequire(import.meta.url);
  */
 export function openDatabase(file: string, options: { create: boolean; readonly?: boolean }): Database {
   if (existsSync(file) && !statSync(file).isFile()) {
-    throw new StoreOpenError(
-      `The Stackyard store ${file} is ${statSync(file).isDirectory() ? "a folder" : "not a regular file"}, not a database file`,
-      process.env.STACKYARD_STORE
+    throw new StoreError(`The Stackyard store ${file} is ${statSync(file).isDirectory() ? "a folder" : "not a regular file"}, not a database file`, {
+      hint: process.env.STACKYARD_STORE
         ? "STACKYARD_STORE must name the store's database file (for example my-project/.stackyard/stackyard.db), or be unset to use the project's own."
         : "Move it away and run `stackyard init` to make a new store.",
-    );
+    });
   }
   if (!existsSync(file)) {
-    if (!options.create) throw new StoreOpenError(`No Stackyard store at ${file}`, "Run `stackyard init` in your project folder first.");
+    if (!options.create) throw new StoreError(`No Stackyard store at ${file}`, { hint: "Run `stackyard init` in your project folder first." });
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     closeSync(openSync(file, "wx", 0o600));
   } else if (!options.create && statSync(file).isFile() && statSync(file).size === 0) {
-    throw new StoreOpenError(
-      `The Stackyard store at ${file} is an empty file`,
-      "Run `stackyard init` in the project folder to initialise it, or point STACKYARD_STORE at the project's store. It was left untouched.",
-    );
+    throw new StoreError(`The Stackyard store at ${file} is an empty file`, {
+      hint: "Run `stackyard init` in the project folder to initialise it, or point STACKYARD_STORE at the project's store. It was left untouched.",
+    });
   }
   const Driver = require("better-sqlite3") as typeof BetterSqlite3;
   let db: Database;
@@ -52,13 +50,12 @@ export function openDatabase(file: string, options: { create: boolean; readonly?
     migrate(db, file);
   } catch (error) {
     db.close();
-    if (error instanceof StoreOpenError) throw error;
+    if (error instanceof StoreError) throw error;
     throw (
       storeFileError(error, file) ??
-      new StoreOpenError(
-        `The Stackyard store at ${file} cannot be read: ${(error as Error).message}`,
-        "The file is damaged or is not a Stackyard store. Move it away and run `stackyard init` to start a new one; it was left untouched.",
-      )
+      new StoreError(`The Stackyard store at ${file} cannot be read: ${(error as Error).message}`, {
+        hint: "The file is damaged or is not a Stackyard store. Move it away and run `stackyard init` to start a new one; it was left untouched.",
+      })
     );
   }
   return db;
@@ -75,9 +72,9 @@ function refuseForeign(db: Database, file: string): void {
   const tables = new Set((db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as Array<{ name: string }>).map((t) => t.name));
   if (tables.size === 0 && (db.pragma("user_version", { simple: true }) as number) === 0) return;
   if (OUR_TABLES.every((t) => tables.has(t))) return;
-  throw new StoreOpenError(
+  throw new StoreError(
     `${file} is an SQLite database of another program, not a Stackyard store (its tables: ${[...tables].slice(0, 5).join(", ") || "none"})`,
-    "Point STACKYARD_STORE at a Stackyard store, or unset it to use the project's own. The file was left untouched.",
+    { hint: "Point STACKYARD_STORE at a Stackyard store, or unset it to use the project's own. The file was left untouched." },
   );
 }
 
@@ -85,15 +82,17 @@ function refuseForeign(db: Database, file: string): void {
  * SQLite's "not a database" and "malformed" errors, from opening or from any
  * later read or write: the store is damaged, and the message says what to do.
  */
-export function storeFileError(error: unknown, file?: string): StoreOpenError | undefined {
+export function storeFileError(error: unknown, file?: string): StoreError | undefined {
   const code = (error as { code?: string }).code ?? "";
   if (!/^SQLITE_(CORRUPT|NOTADB)/.test(code)) return undefined;
   const where = file ? ` at ${file}` : "";
-  return new StoreOpenError(
+  return new StoreError(
     code.startsWith("SQLITE_NOTADB")
       ? `The Stackyard store${where} cannot be read: the file is not an SQLite database`
       : `The Stackyard store${where} cannot be read: it is damaged (${(error as Error).message})`,
-    "Nothing was written. Keep a copy of the file, then either restore it from a backup or recover what SQLite can read (`sqlite3 stackyard.db .recover | sqlite3 recovered.db`) and point STACKYARD_STORE at the result.",
+    {
+      hint: "Nothing was written. Keep a copy of the file, then either restore it from a backup or recover what SQLite can read (`sqlite3 stackyard.db .recover | sqlite3 recovered.db`) and point STACKYARD_STORE at the result.",
+    },
   );
 }
 
@@ -102,23 +101,24 @@ export function storeFileError(error: unknown, file?: string): StoreOpenError | 
  * versions with nvm, or node_modules copied between machines): say so, not
  * that the store is damaged.
  */
-export function nativeModuleError(error: unknown): StoreOpenError | undefined {
+export function nativeModuleError(error: unknown): StoreError | undefined {
   const message = (error as Error).message ?? "";
   if ((error as { code?: string }).code !== "ERR_DLOPEN_FAILED" && !/NODE_MODULE_VERSION|invalid ELF header|wrong ELF class/.test(message)) return undefined;
   const versions = /NODE_MODULE_VERSION (\d+)[\s\S]*NODE_MODULE_VERSION (\d+)/.exec(message);
-  return new StoreOpenError(
+  return new StoreError(
     `The SQLite driver (better-sqlite3) was built for another Node.js${versions ? ` (module version ${versions[1]}; Node.js ${process.version} needs ${versions[2]})` : ""}, so the store cannot be opened`,
-    "Rebuild it for this Node.js with `npm rebuild better-sqlite3` in your project (or reinstall with `npm install`); if it still fails, an npm `nodedir` setting may point at another Node.js (`npm config get nodedir`). The store was not touched.",
+    {
+      hint: "Rebuild it for this Node.js with `npm rebuild better-sqlite3` in your project (or reinstall with `npm install`); if it still fails, an npm `nodedir` setting may point at another Node.js (`npm config get nodedir`). The store was not touched.",
+    },
   );
 }
 
 function migrate(db: Database, file: string): void {
   const current = db.pragma("user_version", { simple: true }) as number;
   if (current > MIGRATIONS.length) {
-    throw new StoreOpenError(
-      `The Stackyard store at ${file} has schema version ${current}, newer than this stackyard supports (${MIGRATIONS.length})`,
-      "Upgrade the stackyard package.",
-    );
+    throw new StoreError(`The Stackyard store at ${file} has schema version ${current}, newer than this stackyard supports (${MIGRATIONS.length})`, {
+      hint: "Upgrade the stackyard package.",
+    });
   }
   if (current === MIGRATIONS.length) return;
   db.transaction(() => {

@@ -1,7 +1,7 @@
+import { StoreError } from "@stackyard/core/errors";
 import { ConfigStore } from "./config-store.js";
 import { type Database, openDatabase } from "./database.js";
 import { findSourceRoot, type ProjectPaths, projectPaths } from "./project.js";
-import { StoreOpenError } from "./store-errors.js";
 
 /** An open project: its paths, store and config. */
 export interface Project {
@@ -15,7 +15,7 @@ export interface Project {
 export function openProject(from: string = process.cwd()): Project {
   const sourceRoot = findSourceRoot(from);
   if (!sourceRoot) {
-    throw new StoreOpenError(`No Stackyard project in ${from} or any folder above it`, "Run `stackyard init` in your project's root folder.");
+    throw new StoreError(`No Stackyard project in ${from} or any folder above it`, { hint: "Run `stackyard init` in your project's root folder." });
   }
   return openProjectAt(sourceRoot, false);
 }

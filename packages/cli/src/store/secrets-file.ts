@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { closeSync, existsSync, fsyncSync, lstatSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
-import { StoreOpenError } from "./store-errors.js";
+import { StoreError } from "@stackyard/core/errors";
 
 /** Secret config values by component id, kept out of the main store. */
 export type SecretsByComponent = Record<string, Record<string, unknown>>;
@@ -60,23 +60,20 @@ export class SecretsFile {
     const info = lstatSync(this.file);
     const uid = process.getuid?.();
     if (!info.isFile() || (uid !== undefined && info.uid !== uid)) {
-      throw new StoreOpenError(
-        `The secrets file ${this.file} is not a regular file owned by you, so it is not read`,
-        "Replace it with the project's own secrets file, or remove it and register the affected components again.",
-      );
+      throw new StoreError(`The secrets file ${this.file} is not a regular file owned by you, so it is not read`, {
+        hint: "Replace it with the project's own secrets file, or remove it and register the affected components again.",
+      });
     }
     if ((info.mode & 0o077) !== 0) {
-      throw new StoreOpenError(
-        `The secrets file ${this.file} can be read or changed by other users (mode ${(info.mode & 0o777).toString(8)}), so it is not read`,
-        `Make it private with \`chmod 600 ${this.file}\`, and change any credential in it that others may have seen.`,
-      );
+      throw new StoreError(`The secrets file ${this.file} can be read or changed by other users (mode ${(info.mode & 0o777).toString(8)}), so it is not read`, {
+        hint: `Make it private with \`chmod 600 ${this.file}\`, and change any credential in it that others may have seen.`,
+      });
     }
   }
 
-  private damaged(why: string): StoreOpenError {
-    return new StoreOpenError(
-      `The secrets file ${this.file} cannot be read: ${why}`,
-      "It was left untouched; restore it from a backup or remove it and register the affected components again.",
-    );
+  private damaged(why: string): StoreError {
+    return new StoreError(`The secrets file ${this.file} cannot be read: ${why}`, {
+      hint: "It was left untouched; restore it from a backup or remove it and register the affected components again.",
+    });
   }
 }

@@ -1,6 +1,6 @@
 import type { ArtifactRecord, PipelineSnapshot, RunQuery, RunRecord, RunStore, StepRunRecord } from "@stackyard/core";
+import { ConflictError } from "@stackyard/core/errors";
 import type { Database } from "./database.js";
-import { StoreUsageError } from "./store-errors.js";
 
 type Row = Record<string, unknown>;
 
@@ -161,7 +161,9 @@ export class SqliteRunStore implements RunStore {
       .prepare("SELECT DISTINCT r.name FROM step_runs s JOIN runs r ON r.id = s.run_id WHERE s.run_id <> ? AND json_extract(s.cached_from, '$.runId') = ?")
       .all(id, id) as Array<{ name: string }>;
     if (users.length) {
-      throw new StoreUsageError(`Runs ${users.map((u) => `'${u.name}'`).join(", ")} reuse outputs of this run through the cache`, "Delete those runs first.");
+      throw new ConflictError(`Runs ${users.map((u) => `'${u.name}'`).join(", ")} reuse outputs of this run through the cache`, {
+        hint: "Delete those runs first.",
+      });
     }
     this.statements.deleteRun.run(id);
   }

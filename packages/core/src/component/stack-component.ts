@@ -1,5 +1,5 @@
 import type { ServiceConnector } from "../connector/service-connector.js";
-import type { ComponentType } from "./component-type.js";
+import { type ComponentType, componentTypeLabel } from "./component-type.js";
 
 /**
  * What a component is constructed with. The config has already been
@@ -48,7 +48,7 @@ export abstract class StackComponent<C = Record<string, unknown>> {
 
   /** A label for messages: `orchestrator 'my_docker' (flavor docker)`. */
   describe(): string {
-    return `${this.type.replaceAll("_", " ")} '${this.name}' (flavor ${this.flavor})`;
+    return `${componentTypeLabel(this.type)} '${this.name}' (flavor ${this.flavor})`;
   }
 }
 

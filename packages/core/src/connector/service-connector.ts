@@ -45,3 +45,26 @@ export abstract class ServiceConnector<C = Record<string, unknown>> extends Stac
     return resourceType ? resources.filter((r) => r.resourceType === resourceType) : resources;
   }
 }
+
+/** Options of a connector flavor's `autoConfigure`. */
+export interface AutoConfigureOptions {
+  /** Auth method to configure (`--auth-method`); each connector type has its default. */
+  authMethod?: string;
+  /** Environment to read; default `process.env`. */
+  env?: Record<string, string | undefined>;
+}
+
+/**
+ * A connector flavor that can read its config from the environment
+ * (`stackyard service-connector register NAME --type T --auto-configure`).
+ * The flavor object carries it, so it runs without the implementation.
+ */
+export interface AutoConfigurable<C = Record<string, unknown>, O extends AutoConfigureOptions = AutoConfigureOptions> {
+  /** Config captured from the environment; validated. */
+  autoConfigure(options?: O): Promise<C>;
+}
+
+/** True when a flavor can auto-configure its components. */
+export function isAutoConfigurable(flavor: unknown): flavor is AutoConfigurable {
+  return typeof (flavor as Partial<AutoConfigurable> | undefined)?.autoConfigure === "function";
+}

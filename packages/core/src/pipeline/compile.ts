@@ -1,10 +1,11 @@
 import { randomUUID } from "node:crypto";
 import type { z } from "zod";
-import type { StackComponentType } from "../component/component-type.js";
+import { componentTypeLabel, type StackComponentType } from "../component/component-type.js";
 import { splitSecrets } from "../config/secret.js";
 import { formatIssues } from "../config/validate.js";
 import { ConfigError, PipelineDefinitionError } from "../errors/errors.js";
 import { type Invocation, recordInvocations } from "./compile-state.js";
+import { componentSettings, hasComponentSettings } from "./component-settings.js";
 import { findNonJson } from "./json-value.js";
 import { parseMemory } from "./memory.js";
 import type { Pipeline } from "./pipeline.js";
@@ -298,17 +299,16 @@ function mergeResources(layers: unknown[], scope: string): ResourceSettings {
 
 function validateComponentSettings(settings: Settings, stack: CompileStack | undefined, scope: string): void {
   if (!stack) return;
-  for (const [type, component] of Object.entries(stack.components)) {
+  for (const [type, component] of Object.entries(stack.components) as [StackComponentType, CompileStackComponent | undefined][]) {
     if (!component?.settingsSchema) continue;
-    const generic = settings[type];
-    const specific = settings[`${type}.${component.flavor}`];
-    if (generic === undefined && specific === undefined) continue;
-    const result = component.settingsSchema.safeParse({ ...generic, ...specific });
-    if (!result.success) {
-      throw new ConfigError(
-        formatIssues(result.error.issues, `settings.${type} of ${scope} (${type.replaceAll("_", " ")} '${component.name}', flavor ${component.flavor})`),
-      );
-    }
+    const key = { type, flavor: component.flavor };
+    if (!hasComponentSettings(settings, key)) continue;
+    componentSettings(
+      settings,
+      key,
+      component.settingsSchema,
+      `settings.${type} of ${scope} (${componentTypeLabel(type)} '${component.name}', flavor ${component.flavor})`,
+    );
   }
 }
 

@@ -1,3 +1,4 @@
+import { componentTypeLabel } from "../component/component-type.js";
 import { StackValidationError } from "../errors/errors.js";
 import type { AnyFlavor } from "../flavor/flavor.js";
 import type { StackDescription } from "./stack-description.js";
@@ -17,7 +18,7 @@ export function validateStack(stack: StackDescription, flavorOf: (type: string, 
     if (!component) continue;
     const flavor = flavorOf(component.type, component.flavor);
     if (flavor?.validateStack) {
-      for (const problem of flavor.validateStack(stack)) problems.push(`${component.type.replaceAll("_", " ")} '${component.name}': ${problem}`);
+      for (const problem of flavor.validateStack(stack)) problems.push(`${componentTypeLabel(component.type)} '${component.name}': ${problem}`);
     }
   }
   if (problems.length) {

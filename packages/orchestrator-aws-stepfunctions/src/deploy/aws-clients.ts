@@ -1,15 +1,9 @@
 import { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
 import { ECSClient } from "@aws-sdk/client-ecs";
 import { SFNClient } from "@aws-sdk/client-sfn";
+import { connectAws, resolveRegion } from "@stackyard/aws-common";
 import { ConfigError, type ServiceConnector } from "@stackyard/core";
 import type { StepFunctionsOrchestratorConfig } from "../index.js";
-
-/** What an `aws` connector hands out for `aws-generic` (duck-typed: no dependency on the connector package). */
-interface ConnectedAwsConfig {
-  region?: string;
-  endpoint?: string;
-  credentials?: SFNClient["config"]["credentials"];
-}
 
 /** The AWS clients an orchestrator talks through, all for one region and endpoint. */
 export interface AwsClients {
@@ -33,8 +27,8 @@ export async function createAwsClients(
   connector: ServiceConnector | undefined,
   label: string,
 ): Promise<AwsClients> {
-  const connected = connector ? ((await connector.connect("aws-generic")) as ConnectedAwsConfig) : {};
-  const region = config.region ?? connected.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
+  const connected = await connectAws<SFNClient["config"]["credentials"]>(connector, "aws-generic");
+  const region = resolveRegion([config.region, connected.region]);
   if (!region) {
     throw new ConfigError(`${label} has no region: set --region, attach an AWS connector with a region, or export AWS_REGION`);
   }

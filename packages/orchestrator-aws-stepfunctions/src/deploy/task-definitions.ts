@@ -6,6 +6,7 @@ import {
   type RegisterTaskDefinitionCommandInput,
   type TaskDefinition,
 } from "@aws-sdk/client-ecs";
+import { awsErrorCode, isAwsNotFound } from "@stackyard/aws-common";
 import { ConfigError } from "@stackyard/core";
 import { shortHash } from "../compiler/index.js";
 
@@ -96,10 +97,11 @@ function fingerprint(
   ]);
 }
 
-const isNotFound = (error: unknown): boolean => {
-  const e = error as { name?: string; message?: string };
-  return e.name === "ClientException" || e.name === "ResourceNotFoundException" || /unable to describe|not found|does not exist/i.test(e.message ?? "");
-};
+/** ECS answers a DescribeTaskDefinition of an unknown family with a ClientException ("Unable to describe task definition"). */
+const isNotFound = (error: unknown): boolean =>
+  isAwsNotFound(error) ||
+  awsErrorCode(error) === "ClientException" ||
+  /unable to describe|not found|does not exist/i.test((error as Error | undefined)?.message ?? "");
 
 /**
  * The ARN of a task definition matching `spec`: the family's latest

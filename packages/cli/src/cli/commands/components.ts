@@ -1,9 +1,8 @@
-import { type ComponentType, ConfigError, componentTypeLabel } from "@stackyard/core";
+import { type ComponentType, ConfigError, ConflictError, componentTypeCliName, componentTypeLabel } from "@stackyard/core";
 import { requireFlavorEntry } from "../../flavors/load-component.js";
 import { loadFlavor } from "../../flavors/load-flavor.js";
 import { FlavorRegistry } from "../../flavors/registry.js";
 import type { Project } from "../../store/open-project.js";
-import { StoreUsageError } from "../../store/store-errors.js";
 import { coerceArgs, displayConfig, validateComponentConfig } from "../component-config.js";
 import { parseConfigArgs } from "../config-args.js";
 import { checkName } from "../names.js";
@@ -29,10 +28,9 @@ export async function registerComponent(type: string, name: string, opts: { flav
     const { values, rest } = parseConfigArgs(extra);
     if (rest.length) throw new ConfigError(`Unexpected argument ${quoteInput(rest[0]!)}: config values are given as --key=value`);
     if (project.config.findComponent(type, name)) {
-      throw new StoreUsageError(
-        `A ${label(type)} named '${name}' already exists`,
-        `Pick another name, or change it with \`stackyard ${type.replaceAll("_", "-")} update ${name}\`.`,
-      );
+      throw new ConflictError(`A ${label(type)} named '${name}' already exists`, {
+        hint: `Pick another name, or change it with \`stackyard ${componentTypeCliName(type as ComponentType)} update ${name}\`.`,
+      });
     }
     const registry = new FlavorRegistry(project.config, project.paths.sourceRoot);
     const flavor = await loadFlavor(requireFlavorEntry(registry, type, opts.flavor), project.paths.sourceRoot);
@@ -55,7 +53,7 @@ export async function updateComponent(
     if (rest.length) throw new ConfigError(`Unexpected argument ${quoteInput(rest[0]!)}: config values are given as --key=value`);
     const row = project.config.getComponent(type, name);
     if (opts.rename && opts.rename !== name && project.config.findComponent(type, opts.rename)) {
-      throw new StoreUsageError(`A ${label(type)} named '${opts.rename}' already exists`);
+      throw new ConflictError(`A ${label(type)} named '${opts.rename}' already exists`);
     }
     const registry = new FlavorRegistry(project.config, project.paths.sourceRoot);
     const flavor = await loadFlavor(requireFlavorEntry(registry, type, row.flavor), project.paths.sourceRoot);

@@ -1,18 +1,13 @@
-import { ConfigError, type ServiceConnector } from "@stackyard/core";
+import { ConfigError, ConflictError, isAutoConfigurable, type ServiceConnector } from "@stackyard/core";
 import { instantiateComponent, requireFlavorEntry } from "../../flavors/load-component.js";
 import { loadFlavor } from "../../flavors/load-flavor.js";
 import { FlavorRegistry } from "../../flavors/registry.js";
-import { StoreUsageError } from "../../store/store-errors.js";
 import { coerceArgs, validateComponentConfig } from "../component-config.js";
 import { parseConfigArgs } from "../config-args.js";
 import { checkName } from "../names.js";
 import { info, printDetails, printJson, printTable } from "../output.js";
 import { quoteInput } from "../quote-input.js";
 import { withProject } from "../with-project.js";
-
-interface AutoConfigurable {
-  autoConfigure?: (options: { authMethod?: string }) => Promise<Record<string, unknown>>;
-}
 
 /**
  * `service-connector register NAME --type aws [--auth-method M] [--auto-configure] [--key=value ...]`.
@@ -24,15 +19,14 @@ export async function registerConnector(name: string, opts: { type: string; auth
     const { values, rest } = parseConfigArgs(extra);
     if (rest.length) throw new ConfigError(`Unexpected argument ${quoteInput(rest[0]!)}: config values are given as --key=value`);
     if (project.config.findComponent("service_connector", name)) {
-      throw new StoreUsageError(`A service connector named '${name}' already exists`, `Change it with \`stackyard service-connector update ${name}\`.`);
+      throw new ConflictError(`A service connector named '${name}' already exists`, { hint: `Change it with \`stackyard service-connector update ${name}\`.` });
     }
     const registry = new FlavorRegistry(project.config, project.paths.sourceRoot);
     const flavor = await loadFlavor(requireFlavorEntry(registry, "service_connector", opts.type), project.paths.sourceRoot);
     let config: Record<string, unknown> = {};
     if (opts.autoConfigure) {
-      const auto = (flavor as AutoConfigurable).autoConfigure;
-      if (!auto) throw new ConfigError(`Connector type ${opts.type} cannot auto-configure; give its config as --key=value`);
-      config = await auto({ authMethod: opts.authMethod });
+      if (!isAutoConfigurable(flavor)) throw new ConfigError(`Connector type ${opts.type} cannot auto-configure; give its config as --key=value`);
+      config = await flavor.autoConfigure({ authMethod: opts.authMethod });
     }
     config = { ...config, ...coerceArgs(flavor, values, { type: "service_connector", name }) };
     if (opts.authMethod) config.auth_method = opts.authMethod;

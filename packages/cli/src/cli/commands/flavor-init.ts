@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ConfigError } from "@stackyard/core";
+import { type ComponentType, ConfigError, componentTypeCliName, componentTypeLabel } from "@stackyard/core";
 import { FLAVOR_NAME, PACKAGE_NAME, SCAFFOLD_TYPES, type ScaffoldType, scaffoldNames } from "../../scaffold/names.js";
 import { renderFlavorPackage } from "../../scaffold/render.js";
 import { info } from "../output.js";
@@ -36,7 +36,7 @@ function cliVersion(): string {
 export async function flavorInit(name: string, opts: FlavorInitOptions): Promise<void> {
   const types = Object.keys(SCAFFOLD_TYPES).join(", ");
   if (!opts.type) throw new ConfigError("Missing --type", { hint: `Use one of: ${types}.` });
-  const cliType = opts.type.replaceAll("_", "-");
+  const cliType = componentTypeCliName(opts.type as ComponentType);
   if (!(cliType in SCAFFOLD_TYPES)) throw new ConfigError(`Unknown component type '${opts.type}' for flavor init`, { hint: `Use one of: ${types}.` });
   if (!FLAVOR_NAME.test(name)) {
     throw new ConfigError(`Invalid flavor name '${name}'`, {
@@ -63,7 +63,7 @@ export async function flavorInit(name: string, opts: FlavorInitOptions): Promise
   const shown = relative(process.cwd(), dir) || ".";
   info(
     [
-      `Created ${names.type.replaceAll("_", " ")} flavor '${name}' (package ${names.packageName}) in ${shown}`,
+      `Created ${componentTypeLabel(names.type)} flavor '${name}' (package ${names.packageName}) in ${shown}`,
       "",
       "Next:",
       `  cd ${shown} && npm install && npm run build && npm test`,

@@ -1,9 +1,17 @@
-import { type AnyFlavor, type ComponentType, ConfigError, componentTypeLabel, isComponentType, secretKeys } from "@stackyard/core";
+import {
+  type AnyFlavor,
+  type ComponentType,
+  ConfigError,
+  ConflictError,
+  componentTypeCliName,
+  componentTypeLabel,
+  isComponentType,
+  secretKeys,
+} from "@stackyard/core";
 import { z } from "zod";
 import { requireFlavorEntry } from "../../flavors/load-component.js";
 import { loadFlavor, loadFlavorFromSource } from "../../flavors/load-flavor.js";
 import { FlavorRegistry } from "../../flavors/registry.js";
-import { StoreUsageError } from "../../store/store-errors.js";
 import { info, printDetails, printJson, printTable } from "../output.js";
 import { withProject } from "../with-project.js";
 
@@ -16,10 +24,9 @@ export async function registerFlavor(type: string, source: string): Promise<void
     const registry = new FlavorRegistry(project.config, project.paths.sourceRoot);
     const existing = registry.find(type, flavor.name);
     if (existing && existing.origin !== "registered") {
-      throw new StoreUsageError(
-        `A ${label(type)} flavor named '${flavor.name}' already exists (${existing.origin}, ${existing.source})`,
-        "Give your flavor another name.",
-      );
+      throw new ConflictError(`A ${label(type)} flavor named '${flavor.name}' already exists (${existing.origin}, ${existing.source})`, {
+        hint: "Give your flavor another name.",
+      });
     }
     project.config.putFlavor({ type, name: flavor.name, source, description: flavor.description ?? null, remote: Boolean(flavor.remote) });
     info(`Registered ${label(type)} flavor '${flavor.name}' from ${source}.`);
@@ -38,7 +45,7 @@ export async function listFlavors(type: string | undefined, opts: { json?: boole
     if (opts.json) printJson(rows);
     else
       printTable(
-        rows.map((r) => ({ ...r, type: r.type.replaceAll("_", "-") })),
+        rows.map((r) => ({ ...r, type: componentTypeCliName(r.type as ComponentType) })),
         type ? ["name", "origin", "source", "description"] : ["type", "name", "origin", "source"],
         "No flavors.",
       );
@@ -128,7 +135,9 @@ export async function deleteFlavor(type: string, name: string): Promise<void> {
   await withProject((project) => {
     const entry = new FlavorRegistry(project.config, project.paths.sourceRoot).find(type, name);
     if (entry && entry.origin !== "registered") {
-      throw new StoreUsageError(`The ${label(type)} flavor '${name}' is ${entry.origin}, not registered by source path`, "Uninstall its package to remove it.");
+      throw new ConflictError(`The ${label(type)} flavor '${name}' is ${entry.origin}, not registered by source path`, {
+        hint: "Uninstall its package to remove it.",
+      });
     }
     project.config.deleteFlavor(type, name);
     info(`Deleted ${label(type)} flavor '${name}'.`);

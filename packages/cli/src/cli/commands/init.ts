@@ -1,8 +1,8 @@
 import { existsSync, mkdirSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
+import { StoreError } from "@stackyard/core/errors";
 import { openProjectAt } from "../../store/open-project.js";
 import { projectPaths, STACKYARD_DIR } from "../../store/project.js";
-import { StoreOpenError } from "../../store/store-errors.js";
 import { info } from "../output.js";
 
 /**
@@ -57,15 +57,15 @@ function makeFolder(dir: string): void {
   }
   const hint = "Give --path a folder you can write to (it is made if missing).";
   if (!statSync(existing).isDirectory()) {
-    throw new StoreOpenError(`Cannot initialise ${dir}: ${existing} is a file, not a folder`, hint);
+    throw new StoreError(`Cannot initialise ${dir}: ${existing} is a file, not a folder`, { hint: hint });
   }
   for (const folder of missing) {
     try {
       mkdirSync(folder);
     } catch (error) {
-      throw new StoreOpenError(
+      throw new StoreError(
         `Cannot initialise ${dir}: cannot make the folder ${folder} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
-        hint,
+        { hint: hint },
       );
     }
   }

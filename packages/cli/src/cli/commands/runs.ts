@@ -1,8 +1,8 @@
 import type { RunRecord, RunStatus } from "@stackyard/core";
+import { ConfigError, ConflictError, NotFoundError } from "@stackyard/core/errors";
 import { reapDeadRun } from "../../client/stale-runs.js";
 import type { Project } from "../../store/open-project.js";
 import { SqliteRunStore } from "../../store/sqlite-run-store.js";
-import { StoreUsageError } from "../../store/store-errors.js";
 import { info, printDetails, printJson, printTable } from "../output.js";
 import { quoteInput } from "../quote-input.js";
 import { withProject } from "../with-project.js";
@@ -16,7 +16,7 @@ function duration(start?: string, end?: string): string {
 /** Finds a run by id, id prefix or name, reconciling it first. */
 export async function findRun(project: Project, store: SqliteRunStore, idOrName: string): Promise<RunRecord> {
   const run = await store.getRun(idOrName);
-  if (!run) throw new StoreUsageError(`No run '${idOrName}'`, "List runs with `stackyard runs list`.");
+  if (!run) throw new NotFoundError(`No run '${idOrName}'`, { hint: "List runs with `stackyard runs list`." });
   const { reconcileRun } = await import("../../client/reconcile.js");
   return reconcileRun(project, store, await reapDeadRun(store, run));
 }
@@ -25,7 +25,7 @@ export async function findRun(project: Project, store: SqliteRunStore, idOrName:
 function parseLimit(raw: string | undefined): number {
   if (raw === undefined) return 50;
   if (!/^\d+$/.test(raw.trim()) || Number(raw) < 1 || !Number.isSafeInteger(Number(raw))) {
-    throw new StoreUsageError(`Invalid --limit ${quoteInput(raw)}: expected a whole number from 1`, "For example `stackyard runs list --limit 20`.");
+    throw new ConfigError(`Invalid --limit ${quoteInput(raw)}: expected a whole number from 1`, { hint: "For example `stackyard runs list --limit 20`." });
   }
   return Number(raw);
 }
@@ -36,7 +36,7 @@ const RUN_STATUSES = ["initializing", "running", "completed", "cached", "failed"
 /** `--status`: one of the statuses a run can have. */
 function parseStatus(raw: string | undefined): RunRecord["status"] | undefined {
   if (raw === undefined || (RUN_STATUSES as readonly string[]).includes(raw)) return raw as RunRecord["status"] | undefined;
-  throw new StoreUsageError(`Invalid --status ${quoteInput(raw)}: a run's status is one of ${RUN_STATUSES.join(", ")}`);
+  throw new ConfigError(`Invalid --status ${quoteInput(raw)}: a run's status is one of ${RUN_STATUSES.join(", ")}`);
 }
 
 export async function listRuns(opts: { json?: boolean; pipeline?: string; status?: string; limit?: string }): Promise<void> {
@@ -123,7 +123,9 @@ export async function runLogs(idOrName: string, opts: { step?: string }): Promis
     const steps = await store.listStepRuns(run.id);
     const chosen = opts.step ? steps.filter((s) => s.stepId === opts.step) : steps;
     if (opts.step && !chosen.length) {
-      throw new StoreUsageError(`Run '${run.name}' has no step '${opts.step}'`, `Its steps: ${steps.map((s) => s.stepId).join(", ") || "(none recorded)"}`);
+      throw new NotFoundError(`Run '${run.name}' has no step '${opts.step}'`, {
+        hint: `Its steps: ${steps.map((s) => s.stepId).join(", ") || "(none recorded)"}`,
+      });
     }
     const { readStepLogs } = await import("../../client/logs.js");
     for (const step of chosen) {
@@ -139,7 +141,7 @@ export async function deleteRun(idOrName: string): Promise<void> {
     const store = new SqliteRunStore(project.db);
     const run = await findRun(project, store, idOrName);
     if (["initializing", "running", "retrying"].includes(run.status)) {
-      throw new StoreUsageError(`Run '${run.name}' is still ${run.status}`, `Stop it first with \`stackyard runs stop ${run.name}\`.`);
+      throw new ConflictError(`Run '${run.name}' is still ${run.status}`, { hint: `Stop it first with \`stackyard runs stop ${run.name}\`.` });
     }
     await store.deleteRun(run.id);
     info(`Deleted run '${run.name}' (${run.id}).`);

@@ -1,10 +1,11 @@
+import { type ComponentType, componentTypeLabel } from "@stackyard/core/component-type";
 import type { Project } from "../../store/open-project.js";
 import { printDetails, printJson, printTable } from "../output.js";
 import { withProject } from "../with-project.js";
 
-// Read-only stack commands import nothing from @stackyard/core at run time,
-// so `stack list` starts as fast as the store allows.
-const label = (type: string) => type.replaceAll("_", " ");
+// Read-only stack commands import only core's dependency-free entries at run
+// time (not zod), so `stack list` starts as fast as the store allows.
+const label = (type: string) => componentTypeLabel(type as ComponentType);
 
 function describeComponents(project: Project, components: Record<string, string>): Record<string, { name: string; flavor: string; id: string }> {
   return Object.fromEntries(
