@@ -4,7 +4,7 @@ import { loadFlavor } from "../../flavors/load-flavor.js";
 import { FlavorRegistry } from "../../flavors/registry.js";
 import type { Project } from "../../store/open-project.js";
 import { StoreUsageError } from "../../store/store-errors.js";
-import { coerceArgs, displayConfig, validateComponentConfig } from "../component-config.js";
+import { coerceArgs, maskedComponentConfig, validateComponentConfig } from "../component-config.js";
 import { parseConfigArgs } from "../config-args.js";
 import { checkName } from "../names.js";
 import { info, printDetails, printJson, printTable } from "../output.js";
@@ -94,17 +94,7 @@ export async function listComponents(type: string, opts: { json?: boolean }): Pr
 export async function describeComponent(type: string, name: string, opts: { json?: boolean }): Promise<void> {
   await withProject(async (project) => {
     const row = project.config.getComponent(type, name);
-    const registry = new FlavorRegistry(project.config, project.paths.sourceRoot);
-    const entry = registry.find(type, row.flavor);
-    let flavor;
-    let flavorProblem: string | undefined;
-    try {
-      flavor = entry ? await loadFlavor(entry, project.paths.sourceRoot) : undefined;
-      if (!entry) flavorProblem = `flavor ${row.flavor} is not available`;
-    } catch (error) {
-      flavorProblem = (error as Error).message;
-    }
-    const secretKeys = Object.keys(project.config.secrets.get(row.id));
+    const { config, flavorSource, flavorProblem } = await maskedComponentConfig(project, row);
     const stacks = project.config
       .listStacks()
       .filter((s) => Object.values(s.components).includes(row.id))
@@ -113,10 +103,10 @@ export async function describeComponent(type: string, name: string, opts: { json
       name: row.name,
       type: row.type,
       flavor: row.flavor,
-      flavor_source: entry?.source,
+      flavor_source: flavorSource,
       id: row.id,
       connector: row.connector ?? undefined,
-      config: displayConfig(flavor, row.config, secretKeys),
+      config,
       stacks,
       created: row.created,
       updated: row.updated,
