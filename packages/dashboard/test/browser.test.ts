@@ -58,6 +58,7 @@ describe("the dashboard in Chromium", () => {
       ["second", "completed"],
       ["first", "completed"],
     ]);
+    expect(await page.textContent("main")).not.toMatch(/\b(null|undefined|NaN)\b/);
     await page.screenshot({ path: join(shots, "runs.png"), fullPage: true });
   });
 
@@ -78,6 +79,7 @@ describe("the dashboard in Chromium", () => {
     await page.waitForSelector(".step-panel pre.logs:text('total is 10')");
     expect(await page.textContent(".step-panel table.outputs")).toContain("total");
     expect(new URL(page.url()).searchParams.get("step")).toBe("sum_numbers");
+    expect(await page.textContent("main")).not.toMatch(/\b(null|undefined|NaN)\b/);
     await page.screenshot({ path: join(shots, "run.png"), fullPage: true });
   });
 

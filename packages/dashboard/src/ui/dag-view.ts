@@ -35,7 +35,7 @@ export class DagView {
     this.element.append(defs);
     for (const edge of graph.edges()) {
       const points = graph.edge(edge).points ?? [];
-      const d = points.map((p, i) => `${i ? "L" : "M"}${p.x},${p.y}`).join(" ");
+      const d = points.map((p: { x: number; y: number }, i: number) => `${i ? "L" : "M"}${p.x},${p.y}`).join(" ");
       this.element.append(svg("path", { d, class: "edge", "marker-end": "url(#arrow)", "data-edge": `${edge.v}->${edge.w}` }));
     }
     for (const step of steps) {

@@ -12,6 +12,13 @@ export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<s
   return el;
 }
 
+/** Replaces an element's children, leaving out the absent ones (`cond ? node : null`). */
+export function fill(el: Element, ...children: Child[]): void {
+  el.replaceChildren(
+    ...children.filter((c): c is Node | string | number => c !== null && c !== undefined && c !== false).map((c) => (c instanceof Node ? c : String(c))),
+  );
+}
+
 const SVG = "http://www.w3.org/2000/svg";
 
 /** Creates an SVG element with attributes. */

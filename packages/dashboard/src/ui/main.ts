@@ -1,5 +1,5 @@
 import "./style.css";
-import { h } from "./dom.js";
+import { fill, h } from "./dom.js";
 import { runPage } from "./pages/run-page.js";
 import { runsPage } from "./pages/runs-page.js";
 import { stacksPage } from "./pages/stacks-page.js";
@@ -18,7 +18,7 @@ async function route(): Promise<void> {
     else if (parts[0] === "stacks") leave = await stacksPage(root);
     else leave = await runsPage(root, searchParams);
   } catch (error) {
-    root.replaceChildren(h("p", { class: "error" }, (error as Error).message));
+    fill(root, h("p", { class: "error" }, (error as Error).message));
   }
   for (const link of document.querySelectorAll("header nav a")) link.classList.toggle("current", pathname.startsWith(link.getAttribute("href")!));
 }

@@ -86,7 +86,7 @@ async function detach(file: string, port: number, host: string): Promise<void> {
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
     const state = readState(file);
-    if (state?.pid === child.pid) {
+    if (state && state.pid === child.pid) {
       process.stdout.write(`${state.url}\n`);
       info(`Stackyard dashboard running in the background (pid ${state.pid}); stop it with \`stackyard down\`.`);
       return;

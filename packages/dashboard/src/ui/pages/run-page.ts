@@ -1,6 +1,6 @@
 import { api, type RunDetail, type StepView } from "../api-client.js";
 import { DagView } from "../dag-view.js";
-import { duration, h, statusBadge, when } from "../dom.js";
+import { duration, fill, h, statusBadge, when } from "../dom.js";
 import { liveEvents } from "../live-events.js";
 
 function details(rows: Array<[string, Node | string | undefined]>): HTMLDListElement {
@@ -90,7 +90,8 @@ export async function runPage(root: HTMLElement, runId: string, params: URLSearc
 
   const drawHeader = () => {
     const { run, snapshot } = detail;
-    header.replaceChildren(
+    fill(
+      header,
       h("h1", {}, run.name, " ", statusBadge(run.status)),
       details([
         ["id", run.id],
@@ -106,9 +107,7 @@ export async function runPage(root: HTMLElement, runId: string, params: URLSearc
   };
   const drawPanel = async () => {
     dag.select(selected);
-    panel.replaceChildren(
-      selected ? await stepPanel(id, steps().get(selected), selected) : h("p", { class: "hint" }, "Click a step to see its outputs and logs."),
-    );
+    fill(panel, selected ? await stepPanel(id, steps().get(selected), selected) : h("p", { class: "hint" }, "Click a step to see its outputs and logs."));
   };
   const select = (stepId: string) => {
     selected = stepId;
@@ -120,7 +119,8 @@ export async function runPage(root: HTMLElement, runId: string, params: URLSearc
   const dag = new DagView(dagSteps, statuses, select);
   drawHeader();
   const snapshot = detail.snapshot;
-  root.replaceChildren(
+  fill(
+    root,
     header,
     h("section", { class: "dag-box" }, dag.element),
     panel,

@@ -1,5 +1,5 @@
 import { api, type RunView } from "../api-client.js";
-import { duration, h, statusBadge, when } from "../dom.js";
+import { duration, fill, h, statusBadge, when } from "../dom.js";
 import { liveEvents } from "../live-events.js";
 
 const STATUSES = ["", "initializing", "running", "completed", "cached", "failed", "skipped", "retrying", "stopped"];
@@ -62,7 +62,8 @@ export async function runsPage(root: HTMLElement, params: URLSearchParams): Prom
     page.offset > 0 ? pageLink(params, Math.max(0, page.offset - page.limit), "← newer") : null,
     page.hasMore ? pageLink(params, page.offset + page.limit, "older →") : null,
   );
-  root.replaceChildren(
+  fill(
+    root,
     h("h1", {}, "Runs"),
     filterForm(params),
     page.runs.length

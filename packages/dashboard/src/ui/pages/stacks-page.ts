@@ -1,10 +1,11 @@
 import { api } from "../api-client.js";
-import { h } from "../dom.js";
+import { fill, h } from "../dom.js";
 
 /** Stacks (the active one marked) and every component and connector, secrets masked by the CLI. */
 export async function stacksPage(root: HTMLElement): Promise<() => void> {
   const [{ stacks }, { components }] = await Promise.all([api.stacks(), api.components()]);
-  root.replaceChildren(
+  fill(
+    root,
     h("h1", {}, "Stacks"),
     h(
       "table",
