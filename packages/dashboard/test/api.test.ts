@@ -273,8 +273,12 @@ describe("stackyard up and down: usage", () => {
     const server = await startUp(dir, ["--host", "0.0.0.0"]);
     try {
       expect(server.stderr()).toContain("Warning: the dashboard listens on 0.0.0.0");
+      expect(existsSync(join(dir, ".stackyard", "dashboard.json"))).toBe(true);
     } finally {
       await server.stop();
     }
+    // Stopped by a signal, it forgets its URL and token.
+    expect(server.child.exitCode).toBe(0);
+    expect(existsSync(join(dir, ".stackyard", "dashboard.json"))).toBe(false);
   });
 });
