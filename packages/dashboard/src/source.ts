@@ -60,4 +60,6 @@ export interface DashboardSource {
   readStepLogs(run: RunRecord, stepId: string): Promise<string>;
   listStacks(): Promise<StackSummary[]>;
   listComponents(): Promise<ComponentSummary[]>;
+  /** Asks an active run to stop (the one state-changing call); absent, the UI offers no Stop button. */
+  stopRun?(run: RunRecord): Promise<void>;
 }

@@ -2,12 +2,11 @@
  * The dashboard's JSON API, served by the built `stackyard up` over a real
  * project that ran the CLI tests' fixture pipeline.
  */
-import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cli, cliPath, newProject, removeProject } from "../../cli/test/cli-harness.js";
-import { type RunningDashboard, startUp } from "./dashboard-server.js";
+import { cli, newProject, removeProject } from "../../cli/test/cli-harness.js";
+import { type RunningDashboard, runInBackground, startUp } from "./dashboard-server.js";
 
 const CONNECTOR_SECRET = "wJalrXUtnFEMI-sweep-connector-secret";
 const COMPONENT_SECRET = "s3cr3t-sweep-component-token";
@@ -132,7 +131,8 @@ describe("stackyard up: the JSON API", () => {
     expect((await get("/api/nope")).status).toBe(404);
     expect((await get("/api/runs/%E0%A4%A")).status).toBe(400);
     expect((await get("/api/runs/no-such-run")).json()).toEqual({ error: "No run 'no-such-run'" });
-    expect((await get("/api/runs", { method: "POST" })).status).toBe(405);
+    expect((await get("/api/runs", { method: "PUT" })).status).toBe(405);
+    expect((await get("/api/runs", { method: "POST", headers: { "x-stackyard-action": "1" } })).status).toBe(404);
   });
 
   it("describes a run: steps, artifacts per step, snapshot summary and error", async () => {
@@ -198,18 +198,37 @@ describe("stackyard up: the JSON API", () => {
       return pattern.test(text);
     };
     await until(/retry: 1000/);
-    const run = spawn(process.execPath, [cliPath, "run", "./pipelines/hello.ts#hello", "--run-name", "live", "-p", "sleep_ms=1500", "--no-cache"], {
-      cwd: dir,
-      env: { ...process.env, STACKYARD_STORE: "", STACKYARD_STACK: "" },
-      stdio: "ignore",
-    });
-    const exited = new Promise((resolve) => run.once("exit", resolve));
+    const exited = runInBackground(dir, "live", ["sleep_ms=1500"]);
     expect(await until(/"stepId":"sleep","stepName":"sleep","status":"running"/)).toBe(true);
     expect(await until(/"stepId":"sleep","stepName":"sleep","status":"completed"/)).toBe(true);
     expect(await until(/event: run\ndata: \{"type":"run","run":\{[^\n]*"name":"live"[^\n]*"status":"completed"/)).toBe(true);
     await exited;
     controller.abort();
     seen.push(text);
+  });
+
+  it("stops a running run on a POST that carries the token in a header and the CSRF header, and only then", async () => {
+    const exited = runInBackground(dir, "long", ["sleep_ms=60000"]);
+    const status = async () => (await get("/api/runs/long")).json().run?.status as string | undefined;
+    const waitFor = async (wanted: string) => {
+      const deadline = Date.now() + 30_000;
+      while ((await status()) !== wanted && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+      return status();
+    };
+    expect(await waitFor("running")).toBe("running");
+    const stop = (headers: Record<string, string>, query = "") => fetch(`${server.origin}/api/runs/long/stop${query}`, { method: "POST", headers });
+    expect((await stop({ authorization: `Bearer ${server.token}` })).status).toBe(403);
+    expect((await stop({ "x-stackyard-action": "1" }, `?token=${server.token}`)).status).toBe(403);
+    expect((await stop({ "x-stackyard-action": "1" })).status).toBe(401);
+    expect(await status()).toBe("running");
+    const ok = await stop({ authorization: `Bearer ${server.token}`, "x-stackyard-action": "1" });
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toMatchObject({ stopping: true });
+    expect(await waitFor("stopped")).toBe("stopped");
+    await exited;
+    const again = await stop({ authorization: `Bearer ${server.token}`, "x-stackyard-action": "1" });
+    expect(again.status).toBe(409);
+    expect(await again.json()).toEqual({ error: "Run 'long' is already stopped" });
   });
 
   it("never sends a secret value: not in the API, the pages, the UI bundle or the event stream", async () => {

@@ -3,14 +3,13 @@
  * against `stackyard up` over a project that ran the fixture pipeline.
  * Screenshots go to .test-tmp/dashboard-screenshots/.
  */
-import { spawn } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { chromiumArgs, ensureChromium } from "@stackyard/tools/engines";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cli, cliPath, newProject, removeProject, repoRoot } from "../../cli/test/cli-harness.js";
-import { type RunningDashboard, startUp } from "./dashboard-server.js";
+import { cli, newProject, removeProject, repoRoot } from "../../cli/test/cli-harness.js";
+import { type RunningDashboard, runInBackground, startUp } from "./dashboard-server.js";
 
 const shots = join(repoRoot, ".test-tmp", "dashboard-screenshots");
 // style.css: completed and running node borders.
@@ -93,12 +92,7 @@ describe("the dashboard in Chromium", () => {
   it("turns nodes from running to completed while the page is open, without reloading it", async () => {
     await page.goto(`${server.origin}/runs`);
     await page.waitForSelector("table.runs tbody tr");
-    const child = spawn(process.execPath, [cliPath, "run", "./pipelines/hello.ts#hello", "--run-name", "slow", "-p", "sleep_ms=2500", "--no-cache"], {
-      cwd: dir,
-      env: { ...process.env, STACKYARD_STORE: "", STACKYARD_STACK: "" },
-      stdio: "ignore",
-    });
-    const exited = new Promise((resolve) => child.once("exit", resolve));
+    const exited = runInBackground(dir, "slow", ["sleep_ms=2500"]);
     // The new run appears in the open list by itself, then its page shows the slow step running.
     await page.waitForSelector("table.runs a:text('slow')", { timeout: 20_000 });
     await page.click("table.runs a:text('slow')");
@@ -109,6 +103,18 @@ describe("the dashboard in Chromium", () => {
     await page.waitForSelector(`${sleep}[data-status='completed']`, { timeout: 20_000 });
     expect(await page.$eval(`${sleep} rect`, (r) => getComputedStyle(r).stroke)).toBe(COMPLETED);
     await page.waitForSelector("h1 .status-completed");
+    await exited;
+  });
+
+  it("stops a running run from its page", async () => {
+    const exited = runInBackground(dir, "endless", ["sleep_ms=60000"]);
+    await page.goto(`${server.origin}/runs`);
+    await page.click("table.runs a:text('endless')", { timeout: 20_000 });
+    await page.waitForSelector("svg.dag g.node[data-step='sleep'][data-status='running']", { timeout: 20_000 });
+    await page.click("button.stop");
+    await page.waitForSelector("h1 .status-stopped", { timeout: 20_000 });
+    expect(await page.$("button.stop")).toBeNull();
+    await page.screenshot({ path: join(shots, "run-stopped.png"), fullPage: true });
     await exited;
   });
 

@@ -70,6 +70,11 @@ export class ProjectDashboardSource implements DashboardSource {
     }));
   }
 
+  async stopRun(run: RunRecord): Promise<void> {
+    const { stopRunNow } = await import("./reconcile.js");
+    await stopRunNow(this.project, this.store, run);
+  }
+
   async listComponents(): Promise<ComponentSummary[]> {
     const stacks = this.project.config.listStacks();
     return Promise.all(

@@ -20,9 +20,28 @@ function decodeSegment(segment: string): string {
   }
 }
 
-/** Read-only JSON routes under /api/ (the event stream is the server's). */
+const ACTIVE = new Set(["initializing", "running", "retrying"]);
+
+/** JSON routes under /api/ (the event stream is the server's). */
 export class ApiRoutes {
   constructor(private readonly source: DashboardSource) {}
+
+  /** POST routes: the server has checked the token and the CSRF header already. */
+  async handlePost(path: string, params: URLSearchParams): Promise<ApiBody> {
+    this.noParams(params);
+    const parts = path.split("/").filter(Boolean).slice(1).map(decodeSegment);
+    const [head, id, action] = parts;
+    if (head === "runs" && id !== undefined && action === "stop" && parts.length === 3) return this.stop(id);
+    throw new HttpError(404, `No API route POST ${path}`);
+  }
+
+  private async stop(id: string): Promise<ApiBody> {
+    if (!this.source.stopRun) throw new HttpError(405, "This dashboard cannot stop runs");
+    const run = await this.findRun(id);
+    if (!ACTIVE.has(run.status)) throw new HttpError(409, `Run '${run.name}' is already ${run.status}`);
+    await this.source.stopRun(run);
+    return { runId: run.id, stopping: true };
+  }
 
   async handle(path: string, params: URLSearchParams): Promise<ApiBody> {
     const parts = path.split("/").filter(Boolean).slice(1).map(decodeSegment);

@@ -32,6 +32,9 @@ export interface Dashboard {
   close(): Promise<void>;
 }
 
+/** The header every state-changing call carries (the UI sets it; cross-site forms cannot). */
+export const CSRF_HEADER = "x-stackyard-action";
+
 const SECURITY_HEADERS = {
   "x-content-type-options": "nosniff",
   "x-frame-options": "DENY",
@@ -52,7 +55,8 @@ function urlHost(host: string): string {
  * Starts the dashboard's HTTP server: the JSON API under /api/, server-sent
  * events at /api/events and the web UI everywhere else. Every request needs
  * the access token (in the URL, a bearer header, or the cookie the first
- * visit sets). Only GET is served: the slice has no state-changing call.
+ * visit sets). The one state-changing call (stop a run) is a POST that also
+ * needs the {@link CSRF_HEADER} header.
  */
 export async function startDashboard(options: DashboardOptions): Promise<Dashboard> {
   const host = options.host ?? "127.0.0.1";
@@ -73,6 +77,14 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       return;
     }
     const cookie: Record<string, string> = proof === "query" ? { "set-cookie": tokenCookie(token) } : {};
+    if (req.method === "POST" && isApi) {
+      // A state change needs the token from a header or the cookie, never the URL (links leak),
+      // and a header no cross-site form can send: a page elsewhere cannot trigger it.
+      if (proof === "query") return sendJson(res, 403, { error: "Send the token in the Authorization header or the cookie for a POST, not in the URL" });
+      if (req.headers[CSRF_HEADER] !== "1") return sendJson(res, 403, { error: `POST needs the header ${CSRF_HEADER}: 1` });
+      req.resume();
+      return sendJson(res, 200, await api.handlePost(url.pathname, url.searchParams));
+    }
     if (req.method !== "GET" && req.method !== "HEAD") return sendJson(res, 405, { error: `Method ${req.method} not allowed` }, { allow: "GET, HEAD" });
     if (url.pathname === "/api/events") return events.subscribe(res);
     if (isApi) return sendJson(res, 200, await api.handle(url.pathname, url.searchParams), cookie);

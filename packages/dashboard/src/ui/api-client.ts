@@ -59,7 +59,16 @@ export async function getJson<T>(path: string): Promise<T> {
   return body as T;
 }
 
+/** POSTs a state change: the cookie carries the token, the header shows it is this page asking. */
+async function post<T>(path: string): Promise<T> {
+  const res = await fetch(path, { method: "POST", headers: { accept: "application/json", "x-stackyard-action": "1" } });
+  const body = (await res.json().catch(() => ({}))) as { error?: string };
+  if (!res.ok) throw new Error(body.error ?? `${res.status} ${res.statusText}`);
+  return body as T;
+}
+
 export const api = {
+  stop: (id: string) => post<{ stopping: boolean }>(`/api/runs/${encodeURIComponent(id)}/stop`),
   runs: (query: URLSearchParams) => getJson<RunPage>(`/api/runs?${query}`),
   run: (id: string) => getJson<RunDetail>(`/api/runs/${encodeURIComponent(id)}`),
   logs: (id: string, step: string) => getJson<{ logs: string; status: string }>(`/api/runs/${encodeURIComponent(id)}/steps/${encodeURIComponent(step)}/logs`),

@@ -90,9 +90,18 @@ export async function runPage(root: HTMLElement, runId: string, params: URLSearc
 
   const drawHeader = () => {
     const { run, snapshot } = detail;
+    const active = ["initializing", "running", "retrying"].includes(run.status);
+    const stop = h("button", { class: "stop", type: "button" }, "Stop run");
+    stop.addEventListener("click", () => {
+      stop.setAttribute("disabled", "");
+      stop.textContent = "Stopping…";
+      api.stop(run.id).catch((e: Error) => {
+        stop.textContent = e.message;
+      });
+    });
     fill(
       header,
-      h("h1", {}, run.name, " ", statusBadge(run.status)),
+      h("h1", {}, run.name, " ", statusBadge(run.status), active ? stop : null),
       details([
         ["id", run.id],
         ["pipeline", run.pipeline],
