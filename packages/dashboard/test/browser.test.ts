@@ -74,6 +74,15 @@ describe("the dashboard in Chromium", () => {
       "make_numbers->sum_numbers",
       "sum_numbers->maybe_fail",
     ]);
+    // The timeline: one bar per step, in start order, coloured by status.
+    const bars = await page.$$eval(".timeline-row", (rows) =>
+      rows.map((r) => [r.getAttribute("data-step"), getComputedStyle(r.querySelector(".timeline-bar")!).backgroundColor]),
+    );
+    expect(bars).toEqual([
+      ["make_numbers", COMPLETED],
+      ["sum_numbers", COMPLETED],
+      ["maybe_fail", COMPLETED],
+    ]);
     await page.click("svg.dag g.node[data-step='sum_numbers']");
     await page.waitForSelector(".step-panel pre.logs:text('total is 10')");
     expect(await page.textContent(".step-panel table.outputs")).toContain("total");

@@ -2,6 +2,7 @@ import { api, type RunDetail, type StepView } from "../api-client.js";
 import { DagView } from "../dag-view.js";
 import { duration, fill, h, statusBadge, when } from "../dom.js";
 import { liveEvents } from "../live-events.js";
+import { timelineView } from "../timeline-view.js";
 
 function details(rows: Array<[string, Node | string | undefined]>): HTMLDListElement {
   return h("dl", { class: "details" }, ...rows.filter(([, v]) => v !== undefined && v !== "").flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v!)]));
@@ -86,6 +87,7 @@ export async function runPage(root: HTMLElement, runId: string, params: URLSearc
   const steps = () => new Map(detail.steps.map((s) => [s.stepId, s]));
   const statuses = new Map(detail.steps.map((s) => [s.stepId, s.status]));
   const panel = h("div", { class: "panel-slot" });
+  const timeline = h("section", { class: "timeline-slot" });
   const header = h("div", { class: "run-header" });
 
   const drawHeader = () => {
@@ -127,11 +129,14 @@ export async function runPage(root: HTMLElement, runId: string, params: URLSearc
   const dagSteps = detail.snapshot?.steps ?? detail.steps.map((s) => ({ id: s.stepId, name: s.stepName, upstream: [], outputs: [], parameters: {} }));
   const dag = new DagView(dagSteps, statuses, select);
   drawHeader();
+  fill(timeline, timelineView(detail.steps));
   const snapshot = detail.snapshot;
   fill(
     root,
     header,
     h("section", { class: "dag-box" }, dag.element),
+    h("h3", {}, "Timeline"),
+    timeline,
     panel,
     snapshot
       ? h(
@@ -152,6 +157,7 @@ export async function runPage(root: HTMLElement, runId: string, params: URLSearc
   const refresh = async () => {
     detail = await api.run(id);
     drawHeader();
+    fill(timeline, timelineView(detail.steps));
     for (const s of detail.steps) dag.setStatus(s.stepId, s.status);
     await drawPanel();
   };
