@@ -32,6 +32,7 @@ const integration = [
   "packages/connector-aws/test/connector.test.ts",
   "packages/connector-aws/test/secrets.test.ts",
   "packages/container-registry-ecr/test/ecr-registry.test.ts",
+  "packages/dashboard/test/*.test.ts",
   "packages/image-builder/test/build.test.ts",
   "packages/image-builder/test/workspace.test.ts",
   "packages/orchestrator-aws-stepfunctions/test/cli.test.ts",

@@ -109,12 +109,14 @@ await import(${JSON.stringify(pathToFileURL(join(repoRoot, "packages/artifact-st
     ["orchestrator", "update", "d", "--concurrency=2"],
   ];
 
-  it.each(commands.map((args) => [args.join(" "), args]))("`stackyard %s` loads no AWS SDK or Docker client module", (_, args) => {
+  it.each(commands.map((args) => [args.join(" "), args]))("`stackyard %s` loads no AWS SDK, Docker client or dashboard module", (_, args) => {
     const result = traced(args as string[]);
     expect(result.code, result.stderr).toBe(0);
     // The trace worked: it saw the CLI's own modules.
     expect(result.modules.some((m) => m.includes("/packages/cli/dist/"))).toBe(true);
     expect(heavy(result.modules)).toEqual([]);
+    // The dashboard is loaded by `stackyard up` alone.
+    expect(result.modules.filter((m) => /\/(packages\/dashboard|@stackyard\/dashboard)\//.test(m))).toEqual([]);
   });
 
   it("registration loads the flavor module and nothing of the implementation", () => {

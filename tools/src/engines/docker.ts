@@ -209,31 +209,34 @@ const debianPackageOf: Record<string, string> = {
  */
 export async function ensurePrograms(programs: readonly string[]): Promise<void> {
   if (programs.every((p) => findProgram(p))) return;
-  const all = Object.values(debianPackageOf).join(" ");
-  const command = `apt-get install -y ${all}`;
+  await installDebianPackages(Object.values(debianPackageOf), {
+    done: () => programs.every((p) => findProgram(p)),
+    missing: () => programs.filter((p) => !findProgram(p)).join(", "),
+    fix: "install Docker (dockerd), debootstrap and docker-registry, or set DOCKER_HOST to a running engine.",
+  });
+}
+
+/**
+ * `apt-get install -y PACKAGES` (after `apt-get update` when the first try
+ * fails), once at a time across test processes. `done` is checked again
+ * inside the lock: another process may have installed them meanwhile.
+ */
+export async function installDebianPackages(packages: readonly string[], check: { done: () => boolean; missing: () => string; fix: string }): Promise<void> {
+  const command = `apt-get install -y ${packages.join(" ")}`;
   if (typeof process.getuid === "function" && process.getuid() !== 0) {
-    const missing = programs.filter((p) => !findProgram(p));
-    throw new EngineUnavailableError(`Missing ${missing.join(", ")} and not root, so the tests cannot install them.`, `run: sudo ${command}`);
+    throw new EngineUnavailableError(`Missing ${check.missing()} and not root, so the tests cannot install them.`, `run: sudo ${command}`);
   }
-  if (!findProgram("apt-get")) {
-    throw new EngineUnavailableError(
-      `Missing ${programs.filter((p) => !findProgram(p)).join(", ")} and there is no apt-get.`,
-      `install Docker (dockerd), debootstrap and docker-registry, or set DOCKER_HOST to a running engine.`,
-    );
-  }
+  if (!findProgram("apt-get")) throw new EngineUnavailableError(`Missing ${check.missing()} and there is no apt-get.`, check.fix);
   await withFileLock(path.join(engineDir("apt"), "apt.lock"), async () => {
-    if (programs.every((p) => findProgram(p))) return;
+    if (check.done()) return;
     const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-    let result = spawnSync("apt-get", ["install", "-y", ...Object.values(debianPackageOf)], { env, encoding: "utf8" });
+    let result = spawnSync("apt-get", ["install", "-y", ...packages], { env, encoding: "utf8" });
     if (result.status !== 0) {
       spawnSync("apt-get", ["update"], { env, encoding: "utf8" });
-      result = spawnSync("apt-get", ["install", "-y", ...Object.values(debianPackageOf)], { env, encoding: "utf8" });
+      result = spawnSync("apt-get", ["install", "-y", ...packages], { env, encoding: "utf8" });
     }
     if (result.status !== 0) {
-      throw new EngineUnavailableError(
-        `\`${command}\` failed:\n${tail(`${result.stdout}${result.stderr}`)}`,
-        `install the packages by hand, or set DOCKER_HOST to a running engine.`,
-      );
+      throw new EngineUnavailableError(`\`${command}\` failed:\n${tail(`${result.stdout}${result.stderr}`)}`, `install the packages by hand: ${check.fix}`);
     }
   });
 }

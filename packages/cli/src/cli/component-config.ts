@@ -1,4 +1,8 @@
 import { type AnyFlavor, type ComponentType, coerceConfigStrings, componentTypeLabel, maskSecrets, parseConfig, splitSecrets } from "@stackyard/core";
+import { loadFlavor } from "../flavors/load-flavor.js";
+import { FlavorRegistry } from "../flavors/registry.js";
+import type { ComponentRow } from "../store/config-store.js";
+import type { Project } from "../store/open-project.js";
 import { readSecretSources } from "./secret-sources.js";
 
 /**
@@ -39,4 +43,26 @@ export function displayConfig(flavor: AnyFlavor | undefined, config: Record<stri
   const withSecrets = { ...config, ...Object.fromEntries(secretKeys.map((k) => [k, "x"])) };
   const parsed = flavor.configSchema.safeParse(withSecrets);
   return maskSecrets(flavor.configSchema, parsed.success ? (parsed.data as Record<string, unknown>) : withSecrets);
+}
+
+/**
+ * A stored component's config as every output shows it (`describe`, the
+ * dashboard): its flavor loaded to apply defaults and mask secrets; when the
+ * flavor cannot load, every secret key is masked all the same.
+ */
+export async function maskedComponentConfig(
+  project: Project,
+  row: ComponentRow,
+): Promise<{ config: Record<string, unknown>; flavorSource: string | undefined; flavorProblem: string | undefined }> {
+  const entry = new FlavorRegistry(project.config, project.paths.sourceRoot).find(row.type, row.flavor);
+  let flavor: AnyFlavor | undefined;
+  let flavorProblem: string | undefined;
+  try {
+    flavor = entry ? await loadFlavor(entry, project.paths.sourceRoot) : undefined;
+    if (!entry) flavorProblem = `flavor ${row.flavor} is not available`;
+  } catch (error) {
+    flavorProblem = (error as Error).message;
+  }
+  const secretKeys = Object.keys(project.config.secrets.get(row.id));
+  return { config: displayConfig(flavor, row.config, secretKeys), flavorSource: entry?.source, flavorProblem };
 }

@@ -21,6 +21,7 @@ const commands = {
   stepRun: () => import("./commands/step-run.js"),
   runs: () => import("./commands/runs.js"),
   flavorInit: () => import("./commands/flavor-init.js"),
+  dashboard: () => import("./commands/dashboard.js"),
 };
 
 const json = () => new Option("--json", "print JSON instead of a table");
@@ -54,6 +55,7 @@ export function buildProgram(version: string): Command {
   addStackCommands(program);
 
   addRunCommands(program);
+  addDashboardCommands(program);
 
   const flavor = program.command("flavor").description("flavors of every component type");
   flavor
@@ -228,6 +230,21 @@ function addStackCommands(program: Command): void {
     .description("delete a stack (not the active one)")
     .argument("<name>")
     .action(async (name) => (await commands.stacks()).deleteStack(name));
+}
+
+function addDashboardCommands(program: Command): void {
+  program
+    .command("up")
+    .description("serve the dashboard (web UI and JSON API) for this project; prints its URL with an access token")
+    .option("--port <port>", "port to listen on (default: a free one)")
+    .option("--host <host>", "interface to bind; anything but loopback exposes your runs to the network", "127.0.0.1")
+    .option("--no-open", "do not open a browser")
+    .option("-d, --detach", "run in the background; stop it with `stackyard down`")
+    .action(async (opts) => (await commands.dashboard()).up(opts));
+  program
+    .command("down")
+    .description("stop the dashboard started for this project")
+    .action(async () => (await commands.dashboard()).down());
 }
 
 function addRunCommands(program: Command): void {

@@ -3,7 +3,8 @@ import type { RunRecord, RunStore } from "@stackyard/core";
 
 const ACTIVE = new Set(["initializing", "running", "retrying"]);
 
-function isAlive(pid: number): boolean {
+/** Whether a process of this machine with that id is still there. */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -148,7 +148,13 @@ export class SqliteRunStore implements RunStore {
       where.push("status = ?");
       values.push(query.status);
     }
-    const sql = `SELECT * FROM runs ${where.length ? "WHERE " + where.join(" AND ") : ""} ORDER BY created DESC LIMIT ${Math.max(1, Math.floor(query.limit ?? 1000))}`;
+    if (query.stack) {
+      where.push("stack = ?");
+      values.push(query.stack);
+    }
+    const limit = Math.max(1, Math.floor(query.limit ?? 1000));
+    const offset = Math.max(0, Math.floor(query.offset ?? 0));
+    const sql = `SELECT * FROM runs ${where.length ? "WHERE " + where.join(" AND ") : ""} ORDER BY created DESC LIMIT ${limit} OFFSET ${offset}`;
     return (this.db.prepare(sql).all(...values) as Row[]).map(toRun);
   }
 

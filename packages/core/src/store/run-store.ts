@@ -73,7 +73,11 @@ export interface StepRunRecord {
 export interface RunQuery {
   pipeline?: string;
   status?: RunStatus;
+  /** Only runs on the stack of this name. */
+  stack?: string;
   limit?: number;
+  /** Runs to skip, newest first (paging). */
+  offset?: number;
 }
 
 /**

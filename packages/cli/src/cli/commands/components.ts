@@ -3,7 +3,7 @@ import { requireFlavorEntry } from "../../flavors/load-component.js";
 import { loadFlavor } from "../../flavors/load-flavor.js";
 import { FlavorRegistry } from "../../flavors/registry.js";
 import type { Project } from "../../store/open-project.js";
-import { coerceArgs, displayConfig, validateComponentConfig } from "../component-config.js";
+import { coerceArgs, maskedComponentConfig, validateComponentConfig } from "../component-config.js";
 import { parseConfigArgs } from "../config-args.js";
 import { checkName } from "../names.js";
 import { info, printDetails, printJson, printTable } from "../output.js";
@@ -93,19 +93,9 @@ export async function listComponents(type: string, opts: { json?: boolean }): Pr
 export async function describeComponent(type: string, name: string, opts: { json?: boolean }): Promise<void> {
   await withProject(async (project) => {
     const row = project.config.getComponent(type, name);
-    const registry = new FlavorRegistry(project.config, project.paths.sourceRoot);
-    const entry = registry.find(type, row.flavor);
-    let flavor;
-    let flavorProblem: string | undefined;
-    try {
-      flavor = entry ? await loadFlavor(entry, project.paths.sourceRoot) : undefined;
-      if (!entry) flavorProblem = `flavor ${row.flavor} is not available`;
-    } catch (error) {
-      flavorProblem = (error as Error).message;
-    }
+    const { config, flavorSource, flavorProblem } = await maskedComponentConfig(project, row);
     const staleConnector =
       row.connector && !row.connectorId ? `service connector '${row.connector}' no longer exists: set another with --connector` : undefined;
-    const secretKeys = Object.keys(project.config.secrets.get(row.id));
     const stacks = project.config
       .listStacks()
       .filter((s) => Object.values(s.components).includes(row.id))
@@ -114,10 +104,10 @@ export async function describeComponent(type: string, name: string, opts: { json
       name: row.name,
       type: row.type,
       flavor: row.flavor,
-      flavor_source: entry?.source,
+      flavor_source: flavorSource,
       id: row.id,
       connector: row.connector ?? undefined,
-      config: displayConfig(flavor, row.config, secretKeys),
+      config,
       stacks,
       created: row.created,
       updated: row.updated,

@@ -1,0 +1,91 @@
+import type { ArtifactRecord, RunRecord, StepRunRecord } from "@stackyard/core";
+import type { ComponentSummary, DashboardSource, RunListQuery, SnapshotSummary, StackSummary } from "@stackyard/dashboard";
+import { maskedComponentConfig } from "../cli/component-config.js";
+import type { Project } from "../store/open-project.js";
+import { SqliteRunStore } from "../store/sqlite-run-store.js";
+import { readStepLogs } from "./logs.js";
+import { reapDeadRun } from "./stale-runs.js";
+
+/**
+ * What the dashboard may read of a project, through the same stores the CLI
+ * commands use. Nothing is cached here: every call reads the store. Component
+ * configs leave masked, as `describe` prints them.
+ */
+export class ProjectDashboardSource implements DashboardSource {
+  private readonly store: SqliteRunStore;
+
+  constructor(private readonly project: Project) {
+    this.store = new SqliteRunStore(project.db);
+  }
+
+  async listRuns(query: RunListQuery): Promise<RunRecord[]> {
+    const runs = await this.store.listRuns(query);
+    return Promise.all(runs.map((run) => reapDeadRun(this.store, run)));
+  }
+
+  async getRun(id: string): Promise<RunRecord | undefined> {
+    const run = await this.store.getRun(id);
+    return run && reapDeadRun(this.store, run);
+  }
+
+  listSteps(runId: string): Promise<StepRunRecord[]> {
+    return this.store.listStepRuns(runId);
+  }
+
+  listArtifacts(runId: string): Promise<ArtifactRecord[]> {
+    return this.store.listArtifacts(runId);
+  }
+
+  async getSnapshot(run: RunRecord): Promise<SnapshotSummary | undefined> {
+    const snapshot = await this.store.getSnapshot(run.snapshotId);
+    if (!snapshot) return undefined;
+    return {
+      id: snapshot.id,
+      pipeline: snapshot.pipeline,
+      enableCache: snapshot.enable_cache,
+      steps: snapshot.steps.map((s) => ({ id: s.id, name: s.name, upstream: s.upstream, outputs: Object.keys(s.outputs), parameters: s.parameters })),
+      stack: {
+        name: snapshot.stack.name,
+        components: Object.fromEntries(Object.entries(snapshot.stack.components).map(([type, c]) => [type, { name: c.name, flavor: c.flavor }])),
+      },
+    };
+  }
+
+  async readStepLogs(run: RunRecord, stepId: string): Promise<string> {
+    const step = await this.store.getStepRun(run.id, stepId);
+    return step ? readStepLogs(this.project, this.store, run, step) : "";
+  }
+
+  async listStacks(): Promise<StackSummary[]> {
+    const active = this.project.config.activeStackName();
+    return this.project.config.listStacks().map((stack) => ({
+      name: stack.name,
+      active: stack.name === active,
+      components: Object.fromEntries(
+        Object.entries(stack.components).map(([type, id]) => {
+          const row = this.project.config.getComponentById(id);
+          return [type, { name: row?.name ?? "(missing)", flavor: row?.flavor ?? "" }];
+        }),
+      ),
+    }));
+  }
+
+  async stopRun(run: RunRecord): Promise<void> {
+    const { stopRunNow } = await import("./reconcile.js");
+    await stopRunNow(this.project, this.store, run);
+  }
+
+  async listComponents(): Promise<ComponentSummary[]> {
+    const stacks = this.project.config.listStacks();
+    return Promise.all(
+      this.project.config.listComponents().map(async (row) => ({
+        type: row.type,
+        name: row.name,
+        flavor: row.flavor,
+        connector: row.connector ?? undefined,
+        config: (await maskedComponentConfig(this.project, row)).config,
+        stacks: stacks.filter((s) => Object.values(s.components).includes(row.id)).map((s) => s.name),
+      })),
+    );
+  }
+}

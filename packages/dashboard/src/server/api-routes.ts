@@ -1,0 +1,100 @@
+import type { RunRecord } from "@stackyard/core";
+import type { DashboardSource } from "../source.js";
+import { HttpError } from "./http-error.js";
+import { parseRunQuery } from "./run-query.js";
+
+/** The JSON the API answers a GET with. */
+export type ApiBody = Record<string, unknown>;
+
+/** What a run looks like in the API: the driving process's pid and host stay on this machine. */
+function publicRun(run: RunRecord): Omit<RunRecord, "pid" | "host"> {
+  const { pid: _pid, host: _host, ...rest } = run;
+  return rest;
+}
+
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new HttpError(400, `Malformed path segment '${segment}'`);
+  }
+}
+
+const ACTIVE = new Set(["initializing", "running", "retrying"]);
+
+/** JSON routes under /api/ (the event stream is the server's). */
+export class ApiRoutes {
+  constructor(private readonly source: DashboardSource) {}
+
+  /** POST routes: the server has checked the token and the CSRF header already. */
+  async handlePost(path: string, params: URLSearchParams): Promise<ApiBody> {
+    this.noParams(params);
+    const parts = path.split("/").filter(Boolean).slice(1).map(decodeSegment);
+    const [head, id, action] = parts;
+    if (head === "runs" && id !== undefined && action === "stop" && parts.length === 3) return this.stop(id);
+    throw new HttpError(404, `No API route POST ${path}`);
+  }
+
+  private async stop(id: string): Promise<ApiBody> {
+    if (!this.source.stopRun) throw new HttpError(405, "This dashboard cannot stop runs");
+    const run = await this.findRun(id);
+    if (!ACTIVE.has(run.status)) throw new HttpError(409, `Run '${run.name}' is already ${run.status}`);
+    await this.source.stopRun(run);
+    return { runId: run.id, stopping: true };
+  }
+
+  async handle(path: string, params: URLSearchParams): Promise<ApiBody> {
+    const parts = path.split("/").filter(Boolean).slice(1).map(decodeSegment);
+    const [head, id, sub, stepId, leaf] = parts;
+    if (head === "runs" && parts.length === 1) return this.runs(params);
+    this.noParams(params);
+    if (head === "runs" && id !== undefined && parts.length === 2) return this.run(id);
+    if (head === "runs" && id !== undefined && sub === "steps" && stepId !== undefined && leaf === "logs" && parts.length === 5) return this.logs(id, stepId);
+    if (head === "stacks" && parts.length === 1) return { stacks: await this.source.listStacks() };
+    if (head === "components" && parts.length === 1) return { components: await this.source.listComponents() };
+    throw new HttpError(404, `No API route ${path}`);
+  }
+
+  private noParams(params: URLSearchParams): void {
+    for (const key of params.keys()) if (key !== "token") throw new HttpError(400, `Unknown query parameter '${key}': this route takes none`);
+  }
+
+  private async runs(params: URLSearchParams): Promise<ApiBody> {
+    const query = parseRunQuery(params);
+    // One more than asked tells whether a next page exists.
+    const runs = await this.source.listRuns({ ...query, limit: query.limit + 1 });
+    return { runs: runs.slice(0, query.limit).map(publicRun), limit: query.limit, offset: query.offset, hasMore: runs.length > query.limit };
+  }
+
+  private async findRun(id: string): Promise<RunRecord> {
+    const run = await this.source.getRun(id);
+    if (!run) throw new HttpError(404, `No run '${id}'`);
+    return run;
+  }
+
+  private async run(id: string): Promise<ApiBody> {
+    const run = await this.findRun(id);
+    const [steps, artifacts, snapshot] = await Promise.all([this.source.listSteps(run.id), this.source.listArtifacts(run.id), this.source.getSnapshot(run)]);
+    const byId = new Map(artifacts.map((a) => [a.id, a]));
+    return {
+      run: publicRun(run),
+      error: run.error ?? null,
+      snapshot: snapshot ?? null,
+      steps: steps.map((step) => ({
+        ...step,
+        artifacts: Object.entries(step.outputs).map(([output, artifactId]) => {
+          const a = byId.get(artifactId);
+          return { output, id: artifactId, uri: a?.uri, materializer: a?.materializer, dataType: a?.dataType, size: a?.size, sha256: a?.sha256 };
+        }),
+      })),
+    };
+  }
+
+  private async logs(id: string, stepId: string): Promise<ApiBody> {
+    const run = await this.findRun(id);
+    const steps = await this.source.listSteps(run.id);
+    const step = steps.find((s) => s.stepId === stepId);
+    if (!step) throw new HttpError(404, `Run '${run.name}' has no step '${stepId}'`);
+    return { runId: run.id, stepId, status: step.status, logs: await this.source.readStepLogs(run, stepId) };
+  }
+}

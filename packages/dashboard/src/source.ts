@@ -1,0 +1,65 @@
+import type { ArtifactRecord, RunRecord, RunStatus, StepRunRecord } from "@stackyard/core";
+
+/** Filters and page of the runs list. */
+export interface RunListQuery {
+  pipeline?: string | undefined;
+  status?: RunStatus | undefined;
+  stack?: string | undefined;
+  limit: number;
+  offset: number;
+}
+
+/** One step of a run's snapshot: what the DAG draws even before the step starts. */
+export interface SnapshotStepSummary {
+  id: string;
+  name: string;
+  upstream: string[];
+  outputs: string[];
+  parameters: Record<string, unknown>;
+}
+
+/** What the run page shows of a run's snapshot (component configs hold no secrets). */
+export interface SnapshotSummary {
+  id: string;
+  pipeline: { name: string; source: string; parameters: Record<string, unknown> };
+  enableCache: boolean;
+  steps: SnapshotStepSummary[];
+  stack: { name: string; components: Record<string, { name: string; flavor: string }> };
+}
+
+/** A stack with its components' names and flavors. */
+export interface StackSummary {
+  name: string;
+  active: boolean;
+  components: Record<string, { name: string; flavor: string }>;
+}
+
+/** A registered component or service connector, its config with secrets already masked. */
+export interface ComponentSummary {
+  type: string;
+  name: string;
+  flavor: string;
+  connector?: string | undefined;
+  config: Record<string, unknown>;
+  stacks: string[];
+}
+
+/**
+ * Everything the dashboard reads, and all it may read. The CLI implements it
+ * over its stores; the dashboard keeps no copy of the data, so each request
+ * and each change check reads through here. Component configs come in masked:
+ * no secret value ever reaches this package.
+ */
+export interface DashboardSource {
+  listRuns(query: RunListQuery): Promise<RunRecord[]>;
+  getRun(id: string): Promise<RunRecord | undefined>;
+  listSteps(runId: string): Promise<StepRunRecord[]>;
+  listArtifacts(runId: string): Promise<ArtifactRecord[]>;
+  getSnapshot(run: RunRecord): Promise<SnapshotSummary | undefined>;
+  /** A step's captured output, or undefined when the step is unknown. */
+  readStepLogs(run: RunRecord, stepId: string): Promise<string>;
+  listStacks(): Promise<StackSummary[]>;
+  listComponents(): Promise<ComponentSummary[]>;
+  /** Asks an active run to stop (the one state-changing call); absent, the UI offers no Stop button. */
+  stopRun?(run: RunRecord): Promise<void>;
+}

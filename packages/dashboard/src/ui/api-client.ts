@@ -1,0 +1,77 @@
+import type { ComponentSummary, SnapshotSummary, StackSummary } from "../source.js";
+
+/** A run as the API sends it. */
+export interface RunView {
+  id: string;
+  name: string;
+  pipeline: string;
+  stack: string;
+  orchestrator: string;
+  status: string;
+  error?: string;
+  created: string;
+  started?: string;
+  ended?: string;
+}
+
+export interface ArtifactView {
+  output: string;
+  id: string;
+  uri?: string;
+  materializer?: string;
+  dataType?: string;
+  size?: number;
+  sha256?: string;
+}
+
+export interface StepView {
+  runId: string;
+  stepId: string;
+  stepName: string;
+  status: string;
+  attempt: number;
+  cachedFrom?: { runId: string; stepId: string };
+  error?: string;
+  started?: string;
+  ended?: string;
+  artifacts: ArtifactView[];
+}
+
+export interface RunDetail {
+  run: RunView;
+  error: string | null;
+  snapshot: SnapshotSummary | null;
+  steps: StepView[];
+}
+
+export interface RunPage {
+  runs: RunView[];
+  limit: number;
+  offset: number;
+  hasMore: boolean;
+}
+
+/** GETs an API route (the cookie carries the token); a non-2xx answer throws its JSON error. */
+export async function getJson<T>(path: string): Promise<T> {
+  const res = await fetch(path, { headers: { accept: "application/json" } });
+  const body = (await res.json().catch(() => ({}))) as { error?: string };
+  if (!res.ok) throw new Error(body.error ?? `${res.status} ${res.statusText}`);
+  return body as T;
+}
+
+/** POSTs a state change: the cookie carries the token, the header shows it is this page asking. */
+async function post<T>(path: string): Promise<T> {
+  const res = await fetch(path, { method: "POST", headers: { accept: "application/json", "x-stackyard-action": "1" } });
+  const body = (await res.json().catch(() => ({}))) as { error?: string };
+  if (!res.ok) throw new Error(body.error ?? `${res.status} ${res.statusText}`);
+  return body as T;
+}
+
+export const api = {
+  stop: (id: string) => post<{ stopping: boolean }>(`/api/runs/${encodeURIComponent(id)}/stop`),
+  runs: (query: URLSearchParams) => getJson<RunPage>(`/api/runs?${query}`),
+  run: (id: string) => getJson<RunDetail>(`/api/runs/${encodeURIComponent(id)}`),
+  logs: (id: string, step: string) => getJson<{ logs: string; status: string }>(`/api/runs/${encodeURIComponent(id)}/steps/${encodeURIComponent(step)}/logs`),
+  stacks: () => getJson<{ stacks: StackSummary[] }>("/api/stacks"),
+  components: () => getJson<{ components: ComponentSummary[] }>("/api/components"),
+};

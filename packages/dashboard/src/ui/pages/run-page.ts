@@ -1,0 +1,174 @@
+import { api, type RunDetail, type StepView } from "../api-client.js";
+import { DagView } from "../dag-view.js";
+import { duration, fill, h, statusBadge, when } from "../dom.js";
+import { liveEvents } from "../live-events.js";
+import { timelineView } from "../timeline-view.js";
+
+function details(rows: Array<[string, Node | string | undefined]>): HTMLDListElement {
+  return h("dl", { class: "details" }, ...rows.filter(([, v]) => v !== undefined && v !== "").flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v!)]));
+}
+
+function json(value: unknown): HTMLPreElement {
+  return h("pre", { class: "json" }, JSON.stringify(value, null, 2));
+}
+
+function formatSize(bytes?: number): string {
+  if (bytes === undefined) return "";
+  return bytes < 1024 ? `${bytes} B` : `${(bytes / 1024).toFixed(1)} KiB`;
+}
+
+/** The step panel: status, timings, error, outputs and captured logs. */
+async function stepPanel(runId: string, step: StepView | undefined, stepId: string): Promise<HTMLElement> {
+  if (!step) return h("section", { class: "step-panel", "data-step": stepId }, h("h2", {}, stepId), h("p", { class: "empty" }, "Not started yet."));
+  const logs = h("pre", { class: "logs" }, "loading…");
+  api
+    .logs(runId, step.stepId)
+    .then((r) => {
+      logs.textContent = r.logs || "(no output)";
+    })
+    .catch((e: Error) => {
+      logs.textContent = e.message;
+    });
+  return h(
+    "section",
+    { class: "step-panel", "data-step": step.stepId },
+    h("h2", {}, step.stepId, " ", statusBadge(step.status)),
+    details([
+      ["step", step.stepName],
+      ["attempts", String(step.attempt)],
+      ["started", when(step.started)],
+      ["duration", duration(step.started, step.ended)],
+      [
+        "cached from",
+        step.cachedFrom
+          ? h(
+              "a",
+              { href: `/runs/${encodeURIComponent(step.cachedFrom.runId)}?step=${encodeURIComponent(step.cachedFrom.stepId)}` },
+              step.cachedFrom.runId.slice(0, 8),
+            )
+          : undefined,
+      ],
+    ]),
+    step.error ? h("pre", { class: "error" }, step.error) : null,
+    h("h3", {}, "Outputs"),
+    step.artifacts.length
+      ? h(
+          "table",
+          { class: "outputs" },
+          h("thead", {}, h("tr", {}, ...["Output", "Materializer", "Type", "Size", "SHA-256", "URI"].map((c) => h("th", {}, c)))),
+          h(
+            "tbody",
+            {},
+            ...step.artifacts.map((a) =>
+              h(
+                "tr",
+                { "data-output": a.output },
+                h("td", {}, a.output),
+                h("td", {}, a.materializer ?? ""),
+                h("td", {}, a.dataType ?? ""),
+                h("td", {}, formatSize(a.size)),
+                h("td", { class: "mono" }, a.sha256?.slice(0, 12) ?? ""),
+                h("td", { class: "mono" }, a.uri ?? ""),
+              ),
+            ),
+          ),
+        )
+      : h("p", { class: "empty" }, "No outputs recorded."),
+    h("h3", {}, "Logs"),
+    logs,
+  );
+}
+
+/** One run: header, DAG (live), snapshot summary and the selected step's panel. */
+export async function runPage(root: HTMLElement, runId: string, params: URLSearchParams): Promise<() => void> {
+  let detail: RunDetail = await api.run(runId);
+  const id = detail.run.id;
+  let selected = params.get("step") ?? undefined;
+  const steps = () => new Map(detail.steps.map((s) => [s.stepId, s]));
+  const statuses = new Map(detail.steps.map((s) => [s.stepId, s.status]));
+  const panel = h("div", { class: "panel-slot" });
+  const timeline = h("section", { class: "timeline-slot" });
+  const header = h("div", { class: "run-header" });
+
+  const drawHeader = () => {
+    const { run, snapshot } = detail;
+    const active = ["initializing", "running", "retrying"].includes(run.status);
+    const stop = h("button", { class: "stop", type: "button" }, "Stop run");
+    stop.addEventListener("click", () => {
+      stop.setAttribute("disabled", "");
+      stop.textContent = "Stopping…";
+      api.stop(run.id).catch((e: Error) => {
+        stop.textContent = e.message;
+      });
+    });
+    fill(
+      header,
+      h("h1", {}, run.name, " ", statusBadge(run.status), active ? stop : null),
+      details([
+        ["id", run.id],
+        ["pipeline", run.pipeline],
+        ["stack", run.stack],
+        ["orchestrator", run.orchestrator],
+        ["started", when(run.started ?? run.created)],
+        ["duration", duration(run.started, run.ended)],
+        ["source", snapshot?.pipeline.source],
+      ]),
+      detail.error ? h("pre", { class: "error run-error" }, detail.error) : null,
+    );
+  };
+  const drawPanel = async () => {
+    dag.select(selected);
+    fill(panel, selected ? await stepPanel(id, steps().get(selected), selected) : h("p", { class: "hint" }, "Click a step to see its outputs and logs."));
+  };
+  const select = (stepId: string) => {
+    selected = stepId;
+    history.replaceState(null, "", `/runs/${encodeURIComponent(id)}?step=${encodeURIComponent(stepId)}`);
+    void drawPanel();
+  };
+
+  const dagSteps = detail.snapshot?.steps ?? detail.steps.map((s) => ({ id: s.stepId, name: s.stepName, upstream: [], outputs: [], parameters: {} }));
+  const dag = new DagView(dagSteps, statuses, select);
+  drawHeader();
+  fill(timeline, timelineView(detail.steps));
+  const snapshot = detail.snapshot;
+  fill(
+    root,
+    header,
+    h("section", { class: "dag-box" }, dag.element),
+    h("h3", {}, "Timeline"),
+    timeline,
+    panel,
+    snapshot
+      ? h(
+          "details",
+          { class: "snapshot" },
+          h("summary", {}, "Parameters and stack"),
+          h("h3", {}, "Parameters"),
+          json(snapshot.pipeline.parameters),
+          h("h3", {}, "Stack"),
+          details(Object.entries(snapshot.stack.components).map(([type, c]) => [type.replaceAll("_", " "), `${c.name} (${c.flavor})`])),
+          h("p", {}, `snapshot ${snapshot.id} · cache ${snapshot.enableCache ? "on" : "off"}`),
+        )
+      : null,
+  );
+  await drawPanel();
+
+  // A status change re-reads this one run (its artifacts and timings changed too).
+  const refresh = async () => {
+    detail = await api.run(id);
+    drawHeader();
+    fill(timeline, timelineView(detail.steps));
+    for (const s of detail.steps) dag.setStatus(s.stepId, s.status);
+    await drawPanel();
+  };
+  return liveEvents.subscribe({
+    step: (changedRun, step) => {
+      if (changedRun !== id) return;
+      dag.setStatus(step.stepId, step.status);
+      void refresh();
+    },
+    run: (run) => {
+      if (run.id === id) void refresh();
+    },
+  });
+}

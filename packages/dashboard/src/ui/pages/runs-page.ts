@@ -1,0 +1,86 @@
+import { api, type RunView } from "../api-client.js";
+import { duration, fill, h, statusBadge, when } from "../dom.js";
+import { liveEvents } from "../live-events.js";
+
+const STATUSES = ["", "initializing", "running", "completed", "cached", "failed", "skipped", "retrying", "stopped"];
+const FILTERS = ["pipeline", "status", "stack"] as const;
+
+function runRow(run: RunView): HTMLTableRowElement {
+  return h(
+    "tr",
+    { "data-run": run.id },
+    h("td", {}, h("a", { href: `/runs/${encodeURIComponent(run.id)}` }, run.name)),
+    h("td", {}, run.pipeline),
+    h("td", { class: "run-status" }, statusBadge(run.status)),
+    h("td", {}, run.stack),
+    h("td", {}, when(run.started ?? run.created)),
+    h("td", { class: "run-duration" }, duration(run.started, run.ended)),
+  );
+}
+
+function filterForm(params: URLSearchParams): HTMLFormElement {
+  const input = (name: string) => h("input", { name, value: params.get(name) ?? "", placeholder: name });
+  const status = h("select", { name: "status" }, ...STATUSES.map((s) => h("option", { value: s, selected: params.get("status") === s }, s || "any status")));
+  return h(
+    "form",
+    {
+      class: "filters",
+      onsubmit: (e: Event) => {
+        e.preventDefault();
+        const next = new URLSearchParams();
+        for (const [k, v] of new FormData(e.target as HTMLFormElement)) if (v) next.set(k, String(v));
+        history.pushState(null, "", `/runs${next.size ? `?${next}` : ""}`);
+        dispatchEvent(new PopStateEvent("popstate"));
+      },
+    },
+    input("pipeline"),
+    status,
+    input("stack"),
+    h("button", { type: "submit" }, "Filter"),
+  );
+}
+
+function pageLink(params: URLSearchParams, offset: number, label: string): HTMLAnchorElement {
+  const next = new URLSearchParams(params);
+  if (offset > 0) next.set("offset", String(offset));
+  else next.delete("offset");
+  return h("a", { href: `/runs${next.size ? `?${next}` : ""}`, class: "pager" }, label);
+}
+
+/** Runs, newest first, filtered and paged by the URL's query; statuses follow the event stream. */
+export async function runsPage(root: HTMLElement, params: URLSearchParams): Promise<() => void> {
+  const query = new URLSearchParams();
+  for (const key of [...FILTERS, "limit", "offset"]) {
+    const value = params.get(key);
+    if (value) query.set(key, value);
+  }
+  const page = await api.runs(query);
+  const body = h("tbody", {}, ...page.runs.map(runRow));
+  const pager = h(
+    "div",
+    { class: "pagers" },
+    page.offset > 0 ? pageLink(params, Math.max(0, page.offset - page.limit), "← newer") : null,
+    page.hasMore ? pageLink(params, page.offset + page.limit, "older →") : null,
+  );
+  fill(
+    root,
+    h("h1", {}, "Runs"),
+    filterForm(params),
+    page.runs.length
+      ? h(
+          "table",
+          { class: "runs" },
+          h("thead", {}, h("tr", {}, ...["Run", "Pipeline", "Status", "Stack", "Started", "Duration"].map((c) => h("th", {}, c)))),
+          body,
+        )
+      : h("p", { class: "empty" }, "No runs match. Run a pipeline with `stackyard run`."),
+    pager,
+  );
+  return liveEvents.subscribe({
+    run: (run) => {
+      const row = body.querySelector(`tr[data-run="${CSS.escape(run.id)}"]`);
+      if (row) row.replaceWith(runRow(run));
+      else if (page.offset === 0 && FILTERS.every((f) => !params.get(f) || params.get(f) === run[f])) body.prepend(runRow(run));
+    },
+  });
+}

@@ -1,0 +1,303 @@
+/**
+ * The dashboard's JSON API, served by the built `stackyard up` over a real
+ * project that ran the CLI tests' fixture pipeline.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cli, newProject, removeProject } from "../../cli/test/cli-harness.js";
+import { type RunningDashboard, runInBackground, startUp } from "./dashboard-server.js";
+
+const CONNECTOR_SECRET = "wJalrXUtnFEMI-sweep-connector-secret";
+const COMPONENT_SECRET = "s3cr3t-sweep-component-token";
+
+describe("stackyard up: the JSON API", () => {
+  let dir: string;
+  let server: RunningDashboard;
+  /** Every body the tests received, swept for secrets at the end. */
+  const seen: string[] = [];
+
+  const get = async (path: string, init: RequestInit = {}) => {
+    const res = await fetch(`${server.origin}${path}`, { ...init, headers: { authorization: `Bearer ${server.token}`, ...init.headers } });
+    const text = await res.text();
+    seen.push(text);
+    return { status: res.status, text, json: () => JSON.parse(text), headers: res.headers };
+  };
+
+  beforeAll(async () => {
+    dir = newProject("dashboard-api");
+    const setup = [
+      ["orchestrator", "flavor", "register", "./flavors/demo-flavor.ts#DemoOrchestratorFlavor"],
+      ["orchestrator", "register", "demo_orch", "-f", "demo", "--concurrency=4", `--token=${COMPONENT_SECRET}`],
+      [
+        "service-connector",
+        "register",
+        "aws_keys",
+        "-t",
+        "aws",
+        "--auth-method",
+        "secret-key",
+        "--region=eu-west-1",
+        "--access_key_id=AKIAIOSFODNN7EXAMPLE",
+        `--secret_access_key=${CONNECTOR_SECRET}`,
+      ],
+      ["stack", "register", "demo_stack", "-o", "demo_orch", "-a", "default"],
+      ["run", "./pipelines/hello.ts#hello", "--run-name", "first", "-p", "count=4"],
+      ["run", "./pipelines/hello.ts#hello", "--run-name", "second", "-p", "count=5"],
+    ];
+    for (const args of setup) {
+      const out = cli(dir, args);
+      if (out.code !== 0) throw new Error(`stackyard ${args.join(" ")}: ${out.stderr}`);
+    }
+    cli(dir, ["run", "./pipelines/hello.ts#hello", "--run-name", "broken", "-p", "fail=true", "--no-cache"]);
+    server = await startUp(dir);
+  });
+
+  afterAll(async () => {
+    await server?.stop();
+    if (dir) removeProject(dir);
+  });
+
+  it("prints a loopback URL with a token, and keeps its pid and URL in .stackyard/", () => {
+    expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-f]{48}$/);
+    const state = JSON.parse(readFileSync(join(dir, ".stackyard", "dashboard.json"), "utf8"));
+    expect(state).toMatchObject({ pid: server.child.pid, url: server.url });
+  });
+
+  it("answers 401 without the token, on every route and page", async () => {
+    for (const path of ["/api/runs", "/api/stacks", "/api/events", "/runs", "/ui/app.js"]) {
+      const res = await fetch(`${server.origin}${path}`);
+      expect(res.status, path).toBe(401);
+    }
+    const wrong = await fetch(`${server.origin}/api/runs?token=${"0".repeat(48)}`);
+    expect(wrong.status).toBe(401);
+    expect(await wrong.json()).toEqual({ error: expect.stringContaining("access token") });
+  });
+
+  it("sets an HttpOnly cookie on the first visit, which then carries the token", async () => {
+    const first = await fetch(server.url, { redirect: "manual" });
+    expect(first.status).toBe(302);
+    const cookie = first.headers.get("set-cookie")!;
+    expect(cookie).toMatch(/HttpOnly/);
+    expect(cookie).toMatch(/SameSite=Strict/);
+    const res = await fetch(`${server.origin}/api/runs`, { headers: { cookie: cookie.split(";")[0]! } });
+    expect(res.status).toBe(200);
+  });
+
+  it("refuses a request naming another host (DNS rebinding)", async () => {
+    const { request } = await import("node:http");
+    const status = await new Promise<number>((resolve, reject) => {
+      const url = new URL(`${server.origin}/api/runs`);
+      request(
+        { host: url.hostname, port: url.port, path: url.pathname, headers: { host: "attacker.example", authorization: `Bearer ${server.token}` } },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode!);
+        },
+      )
+        .on("error", reject)
+        .end();
+    });
+    expect(status).toBe(403);
+  });
+
+  it("lists runs newest first, pages them and filters by pipeline, status and stack", async () => {
+    const all = (await get("/api/runs")).json();
+    expect(all.runs.map((r: { name: string }) => r.name)).toEqual(["broken", "second", "first"]);
+    expect(all.runs[0]).not.toHaveProperty("pid");
+    const page = (await get("/api/runs?limit=2&offset=1")).json();
+    expect(page).toMatchObject({ limit: 2, offset: 1, hasMore: false });
+    expect(page.runs.map((r: { name: string }) => r.name)).toEqual(["second", "first"]);
+    expect((await get("/api/runs?limit=1")).json().hasMore).toBe(true);
+    expect((await get("/api/runs?status=failed")).json().runs.map((r: { name: string }) => r.name)).toEqual(["broken"]);
+    expect((await get("/api/runs?pipeline=hello&stack=default")).json().runs).toHaveLength(3);
+    expect((await get("/api/runs?pipeline=nope")).json().runs).toEqual([]);
+    expect((await get("/api/runs?stack=demo_stack")).json().runs).toEqual([]);
+  });
+
+  it("answers bad query parameters with 400 and one JSON error, never a stack", async () => {
+    const bad = ["limit=0", "limit=abc", "limit=100000", "offset=-1", "status=bogus", "colour=red", "limit=1&limit=2", "offset=1e3"];
+    for (const query of bad) {
+      const res = await get(`/api/runs?${query}`);
+      expect(res.status, query).toBe(400);
+      const body = res.json();
+      expect(Object.keys(body), query).toEqual(["error"]);
+      expect(body.error).not.toMatch(/\n\s+at /);
+    }
+    expect((await get("/api/runs?status=bogus")).json().error).toBe(
+      "Invalid status 'bogus': a run's status is one of initializing, running, completed, cached, failed, skipped, retrying, stopped",
+    );
+    expect((await get("/api/stacks?x=1")).status).toBe(400);
+    expect((await get("/api/nope")).status).toBe(404);
+    expect((await get("/api/runs/%E0%A4%A")).status).toBe(400);
+    expect((await get("/api/runs/no-such-run")).json()).toEqual({ error: "No run 'no-such-run'" });
+    expect((await get("/api/runs", { method: "PUT" })).status).toBe(405);
+    expect((await get("/api/runs", { method: "POST", headers: { "x-stackyard-action": "1" } })).status).toBe(404);
+  });
+
+  it("describes a run: steps, artifacts per step, snapshot summary and error", async () => {
+    const { run, steps, snapshot, error } = (await get("/api/runs/first")).json();
+    expect(run).toMatchObject({ name: "first", pipeline: "hello", status: "completed", stack: "default" });
+    expect(error).toBeNull();
+    expect(steps.map((s: { stepId: string; status: string }) => [s.stepId, s.status]).sort()).toEqual([
+      ["make_numbers", "completed"],
+      ["maybe_fail", "completed"],
+      ["sum_numbers", "completed"],
+    ]);
+    const sum = steps.find((s: { stepId: string }) => s.stepId === "sum_numbers");
+    expect(sum.artifacts).toEqual([
+      expect.objectContaining({ output: "total", materializer: "json", size: 2, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) }),
+    ]);
+    expect(snapshot.pipeline).toMatchObject({ name: "hello", parameters: { count: 4 } });
+    expect(snapshot.steps.find((s: { id: string }) => s.id === "sum_numbers").upstream).toEqual(["make_numbers"]);
+    expect(snapshot.stack.components.orchestrator).toEqual({ name: "default", flavor: "local" });
+    const broken = (await get(`/api/runs/broken`)).json();
+    expect(broken.run.status).toBe("failed");
+    expect(broken.error).toContain("refusing total 15");
+  });
+
+  it("serves a step's logs", async () => {
+    const res = (await get("/api/runs/first/steps/sum_numbers/logs")).json();
+    expect(res).toMatchObject({ stepId: "sum_numbers", status: "completed" });
+    expect(res.logs).toContain("total is 10");
+    expect((await get("/api/runs/first/steps/nope/logs")).status).toBe(404);
+  });
+
+  it("lists stacks and components with secrets masked as the CLI masks them", async () => {
+    const { stacks } = (await get("/api/stacks")).json();
+    expect(stacks).toContainEqual({
+      name: "default",
+      active: true,
+      components: { orchestrator: { name: "default", flavor: "local" }, artifact_store: { name: "default", flavor: "local" } },
+    });
+    expect(stacks.find((s: { name: string }) => s.name === "demo_stack").components.orchestrator).toEqual({ name: "demo_orch", flavor: "demo" });
+    const { components } = (await get("/api/components")).json();
+    const demo = components.find((c: { name: string }) => c.name === "demo_orch");
+    const described = JSON.parse(cli(dir, ["orchestrator", "describe", "demo_orch", "--json"]).stdout);
+    expect(demo.config).toEqual(described.config);
+    expect(demo.config.token).toBe("********");
+    expect(demo.stacks).toEqual(["demo_stack"]);
+    const connector = components.find((c: { name: string }) => c.name === "aws_keys");
+    expect(connector.type).toBe("service_connector");
+    expect(connector.config.secret_access_key).toBe("********");
+  });
+
+  it("streams run and step status changes as server-sent events", async () => {
+    const controller = new AbortController();
+    const res = await fetch(`${server.origin}/api/events`, { headers: { authorization: `Bearer ${server.token}` }, signal: controller.signal });
+    expect(res.headers.get("content-type")).toBe("text/event-stream");
+    const reader = res.body!.getReader();
+    let text = "";
+    const until = async (pattern: RegExp) => {
+      const deadline = Date.now() + 30_000;
+      while (!pattern.test(text) && Date.now() < deadline) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += Buffer.from(value).toString();
+      }
+      return pattern.test(text);
+    };
+    await until(/retry: 1000/);
+    const exited = runInBackground(dir, "live", ["sleep_ms=1500"]);
+    expect(await until(/"stepId":"sleep","stepName":"sleep","status":"running"/)).toBe(true);
+    expect(await until(/"stepId":"sleep","stepName":"sleep","status":"completed"/)).toBe(true);
+    expect(await until(/event: run\ndata: \{"type":"run","run":\{[^\n]*"name":"live"[^\n]*"status":"completed"/)).toBe(true);
+    await exited;
+    controller.abort();
+    seen.push(text);
+  });
+
+  it("stops a running run on a POST that carries the token in a header and the CSRF header, and only then", async () => {
+    const exited = runInBackground(dir, "long", ["sleep_ms=60000"]);
+    const status = async () => (await get("/api/runs/long")).json().run?.status as string | undefined;
+    const waitFor = async (wanted: string) => {
+      const deadline = Date.now() + 30_000;
+      while ((await status()) !== wanted && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+      return status();
+    };
+    expect(await waitFor("running")).toBe("running");
+    const stop = (headers: Record<string, string>, query = "") => fetch(`${server.origin}/api/runs/long/stop${query}`, { method: "POST", headers });
+    expect((await stop({ authorization: `Bearer ${server.token}` })).status).toBe(403);
+    expect((await stop({ "x-stackyard-action": "1" }, `?token=${server.token}`)).status).toBe(403);
+    expect((await stop({ "x-stackyard-action": "1" })).status).toBe(401);
+    expect(await status()).toBe("running");
+    const ok = await stop({ authorization: `Bearer ${server.token}`, "x-stackyard-action": "1" });
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toMatchObject({ stopping: true });
+    expect(await waitFor("stopped")).toBe("stopped");
+    await exited;
+    const again = await stop({ authorization: `Bearer ${server.token}`, "x-stackyard-action": "1" });
+    expect(again.status).toBe(409);
+    expect(await again.json()).toEqual({ error: "Run 'long' is already stopped" });
+  });
+
+  it("never sends a secret value: not in the API, the pages, the UI bundle or the event stream", async () => {
+    const run = (await get("/api/runs/first")).json();
+    const extra = ["/api/runs?limit=500", "/api/stacks", "/api/components", "/runs", "/stacks", `/runs/${run.run.id}`, "/ui/app.js", "/ui/app.css"];
+    for (const step of run.steps) extra.push(`/api/runs/${run.run.id}/steps/${step.stepId}/logs`);
+    for (const path of extra) expect((await get(path)).status, path).toBe(200);
+    expect(seen.length).toBeGreaterThan(20);
+    for (const body of seen) {
+      expect(body).not.toContain(CONNECTOR_SECRET);
+      expect(body).not.toContain(COMPONENT_SECRET);
+    }
+  });
+});
+
+describe("stackyard up and down: usage", () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = newProject("dashboard-usage");
+  });
+  afterAll(() => {
+    cli(dir, ["down"]);
+    removeProject(dir);
+  });
+
+  it("rejects a bad --port or --host with one message and exit code 2", () => {
+    for (const [args, message] of [
+      [["--port", "abc"], "Invalid --port 'abc': expected a whole number from 0 to 65535"],
+      [["--port", "70000"], "Invalid --port '70000'"],
+      [["--host", "a b"], "Invalid --host 'a b'"],
+    ] as const) {
+      const out = cli(dir, ["up", "--no-open", ...args]);
+      expect(out.code, out.stderr).toBe(2);
+      expect(out.stderr).toContain(message);
+      expect(out.stderr.trim().split("\n").length).toBeLessThanOrEqual(2);
+      expect(out.stderr).not.toMatch(/\n\s+at /);
+    }
+  });
+
+  it("runs in the background with --detach, refuses a second one, and stops with down", async () => {
+    const up = cli(dir, ["up", "--detach"]);
+    expect(up.code, up.stderr).toBe(0);
+    const url = up.stdout.trim();
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/\?token=/);
+    const state = JSON.parse(readFileSync(join(dir, ".stackyard", "dashboard.json"), "utf8"));
+    expect(state.url).toBe(url);
+    expect((await fetch(url.replace("/?", "/api/runs?"))).status).toBe(200);
+    const again = cli(dir, ["up", "--no-open"]);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain("A dashboard is already running for this project");
+    const down = cli(dir, ["down"]);
+    expect(down.code, down.stderr).toBe(0);
+    expect(down.stderr).toContain(`Stopped the dashboard`);
+    expect(down.stderr).not.toContain("token");
+    expect(existsSync(join(dir, ".stackyard", "dashboard.json"))).toBe(false);
+    await expect(fetch(url)).rejects.toThrow();
+    expect(cli(dir, ["down"]).stderr).toContain("No dashboard is running");
+  });
+
+  it("warns when bound to an address other machines can reach", async () => {
+    const server = await startUp(dir, ["--host", "0.0.0.0"]);
+    try {
+      expect(server.stderr()).toContain("Warning: the dashboard listens on 0.0.0.0");
+      expect(existsSync(join(dir, ".stackyard", "dashboard.json"))).toBe(true);
+    } finally {
+      await server.stop();
+    }
+    // Stopped by a signal, it forgets its URL and token.
+    expect(server.child.exitCode).toBe(0);
+    expect(existsSync(join(dir, ".stackyard", "dashboard.json"))).toBe(false);
+  });
+});

@@ -1,0 +1,136 @@
+/**
+ * The web UI in a real browser: Debian's Chromium driven by playwright-core,
+ * against `stackyard up` over a project that ran the fixture pipeline.
+ * Screenshots go to .test-tmp/dashboard-screenshots/.
+ */
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { chromiumArgs, ensureChromium } from "@stackyard/tools/engines";
+import { type Browser, chromium, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cli, newProject, removeProject, repoRoot } from "../../cli/test/cli-harness.js";
+import { type RunningDashboard, runInBackground, startUp } from "./dashboard-server.js";
+
+const shots = join(repoRoot, ".test-tmp", "dashboard-screenshots");
+// style.css: completed and running node borders.
+const COMPLETED = "rgb(47, 158, 68)";
+const RUNNING = "rgb(28, 126, 214)";
+
+describe("the dashboard in Chromium", () => {
+  let dir: string;
+  let server: RunningDashboard;
+  let browser: Browser;
+  let page: Page;
+
+  beforeAll(async () => {
+    const executablePath = await ensureChromium();
+    dir = newProject("dashboard-browser");
+    for (const args of [
+      ["run", "./pipelines/hello.ts#hello", "--run-name", "first", "-p", "count=4"],
+      ["run", "./pipelines/hello.ts#hello", "--run-name", "second", "-p", "count=4"],
+    ]) {
+      const out = cli(dir, args);
+      if (out.code !== 0) throw new Error(out.stderr);
+    }
+    cli(dir, ["run", "./pipelines/hello.ts#hello", "--run-name", "broken", "-p", "fail=true", "--no-cache"]);
+    server = await startUp(dir);
+    browser = await chromium.launch({ executablePath, args: [...chromiumArgs] });
+    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    mkdirSync(shots, { recursive: true });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+    if (dir) removeProject(dir);
+  });
+
+  it("opens the printed URL on the runs list, showing the runs and their statuses", async () => {
+    await page.goto(server.url);
+    expect(new URL(page.url()).pathname).toBe("/runs");
+    await page.waitForSelector("table.runs tbody tr");
+    const rows = await page.$$eval("table.runs tbody tr", (trs) =>
+      trs.map((tr) => [tr.querySelector("a")!.textContent, tr.querySelector(".status")!.textContent]),
+    );
+    expect(rows).toEqual([
+      ["broken", "failed"],
+      ["second", "completed"],
+      ["first", "completed"],
+    ]);
+    expect(await page.textContent("main")).not.toMatch(/\b(null|undefined|NaN)\b/);
+    await page.screenshot({ path: join(shots, "runs.png"), fullPage: true });
+  });
+
+  it("opens a run: the DAG's nodes drawn by status, the step panel with outputs and logs", async () => {
+    await page.click("table.runs a:text('first')");
+    await page.waitForSelector("svg.dag g.node");
+    expect(new URL(page.url()).pathname).toMatch(/^\/runs\/[0-9a-f-]+$/);
+    const nodes = await page.$$eval("svg.dag g.node", (gs) =>
+      gs.map((g) => ({ step: g.getAttribute("data-step"), status: g.getAttribute("data-status"), stroke: getComputedStyle(g.querySelector("rect")!).stroke })),
+    );
+    expect(nodes.map((n) => n.step).sort()).toEqual(["make_numbers", "maybe_fail", "sum_numbers"]);
+    for (const node of nodes) expect(node).toMatchObject({ status: "completed", stroke: COMPLETED });
+    expect(await page.$$eval("svg.dag path.edge", (ps) => ps.map((p) => p.getAttribute("data-edge")).sort())).toEqual([
+      "make_numbers->sum_numbers",
+      "sum_numbers->maybe_fail",
+    ]);
+    // The timeline: one bar per step, in start order, coloured by status.
+    const bars = await page.$$eval(".timeline-row", (rows) =>
+      rows.map((r) => [r.getAttribute("data-step"), getComputedStyle(r.querySelector(".timeline-bar")!).backgroundColor]),
+    );
+    expect(bars).toEqual([
+      ["make_numbers", COMPLETED],
+      ["sum_numbers", COMPLETED],
+      ["maybe_fail", COMPLETED],
+    ]);
+    await page.click("svg.dag g.node[data-step='sum_numbers']");
+    await page.waitForSelector(".step-panel pre.logs:text('total is 10')");
+    expect(await page.textContent(".step-panel table.outputs")).toContain("total");
+    expect(new URL(page.url()).searchParams.get("step")).toBe("sum_numbers");
+    expect(await page.textContent("main")).not.toMatch(/\b(null|undefined|NaN)\b/);
+    await page.screenshot({ path: join(shots, "run.png"), fullPage: true });
+  });
+
+  it("shows a failed run's error and its failed node", async () => {
+    await page.goto(`${server.origin}/runs/broken`);
+    await page.waitForSelector("svg.dag g.node[data-step='maybe_fail'][data-status='failed']");
+    expect(await page.textContent("pre.run-error")).toContain("refusing total 15");
+    await page.screenshot({ path: join(shots, "run-failed.png"), fullPage: true });
+  });
+
+  it("turns nodes from running to completed while the page is open, without reloading it", async () => {
+    await page.goto(`${server.origin}/runs`);
+    await page.waitForSelector("table.runs tbody tr");
+    const exited = runInBackground(dir, "slow", ["sleep_ms=2500"]);
+    // The new run appears in the open list by itself, then its page shows the slow step running.
+    await page.waitForSelector("table.runs a:text('slow')", { timeout: 20_000 });
+    await page.click("table.runs a:text('slow')");
+    const sleep = "svg.dag g.node[data-step='sleep']";
+    await page.waitForSelector(`${sleep}[data-status='running']`, { timeout: 20_000 });
+    expect(await page.$eval(`${sleep} rect`, (r) => getComputedStyle(r).stroke)).toBe(RUNNING);
+    await page.screenshot({ path: join(shots, "run-live.png"), fullPage: true });
+    await page.waitForSelector(`${sleep}[data-status='completed']`, { timeout: 20_000 });
+    expect(await page.$eval(`${sleep} rect`, (r) => getComputedStyle(r).stroke)).toBe(COMPLETED);
+    await page.waitForSelector("h1 .status-completed");
+    await exited;
+  });
+
+  it("stops a running run from its page", async () => {
+    const exited = runInBackground(dir, "endless", ["sleep_ms=60000"]);
+    await page.goto(`${server.origin}/runs`);
+    await page.click("table.runs a:text('endless')", { timeout: 20_000 });
+    await page.waitForSelector("svg.dag g.node[data-step='sleep'][data-status='running']", { timeout: 20_000 });
+    await page.click("button.stop");
+    await page.waitForSelector("h1 .status-stopped", { timeout: 20_000 });
+    expect(await page.$("button.stop")).toBeNull();
+    await page.screenshot({ path: join(shots, "run-stopped.png"), fullPage: true });
+    await exited;
+  });
+
+  it("lists stacks and components", async () => {
+    await page.click("header nav a:text('Stacks')");
+    await page.waitForSelector("table.stacks tr[data-stack='default']");
+    expect(await page.textContent("table.components")).toContain("local");
+    await page.screenshot({ path: join(shots, "stacks.png"), fullPage: true });
+  });
+});
