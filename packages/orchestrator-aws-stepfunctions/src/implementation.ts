@@ -44,6 +44,7 @@ import { DEFAULT_TASK_SHAPE, ensureTaskDefinition, familyFor, LOG_STREAM_PREFIX,
 import {
   type StepFunctionsOrchestratorConfig,
   type StepFunctionsOrchestratorSettings,
+  stepFunctionsOrchestratorCapabilities,
   stepFunctionsOrchestratorConfigSchema,
   stepFunctionsOrchestratorSettingsSchema,
 } from "./index.js";
@@ -82,7 +83,7 @@ export class StepFunctionsOrchestrator extends BaseOrchestrator<StepFunctionsOrc
 
   constructor(init: ConstructorParameters<typeof BaseOrchestrator<StepFunctionsOrchestratorConfig>>[0]) {
     super({ ...init, config: parseConfig(stepFunctionsOrchestratorConfigSchema, init.config, `orchestrator '${init.name}' (flavor aws_step_functions)`) });
-    this.capabilities = { remote: true, synchronous: this.config.synchronous, schedulable: false, honoursResources: true, parallel: true };
+    this.capabilities = { ...stepFunctionsOrchestratorCapabilities, synchronous: this.config.synchronous };
   }
 
   /** Step Functions, ECS and CloudWatch Logs clients for this orchestrator's region and endpoint. Callers destroy them. */

@@ -9,7 +9,7 @@
  * @packageDocumentation
  */
 import { awsRegionSchema } from "@stackyard/aws-common";
-import { defineFlavor, requireRemoteStack } from "@stackyard/core";
+import { defineFlavor, type OrchestratorCapabilities, requireRemoteStack } from "@stackyard/core";
 import { z } from "zod";
 
 const arn = (service: string, example: string) => z.string().regex(new RegExp(`^arn:aws[a-z-]*:${service}:`), `expected an ARN such as ${example}`);
@@ -94,7 +94,17 @@ export const stepFunctionsOrchestratorSettingsSchema = z.strictObject({
 export type StepFunctionsOrchestratorSettings = z.output<typeof stepFunctionsOrchestratorSettingsSchema>;
 
 /** The `aws_step_functions` orchestrator flavor: a state machine per pipeline, an ECS task per step. */
+/** What components of this flavor can do (with the default config). */
+export const stepFunctionsOrchestratorCapabilities: OrchestratorCapabilities = {
+  remote: true,
+  synchronous: true,
+  schedulable: false,
+  honoursResources: true,
+  parallel: true,
+};
+
 export const stepFunctionsOrchestratorFlavor = defineFlavor({
+  capabilities: stepFunctionsOrchestratorCapabilities,
   name: "aws_step_functions",
   type: "orchestrator",
   description: "Runs pipelines as AWS Step Functions state machines, one ECS task per step",

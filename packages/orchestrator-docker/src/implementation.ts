@@ -25,7 +25,7 @@ import {
 } from "@stackyard/core";
 import { assertEngineReachable, connectDocker, EngineUnreachableError, prepareStepImages, resolveDockerHost } from "@stackyard/image-builder";
 import type Docker from "dockerode";
-import { type DockerOrchestratorConfig, type DockerOrchestratorSettings, dockerOrchestratorSettingsSchema } from "./index.js";
+import { type DockerOrchestratorConfig, type DockerOrchestratorSettings, dockerOrchestratorCapabilities, dockerOrchestratorSettingsSchema } from "./index.js";
 import { projectMounts, resolveVolume } from "./mounts.js";
 import { RUN_LABEL, runContainer, STEP_LABEL } from "./step-container.js";
 
@@ -44,13 +44,7 @@ interface StepImage {
  * It returns once the run is over.
  */
 export class DockerOrchestrator extends BaseOrchestrator<DockerOrchestratorConfig> {
-  readonly capabilities: OrchestratorCapabilities = {
-    remote: false,
-    synchronous: true,
-    schedulable: false,
-    honoursResources: true,
-    parallel: true,
-  };
+  readonly capabilities: OrchestratorCapabilities = { ...dockerOrchestratorCapabilities };
 
   /** The engine address this orchestrator uses: its `docker_host`, else DOCKER_HOST, else the default socket. */
   get dockerHost(): string {

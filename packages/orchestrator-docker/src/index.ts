@@ -8,7 +8,7 @@
  *
  * @packageDocumentation
  */
-import { defineFlavor, secretField } from "@stackyard/core";
+import { defineFlavor, type OrchestratorCapabilities, secretField } from "@stackyard/core";
 import { z } from "zod";
 
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be a variable name (letters, digits, _)");
@@ -77,7 +77,17 @@ export const dockerOrchestratorSettingsSchema = z.strictObject({
 export type DockerOrchestratorSettings = z.output<typeof dockerOrchestratorSettingsSchema>;
 
 /** The `docker` orchestrator flavor: one image per snapshot, one container per step. */
+/** What components of this flavor can do (with the default config). */
+export const dockerOrchestratorCapabilities: OrchestratorCapabilities = {
+  remote: false,
+  synchronous: true,
+  schedulable: false,
+  honoursResources: true,
+  parallel: true,
+};
+
 export const dockerOrchestratorFlavor = defineFlavor({
+  capabilities: dockerOrchestratorCapabilities,
   name: "docker",
   type: "orchestrator",
   description: "Runs each step in its own container on a Docker engine (one image per snapshot, reused while unchanged)",

@@ -8,7 +8,7 @@ import {
   type SubmitContext,
   safeComponentSettings,
 } from "@stackyard/core";
-import { type LocalOrchestratorConfig, localOrchestratorSettingsSchema } from "./index.js";
+import { type LocalOrchestratorConfig, localOrchestratorCapabilities, localOrchestratorSettingsSchema } from "./index.js";
 
 /**
  * Runs every step of a snapshot in this process through
@@ -16,13 +16,7 @@ import { type LocalOrchestratorConfig, localOrchestratorSettingsSchema } from ".
  * parallel up to `concurrency`. `submit` returns once the run is over.
  */
 export class LocalOrchestrator extends BaseOrchestrator<LocalOrchestratorConfig> {
-  readonly capabilities: OrchestratorCapabilities = {
-    remote: false,
-    synchronous: true,
-    schedulable: false,
-    honoursResources: false,
-    parallel: true,
-  };
+  readonly capabilities: OrchestratorCapabilities = { ...localOrchestratorCapabilities };
 
   /** Concurrency for a snapshot: its settings, then the component config, then the machine's parallelism. */
   concurrencyFor(snapshot: PipelineSnapshot): number {

@@ -6,7 +6,7 @@
  *
  * @packageDocumentation
  */
-import { defineFlavor } from "@stackyard/core";
+import { defineFlavor, type OrchestratorCapabilities } from "@stackyard/core";
 import { z } from "zod";
 
 /** Component config of a `local` orchestrator. */
@@ -26,7 +26,17 @@ export const localOrchestratorSettingsSchema = z.strictObject({
 export type LocalOrchestratorSettings = z.output<typeof localOrchestratorSettingsSchema>;
 
 /** The `local` orchestrator flavor: in-process, DAG-parallel with a concurrency limit. */
+/** What components of this flavor can do (with the default config). */
+export const localOrchestratorCapabilities: OrchestratorCapabilities = {
+  remote: false,
+  synchronous: true,
+  schedulable: false,
+  honoursResources: false,
+  parallel: true,
+};
+
 export const localOrchestratorFlavor = defineFlavor({
+  capabilities: localOrchestratorCapabilities,
   name: "local",
   type: "orchestrator",
   description: "Runs steps in this process, independent steps in parallel",

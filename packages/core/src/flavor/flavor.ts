@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { COMPONENT_TYPES, type ComponentType, isComponentType } from "../component/component-type.js";
 import type { ComponentClass, StackComponent } from "../component/stack-component.js";
+import type { OrchestratorCapabilities } from "../orchestrator/base-orchestrator.js";
 import type { StackDescription } from "../stack/stack-description.js";
 
 /** Which connector a flavor can authenticate through. */
@@ -52,6 +53,12 @@ export interface Flavor<S extends z.ZodObject = z.ZodObject, T extends StackComp
   readonly packageName?: string;
   /** Connectors components of this flavor can use. */
   readonly connectorRequirements?: ConnectorRequirement;
+  /**
+   * For orchestrators: the capabilities its components declare with their
+   * default config, so that `flavor describe` shows them without loading the
+   * implementation. Keep it equal to the class's `capabilities` (share one constant).
+   */
+  readonly capabilities?: Readonly<OrchestratorCapabilities>;
   /**
    * Rules this flavor imposes on the stack it is part of. Returns the
    * problems found, each naming what is missing; an empty list means valid.

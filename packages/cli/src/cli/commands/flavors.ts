@@ -80,7 +80,7 @@ export async function describeFlavor(type: string, name: string, opts: { json?: 
       docs_url: flavor.docsUrl,
       connector: flavor.connectorRequirements ? `${flavor.connectorRequirements.connectorType} (${flavor.connectorRequirements.resourceType})` : undefined,
     };
-    const capabilities = type === "orchestrator" ? await orchestratorCapabilities(flavor, project.paths.sourceRoot) : undefined;
+    const capabilities = type === "orchestrator" ? (flavor.capabilities ?? (await orchestratorCapabilities(flavor, project.paths.sourceRoot))) : undefined;
     if (opts.json) {
       printJson({ ...details, ...(capabilities ? { capabilities } : {}), config_schema: config, settings_schema: settings });
       return;
@@ -117,9 +117,10 @@ const CAPABILITY_MEANINGS: Record<string, string> = {
 };
 
 /**
- * What an orchestrator flavor's class declares it can do. Capabilities are
- * declared on instances, so this makes one with an empty config, which never
- * connects to anything; a class whose constructor needs more gives nothing.
+ * What an orchestrator flavor's class declares it can do, for a flavor that
+ * does not declare `capabilities` itself. Capabilities are declared on
+ * instances, so this makes one with an empty config, which never connects to
+ * anything; a class whose constructor needs more gives nothing.
  */
 async function orchestratorCapabilities(flavor: AnyFlavor, sourceRoot: string): Promise<Record<string, boolean> | undefined> {
   try {
