@@ -12,7 +12,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type PackedPackage, packPackages, unexpectedFiles } from "../src/release/pack.js";
 import { workspacePackage } from "../src/release/workspace.js";
 
-const PACKAGES = ["@stackyard/core", "stackyard", "@stackyard/orchestrator-local", "@stackyard/artifact-store-s3"];
+// stackyard depends on the dashboard (loaded only by `stackyard up`); the S3 store on aws-common.
+const PACKAGES = [
+  "@stackyard/core",
+  "stackyard",
+  "@stackyard/orchestrator-local",
+  "@stackyard/dashboard",
+  "@stackyard/artifact-store-s3",
+  "@stackyard/aws-common",
+];
 
 let root: string;
 let project: string;

@@ -292,7 +292,8 @@ describe("secret environment values of step containers", () => {
     ok(cli(dir, ["stack", "register", "secret_stack", "-o", "docker_secret", "-a", "default"]), "stack register");
     const described = JSON.parse(ok(cli(dir, ["orchestrator", "describe", "docker_secret", "--json"]), "describe").stdout);
     expect(described.config.secret_environment).toBe("********");
-    const run = cli(dir, ["run", ...training, "--stack", "secret_stack"]);
+    // Not from the cache: earlier tests ran the same pipeline, and a fully cached run submits nothing.
+    const run = cli(dir, ["run", ...training, "--stack", "secret_stack", "--no-cache"]);
     expect(run.code).not.toBe(0);
     expect(run.stderr).toContain("Environment variable 'API_TOKEN' of");
     expect(run.stdout + run.stderr).not.toContain("s3cret-pa55word");
