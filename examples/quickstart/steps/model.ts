@@ -3,11 +3,11 @@ import { RandomForestClassifier } from "ml-random-forest";
 import { z } from "zod";
 import type { Dataset } from "./data.js";
 
-/** Trains a random forest; a custom materializer stores it. */
+/** Trains a random forest; a custom materializer stores it, as a new version of the `iris_model` artifact. */
 export const trainModel = step(
   {
     name: "train_model",
-    outputs: { model: "./materializers/random-forest.ts#randomForestMaterializer" },
+    outputs: { model: { materializer: "./materializers/random-forest.ts#randomForestMaterializer", name: "iris_model" } },
     parameters: z.object({
       n_estimators: z.number().int().positive().default(50),
       max_features: z.number().gt(0).lte(1).default(0.8),
@@ -31,7 +31,7 @@ export const trainModel = step(
 /** Accuracy of the model on the test set, overall and per class. */
 export const evaluateModel = step(
   { name: "evaluate_model", outputs: { accuracy: "json", report: "json" } },
-  async ({ model, test }: { model: RandomForestClassifier; test: Dataset }) => {
+  async ({ model, test }: { model: RandomForestClassifier; test: Dataset }, ctx) => {
     const predicted = model.predict(test.features) as number[];
     const correct = predicted.filter((p, i) => p === test.labels[i]).length;
     const accuracy = correct / test.labels.length;
@@ -42,6 +42,9 @@ export const evaluateModel = step(
       }),
     );
     console.log(`test accuracy: ${(accuracy * 100).toFixed(1)}% (${correct}/${test.labels.length})`);
+    // On the run, so `stackyard runs list`, `runs compare` and the dashboard can chart it across runs.
+    ctx.logMetadata({ accuracy, test_samples: test.labels.length }, { run: true });
+    ctx.logMetadata({ per_class: perClass }, { output: "report" });
     return { accuracy, report: { accuracy, correct, total: test.labels.length, per_class: perClass } };
   },
 );

@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -65,5 +65,70 @@ describe("the quickstart, as the README runs it", () => {
     ]);
     expect(out.code, out.stderr).toBe(0);
     expect(out.stderr).toMatch(/test accuracy: \d+\.\d% \(\d+\/60\)/);
+  });
+
+  it("keeps each trained model as a version of iris_model (a cached run links the version it reused) with its run's accuracy as metadata", () => {
+    const names = JSON.parse(run(dir, [stackyard, "artifact", "list", "--json"]).stdout) as Array<{ name: string; versions: number }>;
+    expect(names.find((n) => n.name === "iris_model")?.versions).toBe(2);
+    expect(names.find((n) => n.name === "training_pipeline.evaluate_model.accuracy")?.versions).toBe(2);
+    const versions = JSON.parse(run(dir, [stackyard, "artifact", "versions", "iris_model", "--json"]).stdout) as Array<{ version: number; runId: string }>;
+    expect(versions.map((v) => v.version)).toEqual([2, 1]);
+    const bigger = JSON.parse(run(dir, [stackyard, "runs", "describe", "bigger-test", "--json"]).stdout) as {
+      id: string;
+      metadata: { accuracy: number; test_samples: number };
+      artifacts: Array<{ output: string; artifact: string; metadata?: Record<string, unknown> }>;
+    };
+    expect(versions[0]!.runId).toBe(bigger.id);
+    expect(bigger.metadata.test_samples).toBe(60);
+    expect(bigger.artifacts.find((a) => a.output === "model")?.artifact).toBe("iris_model:2");
+    expect(Object.keys(bigger.artifacts.find((a) => a.output === "report")?.metadata?.per_class as object).sort()).toEqual([
+      "setosa",
+      "versicolor",
+      "virginica",
+    ]);
+    const shown = run(dir, [stackyard, "artifact", "show", "training_pipeline.evaluate_model.accuracy:2"]);
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(Number(shown.stdout)).toBe(bigger.metadata.accuracy);
+  });
+
+  it("runs inference with the model tagged production, records that version in the lineage, and loads it from TypeScript", () => {
+    const tagged = run(dir, [stackyard, "artifact", "tag", "iris_model:1", "production"]);
+    expect(tagged.code, tagged.stderr).toBe(0);
+    const out = run(dir, [stackyard, "run", "./pipelines/inference.ts#inferencePipeline", "-p", "tag=production", "--run-name", "inference", "--tag", "batch"]);
+    expect(out.code, out.stderr).toBe(0);
+    expect(out.stderr).toMatch(/predicted 150 flowers/);
+    const lineage = JSON.parse(run(dir, [stackyard, "artifact", "lineage", "iris_model@production", "--json"]).stdout) as {
+      artifact: { version: number };
+      producer: { step: string; inputs: Array<{ input: string; artifact: string }> };
+      consumers: Array<{ run: string; step: string; outputs: Array<{ artifact: string }> }>;
+    };
+    expect(lineage.artifact.version).toBe(1);
+    expect(lineage.producer.step).toBe("train_model");
+    expect(lineage.producer.inputs).toEqual([{ input: "train", artifact: "training_pipeline.split_data.train:1", producer: expect.any(Object) }]);
+    expect(lineage.consumers.map((c) => `${c.run}/${c.step}`)).toContain("inference/predict");
+    expect(lineage.consumers.find((c) => c.step === "predict")?.outputs[0]?.artifact).toBe("inference_pipeline.predict.predictions:1");
+    const text = run(dir, [stackyard, "artifact", "lineage", "iris_model:2"]).stdout;
+    expect(text).toContain("made by step train_model of run bigger-test");
+    expect(text).toContain("read by step evaluate_model of run bigger-test");
+
+    const listed = JSON.parse(run(dir, [stackyard, "runs", "list", "--tag", "batch", "--json"]).stdout) as Array<{ name: string }>;
+    expect(listed.map((r) => r.name)).toEqual(["inference"]);
+
+    const script = join(dir, "load-model.ts");
+    writeFileSync(
+      script,
+      'import { loadArtifact } from "stackyard";\nconst model = await loadArtifact<{ predict(x: number[][]): number[] }>("iris_model", { tag: "production" });\nconsole.log(JSON.stringify(model.predict([[5.1, 3.5, 1.4, 0.2]])));\n',
+    );
+    const loaded = run(dir, [tsx, script]);
+    expect(loaded.code, loaded.stderr).toBe(0);
+    expect(JSON.parse(loaded.stdout)).toEqual([0]);
+  });
+
+  it("refuses a run whose external artifact does not exist, naming it, with nothing written", () => {
+    const before = run(dir, [stackyard, "runs", "list", "--json"]).stdout;
+    const out = run(dir, [stackyard, "run", "./pipelines/inference.ts#inferencePipeline", "-p", "tag=staging"]);
+    expect(out.code).toBe(2);
+    expect(out.stderr).toContain("needs a version tagged 'staging' of artifact 'iris_model'");
+    expect(run(dir, [stackyard, "runs", "list", "--json"]).stdout).toBe(before);
   });
 });

@@ -12,8 +12,9 @@ import type { StepOutcome } from "../orchestrator/base-orchestrator.js";
 import { invocationsOf } from "../pipeline/compile.js";
 import type { Pipeline } from "../pipeline/pipeline.js";
 import type { PipelineSnapshot, SnapshotStep } from "../pipeline/snapshot.js";
-import type { StepContext } from "../pipeline/step.js";
-import type { ArtifactRecord, RunStatus, RunStore, StepRunRecord } from "../store/run-store.js";
+import type { MetadataDestination, StepContext } from "../pipeline/step.js";
+import { checkMetadata, mergeMetadata } from "../store/metadata.js";
+import type { ArtifactRecord, MetadataRecord, RunStatus, RunStore, StepRunRecord } from "../store/run-store.js";
 import { stepCacheKey } from "./cache-key.js";
 import { flushSink, installLogCapture, runCaptured, type StepLogSink, writeToSink } from "./log-capture.js";
 
@@ -182,6 +183,7 @@ export async function runStep(options: RunStepOptions): Promise<StepOutcome> {
   };
   const artifacts: ArtifactRecord[] = [];
   const produced: Record<string, ArtifactRecord> = {};
+  const logged = new LoggedMetadata(stepId, spec);
   const sink: StepLogSink = { chunks: [], onLine: options.onLog, partial: { stdout: "", stderr: "" } };
 
   const finish = async (status: RunStatus, error?: string): Promise<StepOutcome> => {
@@ -192,6 +194,7 @@ export async function runStep(options: RunStepOptions): Promise<StepOutcome> {
     record.status = status;
     record.error = error;
     if (!retried) record.ended = new Date().toISOString();
+    logged.applyTo(record, artifacts);
     const log = (single?.log ?? "") + sink.chunks.join("");
     if (log) {
       try {
@@ -221,6 +224,7 @@ export async function runStep(options: RunStepOptions): Promise<StepOutcome> {
     return finish("failed", errorText(error));
   }
   record.cacheKey = stepCacheKey(spec, inputs);
+  if (Object.keys(inputs).length) record.inputs = inputIds(inputs);
 
   if (spec.enable_cache) {
     const hit = await findReusable(record.cacheKey, store, artifactStore);
@@ -257,6 +261,7 @@ export async function runStep(options: RunStepOptions): Promise<StepOutcome> {
         log: (...args: unknown[]) => writeToSink(sink, `${format(...args)}\n`, "stdout"),
         artifactStore: stepStore,
         signal: signal ?? neverAborted,
+        logMetadata: (values, target) => logged.log(values, target),
       };
       result = await untilAborted(Promise.resolve(runCaptured(sink, () => definition.fn(values, context))), signal);
       break;
@@ -301,7 +306,7 @@ export async function runStep(options: RunStepOptions): Promise<StepOutcome> {
       return finish("failed", `Step '${stepId}' returned output '${extra[0]}', which it does not declare (outputs: ${Object.keys(spec.outputs).join(", ")})`);
     }
   }
-  for (const [name, { materializer: ref }] of Object.entries(spec.outputs)) {
+  for (const [name, { materializer: ref, name: artifactName }] of Object.entries(spec.outputs)) {
     if (!(name in values)) return finish("failed", `Step '${stepId}' did not return its output '${name}'`);
     const path = `${base}/${name}`;
     try {
@@ -319,6 +324,7 @@ export async function runStep(options: RunStepOptions): Promise<StepOutcome> {
         size: writer.size,
         sha256: writer.digest(),
         created: new Date().toISOString(),
+        name: artifactName ?? defaultArtifactName(snapshot.pipeline.name, stepId, name),
       };
       artifacts.push(artifact);
       record.outputs[name] = artifact.id;
@@ -330,6 +336,54 @@ export async function runStep(options: RunStepOptions): Promise<StepOutcome> {
   const outcome = await finish("completed");
   options.memo?.outputs.set(stepId, produced);
   return outcome;
+}
+
+/** The name an output's versions go under when its step names none: `<pipeline>.<step>.<output>`. */
+export function defaultArtifactName(pipeline: string, stepId: string, output: string): string {
+  return `${pipeline}.${stepId}.${output}`;
+}
+
+/** Input name to artifact id, as a step run records what it consumed. */
+function inputIds(inputs: Record<string, ArtifactRecord>): Record<string, string> {
+  return Object.fromEntries(Object.entries(inputs).map(([key, artifact]) => [key, artifact.id]));
+}
+
+/** What a step logged with `ctx.logMetadata`, until its record is written. */
+class LoggedMetadata {
+  private step: MetadataRecord | undefined;
+  private run: MetadataRecord | undefined;
+  private readonly outputs = new Map<string, MetadataRecord>();
+
+  constructor(
+    private readonly stepId: string,
+    private readonly spec: SnapshotStep,
+  ) {}
+
+  log(values: Record<string, unknown>, target: MetadataDestination = { step: true }): void {
+    if ("output" in target) {
+      if (!(target.output in this.spec.outputs)) {
+        throw new ConfigError(
+          `Step '${this.stepId}' logged metadata for output '${target.output}', which it does not declare (outputs: ${Object.keys(this.spec.outputs).join(", ")})`,
+        );
+      }
+      const checked = checkMetadata(values, `output '${target.output}' of step '${this.stepId}'`);
+      this.outputs.set(target.output, { ...this.outputs.get(target.output), ...checked });
+    } else if ("run" in target && target.run) {
+      this.run = { ...this.run, ...checkMetadata(values, `the run (from step '${this.stepId}')`) };
+    } else {
+      this.step = { ...this.step, ...checkMetadata(values, `step '${this.stepId}'`) };
+    }
+  }
+
+  /** Puts what was logged on the step's record and on the versions it saved. */
+  applyTo(record: StepRunRecord, artifacts: ArtifactRecord[]): void {
+    if (this.step) record.metadata = mergeMetadata(record.metadata, this.step);
+    if (this.run) record.runMetadata = this.run;
+    for (const artifact of artifacts) {
+      const values = this.outputs.get(artifact.output);
+      if (values) artifact.metadata = mergeMetadata(artifact.metadata, values);
+    }
+  }
 }
 
 /** A step's artifacts and record: one transaction where the store offers it. */
@@ -366,6 +420,12 @@ async function resolveInputs(spec: SnapshotStep, options: RunStepOptions): Promi
   const { store, runId, stepId } = options;
   const inputs: Record<string, ArtifactRecord> = {};
   let fromStore: Map<string, StepRunRecord | undefined> | undefined;
+  for (const [key, external] of Object.entries(spec.external ?? {})) {
+    if (!external.artifact) {
+      throw new StepFailedError(stepId, `Input '${key}' of step '${stepId}' (artifact '${external.name}') was not resolved when run ${runId} started`);
+    }
+    inputs[key] = external.artifact;
+  }
   for (const [key, wiring] of Object.entries(spec.inputs)) {
     let artifact = options.memo?.outputs.get(wiring.step)?.[wiring.output];
     if (!artifact) {
@@ -460,7 +520,9 @@ export async function reuseCachedSteps(options: ReuseCachedStepsOptions): Promis
     if (!spec.enable_cache || !spec.upstream.every((id) => cached.has(id))) continue;
     if (invocations.get(spec.id)?.definition.name !== spec.name) continue; // runStep reports it
     const inputs: Record<string, ArtifactRecord> = {};
+    for (const [key, external] of Object.entries(spec.external ?? {})) if (external.artifact) inputs[key] = external.artifact;
     for (const [key, wiring] of Object.entries(spec.inputs)) inputs[key] = memo.outputs.get(wiring.step)![wiring.output]!;
+    if (Object.keys(inputs).length < Object.keys(spec.inputs).length + Object.keys(spec.external ?? {}).length) continue; // runStep reports it
     const cacheKey = stepCacheKey(spec, inputs);
     const hit = await findReusable(cacheKey, store, artifactStore);
     if (!hit) continue;
@@ -474,6 +536,7 @@ export async function reuseCachedSteps(options: ReuseCachedStepsOptions): Promis
       cacheKey,
       cachedFrom: hit.record.cachedFrom ?? { runId: hit.record.runId, stepId: hit.record.stepId },
       outputs: hit.record.outputs,
+      ...(Object.keys(inputs).length ? { inputs: inputIds(inputs) } : {}),
       started: now,
       ended: now,
     });

@@ -39,12 +39,12 @@ function parseStatus(raw: string | undefined): RunRecord["status"] | undefined {
   throw new ConfigError(`Invalid --status ${quoteInput(raw)}: a run's status is one of ${RUN_STATUSES.join(", ")}`);
 }
 
-export async function listRuns(opts: { json?: boolean; pipeline?: string; status?: string; limit?: string }): Promise<void> {
+export async function listRuns(opts: { json?: boolean; pipeline?: string; status?: string; tag?: string; limit?: string }): Promise<void> {
   const limit = parseLimit(opts.limit);
   const status = parseStatus(opts.status);
   await withProject(async (project) => {
     const store = new SqliteRunStore(project.db);
-    const runs = await store.listRuns({ pipeline: opts.pipeline, status, limit });
+    const runs = await store.listRuns({ pipeline: opts.pipeline, status, limit, ...(opts.tag !== undefined ? { tag: opts.tag } : {}) });
     const reconciled = await Promise.all(runs.map((r) => reapDeadRun(store, r)));
     if (opts.json) printJson(reconciled);
     else
@@ -57,9 +57,10 @@ export async function listRuns(opts: { json?: boolean; pipeline?: string; status
           stack: r.stack,
           started: r.started ?? r.created,
           duration: duration(r.started, r.ended),
+          tags: (r.tags ?? []).join(", "),
         })),
-        ["id", "name", "pipeline", "status", "stack", "started", "duration"],
-        "No runs yet.",
+        ["id", "name", "pipeline", "status", "stack", "started", "duration", ...(reconciled.some((r) => r.tags?.length) ? ["tags"] : [])],
+        opts.tag !== undefined || opts.pipeline !== undefined || status !== undefined ? "No runs match." : "No runs yet.",
       );
   });
 }
@@ -75,7 +76,16 @@ export async function describeRun(idOrName: string, opts: { json?: boolean }): P
       steps.flatMap((s) =>
         Object.entries(s.outputs).map(async ([output, id]) => {
           const artifact = byId.get(id) ?? (await store.getArtifact(id));
-          return { step: s.stepId, output, uri: artifact?.uri, materializer: artifact?.materializer, size: artifact?.size, sha256: artifact?.sha256 };
+          return {
+            step: s.stepId,
+            output,
+            artifact: artifact?.name === undefined ? "" : `${artifact.name}:${artifact.version}`,
+            uri: artifact?.uri,
+            materializer: artifact?.materializer,
+            size: artifact?.size,
+            sha256: artifact?.sha256,
+            ...(artifact?.metadata ? { metadata: artifact.metadata } : {}),
+          };
         }),
       ),
     );
@@ -93,8 +103,22 @@ export async function describeRun(idOrName: string, opts: { json?: boolean }): P
       started: run.started,
       ended: run.ended,
       duration: duration(run.started, run.ended),
+      ...(run.tags?.length ? { tags: run.tags.join(", ") } : {}),
       ...(run.error ? { error: run.error } : {}),
     });
+    const metadataLines = [
+      ...Object.entries(run.metadata ?? {}).map(([key, value]) => ({ of: "run", key, value })),
+      ...steps.flatMap((s) => Object.entries(s.metadata ?? {}).map(([key, value]) => ({ of: s.stepId, key, value }))),
+      ...outputs.flatMap((o) => Object.entries(o.metadata ?? {}).map(([key, value]) => ({ of: `${o.step}.${o.output}`, key, value }))),
+    ];
+    if (metadataLines.length) {
+      const { formatMetadataValue } = await import("@stackyard/core");
+      process.stdout.write("\nMetadata:\n");
+      printTable(
+        metadataLines.map((m) => ({ ...m, value: formatMetadataValue(m.value) })),
+        ["of", "key", "value"],
+      );
+    }
     process.stdout.write("\nSteps:\n");
     printTable(
       steps.map((s) => ({
@@ -110,7 +134,7 @@ export async function describeRun(idOrName: string, opts: { json?: boolean }): P
     process.stdout.write("\nArtifacts:\n");
     printTable(
       outputs.map((o) => ({ ...o, sha256: o.sha256?.slice(0, 12) })),
-      ["step", "output", "materializer", "size", "sha256", "uri"],
+      ["step", "output", "artifact", "materializer", "size", "sha256", "uri"],
       "  (none)",
     );
   });
@@ -159,5 +183,22 @@ export async function stopRun(idOrName: string): Promise<void> {
     const { stopRunNow } = await import("../../client/reconcile.js");
     await stopRunNow(project, store, run);
     info(`Stopping run '${run.name}'.`);
+  });
+}
+
+/** `stackyard runs tag RUN TAG... [--remove TAG...]`. */
+export async function tagRun(idOrName: string, add: string[], opts: { remove?: string[] }): Promise<void> {
+  const { checkTags } = await import("@stackyard/core");
+  const adding = checkTags(add, "stackyard runs tag");
+  const removing = checkTags(opts.remove ?? [], "--remove");
+  if (!adding.length && !removing.length)
+    throw new ConfigError("Nothing to do: give tags to add, or --remove TAG", { hint: "For example `stackyard runs tag my-run baseline`." });
+  await withProject(async (project) => {
+    const store = new SqliteRunStore(project.db);
+    const run = await store.getRun(idOrName);
+    if (!run) throw new NotFoundError(`No run '${idOrName}'`, { hint: "List runs with `stackyard runs list`." });
+    await store.tag({ run: run.id }, adding, removing);
+    const tags = (await store.getRun(run.id))?.tags ?? [];
+    info(`Run '${run.name}' tags: ${tags.length ? tags.join(", ") : "(none)"}.`);
   });
 }
