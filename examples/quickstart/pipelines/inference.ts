@@ -20,10 +20,7 @@ export const predict = step(
  * `iris_model` version, or the one tagged `--param tag=production`. The
  * version it read is part of the run's lineage and of `predict`'s cache key.
  */
-export const inferencePipeline = pipeline(
-  { name: "inference_pipeline", parameters: z.object({ tag: z.string().default("latest") }) },
-  (params) => {
-    const { dataset } = loadData();
-    predict({ model: externalArtifact<RandomForestClassifier>("iris_model", { tag: params.tag }), dataset });
-  },
-);
+export const inferencePipeline = pipeline({ name: "inference_pipeline", parameters: z.object({ tag: z.string().default("latest") }) }, (params) => {
+  const { dataset } = loadData();
+  predict({ model: externalArtifact<RandomForestClassifier>("iris_model", { tag: params.tag }), dataset });
+});

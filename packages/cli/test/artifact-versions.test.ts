@@ -5,8 +5,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type ArtifactRecord, MemoryRunStore, type RunRecord, type RunStore, type StepRunRecord } from "@stackyard/core";
+import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import { openDatabase } from "../src/store/database.js";
+import { MIGRATIONS } from "../src/store/migrations.js";
 import { SqliteRunStore } from "../src/store/sqlite-run-store.js";
 
 const dirs: string[] = [];
@@ -173,5 +175,38 @@ describe("the SQLite run store", () => {
     await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).putArtifact(artifact(`x${i}`, "r1", "shared"))));
     const versions = (await a.listArtifactVersions("shared")).map((v) => v.version);
     expect(versions).toEqual(Array.from({ length: 40 }, (_, i) => 40 - i));
+  });
+});
+
+describe("a store made before artifacts had names", () => {
+  it("names its artifacts <pipeline>.<step>.<output>, numbers them in the order they were made, and keeps working", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "stackyard-versions-"));
+    dirs.push(dir);
+    const file = join(dir, "stackyard.db");
+    // The schema of the release before this one, with two runs' records in it.
+    const old = new Database(file);
+    const before = MIGRATIONS.findIndex((m) => m.includes("ADD COLUMN version"));
+    for (const migration of MIGRATIONS.slice(0, before)) old.exec(migration);
+    old.pragma(`user_version = ${before}`);
+    const insertRun = old.prepare(
+      "INSERT INTO runs (id, name, pipeline, snapshot_id, snapshot_uri, stack, orchestrator, status, created) VALUES (?, ?, 'training', 's', 'u', 'default', 'local', 'completed', ?)",
+    );
+    const insertArtifact = old.prepare(
+      "INSERT INTO artifacts (id, run_id, step_id, output, uri, materializer, data_type, size, sha256, created) VALUES (?, ?, 'train', 'model', ?, 'json', 'object', 1, 'x', ?)",
+    );
+    insertRun.run("r1", "first", "2026-01-01T00:00:00Z");
+    insertRun.run("r2", "second", "2026-01-02T00:00:00Z");
+    insertArtifact.run("late", "r2", "/a/late", "2026-01-02T00:00:01Z");
+    insertArtifact.run("early", "r1", "/a/early", "2026-01-01T00:00:01Z");
+    old.close();
+
+    const store = new SqliteRunStore(openDatabase(file, { create: false }));
+    expect((await store.listArtifactVersions("training.train.model")).map((a) => [a.id, a.version])).toEqual([
+      ["late", 2],
+      ["early", 1],
+    ]);
+    await store.putArtifact(artifact("new", "r2", "training.train.model"));
+    expect((await store.findArtifactVersion("training.train.model"))?.version).toBe(3);
+    expect((await store.getRun("r1"))?.tags).toBeUndefined();
   });
 });

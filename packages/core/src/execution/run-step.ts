@@ -12,7 +12,7 @@ import type { StepOutcome } from "../orchestrator/base-orchestrator.js";
 import { invocationsOf } from "../pipeline/compile.js";
 import type { Pipeline } from "../pipeline/pipeline.js";
 import type { PipelineSnapshot, SnapshotStep } from "../pipeline/snapshot.js";
-import type { MetadataDestination, StepContext } from "../pipeline/step.js";
+import type { MetadataDestination, StepContext, StepHook, StepHookContext } from "../pipeline/step.js";
 import { checkMetadata, mergeMetadata } from "../store/metadata.js";
 import type { ArtifactRecord, MetadataRecord, RunStatus, RunStore, StepRunRecord } from "../store/run-store.js";
 import { stepCacheKey } from "./cache-key.js";
@@ -186,7 +186,14 @@ export async function runStep(options: RunStepOptions): Promise<StepOutcome> {
   const logged = new LoggedMetadata(stepId, spec);
   const sink: StepLogSink = { chunks: [], onLine: options.onLog, partial: { stdout: "", stderr: "" } };
 
+  let hookOutputs: Record<string, unknown> | undefined;
   const finish = async (status: RunStatus, error?: string): Promise<StepOutcome> => {
+    const final = !(status === "failed" && single !== undefined && record.attempt <= spec.retry.max_retries);
+    if (final && (status === "completed" || status === "failed")) {
+      const hook =
+        status === "completed" ? (definition.onSuccess ?? options.pipeline.options.onSuccess) : (definition.onFailure ?? options.pipeline.options.onFailure);
+      if (hook) await runHook(hook, status, error, hookOutputs);
+    }
     flushSink(sink);
     // One attempt of several that failed with attempts left: the orchestrator runs the next one.
     const retried = status === "failed" && single !== undefined && record.attempt <= spec.retry.max_retries;
@@ -212,6 +219,31 @@ export async function runStep(options: RunStepOptions): Promise<StepOutcome> {
     }
     options.onStatus?.(status, retried ? `attempt ${record.attempt} failed (${error}); its orchestrator runs attempt ${record.attempt + 1}` : error);
     return error === undefined ? { stepId, status } : { stepId, status, error };
+  };
+
+  const runHook = async (hook: StepHook, status: "completed" | "failed", error: string | undefined, outputs: Record<string, unknown> | undefined) => {
+    const name = status === "completed" ? "onSuccess" : "onFailure";
+    try {
+      const context: StepHookContext = {
+        runId,
+        stepId,
+        stepName: spec.name,
+        status,
+        attempt: record.attempt,
+        ...(error !== undefined ? { error } : {}),
+        ...(outputs ? { outputs } : {}),
+        log: (...args: unknown[]) => writeToSink(sink, `${format(...args)}\n`, "stdout"),
+      };
+      installLogCapture();
+      await untilAborted(Promise.resolve(runCaptured(sink, () => hook(context))), signal);
+    } catch (failure) {
+      // A hook reports; it never changes what happened to the step.
+      writeToSink(
+        sink,
+        `Step '${stepId}': its ${name} hook failed: ${failure instanceof Error ? (failure.stack ?? failure.message) : String(failure)}\n`,
+        "stderr",
+      );
+    }
   };
 
   if (signal?.aborted) return finish("stopped", "the run was stopped before the step started");
@@ -333,6 +365,7 @@ export async function runStep(options: RunStepOptions): Promise<StepOutcome> {
       return finish("failed", `Output '${name}' of step '${stepId}' could not be saved with materializer '${ref}': ${errorText(error)}`);
     }
   }
+  hookOutputs = values;
   const outcome = await finish("completed");
   options.memo?.outputs.set(stepId, produced);
   return outcome;
@@ -387,7 +420,7 @@ class LoggedMetadata {
 }
 
 /** A step's artifacts and record: one transaction where the store offers it. */
-async function recordStepResult(store: RunStore, record: StepRunRecord, artifacts: readonly ArtifactRecord[]): Promise<void> {
+export async function recordStepResult(store: RunStore, record: StepRunRecord, artifacts: readonly ArtifactRecord[]): Promise<void> {
   if (store.putStepResult) return store.putStepResult(record, artifacts);
   for (const artifact of artifacts) await store.putArtifact(artifact);
   await store.putStepRun(record);

@@ -87,6 +87,31 @@ export interface StepContext<P = Record<string, unknown>> {
 /** Where {@link StepContext.logMetadata} attaches metadata: the step run (default), the run, or an output's version. */
 export type MetadataDestination = { step: true } | { run: true } | { output: string };
 
+/** What a step hook ({@link StepOptions.onSuccess}, {@link StepOptions.onFailure}) receives. */
+export interface StepHookContext {
+  readonly runId: string;
+  readonly stepId: string;
+  readonly stepName: string;
+  /** `completed` for onSuccess, `failed` for onFailure. */
+  readonly status: "completed" | "failed";
+  /** The attempt that ended the step. */
+  readonly attempt: number;
+  /** Why the step failed (onFailure). */
+  readonly error?: string;
+  /** The step's outputs by name (onSuccess). */
+  readonly outputs?: Readonly<Record<string, unknown>>;
+  /** Writes one line to the step's log. */
+  log(...args: unknown[]): void;
+}
+
+/**
+ * A function run in the step's process after the step succeeds or fails for
+ * good (not between retries, not when the run is stopped): to send an
+ * alert, post a message, open a ticket. What it prints goes to the step's
+ * log. A hook that throws is reported in the log; it never changes the step's outcome.
+ */
+export type StepHook = (context: StepHookContext) => Awaitable<void>;
+
 /** A value or a promise of it. */
 export type Awaitable<T> = T | PromiseLike<T>;
 
@@ -111,6 +136,10 @@ export interface StepOptions<P extends z.ZodObject | undefined = undefined> {
   enableCache?: boolean;
   settings?: Settings;
   resources?: ResourceSettings;
+  /** Runs after the step completes (see {@link StepHook}); default: the pipeline's `onSuccess`. */
+  onSuccess?: StepHook;
+  /** Runs after the step fails for good (see {@link StepHook}); default: the pipeline's `onFailure`. */
+  onFailure?: StepHook;
 }
 
 /** A typed reference to an output of a step invocation, only meaningful while a pipeline compiles. */
@@ -204,6 +233,8 @@ export interface StepDefinition {
   readonly enableCache: boolean | undefined;
   readonly settings: Settings | undefined;
   readonly resources: ResourceSettings | undefined;
+  readonly onSuccess: StepHook | undefined;
+  readonly onFailure: StepHook | undefined;
   /** The step function. Call it directly to unit-test a step. */
   readonly fn: StepFunction<any, unknown, any>;
   /** sha256 of the function's source and the output spec; part of the cache key. */
@@ -289,6 +320,8 @@ export function step(options: StepOptions<z.ZodObject | undefined>, fn: StepFunc
     enableCache: options.enableCache,
     settings: options.settings,
     resources: options.resources,
+    onSuccess: hookOption(options.onSuccess, options.name, "onSuccess"),
+    onFailure: hookOption(options.onFailure, options.name, "onFailure"),
     fn,
     codeHash: createHash("sha256").update(fn.toString()).update("\0").update(JSON.stringify(outputs)).digest("hex"),
   });
@@ -297,6 +330,12 @@ export function step(options: StepOptions<z.ZodObject | undefined>, fn: StepFunc
   Object.defineProperty(call, STEP, { value: true });
   Object.defineProperty(call, "name", { value: options.name });
   return call as unknown as Step;
+}
+
+/** A hook option checked to be a function. */
+export function hookOption(hook: unknown, owner: string, option: string): StepHook | undefined {
+  if (hook !== undefined && typeof hook !== "function") throw new PipelineDefinitionError(`'${option}' of '${owner}' must be a function, got ${typeof hook}`);
+  return hook as StepHook | undefined;
 }
 
 /** True for values made by {@link step}. */
