@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -41,7 +41,12 @@ describe("the quickstart, as the README runs it", () => {
     };
     const model = described.artifacts.find((a) => a.output === "model")!;
     expect(model.materializer).toBe("./materializers/random-forest.ts#randomForestMaterializer");
-    expect(described.artifacts.map((a) => a.output).sort()).toEqual(["accuracy", "dataset", "model", "report", "test", "train"]);
+    expect(described.artifacts.map((a) => a.output).sort()).toEqual(["accuracy", "confusion_matrix", "dataset", "model", "report", "test", "train"]);
+    const saved = run(dir, [stackyard, "artifact", "visualize", "training_pipeline.evaluate_model.confusion_matrix", "--out", "views"]);
+    expect(saved.code, saved.stderr).toBe(0);
+    const svg = readFileSync(saved.stdout.trim(), "utf8");
+    expect(svg).toMatch(/^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+    expect(svg).toContain("setosa");
   });
 
   it("runs the same pipeline with `stackyard run`, reusing every step from the cache", () => {

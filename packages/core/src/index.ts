@@ -34,6 +34,7 @@ export * from "./materializers/json.js";
 export * from "./materializers/materializer.js";
 export * from "./materializers/registry.js";
 export * from "./materializers/text.js";
+export * from "./materializers/visual.js";
 export * from "./orchestrator/base-orchestrator.js";
 export * from "./pipeline/compile.js";
 export * from "./pipeline/component-settings.js";

@@ -356,6 +356,13 @@ function addArtifactCommands(program: Command): void {
     .addOption(json())
     .action(async (ref, opts) => (await commands.artifacts()).artifactLineage(ref, opts));
   group
+    .command("visualize")
+    .description("list a version's visualizations, or save them as files with --out")
+    .argument("<artifact>", "NAME (newest), NAME:VERSION or NAME@TAG")
+    .option("-o, --out <dir>", "write each visualization into this folder (made if missing)")
+    .option("--stack <name>", "read them through this stack's artifact store instead of the one their run used")
+    .action(async (ref, opts) => (await commands.artifacts()).visualizeArtifact(ref, opts));
+  group
     .command("show")
     .description("print a version's value (JSON and text; other kinds print where they are)")
     .argument("<artifact>", "NAME (newest), NAME:VERSION or NAME@TAG")

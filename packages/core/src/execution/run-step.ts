@@ -7,6 +7,7 @@ import { StepArtifactStore } from "../artifact-store/step-artifact-store.js";
 import type { StepAttempt } from "../entrypoint/entrypoint-configuration.js";
 import { ConfigError, NotFoundError, PipelineDefinitionError, StepFailedError } from "../errors/errors.js";
 import { createArtifactReader, createArtifactWriter } from "../materializers/artifact-io.js";
+import type { Materializer } from "../materializers/materializer.js";
 import { type MaterializerImporter, resolveMaterializer } from "../materializers/registry.js";
 import type { StepOutcome } from "../orchestrator/base-orchestrator.js";
 import { invocationsOf } from "../pipeline/compile.js";
@@ -14,7 +15,16 @@ import type { Pipeline } from "../pipeline/pipeline.js";
 import type { PipelineSnapshot, SnapshotStep } from "../pipeline/snapshot.js";
 import type { MetadataDestination, StepContext, StepHook, StepHookContext } from "../pipeline/step.js";
 import { checkMetadata, mergeMetadata } from "../store/metadata.js";
-import type { ArtifactRecord, MetadataRecord, RunStatus, RunStore, StepRunRecord } from "../store/run-store.js";
+import {
+  type ArtifactRecord,
+  type MetadataRecord,
+  type RunStatus,
+  type RunStore,
+  type StepRunRecord,
+  VISUALIZATION_TYPES,
+  type VisualizationRecord,
+  type VisualizationType,
+} from "../store/run-store.js";
 import { stepCacheKey } from "./cache-key.js";
 import { flushSink, installLogCapture, runCaptured, type StepLogSink, writeToSink } from "./log-capture.js";
 
@@ -358,6 +368,12 @@ export async function runStep(options: RunStepOptions): Promise<StepOutcome> {
         created: new Date().toISOString(),
         name: artifactName ?? defaultArtifactName(snapshot.pipeline.name, stepId, name),
       };
+      if (materializer.visualize) {
+        const visualizations = await saveVisualizations(materializer, values[name], artifactStore, base, name, writer.uri, (line) =>
+          writeToSink(sink, `${line}\n`, "stderr"),
+        );
+        if (visualizations.length) artifact.visualizations = visualizations;
+      }
       artifacts.push(artifact);
       record.outputs[name] = artifact.id;
       produced[name] = artifact;
@@ -375,6 +391,59 @@ export async function runStep(options: RunStepOptions): Promise<StepOutcome> {
 export function defaultArtifactName(pipeline: string, stepId: string, output: string): string {
   return `${pipeline}.${stepId}.${output}`;
 }
+
+const VISUALIZATION_EXTENSIONS: Record<VisualizationType, string> = {
+  markdown: "md",
+  html: "html",
+  csv: "csv",
+  svg: "svg",
+  png: "png",
+  json: "json",
+  text: "txt",
+};
+
+/**
+ * Stores the views a materializer makes of a value under
+ * `runs/<run>/<step>/.visualizations/<output>/` (a folder no output can be
+ * called), or points at a file of the artifact itself. A materializer that
+ * fails here costs the views, never the step: the failure goes to the log.
+ */
+async function saveVisualizations(
+  materializer: Materializer,
+  value: unknown,
+  artifactStore: BaseArtifactStore,
+  base: string,
+  output: string,
+  artifactUri: string,
+  warn: (line: string) => void,
+): Promise<VisualizationRecord[]> {
+  const records: VisualizationRecord[] = [];
+  try {
+    const views = (await materializer.visualize!(value)) ?? [];
+    for (const [index, view] of views.entries()) {
+      if (!(VISUALIZATION_TYPES as readonly string[]).includes(view.type)) throw new Error(`unknown visualization type '${String(view.type)}' (use ${VISUALIZATION_TYPES.join(", ")})`);
+      let uri: string;
+      if (view.file !== undefined) {
+        if (!OUTPUT_FILE.test(view.file)) throw new Error(`visualization file '${view.file}' must be a file name of the artifact`);
+        uri = `${artifactUri}/${view.file}`;
+      } else if (view.content !== undefined) {
+        const path = `${base}/.visualizations/${output}/${index}.${VISUALIZATION_EXTENSIONS[view.type]}`;
+        await artifactStore.writeFile(path, typeof view.content === "string" ? view.content : Buffer.from(view.content));
+        uri = artifactStore.uri(path);
+      } else {
+        throw new Error("a visualization needs content or a file");
+      }
+      records.push({ type: view.type, uri, ...(view.title ? { title: view.title } : {}) });
+    }
+  } catch (error) {
+    warn(`Output '${output}': materializer '${materializer.name}' could not make its visualizations (the output is saved): ${errorText(error)}`);
+    return [];
+  }
+  return records;
+}
+
+/** A file name inside an artifact's folder. */
+const OUTPUT_FILE = /^[\w][\w.-]{0,254}$/;
 
 /** Input name to artifact id, as a step run records what it consumed. */
 function inputIds(inputs: Record<string, ArtifactRecord>): Record<string, string> {

@@ -15,7 +15,7 @@ const STEP: unique symbol = Symbol.for("stackyard.step");
 
 declare const OUTPUT_TYPE: unique symbol;
 
-/** A materializer: a built-in name (`json`, `text`, `bytes`, `file`, `stream`), a registered name, or a source path `MODULE#EXPORT`. */
+/** A materializer: a built-in name (`json`, `text`, `bytes`, `file`, `stream`, `svg`, `markdown`, `html`, `csv`), a registered name, or a source path `MODULE#EXPORT`. */
 export type MaterializerRef = string;
 
 /**
@@ -304,7 +304,7 @@ export function step(options: StepOptions<z.ZodObject | undefined>, fn: StepFunc
     }
     if (typeof materializer !== "string" || !materializer) {
       throw new PipelineDefinitionError(
-        `Step '${options.name}' output '${key}': the materializer must be a name (json, text, bytes, file, stream) or a source path MODULE#EXPORT`,
+        `Step '${options.name}' output '${key}': the materializer must be a name (json, text, bytes, file, stream, svg, markdown, html, csv) or a source path MODULE#EXPORT`,
       );
     }
     outputs[key] = materializer;

@@ -289,3 +289,38 @@ export async function showArtifact(ref: string, opts: { stack?: string }): Promi
     process.stdout.write(typeof value === "string" ? (value.endsWith("\n") ? value : `${value}\n`) : `${JSON.stringify(value, null, 2)}\n`);
   });
 }
+
+const EXTENSIONS: Record<string, string> = { markdown: "md", html: "html", csv: "csv", svg: "svg", png: "png", json: "json", text: "txt" };
+
+/** `stackyard artifact visualize NAME[:VERSION|@TAG] [--out DIR]`. */
+export async function visualizeArtifact(ref: string, opts: { out?: string; stack?: string }): Promise<void> {
+  await withProject(async (project) => {
+    const store = new SqliteRunStore(project.db);
+    const artifact = await findRef(store, ref);
+    const views = artifact.visualizations ?? [];
+    if (!views.length) {
+      info(`${label(artifact)} has no visualizations (its materializer '${artifact.materializer}' makes none for this value).`);
+      return;
+    }
+    if (opts.out === undefined) {
+      printTable(
+        views.map((v, i) => ({ "#": i + 1, type: v.type, title: v.title ?? "", uri: v.uri })),
+        ["#", "type", "title", "uri"],
+      );
+      info(`Save them as files with \`stackyard artifact visualize ${label(artifact)} --out DIR\`, or open the dashboard (\`stackyard up\`).`);
+      return;
+    }
+    const { mkdirSync, writeFileSync } = await import("node:fs");
+    const { join, resolve } = await import("node:path");
+    const { artifactStoreFor } = await import("../../client/load-artifact.js");
+    const artifactStore = await artifactStoreFor(project, store, artifact, opts.stack);
+    const dir = resolve(opts.out);
+    const bodies = await Promise.all(views.map((v) => artifactStore.readFile(v.uri)));
+    mkdirSync(dir, { recursive: true });
+    for (const [i, view] of views.entries()) {
+      const file = join(dir, `${(artifact.name ?? artifact.output).replaceAll(/[^\w.-]/g, "_")}-${artifact.version ?? 0}-${i + 1}.${EXTENSIONS[view.type] ?? "txt"}`);
+      writeFileSync(file, bodies[i]!);
+      process.stdout.write(`${file}\n`);
+    }
+  });
+}
