@@ -290,14 +290,26 @@ describe("stackyard up and down: usage", () => {
 
   it("warns when bound to an address other machines can reach", async () => {
     const server = await startUp(dir, ["--host", "0.0.0.0"]);
+    let exit: Awaited<ReturnType<RunningDashboard["stop"]>>;
     try {
       expect(server.stderr()).toContain("Warning: the dashboard listens on 0.0.0.0");
       expect(existsSync(join(dir, ".stackyard", "dashboard.json"))).toBe(true);
     } finally {
-      await server.stop();
+      // Sent the moment the URL is printed: up handles the signal from before it listens.
+      exit = await server.stop();
     }
-    // Stopped by a signal, it forgets its URL and token.
-    expect(server.child.exitCode).toBe(0);
+    // Stopped by a signal, it closes, exits 0 and forgets its URL and token.
+    expect(exit).toEqual({ code: 0, signal: null });
     expect(existsSync(join(dir, ".stackyard", "dashboard.json"))).toBe(false);
+  });
+
+  it("exits 0 on SIGTERM sent as soon as it prints its URL, and on a second SIGTERM during shutdown", async () => {
+    for (let i = 0; i < 3; i++) {
+      const server = await startUp(dir);
+      server.child.kill("SIGTERM");
+      server.child.kill("SIGTERM");
+      expect(await server.stop()).toEqual({ code: 0, signal: null });
+      expect(existsSync(join(dir, ".stackyard", "dashboard.json"))).toBe(false);
+    }
   });
 });
