@@ -156,11 +156,38 @@ describe("stackyard up: the JSON API", () => {
     expect(broken.error).toContain("refusing total 15");
   });
 
-  it("serves a step's logs", async () => {
+  it("serves a step's logs, saying whether they were cut to their last 64 KiB", async () => {
     const res = (await get("/api/runs/first/steps/sum_numbers/logs")).json();
-    expect(res).toMatchObject({ stepId: "sum_numbers", status: "completed" });
+    expect(res).toMatchObject({ stepId: "sum_numbers", status: "completed", truncated: false, limit: 65536 });
     expect(res.logs).toContain("total is 10");
+    expect(res.size).toBe(Buffer.byteLength(res.logs));
     expect((await get("/api/runs/first/steps/nope/logs")).status).toBe(404);
+  });
+
+  it("previews a step's output through the run's artifact store, and nothing else", async () => {
+    const total = (await get("/api/runs/first/steps/sum_numbers/outputs/total")).json();
+    expect(total).toMatchObject({
+      stepId: "sum_numbers",
+      output: "total",
+      artifact: { materializer: "json", size: 2, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) },
+      preview: { file: "data.json", kind: "json", text: "10", truncated: false },
+    });
+    const numbers = (await get("/api/runs/second/steps/make_numbers/outputs/numbers")).json();
+    expect(JSON.parse(numbers.preview.text)).toEqual([1, 2, 3, 4, 5]);
+    expect(numbers.preview.kind).toBe("json");
+    // Output names are looked up in the step's record, never used as paths.
+    for (const path of [
+      "/api/runs/first/steps/sum_numbers/outputs/nope",
+      "/api/runs/first/steps/sum_numbers/outputs/..%2F..%2Fsnapshot.json",
+      "/api/runs/first/steps/sum_numbers/outputs/%2Fetc%2Fpasswd",
+      "/api/runs/first/steps/nope/outputs/total",
+    ]) {
+      const res = await get(path);
+      expect(res.status, path).toBe(404);
+      expect(Object.keys(res.json())).toEqual(["error"]);
+    }
+    expect((await get("/api/runs/first/steps/sum_numbers/outputs/total?file=x")).status).toBe(400);
+    expect(JSON.stringify(total)).not.toContain(dir);
   });
 
   it("lists stacks and components with secrets masked as the CLI masks them", async () => {
@@ -234,7 +261,10 @@ describe("stackyard up: the JSON API", () => {
   it("never sends a secret value: not in the API, the pages, the UI bundle or the event stream", async () => {
     const run = (await get("/api/runs/first")).json();
     const extra = ["/api/runs?limit=500", "/api/stacks", "/api/components", "/runs", "/stacks", `/runs/${run.run.id}`, "/ui/app.js", "/ui/app.css"];
-    for (const step of run.steps) extra.push(`/api/runs/${run.run.id}/steps/${step.stepId}/logs`);
+    for (const step of run.steps) {
+      extra.push(`/api/runs/${run.run.id}/steps/${step.stepId}/logs`);
+      for (const output of Object.keys(step.outputs)) extra.push(`/api/runs/${run.run.id}/steps/${step.stepId}/outputs/${output}`);
+    }
     for (const path of extra) expect((await get(path)).status, path).toBe(200);
     expect(seen.length).toBeGreaterThan(20);
     for (const body of seen) {

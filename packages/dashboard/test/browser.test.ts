@@ -86,9 +86,22 @@ describe("the dashboard in Chromium", () => {
     await page.click("svg.dag g.node[data-step='sum_numbers']");
     await page.waitForSelector(".step-panel pre.logs:text('total is 10')");
     expect(await page.textContent(".step-panel table.outputs")).toContain("total");
+    await page.waitForSelector(".output-preview[data-output='total'] pre.preview[data-kind='json']");
+    expect(await page.textContent(".output-preview[data-output='total'] pre.preview")).toBe("10");
+    expect(await page.textContent(".step-panel")).toContain("not cached: this run computed it");
     expect(new URL(page.url()).searchParams.get("step")).toBe("sum_numbers");
     expect(await page.textContent("main")).not.toMatch(/\b(null|undefined|NaN)\b/);
     await page.screenshot({ path: join(shots, "run.png"), fullPage: true });
+  });
+
+  it("shows where a cached step's outputs came from, with their previews", async () => {
+    await page.goto(`${server.origin}/runs/second?step=make_numbers`);
+    await page.waitForSelector(".step-panel[data-step='make_numbers'] a.cache-origin");
+    const first = await (await fetch(`${server.origin}/api/runs/first`, { headers: { authorization: `Bearer ${server.token}` } })).json();
+    expect(await page.getAttribute(".step-panel a.cache-origin", "href")).toBe(`/runs/${first.run.id}?step=make_numbers`);
+    await page.waitForSelector(".output-preview[data-output='numbers'] pre.preview[data-kind='json']");
+    expect(JSON.parse((await page.textContent(".output-preview[data-output='numbers'] pre.preview"))!)).toEqual([1, 2, 3, 4]);
+    expect(await page.textContent(".step-panel dl")).toContain("attempts1");
   });
 
   it("shows a failed run's error and its failed node", async () => {

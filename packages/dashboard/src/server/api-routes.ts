@@ -1,6 +1,7 @@
 import type { RunRecord } from "@stackyard/core";
 import type { DashboardSource } from "../source.js";
 import { HttpError } from "./http-error.js";
+import { LOG_LIMIT, logTail, PREVIEW_LIMIT, previewOf } from "./previews.js";
 import { parseRunQuery } from "./run-query.js";
 
 /** The JSON the API answers a GET with. */
@@ -50,6 +51,8 @@ export class ApiRoutes {
     this.noParams(params);
     if (head === "runs" && id !== undefined && parts.length === 2) return this.run(id);
     if (head === "runs" && id !== undefined && sub === "steps" && stepId !== undefined && leaf === "logs" && parts.length === 5) return this.logs(id, stepId);
+    if (head === "runs" && id !== undefined && sub === "steps" && stepId !== undefined && leaf === "outputs" && parts.length === 6)
+      return this.output(id, stepId, parts[5]!);
     if (head === "stacks" && parts.length === 1) return { stacks: await this.source.listStacks() };
     if (head === "components" && parts.length === 1) return { components: await this.source.listComponents() };
     throw new HttpError(404, `No API route ${path}`);
@@ -90,11 +93,46 @@ export class ApiRoutes {
     };
   }
 
+  private async findStep(run: RunRecord, stepId: string) {
+    const step = (await this.source.listSteps(run.id)).find((s) => s.stepId === stepId);
+    if (!step) throw new HttpError(404, `Run '${run.name}' has no step '${stepId}'`);
+    return step;
+  }
+
+  /** The end of a step's log (at most {@link LOG_LIMIT} bytes; `truncated` says when there is more before it). */
   private async logs(id: string, stepId: string): Promise<ApiBody> {
     const run = await this.findRun(id);
-    const steps = await this.source.listSteps(run.id);
-    const step = steps.find((s) => s.stepId === stepId);
-    if (!step) throw new HttpError(404, `Run '${run.name}' has no step '${stepId}'`);
-    return { runId: run.id, stepId, status: step.status, logs: await this.source.readStepLogs(run, stepId) };
+    const step = await this.findStep(run, stepId);
+    const tail = logTail(await this.source.readStepLogs(run, stepId));
+    return { runId: run.id, stepId, status: step.status, ...tail, limit: LOG_LIMIT };
+  }
+
+  /**
+   * One output of a step and a preview of its start (at most {@link PREVIEW_LIMIT}
+   * bytes), read through the run's artifact store. Only artifacts the store
+   * records for this step are read: a name never becomes a path.
+   */
+  private async output(id: string, stepId: string, output: string): Promise<ApiBody> {
+    const run = await this.findRun(id);
+    const step = await this.findStep(run, stepId);
+    const artifactId = step.outputs[output];
+    if (artifactId === undefined) throw new HttpError(404, `Step '${stepId}' of run '${run.name}' has no output '${output}'`);
+    const artifact = (await this.source.listArtifacts(run.id)).find((a) => a.id === artifactId);
+    // A cached step's outputs belong to the run it reused them from.
+    const origin = artifact ?? (step.cachedFrom && (await this.source.listArtifacts(step.cachedFrom.runId)).find((a) => a.id === artifactId));
+    if (!origin) throw new HttpError(404, `The artifact of output '${output}' of step '${stepId}' is not recorded`);
+    const producer = origin.runId === run.id ? run : await this.source.getRun(origin.runId);
+    const head = producer && this.source.readOutput ? await this.source.readOutput(producer, origin, PREVIEW_LIMIT).catch(() => undefined) : undefined;
+    const preview = head
+      ? { file: head.file, ...previewOf(head.file, head.bytes, head.size) }
+      : { file: null, kind: "unavailable", text: "The artifact cannot be read from its artifact store.", truncated: false };
+    return {
+      runId: run.id,
+      stepId,
+      output,
+      artifact: { id: origin.id, runId: origin.runId, materializer: origin.materializer, dataType: origin.dataType, size: origin.size, sha256: origin.sha256 },
+      preview,
+      limit: PREVIEW_LIMIT,
+    };
   }
 }

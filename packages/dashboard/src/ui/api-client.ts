@@ -44,6 +44,21 @@ export interface RunDetail {
   steps: StepView[];
 }
 
+export interface LogsView {
+  logs: string;
+  status: string;
+  truncated: boolean;
+  size: number;
+  limit: number;
+}
+
+export interface OutputView {
+  output: string;
+  artifact: { id: string; runId: string; materializer: string; dataType: string; size: number; sha256: string };
+  preview: { file: string | null; kind: "json" | "text" | "binary" | "unavailable"; text: string; truncated: boolean };
+  limit: number;
+}
+
 export interface RunPage {
   runs: RunView[];
   limit: number;
@@ -71,7 +86,9 @@ export const api = {
   stop: (id: string) => post<{ stopping: boolean }>(`/api/runs/${encodeURIComponent(id)}/stop`),
   runs: (query: URLSearchParams) => getJson<RunPage>(`/api/runs?${query}`),
   run: (id: string) => getJson<RunDetail>(`/api/runs/${encodeURIComponent(id)}`),
-  logs: (id: string, step: string) => getJson<{ logs: string; status: string }>(`/api/runs/${encodeURIComponent(id)}/steps/${encodeURIComponent(step)}/logs`),
+  logs: (id: string, step: string) => getJson<LogsView>(`/api/runs/${encodeURIComponent(id)}/steps/${encodeURIComponent(step)}/logs`),
+  output: (id: string, step: string, output: string) =>
+    getJson<OutputView>(`/api/runs/${encodeURIComponent(id)}/steps/${encodeURIComponent(step)}/outputs/${encodeURIComponent(output)}`),
   stacks: () => getJson<{ stacks: StackSummary[] }>("/api/stacks"),
   components: () => getJson<{ components: ComponentSummary[] }>("/api/components"),
 };
