@@ -190,6 +190,41 @@ describe("stackyard up: the JSON API", () => {
     expect(JSON.stringify(total)).not.toContain(dir);
   });
 
+  it("compares two runs: parameters, config, step statuses and durations, outputs' sha256", async () => {
+    const res = await get("/api/compare?a=first&b=broken");
+    expect(res.status).toBe(200);
+    const c = res.json();
+    expect([c.a.name, c.b.name]).toEqual(["first", "broken"]);
+    expect(c.a).not.toHaveProperty("pid");
+    expect(c.parameters).toContainEqual({ key: "count", a: 4, b: 5, same: false });
+    expect(c.parameters).toContainEqual({ key: "fail", a: false, b: true, same: false });
+    expect(c.config).toContainEqual({ key: "stack", a: "default", b: "default", same: true });
+    expect(c.config).toContainEqual({ key: "enable_cache", a: true, b: false, same: false });
+    expect(c.config).toContainEqual({ key: "make_numbers.count", a: 4, b: 5, same: false });
+    const step = (id: string) => c.steps.find((s: { stepId: string }) => s.stepId === id);
+    expect(c.steps.map((s: { stepId: string }) => s.stepId)).toEqual(["make_numbers", "sum_numbers", "maybe_fail"]);
+    expect(step("maybe_fail")).toMatchObject({ a: { status: "completed", attempt: 1 }, b: { status: "failed" } });
+    expect(step("sum_numbers").a.durationMs).toBeGreaterThanOrEqual(0);
+    const out = (key: string) => c.outputs.find((o: { stepId: string; output: string }) => `${o.stepId}.${o.output}` === key);
+    expect(out("sum_numbers.total")).toMatchObject({ same: false, a: { size: 2 }, b: { size: 2 } });
+    expect(out("sum_numbers.total").a.sha256).not.toBe(out("sum_numbers.total").b.sha256);
+    expect(out("maybe_fail.ok")).toMatchObject({ b: null, same: false });
+    // A run against itself: everything the same.
+    const self = (await get("/api/compare?a=first&b=first")).json();
+    expect(self.outputs.every((o: { same: boolean }) => o.same)).toBe(true);
+    expect([...self.parameters, ...self.config].every((v: { same: boolean }) => v.same)).toBe(true);
+    for (const [query, message] of [
+      ["a=first", "Query parameter 'b' must name one run"],
+      ["a=first&b=first&b=second", "Query parameter 'b' must name one run"],
+      ["a=first&b=second&c=1", "Unknown query parameter 'c'"],
+    ]) {
+      const bad = await get(`/api/compare?${query}`);
+      expect(bad.status, query).toBe(400);
+      expect(bad.json().error).toContain(message);
+    }
+    expect((await get("/api/compare?a=first&b=nope")).json()).toEqual({ error: "No run 'nope'" });
+  });
+
   it("lists stacks and components with secrets masked as the CLI masks them", async () => {
     const { stacks } = (await get("/api/stacks")).json();
     expect(stacks).toContainEqual({
@@ -260,7 +295,18 @@ describe("stackyard up: the JSON API", () => {
 
   it("never sends a secret value: not in the API, the pages, the UI bundle or the event stream", async () => {
     const run = (await get("/api/runs/first")).json();
-    const extra = ["/api/runs?limit=500", "/api/stacks", "/api/components", "/runs", "/stacks", `/runs/${run.run.id}`, "/ui/app.js", "/ui/app.css"];
+    const extra = [
+      "/api/runs?limit=500",
+      "/api/compare?a=first&b=second",
+      "/compare?a=first&b=second",
+      "/api/stacks",
+      "/api/components",
+      "/runs",
+      "/stacks",
+      `/runs/${run.run.id}`,
+      "/ui/app.js",
+      "/ui/app.css",
+    ];
     for (const step of run.steps) {
       extra.push(`/api/runs/${run.run.id}/steps/${step.stepId}/logs`);
       for (const output of Object.keys(step.outputs)) extra.push(`/api/runs/${run.run.id}/steps/${step.stepId}/outputs/${output}`);

@@ -104,6 +104,28 @@ describe("the dashboard in Chromium", () => {
     expect(await page.textContent(".step-panel dl")).toContain("attempts1");
   });
 
+  it("compares two runs picked on the runs list, marking what differs", async () => {
+    await page.goto(`${server.origin}/runs`);
+    await page.waitForSelector("table.runs tbody tr");
+    expect(await page.getAttribute("a.compare-link", "class")).toContain("disabled");
+    await page.check("tr:has(a:text('first')) input.pick");
+    await page.check("tr:has(a:text('broken')) input.pick");
+    await page.click("a.compare-link");
+    await page.waitForSelector("table.compare.steps");
+    const url = new URL(page.url());
+    expect(url.pathname).toBe("/compare");
+    expect([url.searchParams.get("a"), url.searchParams.get("b")].every((id) => /^[0-9a-f-]{36}$/.test(id ?? ""))).toBe(true);
+    expect(await page.textContent("main h1")).toBe("Compare first and broken");
+    expect(await page.getAttribute("table.parameters tr[data-key='fail']", "class")).toBe("differs");
+    expect(await page.getAttribute("table.parameters tr[data-key='count']", "class")).toBe("differs");
+    expect(await page.getAttribute("table.config tr[data-key='stack']", "class")).toBe("same");
+    expect(await page.textContent("table.steps tr[data-step='maybe_fail']")).toMatch(/completed.*failed/);
+    expect(await page.getAttribute("table.outputs tr[data-output='sum_numbers.total']", "class")).toBe("differs");
+    expect(await page.getAttribute("table.outputs tr[data-output='maybe_fail.ok']", "class")).toBe("differs");
+    expect(await page.textContent("main")).not.toMatch(/\b(null|undefined|NaN)\b/);
+    await page.screenshot({ path: join(shots, "compare.png"), fullPage: true });
+  });
+
   it("shows a failed run's error and its failed node", async () => {
     await page.goto(`${server.origin}/runs/broken`);
     await page.waitForSelector("svg.dag g.node[data-step='maybe_fail'][data-status='failed']");

@@ -1,5 +1,6 @@
 import type { RunRecord } from "@stackyard/core";
 import type { DashboardSource } from "../source.js";
+import { compareRuns } from "./compare-runs.js";
 import { HttpError } from "./http-error.js";
 import { LOG_LIMIT, logTail, PREVIEW_LIMIT, previewOf } from "./previews.js";
 import { parseRunQuery } from "./run-query.js";
@@ -48,6 +49,7 @@ export class ApiRoutes {
     const parts = path.split("/").filter(Boolean).slice(1).map(decodeSegment);
     const [head, id, sub, stepId, leaf] = parts;
     if (head === "runs" && parts.length === 1) return this.runs(params);
+    if (head === "compare" && parts.length === 1) return this.compare(params);
     this.noParams(params);
     if (head === "runs" && id !== undefined && parts.length === 2) return this.run(id);
     if (head === "runs" && id !== undefined && sub === "steps" && stepId !== undefined && leaf === "logs" && parts.length === 5) return this.logs(id, stepId);
@@ -67,6 +69,18 @@ export class ApiRoutes {
     // One more than asked tells whether a next page exists.
     const runs = await this.source.listRuns({ ...query, limit: query.limit + 1 });
     return { runs: runs.slice(0, query.limit).map(publicRun), limit: query.limit, offset: query.offset, hasMore: runs.length > query.limit };
+  }
+
+  /** `/api/compare?a=<run>&b=<run>`: two runs side by side. */
+  private async compare(params: URLSearchParams): Promise<ApiBody> {
+    for (const key of params.keys()) if (!["a", "b", "token"].includes(key)) throw new HttpError(400, `Unknown query parameter '${key}': expected a and b`);
+    const ids = ["a", "b"].map((key) => {
+      const values = params.getAll(key);
+      if (values.length !== 1 || !values[0]) throw new HttpError(400, `Query parameter '${key}' must name one run (its id or name)`);
+      return values[0];
+    });
+    const [a, b] = await Promise.all(ids.map((id) => this.findRun(id!)));
+    return compareRuns(this.source, a!, b!);
   }
 
   private async findRun(id: string): Promise<RunRecord> {

@@ -59,6 +59,22 @@ export interface OutputView {
   limit: number;
 }
 
+interface ComparedStepSide {
+  status: string;
+  durationMs: number | null;
+  attempt: number;
+  cached: boolean;
+}
+
+export interface CompareView {
+  a: RunView;
+  b: RunView;
+  parameters: Array<{ key: string; a: unknown; b: unknown; same: boolean }>;
+  config: Array<{ key: string; a: unknown; b: unknown; same: boolean }>;
+  steps: Array<{ stepId: string; a: ComparedStepSide | null; b: ComparedStepSide | null }>;
+  outputs: Array<{ stepId: string; output: string; a: { sha256: string; size: number } | null; b: { sha256: string; size: number } | null; same: boolean }>;
+}
+
 export interface RunPage {
   runs: RunView[];
   limit: number;
@@ -89,6 +105,7 @@ export const api = {
   logs: (id: string, step: string) => getJson<LogsView>(`/api/runs/${encodeURIComponent(id)}/steps/${encodeURIComponent(step)}/logs`),
   output: (id: string, step: string, output: string) =>
     getJson<OutputView>(`/api/runs/${encodeURIComponent(id)}/steps/${encodeURIComponent(step)}/outputs/${encodeURIComponent(output)}`),
+  compare: (a: string, b: string) => getJson<CompareView>(`/api/compare?${new URLSearchParams({ a, b })}`),
   stacks: () => getJson<{ stacks: StackSummary[] }>("/api/stacks"),
   components: () => getJson<{ components: ComponentSummary[] }>("/api/components"),
 };

@@ -5,10 +5,21 @@ import { liveEvents } from "../live-events.js";
 const STATUSES = ["", "initializing", "running", "completed", "cached", "failed", "skipped", "retrying", "stopped"];
 const FILTERS = ["pipeline", "status", "stack"] as const;
 
-function runRow(run: RunView): HTMLTableRowElement {
+/** Runs ticked for comparison, kept across live row updates. */
+const picked: string[] = [];
+
+function runRow(run: RunView, onPick: () => void): HTMLTableRowElement {
+  const box = h("input", { type: "checkbox", class: "pick", "aria-label": `compare ${run.name}`, checked: picked.includes(run.id) });
+  box.addEventListener("change", () => {
+    const at = picked.indexOf(run.id);
+    if (box.checked && at === -1) picked.push(run.id);
+    if (!box.checked && at !== -1) picked.splice(at, 1);
+    onPick();
+  });
   return h(
     "tr",
     { "data-run": run.id },
+    h("td", {}, box),
     h("td", {}, h("a", { href: `/runs/${encodeURIComponent(run.id)}` }, run.name)),
     h("td", {}, run.pipeline),
     h("td", { class: "run-status" }, statusBadge(run.status)),
@@ -55,7 +66,18 @@ export async function runsPage(root: HTMLElement, params: URLSearchParams): Prom
     if (value) query.set(key, value);
   }
   const page = await api.runs(query);
-  const body = h("tbody", {}, ...page.runs.map(runRow));
+  picked.splice(0);
+  const compare = h("a", { class: "button compare-link disabled", href: "/compare" }, "Compare");
+  const onPick = () => {
+    // The last two ticked: the earlier pick on the left.
+    const pair = picked.slice(-2);
+    compare.classList.toggle("disabled", pair.length !== 2);
+    compare.textContent = pair.length === 2 ? "Compare the two selected" : "Compare (select two)";
+    compare.setAttribute("href", pair.length === 2 ? `/compare?${new URLSearchParams({ a: pair[0]!, b: pair[1]! })}` : "/compare");
+  };
+  onPick();
+  const row = (run: RunView) => runRow(run, onPick);
+  const body = h("tbody", {}, ...page.runs.map(row));
   const pager = h(
     "div",
     { class: "pagers" },
@@ -65,12 +87,12 @@ export async function runsPage(root: HTMLElement, params: URLSearchParams): Prom
   fill(
     root,
     h("h1", {}, "Runs"),
-    filterForm(params),
+    h("div", { class: "toolbar" }, filterForm(params), compare),
     page.runs.length
       ? h(
           "table",
           { class: "runs" },
-          h("thead", {}, h("tr", {}, ...["Run", "Pipeline", "Status", "Stack", "Started", "Duration"].map((c) => h("th", {}, c)))),
+          h("thead", {}, h("tr", {}, ...["", "Run", "Pipeline", "Status", "Stack", "Started", "Duration"].map((c) => h("th", {}, c)))),
           body,
         )
       : h("p", { class: "empty" }, "No runs match. Run a pipeline with `stackyard run`."),
@@ -78,9 +100,9 @@ export async function runsPage(root: HTMLElement, params: URLSearchParams): Prom
   );
   return liveEvents.subscribe({
     run: (run) => {
-      const row = body.querySelector(`tr[data-run="${CSS.escape(run.id)}"]`);
-      if (row) row.replaceWith(runRow(run));
-      else if (page.offset === 0 && FILTERS.every((f) => !params.get(f) || params.get(f) === run[f])) body.prepend(runRow(run));
+      const existing = body.querySelector(`tr[data-run="${CSS.escape(run.id)}"]`);
+      if (existing) existing.replaceWith(row(run));
+      else if (page.offset === 0 && FILTERS.every((f) => !params.get(f) || params.get(f) === run[f])) body.prepend(row(run));
     },
   });
 }
