@@ -74,6 +74,8 @@ export interface DashboardSource {
    * in that store. Absent, the step panel shows no previews.
    */
   readOutput?(run: RunRecord, artifact: ArtifactRecord, maxBytes: number): Promise<OutputHead | undefined>;
+  /** The pipelines and stacks the store's runs name, sorted; absent, the newest runs are read for them. */
+  runFilterOptions?(): Promise<{ pipelines: string[]; stacks: string[] }>;
   listStacks(): Promise<StackSummary[]>;
   listComponents(): Promise<ComponentSummary[]>;
   /** Asks an active run to stop (the one state-changing call); absent, the UI offers no Stop button. */

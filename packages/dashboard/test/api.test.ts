@@ -115,6 +115,16 @@ describe("stackyard up: the JSON API", () => {
     expect((await get("/api/runs?stack=demo_stack")).json().runs).toEqual([]);
   });
 
+  it("offers the runs list's filter values: the store's pipelines and stacks, every status", async () => {
+    const res = await get("/api/filters");
+    expect(res.json()).toEqual({
+      pipelines: ["hello"],
+      statuses: ["initializing", "running", "completed", "cached", "failed", "skipped", "retrying", "stopped"],
+      stacks: ["default", "demo_stack"],
+    });
+    expect((await get("/api/filters?pipeline=x")).status).toBe(400);
+  });
+
   it("answers bad query parameters with 400 and one JSON error, never a stack", async () => {
     const bad = ["limit=0", "limit=abc", "limit=100000", "offset=-1", "status=bogus", "colour=red", "limit=1&limit=2", "offset=1e3"];
     for (const query of bad) {

@@ -104,6 +104,22 @@ describe("the dashboard in Chromium", () => {
     expect(await page.textContent(".step-panel dl")).toContain("attempts1");
   });
 
+  it("filters the runs list by status, pipeline and stack from menus of the store's values", async () => {
+    await page.goto(`${server.origin}/runs`);
+    await page.waitForSelector("table.runs tbody tr");
+    expect(await page.$$eval("select[name='pipeline'] option", (os) => os.map((o) => o.textContent))).toEqual(["any pipeline", "hello"]);
+    expect(await page.$$eval("select[name='stack'] option", (os) => os.map((o) => o.textContent))).toEqual(["any stack", "default"]);
+    await page.selectOption("select[name='status']", "failed");
+    await page.waitForURL((url) => url.searchParams.get("status") === "failed");
+    await page.waitForFunction(() => document.querySelectorAll("table.runs tbody tr").length === 1);
+    expect(await page.textContent("table.runs tbody")).toContain("broken");
+    await page.selectOption("select[name='pipeline'] ", "hello");
+    await page.waitForURL((url) => url.searchParams.get("pipeline") === "hello" && url.searchParams.get("status") === "failed");
+    await page.selectOption("select[name='status']", "");
+    await page.waitForURL((url) => !url.searchParams.has("status"));
+    await page.waitForFunction(() => document.querySelectorAll("table.runs tbody tr").length === 3);
+  });
+
   it("compares two runs picked on the runs list, marking what differs", async () => {
     await page.goto(`${server.origin}/runs`);
     await page.waitForSelector("table.runs tbody tr");

@@ -89,6 +89,12 @@ export class ProjectDashboardSource implements DashboardSource {
     return { file, bytes: Buffer.concat(chunks).subarray(0, maxBytes), size: stat.size };
   }
 
+  async runFilterOptions(): Promise<{ pipelines: string[]; stacks: string[] }> {
+    const distinct = (column: "pipeline" | "stack") =>
+      (this.project.db.prepare(`SELECT DISTINCT ${column} AS value FROM runs ORDER BY ${column}`).all() as Array<{ value: string }>).map((r) => r.value);
+    return { pipelines: distinct("pipeline"), stacks: distinct("stack") };
+  }
+
   async listStacks(): Promise<StackSummary[]> {
     const active = this.project.config.activeStackName();
     return this.project.config.listStacks().map((stack) => ({

@@ -3,7 +3,7 @@ import type { DashboardSource } from "../source.js";
 import { compareRuns } from "./compare-runs.js";
 import { HttpError } from "./http-error.js";
 import { LOG_LIMIT, logTail, PREVIEW_LIMIT, previewOf } from "./previews.js";
-import { parseRunQuery } from "./run-query.js";
+import { MAX_LIMIT, parseRunQuery, RUN_STATUSES } from "./run-query.js";
 
 /** The JSON the API answers a GET with. */
 export type ApiBody = Record<string, unknown>;
@@ -55,6 +55,7 @@ export class ApiRoutes {
     if (head === "runs" && id !== undefined && sub === "steps" && stepId !== undefined && leaf === "logs" && parts.length === 5) return this.logs(id, stepId);
     if (head === "runs" && id !== undefined && sub === "steps" && stepId !== undefined && leaf === "outputs" && parts.length === 6)
       return this.output(id, stepId, parts[5]!);
+    if (head === "filters" && parts.length === 1) return this.filters();
     if (head === "stacks" && parts.length === 1) return { stacks: await this.source.listStacks() };
     if (head === "components" && parts.length === 1) return { components: await this.source.listComponents() };
     throw new HttpError(404, `No API route ${path}`);
@@ -69,6 +70,19 @@ export class ApiRoutes {
     // One more than asked tells whether a next page exists.
     const runs = await this.source.listRuns({ ...query, limit: query.limit + 1 });
     return { runs: runs.slice(0, query.limit).map(publicRun), limit: query.limit, offset: query.offset, hasMore: runs.length > query.limit };
+  }
+
+  /** `/api/filters`: the values the runs list's filters offer. */
+  private async filters(): Promise<ApiBody> {
+    const fromStore = await this.source.runFilterOptions?.();
+    const sorted = (values: Iterable<string>) => [...new Set(values)].sort();
+    let options = fromStore;
+    if (!options) {
+      const runs = await this.source.listRuns({ limit: MAX_LIMIT, offset: 0 });
+      options = { pipelines: sorted(runs.map((r) => r.pipeline)), stacks: sorted(runs.map((r) => r.stack)) };
+    }
+    const registered = (await this.source.listStacks()).map((s) => s.name);
+    return { pipelines: options.pipelines, statuses: RUN_STATUSES, stacks: sorted([...options.stacks, ...registered]) };
   }
 
   /** `/api/compare?a=<run>&b=<run>`: two runs side by side. */

@@ -106,6 +106,7 @@ export const api = {
   output: (id: string, step: string, output: string) =>
     getJson<OutputView>(`/api/runs/${encodeURIComponent(id)}/steps/${encodeURIComponent(step)}/outputs/${encodeURIComponent(output)}`),
   compare: (a: string, b: string) => getJson<CompareView>(`/api/compare?${new URLSearchParams({ a, b })}`),
+  filters: () => getJson<{ pipelines: string[]; statuses: string[]; stacks: string[] }>("/api/filters"),
   stacks: () => getJson<{ stacks: StackSummary[] }>("/api/stacks"),
   components: () => getJson<{ components: ComponentSummary[] }>("/api/components"),
 };

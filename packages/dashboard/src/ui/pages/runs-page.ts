@@ -2,7 +2,6 @@ import { api, type RunView } from "../api-client.js";
 import { duration, fill, h, statusBadge, when } from "../dom.js";
 import { liveEvents } from "../live-events.js";
 
-const STATUSES = ["", "initializing", "running", "completed", "cached", "failed", "skipped", "retrying", "stopped"];
 const FILTERS = ["pipeline", "status", "stack"] as const;
 
 /** Runs ticked for comparison, kept across live row updates. */
@@ -29,10 +28,16 @@ function runRow(run: RunView, onPick: () => void): HTMLTableRowElement {
   );
 }
 
-function filterForm(params: URLSearchParams): HTMLFormElement {
-  const input = (name: string) => h("input", { name, value: params.get(name) ?? "", placeholder: name });
-  const status = h("select", { name: "status" }, ...STATUSES.map((s) => h("option", { value: s, selected: params.get("status") === s }, s || "any status")));
-  return h(
+type FilterOptions = { pipelines: string[]; statuses: string[]; stacks: string[] };
+
+/** Filters as menus of the values the store holds; choosing one reloads the list. */
+function filterForm(params: URLSearchParams, options: FilterOptions): HTMLFormElement {
+  const menu = (name: (typeof FILTERS)[number], values: string[], any: string) => {
+    const current = params.get(name) ?? "";
+    const all = current && !values.includes(current) ? [...values, current] : values;
+    return h("select", { name, "aria-label": name }, h("option", { value: "" }, any), ...all.map((v) => h("option", { value: v, selected: v === current }, v)));
+  };
+  const form = h(
     "form",
     {
       class: "filters",
@@ -44,11 +49,12 @@ function filterForm(params: URLSearchParams): HTMLFormElement {
         dispatchEvent(new PopStateEvent("popstate"));
       },
     },
-    input("pipeline"),
-    status,
-    input("stack"),
-    h("button", { type: "submit" }, "Filter"),
+    menu("pipeline", options.pipelines, "any pipeline"),
+    menu("status", options.statuses, "any status"),
+    menu("stack", options.stacks, "any stack"),
   );
+  form.addEventListener("change", () => form.requestSubmit());
+  return form;
 }
 
 function pageLink(params: URLSearchParams, offset: number, label: string): HTMLAnchorElement {
@@ -65,7 +71,7 @@ export async function runsPage(root: HTMLElement, params: URLSearchParams): Prom
     const value = params.get(key);
     if (value) query.set(key, value);
   }
-  const page = await api.runs(query);
+  const [page, options] = await Promise.all([api.runs(query), api.filters()]);
   picked.splice(0);
   const compare = h("a", { class: "button compare-link disabled", href: "/compare" }, "Compare");
   const onPick = () => {
@@ -87,7 +93,7 @@ export async function runsPage(root: HTMLElement, params: URLSearchParams): Prom
   fill(
     root,
     h("h1", {}, "Runs"),
-    h("div", { class: "toolbar" }, filterForm(params), compare),
+    h("div", { class: "toolbar" }, filterForm(params, options), compare),
     page.runs.length
       ? h(
           "table",
