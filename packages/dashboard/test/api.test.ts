@@ -125,6 +125,25 @@ describe("stackyard up: the JSON API", () => {
     expect((await get("/api/filters?pipeline=x")).status).toBe(400);
   });
 
+  it("lists pipelines and gives one pipeline's runs over time with durations and numeric values", async () => {
+    const { pipelines } = (await get("/api/pipelines")).json();
+    expect(pipelines).toEqual([{ name: "hello", runs: 3, more: false, latest: expect.objectContaining({ name: "broken", status: "failed" }) }]);
+    const series = (await get("/api/pipelines/hello")).json();
+    expect(series.pipeline).toBe("hello");
+    expect(series.runs.map((r: { name: string }) => r.name)).toEqual(["first", "second", "broken"]);
+    expect(series.metrics).toEqual(["output:sum_numbers.total", "param:count", "param:sleep_ms"]);
+    const [first, second, broken] = series.runs;
+    expect(first.values).toEqual({ "output:sum_numbers.total": 10, "param:count": 4, "param:sleep_ms": 0 });
+    expect(second.values).toMatchObject({ "output:sum_numbers.total": 15, "param:count": 5 });
+    expect(broken.values["output:sum_numbers.total"]).toBe(15);
+    expect(first.durationMs).toBeGreaterThan(0);
+    expect((await get("/api/pipelines/hello?limit=1")).json().runs.map((r: { name: string }) => r.name)).toEqual(["broken"]);
+    expect((await get("/api/pipelines/nope")).json()).toEqual({ error: "No runs of pipeline 'nope'" });
+    expect((await get("/api/pipelines/hello?limit=0")).status).toBe(400);
+    expect((await get("/api/pipelines/hello?metric=x")).status).toBe(400);
+    expect((await get("/api/pipelines?x=1")).status).toBe(400);
+  });
+
   it("answers bad query parameters with 400 and one JSON error, never a stack", async () => {
     const bad = ["limit=0", "limit=abc", "limit=100000", "offset=-1", "status=bogus", "colour=red", "limit=1&limit=2", "offset=1e3"];
     for (const query of bad) {

@@ -142,6 +142,30 @@ describe("the dashboard in Chromium", () => {
     await page.screenshot({ path: join(shots, "compare.png"), fullPage: true });
   });
 
+  it("charts a pipeline's runs over time with uPlot: run duration, then a chosen output", async () => {
+    await page.goto(`${server.origin}/runs`);
+    await page.click("header nav a:text('Pipelines')");
+    await page.click("table.pipelines a:text('hello')");
+    await page.waitForSelector(".chart[data-metric='duration'] .uplot canvas");
+    expect(new URL(page.url()).pathname).toBe("/pipelines/hello");
+    expect(await page.getAttribute(".chart", "data-points")).toBe("3");
+    const canvas = await page.$eval(".chart canvas", (c) => [(c as HTMLCanvasElement).width, (c as HTMLCanvasElement).height]);
+    expect(canvas[0]).toBeGreaterThan(300);
+    expect(canvas[1]).toBeGreaterThan(100);
+    expect(await page.$$eval("select[name='metric'] option", (os) => os.map((o) => o.getAttribute("value")))).toEqual([
+      "duration",
+      "output:sum_numbers.total",
+      "param:count",
+      "param:sleep_ms",
+    ]);
+    await page.selectOption("select[name='metric']", "output:sum_numbers.total");
+    await page.waitForSelector(".chart[data-metric='output:sum_numbers.total'] .uplot canvas");
+    expect(new URL(page.url()).searchParams.get("metric")).toBe("output:sum_numbers.total");
+    expect(await page.textContent(".chart .u-legend")).toContain("output sum_numbers.total");
+    expect(await page.$$eval("table.runs tbody tr", (trs) => trs.map((tr) => tr.querySelector("a")!.textContent))).toEqual(["broken", "second", "first"]);
+    await page.screenshot({ path: join(shots, "pipeline.png"), fullPage: true });
+  });
+
   it("shows a failed run's error and its failed node", async () => {
     await page.goto(`${server.origin}/runs/broken`);
     await page.waitForSelector("svg.dag g.node[data-step='maybe_fail'][data-status='failed']");

@@ -2,6 +2,7 @@ import type { RunRecord } from "@stackyard/core";
 import type { DashboardSource } from "../source.js";
 import { compareRuns } from "./compare-runs.js";
 import { HttpError } from "./http-error.js";
+import { pipelineSeries } from "./pipeline-series.js";
 import { LOG_LIMIT, logTail, PREVIEW_LIMIT, previewOf } from "./previews.js";
 import { MAX_LIMIT, parseRunQuery, RUN_STATUSES } from "./run-query.js";
 
@@ -50,12 +51,14 @@ export class ApiRoutes {
     const [head, id, sub, stepId, leaf] = parts;
     if (head === "runs" && parts.length === 1) return this.runs(params);
     if (head === "compare" && parts.length === 1) return this.compare(params);
+    if (head === "pipelines" && id !== undefined && parts.length === 2) return this.pipeline(id, params);
     this.noParams(params);
     if (head === "runs" && id !== undefined && parts.length === 2) return this.run(id);
     if (head === "runs" && id !== undefined && sub === "steps" && stepId !== undefined && leaf === "logs" && parts.length === 5) return this.logs(id, stepId);
     if (head === "runs" && id !== undefined && sub === "steps" && stepId !== undefined && leaf === "outputs" && parts.length === 6)
       return this.output(id, stepId, parts[5]!);
     if (head === "filters" && parts.length === 1) return this.filters();
+    if (head === "pipelines" && parts.length === 1) return this.pipelines();
     if (head === "stacks" && parts.length === 1) return { stacks: await this.source.listStacks() };
     if (head === "components" && parts.length === 1) return { components: await this.source.listComponents() };
     throw new HttpError(404, `No API route ${path}`);
@@ -70,6 +73,31 @@ export class ApiRoutes {
     // One more than asked tells whether a next page exists.
     const runs = await this.source.listRuns({ ...query, limit: query.limit + 1 });
     return { runs: runs.slice(0, query.limit).map(publicRun), limit: query.limit, offset: query.offset, hasMore: runs.length > query.limit };
+  }
+
+  /** `/api/pipelines`: each pipeline with its newest run and how many runs it has (up to {@link MAX_LIMIT}, then `more`). */
+  private async pipelines(): Promise<ApiBody> {
+    const { pipelines } = (await this.filters()) as { pipelines: string[] };
+    return {
+      pipelines: await Promise.all(
+        pipelines.map(async (name) => {
+          const runs = await this.source.listRuns({ pipeline: name, limit: MAX_LIMIT + 1, offset: 0 });
+          return { name, runs: Math.min(runs.length, MAX_LIMIT), more: runs.length > MAX_LIMIT, latest: runs[0] ? publicRun(runs[0]) : null };
+        }),
+      ),
+    };
+  }
+
+  /** `/api/pipelines/<name>?limit=`: its newest runs (100 by default), oldest first, with durations and numeric values. */
+  private async pipeline(name: string, params: URLSearchParams): Promise<ApiBody> {
+    for (const key of params.keys()) if (key !== "limit" && key !== "token") throw new HttpError(400, `Unknown query parameter '${key}': expected limit`);
+    if (params.getAll("limit").length > 1) throw new HttpError(400, "Query parameter 'limit' is given more than once");
+    const raw = params.get("limit");
+    if (raw !== null && (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > MAX_LIMIT))
+      throw new HttpError(400, `Invalid limit '${raw}': expected a whole number from 1 to ${MAX_LIMIT}`);
+    const series = await pipelineSeries(this.source, name, raw === null ? 100 : Number(raw));
+    if (!series.runs.length) throw new HttpError(404, `No runs of pipeline '${name}'`);
+    return series;
   }
 
   /** `/api/filters`: the values the runs list's filters offer. */

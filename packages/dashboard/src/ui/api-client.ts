@@ -75,6 +75,19 @@ export interface CompareView {
   outputs: Array<{ stepId: string; output: string; a: { sha256: string; size: number } | null; b: { sha256: string; size: number } | null; same: boolean }>;
 }
 
+export interface PipelineSeries {
+  pipeline: string;
+  runs: Array<{ id: string; name: string; status: string; created: string; durationMs: number | null; values: Record<string, number> }>;
+  metrics: string[];
+}
+
+export interface PipelineSummary {
+  name: string;
+  runs: number;
+  more: boolean;
+  latest: RunView | null;
+}
+
 export interface RunPage {
   runs: RunView[];
   limit: number;
@@ -107,6 +120,8 @@ export const api = {
     getJson<OutputView>(`/api/runs/${encodeURIComponent(id)}/steps/${encodeURIComponent(step)}/outputs/${encodeURIComponent(output)}`),
   compare: (a: string, b: string) => getJson<CompareView>(`/api/compare?${new URLSearchParams({ a, b })}`),
   filters: () => getJson<{ pipelines: string[]; statuses: string[]; stacks: string[] }>("/api/filters"),
+  pipelines: () => getJson<{ pipelines: PipelineSummary[] }>("/api/pipelines"),
+  pipeline: (name: string) => getJson<PipelineSeries>(`/api/pipelines/${encodeURIComponent(name)}`),
   stacks: () => getJson<{ stacks: StackSummary[] }>("/api/stacks"),
   components: () => getJson<{ components: ComponentSummary[] }>("/api/components"),
 };
