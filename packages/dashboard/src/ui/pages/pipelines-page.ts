@@ -111,7 +111,7 @@ export async function pipelinePage(root: HTMLElement, name: string, params: URLS
             h("td", {}, statusBadge(r.status)),
             h("td", {}, when(r.created)),
             h("td", {}, r.durationMs === null ? "" : r.durationMs < 1000 ? `${r.durationMs}ms` : `${(r.durationMs / 1000).toFixed(1)}s`),
-            ...series.metrics.map((m) => h("td", {}, r.values[m] === undefined ? "" : String(r.values[m]))),
+            ...series.metrics.map((m) => h("td", {}, r.values[m] === undefined ? "" : String(Number(r.values[m]!.toPrecision(6))))),
           ),
         ),
       ),
