@@ -129,6 +129,44 @@ describe("the quickstart, as the README runs it", () => {
     expect(JSON.parse(loaded.stdout)).toEqual([0]);
   });
 
+  it("compares two runs side by side: the parameter that changed, the accuracy each logged, the outputs that differ", () => {
+    const out = run(dir, [stackyard, "runs", "compare", "again", "bigger-test", "--json"]);
+    expect(out.code, out.stderr).toBe(0);
+    const rows = (JSON.parse(out.stdout) as { rows: Array<{ section: string; key: string; a: unknown; b: unknown; same: boolean }> }).rows;
+    const row = (section: string, key: string) => rows.find((r) => r.section === section && r.key === key)!;
+    expect(row("parameter", "test_size")).toMatchObject({ a: 0.2, b: 0.4, same: false });
+    expect(row("metadata", "test_samples")).toMatchObject({ a: 30, b: 60, same: false });
+    expect(row("output", "load_data.dataset").same).toBe(true);
+    expect(row("output", "train_model.model")).toMatchObject({ a: "iris_model:1", b: "iris_model:2", same: false });
+    const table = run(dir, [stackyard, "runs", "compare", "again", "bigger-test"]).stdout;
+    expect(table).toMatch(/parameter test_size\s+0\.2\s+0\.4\s+≠/);
+    expect(table).not.toContain("load_data.dataset"); // equal rows are hidden without --all
+  });
+
+  it("refuses bad artifact references, tags and flags with exit code 2, naming them, and changes nothing", () => {
+    const before = run(dir, [stackyard, "artifact", "list", "--json"]).stdout;
+    const cases: Array<[string[], RegExp]> = [
+      [["artifact", "describe", "no_such_model"], /No artifact 'no_such_model' in this store/],
+      [["artifact", "describe", "iris_model:9"], /No version 9 of artifact 'iris_model'.*\n.*artifact versions iris_model/],
+      [["artifact", "describe", "iris_model:0"], /Version '0' of artifact 'iris_model'.*whole number from 1/],
+      [["artifact", "show", "iris model"], /Artifact name "iris model".*is not valid/],
+      [["artifact", "tag", "iris_model:1", "bad\ntag"], /Tag "bad\\ntag".*is not valid/],
+      [["artifact", "tag", "iris_model:1", "latest"], /'latest' is not a tag you can give/],
+      [["artifact", "tag", "iris_model:1"], /Nothing to do/],
+      [["artifact", "versions", "iris_model", "--limit", "abc"], /Invalid --limit 'abc'/],
+      [["artifact", "lineage", "iris_model", "--depth", "0"], /Invalid --depth '0'/],
+      [["runs", "tag", "inference", " padded "], /Tag " padded ".*is not valid/],
+      [["runs", "compare", "inference", "no-such-run"], /No run 'no-such-run'/],
+    ];
+    for (const [args, message] of cases) {
+      const out = run(dir, [stackyard, ...args]);
+      expect(out.code, `${args.join(" ")}: ${out.stderr}`).toBe(2);
+      expect(out.stderr, args.join(" ")).toMatch(message);
+      expect(out.stderr, args.join(" ")).not.toMatch(/\n\s+at /);
+    }
+    expect(run(dir, [stackyard, "artifact", "list", "--json"]).stdout).toBe(before);
+  });
+
   it("refuses a run whose external artifact does not exist, naming it, with nothing written", () => {
     const before = run(dir, [stackyard, "runs", "list", "--json"]).stdout;
     const out = run(dir, [stackyard, "run", "./pipelines/inference.ts#inferencePipeline", "-p", "tag=staging"]);

@@ -38,6 +38,9 @@ describe("artifact records", () => {
     expect((await env.store.findArtifactVersion("release_note"))?.version).toBe(2);
     expect((await env.store.listArtifactNames()).map((n) => n.name)).toEqual(["numbers.make.numbers", "numbers.total.output", "release_note"]);
     expect(third.records.make!.outputs.numbers).toBe(versions[0]!.id);
+    // What the cached steps logged describes the outputs the run reused: it gets it too.
+    expect((await env.store.getRun(third.runId))?.metadata).toEqual({ total: 6, took: { $type: "duration", seconds: 0.25 } });
+    expect(third.records.make!.metadata).toEqual({ rows: 3, source: { $type: "uri", value: "s3://bucket/data.csv" } });
   });
 
   it("records metadata on the step run, the run and the output version, and the versions each step consumed", async () => {

@@ -310,6 +310,14 @@ function addRunCommands(program: Command): void {
     .argument("<run>", "run id, id prefix or name")
     .action(async (run) => (await commands.runs()).deleteRun(run));
   runs
+    .command("compare")
+    .description("two runs side by side: parameters, metadata, steps and outputs")
+    .argument("<a>", "run id, id prefix or name")
+    .argument("<b>", "run id, id prefix or name")
+    .option("--all", "show rows that are equal too")
+    .addOption(json())
+    .action(async (a, b, opts) => (await commands.runs()).compareRuns(a, b, opts));
+  runs
     .command("tag")
     .description("add tags to a run (or take them off with --remove)")
     .argument("<run>", "run id, id prefix or name")

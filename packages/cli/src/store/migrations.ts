@@ -112,6 +112,7 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE runs ADD COLUMN metadata TEXT;
   ALTER TABLE step_runs ADD COLUMN inputs TEXT;
   ALTER TABLE step_runs ADD COLUMN metadata TEXT;
+  ALTER TABLE step_runs ADD COLUMN run_metadata TEXT;
   ALTER TABLE artifacts ADD COLUMN name TEXT;
   ALTER TABLE artifacts ADD COLUMN version INTEGER;
   ALTER TABLE artifacts ADD COLUMN metadata TEXT;

@@ -69,6 +69,7 @@ function toStep(row: Row): StepRunRecord {
     outputs: JSON.parse(row.outputs as string) as Record<string, string>,
     inputs: fromJson(row.inputs),
     metadata: fromJson(row.metadata),
+    runMetadata: fromJson(row.run_metadata),
     logUri: (row.log_uri as string | null) ?? undefined,
     error: (row.error as string | null) ?? undefined,
     started: (row.started as string | null) ?? undefined,
@@ -139,11 +140,11 @@ export class SqliteRunStore implements RunStore {
       putStep: db.prepare(
         // An upsert, not INSERT OR REPLACE: a step's record is written two or
         // three times, and replacing deletes and re-indexes the row each time.
-        `INSERT INTO step_runs (run_id, step_id, step_name, status, attempt, cache_key, cached_from, outputs, inputs, metadata, log_uri, error, started, ended)
-         VALUES (@runId, @stepId, @stepName, @status, @attempt, @cacheKey, @cachedFrom, @outputs, @inputs, @metadata, @logUri, @error, @started, @ended)
+        `INSERT INTO step_runs (run_id, step_id, step_name, status, attempt, cache_key, cached_from, outputs, inputs, metadata, run_metadata, log_uri, error, started, ended)
+         VALUES (@runId, @stepId, @stepName, @status, @attempt, @cacheKey, @cachedFrom, @outputs, @inputs, @metadata, @runMetadata, @logUri, @error, @started, @ended)
          ON CONFLICT (run_id, step_id) DO UPDATE SET step_name = excluded.step_name, status = excluded.status, attempt = excluded.attempt,
            cache_key = excluded.cache_key, cached_from = excluded.cached_from, outputs = excluded.outputs, inputs = excluded.inputs,
-           metadata = excluded.metadata, log_uri = excluded.log_uri, error = excluded.error, started = excluded.started, ended = excluded.ended`,
+           metadata = excluded.metadata, run_metadata = excluded.run_metadata, log_uri = excluded.log_uri, error = excluded.error, started = excluded.started, ended = excluded.ended`,
       ),
       putStepInput: db.prepare(
         "INSERT INTO step_inputs (artifact_id, run_id, step_id, input) VALUES (?, ?, ?, ?) ON CONFLICT (run_id, step_id, input) DO UPDATE SET artifact_id = excluded.artifact_id",
@@ -297,6 +298,7 @@ export class SqliteRunStore implements RunStore {
       outputs: JSON.stringify(step.outputs),
       inputs: toJson(step.inputs),
       metadata: toJson(step.metadata),
+      runMetadata: toJson(step.runMetadata),
       logUri: step.logUri ?? null,
       error: step.error ?? null,
       started: step.started ?? null,

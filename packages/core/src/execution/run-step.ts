@@ -274,6 +274,9 @@ export async function runStep(options: RunStepOptions): Promise<StepOutcome> {
       // A cached step only records itself: no folder, no step.json, no log.
       record.outputs = hit.record.outputs;
       record.cachedFrom = hit.record.cachedFrom ?? { runId: hit.record.runId, stepId: hit.record.stepId };
+      // What the step logged describes the outputs this run reuses: the run gets it too.
+      if (hit.record.metadata) record.metadata = hit.record.metadata;
+      if (hit.record.runMetadata) record.runMetadata = hit.record.runMetadata;
       record.status = "cached";
       record.ended = new Date().toISOString();
       await store.putStepRun(record);
@@ -421,7 +424,8 @@ async function saveVisualizations(
   try {
     const views = (await materializer.visualize!(value)) ?? [];
     for (const [index, view] of views.entries()) {
-      if (!(VISUALIZATION_TYPES as readonly string[]).includes(view.type)) throw new Error(`unknown visualization type '${String(view.type)}' (use ${VISUALIZATION_TYPES.join(", ")})`);
+      if (!(VISUALIZATION_TYPES as readonly string[]).includes(view.type))
+        throw new Error(`unknown visualization type '${String(view.type)}' (use ${VISUALIZATION_TYPES.join(", ")})`);
       let uri: string;
       if (view.file !== undefined) {
         if (!OUTPUT_FILE.test(view.file)) throw new Error(`visualization file '${view.file}' must be a file name of the artifact`);
@@ -639,6 +643,8 @@ export async function reuseCachedSteps(options: ReuseCachedStepsOptions): Promis
       cachedFrom: hit.record.cachedFrom ?? { runId: hit.record.runId, stepId: hit.record.stepId },
       outputs: hit.record.outputs,
       ...(Object.keys(inputs).length ? { inputs: inputIds(inputs) } : {}),
+      ...(hit.record.metadata ? { metadata: hit.record.metadata } : {}),
+      ...(hit.record.runMetadata ? { runMetadata: hit.record.runMetadata } : {}),
       started: now,
       ended: now,
     });

@@ -89,8 +89,8 @@ export class MemoryRunStore implements RunStore {
   async putStepRun(step: StepRunRecord): Promise<void> {
     let steps = this.steps.get(step.runId);
     if (!steps) this.steps.set(step.runId, (steps = new Map()));
-    const { runMetadata, ...copy } = structuredClone(step);
-    if (runMetadata && Object.keys(runMetadata).length && this.runs.has(step.runId)) await this.logMetadata({ run: step.runId }, runMetadata);
+    const copy = structuredClone(step);
+    if (copy.runMetadata && Object.keys(copy.runMetadata).length && this.runs.has(step.runId)) await this.logMetadata({ run: step.runId }, copy.runMetadata);
     steps.set(step.stepId, copy);
     if (copy.status === "completed" && copy.cacheKey) this.cache.set(copy.cacheKey, copy);
   }

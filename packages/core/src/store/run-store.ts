@@ -110,7 +110,8 @@ export interface StepRunRecord {
   metadata?: MetadataRecord | undefined;
   /**
    * Metadata the step logged on its run (`ctx.logMetadata(values, { run: true })`).
-   * A store recording the step merges it into the run's metadata; it is not kept on the step.
+   * A store recording the step merges it into the run's metadata, and keeps it on the step so that
+   * a later run taking the step from the cache gets it too.
    */
   runMetadata?: MetadataRecord | undefined;
   /** Where its captured stdout/stderr is kept (a URI in the artifact store or a file). */

@@ -318,7 +318,10 @@ export async function visualizeArtifact(ref: string, opts: { out?: string; stack
     const bodies = await Promise.all(views.map((v) => artifactStore.readFile(v.uri)));
     mkdirSync(dir, { recursive: true });
     for (const [i, view] of views.entries()) {
-      const file = join(dir, `${(artifact.name ?? artifact.output).replaceAll(/[^\w.-]/g, "_")}-${artifact.version ?? 0}-${i + 1}.${EXTENSIONS[view.type] ?? "txt"}`);
+      const file = join(
+        dir,
+        `${(artifact.name ?? artifact.output).replaceAll(/[^\w.-]/g, "_")}-${artifact.version ?? 0}-${i + 1}.${EXTENSIONS[view.type] ?? "txt"}`,
+      );
       writeFileSync(file, bodies[i]!);
       process.stdout.write(`${file}\n`);
     }
