@@ -36,7 +36,7 @@ export function confusionMatrixSvg(classes: readonly string[], labels: readonly 
   const left = 110;
   const top = 40;
   const size = classes.length * cell;
-  const escape = (text: string) => text.replace(/[<>&"]/g, (c) => `&#${c.charCodeAt(0)};`);
+  const escapeXml = (text: string) => text.replace(/[<>&"]/g, (c) => `&#${c.charCodeAt(0)};`);
   const cells = counts.flatMap((row, t) =>
     row.map((n, p) => {
       const shade = Math.round(245 - (n / max) * 180);
@@ -45,8 +45,8 @@ export function confusionMatrixSvg(classes: readonly string[], labels: readonly 
       return `<rect x="${x}" y="${y}" width="${cell}" height="${cell}" fill="rgb(${shade},${shade + 8},255)" stroke="#fff"/><text x="${x + cell / 2}" y="${y + cell / 2 + 5}" text-anchor="middle" font-size="16">${n}</text>`;
     }),
   );
-  const rowLabels = classes.map((c, t) => `<text x="${left - 8}" y="${top + t * cell + cell / 2 + 5}" text-anchor="end" font-size="13">${escape(c)}</text>`);
-  const colLabels = classes.map((c, p) => `<text x="${left + p * cell + cell / 2}" y="${top - 10}" text-anchor="middle" font-size="13">${escape(c)}</text>`);
+  const rowLabels = classes.map((c, t) => `<text x="${left - 8}" y="${top + t * cell + cell / 2 + 5}" text-anchor="end" font-size="13">${escapeXml(c)}</text>`);
+  const colLabels = classes.map((c, p) => `<text x="${left + p * cell + cell / 2}" y="${top - 10}" text-anchor="middle" font-size="13">${escapeXml(c)}</text>`);
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${left + size + 10}" height="${top + size + 30}" font-family="sans-serif">${[...cells, ...rowLabels, ...colLabels].join("")}<text x="${left + size / 2}" y="${top + size + 22}" text-anchor="middle" font-size="12">predicted (rows: true class)</text></svg>\n`;
 }
 
