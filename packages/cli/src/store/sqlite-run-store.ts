@@ -17,6 +17,10 @@ import type { Database } from "./database.js";
 
 type Row = Record<string, unknown>;
 
+// Core's FINAL_STATUSES, spelled out so that reading runs does not load core.
+const FINAL = new Set(["completed", "cached", "failed", "skipped", "stopped"]);
+const isFinalStatus = (status: string): boolean => FINAL.has(status);
+
 const RUN_COLUMNS: Array<[keyof RunRecord, string]> = [
   ["id", "id"],
   ["name", "name"],
@@ -269,7 +273,7 @@ export class SqliteRunStore implements RunStore {
   }
 
   async putStepRun(step: StepRunRecord): Promise<void> {
-    if (!step.inputs && !step.runMetadata) this.writeStep(step);
+    if (!isFinalStatus(step.status) || (!step.inputs && !step.runMetadata)) this.writeStep(step);
     else this.db.transaction(() => this.writeStep(step)).immediate();
   }
 
@@ -283,10 +287,16 @@ export class SqliteRunStore implements RunStore {
       .immediate();
   }
 
-  /** Writes a step's row, the artifact versions it consumed, and the metadata it logged on its run. */
+  /**
+   * Writes a step's row and, once it is over, the index of the artifact
+   * versions it consumed (its row holds them from the start) and the
+   * metadata it logged on its run.
+   */
   private writeStep(step: StepRunRecord): void {
-    for (const [input, artifactId] of Object.entries(step.inputs ?? {})) this.statements.putStepInput.run(artifactId, step.runId, step.stepId, input);
-    if (step.runMetadata && Object.keys(step.runMetadata).length) this.mergeRunMetadata(step.runId, step.runMetadata);
+    if (isFinalStatus(step.status)) {
+      for (const [input, artifactId] of Object.entries(step.inputs ?? {})) this.statements.putStepInput.run(artifactId, step.runId, step.stepId, input);
+      if (step.runMetadata && Object.keys(step.runMetadata).length) this.mergeRunMetadata(step.runId, step.runMetadata);
+    }
     this.statements.putStep.run({
       runId: step.runId,
       stepId: step.stepId,
