@@ -12,6 +12,8 @@ export const trainingPipeline = pipeline(
     name: "training_pipeline",
     parameters: z.object({ test_size: z.number().default(0.2), n_estimators: z.number().int().default(50) }),
     enableCache: true,
+    // Any step that fails for good posts to STACKYARD_ALERT_WEBHOOK (see hooks/alert.ts).
+    onFailure: "./hooks/alert.ts#postToWebhook",
   },
   (params) => {
     const { dataset } = loadData();

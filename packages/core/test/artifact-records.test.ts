@@ -2,6 +2,9 @@
 // each step consumed, metadata logged by steps, external artifacts as
 // inputs, and the onSuccess/onFailure hooks.
 import { readFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { externalArtifact, metadata, NotFoundError, pipeline, step } from "../src/index.js";
 import { run, stores } from "./helpers.js";
@@ -153,6 +156,40 @@ describe("artifact records", () => {
     const okLog = readFileSync(`${env.root}/runs/${result.runId}/ok/logs.txt`, "utf8");
     expect(okLog).toContain("its onSuccess hook failed: Error: the alert service is down");
     expect(readFileSync(`${env.root}/runs/${result.runId}/boom/logs.txt`, "utf8")).toContain("paged the on-call engineer");
-    expect(() => step({ name: "x", onFailure: "nope" as never }, async () => 1)).toThrow(/'onFailure' of 'x' must be a function/);
+    expect(result.records.ok!.metadata).toEqual({ "stackyard.hook_error": { hook: "onSuccess", error: "the alert service is down" } });
+    expect(() => step({ name: "x", onFailure: 3 as never }, async () => 1)).toThrow(/'onFailure' of 'x' must be a function or a source path/);
+    expect(() => step({ name: "x", onFailure: "no-hash" }, async () => 1)).toThrow(/'onFailure' of 'x' is not a valid source path/);
+  });
+
+  it("imports a hook given as a source path in the step's process; it posts the failure to a webhook", async () => {
+    const env = stores();
+    const received: unknown[] = [];
+    const server = createServer((request, response) => {
+      let body = "";
+      request.on("data", (chunk) => (body += chunk));
+      request.on("end", () => {
+        received.push(JSON.parse(body));
+        response.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    process.env.TEST_WEBHOOK_URL = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+    try {
+      const broken = step({ name: "broken", onFailure: "./fixtures/webhook-hook.ts#postFailure" }, async (): Promise<number> => {
+        throw new Error("out of memory");
+      });
+      const result = await run(
+        pipeline({ name: "alerting" }, () => void broken()),
+        env,
+        {},
+        { sourceRoot: fileURLToPath(new URL(".", import.meta.url)) },
+      );
+      expect(result.records.broken!.status).toBe("failed");
+      expect(received).toEqual([{ step: "broken", error: "out of memory" }]);
+      expect(readFileSync(`${env.root}/runs/${result.runId}/broken/logs.txt`, "utf8")).toContain("webhook answered 204");
+    } finally {
+      delete process.env.TEST_WEBHOOK_URL;
+      server.close();
+    }
   });
 });

@@ -1,6 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { getMaxListeners, setMaxListeners } from "node:events";
+import { resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { pathToFileURL } from "node:url";
 import { format } from "node:util";
 import type { BaseArtifactStore } from "../artifact-store/base-artifact-store.js";
 import { StepArtifactStore } from "../artifact-store/step-artifact-store.js";
@@ -13,7 +15,8 @@ import type { StepOutcome } from "../orchestrator/base-orchestrator.js";
 import { invocationsOf } from "../pipeline/compile.js";
 import type { Pipeline } from "../pipeline/pipeline.js";
 import type { PipelineSnapshot, SnapshotStep } from "../pipeline/snapshot.js";
-import type { MetadataDestination, StepContext, StepHook, StepHookContext } from "../pipeline/step.js";
+import type { MetadataDestination, StepContext, StepHook, StepHookContext, StepHookRef } from "../pipeline/step.js";
+import { parseSourcePath } from "../source/source-path.js";
 import { checkMetadata, mergeMetadata } from "../store/metadata.js";
 import {
   type ArtifactRecord,
@@ -231,9 +234,10 @@ export async function runStep(options: RunStepOptions): Promise<StepOutcome> {
     return error === undefined ? { stepId, status } : { stepId, status, error };
   };
 
-  const runHook = async (hook: StepHook, status: "completed" | "failed", error: string | undefined, outputs: Record<string, unknown> | undefined) => {
+  const runHook = async (ref: StepHookRef, status: "completed" | "failed", error: string | undefined, outputs: Record<string, unknown> | undefined) => {
     const name = status === "completed" ? "onSuccess" : "onFailure";
     try {
+      const hook = typeof ref === "string" ? await importHook(ref, options) : ref;
       const context: StepHookContext = {
         runId,
         stepId,
@@ -247,7 +251,8 @@ export async function runStep(options: RunStepOptions): Promise<StepOutcome> {
       installLogCapture();
       await untilAborted(Promise.resolve(runCaptured(sink, () => hook(context))), signal);
     } catch (failure) {
-      // A hook reports; it never changes what happened to the step.
+      // A hook reports, in the log and on the step's record; it never changes what happened to the step.
+      record.metadata = { ...record.metadata, "stackyard.hook_error": { hook: name, error: errorText(failure) } };
       writeToSink(
         sink,
         `Step '${stepId}': its ${name} hook failed: ${failure instanceof Error ? (failure.stack ?? failure.message) : String(failure)}\n`,
@@ -448,6 +453,17 @@ async function saveVisualizations(
 
 /** A file name inside an artifact's folder. */
 const OUTPUT_FILE = /^[\w][\w.-]{0,254}$/;
+
+/** Imports a hook named by source path, relative to the source root like the pipeline's own modules. */
+async function importHook(ref: string, options: RunStepOptions): Promise<StepHook> {
+  const source = parseSourcePath(ref);
+  const sourceRoot = resolve(options.sourceRoot ?? process.cwd());
+  const specifier = source.isFile ? pathToFileURL(resolve(sourceRoot, source.module)).href : source.module;
+  const mod = options.importModule ? await options.importModule(specifier) : ((await import(specifier)) as Record<string, unknown>);
+  const hook = mod[source.exportName];
+  if (typeof hook !== "function") throw new Error(`hook ${ref} is not a function (found ${hook === undefined ? "no such export" : typeof hook})`);
+  return hook as StepHook;
+}
 
 /** Input name to artifact id, as a step run records what it consumed. */
 function inputIds(inputs: Record<string, ArtifactRecord>): Record<string, string> {

@@ -7,7 +7,7 @@ import { type CompileOptions, compilePipeline } from "./compile.js";
 import type { RunOptions, RunResult } from "./run-options.js";
 import type { PipelineSnapshot, ResourceSettings } from "./snapshot.js";
 import { callerSite, type DefinitionSite, exportNameAt, moduleSpecifierFor } from "./source-location.js";
-import { hookOption, type ParamsOf, type Settings, type StepHook } from "./step.js";
+import { hookOption, type ParamsOf, type Settings, type StepHookRef } from "./step.js";
 
 const PIPELINE: unique symbol = Symbol.for("stackyard.pipeline");
 const PIPELINE_NAME = /^[A-Za-z_][\w.-]*$/;
@@ -25,9 +25,9 @@ export interface PipelineOptions<P extends z.ZodObject | undefined = undefined> 
   settings?: Settings;
   resources?: ResourceSettings;
   /** Runs after each step that completes, unless the step has its own `onSuccess` (see {@link StepHook}). */
-  onSuccess?: StepHook;
+  onSuccess?: StepHookRef;
   /** Runs after each step that fails for good, unless the step has its own `onFailure` (see {@link StepHook}): the place for an alert. */
-  onFailure?: StepHook;
+  onFailure?: StepHookRef;
 }
 
 /** The body of a pipeline: calls steps to wire the DAG. Synchronous; no work happens here. */

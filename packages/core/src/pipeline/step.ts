@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import type { z } from "zod";
 import type { BaseArtifactStore } from "../artifact-store/base-artifact-store.js";
 import { PipelineDefinitionError } from "../errors/errors.js";
+import { parseSourcePath } from "../source/source-path.js";
 import { ARTIFACT_NAME, ARTIFACT_NAME_RULE } from "../store/metadata.js";
 import { currentCompileState, type Invocation } from "./compile-state.js";
 import { OUTPUT_NAME, OUTPUT_NAME_RULE } from "./output-name.js";
@@ -112,6 +113,13 @@ export interface StepHookContext {
  */
 export type StepHook = (context: StepHookContext) => Awaitable<void>;
 
+/**
+ * A hook as a step or pipeline takes it: a function, or the source path
+ * `MODULE#EXPORT` of one (`./hooks/alert.ts#postToWebhook`), imported in the
+ * step's process when the hook runs.
+ */
+export type StepHookRef = StepHook | string;
+
 /** A value or a promise of it. */
 export type Awaitable<T> = T | PromiseLike<T>;
 
@@ -137,9 +145,9 @@ export interface StepOptions<P extends z.ZodObject | undefined = undefined> {
   settings?: Settings;
   resources?: ResourceSettings;
   /** Runs after the step completes (see {@link StepHook}); default: the pipeline's `onSuccess`. */
-  onSuccess?: StepHook;
+  onSuccess?: StepHookRef;
   /** Runs after the step fails for good (see {@link StepHook}); default: the pipeline's `onFailure`. */
-  onFailure?: StepHook;
+  onFailure?: StepHookRef;
 }
 
 /** A typed reference to an output of a step invocation, only meaningful while a pipeline compiles. */
@@ -233,8 +241,8 @@ export interface StepDefinition {
   readonly enableCache: boolean | undefined;
   readonly settings: Settings | undefined;
   readonly resources: ResourceSettings | undefined;
-  readonly onSuccess: StepHook | undefined;
-  readonly onFailure: StepHook | undefined;
+  readonly onSuccess: StepHookRef | undefined;
+  readonly onFailure: StepHookRef | undefined;
   /** The step function. Call it directly to unit-test a step. */
   readonly fn: StepFunction<any, unknown, any>;
   /** sha256 of the function's source and the output spec; part of the cache key. */
@@ -332,10 +340,18 @@ export function step(options: StepOptions<z.ZodObject | undefined>, fn: StepFunc
   return call as unknown as Step;
 }
 
-/** A hook option checked to be a function. */
-export function hookOption(hook: unknown, owner: string, option: string): StepHook | undefined {
-  if (hook !== undefined && typeof hook !== "function") throw new PipelineDefinitionError(`'${option}' of '${owner}' must be a function, got ${typeof hook}`);
-  return hook as StepHook | undefined;
+/** A hook option checked to be a function or a source path `MODULE#EXPORT`. */
+export function hookOption(hook: unknown, owner: string, option: string): StepHookRef | undefined {
+  if (hook === undefined || typeof hook === "function") return hook as StepHook | undefined;
+  if (typeof hook === "string") {
+    try {
+      parseSourcePath(hook);
+      return hook;
+    } catch (error) {
+      throw new PipelineDefinitionError(`'${option}' of '${owner}' is not a valid source path: ${(error as Error).message}`);
+    }
+  }
+  throw new PipelineDefinitionError(`'${option}' of '${owner}' must be a function or a source path MODULE#EXPORT, got ${typeof hook}`);
 }
 
 /** True for values made by {@link step}. */
