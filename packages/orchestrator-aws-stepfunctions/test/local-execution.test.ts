@@ -9,6 +9,7 @@ import { pathToFileURL } from "node:url";
 import { S3ArtifactStore } from "@stackyard/artifact-store-s3/implementation";
 import { EcrContainerRegistry } from "@stackyard/container-registry-ecr/implementation";
 import {
+  type ArtifactRecord,
   type CompileStack,
   EntrypointConfiguration,
   LocalArtifactStore,
@@ -167,7 +168,7 @@ describe("a run on the Step Functions orchestrator, executed locally with real s
       expect(outcome.status, outcome.error).toBe("completed");
     }
     const localHashes = Object.fromEntries((await localStore.listArtifacts("local-run")).map((a) => [`${a.stepId}.${a.output}`, a.sha256]));
-    expect(Object.keys(localHashes)).toHaveLength(6);
+    expect(Object.keys(localHashes)).toHaveLength(7);
 
     const { outcomes, store, run, statuses, handle } = await submitAndWait(snapshot, parts);
     expect(outcomes.map((o) => [o.stepId, o.status, o.error])).toEqual(snapshot.steps.map((s) => [s.id, "completed", undefined]));
@@ -185,6 +186,16 @@ describe("a run on the Step Functions orchestrator, executed locally with real s
     const remoteHashes = Object.fromEntries((await store.listArtifacts(run.id)).map((a) => [`${a.stepId}.${a.output}`, a.sha256]));
     expect(remoteHashes).toEqual(localHashes);
     expect((await store.listArtifacts(run.id)).every((a) => a.uri.startsWith(`s3://${aws.bucket}/runs/${run.id}/`))).toBe(true);
+    // The same records as on the local stack: named versions, metadata logged in the containers, consumed inputs.
+    const named = (artifacts: ArtifactRecord[]) => Object.fromEntries(artifacts.map((a) => [`${a.stepId}.${a.output}`, [a.name, a.version, a.metadata]]));
+    expect(named(await store.listArtifacts(run.id))).toEqual(named(await localStore.listArtifacts("local-run")));
+    expect(named(await store.listArtifacts(run.id))["train_model.model"]).toEqual(["iris_model", 1, undefined]);
+    expect((await store.getRun(run.id))?.metadata?.test_samples).toBe(30);
+    expect((await store.getStepRun(run.id, "evaluate_model"))?.metadata).toEqual((await localStore.getStepRun("local-run", "evaluate_model"))?.metadata);
+    expect(Object.keys((await store.getStepRun(run.id, "evaluate_model"))?.inputs ?? {}).sort()).toEqual(["model", "test"]);
+    const visual = (await store.listArtifacts(run.id)).find((a) => a.output === "confusion_matrix")!;
+    expect(visual.visualizations).toEqual([{ type: "svg", uri: `${visual.uri}/image.svg` }]);
+    expect((await parts.artifactStore.readFile(visual.visualizations![0]!.uri)).toString("utf8")).toMatch(/^<svg /);
     for (const step of snapshot.steps) {
       expect(statuses).toContainEqual([step.id, "running"]);
       expect(statuses).toContainEqual([step.id, "completed"]);
@@ -196,7 +207,8 @@ describe("a run on the Step Functions orchestrator, executed locally with real s
     const status = await parts.orchestrator.fetchStatus(run, { store: later, stack: parts.stack });
     expect(status.status).toBe("completed");
     expect(status.steps?.map((s) => s.status)).toEqual(["completed", "completed", "completed", "completed"]);
-    expect((await later.listArtifacts(run.id)).length).toBe(6);
+    expect((await later.listArtifacts(run.id)).length).toBe(7);
+    expect((await later.findArtifactVersion("iris_model"))?.runId).toBe(run.id);
     const logs = await parts.orchestrator.fetchLogs(run, "evaluate_model");
     expect(logs).toMatch(/test accuracy: \d+\.\d% \(\d+\/30\)/);
   }, 600_000);

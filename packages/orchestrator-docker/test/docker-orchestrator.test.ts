@@ -17,7 +17,9 @@ interface Described {
   stack: string;
   error?: string;
   steps: Array<{ stepId: string; status: string; error?: string; started?: string; ended?: string }>;
-  artifacts: Array<{ step: string; output: string; uri: string; sha256: string }>;
+  artifacts: Array<{ step: string; output: string; uri: string; sha256: string; artifact: string; metadata?: Record<string, unknown> }>;
+  metadata?: Record<string, unknown>;
+  steps: Array<{ stepId: string; status: string; inputs?: Record<string, string> }>;
 }
 
 let engine: DockerEngine;
@@ -77,6 +79,7 @@ describe("docker orchestrator, through the stackyard CLI", () => {
     expect(dockerRun.steps.map((s) => s.status)).toEqual(["completed", "completed", "completed", "completed"]);
     expect(Object.keys(shaByOutput(dockerRun)).sort()).toEqual([
       "evaluate_model.accuracy",
+      "evaluate_model.confusion_matrix",
       "evaluate_model.report",
       "load_data.dataset",
       "split_data.test",
@@ -84,6 +87,16 @@ describe("docker orchestrator, through the stackyard CLI", () => {
       "train_model.model",
     ]);
     expect(shaByOutput(dockerRun)).toEqual(shaByOutput(localRun));
+    // The same records as a local run: named versions, metadata, consumed inputs.
+    const version = (run: Described, output: string) => run.artifacts.find((a) => a.output === output)!.artifact;
+    expect(version(dockerRun, "model")).toMatch(/^iris_model:\d+$/);
+    expect(Number(version(dockerRun, "model").split(":")[1])).toBe(Number(version(localRun, "model").split(":")[1]) + 1);
+    expect(dockerRun.metadata).toEqual(localRun.metadata);
+    expect(dockerRun.metadata?.test_samples).toBe(30);
+    expect(dockerRun.artifacts.find((a) => a.output === "report")?.metadata).toEqual(localRun.artifacts.find((a) => a.output === "report")?.metadata);
+    const inputsOf = (run: Described) => Object.keys(run.steps.find((s) => s.stepId === "evaluate_model")?.inputs ?? {}).sort();
+    expect(inputsOf(dockerRun)).toEqual(["model", "test"]);
+    expect(inputsOf(localRun)).toEqual(["model", "test"]);
 
     const listed = JSON.parse(ok(cli(dir, ["runs", "list", "--json"])).stdout) as Array<{ name: string; status: string }>;
     expect(listed.find((r) => r.name === dockerRun.name)?.status).toBe("completed");
