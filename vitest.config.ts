@@ -46,6 +46,7 @@ const integration = [
   "packages/orchestrator-docker/test/*.test.ts",
   "tools/test/api-reference.test.ts",
   "tools/test/engines.test.ts",
+  "tools/test/gpu-docker-engine.test.ts",
   "tools/test/guide-subprocess.test.ts",
   "tools/test/release-lint.test.ts",
   "tools/test/release-pack.test.ts",
