@@ -5,7 +5,9 @@
  * `ts` code blocks as files (each names its file in its first line), and the
  * `subprocess` orchestrator they make passes the conformance kit, stop test
  * included. The same project shows that a failing kit's stack trace names
- * files that the kit's tarball ships.
+ * files that the kit's tarball ships, and its installed `stackyard flavor
+ * init` makes a package that builds and passes the kit when set up as its
+ * README says for unpublished Stackyard packages (the tarballs).
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -29,8 +31,8 @@ function userEnv(): NodeJS.ProcessEnv {
   return { ...env, FORCE_COLOR: "0", NO_COLOR: "1", NO_UPDATE_NOTIFIER: "1" };
 }
 
-function run(command: string, args: string[], timeout = 60_000): { code: number; output: string } {
-  const result = spawnSync(command, args, { cwd: project, encoding: "utf8", env: userEnv(), timeout, maxBuffer: 64 * 1024 * 1024 });
+function run(command: string, args: string[], timeout = 60_000, cwd = project): { code: number; output: string } {
+  const result = spawnSync(command, args, { cwd, encoding: "utf8", env: userEnv(), timeout, maxBuffer: 64 * 1024 * 1024 });
   return { code: result.status ?? -1, output: `${result.stdout}\n${result.stderr}${result.error ? `\n${result.error.message}` : ""}` };
 }
 
@@ -111,7 +113,7 @@ describe("the subprocess orchestrator of 'Writing an orchestrator', in a project
     );
     expect(names).toContain("orchestrator conformance: subprocess retries retries a failing step as its retry policy says and records the attempts");
     expect(all.length).toBeGreaterThanOrEqual(12);
-  });
+  }, 900_000);
 });
 
 describe("the kit's tarball", () => {
@@ -159,5 +161,42 @@ testServiceConnector({
     const named = [...new Set([...stacks.matchAll(/node_modules\/@stackyard\/conformance\/([^\s:)]+):\d+:\d+/g)].map((m) => m[1]!))];
     expect(named.length, `the failures' stack traces name files of the kit:\n${stacks.slice(0, 3000)}`).toBeGreaterThan(0);
     for (const file of named) expect(existsSync(join(project, "node_modules/@stackyard/conformance", file)), `${file} is in the installed kit`).toBe(true);
-  });
+  }, 300_000);
+});
+
+describe("a package made by the installed `stackyard flavor init`, outside any workspace", () => {
+  it("installs the unpublished tarballs as its README says, builds, type-checks and passes the kit", () => {
+    // Beside the project, not in it: nothing resolves from the project's node_modules.
+    const pkg = join(root, "my-runner");
+    const init = run("npx", ["--no", "stackyard", "flavor", "init", "my_runner", "--type", "orchestrator", "--dir", pkg]);
+    expect(init.code, init.output).toBe(0);
+    const manifest = JSON.parse(readFileSync(join(pkg, "package.json"), "utf8")) as { type: string; peerDependencies: Record<string, string> };
+    expect(manifest.type).toBe("module");
+    expect(Object.keys(manifest.peerDependencies).sort()).toEqual(["@stackyard/core", "zod"]);
+
+    // The README's commands for this package ("here"), with the tarballs' real folder.
+    const readme = readFileSync(join(pkg, "README.md"), "utf8");
+    const section = readme.slice(readme.indexOf("## Test against unpublished Stackyard packages"));
+    const block = /^```sh\n([\s\S]*?)^```/m.exec(section)![1]!;
+    const here = block.slice(block.indexOf("# here"));
+    const commands = here
+      .split("\n")
+      .map((line) => line.trim())
+      .filter((line) => line && !line.startsWith("#"))
+      .map((line) => line.replaceAll("../path/to/stackyard-tarballs", join(root, "tarballs")));
+    expect(commands).toEqual([
+      expect.stringMatching(/^npm install --save-dev \S+stackyard-core-\*\.tgz \S+stackyard-conformance-\*\.tgz$/),
+      "npm run build && npm test",
+    ]);
+    for (const command of commands) {
+      const result = run("sh", ["-c", command], 900_000, pkg);
+      expect(result.code, `${command}\n${result.output.slice(-4000)}`).toBe(0);
+      if (command.startsWith("npm run build")) expect(result.output).toMatch(/Tests\s+(\d+) passed \(\1\)/);
+    }
+    const typecheck = run("npx", ["--no", "--", "tsc", "-p", "tsconfig.json"], 300_000, pkg);
+    expect(typecheck.code, typecheck.output).toBe(0);
+    const lock = JSON.parse(readFileSync(join(pkg, "package-lock.json"), "utf8")) as { packages: Record<string, { resolved?: string }> };
+    expect(lock.packages["node_modules/@stackyard/core"]?.resolved).toMatch(/^file:.*\.tgz$/);
+    expect(lock.packages["node_modules/@stackyard/conformance"]?.resolved).toMatch(/^file:.*\.tgz$/);
+  }, 1_200_000);
 });
