@@ -149,7 +149,7 @@ describe("stackyard flavor init", () => {
     for (const [i, f] of FLAVORS.entries()) expect(checks[i]!.code, `${f.dir}: ${checks[i]!.output}`).toBe(0);
   });
 
-  it("passes its generated tests: the conformance suites of orchestrators and artifact stores", async () => {
+  it("passes its generated tests: the conformance suites of orchestrators, artifact stores and container registries", async () => {
     const runs = await Promise.all(FLAVORS.map((f) => sh(join(project, f.dir), "npx", ["--no", "--", "vitest", "run", "--root", ".", "--reporter=verbose"])));
     for (const [i, f] of FLAVORS.entries()) {
       const { code, output } = runs[i]!;
@@ -159,6 +159,7 @@ describe("stackyard flavor init", () => {
     }
     expect(runs[0]!.output).toContain("orchestrator conformance: my_runner");
     expect(runs[1]!.output).toContain("artifact store conformance: my_files");
+    expect(runs[2]!.output).toContain("container registry conformance: my_registry");
   });
 
   it("registers by source path and runs a pipeline on a stack of the new orchestrator and artifact store", () => {
