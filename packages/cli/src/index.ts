@@ -5,6 +5,7 @@
  * @packageDocumentation
  */
 
+export { type LoadArtifactOptions, loadArtifact } from "./client/load-artifact.js";
 export { type ClientRunOptions, runPipeline } from "./client/run-pipeline.js";
 export { instantiateComponent } from "./flavors/load-component.js";
 export { type FlavorEntry, FlavorRegistry } from "./flavors/registry.js";

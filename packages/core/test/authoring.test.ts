@@ -125,7 +125,7 @@ describe("pipeline authoring", () => {
     expect(() => q.compile({ source })).toThrow(/returned a promise: pipeline bodies must be synchronous/);
   });
 
-  it("compiles a 1,000-step DAG well under a second", () => {
+  it("compiles a 1,000-step DAG in topological order (its speed is measured in bench/)", () => {
     const p = pipeline({ name: "big" }, () => {
       let previous = noop();
       const all = [previous];
@@ -135,11 +135,10 @@ describe("pipeline authoring", () => {
         previous = next;
       }
     });
-    const started = performance.now();
     const snapshot = p.compile({ source });
-    const elapsed = performance.now() - started;
     expect(snapshot.steps).toHaveLength(1000);
-    expect(elapsed).toBeLessThan(500);
+    const position = new Map(snapshot.steps.map((s, i) => [s.id, i]));
+    for (const s of snapshot.steps) for (const up of s.upstream) expect(position.get(up)!).toBeLessThan(position.get(s.id)!);
   });
 });
 

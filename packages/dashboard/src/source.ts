@@ -27,6 +27,15 @@ export interface SnapshotSummary {
   stack: { name: string; components: Record<string, { name: string; flavor: string }> };
 }
 
+/** The start of an output's main file, for its preview. */
+export interface OutputHead {
+  /** The file's name inside the artifact's folder, e.g. `data.json`. */
+  file: string;
+  bytes: Uint8Array;
+  /** The file's full size in bytes. */
+  size: number;
+}
+
 /** A stack with its components' names and flavors. */
 export interface StackSummary {
   name: string;
@@ -58,6 +67,15 @@ export interface DashboardSource {
   getSnapshot(run: RunRecord): Promise<SnapshotSummary | undefined>;
   /** A step's captured output, or undefined when the step is unknown. */
   readStepLogs(run: RunRecord, stepId: string): Promise<string>;
+  /**
+   * The first `maxBytes` of an output's main file, read through the artifact
+   * store of the run's snapshot, with the file's name (in the artifact's
+   * folder) and full size; undefined when the artifact is not (or no longer)
+   * in that store. Absent, the step panel shows no previews.
+   */
+  readOutput?(run: RunRecord, artifact: ArtifactRecord, maxBytes: number): Promise<OutputHead | undefined>;
+  /** The pipelines and stacks the store's runs name, sorted; absent, the newest runs are read for them. */
+  runFilterOptions?(): Promise<{ pipelines: string[]; stacks: string[] }>;
   listStacks(): Promise<StackSummary[]>;
   listComponents(): Promise<ComponentSummary[]>;
   /** Asks an active run to stop (the one state-changing call); absent, the UI offers no Stop button. */

@@ -115,6 +115,35 @@ describe("stackyard up: the JSON API", () => {
     expect((await get("/api/runs?stack=demo_stack")).json().runs).toEqual([]);
   });
 
+  it("offers the runs list's filter values: the store's pipelines and stacks, every status", async () => {
+    const res = await get("/api/filters");
+    expect(res.json()).toEqual({
+      pipelines: ["hello"],
+      statuses: ["initializing", "running", "completed", "cached", "failed", "skipped", "retrying", "stopped"],
+      stacks: ["default", "demo_stack"],
+    });
+    expect((await get("/api/filters?pipeline=x")).status).toBe(400);
+  });
+
+  it("lists pipelines and gives one pipeline's runs over time with durations and numeric values", async () => {
+    const { pipelines } = (await get("/api/pipelines")).json();
+    expect(pipelines).toEqual([{ name: "hello", runs: 3, more: false, latest: expect.objectContaining({ name: "broken", status: "failed" }) }]);
+    const series = (await get("/api/pipelines/hello")).json();
+    expect(series.pipeline).toBe("hello");
+    expect(series.runs.map((r: { name: string }) => r.name)).toEqual(["first", "second", "broken"]);
+    expect(series.metrics).toEqual(["output:sum_numbers.total", "param:count", "param:sleep_ms"]);
+    const [first, second, broken] = series.runs;
+    expect(first.values).toEqual({ "output:sum_numbers.total": 10, "param:count": 4, "param:sleep_ms": 0 });
+    expect(second.values).toMatchObject({ "output:sum_numbers.total": 15, "param:count": 5 });
+    expect(broken.values["output:sum_numbers.total"]).toBe(15);
+    expect(first.durationMs).toBeGreaterThan(0);
+    expect((await get("/api/pipelines/hello?limit=1")).json().runs.map((r: { name: string }) => r.name)).toEqual(["broken"]);
+    expect((await get("/api/pipelines/nope")).json()).toEqual({ error: "No runs of pipeline 'nope'" });
+    expect((await get("/api/pipelines/hello?limit=0")).status).toBe(400);
+    expect((await get("/api/pipelines/hello?metric=x")).status).toBe(400);
+    expect((await get("/api/pipelines?x=1")).status).toBe(400);
+  });
+
   it("answers bad query parameters with 400 and one JSON error, never a stack", async () => {
     const bad = ["limit=0", "limit=abc", "limit=100000", "offset=-1", "status=bogus", "colour=red", "limit=1&limit=2", "offset=1e3"];
     for (const query of bad) {
@@ -156,11 +185,73 @@ describe("stackyard up: the JSON API", () => {
     expect(broken.error).toContain("refusing total 15");
   });
 
-  it("serves a step's logs", async () => {
+  it("serves a step's logs, saying whether they were cut to their last 64 KiB", async () => {
     const res = (await get("/api/runs/first/steps/sum_numbers/logs")).json();
-    expect(res).toMatchObject({ stepId: "sum_numbers", status: "completed" });
+    expect(res).toMatchObject({ stepId: "sum_numbers", status: "completed", truncated: false, limit: 65536 });
     expect(res.logs).toContain("total is 10");
+    expect(res.size).toBe(Buffer.byteLength(res.logs));
     expect((await get("/api/runs/first/steps/nope/logs")).status).toBe(404);
+  });
+
+  it("previews a step's output through the run's artifact store, and nothing else", async () => {
+    const total = (await get("/api/runs/first/steps/sum_numbers/outputs/total")).json();
+    expect(total).toMatchObject({
+      stepId: "sum_numbers",
+      output: "total",
+      artifact: { materializer: "json", size: 2, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) },
+      preview: { file: "data.json", kind: "json", text: "10", truncated: false },
+    });
+    const numbers = (await get("/api/runs/second/steps/make_numbers/outputs/numbers")).json();
+    expect(JSON.parse(numbers.preview.text)).toEqual([1, 2, 3, 4, 5]);
+    expect(numbers.preview.kind).toBe("json");
+    // Output names are looked up in the step's record, never used as paths.
+    for (const path of [
+      "/api/runs/first/steps/sum_numbers/outputs/nope",
+      "/api/runs/first/steps/sum_numbers/outputs/..%2F..%2Fsnapshot.json",
+      "/api/runs/first/steps/sum_numbers/outputs/%2Fetc%2Fpasswd",
+      "/api/runs/first/steps/nope/outputs/total",
+    ]) {
+      const res = await get(path);
+      expect(res.status, path).toBe(404);
+      expect(Object.keys(res.json())).toEqual(["error"]);
+    }
+    expect((await get("/api/runs/first/steps/sum_numbers/outputs/total?file=x")).status).toBe(400);
+    expect(JSON.stringify(total)).not.toContain(dir);
+  });
+
+  it("compares two runs: parameters, config, step statuses and durations, outputs' sha256", async () => {
+    const res = await get("/api/compare?a=first&b=broken");
+    expect(res.status).toBe(200);
+    const c = res.json();
+    expect([c.a.name, c.b.name]).toEqual(["first", "broken"]);
+    expect(c.a).not.toHaveProperty("pid");
+    expect(c.parameters).toContainEqual({ key: "count", a: 4, b: 5, same: false });
+    expect(c.parameters).toContainEqual({ key: "fail", a: false, b: true, same: false });
+    expect(c.config).toContainEqual({ key: "stack", a: "default", b: "default", same: true });
+    expect(c.config).toContainEqual({ key: "enable_cache", a: true, b: false, same: false });
+    expect(c.config).toContainEqual({ key: "make_numbers.count", a: 4, b: 5, same: false });
+    const step = (id: string) => c.steps.find((s: { stepId: string }) => s.stepId === id);
+    expect(c.steps.map((s: { stepId: string }) => s.stepId)).toEqual(["make_numbers", "sum_numbers", "maybe_fail"]);
+    expect(step("maybe_fail")).toMatchObject({ a: { status: "completed", attempt: 1 }, b: { status: "failed" } });
+    expect(step("sum_numbers").a.durationMs).toBeGreaterThanOrEqual(0);
+    const out = (key: string) => c.outputs.find((o: { stepId: string; output: string }) => `${o.stepId}.${o.output}` === key);
+    expect(out("sum_numbers.total")).toMatchObject({ same: false, a: { size: 2 }, b: { size: 2 } });
+    expect(out("sum_numbers.total").a.sha256).not.toBe(out("sum_numbers.total").b.sha256);
+    expect(out("maybe_fail.ok")).toMatchObject({ b: null, same: false });
+    // A run against itself: everything the same.
+    const self = (await get("/api/compare?a=first&b=first")).json();
+    expect(self.outputs.every((o: { same: boolean }) => o.same)).toBe(true);
+    expect([...self.parameters, ...self.config].every((v: { same: boolean }) => v.same)).toBe(true);
+    for (const [query, message] of [
+      ["a=first", "Query parameter 'b' must name one run"],
+      ["a=first&b=first&b=second", "Query parameter 'b' must name one run"],
+      ["a=first&b=second&c=1", "Unknown query parameter 'c'"],
+    ]) {
+      const bad = await get(`/api/compare?${query}`);
+      expect(bad.status, query).toBe(400);
+      expect(bad.json().error).toContain(message);
+    }
+    expect((await get("/api/compare?a=first&b=nope")).json()).toEqual({ error: "No run 'nope'" });
   });
 
   it("lists stacks and components with secrets masked as the CLI masks them", async () => {
@@ -233,8 +324,22 @@ describe("stackyard up: the JSON API", () => {
 
   it("never sends a secret value: not in the API, the pages, the UI bundle or the event stream", async () => {
     const run = (await get("/api/runs/first")).json();
-    const extra = ["/api/runs?limit=500", "/api/stacks", "/api/components", "/runs", "/stacks", `/runs/${run.run.id}`, "/ui/app.js", "/ui/app.css"];
-    for (const step of run.steps) extra.push(`/api/runs/${run.run.id}/steps/${step.stepId}/logs`);
+    const extra = [
+      "/api/runs?limit=500",
+      "/api/compare?a=first&b=second",
+      "/compare?a=first&b=second",
+      "/api/stacks",
+      "/api/components",
+      "/runs",
+      "/stacks",
+      `/runs/${run.run.id}`,
+      "/ui/app.js",
+      "/ui/app.css",
+    ];
+    for (const step of run.steps) {
+      extra.push(`/api/runs/${run.run.id}/steps/${step.stepId}/logs`);
+      for (const output of Object.keys(step.outputs)) extra.push(`/api/runs/${run.run.id}/steps/${step.stepId}/outputs/${output}`);
+    }
     for (const path of extra) expect((await get(path)).status, path).toBe(200);
     expect(seen.length).toBeGreaterThan(20);
     for (const body of seen) {
@@ -290,14 +395,26 @@ describe("stackyard up and down: usage", () => {
 
   it("warns when bound to an address other machines can reach", async () => {
     const server = await startUp(dir, ["--host", "0.0.0.0"]);
+    let exit: Awaited<ReturnType<RunningDashboard["stop"]>>;
     try {
       expect(server.stderr()).toContain("Warning: the dashboard listens on 0.0.0.0");
       expect(existsSync(join(dir, ".stackyard", "dashboard.json"))).toBe(true);
     } finally {
-      await server.stop();
+      // Sent the moment the URL is printed: up handles the signal from before it listens.
+      exit = await server.stop();
     }
-    // Stopped by a signal, it forgets its URL and token.
-    expect(server.child.exitCode).toBe(0);
+    // Stopped by a signal, it closes, exits 0 and forgets its URL and token.
+    expect(exit).toEqual({ code: 0, signal: null });
     expect(existsSync(join(dir, ".stackyard", "dashboard.json"))).toBe(false);
+  });
+
+  it("exits 0 on SIGTERM sent as soon as it prints its URL, and on a second SIGTERM during shutdown", async () => {
+    for (let i = 0; i < 3; i++) {
+      const server = await startUp(dir);
+      server.child.kill("SIGTERM");
+      server.child.kill("SIGTERM");
+      expect(await server.stop()).toEqual({ code: 0, signal: null });
+      expect(existsSync(join(dir, ".stackyard", "dashboard.json"))).toBe(false);
+    }
   });
 });

@@ -86,9 +86,84 @@ describe("the dashboard in Chromium", () => {
     await page.click("svg.dag g.node[data-step='sum_numbers']");
     await page.waitForSelector(".step-panel pre.logs:text('total is 10')");
     expect(await page.textContent(".step-panel table.outputs")).toContain("total");
+    await page.waitForSelector(".output-preview[data-output='total'] pre.preview[data-kind='json']");
+    expect(await page.textContent(".output-preview[data-output='total'] pre.preview")).toBe("10");
+    expect(await page.textContent(".step-panel")).toContain("not cached: this run computed it");
     expect(new URL(page.url()).searchParams.get("step")).toBe("sum_numbers");
     expect(await page.textContent("main")).not.toMatch(/\b(null|undefined|NaN)\b/);
     await page.screenshot({ path: join(shots, "run.png"), fullPage: true });
+  });
+
+  it("shows where a cached step's outputs came from, with their previews", async () => {
+    await page.goto(`${server.origin}/runs/second?step=make_numbers`);
+    await page.waitForSelector(".step-panel[data-step='make_numbers'] a.cache-origin");
+    const first = await (await fetch(`${server.origin}/api/runs/first`, { headers: { authorization: `Bearer ${server.token}` } })).json();
+    expect(await page.getAttribute(".step-panel a.cache-origin", "href")).toBe(`/runs/${first.run.id}?step=make_numbers`);
+    await page.waitForSelector(".output-preview[data-output='numbers'] pre.preview[data-kind='json']");
+    expect(JSON.parse((await page.textContent(".output-preview[data-output='numbers'] pre.preview"))!)).toEqual([1, 2, 3, 4]);
+    expect(await page.textContent(".step-panel dl")).toContain("attempts1");
+  });
+
+  it("filters the runs list by status, pipeline and stack from menus of the store's values", async () => {
+    await page.goto(`${server.origin}/runs`);
+    await page.waitForSelector("table.runs tbody tr");
+    expect(await page.$$eval("select[name='pipeline'] option", (os) => os.map((o) => o.textContent))).toEqual(["any pipeline", "hello"]);
+    expect(await page.$$eval("select[name='stack'] option", (os) => os.map((o) => o.textContent))).toEqual(["any stack", "default"]);
+    await page.selectOption("select[name='status']", "failed");
+    await page.waitForURL((url) => url.searchParams.get("status") === "failed");
+    await page.waitForFunction(() => document.querySelectorAll("table.runs tbody tr").length === 1);
+    expect(await page.textContent("table.runs tbody")).toContain("broken");
+    await page.selectOption("select[name='pipeline'] ", "hello");
+    await page.waitForURL((url) => url.searchParams.get("pipeline") === "hello" && url.searchParams.get("status") === "failed");
+    await page.selectOption("select[name='status']", "");
+    await page.waitForURL((url) => !url.searchParams.has("status"));
+    await page.waitForFunction(() => document.querySelectorAll("table.runs tbody tr").length === 3);
+  });
+
+  it("compares two runs picked on the runs list, marking what differs", async () => {
+    await page.goto(`${server.origin}/runs`);
+    await page.waitForSelector("table.runs tbody tr");
+    expect(await page.getAttribute("a.compare-link", "class")).toContain("disabled");
+    await page.check("tr:has(a:text('first')) input.pick");
+    await page.check("tr:has(a:text('broken')) input.pick");
+    await page.click("a.compare-link");
+    await page.waitForSelector("table.compare.steps");
+    const url = new URL(page.url());
+    expect(url.pathname).toBe("/compare");
+    expect([url.searchParams.get("a"), url.searchParams.get("b")].every((id) => /^[0-9a-f-]{36}$/.test(id ?? ""))).toBe(true);
+    expect(await page.textContent("main h1")).toBe("Compare first and broken");
+    expect(await page.getAttribute("table.parameters tr[data-key='fail']", "class")).toBe("differs");
+    expect(await page.getAttribute("table.parameters tr[data-key='count']", "class")).toBe("differs");
+    expect(await page.getAttribute("table.config tr[data-key='stack']", "class")).toBe("same");
+    expect(await page.textContent("table.steps tr[data-step='maybe_fail']")).toMatch(/completed.*failed/);
+    expect(await page.getAttribute("table.outputs tr[data-output='sum_numbers.total']", "class")).toBe("differs");
+    expect(await page.getAttribute("table.outputs tr[data-output='maybe_fail.ok']", "class")).toBe("differs");
+    expect(await page.textContent("main")).not.toMatch(/\b(null|undefined|NaN)\b/);
+    await page.screenshot({ path: join(shots, "compare.png"), fullPage: true });
+  });
+
+  it("charts a pipeline's runs over time with uPlot: run duration, then a chosen output", async () => {
+    await page.goto(`${server.origin}/runs`);
+    await page.click("header nav a:text('Pipelines')");
+    await page.click("table.pipelines a:text('hello')");
+    await page.waitForSelector(".chart[data-metric='duration'] .uplot canvas");
+    expect(new URL(page.url()).pathname).toBe("/pipelines/hello");
+    expect(await page.getAttribute(".chart", "data-points")).toBe("3");
+    const canvas = await page.$eval(".chart canvas", (c) => [(c as HTMLCanvasElement).width, (c as HTMLCanvasElement).height]);
+    expect(canvas[0]).toBeGreaterThan(300);
+    expect(canvas[1]).toBeGreaterThan(100);
+    expect(await page.$$eval("select[name='metric'] option", (os) => os.map((o) => o.getAttribute("value")))).toEqual([
+      "duration",
+      "output:sum_numbers.total",
+      "param:count",
+      "param:sleep_ms",
+    ]);
+    await page.selectOption("select[name='metric']", "output:sum_numbers.total");
+    await page.waitForSelector(".chart[data-metric='output:sum_numbers.total'] .uplot canvas");
+    expect(new URL(page.url()).searchParams.get("metric")).toBe("output:sum_numbers.total");
+    expect(await page.textContent(".chart .u-legend")).toContain("output sum_numbers.total");
+    expect(await page.$$eval("table.runs tbody tr", (trs) => trs.map((tr) => tr.querySelector("a")!.textContent))).toEqual(["broken", "second", "first"]);
+    await page.screenshot({ path: join(shots, "pipeline.png"), fullPage: true });
   });
 
   it("shows a failed run's error and its failed node", async () => {

@@ -8,7 +8,8 @@ export interface RunningDashboard {
   origin: string;
   token: string;
   stderr: () => string;
-  stop(): Promise<void>;
+  /** Sends SIGTERM (unless it has exited already) and resolves with how the process ended. */
+  stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
 /** Starts the built CLI's `stackyard up --no-open` in `dir` and waits for its URL. */
@@ -23,11 +24,13 @@ export function startUp(dir: string, args: string[] = []): Promise<RunningDashbo
   child.stderr!.on("data", (d: Buffer) => {
     stderr += d.toString();
   });
+  // Registered now, so an exit before stop() is called is still seen.
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once("exit", (code, signal) => resolve({ code, signal })),
+  );
   const stop = async () => {
-    if (child.exitCode !== null) return;
-    const exited = new Promise((resolve) => child.once("exit", resolve));
-    child.kill("SIGTERM");
-    await exited;
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+    return exited;
   };
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`stackyard up printed no URL in 30 s:\n${stderr}`)), 30_000);

@@ -20,6 +20,7 @@ const commands = {
   run: () => import("./commands/run.js"),
   stepRun: () => import("./commands/step-run.js"),
   runs: () => import("./commands/runs.js"),
+  artifacts: () => import("./commands/artifacts.js"),
   flavorInit: () => import("./commands/flavor-init.js"),
   dashboard: () => import("./commands/dashboard.js"),
 };
@@ -55,6 +56,7 @@ export function buildProgram(version: string): Command {
   addStackCommands(program);
 
   addRunCommands(program);
+  addArtifactCommands(program);
   addDashboardCommands(program);
 
   const flavor = program.command("flavor").description("flavors of every component type");
@@ -257,6 +259,7 @@ function addRunCommands(program: Command): void {
     .option("--stack <name>", "run on this stack instead of the active one")
     .option("--no-cache", "run every step even if a cached result exists")
     .option("-p, --param <name=value...>", "pipeline parameters (values are JSON, or strings)")
+    .option("-t, --tag <tag...>", "tag the run (repeatable; also `tags:` in the configuration)")
     .option("-q, --quiet", "print only warnings and errors")
     .action(async (source, opts) => (await commands.run()).runCommand(source, opts));
 
@@ -280,6 +283,7 @@ function addRunCommands(program: Command): void {
     .description("list runs, newest first")
     .option("--pipeline <name>", "only runs of this pipeline")
     .option("--status <status>", "only runs with this status")
+    .option("--tag <tag>", "only runs with this tag")
     .option("--limit <n>", "at most this many", "50")
     .addOption(json())
     .action(async (opts) => (await commands.runs()).listRuns(opts));
@@ -305,4 +309,71 @@ function addRunCommands(program: Command): void {
     .description("delete a finished run's records")
     .argument("<run>", "run id, id prefix or name")
     .action(async (run) => (await commands.runs()).deleteRun(run));
+  runs
+    .command("compare")
+    .description("two runs side by side: parameters, metadata, steps and outputs")
+    .argument("<a>", "run id, id prefix or name")
+    .argument("<b>", "run id, id prefix or name")
+    .option("--all", "show rows that are equal too")
+    .addOption(json())
+    .action(async (a, b, opts) => (await commands.runs()).compareRuns(a, b, opts));
+  runs
+    .command("tag")
+    .description("add tags to a run (or take them off with --remove)")
+    .argument("<run>", "run id, id prefix or name")
+    .argument("[tags...]", "tags to add")
+    .option("-r, --remove <tag...>", "tags to take off")
+    .action(async (run, tags, opts) => (await commands.runs()).tagRun(run, tags, opts));
+}
+
+function addArtifactCommands(program: Command): void {
+  const group = program.command("artifact").description("artifact versions: list, describe, tag, lineage, show");
+  group
+    .command("list")
+    .description("artifact names with their newest version")
+    .option("--name <text>", "only names containing this text")
+    .option("--tag <tag>", "only names with a version carrying this tag")
+    .addOption(json())
+    .action(async (opts) => (await commands.artifacts()).listArtifacts(opts));
+  group
+    .command("versions")
+    .description("versions of an artifact, newest first")
+    .argument("<name>", "artifact name")
+    .option("--tag <tag>", "only versions with this tag")
+    .option("--limit <n>", "at most this many", "50")
+    .addOption(json())
+    .action(async (name, opts) => (await commands.artifacts()).listVersions(name, opts));
+  group
+    .command("describe")
+    .description("one version: where it is, what made it, its metadata and tags")
+    .argument("<artifact>", "NAME (newest), NAME:VERSION or NAME@TAG")
+    .addOption(json())
+    .action(async (ref, opts) => (await commands.artifacts()).describeArtifact(ref, opts));
+  group
+    .command("tag")
+    .description("tag a version (or take tags off with --remove)")
+    .argument("<artifact>", "NAME (newest), NAME:VERSION or NAME@TAG")
+    .argument("[tags...]", "tags to add")
+    .option("-r, --remove <tag...>", "tags to take off")
+    .action(async (ref, tags, opts) => (await commands.artifacts()).tagArtifact(ref, tags, opts));
+  group
+    .command("lineage")
+    .description("what produced a version (run, step, inputs, parameters, code) and what consumed it")
+    .argument("<artifact>", "NAME (newest), NAME:VERSION or NAME@TAG")
+    .option("--depth <n>", "how many steps to follow each way", "3")
+    .addOption(json())
+    .action(async (ref, opts) => (await commands.artifacts()).artifactLineage(ref, opts));
+  group
+    .command("visualize")
+    .description("list a version's visualizations, or save them as files with --out")
+    .argument("<artifact>", "NAME (newest), NAME:VERSION or NAME@TAG")
+    .option("-o, --out <dir>", "write each visualization into this folder (made if missing)")
+    .option("--stack <name>", "read them through this stack's artifact store instead of the one their run used")
+    .action(async (ref, opts) => (await commands.artifacts()).visualizeArtifact(ref, opts));
+  group
+    .command("show")
+    .description("print a version's value (JSON and text; other kinds print where they are)")
+    .argument("<artifact>", "NAME (newest), NAME:VERSION or NAME@TAG")
+    .option("--stack <name>", "read it through this stack's artifact store instead of the active one's")
+    .action(async (ref, opts) => (await commands.artifacts()).showArtifact(ref, opts));
 }

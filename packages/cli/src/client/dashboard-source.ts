@@ -1,8 +1,9 @@
-import type { ArtifactRecord, RunRecord, StepRunRecord } from "@stackyard/core";
-import type { ComponentSummary, DashboardSource, RunListQuery, SnapshotSummary, StackSummary } from "@stackyard/dashboard";
+import type { ArtifactRecord, BaseArtifactStore, RunRecord, StepRunRecord } from "@stackyard/core";
+import type { ComponentSummary, DashboardSource, OutputHead, RunListQuery, SnapshotSummary, StackSummary } from "@stackyard/dashboard";
 import { maskedComponentConfig } from "../cli/component-config.js";
 import type { Project } from "../store/open-project.js";
 import { SqliteRunStore } from "../store/sqlite-run-store.js";
+import { loadSnapshotComponent } from "./load-stack.js";
 import { readStepLogs } from "./logs.js";
 import { reapDeadRun } from "./stale-runs.js";
 
@@ -54,6 +55,44 @@ export class ProjectDashboardSource implements DashboardSource {
   async readStepLogs(run: RunRecord, stepId: string): Promise<string> {
     const step = await this.store.getStepRun(run.id, stepId);
     return step ? readStepLogs(this.project, this.store, run, step) : "";
+  }
+
+  /**
+   * The start of an output's main file, through the artifact store of the
+   * snapshot of the run that produced it. The artifact's URI must lie under
+   * that store's root (the store refuses any other), and the file is one the
+   * store lists in the artifact's folder: nothing outside the store is read.
+   */
+  async readOutput(run: RunRecord, artifact: ArtifactRecord, maxBytes: number): Promise<OutputHead | undefined> {
+    const snapshot = await this.store.getSnapshot(run.snapshotId);
+    if (!snapshot) return undefined;
+    const artifactStore = await loadSnapshotComponent<BaseArtifactStore>(this.project, snapshot, "artifact_store");
+    const folder = artifactStore.keyOf(artifact.uri);
+    if (!folder || !(await artifactStore.exists(folder))) return undefined;
+    const names = await artifactStore.list(folder);
+    // The built-in materializers' files first, then whatever file a custom one wrote.
+    const file = ["data.json", "data.txt", "data.bin", "data"].find((n) => names.includes(n)) ?? names.find((n) => !n.endsWith("/"));
+    if (!file) return undefined;
+    const path = `${folder}/${file}`;
+    const stat = await artifactStore.stat(path);
+    if (stat.isDirectory) return undefined;
+    const chunks: Buffer[] = [];
+    let read = 0;
+    const stream = await artifactStore.createReadStream(path);
+    for await (const chunk of stream) {
+      const bytes = Buffer.from(chunk as Uint8Array);
+      chunks.push(bytes);
+      read += bytes.length;
+      if (read >= maxBytes) break;
+    }
+    stream.destroy();
+    return { file, bytes: Buffer.concat(chunks).subarray(0, maxBytes), size: stat.size };
+  }
+
+  async runFilterOptions(): Promise<{ pipelines: string[]; stacks: string[] }> {
+    const distinct = (column: "pipeline" | "stack") =>
+      (this.project.db.prepare(`SELECT DISTINCT ${column} AS value FROM runs ORDER BY ${column}`).all() as Array<{ value: string }>).map((r) => r.value);
+    return { pipelines: distinct("pipeline"), stacks: distinct("stack") };
   }
 
   async listStacks(): Promise<StackSummary[]> {

@@ -59,6 +59,7 @@ export async function runPipelineInProject(project: Project, pipeline: Pipeline,
     ...(options.parameters !== undefined ? { parameters: options.parameters } : {}),
     ...(options.runName !== undefined ? { runName: options.runName } : {}),
     ...(options.enableCache !== undefined ? { enableCache: options.enableCache } : {}),
+    ...(options.tags?.length ? { tags: options.tags } : {}),
   });
 
   const runName = formatRunName(snapshot.run_name_template);

@@ -103,4 +103,33 @@ export const MIGRATIONS: readonly string[] = [
   ) WHERE connector IS NOT NULL;
   UPDATE components SET connector = NULL WHERE connector_id IS NOT NULL;
   `,
+  // Artifacts become named versions with metadata, tags and visualizations;
+  // runs and step runs take metadata and tags; a step run records the
+  // artifact versions it consumed (lineage). Existing artifacts are named
+  // <pipeline>.<step>.<output> and numbered in the order they were made.
+  `
+  ALTER TABLE runs ADD COLUMN tags TEXT;
+  ALTER TABLE runs ADD COLUMN metadata TEXT;
+  ALTER TABLE step_runs ADD COLUMN inputs TEXT;
+  ALTER TABLE step_runs ADD COLUMN metadata TEXT;
+  ALTER TABLE step_runs ADD COLUMN run_metadata TEXT;
+  ALTER TABLE artifacts ADD COLUMN name TEXT;
+  ALTER TABLE artifacts ADD COLUMN version INTEGER;
+  ALTER TABLE artifacts ADD COLUMN metadata TEXT;
+  ALTER TABLE artifacts ADD COLUMN tags TEXT;
+  ALTER TABLE artifacts ADD COLUMN visualizations TEXT;
+  UPDATE artifacts SET name = (SELECT r.pipeline FROM runs r WHERE r.id = artifacts.run_id) || '.' || step_id || '.' || output;
+  UPDATE artifacts SET version = v.n
+    FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY name ORDER BY created, id) AS n FROM artifacts WHERE name IS NOT NULL) AS v
+    WHERE v.id = artifacts.id;
+  CREATE UNIQUE INDEX artifacts_version ON artifacts(name, version);
+  CREATE TABLE step_inputs (
+    artifact_id TEXT NOT NULL,
+    run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    step_id TEXT NOT NULL,
+    input TEXT NOT NULL,
+    PRIMARY KEY (run_id, step_id, input)
+  );
+  CREATE INDEX step_inputs_artifact ON step_inputs(artifact_id);
+  `,
 ];

@@ -1,5 +1,18 @@
-import type { ArtifactRecord, PipelineSnapshot, RunQuery, RunRecord, RunStore, StepRunRecord } from "@stackyard/core";
-import { ConflictError } from "@stackyard/core/errors";
+import type {
+  ArtifactNameQuery,
+  ArtifactNameSummary,
+  ArtifactRecord,
+  ArtifactSelector,
+  MetadataRecord,
+  MetadataTarget,
+  PipelineSnapshot,
+  RunQuery,
+  RunRecord,
+  RunStore,
+  StepRunRecord,
+  TagTarget,
+} from "@stackyard/core";
+import { ConflictError, NotFoundError } from "@stackyard/core/errors";
 import type { Database } from "./database.js";
 
 type Row = Record<string, unknown>;
@@ -22,9 +35,25 @@ const RUN_COLUMNS: Array<[keyof RunRecord, string]> = [
   ["ended", "ended"],
 ];
 
+/** A JSON column: undefined when empty. */
+function fromJson<T>(value: unknown): T | undefined {
+  return typeof value === "string" && value !== "" ? (JSON.parse(value) as T) : undefined;
+}
+
+/** A JSON column's value: null for nothing, an empty list or an empty object. */
+function toJson(value: unknown): string | null {
+  if (value === undefined || value === null) return null;
+  if (Array.isArray(value) ? value.length === 0 : typeof value === "object" && Object.keys(value).length === 0) return null;
+  return JSON.stringify(value);
+}
+
 function toRun(row: Row): RunRecord {
   const run: Record<string, unknown> = {};
   for (const [key, column] of RUN_COLUMNS) if (row[column] !== null && row[column] !== undefined) run[key] = row[column];
+  const tags = fromJson<string[]>(row.tags);
+  const metadata = fromJson<MetadataRecord>(row.metadata);
+  if (tags) run.tags = tags;
+  if (metadata) run.metadata = metadata;
   return run as unknown as RunRecord;
 }
 
@@ -38,6 +67,9 @@ function toStep(row: Row): StepRunRecord {
     cacheKey: (row.cache_key as string | null) ?? undefined,
     cachedFrom: row.cached_from ? (JSON.parse(row.cached_from as string) as StepRunRecord["cachedFrom"]) : undefined,
     outputs: JSON.parse(row.outputs as string) as Record<string, string>,
+    inputs: fromJson(row.inputs),
+    metadata: fromJson(row.metadata),
+    runMetadata: fromJson(row.run_metadata),
     logUri: (row.log_uri as string | null) ?? undefined,
     error: (row.error as string | null) ?? undefined,
     started: (row.started as string | null) ?? undefined,
@@ -57,6 +89,32 @@ function toArtifact(row: Row): ArtifactRecord {
     size: row.size as number,
     sha256: row.sha256 as string,
     created: row.created as string,
+    name: (row.name as string | null) ?? undefined,
+    version: (row.version as number | null) ?? undefined,
+    metadata: fromJson(row.metadata),
+    tags: fromJson(row.tags),
+    visualizations: fromJson(row.visualizations),
+  };
+}
+
+/** An artifact's row values for the upsert. */
+function artifactValues(artifact: ArtifactRecord): Record<string, unknown> {
+  return {
+    id: artifact.id,
+    runId: artifact.runId,
+    stepId: artifact.stepId,
+    output: artifact.output,
+    uri: artifact.uri,
+    materializer: artifact.materializer,
+    dataType: artifact.dataType,
+    size: artifact.size,
+    sha256: artifact.sha256,
+    created: artifact.created,
+    name: artifact.name ?? null,
+    version: artifact.version ?? null,
+    metadata: toJson(artifact.metadata),
+    tags: toJson(artifact.tags),
+    visualizations: toJson(artifact.visualizations),
   };
 }
 
@@ -72,7 +130,9 @@ export class SqliteRunStore implements RunStore {
     this.statements = {
       putSnapshot: db.prepare("INSERT OR REPLACE INTO snapshots (id, pipeline, uri, body, created) VALUES (?, ?, ?, ?, ?)"),
       getSnapshot: db.prepare("SELECT body FROM snapshots WHERE id = ?"),
-      createRun: db.prepare(`INSERT INTO runs (${RUN_COLUMNS.map(([, c]) => c).join(", ")}) VALUES (${RUN_COLUMNS.map(([k]) => "@" + k).join(", ")})`),
+      createRun: db.prepare(
+        `INSERT INTO runs (${RUN_COLUMNS.map(([, c]) => c).join(", ")}, tags, metadata) VALUES (${RUN_COLUMNS.map(([k]) => "@" + k).join(", ")}, @tags, @metadata)`,
+      ),
       getRun: db.prepare("SELECT * FROM runs WHERE id = ?"),
       getRunByName: db.prepare("SELECT * FROM runs WHERE name = ? ORDER BY created DESC LIMIT 1"),
       getRunByPrefix: db.prepare("SELECT * FROM runs WHERE id LIKE ? ORDER BY created DESC LIMIT 2"),
@@ -80,17 +140,30 @@ export class SqliteRunStore implements RunStore {
       putStep: db.prepare(
         // An upsert, not INSERT OR REPLACE: a step's record is written two or
         // three times, and replacing deletes and re-indexes the row each time.
-        `INSERT INTO step_runs (run_id, step_id, step_name, status, attempt, cache_key, cached_from, outputs, log_uri, error, started, ended)
-         VALUES (@runId, @stepId, @stepName, @status, @attempt, @cacheKey, @cachedFrom, @outputs, @logUri, @error, @started, @ended)
+        `INSERT INTO step_runs (run_id, step_id, step_name, status, attempt, cache_key, cached_from, outputs, inputs, metadata, run_metadata, log_uri, error, started, ended)
+         VALUES (@runId, @stepId, @stepName, @status, @attempt, @cacheKey, @cachedFrom, @outputs, @inputs, @metadata, @runMetadata, @logUri, @error, @started, @ended)
          ON CONFLICT (run_id, step_id) DO UPDATE SET step_name = excluded.step_name, status = excluded.status, attempt = excluded.attempt,
-           cache_key = excluded.cache_key, cached_from = excluded.cached_from, outputs = excluded.outputs, log_uri = excluded.log_uri,
-           error = excluded.error, started = excluded.started, ended = excluded.ended`,
+           cache_key = excluded.cache_key, cached_from = excluded.cached_from, outputs = excluded.outputs, inputs = excluded.inputs,
+           metadata = excluded.metadata, run_metadata = excluded.run_metadata, log_uri = excluded.log_uri, error = excluded.error, started = excluded.started, ended = excluded.ended`,
       ),
+      putStepInput: db.prepare(
+        "INSERT INTO step_inputs (artifact_id, run_id, step_id, input) VALUES (?, ?, ?, ?) ON CONFLICT (run_id, step_id, input) DO UPDATE SET artifact_id = excluded.artifact_id",
+      ),
+      getRunMetadata: db.prepare("SELECT metadata FROM runs WHERE id = ?"),
+      setRunMetadata: db.prepare("UPDATE runs SET metadata = ? WHERE id = ?"),
       getStep: db.prepare("SELECT * FROM step_runs WHERE run_id = ? AND step_id = ?"),
       listSteps: db.prepare("SELECT * FROM step_runs WHERE run_id = ? ORDER BY started IS NULL, started, step_id"),
+      // Versions count up per name in one statement, so concurrent writers
+      // (SQLite serialises them) never take the same number. Recording an
+      // artifact again keeps its name, version and tags.
       putArtifact: db.prepare(
-        `INSERT OR REPLACE INTO artifacts (id, run_id, step_id, output, uri, materializer, data_type, size, sha256, created)
-         VALUES (@id, @runId, @stepId, @output, @uri, @materializer, @dataType, @size, @sha256, @created)`,
+        `INSERT INTO artifacts (id, run_id, step_id, output, uri, materializer, data_type, size, sha256, created, name, version, metadata, tags, visualizations)
+         VALUES (@id, @runId, @stepId, @output, @uri, @materializer, @dataType, @size, @sha256, @created, @name,
+           CASE WHEN @name IS NULL THEN NULL ELSE COALESCE(@version, (SELECT COALESCE(MAX(version), 0) + 1 FROM artifacts WHERE name = @name)) END,
+           @metadata, @tags, @visualizations)
+         ON CONFLICT (id) DO UPDATE SET uri = excluded.uri, materializer = excluded.materializer, data_type = excluded.data_type,
+           size = excluded.size, sha256 = excluded.sha256, metadata = COALESCE(excluded.metadata, artifacts.metadata),
+           tags = COALESCE(artifacts.tags, excluded.tags), visualizations = COALESCE(excluded.visualizations, artifacts.visualizations)`,
       ),
       getArtifact: db.prepare("SELECT * FROM artifacts WHERE id = ?"),
       listArtifacts: db.prepare("SELECT * FROM artifacts WHERE run_id = ? ORDER BY step_id, output"),
@@ -110,6 +183,8 @@ export class SqliteRunStore implements RunStore {
   async createRun(run: RunRecord): Promise<void> {
     const values: Record<string, unknown> = {};
     for (const [key] of RUN_COLUMNS) values[key] = run[key] ?? null;
+    values.tags = toJson(run.tags);
+    values.metadata = toJson(run.metadata);
     this.statements.createRun.run(values);
   }
 
@@ -134,6 +209,11 @@ export class SqliteRunStore implements RunStore {
       sets.push(`${column} = @${key}`);
       values[key] = (patch as Record<string, unknown>)[key] ?? null;
     }
+    for (const key of ["tags", "metadata"] as const) {
+      if (!(key in patch)) continue;
+      sets.push(`${key} = @${key}`);
+      values[key] = toJson(patch[key]);
+    }
     if (sets.length) this.db.prepare(`UPDATE runs SET ${sets.join(", ")} WHERE id = @id`).run(values);
   }
 
@@ -151,6 +231,10 @@ export class SqliteRunStore implements RunStore {
     if (query.stack) {
       where.push("stack = ?");
       values.push(query.stack);
+    }
+    if (query.tag) {
+      where.push("EXISTS (SELECT 1 FROM json_each(runs.tags) WHERE value = ?)");
+      values.push(query.tag);
     }
     const limit = Math.max(1, Math.floor(query.limit ?? 1000));
     const offset = Math.max(0, Math.floor(query.offset ?? 0));
@@ -171,22 +255,38 @@ export class SqliteRunStore implements RunStore {
         hint: "Delete those runs first.",
       });
     }
+    const consumers = this.db
+      .prepare(
+        "SELECT DISTINCT r.name FROM step_inputs i JOIN artifacts a ON a.id = i.artifact_id JOIN runs r ON r.id = i.run_id WHERE a.run_id = ? AND i.run_id <> ?",
+      )
+      .all(id, id) as Array<{ name: string }>;
+    if (consumers.length) {
+      throw new ConflictError(`Runs ${consumers.map((u) => `'${u.name}'`).join(", ")} consumed artifact versions of this run`, {
+        hint: "Delete those runs first; their lineage points at these versions.",
+      });
+    }
     this.statements.deleteRun.run(id);
   }
 
   async putStepRun(step: StepRunRecord): Promise<void> {
-    this.writeStep(step);
+    if (!step.inputs && !step.runMetadata) this.writeStep(step);
+    else this.db.transaction(() => this.writeStep(step)).immediate();
   }
 
   /** A step's artifacts and record in one transaction: one commit instead of one per row. */
   async putStepResult(step: StepRunRecord, artifacts: readonly ArtifactRecord[]): Promise<void> {
-    this.db.transaction(() => {
-      for (const artifact of artifacts) this.statements.putArtifact.run({ ...artifact });
-      this.writeStep(step);
-    })();
+    this.db
+      .transaction(() => {
+        for (const artifact of artifacts) this.statements.putArtifact.run(artifactValues(artifact));
+        this.writeStep(step);
+      })
+      .immediate();
   }
 
+  /** Writes a step's row, the artifact versions it consumed, and the metadata it logged on its run. */
   private writeStep(step: StepRunRecord): void {
+    for (const [input, artifactId] of Object.entries(step.inputs ?? {})) this.statements.putStepInput.run(artifactId, step.runId, step.stepId, input);
+    if (step.runMetadata && Object.keys(step.runMetadata).length) this.mergeRunMetadata(step.runId, step.runMetadata);
     this.statements.putStep.run({
       runId: step.runId,
       stepId: step.stepId,
@@ -196,6 +296,9 @@ export class SqliteRunStore implements RunStore {
       cacheKey: step.cacheKey ?? null,
       cachedFrom: step.cachedFrom ? JSON.stringify(step.cachedFrom) : null,
       outputs: JSON.stringify(step.outputs),
+      inputs: toJson(step.inputs),
+      metadata: toJson(step.metadata),
+      runMetadata: toJson(step.runMetadata),
       logUri: step.logUri ?? null,
       error: step.error ?? null,
       started: step.started ?? null,
@@ -213,7 +316,7 @@ export class SqliteRunStore implements RunStore {
   }
 
   async putArtifact(artifact: ArtifactRecord): Promise<void> {
-    this.statements.putArtifact.run({ ...artifact });
+    this.statements.putArtifact.run(artifactValues(artifact));
   }
 
   async getArtifact(id: string): Promise<ArtifactRecord | undefined> {
@@ -228,5 +331,96 @@ export class SqliteRunStore implements RunStore {
   async findCachedStep(cacheKey: string): Promise<StepRunRecord | undefined> {
     const row = this.statements.findCached.get(cacheKey) as Row | undefined;
     return row && toStep(row);
+  }
+
+  private mergeRunMetadata(runId: string, values: MetadataRecord): void {
+    const row = this.statements.getRunMetadata.get(runId) as { metadata: string | null } | undefined;
+    if (!row) return;
+    this.statements.setRunMetadata.run(JSON.stringify({ ...fromJson<MetadataRecord>(row.metadata), ...values }), runId);
+  }
+
+  /** Merges metadata into a run, a step run or an artifact version, in one write transaction. */
+  async logMetadata(target: MetadataTarget, values: MetadataRecord): Promise<void> {
+    if (Object.keys(values).length === 0) return;
+    const [table, where, keys, what] =
+      "artifact" in target
+        ? ["artifacts", "id = ?", [target.artifact], `artifact version '${target.artifact}'`]
+        : "step" in target
+          ? ["step_runs", "run_id = ? AND step_id = ?", [target.run, target.step], `step '${target.step}' of run '${target.run}'`]
+          : ["runs", "id = ?", [target.run], `run '${target.run}'`];
+    this.db
+      .transaction(() => {
+        const row = this.db.prepare(`SELECT metadata FROM ${table} WHERE ${where}`).get(...keys) as { metadata: string | null } | undefined;
+        if (!row) throw new NotFoundError(`No ${what} in this store`);
+        const merged = { ...fromJson<MetadataRecord>(row.metadata), ...values };
+        this.db.prepare(`UPDATE ${table} SET metadata = ? WHERE ${where}`).run(JSON.stringify(merged), ...keys);
+      })
+      .immediate();
+  }
+
+  /** Adds and removes tags of a run or an artifact version, in one write transaction. */
+  async tag(target: TagTarget, add: readonly string[], remove: readonly string[] = []): Promise<void> {
+    const [table, id, what] = "artifact" in target ? ["artifacts", target.artifact, "artifact version"] : ["runs", target.run, "run"];
+    this.db
+      .transaction(() => {
+        const row = this.db.prepare(`SELECT tags FROM ${table} WHERE id = ?`).get(id) as { tags: string | null } | undefined;
+        if (!row) throw new NotFoundError(`No ${what} '${id}' in this store`);
+        const tags = (fromJson<string[]>(row.tags) ?? []).filter((t) => !remove.includes(t));
+        for (const t of add) if (!tags.includes(t)) tags.push(t);
+        this.db.prepare(`UPDATE ${table} SET tags = ? WHERE id = ?`).run(toJson(tags), id);
+      })
+      .immediate();
+  }
+
+  async listArtifactNames(query: ArtifactNameQuery = {}): Promise<ArtifactNameSummary[]> {
+    const where: string[] = ["a.name IS NOT NULL"];
+    const values: unknown[] = [];
+    if (query.name) {
+      where.push("instr(a.name, ?) > 0");
+      values.push(query.name);
+    }
+    if (query.tag) {
+      where.push("EXISTS (SELECT 1 FROM artifacts t, json_each(t.tags) j WHERE t.name = a.name AND j.value = ?)");
+      values.push(query.tag);
+    }
+    const limit = Math.max(1, Math.floor(query.limit ?? 1000));
+    // The newest version of each name through the (name, version) index: one seek per name.
+    const rows = this.db
+      .prepare(
+        `SELECT a.*, n.versions FROM (SELECT name, MAX(version) AS latest, COUNT(*) AS versions FROM artifacts WHERE name IS NOT NULL GROUP BY name) n
+         JOIN artifacts a ON a.name = n.name AND a.version = n.latest WHERE ${where.join(" AND ")} ORDER BY a.name LIMIT ${limit}`,
+      )
+      .all(...values) as Row[];
+    return rows.map((row) => ({ name: row.name as string, versions: row.versions as number, latest: toArtifact(row) }));
+  }
+
+  async listArtifactVersions(name: string, query: { limit?: number; offset?: number; tag?: string } = {}): Promise<ArtifactRecord[]> {
+    const limit = Math.max(1, Math.floor(query.limit ?? 1000));
+    const offset = Math.max(0, Math.floor(query.offset ?? 0));
+    const tagged = query.tag ? "AND EXISTS (SELECT 1 FROM json_each(tags) WHERE value = ?)" : "";
+    const values: unknown[] = query.tag ? [name, query.tag] : [name];
+    return (
+      this.db.prepare(`SELECT * FROM artifacts WHERE name = ? ${tagged} ORDER BY version DESC LIMIT ${limit} OFFSET ${offset}`).all(...values) as Row[]
+    ).map(toArtifact);
+  }
+
+  async findArtifactVersion(name: string, which: ArtifactSelector = {}): Promise<ArtifactRecord | undefined> {
+    if (which.version !== undefined) {
+      const row = this.db.prepare("SELECT * FROM artifacts WHERE name = ? AND version = ?").get(name, which.version) as Row | undefined;
+      return row && toArtifact(row);
+    }
+    const query: { limit: number; tag?: string } = { limit: 1 };
+    if (which.tag !== undefined && which.tag !== "latest") query.tag = which.tag;
+    return (await this.listArtifactVersions(name, query))[0];
+  }
+
+  async listConsumers(artifactId: string): Promise<StepRunRecord[]> {
+    return (
+      this.db
+        .prepare(
+          "SELECT s.* FROM step_inputs i JOIN step_runs s ON s.run_id = i.run_id AND s.step_id = i.step_id WHERE i.artifact_id = ? ORDER BY s.started, s.run_id",
+        )
+        .all(artifactId) as Row[]
+    ).map(toStep);
   }
 }

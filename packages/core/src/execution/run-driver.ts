@@ -4,6 +4,7 @@ import type { BaseArtifactStore } from "../artifact-store/base-artifact-store.js
 import { LocalArtifactStore } from "../artifact-store/local-artifact-store.js";
 import { EntrypointConfiguration } from "../entrypoint/entrypoint-configuration.js";
 import { formatArtifactStoreDescription, STEP_ENV } from "../entrypoint/step-protocol.js";
+import { NotFoundError } from "../errors/errors.js";
 import type { MaterializerImporter } from "../materializers/registry.js";
 import type { BaseOrchestrator, RunEvents, StepOutcome, SubmitContext } from "../orchestrator/base-orchestrator.js";
 import type { Pipeline } from "../pipeline/pipeline.js";
@@ -71,7 +72,9 @@ export interface DrivenRun extends RunResult {
  * store errors before the run exists do throw.
  */
 export async function driveRun(options: DriveRunOptions): Promise<DrivenRun> {
-  const { snapshot, store, artifactStore, orchestrator } = options;
+  const { store, artifactStore, orchestrator } = options;
+  const snapshot = await resolveExternalInputs(options.snapshot, store);
+  if (snapshot !== options.snapshot) options = { ...options, snapshot };
   const events = completeEvents(options.events);
   const signal = options.signal ?? new AbortController().signal;
   const runId = options.runId ?? randomUUID();
@@ -91,6 +94,7 @@ export async function driveRun(options: DriveRunOptions): Promise<DrivenRun> {
     host: hostname(),
     created,
     started: created,
+    ...(snapshot.tags?.length ? { tags: [...snapshot.tags] } : {}),
   });
   if (orchestrator) warnUnenforcedResources(snapshot, orchestrator, events);
 
@@ -131,6 +135,37 @@ export function finalRunStatus(outcomes: readonly StepOutcome[], stepCount: numb
   if (outcomes.some((o) => o.status === "skipped")) return "failed";
   if (outcomes.length < stepCount && !synchronous) return "running";
   return "completed";
+}
+
+/**
+ * The snapshot with each external input (`externalArtifact`) resolved to the
+ * artifact version it names now, so every step process reads the same
+ * version. The snapshot itself when it has none to resolve.
+ *
+ * @throws NotFoundError naming the artifact and the step when no such version exists; nothing is written then.
+ */
+export async function resolveExternalInputs(snapshot: PipelineSnapshot, store: RunStore): Promise<PipelineSnapshot> {
+  if (!snapshot.steps.some((s) => s.external && Object.values(s.external).some((e) => !e.artifact))) return snapshot;
+  const resolved = structuredClone(snapshot);
+  for (const step of resolved.steps) {
+    for (const [input, external] of Object.entries(step.external ?? {})) {
+      if (external.artifact) continue;
+      const found = await store.findArtifactVersion(external.name, { version: external.version, tag: external.tag });
+      if (!found) {
+        const which =
+          external.version !== undefined ? `version ${external.version} of ` : external.tag !== undefined ? `a version tagged '${external.tag}' of ` : "";
+        const known = (await store.listArtifactVersions(external.name, { limit: 1 })).length > 0;
+        throw new NotFoundError(`Input '${input}' of step '${step.id}' needs ${which}artifact '${external.name}', which this store does not have`, {
+          hint: known
+            ? `See its versions with: stackyard artifact versions ${external.name}`
+            : "Run the pipeline that produces it first, or see the names with: stackyard artifact list",
+        });
+      }
+      const { metadata: _m, tags: _t, visualizations: _v, ...record } = found;
+      external.artifact = record;
+    }
+  }
+  return resolved;
 }
 
 /** Writes the snapshot to the artifact store, then the store; returns its URI. */

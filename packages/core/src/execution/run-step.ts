@@ -7,13 +7,24 @@ import { StepArtifactStore } from "../artifact-store/step-artifact-store.js";
 import type { StepAttempt } from "../entrypoint/entrypoint-configuration.js";
 import { ConfigError, NotFoundError, PipelineDefinitionError, StepFailedError } from "../errors/errors.js";
 import { createArtifactReader, createArtifactWriter } from "../materializers/artifact-io.js";
+import type { Materializer } from "../materializers/materializer.js";
 import { type MaterializerImporter, resolveMaterializer } from "../materializers/registry.js";
 import type { StepOutcome } from "../orchestrator/base-orchestrator.js";
 import { invocationsOf } from "../pipeline/compile.js";
 import type { Pipeline } from "../pipeline/pipeline.js";
 import type { PipelineSnapshot, SnapshotStep } from "../pipeline/snapshot.js";
-import type { StepContext } from "../pipeline/step.js";
-import type { ArtifactRecord, RunStatus, RunStore, StepRunRecord } from "../store/run-store.js";
+import type { MetadataDestination, StepContext, StepHook, StepHookContext } from "../pipeline/step.js";
+import { checkMetadata, mergeMetadata } from "../store/metadata.js";
+import {
+  type ArtifactRecord,
+  type MetadataRecord,
+  type RunStatus,
+  type RunStore,
+  type StepRunRecord,
+  VISUALIZATION_TYPES,
+  type VisualizationRecord,
+  type VisualizationType,
+} from "../store/run-store.js";
 import { stepCacheKey } from "./cache-key.js";
 import { flushSink, installLogCapture, runCaptured, type StepLogSink, writeToSink } from "./log-capture.js";
 
@@ -182,9 +193,17 @@ export async function runStep(options: RunStepOptions): Promise<StepOutcome> {
   };
   const artifacts: ArtifactRecord[] = [];
   const produced: Record<string, ArtifactRecord> = {};
+  const logged = new LoggedMetadata(stepId, spec);
   const sink: StepLogSink = { chunks: [], onLine: options.onLog, partial: { stdout: "", stderr: "" } };
 
+  let hookOutputs: Record<string, unknown> | undefined;
   const finish = async (status: RunStatus, error?: string): Promise<StepOutcome> => {
+    const final = !(status === "failed" && single !== undefined && record.attempt <= spec.retry.max_retries);
+    if (final && (status === "completed" || status === "failed")) {
+      const hook =
+        status === "completed" ? (definition.onSuccess ?? options.pipeline.options.onSuccess) : (definition.onFailure ?? options.pipeline.options.onFailure);
+      if (hook) await runHook(hook, status, error, hookOutputs);
+    }
     flushSink(sink);
     // One attempt of several that failed with attempts left: the orchestrator runs the next one.
     const retried = status === "failed" && single !== undefined && record.attempt <= spec.retry.max_retries;
@@ -192,6 +211,7 @@ export async function runStep(options: RunStepOptions): Promise<StepOutcome> {
     record.status = status;
     record.error = error;
     if (!retried) record.ended = new Date().toISOString();
+    logged.applyTo(record, artifacts);
     const log = (single?.log ?? "") + sink.chunks.join("");
     if (log) {
       try {
@@ -211,6 +231,31 @@ export async function runStep(options: RunStepOptions): Promise<StepOutcome> {
     return error === undefined ? { stepId, status } : { stepId, status, error };
   };
 
+  const runHook = async (hook: StepHook, status: "completed" | "failed", error: string | undefined, outputs: Record<string, unknown> | undefined) => {
+    const name = status === "completed" ? "onSuccess" : "onFailure";
+    try {
+      const context: StepHookContext = {
+        runId,
+        stepId,
+        stepName: spec.name,
+        status,
+        attempt: record.attempt,
+        ...(error !== undefined ? { error } : {}),
+        ...(outputs ? { outputs } : {}),
+        log: (...args: unknown[]) => writeToSink(sink, `${format(...args)}\n`, "stdout"),
+      };
+      installLogCapture();
+      await untilAborted(Promise.resolve(runCaptured(sink, () => hook(context))), signal);
+    } catch (failure) {
+      // A hook reports; it never changes what happened to the step.
+      writeToSink(
+        sink,
+        `Step '${stepId}': its ${name} hook failed: ${failure instanceof Error ? (failure.stack ?? failure.message) : String(failure)}\n`,
+        "stderr",
+      );
+    }
+  };
+
   if (signal?.aborted) return finish("stopped", "the run was stopped before the step started");
 
   // Inputs and the cache key.
@@ -221,6 +266,7 @@ export async function runStep(options: RunStepOptions): Promise<StepOutcome> {
     return finish("failed", errorText(error));
   }
   record.cacheKey = stepCacheKey(spec, inputs);
+  if (Object.keys(inputs).length) record.inputs = inputIds(inputs);
 
   if (spec.enable_cache) {
     const hit = await findReusable(record.cacheKey, store, artifactStore);
@@ -228,6 +274,9 @@ export async function runStep(options: RunStepOptions): Promise<StepOutcome> {
       // A cached step only records itself: no folder, no step.json, no log.
       record.outputs = hit.record.outputs;
       record.cachedFrom = hit.record.cachedFrom ?? { runId: hit.record.runId, stepId: hit.record.stepId };
+      // What the step logged describes the outputs this run reuses: the run gets it too.
+      if (hit.record.metadata) record.metadata = hit.record.metadata;
+      if (hit.record.runMetadata) record.runMetadata = hit.record.runMetadata;
       record.status = "cached";
       record.ended = new Date().toISOString();
       await store.putStepRun(record);
@@ -257,6 +306,7 @@ export async function runStep(options: RunStepOptions): Promise<StepOutcome> {
         log: (...args: unknown[]) => writeToSink(sink, `${format(...args)}\n`, "stdout"),
         artifactStore: stepStore,
         signal: signal ?? neverAborted,
+        logMetadata: (values, target) => logged.log(values, target),
       };
       result = await untilAborted(Promise.resolve(runCaptured(sink, () => definition.fn(values, context))), signal);
       break;
@@ -301,7 +351,7 @@ export async function runStep(options: RunStepOptions): Promise<StepOutcome> {
       return finish("failed", `Step '${stepId}' returned output '${extra[0]}', which it does not declare (outputs: ${Object.keys(spec.outputs).join(", ")})`);
     }
   }
-  for (const [name, { materializer: ref }] of Object.entries(spec.outputs)) {
+  for (const [name, { materializer: ref, name: artifactName }] of Object.entries(spec.outputs)) {
     if (!(name in values)) return finish("failed", `Step '${stepId}' did not return its output '${name}'`);
     const path = `${base}/${name}`;
     try {
@@ -319,7 +369,14 @@ export async function runStep(options: RunStepOptions): Promise<StepOutcome> {
         size: writer.size,
         sha256: writer.digest(),
         created: new Date().toISOString(),
+        name: artifactName ?? defaultArtifactName(snapshot.pipeline.name, stepId, name),
       };
+      if (materializer.visualize) {
+        const visualizations = await saveVisualizations(materializer, values[name], artifactStore, base, name, writer.uri, (line) =>
+          writeToSink(sink, `${line}\n`, "stderr"),
+        );
+        if (visualizations.length) artifact.visualizations = visualizations;
+      }
       artifacts.push(artifact);
       record.outputs[name] = artifact.id;
       produced[name] = artifact;
@@ -327,13 +384,116 @@ export async function runStep(options: RunStepOptions): Promise<StepOutcome> {
       return finish("failed", `Output '${name}' of step '${stepId}' could not be saved with materializer '${ref}': ${errorText(error)}`);
     }
   }
+  hookOutputs = values;
   const outcome = await finish("completed");
   options.memo?.outputs.set(stepId, produced);
   return outcome;
 }
 
+/** The name an output's versions go under when its step names none: `<pipeline>.<step>.<output>`. */
+export function defaultArtifactName(pipeline: string, stepId: string, output: string): string {
+  return `${pipeline}.${stepId}.${output}`;
+}
+
+const VISUALIZATION_EXTENSIONS: Record<VisualizationType, string> = {
+  markdown: "md",
+  html: "html",
+  csv: "csv",
+  svg: "svg",
+  png: "png",
+  json: "json",
+  text: "txt",
+};
+
+/**
+ * Stores the views a materializer makes of a value under
+ * `runs/<run>/<step>/.visualizations/<output>/` (a folder no output can be
+ * called), or points at a file of the artifact itself. A materializer that
+ * fails here costs the views, never the step: the failure goes to the log.
+ */
+async function saveVisualizations(
+  materializer: Materializer,
+  value: unknown,
+  artifactStore: BaseArtifactStore,
+  base: string,
+  output: string,
+  artifactUri: string,
+  warn: (line: string) => void,
+): Promise<VisualizationRecord[]> {
+  const records: VisualizationRecord[] = [];
+  try {
+    const views = (await materializer.visualize!(value)) ?? [];
+    for (const [index, view] of views.entries()) {
+      if (!(VISUALIZATION_TYPES as readonly string[]).includes(view.type))
+        throw new Error(`unknown visualization type '${String(view.type)}' (use ${VISUALIZATION_TYPES.join(", ")})`);
+      let uri: string;
+      if (view.file !== undefined) {
+        if (!OUTPUT_FILE.test(view.file)) throw new Error(`visualization file '${view.file}' must be a file name of the artifact`);
+        uri = `${artifactUri}/${view.file}`;
+      } else if (view.content !== undefined) {
+        const path = `${base}/.visualizations/${output}/${index}.${VISUALIZATION_EXTENSIONS[view.type]}`;
+        await artifactStore.writeFile(path, typeof view.content === "string" ? view.content : Buffer.from(view.content));
+        uri = artifactStore.uri(path);
+      } else {
+        throw new Error("a visualization needs content or a file");
+      }
+      records.push({ type: view.type, uri, ...(view.title ? { title: view.title } : {}) });
+    }
+  } catch (error) {
+    warn(`Output '${output}': materializer '${materializer.name}' could not make its visualizations (the output is saved): ${errorText(error)}`);
+    return [];
+  }
+  return records;
+}
+
+/** A file name inside an artifact's folder. */
+const OUTPUT_FILE = /^[\w][\w.-]{0,254}$/;
+
+/** Input name to artifact id, as a step run records what it consumed. */
+function inputIds(inputs: Record<string, ArtifactRecord>): Record<string, string> {
+  return Object.fromEntries(Object.entries(inputs).map(([key, artifact]) => [key, artifact.id]));
+}
+
+/** What a step logged with `ctx.logMetadata`, until its record is written. */
+class LoggedMetadata {
+  private step: MetadataRecord | undefined;
+  private run: MetadataRecord | undefined;
+  private readonly outputs = new Map<string, MetadataRecord>();
+
+  constructor(
+    private readonly stepId: string,
+    private readonly spec: SnapshotStep,
+  ) {}
+
+  log(values: Record<string, unknown>, target: MetadataDestination = { step: true }): void {
+    if ("output" in target) {
+      if (!(target.output in this.spec.outputs)) {
+        throw new ConfigError(
+          `Step '${this.stepId}' logged metadata for output '${target.output}', which it does not declare (outputs: ${Object.keys(this.spec.outputs).join(", ")})`,
+        );
+      }
+      const checked = checkMetadata(values, `output '${target.output}' of step '${this.stepId}'`);
+      this.outputs.set(target.output, { ...this.outputs.get(target.output), ...checked });
+    } else if ("run" in target && target.run) {
+      this.run = { ...this.run, ...checkMetadata(values, `the run (from step '${this.stepId}')`) };
+    } else {
+      this.step = { ...this.step, ...checkMetadata(values, `step '${this.stepId}'`) };
+    }
+  }
+
+  /** Puts what was logged on the step's record and on the versions it saved. */
+  applyTo(record: StepRunRecord, artifacts: ArtifactRecord[]): void {
+    if (this.step) record.metadata = mergeMetadata(record.metadata, this.step);
+    if (this.run) record.runMetadata = this.run;
+    for (const artifact of artifacts) {
+      const values = this.outputs.get(artifact.output);
+      if (values) artifact.metadata = mergeMetadata(artifact.metadata, values);
+    }
+  }
+}
+
 /** A step's artifacts and record: one transaction where the store offers it. */
-async function recordStepResult(store: RunStore, record: StepRunRecord, artifacts: readonly ArtifactRecord[]): Promise<void> {
+export async function recordStepResult(store: RunStore, record: StepRunRecord, artifacts: readonly ArtifactRecord[]): Promise<void> {
   if (store.putStepResult) return store.putStepResult(record, artifacts);
   for (const artifact of artifacts) await store.putArtifact(artifact);
   await store.putStepRun(record);
@@ -366,6 +526,12 @@ async function resolveInputs(spec: SnapshotStep, options: RunStepOptions): Promi
   const { store, runId, stepId } = options;
   const inputs: Record<string, ArtifactRecord> = {};
   let fromStore: Map<string, StepRunRecord | undefined> | undefined;
+  for (const [key, external] of Object.entries(spec.external ?? {})) {
+    if (!external.artifact) {
+      throw new StepFailedError(stepId, `Input '${key}' of step '${stepId}' (artifact '${external.name}') was not resolved when run ${runId} started`);
+    }
+    inputs[key] = external.artifact;
+  }
   for (const [key, wiring] of Object.entries(spec.inputs)) {
     let artifact = options.memo?.outputs.get(wiring.step)?.[wiring.output];
     if (!artifact) {
@@ -460,7 +626,9 @@ export async function reuseCachedSteps(options: ReuseCachedStepsOptions): Promis
     if (!spec.enable_cache || !spec.upstream.every((id) => cached.has(id))) continue;
     if (invocations.get(spec.id)?.definition.name !== spec.name) continue; // runStep reports it
     const inputs: Record<string, ArtifactRecord> = {};
+    for (const [key, external] of Object.entries(spec.external ?? {})) if (external.artifact) inputs[key] = external.artifact;
     for (const [key, wiring] of Object.entries(spec.inputs)) inputs[key] = memo.outputs.get(wiring.step)![wiring.output]!;
+    if (Object.keys(inputs).length < Object.keys(spec.inputs).length + Object.keys(spec.external ?? {}).length) continue; // runStep reports it
     const cacheKey = stepCacheKey(spec, inputs);
     const hit = await findReusable(cacheKey, store, artifactStore);
     if (!hit) continue;
@@ -474,6 +642,9 @@ export async function reuseCachedSteps(options: ReuseCachedStepsOptions): Promis
       cacheKey,
       cachedFrom: hit.record.cachedFrom ?? { runId: hit.record.runId, stepId: hit.record.stepId },
       outputs: hit.record.outputs,
+      ...(Object.keys(inputs).length ? { inputs: inputIds(inputs) } : {}),
+      ...(hit.record.metadata ? { metadata: hit.record.metadata } : {}),
+      ...(hit.record.runMetadata ? { runMetadata: hit.record.runMetadata } : {}),
       started: now,
       ended: now,
     });

@@ -1,6 +1,7 @@
 import { StackyardError } from "../errors/errors.js";
 import { findNonJson } from "../pipeline/json-value.js";
 import type { Materializer } from "./materializer.js";
+import { jsonTable } from "./visual.js";
 
 /** The default materializer: any JSON value, stored as `data.json`. */
 export const jsonMaterializer: Materializer<unknown> = {
@@ -17,5 +18,10 @@ export const jsonMaterializer: Materializer<unknown> = {
   },
   async load(reader) {
     return JSON.parse((await reader.readFile("data.json")).toString("utf8")) as unknown;
+  },
+  // Rows of flat objects get a table view; other JSON is shown as JSON by its readers.
+  visualize(value) {
+    const table = jsonTable(value);
+    return table ? [table] : [];
   },
 };

@@ -1,6 +1,6 @@
 import type { Readable } from "node:stream";
 import type { WriteBody } from "../artifact-store/base-artifact-store.js";
-import type { ArtifactRecord } from "../store/run-store.js";
+import type { ArtifactRecord, VisualizationType } from "../store/run-store.js";
 
 /**
  * Where a materializer writes an artifact: a folder in the artifact store.
@@ -57,4 +57,22 @@ export interface Materializer<T = any> {
   save(value: T, writer: ArtifactWriter): Promise<SaveResult | void>;
   /** Reads back a value written by {@link Materializer.save}. */
   load(reader: ArtifactReader): Promise<T>;
+  /**
+   * Optional: views of the value for people (a chart as SVG, a table as CSV,
+   * a report as Markdown or HTML), stored beside the artifact and shown by
+   * `stackyard artifact visualize` and the dashboard. Called after `save`;
+   * a failure is reported in the step's log and never fails the step.
+   */
+  visualize?(value: T): Promise<Visualization[]> | Visualization[];
+}
+
+/** One view of an artifact made by {@link Materializer.visualize}: its content, or a file the materializer saved. */
+export interface Visualization {
+  type: VisualizationType;
+  /** A short title shown above it. */
+  title?: string;
+  /** The content itself (text for svg, markdown, html, csv, json, text; bytes for png)... */
+  content?: string | Uint8Array;
+  /** ...or the name of a file `save` wrote into the artifact. */
+  file?: string;
 }

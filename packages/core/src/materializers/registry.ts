@@ -9,11 +9,22 @@ import { fileMaterializer, streamMaterializer } from "./file.js";
 import { jsonMaterializer } from "./json.js";
 import type { Materializer } from "./materializer.js";
 import { textMaterializer } from "./text.js";
+import { csvMaterializer, htmlMaterializer, markdownMaterializer, svgMaterializer } from "./visual.js";
 
 /** Imports a module by specifier or file URL (the CLI passes one that loads TypeScript). */
 export type MaterializerImporter = (specifier: string) => Promise<Record<string, unknown>>;
 
-const BUILTIN: readonly Materializer[] = [jsonMaterializer, textMaterializer, bytesMaterializer, fileMaterializer, streamMaterializer];
+const BUILTIN: readonly Materializer[] = [
+  jsonMaterializer,
+  textMaterializer,
+  bytesMaterializer,
+  fileMaterializer,
+  streamMaterializer,
+  svgMaterializer,
+  markdownMaterializer,
+  htmlMaterializer,
+  csvMaterializer,
+];
 
 // Shared across copies of core, like the compile state.
 const KEY = Symbol.for("stackyard.materializers");

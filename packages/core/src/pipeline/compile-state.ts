@@ -6,6 +6,8 @@ export interface Invocation {
   id: string;
   definition: StepDefinition;
   inputs: Record<string, { step: string; output: string }>;
+  /** Inputs read from existing artifact versions (`externalArtifact`). */
+  external?: Record<string, { name: string; version?: number; tag?: string }>;
   after: AfterRef[];
   options: InvocationOptions<any>;
 }

@@ -4,6 +4,7 @@ import { componentTypeLabel, type StackComponentType } from "../component/compon
 import { splitSecrets } from "../config/secret.js";
 import { formatIssues } from "../config/validate.js";
 import { ConfigError, PipelineDefinitionError } from "../errors/errors.js";
+import { checkTags } from "../store/metadata.js";
 import { type Invocation, recordInvocations } from "./compile-state.js";
 import { componentSettings, hasComponentSettings } from "./component-settings.js";
 import { findNonJson } from "./json-value.js";
@@ -51,9 +52,17 @@ export interface CompileOptions<P = any> {
   runName?: string;
   /** False disables caching for every step. */
   enableCache?: boolean;
+  /** Tags for every run of the snapshot, besides the configuration's `tags`. */
+  tags?: readonly string[];
 }
 
 const parsedResources = resourceSettingsSchema;
+
+/** The snapshot's `tags`: the configuration's, then those of the options, each once; none when there are none. */
+function runTags(config: RunConfig, options: CompileOptions, where: string): { tags?: string[] } {
+  const tags = [...checkTags(config.tags ?? [], `tags in ${where}`), ...checkTags(options.tags ?? [], "the run's tags")];
+  return tags.length ? { tags: [...new Set(tags)] } : {};
+}
 
 /**
  * Compiles a pipeline into a snapshot. See {@link Pipeline.compile}.
@@ -110,8 +119,14 @@ export function compilePipeline(pipeline: Pipeline<any>, options: CompileOptions
       code_hash: definition.codeHash,
       upstream: upstreamOf(invocation, state.byId, pipeline.name),
       inputs: invocation.inputs,
+      ...(invocation.external ? { external: structuredClone(invocation.external) } : {}),
       parameters: stepParameters(invocation, yaml.parameters, where),
-      outputs: Object.fromEntries(Object.entries(definition.outputs).map(([name, materializer]) => [name, { materializer }])),
+      outputs: Object.fromEntries(
+        Object.entries(definition.outputs).map(([name, materializer]) => {
+          const artifactName = definition.artifactNames[name];
+          return [name, artifactName === undefined ? { materializer } : { materializer, name: artifactName }];
+        }),
+      ),
       settings,
       resources,
       retry: retryResult.data,
@@ -133,6 +148,7 @@ export function compilePipeline(pipeline: Pipeline<any>, options: CompileOptions
     pipeline: { name: pipeline.name, source: sourceOf(pipeline, options), parameters },
     run_name_template: runNameTemplate(pipeline, options, config, where),
     enable_cache: pipelineCache,
+    ...runTags(config, options, where),
     settings: Object.keys(pipelineResources).length ? { ...pipelineSettings, resources: pipelineResources } : pipelineSettings,
     steps: topologicalOrder(steps, pipeline.name),
     stack: {

@@ -7,7 +7,7 @@ import { type CompileOptions, compilePipeline } from "./compile.js";
 import type { RunOptions, RunResult } from "./run-options.js";
 import type { PipelineSnapshot, ResourceSettings } from "./snapshot.js";
 import { callerSite, type DefinitionSite, exportNameAt, moduleSpecifierFor } from "./source-location.js";
-import type { ParamsOf, Settings } from "./step.js";
+import { hookOption, type ParamsOf, type Settings, type StepHook } from "./step.js";
 
 const PIPELINE: unique symbol = Symbol.for("stackyard.pipeline");
 const PIPELINE_NAME = /^[A-Za-z_][\w.-]*$/;
@@ -24,6 +24,10 @@ export interface PipelineOptions<P extends z.ZodObject | undefined = undefined> 
   runName?: string;
   settings?: Settings;
   resources?: ResourceSettings;
+  /** Runs after each step that completes, unless the step has its own `onSuccess` (see {@link StepHook}). */
+  onSuccess?: StepHook;
+  /** Runs after each step that fails for good, unless the step has its own `onFailure` (see {@link StepHook}): the place for an alert. */
+  onFailure?: StepHook;
 }
 
 /** The body of a pipeline: calls steps to wire the DAG. Synchronous; no work happens here. */
@@ -44,6 +48,8 @@ export class Pipeline<P extends z.ZodObject | undefined = any> {
 
   constructor(options: PipelineOptions<P>, body: PipelineBody<P>, definedAt: DefinitionSite | undefined) {
     this.name = options.name;
+    hookOption(options.onSuccess, options.name, "onSuccess");
+    hookOption(options.onFailure, options.name, "onFailure");
     this.options = Object.freeze({ ...options });
     this.body = body;
     this.definedAt = definedAt;

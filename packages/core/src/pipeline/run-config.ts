@@ -76,6 +76,8 @@ export const runConfigSchema = z
     /** Run name template; `{date}` and `{time}` are replaced when the run starts. */
     run_name: z.string().min(1).optional(),
     enable_cache: z.boolean().optional(),
+    /** Tags every run gets (shown and filtered in `runs list --tag` and the dashboard). */
+    tags: z.array(z.string()).optional(),
     /** Pipeline parameters. */
     parameters: z.record(z.string(), z.unknown()).optional(),
     settings: settingsSchema.optional(),

@@ -13,6 +13,8 @@ export interface RunOptions<P = any> {
   runName?: string;
   /** False disables caching for every step of this run. */
   enableCache?: boolean;
+  /** Tags for the run, besides the configuration's `tags`. */
+  tags?: readonly string[];
 }
 
 /** What `pipeline.run()` resolves to. */

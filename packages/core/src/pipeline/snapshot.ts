@@ -35,6 +35,37 @@ export type RetryConfig = z.infer<typeof retrySchema>;
 /** Where one input of a step comes from: an output of an upstream step. */
 export const inputWiringSchema = z.object({ step: z.string(), output: z.string() }).strict();
 
+/**
+ * An input read from an existing artifact version (`externalArtifact(name)`):
+ * what was asked for and, once the run resolves it, the version's record.
+ */
+export const externalInputSchema = z
+  .object({
+    name: z.string(),
+    version: z.number().int().positive().optional(),
+    tag: z.string().optional(),
+    /** The artifact version's record, filled in when the run starts. */
+    artifact: z
+      .object({
+        id: z.string(),
+        runId: z.string(),
+        stepId: z.string(),
+        output: z.string(),
+        uri: z.string(),
+        materializer: z.string(),
+        dataType: z.string(),
+        size: z.number(),
+        sha256: z.string(),
+        created: z.string(),
+        name: z.string().optional(),
+        version: z.number().optional(),
+      })
+      .optional(),
+  })
+  .strict();
+/** An input taken from an existing artifact version; see {@link externalInputSchema}. */
+export type ExternalInput = z.infer<typeof externalInputSchema>;
+
 /** One step invocation in a snapshot. */
 export const snapshotStepSchema = z
   .object({
@@ -50,8 +81,20 @@ export const snapshotStepSchema = z
     inputs: z.record(z.string(), inputWiringSchema),
     /** JSON parameters. */
     parameters: z.record(z.string(), json),
-    /** Output name to the materializer that stores it (`json`, `text`, `bytes`, `file`, or a source path). */
-    outputs: z.record(z.string().regex(OUTPUT_NAME, `output names must ${OUTPUT_NAME_RULE}`), z.object({ materializer: z.string() }).strict()),
+    /**
+     * Output name to the materializer that stores it (`json`, `text`, `bytes`,
+     * `file`, or a source path) and, when the step gives one, the artifact
+     * name its versions go under (else `<pipeline>.<step>.<output>`).
+     */
+    outputs: z.record(
+      z.string().regex(OUTPUT_NAME, `output names must ${OUTPUT_NAME_RULE}`),
+      z.object({ materializer: z.string(), name: z.string().optional() }).strict(),
+    ),
+    /**
+     * Inputs taken from artifact versions made elsewhere (`externalArtifact`),
+     * by input name: the version as resolved when the run started.
+     */
+    external: z.record(z.string(), externalInputSchema).optional(),
     /**
      * Merged settings: keys are `docker`, `resources`, a component type
      * (`orchestrator`) or a component type and flavor (`orchestrator.docker`).
@@ -97,6 +140,8 @@ export const pipelineSnapshotSchema = z
       .strict(),
     run_name_template: z.string(),
     enable_cache: z.boolean(),
+    /** Tags every run of this snapshot gets (config `tags:`). */
+    tags: z.array(z.string()).optional(),
     /** Pipeline-level settings after YAML overrides. */
     settings: z.record(z.string(), json),
     /** Step invocations in a topological order. */

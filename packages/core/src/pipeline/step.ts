@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import type { z } from "zod";
 import type { BaseArtifactStore } from "../artifact-store/base-artifact-store.js";
 import { PipelineDefinitionError } from "../errors/errors.js";
+import { ARTIFACT_NAME, ARTIFACT_NAME_RULE } from "../store/metadata.js";
 import { currentCompileState, type Invocation } from "./compile-state.js";
 import { OUTPUT_NAME, OUTPUT_NAME_RULE } from "./output-name.js";
 import type { ResourceSettings, RetryConfig } from "./snapshot.js";
@@ -14,8 +15,26 @@ const STEP: unique symbol = Symbol.for("stackyard.step");
 
 declare const OUTPUT_TYPE: unique symbol;
 
-/** A materializer: a built-in name (`json`, `text`, `bytes`, `file`, `stream`), a registered name, or a source path `MODULE#EXPORT`. */
+/** A materializer: a built-in name (`json`, `text`, `bytes`, `file`, `stream`, `svg`, `markdown`, `html`, `csv`), a registered name, or a source path `MODULE#EXPORT`. */
 export type MaterializerRef = string;
+
+/**
+ * One output of a step as authored: its materializer (default `json`) and
+ * the name its artifact versions go under (default `<pipeline>.<step>.<output>`).
+ *
+ * @example
+ * ```ts
+ * outputs: { model: { materializer: "json", name: "iris_model" } }
+ * ```
+ */
+export interface OutputOptions {
+  materializer?: MaterializerRef;
+  /** The artifact name; every run that saves this output makes a new version of it. */
+  name?: string;
+}
+
+/** An output as `outputs` takes it: a materializer, or {@link OutputOptions}. */
+export type OutputSpec = MaterializerRef | OutputOptions;
 
 /**
  * Settings of a pipeline or a step. Keys are `docker`, `resources`, a
@@ -53,7 +72,45 @@ export interface StepContext<P = Record<string, unknown>> {
   readonly artifactStore: BaseArtifactStore;
   /** Aborted when the run is stopped; long steps should pass it on or check it. */
   readonly signal: AbortSignal;
+  /**
+   * Attaches metadata to this step run, to the whole run (`{ run: true }`),
+   * or to the version of one of this step's outputs (`{ output: "model" }`).
+   * Values are JSON, or typed values made by `metadata.uri()`,
+   * `metadata.path()`, `metadata.duration()`; keys logged again replace the
+   * earlier value. Recorded when the step ends, also when it fails.
+   *
+   * @throws ConfigError for a value that is not JSON, a bad key, or an output the step does not declare.
+   */
+  logMetadata(values: Record<string, unknown>, target?: MetadataDestination): void;
 }
+
+/** Where {@link StepContext.logMetadata} attaches metadata: the step run (default), the run, or an output's version. */
+export type MetadataDestination = { step: true } | { run: true } | { output: string };
+
+/** What a step hook ({@link StepOptions.onSuccess}, {@link StepOptions.onFailure}) receives. */
+export interface StepHookContext {
+  readonly runId: string;
+  readonly stepId: string;
+  readonly stepName: string;
+  /** `completed` for onSuccess, `failed` for onFailure. */
+  readonly status: "completed" | "failed";
+  /** The attempt that ended the step. */
+  readonly attempt: number;
+  /** Why the step failed (onFailure). */
+  readonly error?: string;
+  /** The step's outputs by name (onSuccess). */
+  readonly outputs?: Readonly<Record<string, unknown>>;
+  /** Writes one line to the step's log. */
+  log(...args: unknown[]): void;
+}
+
+/**
+ * A function run in the step's process after the step succeeds or fails for
+ * good (not between retries, not when the run is stopped): to send an
+ * alert, post a message, open a ticket. What it prints goes to the step's
+ * log. A hook that throws is reported in the log; it never changes the step's outcome.
+ */
+export type StepHook = (context: StepHookContext) => Awaitable<void>;
 
 /** A value or a promise of it. */
 export type Awaitable<T> = T | PromiseLike<T>;
@@ -67,9 +124,11 @@ export interface StepOptions<P extends z.ZodObject | undefined = undefined> {
   name: string;
   /**
    * Output names and how each is stored. Omitted: one output called `output`
-   * holding the function's return value, stored as JSON.
+   * holding the function's return value, stored as JSON. Each output is a
+   * materializer, or `{ materializer, name }` to save its versions under an
+   * artifact name of your choice (see {@link OutputOptions}).
    */
-  outputs?: Record<string, MaterializerRef>;
+  outputs?: Record<string, OutputSpec>;
   /** zod object schema of the step's JSON parameters. */
   parameters?: P;
   retry?: RetryOptions;
@@ -77,6 +136,10 @@ export interface StepOptions<P extends z.ZodObject | undefined = undefined> {
   enableCache?: boolean;
   settings?: Settings;
   resources?: ResourceSettings;
+  /** Runs after the step completes (see {@link StepHook}); default: the pipeline's `onSuccess`. */
+  onSuccess?: StepHook;
+  /** Runs after the step fails for good (see {@link StepHook}); default: the pipeline's `onFailure`. */
+  onFailure?: StepHook;
 }
 
 /** A typed reference to an output of a step invocation, only meaningful while a pipeline compiles. */
@@ -105,8 +168,54 @@ export interface InvocationOptions<P = undefined> {
   resources?: ResourceSettings;
 }
 
-/** Inputs of a step call: a ref for each input of the step function. */
-export type InputRefs<I> = { [K in keyof I]: OutputRef<I[K]> };
+const EXTERNAL_ARTIFACT: unique symbol = Symbol.for("stackyard.externalArtifact");
+
+/** An input taken from an existing artifact version rather than from a step of this pipeline; made by {@link externalArtifact}. */
+export interface ExternalArtifactRef<T = unknown> {
+  readonly [EXTERNAL_ARTIFACT]: { readonly name: string; readonly version?: number; readonly tag?: string };
+  /** Phantom: the value type, so wiring is type checked. */
+  readonly [OUTPUT_TYPE]?: T;
+}
+
+/**
+ * A step input read from a version of an artifact made by another run,
+ * possibly of another pipeline: the newest version, a version number, or
+ * the newest version carrying a tag. It is resolved when the run starts
+ * (an unknown name or version stops the run before anything is written)
+ * and becomes part of the consuming step's cache key and lineage.
+ *
+ * @example
+ * ```ts
+ * const model = externalArtifact<Model>("iris_model", { tag: "production" });
+ * predict({ model, data: loadData().dataset });
+ * ```
+ *
+ * @throws PipelineDefinitionError for a bad name, version or tag.
+ */
+export function externalArtifact<T = unknown>(name: string, which: { version?: number; tag?: string } = {}): ExternalArtifactRef<T> {
+  if (typeof name !== "string" || !ARTIFACT_NAME.test(name)) {
+    throw new PipelineDefinitionError(`externalArtifact: invalid artifact name ${JSON.stringify(name)}: ${ARTIFACT_NAME_RULE}`);
+  }
+  if (which.version !== undefined && which.tag !== undefined) {
+    throw new PipelineDefinitionError(`externalArtifact('${name}'): give a version or a tag, not both`);
+  }
+  if (which.version !== undefined && !(Number.isSafeInteger(which.version) && which.version >= 1)) {
+    throw new PipelineDefinitionError(`externalArtifact('${name}'): version must be a whole number from 1, got ${String(which.version)}`);
+  }
+  if (which.tag !== undefined && (typeof which.tag !== "string" || which.tag.trim() === "")) {
+    throw new PipelineDefinitionError(`externalArtifact('${name}'): tag must be a non-empty string`);
+  }
+  const spec = { name, ...(which.version !== undefined ? { version: which.version } : {}), ...(which.tag !== undefined ? { tag: which.tag } : {}) };
+  return Object.freeze({ [EXTERNAL_ARTIFACT]: Object.freeze(spec) }) as ExternalArtifactRef<T>;
+}
+
+/** True for values made by {@link externalArtifact}. */
+export function isExternalArtifactRef(value: unknown): value is ExternalArtifactRef {
+  return typeof value === "object" && value !== null && EXTERNAL_ARTIFACT in value;
+}
+
+/** Inputs of a step call: for each input of the step function, an output of another step or an external artifact. */
+export type InputRefs<I> = { [K in keyof I]: OutputRef<I[K]> | ExternalArtifactRef<I[K]> };
 
 type StepCallArgs<I, P> = {} extends I ? [inputs?: InputRefs<I>, options?: InvocationOptions<P>] : [inputs: InputRefs<I>, options?: InvocationOptions<P>];
 
@@ -115,6 +224,8 @@ export interface StepDefinition {
   readonly name: string;
   /** Output name to materializer; `output` with `json` for single-output steps. */
   readonly outputs: Readonly<Record<string, MaterializerRef>>;
+  /** Output name to the artifact name given in `outputs` (outputs without one are named `<pipeline>.<step>.<output>`). */
+  readonly artifactNames: Readonly<Record<string, string>>;
   /** True when the function returns the single output itself rather than an object of outputs. */
   readonly singleOutput: boolean;
   readonly parametersSchema: z.ZodObject | undefined;
@@ -122,6 +233,8 @@ export interface StepDefinition {
   readonly enableCache: boolean | undefined;
   readonly settings: Settings | undefined;
   readonly resources: ResourceSettings | undefined;
+  readonly onSuccess: StepHook | undefined;
+  readonly onFailure: StepHook | undefined;
   /** The step function. Call it directly to unit-test a step. */
   readonly fn: StepFunction<any, unknown, any>;
   /** sha256 of the function's source and the output spec; part of the cache key. */
@@ -149,7 +262,7 @@ const STEP_NAME = /^[A-Za-z_][\w.-]*$/;
  * ```
  */
 export function step<I extends object, K extends string, R extends { [key in K]: unknown }, P extends z.ZodObject | undefined = undefined>(
-  options: StepOptions<P> & { outputs: Record<K, MaterializerRef> },
+  options: StepOptions<P> & { outputs: Record<K, OutputSpec> },
   fn: StepFunction<I, R, ParamsOf<P>>,
 ): Step<I, R, P>;
 export function step<I extends object, R, P extends z.ZodObject | undefined = undefined>(
@@ -162,11 +275,28 @@ export function step(options: StepOptions<z.ZodObject | undefined>, fn: StepFunc
   }
   if (typeof fn !== "function") throw new PipelineDefinitionError(`Step '${options.name}' needs a function as its second argument`);
   const singleOutput = options.outputs === undefined;
-  const outputs = Object.freeze(singleOutput ? { output: "json" } : { ...options.outputs });
-  if (Object.keys(outputs).length === 0) {
+  const specs: Record<string, OutputSpec> = singleOutput ? { output: "json" } : { ...options.outputs };
+  if (Object.keys(specs).length === 0) {
     throw new PipelineDefinitionError(`Step '${options.name}' declares no outputs: omit 'outputs' for a single JSON output`);
   }
-  for (const [key, materializer] of Object.entries(outputs)) {
+  const outputs: Record<string, MaterializerRef> = {};
+  const artifactNames: Record<string, string> = {};
+  for (const [key, spec] of Object.entries(specs)) {
+    const materializer = typeof spec === "object" && spec !== null ? (spec.materializer ?? "json") : spec;
+    if (typeof spec === "object" && spec !== null) {
+      const extra = Object.keys(spec).filter((k) => k !== "materializer" && k !== "name");
+      if (extra.length) {
+        throw new PipelineDefinitionError(`Step '${options.name}' output '${key}' has unknown option '${extra[0]}' (options: materializer, name)`);
+      }
+      if (spec.name !== undefined) {
+        if (typeof spec.name !== "string" || !ARTIFACT_NAME.test(spec.name)) {
+          throw new PipelineDefinitionError(
+            `Step '${options.name}' output '${key}' has an invalid artifact name ${JSON.stringify(spec.name)}: ${ARTIFACT_NAME_RULE}`,
+          );
+        }
+        artifactNames[key] = spec.name;
+      }
+    }
     if (!OUTPUT_NAME.test(key)) {
       throw new PipelineDefinitionError(`Step '${options.name}' has an invalid output name ${JSON.stringify(key)}: ${OUTPUT_NAME_RULE}`, {
         hint: "Output names are folder names in the artifact store; rename the output in the step's 'outputs'.",
@@ -174,19 +304,24 @@ export function step(options: StepOptions<z.ZodObject | undefined>, fn: StepFunc
     }
     if (typeof materializer !== "string" || !materializer) {
       throw new PipelineDefinitionError(
-        `Step '${options.name}' output '${key}': the materializer must be a name (json, text, bytes, file, stream) or a source path MODULE#EXPORT`,
+        `Step '${options.name}' output '${key}': the materializer must be a name (json, text, bytes, file, stream, svg, markdown, html, csv) or a source path MODULE#EXPORT`,
       );
     }
+    outputs[key] = materializer;
   }
+  Object.freeze(outputs);
   const definition: StepDefinition = Object.freeze({
     name: options.name,
     outputs,
+    artifactNames: Object.freeze(artifactNames),
     singleOutput,
     parametersSchema: options.parameters,
     retry: options.retry,
     enableCache: options.enableCache,
     settings: options.settings,
     resources: options.resources,
+    onSuccess: hookOption(options.onSuccess, options.name, "onSuccess"),
+    onFailure: hookOption(options.onFailure, options.name, "onFailure"),
     fn,
     codeHash: createHash("sha256").update(fn.toString()).update("\0").update(JSON.stringify(outputs)).digest("hex"),
   });
@@ -195,6 +330,12 @@ export function step(options: StepOptions<z.ZodObject | undefined>, fn: StepFunc
   Object.defineProperty(call, STEP, { value: true });
   Object.defineProperty(call, "name", { value: options.name });
   return call as unknown as Step;
+}
+
+/** A hook option checked to be a function. */
+export function hookOption(hook: unknown, owner: string, option: string): StepHook | undefined {
+  if (hook !== undefined && typeof hook !== "function") throw new PipelineDefinitionError(`'${option}' of '${owner}' must be a function, got ${typeof hook}`);
+  return hook as StepHook | undefined;
 }
 
 /** True for values made by {@link step}. */
@@ -251,6 +392,7 @@ function invoke(definition: StepDefinition, inputs: Record<string, unknown> | un
     suffixes.set(definition.name, n);
   }
   const wiring: Record<string, { step: string; output: string }> = {};
+  const external: Record<string, { name: string; version?: number; tag?: string }> = {};
   if (inputs !== undefined && (typeof inputs !== "object" || inputs === null)) {
     throw new PipelineDefinitionError(`Step '${id}' takes an object of inputs, got ${inputs === null ? "null" : typeof inputs}`);
   }
@@ -258,14 +400,19 @@ function invoke(definition: StepDefinition, inputs: Record<string, unknown> | un
     if (value === undefined) {
       throw new PipelineDefinitionError(`Input '${key}' of step '${id}' is undefined: wire it to an output of an upstream step`);
     }
+    if (isExternalArtifactRef(value)) {
+      external[key] = { ...value[EXTERNAL_ARTIFACT] };
+      continue;
+    }
     if (!isOutputRef(value)) {
-      throw new PipelineDefinitionError(`Input '${key}' of step '${id}' is not a step output: inputs must come from other steps`, {
+      throw new PipelineDefinitionError(`Input '${key}' of step '${id}' is not a step output: inputs must come from other steps or externalArtifact()`, {
         hint: "Pass plain values as parameters: step(inputs, { parameters: { ... } }).",
       });
     }
     wiring[key] = { ...value[OUTPUT_REF] };
   }
   const invocation: Invocation = { id, definition, inputs: wiring, after: options?.after ?? [], options: options ?? {} };
+  if (Object.keys(external).length) invocation.external = external;
   state.invocations.push(invocation);
   state.byId.set(id, invocation);
 

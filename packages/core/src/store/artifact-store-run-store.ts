@@ -1,6 +1,18 @@
 import type { BaseArtifactStore } from "../artifact-store/base-artifact-store.js";
 import type { PipelineSnapshot } from "../pipeline/snapshot.js";
-import type { ArtifactRecord, RunQuery, RunRecord, RunStore, StepRunRecord } from "./run-store.js";
+import type {
+  ArtifactNameQuery,
+  ArtifactNameSummary,
+  ArtifactRecord,
+  ArtifactSelector,
+  MetadataRecord,
+  MetadataTarget,
+  RunQuery,
+  RunRecord,
+  RunStore,
+  StepRunRecord,
+  TagTarget,
+} from "./run-store.js";
 
 /**
  * A {@link RunStore} kept as JSON files in an artifact store, for steps that
@@ -14,6 +26,11 @@ import type { ArtifactRecord, RunQuery, RunRecord, RunStore, StepRunRecord } fro
  *   what `runStep` writes for the client: the record with its artifacts)
  * - `artifacts/<id>.json`: artifact records
  * - `cache/<cache key>.json`: the step run that completed with that cache key
+ *
+ * It does not number artifact versions: a step run records its artifacts
+ * with their names, and the client's store numbers them when it copies them
+ * in. Its name and lineage queries read every record and are meant for
+ * small stores and tests, not for a team's history.
  */
 export class ArtifactStoreRunStore implements RunStore {
   constructor(readonly artifactStore: BaseArtifactStore) {}
@@ -93,5 +110,73 @@ export class ArtifactStoreRunStore implements RunStore {
 
   async findCachedStep(cacheKey: string): Promise<StepRunRecord | undefined> {
     return this.readJson(`cache/${cacheKey}.json`);
+  }
+
+  async logMetadata(target: MetadataTarget, values: MetadataRecord): Promise<void> {
+    if ("artifact" in target) {
+      const artifact = await this.getArtifact(target.artifact);
+      if (artifact) await this.putArtifact({ ...artifact, metadata: { ...artifact.metadata, ...values } });
+    } else if ("step" in target) {
+      const step = await this.getStepRun(target.run, target.step);
+      if (step) await this.putStepRun({ ...step, metadata: { ...step.metadata, ...values } });
+    } else {
+      const run = await this.getRun(target.run);
+      if (run) await this.createRun({ ...run, metadata: { ...run.metadata, ...values } });
+    }
+  }
+
+  async tag(target: TagTarget, add: readonly string[], remove: readonly string[] = []): Promise<void> {
+    const found = "artifact" in target ? await this.getArtifact(target.artifact) : await this.getRun(target.run);
+    if (!found) return;
+    const tags = (found.tags ?? []).filter((t) => !remove.includes(t));
+    for (const t of add) if (!tags.includes(t)) tags.push(t);
+    if ("artifact" in target) await this.putArtifact({ ...(found as ArtifactRecord), tags });
+    else await this.createRun({ ...(found as RunRecord), tags });
+  }
+
+  /** Every artifact record with a name, oldest first. */
+  private async namedArtifacts(): Promise<ArtifactRecord[]> {
+    if (!(await this.artifactStore.exists("artifacts"))) return [];
+    const files = await this.artifactStore.list("artifacts");
+    const records = await Promise.all(files.filter((f) => f.endsWith(".json")).map((f) => this.readJson<ArtifactRecord>(`artifacts/${f}`)));
+    return records.filter((a): a is ArtifactRecord => a?.name !== undefined).sort((a, b) => a.created.localeCompare(b.created) || a.id.localeCompare(b.id));
+  }
+
+  /** Versions by name: the recorded number, else the order in which they were made. */
+  private async versionsByName(): Promise<Map<string, ArtifactRecord[]>> {
+    const byName = new Map<string, ArtifactRecord[]>();
+    for (const artifact of await this.namedArtifacts()) {
+      let list = byName.get(artifact.name!);
+      if (!list) byName.set(artifact.name!, (list = []));
+      list.push({ ...artifact, version: artifact.version ?? list.length + 1 });
+    }
+    return byName;
+  }
+
+  async listArtifactNames(query: ArtifactNameQuery = {}): Promise<ArtifactNameSummary[]> {
+    return [...(await this.versionsByName()).entries()]
+      .filter(([name, list]) => (!query.name || name.includes(query.name)) && (!query.tag || list.some((a) => a.tags?.includes(query.tag!))))
+      .sort(([a], [b]) => a.localeCompare(b))
+      .slice(0, query.limit)
+      .map(([name, list]) => ({ name, versions: list.length, latest: list.at(-1)! }));
+  }
+
+  async listArtifactVersions(name: string, query: { limit?: number; offset?: number; tag?: string } = {}): Promise<ArtifactRecord[]> {
+    const list = [...((await this.versionsByName()).get(name) ?? [])].reverse().filter((a) => !query.tag || a.tags?.includes(query.tag));
+    const offset = query.offset ?? 0;
+    return list.slice(offset, query.limit === undefined ? undefined : offset + query.limit);
+  }
+
+  async findArtifactVersion(name: string, which: ArtifactSelector = {}): Promise<ArtifactRecord | undefined> {
+    const list = (await this.versionsByName()).get(name) ?? [];
+    if (which.version !== undefined) return list.find((a) => a.version === which.version);
+    if (which.tag !== undefined && which.tag !== "latest") return [...list].reverse().find((a) => a.tags?.includes(which.tag!));
+    return list.at(-1);
+  }
+
+  async listConsumers(artifactId: string): Promise<StepRunRecord[]> {
+    const runs = (await this.artifactStore.exists("runs")) ? await this.artifactStore.list("runs") : [];
+    const steps = (await Promise.all(runs.map((run) => this.listStepRuns(run)))).flat();
+    return steps.filter((s) => Object.values(s.inputs ?? {}).includes(artifactId));
   }
 }

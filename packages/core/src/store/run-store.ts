@@ -33,9 +33,41 @@ export interface RunRecord {
   created: string;
   started?: string | undefined;
   ended?: string | undefined;
+  /** Tags given at run time (config `tags:`, `stackyard run --tag`) or later (`stackyard runs tag`). */
+  tags?: string[] | undefined;
+  /** Metadata logged on the run (by its steps with `ctx.logMetadata(values, { run: true })`). */
+  metadata?: MetadataRecord | undefined;
 }
 
-/** One artifact produced by a step. */
+/**
+ * A metadata value: any JSON value, or one of the typed values made by
+ * {@link metadata} (`{ "$type": "uri", value }` and so on), which the CLI
+ * and the dashboard show as links, paths and durations.
+ */
+export type MetadataValue = string | number | boolean | null | MetadataValue[] | { [key: string]: MetadataValue };
+
+/** Metadata as stored: key to value. */
+export type MetadataRecord = Record<string, MetadataValue>;
+
+/** The kinds of visualization a materializer or a step may attach to an artifact. */
+export const VISUALIZATION_TYPES = ["markdown", "html", "csv", "svg", "png", "json", "text"] as const;
+/** One of {@link VISUALIZATION_TYPES}. */
+export type VisualizationType = (typeof VISUALIZATION_TYPES)[number];
+
+/** A visualization of an artifact, stored beside it in the artifact store. */
+export interface VisualizationRecord {
+  type: VisualizationType;
+  /** Where its file is in the artifact store. */
+  uri: string;
+  /** A short title shown above it. */
+  title?: string | undefined;
+}
+
+/**
+ * One artifact version: an output saved by a step. Every save is version
+ * N+1 of the artifact's name (by default `<pipeline>.<step>.<output>`); the
+ * store assigns the version when it records the artifact.
+ */
 export interface ArtifactRecord {
   id: string;
   runId: string;
@@ -48,6 +80,16 @@ export interface ArtifactRecord {
   size: number;
   sha256: string;
   created: string;
+  /** The artifact's name, under which its versions count up. Records made before names existed have none. */
+  name?: string | undefined;
+  /** Version of {@link name}, from 1; assigned by the store on first record. */
+  version?: number | undefined;
+  /** Metadata logged on this version (by the materializer or the step). */
+  metadata?: MetadataRecord | undefined;
+  /** Tags of this version (`stackyard artifact tag`). */
+  tags?: string[] | undefined;
+  /** Visualizations stored beside it. */
+  visualizations?: VisualizationRecord[] | undefined;
 }
 
 /** A step of a run as stored. */
@@ -62,6 +104,16 @@ export interface StepRunRecord {
   cachedFrom?: { runId: string; stepId: string } | undefined;
   /** Output name to artifact id. */
   outputs: Record<string, string>;
+  /** Input name to the id of the artifact version it consumed (lineage). */
+  inputs?: Record<string, string> | undefined;
+  /** Metadata logged by the step (`ctx.logMetadata`). */
+  metadata?: MetadataRecord | undefined;
+  /**
+   * Metadata the step logged on its run (`ctx.logMetadata(values, { run: true })`).
+   * A store recording the step merges it into the run's metadata, and keeps it on the step so that
+   * a later run taking the step from the cache gets it too.
+   */
+  runMetadata?: MetadataRecord | undefined;
   /** Where its captured stdout/stderr is kept (a URI in the artifact store or a file). */
   logUri?: string | undefined;
   error?: string | undefined;
@@ -75,6 +127,8 @@ export interface RunQuery {
   status?: RunStatus;
   /** Only runs on the stack of this name. */
   stack?: string;
+  /** Only runs carrying this tag. */
+  tag?: string;
   limit?: number;
   /** Runs to skip, newest first (paging). */
   offset?: number;
@@ -125,4 +179,45 @@ export interface RunStore {
 
   /** The newest completed step run with this cache key, for caching. */
   findCachedStep(cacheKey: string): Promise<StepRunRecord | undefined>;
+
+  /** Adds metadata to a run, a step run or an artifact version: keys given replace those keys, others stay. */
+  logMetadata(target: MetadataTarget, values: MetadataRecord): Promise<void>;
+  /** Adds tags to a run or an artifact version (a tag it has is kept once); `remove` takes them off. */
+  tag(target: TagTarget, add: readonly string[], remove?: readonly string[]): Promise<void>;
+
+  /** Artifact names with their newest version, sorted by name. */
+  listArtifactNames(query?: ArtifactNameQuery): Promise<ArtifactNameSummary[]>;
+  /** Versions of one artifact name, newest first. */
+  listArtifactVersions(name: string, query?: { limit?: number; offset?: number; tag?: string }): Promise<ArtifactRecord[]>;
+  /** One version of a name: a version number, the newest carrying a tag, or the newest. */
+  findArtifactVersion(name: string, which?: ArtifactSelector): Promise<ArtifactRecord | undefined>;
+  /** The step runs that consumed an artifact version (lineage downstream). */
+  listConsumers(artifactId: string): Promise<StepRunRecord[]>;
+}
+
+/** What metadata is attached to. */
+export type MetadataTarget = { run: string } | { run: string; step: string } | { artifact: string };
+/** What tags are attached to. */
+export type TagTarget = { run: string } | { artifact: string };
+
+/** Which version of a name {@link RunStore.findArtifactVersion} returns. */
+export interface ArtifactSelector {
+  version?: number | undefined;
+  tag?: string | undefined;
+}
+
+/** Filters for {@link RunStore.listArtifactNames}. */
+export interface ArtifactNameQuery {
+  /** Names containing this text. */
+  name?: string;
+  /** Only names with a version carrying this tag. */
+  tag?: string;
+  limit?: number;
+}
+
+/** One artifact name in {@link RunStore.listArtifactNames}. */
+export interface ArtifactNameSummary {
+  name: string;
+  versions: number;
+  latest: ArtifactRecord;
 }

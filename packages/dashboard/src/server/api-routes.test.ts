@@ -61,6 +61,10 @@ describe("the API routes", () => {
     expect(await status(routes.handle("/api/runs/r1/steps/x/logs", new URLSearchParams()))).toBe(404);
   });
 
+  it("offer filter values from the newest runs when the source has no faster way", async () => {
+    expect(await new ApiRoutes(source()).handle("/api/filters", new URLSearchParams())).toMatchObject({ pipelines: ["hello"], stacks: ["default"] });
+  });
+
   it("stop an active run through the source, and refuse when the source cannot stop runs", async () => {
     const stopped: string[] = [];
     expect(await new ApiRoutes(source(stopped)).handlePost("/api/runs/first/stop", new URLSearchParams())).toEqual({ runId: "r1", stopping: true });

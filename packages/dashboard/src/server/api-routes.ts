@@ -1,7 +1,10 @@
 import type { RunRecord } from "@stackyard/core";
 import type { DashboardSource } from "../source.js";
+import { compareRuns } from "./compare-runs.js";
 import { HttpError } from "./http-error.js";
-import { parseRunQuery } from "./run-query.js";
+import { pipelineSeries } from "./pipeline-series.js";
+import { LOG_LIMIT, logTail, PREVIEW_LIMIT, previewOf } from "./previews.js";
+import { MAX_LIMIT, parseRunQuery, RUN_STATUSES } from "./run-query.js";
 
 /** The JSON the API answers a GET with. */
 export type ApiBody = Record<string, unknown>;
@@ -47,9 +50,15 @@ export class ApiRoutes {
     const parts = path.split("/").filter(Boolean).slice(1).map(decodeSegment);
     const [head, id, sub, stepId, leaf] = parts;
     if (head === "runs" && parts.length === 1) return this.runs(params);
+    if (head === "compare" && parts.length === 1) return this.compare(params);
+    if (head === "pipelines" && id !== undefined && parts.length === 2) return this.pipeline(id, params);
     this.noParams(params);
     if (head === "runs" && id !== undefined && parts.length === 2) return this.run(id);
     if (head === "runs" && id !== undefined && sub === "steps" && stepId !== undefined && leaf === "logs" && parts.length === 5) return this.logs(id, stepId);
+    if (head === "runs" && id !== undefined && sub === "steps" && stepId !== undefined && leaf === "outputs" && parts.length === 6)
+      return this.output(id, stepId, parts[5]!);
+    if (head === "filters" && parts.length === 1) return this.filters();
+    if (head === "pipelines" && parts.length === 1) return this.pipelines();
     if (head === "stacks" && parts.length === 1) return { stacks: await this.source.listStacks() };
     if (head === "components" && parts.length === 1) return { components: await this.source.listComponents() };
     throw new HttpError(404, `No API route ${path}`);
@@ -64,6 +73,56 @@ export class ApiRoutes {
     // One more than asked tells whether a next page exists.
     const runs = await this.source.listRuns({ ...query, limit: query.limit + 1 });
     return { runs: runs.slice(0, query.limit).map(publicRun), limit: query.limit, offset: query.offset, hasMore: runs.length > query.limit };
+  }
+
+  /** `/api/pipelines`: each pipeline with its newest run and how many runs it has (up to {@link MAX_LIMIT}, then `more`). */
+  private async pipelines(): Promise<ApiBody> {
+    const { pipelines } = (await this.filters()) as { pipelines: string[] };
+    return {
+      pipelines: await Promise.all(
+        pipelines.map(async (name) => {
+          const runs = await this.source.listRuns({ pipeline: name, limit: MAX_LIMIT + 1, offset: 0 });
+          return { name, runs: Math.min(runs.length, MAX_LIMIT), more: runs.length > MAX_LIMIT, latest: runs[0] ? publicRun(runs[0]) : null };
+        }),
+      ),
+    };
+  }
+
+  /** `/api/pipelines/<name>?limit=`: its newest runs (100 by default), oldest first, with durations and numeric values. */
+  private async pipeline(name: string, params: URLSearchParams): Promise<ApiBody> {
+    for (const key of params.keys()) if (key !== "limit" && key !== "token") throw new HttpError(400, `Unknown query parameter '${key}': expected limit`);
+    if (params.getAll("limit").length > 1) throw new HttpError(400, "Query parameter 'limit' is given more than once");
+    const raw = params.get("limit");
+    if (raw !== null && (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > MAX_LIMIT))
+      throw new HttpError(400, `Invalid limit '${raw}': expected a whole number from 1 to ${MAX_LIMIT}`);
+    const series = await pipelineSeries(this.source, name, raw === null ? 100 : Number(raw));
+    if (!series.runs.length) throw new HttpError(404, `No runs of pipeline '${name}'`);
+    return series;
+  }
+
+  /** `/api/filters`: the values the runs list's filters offer. */
+  private async filters(): Promise<ApiBody> {
+    const fromStore = await this.source.runFilterOptions?.();
+    const sorted = (values: Iterable<string>) => [...new Set(values)].sort();
+    let options = fromStore;
+    if (!options) {
+      const runs = await this.source.listRuns({ limit: MAX_LIMIT, offset: 0 });
+      options = { pipelines: sorted(runs.map((r) => r.pipeline)), stacks: sorted(runs.map((r) => r.stack)) };
+    }
+    const registered = (await this.source.listStacks()).map((s) => s.name);
+    return { pipelines: options.pipelines, statuses: RUN_STATUSES, stacks: sorted([...options.stacks, ...registered]) };
+  }
+
+  /** `/api/compare?a=<run>&b=<run>`: two runs side by side. */
+  private async compare(params: URLSearchParams): Promise<ApiBody> {
+    for (const key of params.keys()) if (!["a", "b", "token"].includes(key)) throw new HttpError(400, `Unknown query parameter '${key}': expected a and b`);
+    const ids = ["a", "b"].map((key) => {
+      const values = params.getAll(key);
+      if (values.length !== 1 || !values[0]) throw new HttpError(400, `Query parameter '${key}' must name one run (its id or name)`);
+      return values[0];
+    });
+    const [a, b] = await Promise.all(ids.map((id) => this.findRun(id!)));
+    return compareRuns(this.source, a!, b!);
   }
 
   private async findRun(id: string): Promise<RunRecord> {
@@ -90,11 +149,46 @@ export class ApiRoutes {
     };
   }
 
+  private async findStep(run: RunRecord, stepId: string) {
+    const step = (await this.source.listSteps(run.id)).find((s) => s.stepId === stepId);
+    if (!step) throw new HttpError(404, `Run '${run.name}' has no step '${stepId}'`);
+    return step;
+  }
+
+  /** The end of a step's log (at most {@link LOG_LIMIT} bytes; `truncated` says when there is more before it). */
   private async logs(id: string, stepId: string): Promise<ApiBody> {
     const run = await this.findRun(id);
-    const steps = await this.source.listSteps(run.id);
-    const step = steps.find((s) => s.stepId === stepId);
-    if (!step) throw new HttpError(404, `Run '${run.name}' has no step '${stepId}'`);
-    return { runId: run.id, stepId, status: step.status, logs: await this.source.readStepLogs(run, stepId) };
+    const step = await this.findStep(run, stepId);
+    const tail = logTail(await this.source.readStepLogs(run, stepId));
+    return { runId: run.id, stepId, status: step.status, ...tail, limit: LOG_LIMIT };
+  }
+
+  /**
+   * One output of a step and a preview of its start (at most {@link PREVIEW_LIMIT}
+   * bytes), read through the run's artifact store. Only artifacts the store
+   * records for this step are read: a name never becomes a path.
+   */
+  private async output(id: string, stepId: string, output: string): Promise<ApiBody> {
+    const run = await this.findRun(id);
+    const step = await this.findStep(run, stepId);
+    const artifactId = step.outputs[output];
+    if (artifactId === undefined) throw new HttpError(404, `Step '${stepId}' of run '${run.name}' has no output '${output}'`);
+    const artifact = (await this.source.listArtifacts(run.id)).find((a) => a.id === artifactId);
+    // A cached step's outputs belong to the run it reused them from.
+    const origin = artifact ?? (step.cachedFrom && (await this.source.listArtifacts(step.cachedFrom.runId)).find((a) => a.id === artifactId));
+    if (!origin) throw new HttpError(404, `The artifact of output '${output}' of step '${stepId}' is not recorded`);
+    const producer = origin.runId === run.id ? run : await this.source.getRun(origin.runId);
+    const head = producer && this.source.readOutput ? await this.source.readOutput(producer, origin, PREVIEW_LIMIT).catch(() => undefined) : undefined;
+    const preview = head
+      ? { file: head.file, ...previewOf(head.file, head.bytes, head.size) }
+      : { file: null, kind: "unavailable", text: "The artifact cannot be read from its artifact store.", truncated: false };
+    return {
+      runId: run.id,
+      stepId,
+      output,
+      artifact: { id: origin.id, runId: origin.runId, materializer: origin.materializer, dataType: origin.dataType, size: origin.size, sha256: origin.sha256 },
+      preview,
+      limit: PREVIEW_LIMIT,
+    };
   }
 }

@@ -44,6 +44,50 @@ export interface RunDetail {
   steps: StepView[];
 }
 
+export interface LogsView {
+  logs: string;
+  status: string;
+  truncated: boolean;
+  size: number;
+  limit: number;
+}
+
+export interface OutputView {
+  output: string;
+  artifact: { id: string; runId: string; materializer: string; dataType: string; size: number; sha256: string };
+  preview: { file: string | null; kind: "json" | "text" | "binary" | "unavailable"; text: string; truncated: boolean };
+  limit: number;
+}
+
+interface ComparedStepSide {
+  status: string;
+  durationMs: number | null;
+  attempt: number;
+  cached: boolean;
+}
+
+export interface CompareView {
+  a: RunView;
+  b: RunView;
+  parameters: Array<{ key: string; a: unknown; b: unknown; same: boolean }>;
+  config: Array<{ key: string; a: unknown; b: unknown; same: boolean }>;
+  steps: Array<{ stepId: string; a: ComparedStepSide | null; b: ComparedStepSide | null }>;
+  outputs: Array<{ stepId: string; output: string; a: { sha256: string; size: number } | null; b: { sha256: string; size: number } | null; same: boolean }>;
+}
+
+export interface PipelineSeries {
+  pipeline: string;
+  runs: Array<{ id: string; name: string; status: string; created: string; durationMs: number | null; values: Record<string, number> }>;
+  metrics: string[];
+}
+
+export interface PipelineSummary {
+  name: string;
+  runs: number;
+  more: boolean;
+  latest: RunView | null;
+}
+
 export interface RunPage {
   runs: RunView[];
   limit: number;
@@ -71,7 +115,13 @@ export const api = {
   stop: (id: string) => post<{ stopping: boolean }>(`/api/runs/${encodeURIComponent(id)}/stop`),
   runs: (query: URLSearchParams) => getJson<RunPage>(`/api/runs?${query}`),
   run: (id: string) => getJson<RunDetail>(`/api/runs/${encodeURIComponent(id)}`),
-  logs: (id: string, step: string) => getJson<{ logs: string; status: string }>(`/api/runs/${encodeURIComponent(id)}/steps/${encodeURIComponent(step)}/logs`),
+  logs: (id: string, step: string) => getJson<LogsView>(`/api/runs/${encodeURIComponent(id)}/steps/${encodeURIComponent(step)}/logs`),
+  output: (id: string, step: string, output: string) =>
+    getJson<OutputView>(`/api/runs/${encodeURIComponent(id)}/steps/${encodeURIComponent(step)}/outputs/${encodeURIComponent(output)}`),
+  compare: (a: string, b: string) => getJson<CompareView>(`/api/compare?${new URLSearchParams({ a, b })}`),
+  filters: () => getJson<{ pipelines: string[]; statuses: string[]; stacks: string[] }>("/api/filters"),
+  pipelines: () => getJson<{ pipelines: PipelineSummary[] }>("/api/pipelines"),
+  pipeline: (name: string) => getJson<PipelineSeries>(`/api/pipelines/${encodeURIComponent(name)}`),
   stacks: () => getJson<{ stacks: StackSummary[] }>("/api/stacks"),
   components: () => getJson<{ components: ComponentSummary[] }>("/api/components"),
 };

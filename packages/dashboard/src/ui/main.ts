@@ -1,5 +1,7 @@
 import "./style.css";
 import { fill, h } from "./dom.js";
+import { comparePage } from "./pages/compare-page.js";
+import { pipelinePage, pipelinesPage } from "./pages/pipelines-page.js";
 import { runPage } from "./pages/run-page.js";
 import { runsPage } from "./pages/runs-page.js";
 import { stacksPage } from "./pages/stacks-page.js";
@@ -16,6 +18,9 @@ async function route(): Promise<void> {
   try {
     if (parts[0] === "runs" && parts[1]) leave = await runPage(root, parts[1], searchParams);
     else if (parts[0] === "stacks") leave = await stacksPage(root);
+    else if (parts[0] === "pipelines" && parts[1]) leave = await pipelinePage(root, parts[1], searchParams);
+    else if (parts[0] === "pipelines") leave = await pipelinesPage(root);
+    else if (parts[0] === "compare") leave = await comparePage(root, searchParams);
     else leave = await runsPage(root, searchParams);
   } catch (error) {
     fill(root, h("p", { class: "error" }, (error as Error).message));

@@ -5,6 +5,7 @@ import {
   isFinalStatus,
   type RunStatus,
   type RunStore,
+  recordStepResult,
   type StepOutcome,
   type StepResultFile,
   type StepRunRecord,
@@ -62,8 +63,8 @@ export async function readLiveRecord(artifactStore: BaseArtifactStore, runId: st
 
 /** Copies a step's record and artifacts into the client's store, so `runs describe` shows them. */
 export async function copyStepFile(store: RunStore, file: StepResultFile): Promise<void> {
-  for (const artifact of file.artifacts) await store.putArtifact(artifact);
-  await store.putStepRun(file.step);
+  // One transaction where the store has them; the store numbers the named versions and merges the run metadata.
+  await recordStepResult(store, file.step, file.artifacts);
 }
 
 /** Run status of an execution status. */

@@ -106,6 +106,17 @@ export async function up(opts: UpOptions): Promise<void> {
   refuseSecond(file);
   if (opts.detach) return detach(file, port, host);
 
+  // Signal handlers go in before anything listens: a Ctrl+C or `stackyard down` at any moment from here on
+  // closes the server and forgets the state file, and a second signal during shutdown cannot kill the process.
+  const stopSignal = new Promise<void>((resolve) => {
+    process.on("SIGINT", () => resolve());
+    process.on("SIGTERM", () => resolve());
+  });
+  let stopping = false;
+  void stopSignal.then(() => {
+    stopping = true;
+  });
+
   const { startDashboard } = await loadDashboard();
   const { ProjectDashboardSource } = await import("../../client/dashboard-source.js");
   const project: Project = openProject();
@@ -116,6 +127,11 @@ export async function up(opts: UpOptions): Promise<void> {
     if (error.code === "EADDRNOTAVAIL" || error.code === "ENOTFOUND") throw new ConfigError(`Cannot listen on ${quoteInput(host)}: no such address here`);
     throw error;
   });
+  if (stopping) {
+    await dashboard.close();
+    project.close();
+    return;
+  }
   writeFileSync(file, JSON.stringify({ pid: process.pid, url: dashboard.url, started: new Date().toISOString() } satisfies DashboardState), { mode: 0o600 });
   if (dashboard.exposed) {
     info(
@@ -126,10 +142,7 @@ export async function up(opts: UpOptions): Promise<void> {
   info("Stackyard dashboard: open the URL above. Press Ctrl+C to stop.");
   if (opts.open !== false) openBrowser(dashboard.url);
 
-  await new Promise<void>((resolve) => {
-    process.once("SIGINT", resolve);
-    process.once("SIGTERM", resolve);
-  });
+  await stopSignal;
   await dashboard.close();
   if (readState(file)?.pid === process.pid) rmSync(file, { force: true });
   project.close();

@@ -13,6 +13,7 @@ interface RunCommandOptions {
   stack?: string;
   cache?: boolean;
   param?: string[];
+  tag?: string[];
   quiet?: boolean;
 }
 
@@ -62,6 +63,7 @@ export async function runCommand(source: string, opts: RunCommandOptions): Promi
         ...(opts.runName !== undefined ? { runName: opts.runName } : {}),
         ...(opts.cache === false ? { enableCache: false } : {}),
         ...(Object.keys(parameters).length ? { parameters } : {}),
+        ...(opts.tag?.length ? { tags: opts.tag } : {}),
         ...(opts.quiet ? { quiet: true } : {}),
       },
       loaded,

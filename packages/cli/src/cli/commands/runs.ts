@@ -39,12 +39,12 @@ function parseStatus(raw: string | undefined): RunRecord["status"] | undefined {
   throw new ConfigError(`Invalid --status ${quoteInput(raw)}: a run's status is one of ${RUN_STATUSES.join(", ")}`);
 }
 
-export async function listRuns(opts: { json?: boolean; pipeline?: string; status?: string; limit?: string }): Promise<void> {
+export async function listRuns(opts: { json?: boolean; pipeline?: string; status?: string; tag?: string; limit?: string }): Promise<void> {
   const limit = parseLimit(opts.limit);
   const status = parseStatus(opts.status);
   await withProject(async (project) => {
     const store = new SqliteRunStore(project.db);
-    const runs = await store.listRuns({ pipeline: opts.pipeline, status, limit });
+    const runs = await store.listRuns({ pipeline: opts.pipeline, status, limit, ...(opts.tag !== undefined ? { tag: opts.tag } : {}) });
     const reconciled = await Promise.all(runs.map((r) => reapDeadRun(store, r)));
     if (opts.json) printJson(reconciled);
     else
@@ -57,9 +57,10 @@ export async function listRuns(opts: { json?: boolean; pipeline?: string; status
           stack: r.stack,
           started: r.started ?? r.created,
           duration: duration(r.started, r.ended),
+          tags: (r.tags ?? []).join(", "),
         })),
-        ["id", "name", "pipeline", "status", "stack", "started", "duration"],
-        "No runs yet.",
+        ["id", "name", "pipeline", "status", "stack", "started", "duration", ...(reconciled.some((r) => r.tags?.length) ? ["tags"] : [])],
+        opts.tag !== undefined || opts.pipeline !== undefined || status !== undefined ? "No runs match." : "No runs yet.",
       );
   });
 }
@@ -75,7 +76,16 @@ export async function describeRun(idOrName: string, opts: { json?: boolean }): P
       steps.flatMap((s) =>
         Object.entries(s.outputs).map(async ([output, id]) => {
           const artifact = byId.get(id) ?? (await store.getArtifact(id));
-          return { step: s.stepId, output, uri: artifact?.uri, materializer: artifact?.materializer, size: artifact?.size, sha256: artifact?.sha256 };
+          return {
+            step: s.stepId,
+            output,
+            artifact: artifact?.name === undefined ? "" : `${artifact.name}:${artifact.version}`,
+            uri: artifact?.uri,
+            materializer: artifact?.materializer,
+            size: artifact?.size,
+            sha256: artifact?.sha256,
+            ...(artifact?.metadata ? { metadata: artifact.metadata } : {}),
+          };
         }),
       ),
     );
@@ -93,8 +103,22 @@ export async function describeRun(idOrName: string, opts: { json?: boolean }): P
       started: run.started,
       ended: run.ended,
       duration: duration(run.started, run.ended),
+      ...(run.tags?.length ? { tags: run.tags.join(", ") } : {}),
       ...(run.error ? { error: run.error } : {}),
     });
+    const metadataLines = [
+      ...Object.entries(run.metadata ?? {}).map(([key, value]) => ({ of: "run", key, value })),
+      ...steps.flatMap((s) => Object.entries(s.metadata ?? {}).map(([key, value]) => ({ of: s.stepId, key, value }))),
+      ...outputs.flatMap((o) => Object.entries(o.metadata ?? {}).map(([key, value]) => ({ of: `${o.step}.${o.output}`, key, value }))),
+    ];
+    if (metadataLines.length) {
+      const { formatMetadataValue } = await import("@stackyard/core");
+      process.stdout.write("\nMetadata:\n");
+      printTable(
+        metadataLines.map((m) => ({ ...m, value: formatMetadataValue(m.value) })),
+        ["of", "key", "value"],
+      );
+    }
     process.stdout.write("\nSteps:\n");
     printTable(
       steps.map((s) => ({
@@ -110,7 +134,7 @@ export async function describeRun(idOrName: string, opts: { json?: boolean }): P
     process.stdout.write("\nArtifacts:\n");
     printTable(
       outputs.map((o) => ({ ...o, sha256: o.sha256?.slice(0, 12) })),
-      ["step", "output", "materializer", "size", "sha256", "uri"],
+      ["step", "output", "artifact", "materializer", "size", "sha256", "uri"],
       "  (none)",
     );
   });
@@ -159,5 +183,113 @@ export async function stopRun(idOrName: string): Promise<void> {
     const { stopRunNow } = await import("../../client/reconcile.js");
     await stopRunNow(project, store, run);
     info(`Stopping run '${run.name}'.`);
+  });
+}
+
+/** `stackyard runs tag RUN TAG... [--remove TAG...]`. */
+export async function tagRun(idOrName: string, add: string[], opts: { remove?: string[] }): Promise<void> {
+  const { checkTags } = await import("@stackyard/core");
+  const adding = checkTags(add, "stackyard runs tag");
+  const removing = checkTags(opts.remove ?? [], "--remove");
+  if (!adding.length && !removing.length)
+    throw new ConfigError("Nothing to do: give tags to add, or --remove TAG", { hint: "For example `stackyard runs tag my-run baseline`." });
+  await withProject(async (project) => {
+    const store = new SqliteRunStore(project.db);
+    const run = await store.getRun(idOrName);
+    if (!run) throw new NotFoundError(`No run '${idOrName}'`, { hint: "List runs with `stackyard runs list`." });
+    await store.tag({ run: run.id }, adding, removing);
+    const tags = (await store.getRun(run.id))?.tags ?? [];
+    info(`Run '${run.name}' tags: ${tags.length ? tags.join(", ") : "(none)"}.`);
+  });
+}
+
+/** One line of `runs compare`: what, and its value in each run. */
+interface ComparedRow {
+  section: string;
+  key: string;
+  a: unknown;
+  b: unknown;
+  same: boolean;
+}
+
+/** `stackyard runs compare A B`: parameters, metadata, step statuses and durations, and output contents side by side. */
+export async function compareRuns(a: string, b: string, opts: { json?: boolean; all?: boolean }): Promise<void> {
+  await withProject(async (project) => {
+    const store = new SqliteRunStore(project.db);
+    const runs = [await findRun(project, store, a), await findRun(project, store, b)] as const;
+    const details = await Promise.all(
+      runs.map(async (run) => {
+        const snapshot = await store.getSnapshot(run.snapshotId);
+        const steps = await store.listStepRuns(run.id);
+        const artifacts = new Map<string, { label: string; sha256: string }>();
+        for (const step of steps) {
+          for (const [output, id] of Object.entries(step.outputs)) {
+            const artifact = await store.getArtifact(id);
+            if (artifact)
+              artifacts.set(`${step.stepId}.${output}`, {
+                label: artifact.name === undefined ? "" : `${artifact.name}:${artifact.version}`,
+                sha256: artifact.sha256,
+              });
+          }
+        }
+        return { run, snapshot, steps: new Map(steps.map((s) => [s.stepId, s])), artifacts };
+      }),
+    );
+    const [x, y] = details as [(typeof details)[0], (typeof details)[0]];
+    const rows: ComparedRow[] = [];
+    const add = (section: string, key: string, va: unknown, vb: unknown) => {
+      const same = JSON.stringify(va) === JSON.stringify(vb);
+      rows.push({ section, key, a: va, b: vb, same });
+    };
+    const keys = (p: object | undefined, q: object | undefined) => [...new Set([...Object.keys(p ?? {}), ...Object.keys(q ?? {})])].sort();
+    add("run", "pipeline", x.run.pipeline, y.run.pipeline);
+    add("run", "status", x.run.status, y.run.status);
+    add("run", "stack", x.run.stack, y.run.stack);
+    add("run", "duration", duration(x.run.started, x.run.ended), duration(y.run.started, y.run.ended));
+    add("run", "tags", (x.run.tags ?? []).join(", "), (y.run.tags ?? []).join(", "));
+    const px = x.snapshot?.pipeline.parameters;
+    const py = y.snapshot?.pipeline.parameters;
+    for (const key of keys(px, py)) add("parameter", key, px?.[key], py?.[key]);
+    for (const step of [...new Set([...x.steps.keys(), ...y.steps.keys()])]) {
+      const sx = x.snapshot?.steps.find((s) => s.id === step)?.parameters;
+      const sy = y.snapshot?.steps.find((s) => s.id === step)?.parameters;
+      for (const key of keys(sx, sy)) add("parameter", `${step}.${key}`, sx?.[key], sy?.[key]);
+    }
+    for (const key of keys(x.run.metadata, y.run.metadata)) add("metadata", key, x.run.metadata?.[key], y.run.metadata?.[key]);
+    for (const step of [...new Set([...x.steps.keys(), ...y.steps.keys()])]) {
+      const sx = x.steps.get(step);
+      const sy = y.steps.get(step);
+      add("step", step, sx?.status, sy?.status);
+      for (const key of keys(sx?.metadata, sy?.metadata)) add("metadata", `${step}.${key}`, sx?.metadata?.[key], sy?.metadata?.[key]);
+    }
+    for (const output of [...new Set([...x.artifacts.keys(), ...y.artifacts.keys()])].sort()) {
+      const ox = x.artifacts.get(output);
+      const oy = y.artifacts.get(output);
+      rows.push({
+        section: "output",
+        key: output,
+        a: ox?.label ?? ox?.sha256.slice(0, 12),
+        b: oy?.label ?? oy?.sha256.slice(0, 12),
+        same: ox?.sha256 === oy?.sha256,
+      });
+    }
+    if (opts.json) {
+      printJson({ a: { id: x.run.id, name: x.run.name }, b: { id: y.run.id, name: y.run.name }, rows });
+      return;
+    }
+    const { formatMetadataValue } = await import("@stackyard/core");
+    const text = (v: unknown) => (v === undefined ? "-" : formatMetadataValue(v as never));
+    const shown = opts.all ? rows : rows.filter((r) => !r.same || r.section === "run");
+    printTable(
+      shown.map((r) => ({
+        what: `${r.section} ${r.key}`,
+        [x.run.name]: text(r.a),
+        [y.run.name === x.run.name ? `${y.run.name} (b)` : y.run.name]: text(r.b),
+        "": r.same ? "" : "≠",
+      })),
+      ["what", x.run.name, y.run.name === x.run.name ? `${y.run.name} (b)` : y.run.name, ""],
+    );
+    const hidden = rows.length - shown.length;
+    if (hidden) info(`${hidden} equal row(s) hidden; --all shows them.`);
   });
 }

@@ -12,19 +12,40 @@ function json(value: unknown): HTMLPreElement {
   return h("pre", { class: "json" }, JSON.stringify(value, null, 2));
 }
 
-function formatSize(bytes?: number): string {
+export function formatSize(bytes?: number): string {
   if (bytes === undefined) return "";
-  return bytes < 1024 ? `${bytes} B` : `${(bytes / 1024).toFixed(1)} KiB`;
+  if (bytes < 1024) return `${bytes} B`;
+  return bytes < 1024 * 1024 ? `${(bytes / 1024).toFixed(1)} KiB` : `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }
 
-/** The step panel: status, timings, error, outputs and captured logs. */
+/** An output's preview (JSON, text or a hex dump of its start), fetched when drawn. */
+function outputPreview(runId: string, stepId: string, output: string): HTMLElement {
+  const body = h("pre", { class: "preview" }, "loading…");
+  const note = h("p", { class: "note" });
+  api
+    .output(runId, stepId, output)
+    .then((r) => {
+      body.textContent = r.preview.text;
+      body.setAttribute("data-kind", r.preview.kind);
+      if (r.preview.truncated) note.textContent = `The first ${formatSize(r.limit)} of ${formatSize(r.artifact.size)} (truncated).`;
+    })
+    .catch((e: Error) => {
+      body.textContent = e.message;
+    });
+  return h("div", { class: "output-preview", "data-output": output }, h("h4", {}, output), body, note);
+}
+
+/** The step panel: status, attempts, cache origin, timings, error, outputs with previews, and the end of its log. */
 async function stepPanel(runId: string, step: StepView | undefined, stepId: string): Promise<HTMLElement> {
   if (!step) return h("section", { class: "step-panel", "data-step": stepId }, h("h2", {}, stepId), h("p", { class: "empty" }, "Not started yet."));
   const logs = h("pre", { class: "logs" }, "loading…");
+  const logNote = h("p", { class: "note logs-note" });
   api
     .logs(runId, step.stepId)
     .then((r) => {
       logs.textContent = r.logs || "(no output)";
+      if (r.truncated) logNote.textContent = `Truncated: the last ${formatSize(r.limit)} of ${formatSize(r.size)}.`;
+      logs.scrollTop = logs.scrollHeight;
     })
     .catch((e: Error) => {
       logs.textContent = e.message;
@@ -43,10 +64,12 @@ async function stepPanel(runId: string, step: StepView | undefined, stepId: stri
         step.cachedFrom
           ? h(
               "a",
-              { href: `/runs/${encodeURIComponent(step.cachedFrom.runId)}?step=${encodeURIComponent(step.cachedFrom.stepId)}` },
-              step.cachedFrom.runId.slice(0, 8),
+              { href: `/runs/${encodeURIComponent(step.cachedFrom.runId)}?step=${encodeURIComponent(step.cachedFrom.stepId)}`, class: "cache-origin" },
+              `run ${step.cachedFrom.runId.slice(0, 8)}, step ${step.cachedFrom.stepId}`,
             )
-          : undefined,
+          : step.status === "completed"
+            ? "not cached: this run computed it"
+            : undefined,
       ],
     ]),
     step.error ? h("pre", { class: "error" }, step.error) : null,
@@ -55,7 +78,7 @@ async function stepPanel(runId: string, step: StepView | undefined, stepId: stri
       ? h(
           "table",
           { class: "outputs" },
-          h("thead", {}, h("tr", {}, ...["Output", "Materializer", "Type", "Size", "SHA-256", "URI"].map((c) => h("th", {}, c)))),
+          h("thead", {}, h("tr", {}, ...["Output", "Materializer", "Type", "Size", "SHA-256"].map((c) => h("th", {}, c)))),
           h(
             "tbody",
             {},
@@ -67,14 +90,15 @@ async function stepPanel(runId: string, step: StepView | undefined, stepId: stri
                 h("td", {}, a.materializer ?? ""),
                 h("td", {}, a.dataType ?? ""),
                 h("td", {}, formatSize(a.size)),
-                h("td", { class: "mono" }, a.sha256?.slice(0, 12) ?? ""),
-                h("td", { class: "mono" }, a.uri ?? ""),
+                h("td", { class: "mono", title: a.sha256 ?? "" }, a.sha256?.slice(0, 12) ?? ""),
               ),
             ),
           ),
         )
       : h("p", { class: "empty" }, "No outputs recorded."),
+    ...step.artifacts.map((a) => outputPreview(runId, step.stepId, a.output)),
     h("h3", {}, "Logs"),
+    logNote,
     logs,
   );
 }

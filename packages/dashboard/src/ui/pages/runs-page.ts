@@ -2,13 +2,23 @@ import { api, type RunView } from "../api-client.js";
 import { duration, fill, h, statusBadge, when } from "../dom.js";
 import { liveEvents } from "../live-events.js";
 
-const STATUSES = ["", "initializing", "running", "completed", "cached", "failed", "skipped", "retrying", "stopped"];
 const FILTERS = ["pipeline", "status", "stack"] as const;
 
-function runRow(run: RunView): HTMLTableRowElement {
+/** Runs ticked for comparison, kept across live row updates. */
+const picked: string[] = [];
+
+function runRow(run: RunView, onPick: () => void): HTMLTableRowElement {
+  const box = h("input", { type: "checkbox", class: "pick", "aria-label": `compare ${run.name}`, checked: picked.includes(run.id) });
+  box.addEventListener("change", () => {
+    const at = picked.indexOf(run.id);
+    if (box.checked && at === -1) picked.push(run.id);
+    if (!box.checked && at !== -1) picked.splice(at, 1);
+    onPick();
+  });
   return h(
     "tr",
     { "data-run": run.id },
+    h("td", {}, box),
     h("td", {}, h("a", { href: `/runs/${encodeURIComponent(run.id)}` }, run.name)),
     h("td", {}, run.pipeline),
     h("td", { class: "run-status" }, statusBadge(run.status)),
@@ -18,10 +28,16 @@ function runRow(run: RunView): HTMLTableRowElement {
   );
 }
 
-function filterForm(params: URLSearchParams): HTMLFormElement {
-  const input = (name: string) => h("input", { name, value: params.get(name) ?? "", placeholder: name });
-  const status = h("select", { name: "status" }, ...STATUSES.map((s) => h("option", { value: s, selected: params.get("status") === s }, s || "any status")));
-  return h(
+type FilterOptions = { pipelines: string[]; statuses: string[]; stacks: string[] };
+
+/** Filters as menus of the values the store holds; choosing one reloads the list. */
+function filterForm(params: URLSearchParams, options: FilterOptions): HTMLFormElement {
+  const menu = (name: (typeof FILTERS)[number], values: string[], any: string) => {
+    const current = params.get(name) ?? "";
+    const all = current && !values.includes(current) ? [...values, current] : values;
+    return h("select", { name, "aria-label": name }, h("option", { value: "" }, any), ...all.map((v) => h("option", { value: v, selected: v === current }, v)));
+  };
+  const form = h(
     "form",
     {
       class: "filters",
@@ -33,11 +49,12 @@ function filterForm(params: URLSearchParams): HTMLFormElement {
         dispatchEvent(new PopStateEvent("popstate"));
       },
     },
-    input("pipeline"),
-    status,
-    input("stack"),
-    h("button", { type: "submit" }, "Filter"),
+    menu("pipeline", options.pipelines, "any pipeline"),
+    menu("status", options.statuses, "any status"),
+    menu("stack", options.stacks, "any stack"),
   );
+  form.addEventListener("change", () => form.requestSubmit());
+  return form;
 }
 
 function pageLink(params: URLSearchParams, offset: number, label: string): HTMLAnchorElement {
@@ -54,8 +71,19 @@ export async function runsPage(root: HTMLElement, params: URLSearchParams): Prom
     const value = params.get(key);
     if (value) query.set(key, value);
   }
-  const page = await api.runs(query);
-  const body = h("tbody", {}, ...page.runs.map(runRow));
+  const [page, options] = await Promise.all([api.runs(query), api.filters()]);
+  picked.splice(0);
+  const compare = h("a", { class: "button compare-link disabled", href: "/compare" }, "Compare");
+  const onPick = () => {
+    // The last two ticked: the earlier pick on the left.
+    const pair = picked.slice(-2);
+    compare.classList.toggle("disabled", pair.length !== 2);
+    compare.textContent = pair.length === 2 ? "Compare the two selected" : "Compare (select two)";
+    compare.setAttribute("href", pair.length === 2 ? `/compare?${new URLSearchParams({ a: pair[0]!, b: pair[1]! })}` : "/compare");
+  };
+  onPick();
+  const row = (run: RunView) => runRow(run, onPick);
+  const body = h("tbody", {}, ...page.runs.map(row));
   const pager = h(
     "div",
     { class: "pagers" },
@@ -65,12 +93,12 @@ export async function runsPage(root: HTMLElement, params: URLSearchParams): Prom
   fill(
     root,
     h("h1", {}, "Runs"),
-    filterForm(params),
+    h("div", { class: "toolbar" }, filterForm(params, options), compare),
     page.runs.length
       ? h(
           "table",
           { class: "runs" },
-          h("thead", {}, h("tr", {}, ...["Run", "Pipeline", "Status", "Stack", "Started", "Duration"].map((c) => h("th", {}, c)))),
+          h("thead", {}, h("tr", {}, ...["", "Run", "Pipeline", "Status", "Stack", "Started", "Duration"].map((c) => h("th", {}, c)))),
           body,
         )
       : h("p", { class: "empty" }, "No runs match. Run a pipeline with `stackyard run`."),
@@ -78,9 +106,9 @@ export async function runsPage(root: HTMLElement, params: URLSearchParams): Prom
   );
   return liveEvents.subscribe({
     run: (run) => {
-      const row = body.querySelector(`tr[data-run="${CSS.escape(run.id)}"]`);
-      if (row) row.replaceWith(runRow(run));
-      else if (page.offset === 0 && FILTERS.every((f) => !params.get(f) || params.get(f) === run[f])) body.prepend(runRow(run));
+      const existing = body.querySelector(`tr[data-run="${CSS.escape(run.id)}"]`);
+      if (existing) existing.replaceWith(row(run));
+      else if (page.offset === 0 && FILTERS.every((f) => !params.get(f) || params.get(f) === run[f])) body.prepend(row(run));
     },
   });
 }
