@@ -94,12 +94,41 @@ describe("stackyard flavor init", () => {
         ].sort(),
       );
       const manifest = JSON.parse(readFileSync(join(project, f.dir, "package.json"), "utf8"));
+      // Installable from the registry: an ES module, zod from the installing project (peer) and for its own build and tests (dev).
+      expect(manifest.type).toBe("module");
       expect(manifest.peerDependencies["@stackyard/core"]).toMatch(/^\^\d+\.\d+\.\d+/);
+      expect(manifest.peerDependencies.zod).toMatch(/^\^4\./);
+      expect(manifest.devDependencies.zod).toBe(manifest.peerDependencies.zod);
+      expect(manifest.devDependencies["@stackyard/conformance"]).toBe(manifest.peerDependencies["@stackyard/core"]);
       expect(manifest.dependencies).toBeUndefined();
+      const tsconfig = JSON.parse(readFileSync(join(project, f.dir, "tsconfig.json"), "utf8"));
+      expect(tsconfig.compilerOptions).toMatchObject({ module: "NodeNext", strict: true });
+      expect(tsconfig.include).toEqual(["src", "test"]);
+      // The README says how to test against Stackyard packages that are not published yet.
+      const readme = readFileSync(join(project, f.dir, "README.md"), "utf8");
+      expect(readme).toMatch(/npm pack --pack-destination \.\.\/stackyard-tarballs -w @stackyard\/core -w @stackyard\/conformance/);
+      expect(readme).toMatch(/npm install --save-dev \S+stackyard-core-\*\.tgz \S+stackyard-conformance-\*\.tgz/);
       expect(manifest.stackyard.flavors).toEqual([
         { name: f.name, type: f.type.replaceAll("-", "_"), source: `stackyard-${f.type}-${f.name.replaceAll("_", "-")}#${f.flavorExport}` },
       ]);
     }
+  });
+
+  it("makes the folder its --help names when no --dir is given", () => {
+    const help = cli(project, ["flavor", "init", "--help"]);
+    expect(help.code, help.stderr).toBe(0);
+    // Commander wraps long descriptions.
+    const text = help.stdout.replace(/\s+/g, " ");
+    const named = /--dir <dir> folder to create \(default: [^)]*e\.g\. \.\/([\w-]+)\)/.exec(text);
+    expect(named, help.stdout).not.toBeNull();
+    expect(text).toMatch(/--package <name> npm package name \(default: [^)]*e\.g\. stackyard-orchestrator-my-runner\)/);
+    const where = join(project, "help-check");
+    mkdirSync(where);
+    const made = cli(where, ["flavor", "init", "my_runner", "--type", "orchestrator"]);
+    expect(made.code, made.stderr).toBe(0);
+    expect(readdirSync(where)).toEqual([named![1]]);
+    expect(JSON.parse(readFileSync(join(where, named![1]!, "package.json"), "utf8")).name).toBe(named![1]);
+    removeProject(where);
   });
 
   it("builds each package with tsup into a light flavor module and a separate implementation", async () => {
@@ -120,7 +149,7 @@ describe("stackyard flavor init", () => {
     for (const [i, f] of FLAVORS.entries()) expect(checks[i]!.code, `${f.dir}: ${checks[i]!.output}`).toBe(0);
   });
 
-  it("passes its generated tests: the conformance suites of orchestrators and artifact stores", async () => {
+  it("passes its generated tests: the conformance suites of orchestrators, artifact stores and container registries", async () => {
     const runs = await Promise.all(FLAVORS.map((f) => sh(join(project, f.dir), "npx", ["--no", "--", "vitest", "run", "--root", ".", "--reporter=verbose"])));
     for (const [i, f] of FLAVORS.entries()) {
       const { code, output } = runs[i]!;
@@ -130,6 +159,7 @@ describe("stackyard flavor init", () => {
     }
     expect(runs[0]!.output).toContain("orchestrator conformance: my_runner");
     expect(runs[1]!.output).toContain("artifact store conformance: my_files");
+    expect(runs[2]!.output).toContain("container registry conformance: my_registry");
   });
 
   it("registers by source path and runs a pipeline on a stack of the new orchestrator and artifact store", () => {

@@ -71,8 +71,8 @@ export function buildProgram(version: string): Command {
     .description("create a flavor package: flavor, implementation, conformance test, build")
     .argument("<name>", "flavor name, e.g. my_runner")
     .requiredOption("-t, --type <type>", "orchestrator, artifact-store or container-registry")
-    .option("--dir <dir>", "folder to create (default: ./stackyard-<type>-<name>)")
-    .option("--package <name>", "npm package name (default: stackyard-<type>-<name>)")
+    .option("--dir <dir>", "folder to create (default: the package name without its @scope, e.g. ./stackyard-orchestrator-my-runner)")
+    .option("--package <name>", "npm package name (default: stackyard-<type>-<name> with _ as -, e.g. stackyard-orchestrator-my-runner)")
     .action(async (name, opts) => (await commands.flavorInit()).flavorInit(name, opts));
 
   return program;

@@ -10,9 +10,9 @@ import { info } from "../output.js";
 export interface FlavorInitOptions {
   /** orchestrator, artifact-store or container-registry. */
   type?: string;
-  /** Folder to create; default `./<package name>`. */
+  /** Folder to create; default `./<package name without its @scope>`, e.g. `./stackyard-orchestrator-my-runner`. */
   dir?: string;
-  /** npm package name; default `stackyard-<type>-<name>`. */
+  /** npm package name; default `stackyard-<type>-<name>` with `_` as `-`. */
   package?: string;
 }
 

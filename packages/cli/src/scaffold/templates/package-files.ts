@@ -139,9 +139,37 @@ During development, register it by file instead:
 ## Develop
 
 \`\`\`sh
+npm install
 npm run build   # tsup: dist/index.js and dist/implementation.js with types
-npm test        # vitest
+npm test        # vitest: the conformance kit against your ${n.cliType.replaceAll("-", " ")}
 npm run lint    # tsc, publint, attw
 \`\`\`
+
+The package is an ES module (\`"type": "module"\`). \`zod\` is a peer
+dependency, like \`@stackyard/core\`: the project that installs your flavor
+provides the one copy that the CLI checks configs with; both are also dev
+dependencies here so that the build and the tests find them.
+
+## Test against unpublished Stackyard packages
+
+To try a Stackyard version that is not on the registry (a branch, a fix),
+pack its packages into tarballs and install those instead:
+
+\`\`\`sh
+# in a Stackyard checkout, once built (npm install && npm run build):
+mkdir -p ../stackyard-tarballs
+npm pack --pack-destination ../stackyard-tarballs -w @stackyard/core -w @stackyard/conformance
+
+# here, before the first npm install (the registry may not have these versions):
+npm install --save-dev ../path/to/stackyard-tarballs/stackyard-core-*.tgz ../path/to/stackyard-tarballs/stackyard-conformance-*.tgz
+npm run build && npm test
+\`\`\`
+
+\`npm install\` of a \`.tgz\` records it in \`devDependencies\` as
+\`file:...tgz\`; the peer ranges stay as they are. Put the version ranges back
+before you publish. To register the flavor with an unpublished CLI as well,
+pack \`stackyard\` with the packages it depends on
+(\`-w stackyard -w @stackyard/orchestrator-local -w @stackyard/dashboard\`) and
+install those tarballs in the project that uses the flavor.
 `;
 }
