@@ -3,6 +3,7 @@ import { createRequire } from "node:module";
 import { dirname } from "node:path";
 import { StoreError } from "@stackyard/core/errors";
 import type BetterSqlite3 from "better-sqlite3";
+import { waitForLocks } from "./lock-wait.js";
 import { MIGRATIONS } from "./migrations.js";
 
 export type Database = BetterSqlite3.Database;
@@ -17,6 +18,8 @@ const require = createRequire(import.meta.url);
  * file outside `init`, a damaged file) is reported and left byte for byte as
  * it was: nothing is written before the file is known to be ours.
  * A new store's folder is made 0700 and its database 0600.
+ * Writes wait for another process's write lock, saying so, for a bounded
+ * time (see {@link waitForLocks}).
  */
 export function openDatabase(file: string, options: { create: boolean; readonly?: boolean }): Database {
   if (existsSync(file) && !statSync(file).isFile()) {
@@ -58,7 +61,7 @@ export function openDatabase(file: string, options: { create: boolean; readonly?
       })
     );
   }
-  return db;
+  return waitForLocks(db, file);
 }
 
 /** The tables every Stackyard schema version has. */
