@@ -2,6 +2,7 @@ import { readFileSync, statSync } from "node:fs";
 import { basename } from "node:path";
 import { StoreError } from "@stackyard/core/errors";
 import type BetterSqlite3 from "better-sqlite3";
+import { isNotWritable, NotWritableError, storeNotWritable } from "./not-writable.js";
 
 type Database = BetterSqlite3.Database;
 
@@ -70,12 +71,15 @@ function describeHolder(file: string): string {
  * bounded wait (STACKYARD_LOCK_TIMEOUT seconds, 60 by default) with one
  * message naming the store file and, when known, the process holding it.
  * Statements outside a transaction and whole transactions are retried: a
- * write refused for the lock has changed nothing.
+ * write refused for the lock has changed nothing. A write refused because a
+ * file or folder of the store is read-only says which one and how to fix it;
+ * on a store opened `readOnly`, every write is refused before it starts.
  */
-export function waitForLocks(db: Database, file: string): Database {
+export function waitForLocks(db: Database, file: string, options: { readOnly?: boolean } = {}): Database {
   db.pragma(`busy_timeout = ${STEP_MS}`);
   let noticed = false;
-  const retrying = <T>(attempt: () => T): T => {
+  const retrying = <T>(attempt: () => T, writes = true): T => {
+    if (options.readOnly && writes) throw storeNotWritable(file, new Error("it is open for reading only"));
     if (db.inTransaction) return attempt();
     const started = Date.now();
     const limit = lockWaitMs();
@@ -83,7 +87,9 @@ export function waitForLocks(db: Database, file: string): Database {
       try {
         return attempt();
       } catch (error) {
-        if (!isBusy(error) || db.inTransaction) throw error;
+        if (db.inTransaction || error instanceof NotWritableError) throw error;
+        if (isNotWritable(error)) throw storeNotWritable(file, error);
+        if (!isBusy(error)) throw error;
         const waited = Date.now() - started;
         if (waited >= limit) {
           throw new StoreError(
@@ -113,15 +119,16 @@ export function waitForLocks(db: Database, file: string): Database {
   const transaction = db.transaction.bind(db);
   db.transaction = ((fn: (...args: unknown[]) => unknown) => {
     const t = transaction(fn);
+    // A deferred transaction may only read: its writes are refused statement by statement.
     const wrap =
-      (f: (...args: unknown[]) => unknown) =>
+      (f: (...args: unknown[]) => unknown, writes: boolean) =>
       (...args: unknown[]) =>
-        retrying(() => f(...args));
-    return Object.assign(wrap(t), {
-      default: wrap(t.default),
-      deferred: wrap(t.deferred),
-      immediate: wrap(t.immediate),
-      exclusive: wrap(t.exclusive),
+        retrying(() => f(...args), writes);
+    return Object.assign(wrap(t, false), {
+      default: wrap(t.default, false),
+      deferred: wrap(t.deferred, false),
+      immediate: wrap(t.immediate, true),
+      exclusive: wrap(t.exclusive, true),
     });
   }) as typeof db.transaction;
 
@@ -131,4 +138,20 @@ export function waitForLocks(db: Database, file: string): Database {
     return db;
   }) as typeof db.exec;
   return db;
+}
+
+/**
+ * Refuses, naming what is not writable, when `db` cannot take a write: tries
+ * one inside a transaction that is always rolled back.
+ */
+export function checkStoreWritable(db: Database): void {
+  const rollback = new Error("rollback");
+  try {
+    db.transaction(() => {
+      db.prepare("INSERT INTO settings (key, value) VALUES ('write_check', '') ON CONFLICT(key) DO NOTHING").run();
+      throw rollback;
+    }).immediate();
+  } catch (error) {
+    if (error !== rollback) throw error;
+  }
 }
