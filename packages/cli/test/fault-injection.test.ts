@@ -100,10 +100,8 @@ describe("a runner killed at random points", () => {
 
       // Killed before it recorded the run: there is nothing to mark, and the rerun runs every step.
       const listed = cli(dir, ["runs", "describe", name, "--json"]);
-      const killed: RunJson =
-        listed.code === 0
-          ? (JSON.parse(listed.stdout) as RunJson)
-          : (expect(listed.stderr).toMatch(/No run/), { id: "", status: "never recorded", steps: [], artifacts: [] });
+      if (listed.code !== 0) expect(listed.stderr).toMatch(/No run/);
+      const killed: RunJson = listed.code === 0 ? (JSON.parse(listed.stdout) as RunJson) : { id: "", status: "never recorded", steps: [], artifacts: [] };
       const finished = killed.steps.filter((s) => s.status === "completed").map((s) => s.stepId);
       outcomes.push(`${afterMs} ms: ${killed.status}, ${finished.length} finished`);
       if (killed.status !== "completed" && killed.status !== "never recorded") {
