@@ -66,6 +66,7 @@ describe("bad input never changes the store", () => {
       ["orchestrator", "flavor", "register", "./flavors/demo-flavor.ts#DemoOrchestratorFlavor"],
       ["orchestrator", "register", "demo_orch", "-f", "demo", "--token=abc"],
       ["stack", "register", "demo_stack", "-o", "demo_orch", "-a", "default"],
+      ["orchestrator", "flavor", "register", "./flavors/throwing-schema.ts#ThrowingSchemaFlavor"],
     ]) {
       const out = cli(dir, args);
       if (out.code !== 0) throw new Error(out.stderr);
@@ -259,6 +260,22 @@ describe("bad input never changes the store", () => {
       ["orchestrator", "flavor", "register", "./pipelines#x"],
       [/Cannot load '.\/pipelines': .*pipelines is a folder, not a file/],
       { never: [/dist\/|chunk-/] },
+    ],
+    // Flavor modules and schemas that misbehave
+    [
+      "a flavor config schema whose transform throws",
+      ["orchestrator", "register", "x", "-f", "throwing", "--size=3"],
+      [/Invalid config for orchestrator 'x' \(flavor throwing\): its config schema failed: size 3 is not a power of two/],
+    ],
+    [
+      "a flavor module that calls process.exit(0) while imported",
+      ["orchestrator", "flavor", "register", "./flavors/exits-on-import.ts#flavor"],
+      [/Cannot load '\.\/flavors\/exits-on-import\.ts' \(.*flavors\/exits-on-import\.ts\): it calls process\.exit\(0\) while being imported/],
+    ],
+    [
+      "a flavor module whose top-level await never settles",
+      ["orchestrator", "flavor", "register", "./flavors/never-settles.ts#flavor"],
+      [/Cannot load '\.\/flavors\/never-settles\.ts' \(.*flavors\/never-settles\.ts\): its top-level await never settled/],
     ],
     // Secret values read from a file, standard input or a variable that are not there.
     [

@@ -1,4 +1,4 @@
-import { execFile } from "node:child_process";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { chmodSync, closeSync, copyFileSync, openSync, readFileSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
@@ -136,4 +136,53 @@ describe("a file that is not a Stackyard store is left as it was", () => {
     expect(out.stderr).toMatch(/damaged|not a Stackyard store/);
     expect(out.stderr).not.toMatch(/Unexpected error|at .*\.js:\d+/);
   });
+});
+
+describe("a store another process is writing", () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = newProject("locked-store");
+  });
+  afterAll(() => removeProject(dir));
+
+  /** A separate process holding the store's write lock until it is killed; resolves once it holds it. */
+  async function holdWriteLock(file: string): Promise<ChildProcess> {
+    const script = `const D = require(${JSON.stringify(require.resolve("better-sqlite3"))}); const db = new D(${JSON.stringify(file)}); db.exec("BEGIN IMMEDIATE"); console.log("locked"); setInterval(() => {}, 1000);`;
+    const holder = spawn(process.execPath, ["-e", script], { stdio: ["ignore", "pipe", "inherit"] });
+    await new Promise<void>((resolve, reject) => {
+      holder.stdout!.once("data", () => resolve());
+      holder.once("exit", (code) => reject(new Error(`the lock holder exited with ${code}`)));
+    });
+    return holder;
+  }
+
+  it("reads go on; a write says it waits, then gives up with exit 2 naming the store and the holder, nothing written", async () => {
+    const file = join(dir, ".stackyard", "stackyard.db");
+    const holder = await holdWriteLock(file);
+    try {
+      const before = storeContent(dir);
+      const list = cli(dir, ["stack", "list"], { STACKYARD_LOCK_TIMEOUT: "3" });
+      expect(list.code, list.stderr).toBe(0);
+      expect(list.stdout).toContain("default");
+
+      const out = await run(process.execPath, [cliPath, "orchestrator", "register", "while_locked", "-f", "local"], {
+        cwd: dir,
+        env: { ...process.env, STACKYARD_STORE: "", FORCE_COLOR: "0", STACKYARD_LOCK_TIMEOUT: "3" },
+      }).then(
+        () => ({ code: 0, stderr: "" }),
+        (error: { code: number; stderr: string }) => ({ code: error.code, stderr: error.stderr }),
+      );
+      expect(out.code, out.stderr).toBe(2);
+      const lines = out.stderr.trim().split("\n");
+      expect(lines[0]).toBe(`Waiting for the store ${file}: it is locked by another process (pid ${holder.pid}: node) (giving up after 3 s)`);
+      expect(out.stderr).toContain(`Error: The Stackyard store ${file} is locked by another process (pid ${holder.pid}: node)`);
+      expect(out.stderr).toMatch(/STACKYARD_LOCK_TIMEOUT/);
+      expect(out.stderr).not.toMatch(/Unexpected error|database is locked/);
+      expect(storeContent(dir)).toBe(before);
+    } finally {
+      holder.kill("SIGKILL");
+    }
+    const after = cli(dir, ["orchestrator", "register", "after_lock", "-f", "local"]);
+    expect(after.code, after.stderr).toBe(0);
+  }, 60_000);
 });

@@ -1,6 +1,6 @@
 import { mkdirSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { isAbsolute } from "node:path";
+import { isAbsolute, resolve } from "node:path";
 import {
   ArtifactStoreRunStore,
   BaseOrchestrator,
@@ -26,7 +26,7 @@ import {
 import { assertEngineReachable, connectDocker, EngineUnreachableError, prepareStepImages, resolveDockerHost } from "@stackyard/image-builder";
 import type Docker from "dockerode";
 import { type DockerOrchestratorConfig, type DockerOrchestratorSettings, dockerOrchestratorCapabilities, dockerOrchestratorSettingsSchema } from "./index.js";
-import { projectMounts, resolveVolume } from "./mounts.js";
+import { prepareSecretsMask, projectMounts, resolveVolume } from "./mounts.js";
 import { RUN_LABEL, runContainer, STEP_LABEL } from "./step-container.js";
 
 /** An image a group of steps runs in, and where the project sits in it. */
@@ -182,6 +182,7 @@ export class DockerOrchestrator extends BaseOrchestrator<DockerOrchestratorConfi
             database,
             localArtifactRoot,
             configuredArtifactPath: typeof configured === "string" ? configured : undefined,
+            secretsMask: prepareSecretsMask(resolve(database, "..")),
           })
         : // Without the client's store the step keeps its records in the artifact store (STACKYARD_ARTIFACT_STORE): mount a local one.
           localArtifactRoot

@@ -1,3 +1,4 @@
+import { closeSync, existsSync, openSync, writeSync } from "node:fs";
 import { isAbsolute, join, posix, relative, resolve } from "node:path";
 
 /** What decides where a step container must see the project's store and artifacts. */
@@ -12,6 +13,36 @@ export interface ProjectMountInput {
   localArtifactRoot?: string | undefined;
   /** The artifact store's `path` as configured (may be relative to the source root). */
   configuredArtifactPath?: string | undefined;
+  /**
+   * A host file holding no secrets (`{}`), mounted read-only over every place
+   * the container would otherwise see the project's `secrets.json`.
+   */
+  secretsMask?: string | undefined;
+}
+
+/** The name of the project's secrets file, next to its database. */
+const SECRETS_FILE = "secrets.json";
+/** The file mounted over it in step containers: an empty set of secrets. */
+const SECRETS_MASK = "step-secrets.json";
+
+/**
+ * Makes `<store folder>/step-secrets.json` (`{}`) and, when there is none yet,
+ * an empty `secrets.json` (so the engine never creates the mount point itself,
+ * as root), both 0600. Returns the mask's path.
+ */
+export function prepareSecretsMask(storeFolder: string): string {
+  for (const name of [SECRETS_FILE, SECRETS_MASK]) {
+    const file = join(storeFolder, name);
+    if (existsSync(file)) continue;
+    try {
+      const fd = openSync(file, "wx", 0o600);
+      writeSync(fd, "{}");
+      closeSync(fd);
+    } catch (error) {
+      if ((error as { code?: string }).code !== "EEXIST") throw error;
+    }
+  }
+  return join(storeFolder, SECRETS_MASK);
 }
 
 function inside(child: string, parent: string): boolean {
@@ -25,7 +56,10 @@ function inside(child: string, parent: string): boolean {
  * container, because the store and the snapshot record absolute host paths
  * (the local artifact store's root, artifact URIs, `STACKYARD_STORE`). The
  * `.stackyard` folder is also mounted where the image has the source root, so
- * paths relative to the source root resolve to the same files.
+ * paths relative to the source root resolve to the same files. Wherever the
+ * container would see the project's `secrets.json`, `secretsMask` (no
+ * secrets) is mounted over it read-only: a step never reads a connector's or
+ * a component's secrets.
  */
 export function projectMounts(input: ProjectMountInput): string[] {
   const binds = new Map<string, string>();
@@ -45,6 +79,14 @@ export function projectMounts(input: ProjectMountInput): string[] {
       const inContainer = posix.join(input.containerSourceRoot, configured);
       if (!inside(inContainer, posix.join(input.containerSourceRoot, ".stackyard"))) add(root, inContainer);
     }
+  }
+  if (input.secretsMask) {
+    // Only over files that exist: a missing mount point would be made by the engine, as root, in the project.
+    const projectSecrets = existsSync(join(stackyardDir, SECRETS_FILE))
+      ? [join(stackyardDir, SECRETS_FILE), posix.join(input.containerSourceRoot, ".stackyard", SECRETS_FILE)]
+      : [];
+    const masked = [...projectSecrets, join(databaseDir, SECRETS_FILE)];
+    for (const target of masked) if (!binds.has(target)) binds.set(target, `${input.secretsMask}:${target}:ro`);
   }
   return [...binds.values()];
 }

@@ -143,6 +143,32 @@ describe("docker orchestrator, through the stackyard CLI", () => {
     expect(seen.step_setting).toBe("yes");
   }, 300_000);
 
+  it("never shows a step the project's secrets file, where the project or the store is mounted", () => {
+    ok(
+      cli(dir, [
+        "service-connector",
+        "register",
+        "probe_conn",
+        "--type",
+        "aws",
+        "--auth_method=secret-key",
+        "--region=eu-west-1",
+        "--access_key_id=AKIAPROBEPROBEPROBE",
+        "--secret_access_key=probe-s3cret-value",
+      ]),
+      "connector register",
+    );
+    expect(readFileSync(join(dir, ".stackyard", "secrets.json"), "utf8")).toContain("probe-s3cret-value");
+    const result = ok(cli(dir, ["run", "./pipelines/probe.ts#secretsPipeline"]), "secrets run");
+    const line = /secrets (\{.*\})/.exec(result.stderr)?.[1];
+    expect(line, result.stderr).toBeDefined();
+    expect(result.stdout + result.stderr).not.toContain("probe-s3cret-value");
+    expect(JSON.parse(line!)).toEqual({ in_source_root: "{}", next_to_store: "{}" });
+    // The host's file is as it was.
+    expect(readFileSync(join(dir, ".stackyard", "secrets.json"), "utf8")).toContain("probe-s3cret-value");
+    ok(cli(dir, ["service-connector", "delete", "probe_conn"]), "connector delete");
+  }, 300_000);
+
   it("fails a step killed for memory with the limit in the error, and removes its container", async () => {
     const result = cli(dir, ["run", "./pipelines/probe.ts#oomPipeline", "-c", "configs/probe.yaml"]);
     expect(result.code, result.stderr).toBe(1);

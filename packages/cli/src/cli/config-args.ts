@@ -4,6 +4,13 @@ import { quoteInput } from "./quote-input.js";
 /** Keys that would change what an object is rather than add a value to it. */
 const RESERVED_KEYS = new Set(["__proto__", "constructor", "prototype"]);
 
+const bareKeysOf = new WeakMap<object, Set<string>>();
+
+/** The keys of `values` (as {@link parseConfigArgs} made it) given as a bare `--key`, without a value. */
+export function bareKeys(values: Record<string, string>): ReadonlySet<string> {
+  return bareKeysOf.get(values) ?? new Set();
+}
+
 /**
  * Reads `--key=value` and `--key value` pairs that a command passes through
  * to a flavor's config. Keys are config field names as the flavor spells
@@ -15,6 +22,8 @@ const RESERVED_KEYS = new Set(["__proto__", "constructor", "prototype"]);
 export function parseConfigArgs(args: readonly string[]): { values: Record<string, string>; rest: string[] } {
   const values: Record<string, string> = {};
   const rest: string[] = [];
+  const bare = new Set<string>();
+  bareKeysOf.set(values, bare);
   const put = (key: string, value: string) => {
     if (RESERVED_KEYS.has(key)) {
       throw new ConfigError(`Invalid config key --${key}: '${key}' cannot be a config key`, {
@@ -37,7 +46,10 @@ export function parseConfigArgs(args: readonly string[]): { values: Record<strin
     const eq = arg.indexOf("=");
     if (eq > 2) put(arg.slice(2, eq), arg.slice(eq + 1));
     else if (i + 1 < args.length && !args[i + 1]!.startsWith("--")) put(arg.slice(2), args[++i]!);
-    else put(arg.slice(2), "true");
+    else {
+      put(arg.slice(2), "true");
+      bare.add(arg.slice(2));
+    }
   }
   return { values, rest };
 }

@@ -9,6 +9,8 @@ import {
   resolvePipelineSource,
 } from "@stackyard/core";
 import { importModuleFor } from "../source/load-source.js";
+import { checkStoreWritable } from "../store/lock-wait.js";
+import { checkArtifactFolderWritable } from "../store/not-writable.js";
 import { openProject, type Project } from "../store/open-project.js";
 import { SqliteRunStore } from "../store/sqlite-run-store.js";
 import { type LoadedStack, loadStack } from "./load-stack.js";
@@ -61,6 +63,10 @@ export async function runPipelineInProject(project: Project, pipeline: Pipeline,
     ...(options.enableCache !== undefined ? { enableCache: options.enableCache } : {}),
     ...(options.tags?.length ? { tags: options.tags } : {}),
   });
+
+  // Refuse before anything is written when the store or a local artifact folder is read-only.
+  checkStoreWritable(project.db);
+  if (stack.artifactStore.scheme === "file") checkArtifactFolderWritable(stack.artifactStore.path);
 
   const runName = formatRunName(snapshot.run_name_template);
   const reporter = new RunReporter(

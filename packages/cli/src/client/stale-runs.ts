@@ -1,5 +1,6 @@
 import { hostname } from "node:os";
 import type { RunRecord, RunStore } from "@stackyard/core";
+import { NotWritableError } from "../store/not-writable.js";
 
 const ACTIVE = new Set(["initializing", "running", "retrying"]);
 
@@ -23,9 +24,14 @@ export async function reapDeadRun(store: RunStore, run: RunRecord): Promise<RunR
   if (!ACTIVE.has(run.status) || !run.pid || run.host !== hostname() || isAlive(run.pid)) return run;
   const ended = new Date().toISOString();
   const error = `the process running it (pid ${run.pid}) ended without finishing the run`;
-  for (const step of await store.listStepRuns(run.id)) {
-    if (ACTIVE.has(step.status)) await store.putStepRun({ ...step, status: "failed", error, ended });
+  try {
+    for (const step of await store.listStepRuns(run.id)) {
+      if (ACTIVE.has(step.status)) await store.putStepRun({ ...step, status: "failed", error, ended });
+    }
+    await store.updateRun(run.id, { status: "failed", error, ended });
+  } catch (cause) {
+    // A read-only store is still read: show the truth, record it when it can be written.
+    if (!(cause instanceof NotWritableError)) throw cause;
   }
-  await store.updateRun(run.id, { status: "failed", error, ended });
   return { ...run, status: "failed", error, ended };
 }

@@ -23,7 +23,62 @@ export async function importSourceModule(module: string, sourceRoot: string): Pr
   return pending;
 }
 
+/** Modules being imported: named if the process runs out of work while one of them is still pending. */
+const importing = new Set<string>();
+let watchingExit = false;
+const realExit = process.exit;
+/** Codes given to process.exit() while modules were being imported. */
+const exitCalls: Array<number | string> = [];
+
+/**
+ * A module whose top-level await never settles leaves Node nothing to run,
+ * and Node would exit with code 13 and a bare warning: say which module it
+ * was and exit 2 instead.
+ */
+function watchUnsettledImports(): void {
+  if (watchingExit) return;
+  watchingExit = true;
+  process.on("beforeExit", () => {
+    if (!importing.size) return;
+    const [first] = importing;
+    process.stderr.write(`Error: Cannot load ${first}: its top-level await never settled, so the module never finished loading\n`);
+    process.stderr.write("  Make every promise the module awaits at its top level settle (or move the waiting into a function called later).\n");
+    importing.clear();
+    realExit(2);
+  });
+}
+
+/**
+ * Imports `specifier`; a module that calls process.exit() while it is being
+ * imported is refused, naming it, instead of ending the command silently.
+ */
+async function guardedImport(specifier: string, label: string): Promise<Record<string, unknown>> {
+  watchUnsettledImports();
+  if (importing.size === 0) {
+    process.exit = ((code?: number | string | null) => {
+      exitCalls.push(code ?? 0);
+      throw new Error(`process.exit(${code ?? 0}) called while a module was being imported`);
+    }) as typeof process.exit;
+  }
+  importing.add(label);
+  const calls = exitCalls.length;
+  try {
+    return (await import(specifier)) as Record<string, unknown>;
+  } catch (error) {
+    if (exitCalls.length > calls) {
+      throw new SourceError(`Cannot load ${label}: it calls process.exit(${exitCalls[calls]}) while being imported`, {
+        hint: "A module Stackyard loads must not end the process at import time: export what it defines and leave exiting to its caller.",
+      });
+    }
+    throw error;
+  } finally {
+    importing.delete(label);
+    if (importing.size === 0) process.exit = realExit;
+  }
+}
+
 async function load(module: string, isFile: boolean, sourceRoot: string): Promise<Record<string, unknown>> {
+  const label = `'${module}'${isFile ? ` (${resolve(sourceRoot, module)})` : ""}`;
   if (isFile) {
     const file = resolve(sourceRoot, module);
     if (!existsSync(file)) {
@@ -42,14 +97,15 @@ async function load(module: string, isFile: boolean, sourceRoot: string): Promis
     // Plain import first: fast for packages and .js files; TypeScript hooks only when needed.
     if (!isFile || /\.(c|m)?js$/.test(module)) {
       try {
-        return (await import(isFile ? specifier : resolvePackage(module, sourceRoot))) as Record<string, unknown>;
+        return await guardedImport(isFile ? specifier : resolvePackage(module, sourceRoot), label);
       } catch (error) {
         if (!isResolutionError(error)) throw error;
       }
     }
     await registerTypeScript(sourceRoot);
-    return (await import(specifier)) as Record<string, unknown>;
+    return await guardedImport(specifier, label);
   } catch (error) {
+    if (error instanceof SourceError) throw error;
     if (isResolutionError(error) && !isFile && looksLikeFile(module) && existsSync(resolve(sourceRoot, module))) {
       throw new SourceError(`Cannot load '${module}': no package of that name, but the project has a file there`, {
         hint: `Paths of files in the project start with ./ : write ./${module}.`,

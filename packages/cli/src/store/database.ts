@@ -1,9 +1,11 @@
-import { closeSync, existsSync, mkdirSync, openSync, statSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname } from "node:path";
 import { StoreError } from "@stackyard/core/errors";
 import type BetterSqlite3 from "better-sqlite3";
+import { waitForLocks } from "./lock-wait.js";
 import { MIGRATIONS } from "./migrations.js";
+import { firstUnwritable, isNotWritable, storeNotWritable } from "./not-writable.js";
 
 export type Database = BetterSqlite3.Database;
 
@@ -17,6 +19,8 @@ const require = createRequire(import.meta.url);
  * file outside `init`, a damaged file) is reported and left byte for byte as
  * it was: nothing is written before the file is known to be ours.
  * A new store's folder is made 0700 and its database 0600.
+ * Writes wait for another process's write lock, saying so, for a bounded
+ * time (see {@link waitForLocks}).
  */
 export function openDatabase(file: string, options: { create: boolean; readonly?: boolean }): Database {
   if (existsSync(file) && !statSync(file).isFile()) {
@@ -36,6 +40,12 @@ export function openDatabase(file: string, options: { create: boolean; readonly?
     });
   }
   const Driver = require("better-sqlite3") as typeof BetterSqlite3;
+  if (!options.create) {
+    // A store this process cannot write is opened for reading only, so that
+    // every write is refused before it starts, naming what is not writable.
+    const unwritable = firstUnwritable([file, `${file}-wal`, `${file}-shm`], [dirname(file)]);
+    if (unwritable) return waitForLocks(openReadOnly(Driver, file, undefined), file, { readOnly: true });
+  }
   let db: Database;
   try {
     db = new Driver(file, { fileMustExist: true, timeout: 10_000 });
@@ -51,12 +61,48 @@ export function openDatabase(file: string, options: { create: boolean; readonly?
   } catch (error) {
     db.close();
     if (error instanceof StoreError) throw error;
+    if (isNotWritable(error) && !options.create) return waitForLocks(openReadOnly(Driver, file, error), file, { readOnly: true });
     throw (
       storeFileError(error, file) ??
       new StoreError(`The Stackyard store at ${file} cannot be read: ${(error as Error).message}`, {
         hint: "The file is damaged or is not a Stackyard store. Move it away and run `stackyard init` to start a new one; it was left untouched.",
       })
     );
+  }
+  return waitForLocks(db, file);
+}
+
+/**
+ * A store whose file or folder this process cannot write (a read-only
+ * database file, a read-only `.stackyard/`), opened for reading only: reads
+ * keep working and any write is refused naming what is not writable. SQLite
+ * cannot read a WAL database in a folder where it may not create the WAL
+ * index; when the last writer left no WAL behind, the database file alone
+ * is the whole store, so it is read into memory.
+ */
+function openReadOnly(Driver: typeof BetterSqlite3, file: string, cause: unknown): Database {
+  let db: Database | undefined;
+  try {
+    db = new Driver(file, { fileMustExist: true, readonly: true, timeout: 10_000 });
+    db.prepare("SELECT count(*) FROM sqlite_master").get();
+  } catch (error) {
+    db?.close();
+    db = undefined;
+    const wal = `${file}-wal`;
+    if (!isNotWritable(error) || (existsSync(wal) && statSync(wal).size > 0)) throw storeNotWritable(file, cause);
+    const image = readFileSync(file);
+    // Bytes 18 and 19 say "WAL"; an image in memory is read as a rollback-journal database.
+    image[18] = 1;
+    image[19] = 1;
+    db = new Driver(image, { readonly: true });
+  }
+  try {
+    refuseForeign(db, file);
+    if ((db.pragma("user_version", { simple: true }) as number) !== MIGRATIONS.length) throw storeNotWritable(file, cause);
+    db.pragma("foreign_keys = ON");
+  } catch (error) {
+    db.close();
+    throw error;
   }
   return db;
 }

@@ -21,7 +21,14 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[], where: string)
 
 /** Parses `value` with `schema`, throwing a {@link ConfigError} that names `where`. */
 export function parseConfig<S extends z.ZodType>(schema: S, value: unknown, where: string, hint?: string): z.output<S> {
-  const result = schema.safeParse(value);
+  let result: z.ZodSafeParseResult<z.output<S>>;
+  try {
+    result = schema.safeParse(value) as z.ZodSafeParseResult<z.output<S>>;
+  } catch (error) {
+    // A refine or transform of the schema threw instead of reporting an issue.
+    const message = error instanceof Error ? error.message : String(error);
+    throw new ConfigError(`Invalid config for ${where}: its config schema failed: ${message.split("\n")[0]}`, hint === undefined ? undefined : { hint });
+  }
   if (!result.success) {
     throw new ConfigError(formatIssues(result.error.issues, where), hint === undefined ? undefined : { hint });
   }
