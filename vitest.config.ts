@@ -25,6 +25,8 @@ const alias = readdirSync(`${root}packages`).flatMap((dir) => {
 // Files that drive real engines (Docker, the registry, moto, state machines
 // executed against moto) or pack every package: the "integration" project.
 // Everything else is "unit" and runs on every supported Node (tools/src/ci).
+// The fault-injection test is here too: it kills runners at many points and
+// is about the store, not about Node, so it runs once.
 const integration = [
   "examples/custom-orchestrator/test/readme.test.ts",
   "examples/quickstart/test/quickstart-s3.test.ts",
@@ -32,6 +34,7 @@ const integration = [
   "packages/connector-aws/test/conformance.test.ts",
   "packages/connector-aws/test/connector.test.ts",
   "packages/connector-aws/test/secrets.test.ts",
+  "packages/cli/test/fault-injection.test.ts",
   "packages/container-registry-ecr/test/conformance.test.ts",
   "packages/container-registry-ecr/test/ecr-registry.test.ts",
   "packages/dashboard/test/*.test.ts",
