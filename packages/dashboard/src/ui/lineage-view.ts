@@ -2,17 +2,17 @@ import { Graph, layout } from "@dagrejs/dagre";
 import type { LineageView } from "./api-client.js";
 import { svg } from "./dom.js";
 
-const NODE_WIDTH = 190;
+const NODE_WIDTH = 270;
 const NODE_HEIGHT = 44;
 
 /**
- * A version's lineage as SVG, laid out by dagre left to right like the run
- * DAG: artifact versions (rounded) and the step runs that made or read them
+ * A version's lineage as SVG, laid out by dagre like the run DAG but top to
+ * bottom (default artifact names are long, and a lineage runs deep): artifact versions (rounded) and the step runs that made or read them
  * (square), each a link to its page.
  */
 export function lineageView(lineage: LineageView): SVGElement {
   const graph = new Graph();
-  graph.setGraph({ rankdir: "LR", nodesep: 18, ranksep: 48, marginx: 16, marginy: 16 });
+  graph.setGraph({ rankdir: "TB", nodesep: 20, ranksep: 28, marginx: 16, marginy: 16 });
   graph.setDefaultEdgeLabel(() => ({}));
   for (const node of lineage.nodes) graph.setNode(node.id, { width: NODE_WIDTH, height: NODE_HEIGHT });
   for (const edge of lineage.edges) if (graph.hasNode(edge.from) && graph.hasNode(edge.to)) graph.setEdge(edge.from, edge.to);
@@ -35,7 +35,7 @@ export function lineageView(lineage: LineageView): SVGElement {
     const d = points.map((p: { x: number; y: number }, i: number) => `${i ? "L" : "M"}${p.x},${p.y}`).join(" ");
     root.append(svg("path", { d, class: "edge", "marker-end": "url(#lineage-arrow)", "data-edge": `${edge.v}->${edge.w}` }));
   }
-  const clip = (text: string) => (text.length > 26 ? `${text.slice(0, 25)}…` : text);
+  const clip = (text: string) => (text.length > 32 ? `…${text.slice(-31)}` : text);
   for (const node of lineage.nodes) {
     const { x, y } = graph.node(node.id);
     const status = node.kind === "step" ? ` status-${node.status ?? "pending"}` : "";
