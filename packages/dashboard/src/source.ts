@@ -1,10 +1,12 @@
-import type { ArtifactRecord, RunRecord, RunStatus, StepRunRecord } from "@stackyard/core";
+import type { ArtifactNameSummary, ArtifactRecord, RunRecord, RunStatus, StepRunRecord } from "@stackyard/core";
 
 /** Filters and page of the runs list. */
 export interface RunListQuery {
   pipeline?: string | undefined;
   status?: RunStatus | undefined;
   stack?: string | undefined;
+  /** Only runs carrying this tag. */
+  tag?: string | undefined;
   limit: number;
   offset: number;
 }
@@ -74,8 +76,26 @@ export interface DashboardSource {
    * in that store. Absent, the step panel shows no previews.
    */
   readOutput?(run: RunRecord, artifact: ArtifactRecord, maxBytes: number): Promise<OutputHead | undefined>;
-  /** The pipelines and stacks the store's runs name, sorted; absent, the newest runs are read for them. */
-  runFilterOptions?(): Promise<{ pipelines: string[]; stacks: string[] }>;
+  /** The pipelines, stacks and run tags the store's runs name, sorted; absent, the newest runs are read for them. */
+  runFilterOptions?(): Promise<{ pipelines: string[]; stacks: string[]; tags?: string[] | undefined }>;
+  /** Artifact names containing `name`, with a version tagged `tag`, sorted by name. Absent (with the other artifact calls), the dashboard has no artifact pages. */
+  listArtifactNames?(query: { name?: string | undefined; tag?: string | undefined; limit: number }): Promise<ArtifactNameSummary[]>;
+  /** Versions of one artifact name, newest first. */
+  listArtifactVersions?(name: string, query: { limit: number; offset: number }): Promise<ArtifactRecord[]>;
+  /** One version of a name. */
+  findArtifactVersion?(name: string, version: number): Promise<ArtifactRecord | undefined>;
+  /** The artifact version with this id. */
+  getArtifact?(id: string): Promise<ArtifactRecord | undefined>;
+  /** The step runs that consumed an artifact version. */
+  listConsumers?(artifactId: string): Promise<StepRunRecord[]>;
+  /**
+   * The first `maxBytes` of one file the artifact records (a visualization's
+   * `uri`), read through the artifact store of the snapshot of `run`, the run
+   * that produced the artifact, with the file's full size; undefined when the
+   * URI is not in that store or the file is gone. The dashboard only passes
+   * URIs recorded on the artifact.
+   */
+  readArtifactFile?(run: RunRecord, artifact: ArtifactRecord, uri: string, maxBytes: number): Promise<{ bytes: Uint8Array; size: number } | undefined>;
   listStacks(): Promise<StackSummary[]>;
   listComponents(): Promise<ComponentSummary[]>;
   /** Asks an active run to stop (the one state-changing call); absent, the UI offers no Stop button. */

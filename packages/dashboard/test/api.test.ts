@@ -2,7 +2,7 @@
  * The dashboard's JSON API, served by the built `stackyard up` over a real
  * project that ran the CLI tests' fixture pipeline.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { copyFileSync, existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cli, newProject, removeProject } from "../../cli/test/cli-harness.js";
@@ -121,6 +121,7 @@ describe("stackyard up: the JSON API", () => {
       pipelines: ["hello"],
       statuses: ["initializing", "running", "completed", "cached", "failed", "skipped", "retrying", "stopped"],
       stacks: ["default", "demo_stack"],
+      tags: [],
     });
     expect((await get("/api/filters?pipeline=x")).status).toBe(400);
   });
@@ -330,8 +331,14 @@ describe("stackyard up: the JSON API", () => {
       "/compare?a=first&b=second",
       "/api/stacks",
       "/api/components",
+      "/api/filters",
+      "/api/artifacts",
+      "/api/artifacts/hello.sum_numbers.total",
+      "/api/artifacts/hello.sum_numbers.total/1",
       "/runs",
       "/stacks",
+      "/artifacts",
+      "/artifacts/hello.sum_numbers.total/1",
       `/runs/${run.run.id}`,
       "/ui/app.js",
       "/ui/app.css",
@@ -346,6 +353,148 @@ describe("stackyard up: the JSON API", () => {
       expect(body).not.toContain(CONNECTOR_SECRET);
       expect(body).not.toContain(COMPONENT_SECRET);
     }
+  });
+});
+
+describe("stackyard up: tags, metadata and artifacts in the API", () => {
+  let dir: string;
+  let server: RunningDashboard;
+  const get = async (path: string) => {
+    const res = await fetch(`${server.origin}${path}`, { headers: { authorization: `Bearer ${server.token}` } });
+    const body = Buffer.from(await res.arrayBuffer());
+    return { status: res.status, headers: res.headers, body, text: body.toString("utf8"), json: () => JSON.parse(body.toString("utf8")) };
+  };
+
+  beforeAll(async () => {
+    dir = newProject("dashboard-artifacts");
+    copyFileSync(new URL("./fixtures/catalog.ts", import.meta.url), join(dir, "pipelines", "catalog.ts"));
+    for (const args of [
+      ["run", "./pipelines/hello.ts#hello", "--run-name", "plain"],
+      ["run", "./pipelines/catalog.ts#catalog", "--run-name", "cat1", "-p", "n=2", "--tag", "nightly"],
+      ["run", "./pipelines/catalog.ts#catalog", "--run-name", "cat2", "-p", "n=4", "--tag", "nightly", "--tag", "best"],
+      ["artifact", "tag", "catalog_rows:2", "production"],
+    ]) {
+      const out = cli(dir, args);
+      if (out.code !== 0) throw new Error(`stackyard ${args.join(" ")}: ${out.stderr}`);
+    }
+    server = await startUp(dir);
+  });
+
+  afterAll(async () => {
+    await server?.stop();
+    if (dir) removeProject(dir);
+  });
+
+  it("filters runs by tag and offers the store's run tags", async () => {
+    const names = async (q: string) => (await get(`/api/runs?${q}`)).json().runs.map((r: { name: string }) => r.name);
+    expect(await names("tag=nightly")).toEqual(["cat2", "cat1"]);
+    expect(await names("tag=best")).toEqual(["cat2"]);
+    expect(await names("tag=nope")).toEqual([]);
+    expect((await get("/api/runs?tag=a&tag=b")).status).toBe(400);
+    expect((await get("/api/filters")).json().tags).toEqual(["best", "nightly"]);
+    const cat2 = (await get("/api/runs?tag=best")).json().runs[0];
+    expect(cat2.tags).toEqual(["nightly", "best"]);
+  });
+
+  it("gives a run's tags and metadata, each step's metadata, its outputs' versions and the versions it read", async () => {
+    const { run, steps } = (await get("/api/runs/cat2")).json();
+    expect(run.metadata).toEqual({ accuracy: 0.54, dataset: { $type: "uri", value: "s3://bucket/rows.csv" } });
+    const prepare = steps.find((s: { stepId: string }) => s.stepId === "prepare");
+    expect(prepare.metadata).toEqual({ prep_time: { $type: "duration", seconds: 75 }, kind: { $type: "dtype", value: "int64" } });
+    expect(prepare.artifacts).toEqual([expect.objectContaining({ output: "rows", name: "catalog_rows", version: 2, tags: ["production"] })]);
+    const report = steps.find((s: { stepId: string }) => s.stepId === "report");
+    expect(report.consumed).toEqual([{ input: "rows", id: prepare.artifacts[0].id, name: "catalog_rows", version: 2 }]);
+    expect(report.artifacts.map((a: { name: string; version: number }) => `${a.name}:${a.version}`).sort()).toEqual([
+      "catalog_chart:2",
+      "catalog_notes:2",
+      "catalog_page:2",
+      "catalog_table:2",
+    ]);
+  });
+
+  it("lists artifact names, filtered by name text and tag, and one name's versions newest first", async () => {
+    const { artifacts } = (await get("/api/artifacts")).json();
+    expect(artifacts.map((a: { name: string }) => a.name)).toContain("catalog_rows");
+    expect(artifacts.find((a: { name: string }) => a.name === "catalog_rows")).toMatchObject({ versions: 2, latest: { version: 2, tags: ["production"] } });
+    expect((await get("/api/artifacts?name=table")).json().artifacts.map((a: { name: string }) => a.name)).toEqual(["catalog_table"]);
+    expect((await get("/api/artifacts?tag=production")).json().artifacts.map((a: { name: string }) => a.name)).toEqual(["catalog_rows"]);
+    expect((await get("/api/artifacts?colour=red")).status).toBe(400);
+    const { versions } = (await get("/api/artifacts/catalog_rows")).json();
+    expect(versions.map((v: { version: number }) => v.version)).toEqual([2, 1]);
+    expect(versions[0]).toMatchObject({
+      run: { name: "cat2" },
+      stepId: "prepare",
+      metadata: { source: { $type: "uri", value: "https://example.com/rows.csv" } },
+    });
+    expect((await get("/api/artifacts/nope")).json()).toEqual({ error: "No artifact 'nope'" });
+  });
+
+  it("describes a version: producer, consumers and a lineage graph up and down", async () => {
+    const v = (await get("/api/artifacts/catalog_rows/2")).json();
+    expect(v.artifact).toMatchObject({ name: "catalog_rows", version: 2, size: expect.any(Number), sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(v.producer).toMatchObject({ run: { name: "cat2" }, stepId: "prepare", inputs: [] });
+    expect(v.consumers).toEqual([expect.objectContaining({ run: expect.objectContaining({ name: "cat2" }), stepId: "report", status: "completed" })]);
+    expect(v.consumers[0].outputs).toHaveLength(4);
+    const labels = v.lineage.nodes.map((n: { label: string }) => n.label).sort();
+    expect(labels).toEqual(["catalog_chart:2", "catalog_notes:2", "catalog_page:2", "catalog_rows:2", "catalog_table:2", "prepare", "report"]);
+    expect(v.lineage.nodes.find((n: { focus?: boolean }) => n.focus).label).toBe("catalog_rows:2");
+    expect(v.lineage.edges).toHaveLength(6);
+    // Upstream of a visual output: its step and the version that step read.
+    const chart = (await get("/api/artifacts/catalog_chart/1")).json();
+    expect(chart.producer.inputs).toEqual([expect.objectContaining({ input: "rows", name: "catalog_rows", version: 1 })]);
+    expect(chart.lineage.nodes.map((n: { label: string }) => n.label).sort()).toEqual(["catalog_chart:1", "catalog_rows:1", "prepare", "report"]);
+    for (const [path, status] of [
+      ["/api/artifacts/catalog_rows/9", 404],
+      ["/api/artifacts/catalog_rows/x", 400],
+      ["/api/artifacts/catalog_rows/0", 400],
+      ["/api/artifacts/catalog_rows/2?x=1", 400],
+    ] as const)
+      expect((await get(path)).status, path).toBe(status);
+  });
+
+  it("serves a version's visualizations from its artifact store, sandboxed: images and HTML as files, the rest as JSON", async () => {
+    const svg = await get("/api/artifacts/catalog_chart/2/visualizations/0/raw");
+    expect(svg.status).toBe(200);
+    expect(svg.headers.get("content-type")).toBe("image/svg+xml");
+    expect(svg.headers.get("content-security-policy")).toMatch(/^sandbox;/);
+    expect(svg.headers.get("x-content-type-options")).toBe("nosniff");
+    expect(svg.text).toContain("<rect");
+    const html = await get("/api/artifacts/catalog_page/2/visualizations/0/raw");
+    expect(html.headers.get("content-type")).toBe("text/html; charset=utf-8");
+    expect(html.headers.get("content-security-policy")).toMatch(/^sandbox;/);
+    const table = (await get("/api/artifacts/catalog_table/2/visualizations/0")).json();
+    expect(table).toMatchObject({ type: "csv", header: ["id", "label"], truncated: false });
+    expect(table.rows).toEqual([
+      ["1", "row 1, quoted"],
+      ["2", "row 2, quoted"],
+      ["3", "row 3, quoted"],
+      ["4", "row 4, quoted"],
+    ]);
+    const notes = (await get("/api/artifacts/catalog_notes/2/visualizations/0")).json();
+    expect(notes).toMatchObject({ type: "markdown", available: true });
+    expect(notes.text).toContain("# Report");
+    // The JSON rows' table view.
+    const rows = (await get("/api/artifacts/catalog_rows/2/visualizations/0")).json();
+    expect(rows.type).toBe("csv");
+    expect(rows.rows).toHaveLength(4);
+    // Only recorded visualizations, by index; markdown is not served as a file.
+    for (const path of [
+      "/api/artifacts/catalog_chart/2/visualizations/1/raw",
+      "/api/artifacts/catalog_chart/2/visualizations/..%2F..%2Fstackyard.db/raw",
+      "/api/artifacts/catalog_notes/2/visualizations/0/raw",
+      "/api/artifacts/catalog_chart/2/visualizations/0/other",
+    ]) {
+      const res = await get(path);
+      expect(res.status, path).toBe(404);
+      expect(Object.keys(res.json())).toEqual(["error"]);
+    }
+    expect(JSON.stringify(table)).not.toContain(dir);
+  });
+
+  it("charts a chosen run metadata key across a pipeline's runs", async () => {
+    const series = (await get("/api/pipelines/catalog")).json();
+    expect(series.metrics[0]).toBe("meta:accuracy");
+    expect(series.runs.map((r: { values: Record<string, number> }) => r.values["meta:accuracy"])).toEqual([0.52, 0.54]);
   });
 });
 

@@ -3,7 +3,7 @@
  * against `stackyard up` over a project that ran the fixture pipeline.
  * Screenshots go to .test-tmp/dashboard-screenshots/.
  */
-import { mkdirSync } from "node:fs";
+import { copyFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { chromiumArgs, ensureChromium } from "@stackyard/tools/engines";
 import { type Browser, chromium, type Page } from "playwright-core";
@@ -207,5 +207,145 @@ describe("the dashboard in Chromium", () => {
     await page.waitForSelector("table.stacks tr[data-stack='default']");
     expect(await page.textContent("table.components")).toContain("local");
     await page.screenshot({ path: join(shots, "stacks.png"), fullPage: true });
+  });
+});
+
+describe("tags, metadata and artifacts in Chromium", () => {
+  let dir: string;
+  let server: RunningDashboard;
+  let browser: Browser;
+  let page: Page;
+  const errors: string[] = [];
+
+  beforeAll(async () => {
+    const executablePath = await ensureChromium();
+    dir = newProject("dashboard-artifacts-browser");
+    copyFileSync(new URL("./fixtures/catalog.ts", import.meta.url), join(dir, "pipelines", "catalog.ts"));
+    for (const args of [
+      ["run", "./pipelines/hello.ts#hello", "--run-name", "plain"],
+      ["run", "./pipelines/catalog.ts#catalog", "--run-name", "cat1", "-p", "n=2", "--tag", "nightly"],
+      ["run", "./pipelines/catalog.ts#catalog", "--run-name", "cat2", "-p", "n=4", "--tag", "nightly", "--tag", "best"],
+      ["artifact", "tag", "catalog_rows:2", "production"],
+    ]) {
+      const out = cli(dir, args);
+      if (out.code !== 0) throw new Error(out.stderr);
+    }
+    server = await startUp(dir);
+    browser = await chromium.launch({ executablePath, args: [...chromiumArgs] });
+    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    page.on("pageerror", (e) => errors.push(e.message));
+    await page.goto(server.url);
+    mkdirSync(shots, { recursive: true });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+    if (dir) removeProject(dir);
+  });
+
+  it("filters the runs list by tag from a menu of the store's tags, and shows each run's tags", async () => {
+    await page.goto(`${server.origin}/runs`);
+    await page.waitForSelector("table.runs tbody tr");
+    expect(await page.$$eval("select[name='tag'] option", (os) => os.map((o) => o.textContent))).toEqual(["any tag", "best", "nightly"]);
+    expect(await page.$$eval("tr:has(a:text('cat2')) td.run-tags .tag", (ts) => ts.map((t) => t.textContent))).toEqual(["nightly", "best"]);
+    await page.selectOption("select[name='tag']", "nightly");
+    await page.waitForURL((url) => url.searchParams.get("tag") === "nightly");
+    await page.waitForFunction(() => document.querySelectorAll("table.runs tbody tr").length === 2);
+    expect(await page.$$eval("table.runs tbody tr td:nth-child(2) a", (as) => as.map((a) => a.textContent))).toEqual(["cat2", "cat1"]);
+    // A tag chip filters by its tag.
+    await page.click("tr:has(a:text('cat2')) td.run-tags a.tag:text('best')");
+    await page.waitForFunction(() => document.querySelectorAll("table.runs tbody tr").length === 1);
+    expect(new URL(page.url()).searchParams.get("tag")).toBe("best");
+  });
+
+  it("shows a run's tags and typed metadata, a step's metadata, inputs and output versions linking to their pages", async () => {
+    await page.goto(`${server.origin}/runs/cat2?step=report`);
+    await page.waitForSelector("table.metadata[aria-label='run metadata']");
+    expect(await page.textContent("table[aria-label='run metadata'] tr[data-key='accuracy'] td")).toBe("0.54");
+    // An s3:// URI is no link; an https one is.
+    expect(await page.$("table[aria-label='run metadata'] tr[data-key='dataset'] a")).toBeNull();
+    expect(await page.textContent("table[aria-label='run metadata'] tr[data-key='dataset'] code.meta-uri")).toBe("s3://bucket/rows.csv");
+    expect(await page.$$eval(".run-header .run-tags .tag", (ts) => ts.map((t) => t.textContent))).toEqual(["nightly", "best"]);
+    await page.waitForSelector(".step-panel[data-step='report'] table.inputs");
+    expect(await page.textContent(".step-panel table.inputs tr[data-input='rows'] a.version-link")).toBe("catalog_rows:2");
+    expect(await page.textContent(".step-panel table.outputs tr[data-output='chart'] a.version-link")).toBe("catalog_chart:2");
+    await page.click("svg.dag g.node[data-step='prepare']");
+    await page.waitForSelector(".step-panel[data-step='prepare'] table[aria-label='step metadata']");
+    expect(await page.textContent("table[aria-label='step metadata'] tr[data-key='prep_time'] .meta-duration")).toBe("1m 15s");
+    expect(await page.textContent("table[aria-label='step metadata'] tr[data-key='kind'] .meta-dtype")).toBe("int64");
+    expect(await page.textContent(".step-panel table.outputs tr[data-output='rows']")).toContain("production");
+    await page.click(".step-panel table.outputs tr[data-output='rows'] a.version-link");
+    await page.waitForSelector("svg.lineage");
+    expect(new URL(page.url()).pathname).toBe("/artifacts/catalog_rows/2");
+    expect(await page.textContent("main")).not.toMatch(/\b(null|undefined|NaN)\b/);
+  });
+
+  it("lists artifacts filtered by name text and tag, and one name's versions newest first", async () => {
+    await page.goto(`${server.origin}/runs`);
+    await page.click("header nav a:text('Artifacts')");
+    await page.waitForSelector("table.artifacts tr[data-artifact='catalog_rows']");
+    expect(await page.textContent("table.artifacts tr[data-artifact='catalog_rows']")).toMatch(/catalog_rows2catalog_rows:2.*production/);
+    await page.fill("input[name='name']", "table");
+    await page.click("form.filters button");
+    await page.waitForFunction(() => document.querySelectorAll("table.artifacts tbody tr").length === 1);
+    expect(new URL(page.url()).searchParams.get("name")).toBe("table");
+    await page.goto(`${server.origin}/artifacts?tag=production`);
+    await page.waitForFunction(() => document.querySelectorAll("table.artifacts tbody tr").length === 1);
+    await page.click("table.artifacts a:text('catalog_rows')");
+    await page.waitForSelector("table.versions tr[data-version='1']");
+    expect(await page.$$eval("table.versions > tbody > tr", (trs) => trs.map((tr) => tr.getAttribute("data-version")))).toEqual(["2", "1"]);
+    expect(await page.getAttribute("table.versions tr[data-version='2'] a.meta-uri", "href")).toBe("https://example.com/rows.csv");
+    expect(await page.getAttribute("table.versions tr[data-version='2'] a.meta-uri", "rel")).toBe("noopener noreferrer");
+    expect(await page.textContent("table.versions tr[data-version='2'] code.meta-path")).toBe("data/rows.csv");
+    expect(await page.textContent("table.versions tr[data-version='1']")).toContain("cat1");
+  });
+
+  it("shows a version's lineage graph and its visualizations, with no script of theirs run", async () => {
+    await page.goto(`${server.origin}/artifacts/catalog_chart/2`);
+    await page.waitForSelector("svg.lineage a.lineage-node");
+    const labels = await page.$$eval("svg.lineage a.lineage-node", (as) => as.map((a) => a.getAttribute("data-label")).sort());
+    expect(labels).toEqual(["catalog_chart:2", "catalog_rows:2", "prepare", "report"]);
+    expect(await page.getAttribute("svg.lineage a.lineage-node.focus", "data-label")).toBe("catalog_chart:2");
+    expect(await page.$$eval("svg.lineage path.edge", (ps) => ps.length)).toBe(3);
+    expect(await page.textContent(".sha256")).toMatch(/^[0-9a-f]{64}$/);
+    expect(await page.textContent("ul.producer-inputs")).toBe("rows: catalog_rows:2");
+    // The SVG drawn as an image (its script never runs).
+    const img = await page.waitForSelector(".visualization[data-type='svg'] img");
+    await page.waitForFunction((el) => (el as HTMLImageElement).complete && (el as HTMLImageElement).naturalWidth > 0, img);
+    expect(await img.evaluate((el) => (el as HTMLImageElement).naturalWidth)).toBe(200);
+    await page.screenshot({ path: join(shots, "artifact.png"), fullPage: true });
+
+    await page.goto(`${server.origin}/artifacts/catalog_page/2`);
+    const frame = await (await page.waitForSelector(".visualization[data-type='html'] iframe")).contentFrame();
+    expect(await page.getAttribute(".visualization iframe", "sandbox")).toBe("");
+    await frame!.waitForSelector("#inner");
+    expect(await frame!.textContent("#inner")).toBe("Inner page");
+
+    await page.goto(`${server.origin}/artifacts/catalog_notes/2`);
+    await page.waitForSelector(".visualization[data-type='markdown'] .markdown h3");
+    expect(await page.textContent(".markdown h3")).toBe("Report");
+    expect(await page.textContent(".markdown strong")).toBe("4");
+    expect(await page.$$eval(".markdown li", (ls) => ls.map((l) => l.textContent))).toEqual(["first", "second"]);
+    expect(await page.$(".markdown img")).toBeNull();
+    expect(await page.textContent(".markdown")).toContain('<img src=x onerror="window.pwned=1">');
+
+    await page.goto(`${server.origin}/artifacts/catalog_table/2`);
+    await page.waitForSelector(".visualization[data-type='csv'] table.csv tbody tr");
+    expect(await page.$$eval("table.csv thead th", (ths) => ths.map((t) => t.textContent))).toEqual(["id", "label"]);
+    expect(await page.$$eval("table.csv tbody tr", (trs) => trs.length)).toBe(4);
+    expect(await page.textContent("table.csv tbody tr:first-child td:last-child")).toBe("row 1, quoted");
+    expect(await page.evaluate(() => (window as { pwned?: number }).pwned)).toBeUndefined();
+    expect(errors).toEqual([]);
+  });
+
+  it("charts a chosen run metadata key across a pipeline's runs", async () => {
+    await page.goto(`${server.origin}/pipelines/catalog`);
+    await page.waitForSelector(".chart .uplot canvas");
+    expect(await page.$$eval("select[name='metric'] option", (os) => os.map((o) => o.getAttribute("value")))).toContain("meta:accuracy");
+    await page.selectOption("select[name='metric']", "meta:accuracy");
+    await page.waitForSelector(".chart[data-metric='meta:accuracy'] .uplot canvas");
+    expect(await page.getAttribute(".chart", "data-points")).toBe("2");
+    expect(await page.textContent(".chart .u-legend")).toContain("metadata accuracy");
   });
 });

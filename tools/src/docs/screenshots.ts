@@ -3,8 +3,9 @@
  * shown by the READMEs. Copies the quickstart into a fresh folder under the
  * system's temp folder, runs it a few times there (so no path of this
  * checkout reaches a page), starts `stackyard up`, and photographs the runs
- * page, a run with a step panel open, the comparison of two runs and a
- * pipeline's chart in Debian's Chromium. Needs the packages built
+ * page, a run with a step panel open, the comparison of two runs, a
+ * pipeline's chart, a version of `iris_model` with its lineage and the
+ * confusion matrix an evaluation drew, in Debian's Chromium. Needs the packages built
  * (`npm run build`). Fails when a page shows the folder's path.
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
@@ -95,9 +96,21 @@ try {
   await page.waitForSelector("table.compare.outputs");
   await shoot(page, "compare", dir);
 
-  await page.goto(`${origin}/pipelines/training_pipeline?metric=${encodeURIComponent("output:evaluate_model.accuracy")}`);
-  await page.waitForSelector(".chart .uplot canvas");
+  await page.goto(`${origin}/pipelines/training_pipeline?metric=${encodeURIComponent("meta:accuracy")}`);
+  await page.waitForSelector(".chart[data-metric='meta:accuracy'] .uplot canvas");
   await shoot(page, "pipeline", dir);
+
+  // The newest iris_model: what made it, what read it, and what that made.
+  await page.goto(`${origin}/artifacts/iris_model`);
+  await page.click("table.versions tbody tr:first-child a.version-link");
+  await page.waitForSelector("svg.lineage a.lineage-node.focus");
+  await shoot(page, "artifact", dir);
+
+  await page.click("svg.lineage a.lineage-node[data-label^='training_pipeline.evaluate_model.confusion_matrix']");
+  const matrix = await page.waitForSelector(".visualization[data-type='svg'] img");
+  await page.waitForFunction((img) => (img as HTMLImageElement).complete && (img as HTMLImageElement).naturalWidth > 0, matrix);
+  await page.mouse.move(0, 0);
+  await shoot(page, "artifact-visualization", dir);
 } finally {
   await browser.close();
   if (up) {

@@ -1,4 +1,4 @@
-import type { ArtifactRecord, BaseArtifactStore, RunRecord, StepRunRecord } from "@stackyard/core";
+import type { ArtifactNameSummary, ArtifactRecord, BaseArtifactStore, RunRecord, StepRunRecord } from "@stackyard/core";
 import type { ComponentSummary, DashboardSource, OutputHead, RunListQuery, SnapshotSummary, StackSummary } from "@stackyard/dashboard";
 import { maskedComponentConfig } from "../cli/component-config.js";
 import type { Project } from "../store/open-project.js";
@@ -76,23 +76,61 @@ export class ProjectDashboardSource implements DashboardSource {
     const path = `${folder}/${file}`;
     const stat = await artifactStore.stat(path);
     if (stat.isDirectory) return undefined;
-    const chunks: Buffer[] = [];
-    let read = 0;
-    const stream = await artifactStore.createReadStream(path);
-    for await (const chunk of stream) {
-      const bytes = Buffer.from(chunk as Uint8Array);
-      chunks.push(bytes);
-      read += bytes.length;
-      if (read >= maxBytes) break;
-    }
-    stream.destroy();
-    return { file, bytes: Buffer.concat(chunks).subarray(0, maxBytes), size: stat.size };
+    return { file, bytes: await readHead(artifactStore, path, maxBytes), size: stat.size };
   }
 
-  async runFilterOptions(): Promise<{ pipelines: string[]; stacks: string[] }> {
+  listArtifactNames(query: { name?: string | undefined; tag?: string | undefined; limit: number }): Promise<ArtifactNameSummary[]> {
+    return this.store.listArtifactNames({ limit: query.limit, ...(query.name ? { name: query.name } : {}), ...(query.tag ? { tag: query.tag } : {}) });
+  }
+
+  listArtifactVersions(name: string, query: { limit: number; offset: number }): Promise<ArtifactRecord[]> {
+    return this.store.listArtifactVersions(name, query);
+  }
+
+  findArtifactVersion(name: string, version: number): Promise<ArtifactRecord | undefined> {
+    return this.store.findArtifactVersion(name, { version });
+  }
+
+  getArtifact(id: string): Promise<ArtifactRecord | undefined> {
+    return this.store.getArtifact(id);
+  }
+
+  listConsumers(artifactId: string): Promise<StepRunRecord[]> {
+    return this.store.listConsumers(artifactId);
+  }
+
+  /**
+   * The start of one file an artifact records (a visualization), through the
+   * artifact store of the snapshot of the run that produced it: a URI outside
+   * that store's root is refused, as is anything but a file.
+   */
+  async readArtifactFile(run: RunRecord, _artifact: ArtifactRecord, uri: string, maxBytes: number): Promise<{ bytes: Uint8Array; size: number } | undefined> {
+    const snapshot = await this.store.getSnapshot(run.snapshotId);
+    if (!snapshot) return undefined;
+    const artifactStore = await loadSnapshotComponent<BaseArtifactStore>(this.project, snapshot, "artifact_store");
+    let path: string;
+    try {
+      path = artifactStore.keyOf(uri);
+    } catch {
+      return undefined;
+    }
+    if (!path || !(await artifactStore.exists(path))) return undefined;
+    const stat = await artifactStore.stat(path);
+    if (stat.isDirectory) return undefined;
+    return { bytes: await readHead(artifactStore, path, maxBytes), size: stat.size };
+  }
+
+  async runFilterOptions(): Promise<{ pipelines: string[]; stacks: string[]; tags: string[] }> {
     const distinct = (column: "pipeline" | "stack") =>
       (this.project.db.prepare(`SELECT DISTINCT ${column} AS value FROM runs ORDER BY ${column}`).all() as Array<{ value: string }>).map((r) => r.value);
-    return { pipelines: distinct("pipeline"), stacks: distinct("stack") };
+    const tags = (
+      this.project.db
+        .prepare("SELECT DISTINCT t.value AS value FROM runs, json_each(runs.tags) AS t WHERE runs.tags IS NOT NULL ORDER BY t.value")
+        .all() as Array<{
+        value: string;
+      }>
+    ).map((r) => r.value);
+    return { pipelines: distinct("pipeline"), stacks: distinct("stack"), tags };
   }
 
   async listStacks(): Promise<StackSummary[]> {
@@ -127,4 +165,19 @@ export class ProjectDashboardSource implements DashboardSource {
       })),
     );
   }
+}
+
+/** The first `maxBytes` of a file in an artifact store. */
+async function readHead(artifactStore: BaseArtifactStore, path: string, maxBytes: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let read = 0;
+  const stream = await artifactStore.createReadStream(path);
+  for await (const chunk of stream) {
+    const bytes = Buffer.from(chunk as Uint8Array);
+    chunks.push(bytes);
+    read += bytes.length;
+    if (read >= maxBytes) break;
+  }
+  stream.destroy();
+  return Buffer.concat(chunks).subarray(0, maxBytes);
 }

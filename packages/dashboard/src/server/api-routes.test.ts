@@ -46,7 +46,7 @@ const status = async (promise: Promise<unknown>) => {
 describe("the API routes", () => {
   it("keep the driving process's pid and host out of every run", async () => {
     const routes = new ApiRoutes(source());
-    const list = await routes.handle("/api/runs", new URLSearchParams());
+    const list = (await routes.handle("/api/runs", new URLSearchParams())) as Record<string, unknown>;
     expect(list).toMatchObject({ limit: 50, offset: 0, hasMore: false });
     expect((list.runs as object[])[0]).not.toHaveProperty("pid");
     expect((list.runs as object[])[0]).not.toHaveProperty("host");

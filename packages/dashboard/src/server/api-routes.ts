@@ -1,5 +1,6 @@
 import type { RunRecord } from "@stackyard/core";
 import type { DashboardSource } from "../source.js";
+import { ArtifactRoutes, artifactRef, type RawFile } from "./artifact-routes.js";
 import { compareRuns } from "./compare-runs.js";
 import { HttpError } from "./http-error.js";
 import { pipelineSeries } from "./pipeline-series.js";
@@ -27,7 +28,11 @@ const ACTIVE = new Set(["initializing", "running", "retrying"]);
 
 /** JSON routes under /api/ (the event stream is the server's). */
 export class ApiRoutes {
-  constructor(private readonly source: DashboardSource) {}
+  private readonly artifacts: ArtifactRoutes;
+
+  constructor(private readonly source: DashboardSource) {
+    this.artifacts = new ArtifactRoutes(source);
+  }
 
   /** POST routes: the server has checked the token and the CSRF header already. */
   async handlePost(path: string, params: URLSearchParams): Promise<ApiBody> {
@@ -46,9 +51,10 @@ export class ApiRoutes {
     return { runId: run.id, stopping: true };
   }
 
-  async handle(path: string, params: URLSearchParams): Promise<ApiBody> {
+  async handle(path: string, params: URLSearchParams): Promise<ApiBody | RawFile> {
     const parts = path.split("/").filter(Boolean).slice(1).map(decodeSegment);
     const [head, id, sub, stepId, leaf] = parts;
+    if (head === "artifacts") return this.artifacts.handle(parts.slice(1), params);
     if (head === "runs" && parts.length === 1) return this.runs(params);
     if (head === "compare" && parts.length === 1) return this.compare(params);
     if (head === "pipelines" && id !== undefined && parts.length === 2) return this.pipeline(id, params);
@@ -107,10 +113,10 @@ export class ApiRoutes {
     let options = fromStore;
     if (!options) {
       const runs = await this.source.listRuns({ limit: MAX_LIMIT, offset: 0 });
-      options = { pipelines: sorted(runs.map((r) => r.pipeline)), stacks: sorted(runs.map((r) => r.stack)) };
+      options = { pipelines: sorted(runs.map((r) => r.pipeline)), stacks: sorted(runs.map((r) => r.stack)), tags: sorted(runs.flatMap((r) => r.tags ?? [])) };
     }
     const registered = (await this.source.listStacks()).map((s) => s.name);
-    return { pipelines: options.pipelines, statuses: RUN_STATUSES, stacks: sorted([...options.stacks, ...registered]) };
+    return { pipelines: options.pipelines, statuses: RUN_STATUSES, stacks: sorted([...options.stacks, ...registered]), tags: options.tags ?? [] };
   }
 
   /** `/api/compare?a=<run>&b=<run>`: two runs side by side. */
@@ -135,17 +141,36 @@ export class ApiRoutes {
     const run = await this.findRun(id);
     const [steps, artifacts, snapshot] = await Promise.all([this.source.listSteps(run.id), this.source.listArtifacts(run.id), this.source.getSnapshot(run)]);
     const byId = new Map(artifacts.map((a) => [a.id, a]));
+    // Inputs and cached outputs are versions other runs made.
+    const lookup = async (artifactId: string) => byId.get(artifactId) ?? (await this.source.getArtifact?.(artifactId));
+    const refs = async (ids: Record<string, string> | undefined) =>
+      Promise.all(
+        Object.entries(ids ?? {}).map(async ([key, artifactId]) => {
+          const a = await lookup(artifactId);
+          return { key, a, ref: a ? artifactRef(a) : { id: artifactId, name: null, version: null } };
+        }),
+      );
+    const stepViews = await Promise.all(
+      steps.map(async (step) => ({
+        ...step,
+        consumed: (await refs(step.inputs)).map(({ key, ref }) => ({ input: key, ...ref })),
+        artifacts: (await refs(step.outputs)).map(({ key, a, ref }) => ({
+          output: key,
+          ...ref,
+          uri: a?.uri,
+          materializer: a?.materializer,
+          dataType: a?.dataType,
+          size: a?.size,
+          sha256: a?.sha256,
+          tags: a?.tags ?? [],
+        })),
+      })),
+    );
     return {
       run: publicRun(run),
       error: run.error ?? null,
       snapshot: snapshot ?? null,
-      steps: steps.map((step) => ({
-        ...step,
-        artifacts: Object.entries(step.outputs).map(([output, artifactId]) => {
-          const a = byId.get(artifactId);
-          return { output, id: artifactId, uri: a?.uri, materializer: a?.materializer, dataType: a?.dataType, size: a?.size, sha256: a?.sha256 };
-        }),
-      })),
+      steps: stepViews,
     };
   }
 

@@ -11,13 +11,17 @@ export interface SeriesPoint {
   status: string;
   created: string;
   durationMs: number | null;
-  /** Numeric values by key: `param:<name>` for pipeline parameters, `output:<step>.<output>` for JSON number outputs. */
+  /**
+   * Numeric values by key: `meta:<key>` for numeric run metadata (e.g. `meta:accuracy`),
+   * `param:<name>` for pipeline parameters, `output:<step>.<output>` for JSON number outputs.
+   */
   values: Record<string, number>;
 }
 
-/** A run's numeric pipeline parameters and JSON number outputs (cached outputs read from the run that made them). */
+/** A run's numeric metadata, pipeline parameters and JSON number outputs (cached outputs read from the run that made them). */
 async function numericValues(source: DashboardSource, run: RunRecord): Promise<Record<string, number>> {
   const values: Record<string, number> = {};
+  for (const [key, value] of Object.entries(run.metadata ?? {})) if (typeof value === "number" && Number.isFinite(value)) values[`meta:${key}`] = value;
   const [snapshot, steps] = await Promise.all([source.getSnapshot(run), source.listSteps(run.id)]);
   for (const [key, value] of Object.entries(snapshot?.pipeline.parameters ?? {})) if (typeof value === "number") values[`param:${key}`] = value;
   if (!source.readOutput) return values;
@@ -56,8 +60,8 @@ export async function pipelineSeries(source: DashboardSource, pipeline: string, 
       values: await numericValues(source, run),
     });
   }
-  const metrics = [...new Set(points.flatMap((p) => Object.keys(p.values)))].sort((a, b) =>
-    a.startsWith("output:") === b.startsWith("output:") ? a.localeCompare(b) : a.startsWith("output:") ? -1 : 1,
-  );
+  // Run metadata first (what a user logs to compare runs by), then outputs, then parameters.
+  const rank = (key: string) => (key.startsWith("meta:") ? 0 : key.startsWith("output:") ? 1 : 2);
+  const metrics = [...new Set(points.flatMap((p) => Object.keys(p.values)))].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
   return { pipeline, runs: points, metrics };
 }

@@ -4,7 +4,7 @@ import { HttpError } from "./http-error.js";
 
 // Spelled out so that the server loads nothing of core at run time.
 export const RUN_STATUSES: readonly RunStatus[] = ["initializing", "running", "completed", "cached", "failed", "skipped", "retrying", "stopped"];
-const KNOWN = new Set(["pipeline", "status", "stack", "limit", "offset", "token"]);
+const KNOWN = new Set(["pipeline", "status", "stack", "tag", "limit", "offset", "token"]);
 export const MAX_LIMIT = 500;
 
 function wholeNumber(params: URLSearchParams, key: string, fallback: number, min: number, max: number): number {
@@ -20,7 +20,7 @@ function wholeNumber(params: URLSearchParams, key: string, fallback: number, min
 /** `/api/runs` query parameters; anything unknown or malformed is a 400 naming it. */
 export function parseRunQuery(params: URLSearchParams): RunListQuery {
   for (const key of params.keys()) {
-    if (!KNOWN.has(key)) throw new HttpError(400, `Unknown query parameter '${key}': expected pipeline, status, stack, limit or offset`);
+    if (!KNOWN.has(key)) throw new HttpError(400, `Unknown query parameter '${key}': expected pipeline, status, stack, tag, limit or offset`);
   }
   for (const key of KNOWN) {
     if (params.getAll(key).length > 1) throw new HttpError(400, `Query parameter '${key}' is given more than once`);
@@ -33,6 +33,7 @@ export function parseRunQuery(params: URLSearchParams): RunListQuery {
     pipeline: params.get("pipeline") || undefined,
     status: status as RunStatus | undefined,
     stack: params.get("stack") || undefined,
+    tag: params.get("tag") || undefined,
     limit: wholeNumber(params, "limit", 50, 1, MAX_LIMIT),
     offset: wholeNumber(params, "offset", 0, 0, Number.MAX_SAFE_INTEGER),
   };

@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import type { DashboardSource } from "../source.js";
 import { hostAllowed, isLoopback, newToken, tokenCookie, tokenSource } from "./access-token.js";
 import { ApiRoutes } from "./api-routes.js";
+import { RawFile } from "./artifact-routes.js";
 import { HttpError } from "./http-error.js";
 import { RunEvents } from "./run-events.js";
 import { StaticFiles } from "./static-files.js";
@@ -87,7 +88,24 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     }
     if (req.method !== "GET" && req.method !== "HEAD") return sendJson(res, 405, { error: `Method ${req.method} not allowed` }, { allow: "GET, HEAD" });
     if (url.pathname === "/api/events") return events.subscribe(res);
-    if (isApi) return sendJson(res, 200, await api.handle(url.pathname, url.searchParams), cookie);
+    if (isApi) {
+      const body = await api.handle(url.pathname, url.searchParams);
+      if (body instanceof RawFile) {
+        // A file a step wrote: sandboxed (no scripts, its own origin), never sniffed, framed only by the dashboard.
+        res.writeHead(200, {
+          "content-type": body.type,
+          "content-length": String(body.body.length),
+          "content-security-policy": "sandbox; default-src 'none'; img-src data:; style-src 'unsafe-inline'; font-src data:; frame-ancestors 'self'",
+          "x-content-type-options": "nosniff",
+          "referrer-policy": "no-referrer",
+          "cache-control": "no-store",
+          ...cookie,
+        });
+        res.end(body.body);
+        return;
+      }
+      return sendJson(res, 200, body, cookie);
+    }
     const file = files.file(url.pathname);
     if (file) {
       res.writeHead(200, { ...SECURITY_HEADERS, "content-type": file.type, "cache-control": "no-cache", ...cookie });

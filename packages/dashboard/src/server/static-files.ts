@@ -50,7 +50,7 @@ export class StaticFiles {
 ${css}
 </head>
 <body>
-<header class="top"><a class="brand" href="/runs">Stackyard</a><nav><a href="/runs">Runs</a><a href="/pipelines">Pipelines</a><a href="/stacks">Stacks</a></nav></header>
+<header class="top"><a class="brand" href="/runs">Stackyard</a><nav><a href="/runs">Runs</a><a href="/pipelines">Pipelines</a><a href="/artifacts">Artifacts</a><a href="/stacks">Stacks</a></nav></header>
 <main id="app"></main>
 <script src="/ui/app.js"></script>
 </body>

@@ -12,11 +12,20 @@ export interface RunView {
   created: string;
   started?: string;
   ended?: string;
+  tags?: string[];
+  metadata?: Record<string, unknown>;
 }
 
-export interface ArtifactView {
-  output: string;
+/** A version named by `name:version` (both null for records made before names). */
+export interface ArtifactRef {
   id: string;
+  name: string | null;
+  version: number | null;
+}
+
+export interface ArtifactView extends ArtifactRef {
+  output: string;
+  tags?: string[];
   uri?: string;
   materializer?: string;
   dataType?: string;
@@ -34,7 +43,9 @@ export interface StepView {
   error?: string;
   started?: string;
   ended?: string;
+  metadata?: Record<string, unknown>;
   artifacts: ArtifactView[];
+  consumed: Array<ArtifactRef & { input: string }>;
 }
 
 export interface RunDetail {
@@ -88,6 +99,52 @@ export interface PipelineSummary {
   latest: RunView | null;
 }
 
+export interface VersionView extends ArtifactRef {
+  runId: string;
+  stepId: string;
+  output: string;
+  uri: string;
+  materializer: string;
+  dataType: string;
+  size: number;
+  sha256: string;
+  created: string;
+  tags: string[];
+  metadata: Record<string, unknown>;
+  visualizations: Array<{ index: number; type: string; title: string | null }>;
+}
+
+export interface RunRef {
+  id: string;
+  name: string;
+  status: string;
+  pipeline: string;
+}
+
+export interface LineageView {
+  nodes: Array<{ id: string; kind: "artifact" | "step"; label: string; sub: string; href: string; focus?: boolean; status?: string }>;
+  edges: Array<{ from: string; to: string }>;
+}
+
+export interface VersionDetail {
+  artifact: VersionView;
+  producer: { run: RunRef | null; stepId: string; status: string | null; inputs: Array<ArtifactRef & { input: string }> };
+  consumers: Array<{ run: RunRef; stepId: string; status: string; outputs: Array<ArtifactRef & { output: string }> }>;
+  lineage: LineageView;
+}
+
+export interface VisualizationView {
+  index: number;
+  type: string;
+  title: string | null;
+  available: boolean;
+  text?: string;
+  header?: string[];
+  rows?: string[][];
+  truncated?: boolean;
+  limit?: number;
+}
+
 export interface RunPage {
   runs: RunView[];
   limit: number;
@@ -119,9 +176,15 @@ export const api = {
   output: (id: string, step: string, output: string) =>
     getJson<OutputView>(`/api/runs/${encodeURIComponent(id)}/steps/${encodeURIComponent(step)}/outputs/${encodeURIComponent(output)}`),
   compare: (a: string, b: string) => getJson<CompareView>(`/api/compare?${new URLSearchParams({ a, b })}`),
-  filters: () => getJson<{ pipelines: string[]; statuses: string[]; stacks: string[] }>("/api/filters"),
+  filters: () => getJson<{ pipelines: string[]; statuses: string[]; stacks: string[]; tags: string[] }>("/api/filters"),
   pipelines: () => getJson<{ pipelines: PipelineSummary[] }>("/api/pipelines"),
   pipeline: (name: string) => getJson<PipelineSeries>(`/api/pipelines/${encodeURIComponent(name)}`),
+  artifacts: (query: URLSearchParams) =>
+    getJson<{ artifacts: Array<{ name: string; versions: number; latest: VersionView }> }>(`/api/artifacts${query.size ? `?${query}` : ""}`),
+  artifact: (name: string) => getJson<{ name: string; versions: Array<VersionView & { run: RunRef | null }> }>(`/api/artifacts/${encodeURIComponent(name)}`),
+  version: (name: string, version: string) => getJson<VersionDetail>(`/api/artifacts/${encodeURIComponent(name)}/${encodeURIComponent(version)}`),
+  visualization: (name: string, version: string | number, index: number) =>
+    getJson<VisualizationView>(`/api/artifacts/${encodeURIComponent(name)}/${encodeURIComponent(String(version))}/visualizations/${index}`),
   stacks: () => getJson<{ stacks: StackSummary[] }>("/api/stacks"),
   components: () => getJson<{ components: ComponentSummary[] }>("/api/components"),
 };

@@ -44,3 +44,10 @@ export function duration(start?: string, end?: string): string {
 export function when(iso?: string): string {
   return iso ? new Date(iso).toLocaleString() : "";
 }
+
+/** Tags as small chips, each linking to what carries it when `href` is given. */
+export function tagChips(tags: readonly string[] | undefined, href?: (tag: string) => string): HTMLElement[] {
+  return (tags ?? []).map((tag) =>
+    href ? h("a", { class: "tag", href: href(tag), "data-tag": tag }, tag) : h("span", { class: "tag", "data-tag": tag }, tag),
+  );
+}

@@ -1,5 +1,6 @@
 import "./style.css";
 import { fill, h } from "./dom.js";
+import { artifactPage, artifactsPage, versionPage } from "./pages/artifacts-page.js";
 import { comparePage } from "./pages/compare-page.js";
 import { pipelinePage, pipelinesPage } from "./pages/pipelines-page.js";
 import { runPage } from "./pages/run-page.js";
@@ -20,6 +21,9 @@ async function route(): Promise<void> {
     else if (parts[0] === "stacks") leave = await stacksPage(root);
     else if (parts[0] === "pipelines" && parts[1]) leave = await pipelinePage(root, parts[1], searchParams);
     else if (parts[0] === "pipelines") leave = await pipelinesPage(root);
+    else if (parts[0] === "artifacts" && parts[1] && parts[2]) leave = await versionPage(root, parts[1], parts[2]);
+    else if (parts[0] === "artifacts" && parts[1]) leave = await artifactPage(root, parts[1]);
+    else if (parts[0] === "artifacts") leave = await artifactsPage(root, searchParams);
     else if (parts[0] === "compare") leave = await comparePage(root, searchParams);
     else leave = await runsPage(root, searchParams);
   } catch (error) {
@@ -30,10 +34,14 @@ async function route(): Promise<void> {
 
 // Links inside the app change the page without reloading it (the event stream stays open).
 document.addEventListener("click", (e) => {
+  // HTML links and the SVG ones of the lineage graph (which have no .origin).
   const link = (e.target as Element).closest("a");
-  if (!link || link.origin !== location.origin || e.metaKey || e.ctrlKey || e.shiftKey || link.target) return;
+  const href = link?.getAttribute("href");
+  if (!link || !href || e.metaKey || e.ctrlKey || e.shiftKey || link.getAttribute("target")) return;
+  const url = new URL(href, location.href);
+  if (url.origin !== location.origin) return;
   e.preventDefault();
-  history.pushState(null, "", link.pathname + link.search);
+  history.pushState(null, "", url.pathname + url.search);
   void route();
 });
 addEventListener("popstate", () => void route());

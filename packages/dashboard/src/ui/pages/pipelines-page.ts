@@ -38,6 +38,7 @@ export async function pipelinesPage(root: HTMLElement): Promise<() => void> {
 function metricLabel(key: string): string {
   if (key === "duration") return "run duration (s)";
   if (key.startsWith("param:")) return `parameter ${key.slice(6)}`;
+  if (key.startsWith("meta:")) return `metadata ${key.slice(5)}`;
   return `output ${key.slice(7)}`;
 }
 

@@ -1,8 +1,15 @@
-import { api, type RunDetail, type StepView } from "../api-client.js";
+import { type ArtifactRef, api, type RunDetail, type StepView } from "../api-client.js";
 import { DagView } from "../dag-view.js";
-import { duration, fill, h, statusBadge, when } from "../dom.js";
+import { duration, fill, h, statusBadge, tagChips, when } from "../dom.js";
 import { liveEvents } from "../live-events.js";
+import { metadataTable } from "../metadata-view.js";
 import { timelineView } from "../timeline-view.js";
+
+/** `name:version` linking to the version's page; the id when the version has no name. */
+export function versionLink(ref: ArtifactRef): HTMLElement {
+  if (ref.name === null || ref.version === null) return h("span", { class: "mono", title: ref.id }, ref.id.slice(0, 12));
+  return h("a", { class: "version-link", href: `/artifacts/${encodeURIComponent(ref.name)}/${ref.version}` }, `${ref.name}:${ref.version}`);
+}
 
 function details(rows: Array<[string, Node | string | undefined]>): HTMLDListElement {
   return h("dl", { class: "details" }, ...rows.filter(([, v]) => v !== undefined && v !== "").flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v!)]));
@@ -73,12 +80,23 @@ async function stepPanel(runId: string, step: StepView | undefined, stepId: stri
       ],
     ]),
     step.error ? h("pre", { class: "error" }, step.error) : null,
+    step.metadata && Object.keys(step.metadata).length ? h("h3", {}, "Metadata") : null,
+    metadataTable(step.metadata, "step metadata"),
+    h("h3", {}, "Inputs"),
+    step.consumed?.length
+      ? h(
+          "table",
+          { class: "inputs" },
+          h("thead", {}, h("tr", {}, h("th", {}, "Input"), h("th", {}, "Version"))),
+          h("tbody", {}, ...step.consumed.map((i) => h("tr", { "data-input": i.input }, h("td", {}, i.input), h("td", {}, versionLink(i))))),
+        )
+      : h("p", { class: "empty" }, "No inputs read from other steps' versions."),
     h("h3", {}, "Outputs"),
     step.artifacts.length
       ? h(
           "table",
           { class: "outputs" },
-          h("thead", {}, h("tr", {}, ...["Output", "Materializer", "Type", "Size", "SHA-256"].map((c) => h("th", {}, c)))),
+          h("thead", {}, h("tr", {}, ...["Output", "Version", "Tags", "Materializer", "Type", "Size", "SHA-256"].map((c) => h("th", {}, c)))),
           h(
             "tbody",
             {},
@@ -87,6 +105,8 @@ async function stepPanel(runId: string, step: StepView | undefined, stepId: stri
                 "tr",
                 { "data-output": a.output },
                 h("td", {}, a.output),
+                h("td", {}, versionLink(a)),
+                h("td", {}, ...tagChips(a.tags)),
                 h("td", {}, a.materializer ?? ""),
                 h("td", {}, a.dataType ?? ""),
                 h("td", {}, formatSize(a.size)),
@@ -136,7 +156,10 @@ export async function runPage(root: HTMLElement, runId: string, params: URLSearc
         ["started", when(run.started ?? run.created)],
         ["duration", duration(run.started, run.ended)],
         ["source", snapshot?.pipeline.source],
+        ["tags", run.tags?.length ? h("span", { class: "run-tags" }, ...tagChips(run.tags, (t) => `/runs?${new URLSearchParams({ tag: t })}`)) : undefined],
       ]),
+      run.metadata && Object.keys(run.metadata).length ? h("h3", {}, "Run metadata") : null,
+      metadataTable(run.metadata, "run metadata"),
       detail.error ? h("pre", { class: "error run-error" }, detail.error) : null,
     );
   };

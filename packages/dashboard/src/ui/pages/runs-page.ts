@@ -1,8 +1,8 @@
 import { api, type RunView } from "../api-client.js";
-import { duration, fill, h, statusBadge, when } from "../dom.js";
+import { duration, fill, h, statusBadge, tagChips, when } from "../dom.js";
 import { liveEvents } from "../live-events.js";
 
-const FILTERS = ["pipeline", "status", "stack"] as const;
+const FILTERS = ["pipeline", "status", "stack", "tag"] as const;
 
 /** Runs ticked for comparison, kept across live row updates. */
 const picked: string[] = [];
@@ -23,12 +23,13 @@ function runRow(run: RunView, onPick: () => void): HTMLTableRowElement {
     h("td", {}, run.pipeline),
     h("td", { class: "run-status" }, statusBadge(run.status)),
     h("td", {}, run.stack),
+    h("td", { class: "run-tags" }, ...tagChips(run.tags, (t) => `/runs?${new URLSearchParams({ tag: t })}`)),
     h("td", {}, when(run.started ?? run.created)),
     h("td", { class: "run-duration" }, duration(run.started, run.ended)),
   );
 }
 
-type FilterOptions = { pipelines: string[]; statuses: string[]; stacks: string[] };
+type FilterOptions = { pipelines: string[]; statuses: string[]; stacks: string[]; tags: string[] };
 
 /** Filters as menus of the values the store holds; choosing one reloads the list. */
 function filterForm(params: URLSearchParams, options: FilterOptions): HTMLFormElement {
@@ -52,6 +53,7 @@ function filterForm(params: URLSearchParams, options: FilterOptions): HTMLFormEl
     menu("pipeline", options.pipelines, "any pipeline"),
     menu("status", options.statuses, "any status"),
     menu("stack", options.stacks, "any stack"),
+    menu("tag", options.tags, "any tag"),
   );
   form.addEventListener("change", () => form.requestSubmit());
   return form;
@@ -98,7 +100,7 @@ export async function runsPage(root: HTMLElement, params: URLSearchParams): Prom
       ? h(
           "table",
           { class: "runs" },
-          h("thead", {}, h("tr", {}, ...["", "Run", "Pipeline", "Status", "Stack", "Started", "Duration"].map((c) => h("th", {}, c)))),
+          h("thead", {}, h("tr", {}, ...["", "Run", "Pipeline", "Status", "Stack", "Tags", "Started", "Duration"].map((c) => h("th", {}, c)))),
           body,
         )
       : h("p", { class: "empty" }, "No runs match. Run a pipeline with `stackyard run`."),
@@ -108,7 +110,8 @@ export async function runsPage(root: HTMLElement, params: URLSearchParams): Prom
     run: (run) => {
       const existing = body.querySelector(`tr[data-run="${CSS.escape(run.id)}"]`);
       if (existing) existing.replaceWith(row(run));
-      else if (page.offset === 0 && FILTERS.every((f) => !params.get(f) || params.get(f) === run[f])) body.prepend(row(run));
+      else if (page.offset === 0 && FILTERS.every((f) => !params.get(f) || (f === "tag" ? run.tags?.includes(params.get(f)!) : params.get(f) === run[f])))
+        body.prepend(row(run));
     },
   });
 }
