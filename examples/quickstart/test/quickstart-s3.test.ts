@@ -96,7 +96,7 @@ describe("the quickstart with its artifacts in S3 (emulated), through an aws ser
     const described = JSON.parse(run([stackyard, "runs", "describe", runs[0]!.name, "--json"]).stdout) as {
       artifacts: Array<{ output: string; uri: string; sha256: string }>;
     };
-    expect(described.artifacts).toHaveLength(6);
+    expect(described.artifacts).toHaveLength(7);
     for (const artifact of described.artifacts) expect(artifact.uri.startsWith("s3://quickstart-artifacts/stackyard/runs/")).toBe(true);
     const s3 = new S3Client({
       region: "us-east-1",
@@ -108,6 +108,12 @@ describe("the quickstart with its artifacts in S3 (emulated), through an aws ser
     const keys = (listed.Contents ?? []).map((o) => o.Key!);
     expect(keys.some((k) => /^stackyard\/snapshots\/.+\.json$/.test(k))).toBe(true);
     expect(keys.some((k) => k.endsWith("/model/model.json"))).toBe(true);
+    expect(keys.some((k) => k.endsWith("/confusion_matrix/image.svg"))).toBe(true);
+    // Versions in the bucket load through the connector's credentials, as on the local store.
+    const saved = run([stackyard, "artifact", "visualize", "training_pipeline.evaluate_model.confusion_matrix", "--out", "views"]);
+    expect(saved.code, saved.stderr).toBe(0);
+    expect(readFileSync(saved.stdout.trim(), "utf8")).toMatch(/^<svg /);
+    expect(Number(run([stackyard, "artifact", "show", "training_pipeline.evaluate_model.accuracy"]).stdout)).toBeGreaterThan(0.5);
     expect(run([stackyard, "runs", "logs", runs[0]!.name, "--step", "evaluate_model"]).stdout).toMatch(/test accuracy: \d+\.\d%/);
 
     // Secrets never leak: not in any output, the store (outside the secrets file), snapshots or artifacts.
