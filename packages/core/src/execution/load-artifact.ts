@@ -1,6 +1,6 @@
 import type { BaseArtifactStore } from "../artifact-store/base-artifact-store.js";
 import { NotFoundError, StackyardError } from "../errors/errors.js";
-import { createArtifactReader } from "../materializers/artifact-io.js";
+import { createArtifactReader, loadChecked } from "../materializers/artifact-io.js";
 import { type MaterializerImporter, resolveMaterializer } from "../materializers/registry.js";
 import type { ArtifactRecord, ArtifactSelector, RunStore } from "../store/run-store.js";
 
@@ -41,17 +41,9 @@ export async function loadArtifactValue<T = unknown>(
     });
   }
   const materializer = await resolveMaterializer(artifact.materializer, options);
-  const reader = createArtifactReader(artifactStore, artifact.uri, artifact);
   try {
-    const value = (await materializer.load(reader)) as T;
-    await reader.loaded();
-    return value;
-  } catch (failure) {
-    // A damaged artifact is what to report, not the parse error it led to.
-    const error = await reader.loaded().then(
-      () => failure,
-      (damaged: unknown) => damaged,
-    );
+    return (await loadChecked(materializer, createArtifactReader(artifactStore, artifact.uri, artifact))) as T;
+  } catch (error) {
     throw new StackyardError(
       `${label} could not be loaded from ${artifact.uri} with materializer '${artifact.materializer}': ${(error as Error).message ?? String(error)}`,
       {

@@ -8,7 +8,7 @@ import type { BaseArtifactStore } from "../artifact-store/base-artifact-store.js
 import { StepArtifactStore } from "../artifact-store/step-artifact-store.js";
 import type { StepAttempt } from "../entrypoint/entrypoint-configuration.js";
 import { ConfigError, NotFoundError, PipelineDefinitionError, StepFailedError } from "../errors/errors.js";
-import { createArtifactReader, createArtifactWriter } from "../materializers/artifact-io.js";
+import { createArtifactReader, createArtifactWriter, loadChecked } from "../materializers/artifact-io.js";
 import type { Materializer } from "../materializers/materializer.js";
 import { type MaterializerImporter, resolveMaterializer } from "../materializers/registry.js";
 import type { StepOutcome } from "../orchestrator/base-orchestrator.js";
@@ -24,9 +24,9 @@ import {
   type RunStatus,
   type RunStore,
   type StepRunRecord,
+  VISUALIZATION_EXTENSIONS,
   VISUALIZATION_TYPES,
   type VisualizationRecord,
-  type VisualizationType,
 } from "../store/run-store.js";
 import { stepCacheKey } from "./cache-key.js";
 import { flushSink, installLogCapture, runCaptured, type StepLogSink, writeToSink } from "./log-capture.js";
@@ -400,16 +400,6 @@ export function defaultArtifactName(pipeline: string, stepId: string, output: st
   return `${pipeline}.${stepId}.${output}`;
 }
 
-const VISUALIZATION_EXTENSIONS: Record<VisualizationType, string> = {
-  markdown: "md",
-  html: "html",
-  csv: "csv",
-  svg: "svg",
-  png: "png",
-  json: "json",
-  text: "txt",
-};
-
 /**
  * Stores the views a materializer makes of a value under
  * `runs/<run>/<step>/.visualizations/<output>/` (a folder no output can be
@@ -578,16 +568,9 @@ async function loadInputs(inputs: Record<string, ArtifactRecord>, options: RunSt
   const values: Record<string, unknown> = {};
   for (const [key, artifact] of Object.entries(inputs)) {
     const materializer = await resolveMaterializer(artifact.materializer, materializerOptions(options));
-    const reader = createArtifactReader(artifactStore, artifact.uri, artifact);
     try {
-      values[key] = await materializer.load(reader);
-      await reader.loaded();
-    } catch (failure) {
-      // A damaged artifact is what to report, not the parse error it led to.
-      const error = await reader.loaded().then(
-        () => failure,
-        (damaged: unknown) => damaged,
-      );
+      values[key] = await loadChecked(materializer, createArtifactReader(artifactStore, artifact.uri, artifact));
+    } catch (error) {
       throw new StepFailedError(
         options.stepId,
         `Input '${key}' of step '${options.stepId}' could not be loaded from ${artifact.uri} with materializer '${artifact.materializer}': ${errorText(error)}`,

@@ -8,7 +8,7 @@ import { pipeline as pipe } from "node:stream/promises";
 import type { BaseArtifactStore, WriteBody } from "../artifact-store/base-artifact-store.js";
 import { StackyardError } from "../errors/errors.js";
 import type { ArtifactRecord } from "../store/run-store.js";
-import type { ArtifactReader, ArtifactWriter } from "./materializer.js";
+import type { ArtifactReader, ArtifactWriter, Materializer } from "./materializer.js";
 
 /** A writer that also reports the size and sha256 of everything written. */
 export interface HashingArtifactWriter extends ArtifactWriter {
@@ -189,5 +189,23 @@ class ReadCheck {
     return new StackyardError(`Artifact '${output}' of step '${stepId}' in run ${runId} (${uri}) does not match its record: ${detail}`, {
       hint: `It was changed or damaged after step '${stepId}' wrote it. Run the pipeline again with the cache disabled to produce it anew.`,
     });
+  }
+}
+
+/**
+ * Loads an artifact with `materializer` through a checked reader. When
+ * loading fails and the artifact turns out damaged (size or sha256 not as
+ * recorded), the damage is what it throws, not the parse error it led to.
+ */
+export async function loadChecked<T>(materializer: Materializer<T>, reader: CheckedArtifactReader): Promise<T> {
+  try {
+    const value = await materializer.load(reader);
+    await reader.loaded();
+    return value;
+  } catch (failure) {
+    throw await reader.loaded().then(
+      () => failure,
+      (damaged: unknown) => damaged,
+    );
   }
 }

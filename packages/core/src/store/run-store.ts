@@ -54,6 +54,17 @@ export const VISUALIZATION_TYPES = ["markdown", "html", "csv", "svg", "png", "js
 /** One of {@link VISUALIZATION_TYPES}. */
 export type VisualizationType = (typeof VISUALIZATION_TYPES)[number];
 
+/** The file extension a visualization of each type is stored and exported with. */
+export const VISUALIZATION_EXTENSIONS: Readonly<Record<VisualizationType, string>> = {
+  markdown: "md",
+  html: "html",
+  csv: "csv",
+  svg: "svg",
+  png: "png",
+  json: "json",
+  text: "txt",
+};
+
 /** A visualization of an artifact, stored beside it in the artifact store. */
 export interface VisualizationRecord {
   type: VisualizationType;

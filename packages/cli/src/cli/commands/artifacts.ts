@@ -7,6 +7,7 @@ import {
   type PipelineSnapshot,
   parseArtifactRef,
   type StepRunRecord,
+  VISUALIZATION_EXTENSIONS,
 } from "@stackyard/core";
 import { ConfigError } from "@stackyard/core/errors";
 import { SqliteRunStore } from "../../store/sqlite-run-store.js";
@@ -290,8 +291,6 @@ export async function showArtifact(ref: string, opts: { stack?: string }): Promi
   });
 }
 
-const EXTENSIONS: Record<string, string> = { markdown: "md", html: "html", csv: "csv", svg: "svg", png: "png", json: "json", text: "txt" };
-
 /** `stackyard artifact visualize NAME[:VERSION|@TAG] [--out DIR]`. */
 export async function visualizeArtifact(ref: string, opts: { out?: string; stack?: string }): Promise<void> {
   await withProject(async (project) => {
@@ -320,7 +319,7 @@ export async function visualizeArtifact(ref: string, opts: { out?: string; stack
     for (const [i, view] of views.entries()) {
       const file = join(
         dir,
-        `${(artifact.name ?? artifact.output).replaceAll(/[^\w.-]/g, "_")}-${artifact.version ?? 0}-${i + 1}.${EXTENSIONS[view.type] ?? "txt"}`,
+        `${(artifact.name ?? artifact.output).replaceAll(/[^\w.-]/g, "_")}-${artifact.version ?? 0}-${i + 1}.${VISUALIZATION_EXTENSIONS[view.type] ?? "txt"}`,
       );
       writeFileSync(file, bodies[i]!);
       process.stdout.write(`${file}\n`);
