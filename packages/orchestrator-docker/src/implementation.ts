@@ -22,6 +22,7 @@ import {
   type Stack,
   type StepOutcome,
   type SubmitContext,
+  snapshotStep,
 } from "@stackyard/core";
 import { assertEngineReachable, connectDocker, EngineUnreachableError, prepareStepImages, resolveDockerHost } from "@stackyard/image-builder";
 import type Docker from "dockerode";
@@ -97,8 +98,9 @@ export class DockerOrchestrator extends BaseOrchestrator<DockerOrchestratorConfi
         concurrency: this.config.concurrency ?? availableParallelism(),
         failFast: this.config.fail_fast,
         signal: context.signal,
-        runOne: (stepId) => this.runStep(docker, snapshot, stepId, images.get(stepId)!, context, running, killed),
+        runOne: (stepId) => this.runStep(docker, snapshot, stepId, images, context, running, killed),
         markSkipped: (stepId, reason, status) => context.markStep(stepId, status, reason),
+        maps: context.maps,
       });
       return { wait: async () => outcomes };
     } finally {
@@ -165,10 +167,16 @@ export class DockerOrchestrator extends BaseOrchestrator<DockerOrchestratorConfi
     return new Map([...images].map(([stepId, image]) => [stepId, { image: image.image, sourceRoot: image.sourceRoot ?? context.sourceRoot }]));
   }
 
-  /** The container of one step: command, environment, mounts, limits, labels. */
-  containerOptions(snapshot: PipelineSnapshot, step: SnapshotStep, image: StepImage, context: SubmitContext): Docker.ContainerCreateOptions {
+  /** The container of one step, or of item `stepId` (`score[3]`) of a map step: command, environment, mounts, limits, labels. */
+  containerOptions(
+    snapshot: PipelineSnapshot,
+    step: SnapshotStep,
+    image: StepImage,
+    context: SubmitContext,
+    stepId: string = step.id,
+  ): Docker.ContainerCreateOptions {
     const settings = this.settingsFor(step);
-    const stepEnv = context.stepEnvironment(step.id);
+    const stepEnv = context.stepEnvironment(stepId);
     const database = stepEnv[STEP_ENV.store];
     const artifactRoot = (context.stack.artifactStore.config as { path?: unknown }).path;
     const localArtifactRoot = typeof artifactRoot === "string" && isAbsolute(artifactRoot) ? artifactRoot : undefined;
@@ -208,13 +216,13 @@ export class DockerOrchestrator extends BaseOrchestrator<DockerOrchestratorConfi
     };
     return {
       Image: image.image,
-      Cmd: context.stepCommand(step.id),
+      Cmd: context.stepCommand(stepId),
       Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
       ...(user ? { User: user } : {}),
       Labels: {
         ...this.config.labels,
         [RUN_LABEL]: context.runId,
-        [STEP_LABEL]: step.id,
+        [STEP_LABEL]: stepId,
         "io.stackyard.pipeline": snapshot.pipeline.name,
         "io.stackyard.orchestrator": this.name,
       },
@@ -226,12 +234,14 @@ export class DockerOrchestrator extends BaseOrchestrator<DockerOrchestratorConfi
     docker: Docker,
     snapshot: PipelineSnapshot,
     stepId: string,
-    image: StepImage,
+    images: ReadonlyMap<string, StepImage>,
     context: SubmitContext,
     running: Map<string, Docker.Container>,
     killed: Set<string>,
   ): Promise<StepOutcome> {
-    const step = snapshot.steps.find((s) => s.id === stepId)!;
+    // A step, or an item of a map step (`score[3]`), which runs its step's image.
+    const step = snapshotStep(snapshot, stepId).spec;
+    const image = images.get(step.id)!;
     const { events } = context;
     const stopped = async (): Promise<StepOutcome> => {
       await context.markStep(stepId, "stopped", "the run was stopped");
@@ -240,7 +250,7 @@ export class DockerOrchestrator extends BaseOrchestrator<DockerOrchestratorConfi
     if (context.signal.aborted) return stopped();
     const exit = await runContainer({
       docker,
-      create: this.containerOptions(snapshot, step, image, context),
+      create: this.containerOptions(snapshot, step, image, context, stepId),
       remove: this.config.remove_containers,
       onCreated: (container) => running.set(stepId, container),
       cancelled: () => context.signal.aborted,

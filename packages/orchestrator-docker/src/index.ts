@@ -84,6 +84,7 @@ export const dockerOrchestratorCapabilities: OrchestratorCapabilities = {
   schedulable: false,
   honoursResources: true,
   parallel: true,
+  mapSteps: true,
 };
 
 export const dockerOrchestratorFlavor = defineFlavor({

@@ -16,10 +16,9 @@ interface Described {
   status: string;
   stack: string;
   error?: string;
-  steps: Array<{ stepId: string; status: string; error?: string; started?: string; ended?: string }>;
+  steps: Array<{ stepId: string; status: string; error?: string; started?: string; ended?: string; inputs?: Record<string, string> }>;
   artifacts: Array<{ step: string; output: string; uri: string; sha256: string; artifact: string; metadata?: Record<string, unknown> }>;
   metadata?: Record<string, unknown>;
-  steps: Array<{ stepId: string; status: string; inputs?: Record<string, string> }>;
 }
 
 let engine: DockerEngine;

@@ -33,6 +33,7 @@ export class LocalOrchestrator extends BaseOrchestrator<LocalOrchestratorConfig>
       signal: context.signal,
       runOne: (stepId) => context.runStepInProcess(stepId, { signal: context.signal }),
       markSkipped: (stepId, reason, status) => context.markStep(stepId, status, reason),
+      maps: context.maps,
     });
     return { wait: async () => outcomes };
   }

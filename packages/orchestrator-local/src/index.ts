@@ -33,6 +33,7 @@ export const localOrchestratorCapabilities: OrchestratorCapabilities = {
   schedulable: false,
   honoursResources: false,
   parallel: true,
+  mapSteps: true,
 };
 
 export const localOrchestratorFlavor = defineFlavor({

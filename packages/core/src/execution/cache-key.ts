@@ -43,7 +43,7 @@ function partsOf(step: SnapshotStep): readonly [string, string] {
  * the content hashes and materializers of its inputs, its output
  * materializers and the settings that can change its result.
  */
-export function stepCacheKey(step: SnapshotStep, inputs: Record<string, ArtifactRecord>): string {
+export function stepCacheKey(step: SnapshotStep, inputs: Readonly<Record<string, Pick<ArtifactRecord, "sha256" | "materializer">>>): string {
   const [head, tail] = partsOf(step);
   // canonicalJson of { [input]: [sha256, materializer] }, written out directly: this runs for every step of every run.
   const keys = Object.keys(inputs).sort();

@@ -4,7 +4,7 @@ import type { BaseArtifactStore } from "../artifact-store/base-artifact-store.js
 import { LocalArtifactStore } from "../artifact-store/local-artifact-store.js";
 import { EntrypointConfiguration } from "../entrypoint/entrypoint-configuration.js";
 import { formatArtifactStoreDescription, STEP_ENV } from "../entrypoint/step-protocol.js";
-import { NotFoundError } from "../errors/errors.js";
+import { ConfigError, NotFoundError } from "../errors/errors.js";
 import type { MaterializerImporter } from "../materializers/registry.js";
 import type { BaseOrchestrator, RunEvents, StepOutcome, SubmitContext } from "../orchestrator/base-orchestrator.js";
 import type { Pipeline } from "../pipeline/pipeline.js";
@@ -15,7 +15,9 @@ import type { Stack } from "../stack/stack.js";
 import { ArtifactStoreRunStore } from "../store/artifact-store-run-store.js";
 import { isFinalStatus, type RunStatus, type RunStore } from "../store/run-store.js";
 import { executeDag } from "./execute-dag.js";
-import { createRunMemo, type RunMemo, reuseCachedSteps, runStep } from "./run-step.js";
+import { MAP_METADATA_KEY, type MapRuntime, type MapSummary } from "./map-items.js";
+import { reuseCachedStep, reuseCachedSteps, runStep } from "./run-step.js";
+import { createRunMemo, mapItemCount, type RunMemo, type StepInputContext } from "./step-inputs.js";
 
 /** Options of {@link driveRun}. */
 export interface DriveRunOptions {
@@ -73,6 +75,7 @@ export interface DrivenRun extends RunResult {
  */
 export async function driveRun(options: DriveRunOptions): Promise<DrivenRun> {
   const { store, artifactStore, orchestrator } = options;
+  if (orchestrator) checkMapSupport(options.snapshot, orchestrator);
   const snapshot = await resolveExternalInputs(options.snapshot, store);
   if (snapshot !== options.snapshot) options = { ...options, snapshot };
   const events = completeEvents(options.events);
@@ -120,6 +123,27 @@ export async function driveRun(options: DriveRunOptions): Promise<DrivenRun> {
   const ended = status === "running" ? {} : { ended: new Date().toISOString() };
   await store.updateRun(runId, { status, ...(error ? { error } : {}), ...ended, pid: undefined });
   return { runId, runName, status, steps: outcomes, ...(error ? { error } : {}), ...(cause === undefined ? {} : { cause }) };
+}
+
+/** Flavors shipped with Stackyard whose orchestrators run map steps. */
+const MAP_FLAVORS = "local, docker, aws_stepfunctions";
+
+/**
+ * Refuses, before anything is stored, a snapshot with map steps for an
+ * orchestrator that does not run them (`capabilities.mapSteps`).
+ *
+ * @throws ConfigError naming the orchestrator, the map steps and the flavors that can.
+ */
+export function checkMapSupport(snapshot: PipelineSnapshot, orchestrator: BaseOrchestrator<any>): void {
+  if (orchestrator.capabilities.mapSteps) return;
+  const maps = snapshot.steps.filter((s) => s.map).map((s) => `'${s.id}'`);
+  if (!maps.length) return;
+  throw new ConfigError(
+    `Orchestrator '${orchestrator.name}' (flavor ${orchestrator.flavor}) cannot run map steps, and pipeline '${snapshot.pipeline.name}' has ${maps.join(", ")}`,
+    {
+      hint: `Switch to a stack whose orchestrator can (flavors: ${MAP_FLAVORS}), or set capabilities.mapSteps in the flavor once it passes context.maps to executeDag.`,
+    },
+  );
 }
 
 /**
@@ -205,6 +229,81 @@ class StepRunner {
     private readonly signal: AbortSignal,
   ) {}
 
+  /** Items the map runtime looked up in the cache and did not find: run without looking again. */
+  private readonly cacheMissed = new Set<string>();
+
+  /** Map steps of this run: expanded and recorded here, their items run wherever the orchestrator runs steps. */
+  readonly maps: MapRuntime = {
+    expand: (stepId) => this.expandMap(stepId),
+    finish: (stepId, summary) => this.finishMap(stepId, summary),
+  };
+
+  private inputContext(): StepInputContext {
+    const { snapshot, artifactStore, sourceRoot, importModule } = this.options;
+    return { snapshot, runId: this.runId, store: this.recordsStore(), artifactStore, memo: this.memo, sourceRoot, importModule };
+  }
+
+  /** Where step records are: the client's store, falling back to the artifact store for steps that kept them there. */
+  private recordsStore(): RunStore {
+    const { store, artifactStore, orchestrator, clientStore } = this.options;
+    if (!orchestrator || clientStore !== undefined) return store;
+    const remote = new ArtifactStoreRunStore(artifactStore);
+    return Object.assign(Object.create(store) as RunStore, {
+      getStepRun: async (runId: string, stepId: string) =>
+        (await store.getStepRun(runId, stepId)) ?? (await remote.getStepRun(runId, stepId).catch(() => undefined)),
+      getArtifact: async (id: string) => (await store.getArtifact(id)) ?? (await remote.getArtifact(id).catch(() => undefined)),
+    });
+  }
+
+  private async expandMap(stepId: string): Promise<{ items: number; done?: ReadonlyMap<number, StepOutcome> }> {
+    const { snapshot, store, orchestrator, clientStore } = this.options;
+    const spec = snapshot.steps.find((s) => s.id === stepId)!;
+    const started = new Date().toISOString();
+    const record = { runId: this.runId, stepId, stepName: spec.name, attempt: 1, outputs: {}, started };
+    this.recordedHere.add(stepId);
+    let items: number;
+    try {
+      items = await mapItemCount(spec, this.inputContext());
+    } catch (error) {
+      await this.options.store.putStepRun({ ...record, status: "failed", error: errorMessage(error), ended: new Date().toISOString() });
+      this.events.stepStatus(stepId, "failed", errorMessage(error));
+      throw error;
+    }
+    await store.putStepRun({ ...record, status: "running", metadata: { [MAP_METADATA_KEY]: { items } } });
+    this.events.stepStatus(stepId, "running", `${items} item${items === 1 ? "" : "s"}`);
+    // Items the cache answers for are recorded now, so no process or container starts for them.
+    const done = new Map<number, StepOutcome>();
+    if (spec.enable_cache && (!orchestrator || clientStore !== undefined)) {
+      for (let i = 0; i < items && !this.signal.aborted; i++) {
+        const id = `${stepId}[${i}]`;
+        const outcome = await reuseCachedStep(this.stepOptions(id, this.signal));
+        if (outcome) {
+          this.recordedHere.add(id);
+          done.set(i, outcome);
+        } else this.cacheMissed.add(id);
+      }
+    }
+    return { items, done };
+  }
+
+  private async finishMap(stepId: string, summary: MapSummary): Promise<StepOutcome> {
+    const { store } = this.options;
+    const existing = await store.getStepRun(this.runId, stepId);
+    const { status, error, ...counts } = summary;
+    await store.putStepRun({
+      ...(existing ?? { runId: this.runId, stepId, stepName: stepId, attempt: 1, outputs: {} }),
+      status,
+      error,
+      metadata: { ...existing?.metadata, [MAP_METADATA_KEY]: counts },
+      ended: new Date().toISOString(),
+    });
+    const detail =
+      error ??
+      `${summary.items} items: ${summary.completed} completed${summary.cached ? `, ${summary.cached} cached` : ""}${summary.failed.length ? `, ${summary.failed.length} failed (tolerated)` : ""}`;
+    this.events.stepStatus(stepId, status, detail);
+    return error === undefined ? { stepId, status } : { stepId, status, error };
+  }
+
   /** Records, in one pass, the steps the cache answers for without running anything. */
   reuseCached(): Promise<StepOutcome[]> {
     const { snapshot, store, artifactStore, pipeline } = this.options;
@@ -224,9 +323,14 @@ class StepRunner {
   }
 
   run(stepId: string, signal: AbortSignal = this.signal): Promise<StepOutcome> {
-    const { options, events } = this;
     this.recordedHere.add(stepId);
-    return runStep({
+    const skipCache = this.cacheMissed.delete(stepId);
+    return runStep({ ...this.stepOptions(stepId, signal), ...(skipCache ? { lookUpCache: false } : {}) });
+  }
+
+  private stepOptions(stepId: string, signal: AbortSignal): Parameters<typeof runStep>[0] {
+    const { options, events } = this;
+    return {
       snapshot: options.snapshot,
       stepId,
       runId: this.runId,
@@ -240,7 +344,7 @@ class StepRunner {
       ...(options.sourceRoot === undefined ? {} : { sourceRoot: options.sourceRoot }),
       ...(options.importModule === undefined ? {} : { importModule: options.importModule }),
       ...(options.writeResultFile === undefined ? {} : { writeResultFile: options.writeResultFile }),
-    });
+    };
   }
 
   /**
@@ -294,7 +398,7 @@ async function runHere(options: DriveRunOptions, steps: StepRunner, cached: Step
   const { snapshot } = options;
   const done = new Set(cached.map((o) => o.stepId));
   const rest = done.size
-    ? snapshot.steps.filter((s) => !done.has(s.id)).map((s) => ({ id: s.id, upstream: s.upstream.filter((id) => !done.has(id)) }))
+    ? snapshot.steps.filter((s) => !done.has(s.id)).map((s) => ({ id: s.id, upstream: s.upstream.filter((id) => !done.has(id)), map: s.map }))
     : snapshot.steps;
   const ran = await executeDag({
     steps: rest,
@@ -303,6 +407,7 @@ async function runHere(options: DriveRunOptions, steps: StepRunner, cached: Step
     signal,
     runOne: (stepId) => steps.run(stepId),
     markSkipped: (stepId, reason, status) => steps.mark(stepId, status, reason),
+    maps: steps.maps,
   });
   const byId = new Map([...cached, ...ran].map((o) => [o.stepId, o]));
   return snapshot.steps.map((s) => byId.get(s.id)!);
@@ -344,6 +449,7 @@ async function submitToOrchestrator(
       ...options.stepEnvironment?.(stepId),
     }),
     markStep: (stepId, status, error) => steps.mark(stepId, status, error),
+    maps: steps.maps,
   };
   const handle = await orchestrator.submit(snapshot, context);
   if (handle.orchestratorRunId) await store.updateRun(runId, { orchestratorRunId: handle.orchestratorRunId });

@@ -7,8 +7,8 @@ import { format } from "node:util";
 import type { BaseArtifactStore } from "../artifact-store/base-artifact-store.js";
 import { StepArtifactStore } from "../artifact-store/step-artifact-store.js";
 import type { StepAttempt } from "../entrypoint/entrypoint-configuration.js";
-import { ConfigError, NotFoundError, PipelineDefinitionError, StepFailedError } from "../errors/errors.js";
-import { createArtifactReader, createArtifactWriter, loadChecked } from "../materializers/artifact-io.js";
+import { ConfigError, NotFoundError, PipelineDefinitionError } from "../errors/errors.js";
+import { createArtifactWriter } from "../materializers/artifact-io.js";
 import type { Materializer } from "../materializers/materializer.js";
 import { type MaterializerImporter, resolveMaterializer } from "../materializers/registry.js";
 import type { StepOutcome } from "../orchestrator/base-orchestrator.js";
@@ -29,6 +29,20 @@ import {
   type VisualizationRecord,
 } from "../store/run-store.js";
 import { stepCacheKey } from "./cache-key.js";
+import { parseItemId } from "./map-items.js";
+import {
+  cacheKeyInputs,
+  consumedArtifactIds,
+  inputUris,
+  loadStepInputs,
+  materializerOptions,
+  type ResolvedInput,
+  type RunMemo,
+  resolveStepInputs,
+} from "./step-inputs.js";
+
+export { createRunMemo, type RunMemo } from "./step-inputs.js";
+
 import { flushSink, installLogCapture, runCaptured, type StepLogSink, writeToSink } from "./log-capture.js";
 
 /** Options of {@link runStep}. */
@@ -90,20 +104,8 @@ export interface RunStepOptions {
    * @throws ConfigError (from {@link runStep}) for a number that is not a whole number from 1.
    */
   attempt?: StepAttempt;
-}
-
-/**
- * Output artifacts of the steps of one run that finished in this process,
- * by step id and output name. Shared by the steps of a run so that a
- * downstream step need not read its inputs back from the store.
- */
-export interface RunMemo {
-  readonly outputs: Map<string, Readonly<Record<string, ArtifactRecord>>>;
-}
-
-/** An empty {@link RunMemo}, one per run. */
-export function createRunMemo(): RunMemo {
-  return { outputs: new Map() };
+  /** False: run the step without looking up the cache first (its caller just did). Default true. */
+  lookUpCache?: boolean;
 }
 
 /** What a step process writes to `runs/<run>/<step>/step.json` in the artifact store. */
@@ -142,16 +144,27 @@ function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Pro
 
 const stepsBySnapshot = new WeakMap<PipelineSnapshot, Map<string, SnapshotStep>>();
 
-function snapshotStep(snapshot: PipelineSnapshot, stepId: string): SnapshotStep {
+/**
+ * The snapshot step a step id stands for and, for an item of a map step
+ * (`score[3]`), the item's index.
+ *
+ * @throws NotFoundError when the snapshot has no such step, or the step is a map step run without an item (or the reverse).
+ */
+export function snapshotStep(snapshot: PipelineSnapshot, stepId: string): { spec: SnapshotStep; item?: number } {
   let steps = stepsBySnapshot.get(snapshot);
   if (!steps) stepsBySnapshot.set(snapshot, (steps = new Map(snapshot.steps.map((s) => [s.id, s]))));
-  const found = steps.get(stepId);
+  const item = steps.has(stepId) ? undefined : parseItemId(stepId);
+  const found = steps.get(item ? item.mapStepId : stepId);
   if (!found) {
     throw new NotFoundError(
       `Step '${stepId}' is not part of snapshot ${snapshot.id} of pipeline '${snapshot.pipeline.name}' (steps: ${[...steps.keys()].join(", ")})`,
     );
   }
-  return found;
+  if (found.map && !item) {
+    throw new NotFoundError(`Step '${stepId}' is a map step of snapshot ${snapshot.id}: run its items ('${stepId}[0]', '${stepId}[1]', ...)`);
+  }
+  if (item && !found.map) throw new NotFoundError(`Step '${found.id}' of snapshot ${snapshot.id} is not a map step: it has no item ${item.index}`);
+  return item ? { spec: found, item: item.index } : { spec: found };
 }
 
 const errorText = (error: unknown): string => (error instanceof Error ? `${error.name === "Error" ? "" : `${error.name}: `}${error.message}` : String(error));
@@ -173,11 +186,11 @@ const errorText = (error: unknown): string => (error instanceof Error ? `${error
  */
 export async function runStep(options: RunStepOptions): Promise<StepOutcome> {
   const { snapshot, stepId, runId, store, artifactStore, signal } = options;
-  const spec = snapshotStep(snapshot, stepId);
-  const invocation = invocationsOf(options.pipeline, snapshot.pipeline.parameters).get(stepId);
+  const { spec, item } = snapshotStep(snapshot, stepId);
+  const invocation = invocationsOf(options.pipeline, snapshot.pipeline.parameters).get(spec.id);
   if (!invocation || invocation.definition.name !== spec.name) {
     throw new PipelineDefinitionError(
-      `Pipeline '${options.pipeline.name}' as loaded has no step invocation '${stepId}' of step '${spec.name}': its code changed since snapshot ${snapshot.id} was compiled`,
+      `Pipeline '${options.pipeline.name}' as loaded has no step invocation '${spec.id}' of step '${spec.name}': its code changed since snapshot ${snapshot.id} was compiled`,
       { hint: "Run the pipeline again to compile a new snapshot." },
     );
   }
@@ -264,44 +277,28 @@ export async function runStep(options: RunStepOptions): Promise<StepOutcome> {
   if (signal?.aborted) return finish("stopped", "the run was stopped before the step started");
 
   // Inputs and the cache key.
-  let inputs: Record<string, ArtifactRecord>;
+  let inputs: Record<string, ResolvedInput>;
   try {
-    inputs = await resolveInputs(spec, options);
+    inputs = await resolveStepInputs(spec, stepId, item, options);
   } catch (error) {
     return finish("failed", errorText(error));
   }
-  record.cacheKey = stepCacheKey(spec, inputs);
-  if (Object.keys(inputs).length) record.inputs = inputIds(inputs);
+  record.cacheKey = stepCacheKey(spec, cacheKeyInputs(inputs));
+  if (Object.keys(inputs).length) record.inputs = consumedArtifactIds(inputs);
 
-  if (spec.enable_cache) {
-    const hit = await findReusable(record.cacheKey, store, artifactStore);
-    if (hit) {
-      // A cached step only records itself: no folder, no step.json, no log.
-      record.outputs = hit.record.outputs;
-      record.cachedFrom = hit.record.cachedFrom ?? { runId: hit.record.runId, stepId: hit.record.stepId };
-      // What the step logged describes the outputs this run reuses: the run gets it too.
-      if (hit.record.metadata) record.metadata = hit.record.metadata;
-      if (hit.record.runMetadata) record.runMetadata = hit.record.runMetadata;
-      record.status = "cached";
-      record.ended = new Date().toISOString();
-      await store.putStepRun(record);
-      options.memo?.outputs.set(stepId, hit.artifacts);
-      options.onStatus?.("cached");
-      return { stepId, status: "cached" };
-    }
-  }
+  if (spec.enable_cache && options.lookUpCache !== false && (await reuseIfCached(record, options))) return { stepId, status: "cached" };
 
   await store.putStepRun(record);
   options.onStatus?.("running", record.attempt > 1 ? `attempt ${record.attempt}` : undefined);
   installLogCapture();
 
   // The step's own view of the store: its folder to write, its run and inputs to read.
-  const stepStore = new StepArtifactStore(artifactStore, { runId, stepId, inputs: Object.values(inputs).map((input) => input.uri) });
+  const stepStore = new StepArtifactStore(artifactStore, { runId, stepId, inputs: inputUris(inputs) });
   let result: unknown;
   for (let attempt = record.attempt; ; attempt++) {
     record.attempt = attempt;
     try {
-      const values = await loadInputs(inputs, options, artifactStore);
+      const values = await loadStepInputs(inputs, stepId, options);
       const context: StepContext<Record<string, unknown>> = {
         parameters: spec.parameters,
         runId,
@@ -374,7 +371,7 @@ export async function runStep(options: RunStepOptions): Promise<StepOutcome> {
         size: writer.size,
         sha256: writer.digest(),
         created: new Date().toISOString(),
-        name: artifactName ?? defaultArtifactName(snapshot.pipeline.name, stepId, name),
+        name: artifactName ?? defaultArtifactName(snapshot.pipeline.name, spec.id, name),
       };
       if (materializer.visualize) {
         const visualizations = await saveVisualizations(materializer, values[name], artifactStore, base, name, writer.uri, (line) =>
@@ -455,11 +452,6 @@ async function importHook(ref: string, options: RunStepOptions): Promise<StepHoo
   return hook as StepHook;
 }
 
-/** Input name to artifact id, as a step run records what it consumed. */
-function inputIds(inputs: Record<string, ArtifactRecord>): Record<string, string> {
-  return Object.fromEntries(Object.entries(inputs).map(([key, artifact]) => [key, artifact.id]));
-}
-
 /** What a step logged with `ctx.logMetadata`, until its record is written. */
 class LoggedMetadata {
   private step: MetadataRecord | undefined;
@@ -527,58 +519,55 @@ async function earlierAttempts(
   return { attempt, started: previous?.started, log };
 }
 
-/** The artifact each input is wired to: from the run's memo when an upstream step ran here, else from the store. */
-async function resolveInputs(spec: SnapshotStep, options: RunStepOptions): Promise<Record<string, ArtifactRecord>> {
-  const { store, runId, stepId } = options;
-  const inputs: Record<string, ArtifactRecord> = {};
-  let fromStore: Map<string, StepRunRecord | undefined> | undefined;
-  for (const [key, external] of Object.entries(spec.external ?? {})) {
-    if (!external.artifact) {
-      throw new StepFailedError(stepId, `Input '${key}' of step '${stepId}' (artifact '${external.name}') was not resolved when run ${runId} started`);
-    }
-    inputs[key] = external.artifact;
-  }
-  for (const [key, wiring] of Object.entries(spec.inputs)) {
-    let artifact = options.memo?.outputs.get(wiring.step)?.[wiring.output];
-    if (!artifact) {
-      fromStore ??= new Map();
-      if (!fromStore.has(wiring.step)) fromStore.set(wiring.step, await store.getStepRun(runId, wiring.step));
-      const artifactId = fromStore.get(wiring.step)?.outputs[wiring.output];
-      artifact = artifactId === undefined ? undefined : await store.getArtifact(artifactId);
-    }
-    if (!artifact) {
-      throw new StepFailedError(
-        stepId,
-        `Input '${key}' of step '${stepId}' needs output '${wiring.output}' of step '${wiring.step}', which run ${runId} has not produced`,
-      );
-    }
-    inputs[key] = artifact;
-  }
-  return inputs;
+/**
+ * Records `record` (its cache key and inputs set) as `cached` when a
+ * completed step run with its key still has its artifacts; true when it did.
+ * A cached step only records itself: no folder, no step.json, no log.
+ */
+async function reuseIfCached(record: StepRunRecord, options: RunStepOptions): Promise<boolean> {
+  const hit = await findReusable(record.cacheKey!, options.store, options.artifactStore);
+  if (!hit) return false;
+  record.outputs = hit.record.outputs;
+  record.cachedFrom = hit.record.cachedFrom ?? { runId: hit.record.runId, stepId: hit.record.stepId };
+  // What the step logged describes the outputs this run reuses: the run gets it too.
+  if (hit.record.metadata) record.metadata = hit.record.metadata;
+  if (hit.record.runMetadata) record.runMetadata = hit.record.runMetadata;
+  record.status = "cached";
+  record.ended = new Date().toISOString();
+  await options.store.putStepRun(record);
+  options.memo?.outputs.set(record.stepId, hit.artifacts);
+  options.onStatus?.("cached");
+  return true;
 }
 
-function materializerOptions(options: RunStepOptions): { sourceRoot?: string; importModule?: MaterializerImporter } {
-  const out: { sourceRoot?: string; importModule?: MaterializerImporter } = {};
-  if (options.sourceRoot !== undefined) out.sourceRoot = options.sourceRoot;
-  if (options.importModule !== undefined) out.importModule = options.importModule;
-  return out;
-}
-
-async function loadInputs(inputs: Record<string, ArtifactRecord>, options: RunStepOptions, artifactStore: BaseArtifactStore): Promise<Record<string, unknown>> {
-  const values: Record<string, unknown> = {};
-  for (const [key, artifact] of Object.entries(inputs)) {
-    const materializer = await resolveMaterializer(artifact.materializer, materializerOptions(options));
-    try {
-      values[key] = await loadChecked(materializer, createArtifactReader(artifactStore, artifact.uri, artifact));
-    } catch (error) {
-      throw new StepFailedError(
-        options.stepId,
-        `Input '${key}' of step '${options.stepId}' could not be loaded from ${artifact.uri} with materializer '${artifact.materializer}': ${errorText(error)}`,
-        { cause: error },
-      );
-    }
+/**
+ * Records one step (or map item) `cached` when the cache answers for it,
+ * without running anything; resolves undefined when it does not (its inputs
+ * cannot be resolved, caching is off, or no reusable run matches). What a
+ * run does for the items of a map before handing the others to its orchestrator.
+ */
+export async function reuseCachedStep(options: RunStepOptions): Promise<StepOutcome | undefined> {
+  const { spec, item } = snapshotStep(options.snapshot, options.stepId);
+  if (!spec.enable_cache) return undefined;
+  let inputs: Record<string, ResolvedInput>;
+  try {
+    inputs = await resolveStepInputs(spec, options.stepId, item, options);
+  } catch {
+    return undefined; // the step reports it when it runs
   }
-  return values;
+  const now = new Date().toISOString();
+  const record: StepRunRecord = {
+    runId: options.runId,
+    stepId: options.stepId,
+    stepName: spec.name,
+    status: "running",
+    attempt: 1,
+    outputs: {},
+    started: now,
+    cacheKey: stepCacheKey(spec, cacheKeyInputs(inputs)),
+    ...(Object.keys(inputs).length ? { inputs: consumedArtifactIds(inputs) } : {}),
+  };
+  return (await reuseIfCached(record, options)) ? { stepId: options.stepId, status: "cached" } : undefined;
 }
 
 /** A completed step run with this cache key whose artifacts all still exist, with those artifacts by output name. */
@@ -622,7 +611,7 @@ export async function reuseCachedSteps(options: ReuseCachedStepsOptions): Promis
   const outcomes: StepOutcome[] = [];
   for (const spec of snapshot.steps) {
     if (signal?.aborted) break;
-    if (!spec.enable_cache || !spec.upstream.every((id) => cached.has(id))) continue;
+    if (!spec.enable_cache || spec.map || !spec.upstream.every((id) => cached.has(id))) continue;
     if (invocations.get(spec.id)?.definition.name !== spec.name) continue; // runStep reports it
     const inputs: Record<string, ArtifactRecord> = {};
     for (const [key, external] of Object.entries(spec.external ?? {})) if (external.artifact) inputs[key] = external.artifact;
@@ -641,7 +630,7 @@ export async function reuseCachedSteps(options: ReuseCachedStepsOptions): Promis
       cacheKey,
       cachedFrom: hit.record.cachedFrom ?? { runId: hit.record.runId, stepId: hit.record.stepId },
       outputs: hit.record.outputs,
-      ...(Object.keys(inputs).length ? { inputs: inputIds(inputs) } : {}),
+      ...(Object.keys(inputs).length ? { inputs: Object.fromEntries(Object.entries(inputs).map(([key, artifact]) => [key, artifact.id])) } : {}),
       ...(hit.record.metadata ? { metadata: hit.record.metadata } : {}),
       ...(hit.record.runMetadata ? { runMetadata: hit.record.runMetadata } : {}),
       started: now,

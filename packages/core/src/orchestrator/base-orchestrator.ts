@@ -1,4 +1,5 @@
 import { StackComponent } from "../component/stack-component.js";
+import type { MapRuntime } from "../execution/map-items.js";
 import type { PipelineSnapshot } from "../pipeline/snapshot.js";
 import type { Stack } from "../stack/stack.js";
 import type { RunRecord, RunStatus, RunStore } from "../store/run-store.js";
@@ -15,6 +16,13 @@ export interface OrchestratorCapabilities {
   honoursResources: boolean;
   /** Independent steps run at the same time. */
   parallel: boolean;
+  /**
+   * Runs map steps (`step.map()`): one step run per item. A snapshot with
+   * map steps is refused, before anything is stored, by an orchestrator
+   * without it. An orchestrator built on `executeDag` gets it by passing
+   * `context.maps`.
+   */
+  mapSteps?: boolean;
 }
 
 /** Result of one step as an orchestrator sees it. */
@@ -66,6 +74,11 @@ export interface SubmitContext {
   stepEnvironment(stepId: string): Record<string, string>;
   /** Records a step as skipped (an upstream step failed) or stopped. */
   markStep(stepId: string, status: RunStatus, error?: string): Promise<void>;
+  /**
+   * Expands and records the map steps of the run; pass it to `executeDag`
+   * (`maps: context.maps`), which then runs each item as `runOne("score[3]")`.
+   */
+  maps?: MapRuntime;
 }
 
 /** What `submit` returns. */

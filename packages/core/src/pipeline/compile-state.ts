@@ -1,11 +1,13 @@
 import { PipelineDefinitionError } from "../errors/errors.js";
-import type { AfterRef, InvocationOptions, StepDefinition } from "./step.js";
+import type { AfterRef, InputWiring, InvocationOptions, MapSpec, StepDefinition } from "./step.js";
 
 /** One step call recorded while a pipeline body runs. */
 export interface Invocation {
   id: string;
   definition: StepDefinition;
-  inputs: Record<string, { step: string; output: string }>;
+  inputs: Record<string, InputWiring>;
+  /** Set for a map step (`step.map()`, `step.product()`): one step run per item. */
+  map?: MapSpec;
   /** Inputs read from existing artifact versions (`externalArtifact`). */
   external?: Record<string, { name: string; version?: number; tag?: string }>;
   after: AfterRef[];

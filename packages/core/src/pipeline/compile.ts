@@ -120,6 +120,7 @@ export function compilePipeline(pipeline: Pipeline<any>, options: CompileOptions
       upstream: upstreamOf(invocation, state.byId, pipeline.name),
       inputs: invocation.inputs,
       ...(invocation.external ? { external: structuredClone(invocation.external) } : {}),
+      ...(invocation.map ? { map: structuredClone(invocation.map) } : {}),
       parameters: stepParameters(invocation, yaml.parameters, where),
       outputs: Object.fromEntries(
         Object.entries(definition.outputs).map(([name, materializer]) => {
@@ -328,6 +329,9 @@ function validateComponentSettings(settings: Settings, stack: CompileStack | und
   }
 }
 
+/** Built-in materializers whose values are never lists, so no map can go over them. */
+const NOT_A_LIST = new Set(["text", "bytes", "file", "stream", "svg", "markdown", "html"]);
+
 function upstreamOf(invocation: Invocation, byId: Map<string, Invocation>, pipelineName: string): string[] {
   const upstream = new Set<string>();
   for (const [key, wiring] of Object.entries(invocation.inputs)) {
@@ -340,6 +344,22 @@ function upstreamOf(invocation: Invocation, byId: Map<string, Invocation>, pipel
     if (!(wiring.output in producer.definition.outputs)) {
       throw new PipelineDefinitionError(
         `Input '${key}' of step '${invocation.id}' is wired to output '${wiring.output}' of step '${wiring.step}', which has no such output (outputs: ${Object.keys(producer.definition.outputs).join(", ")})`,
+      );
+    }
+    if (producer.map && !wiring.collect) {
+      throw new PipelineDefinitionError(
+        `Input '${key}' of step '${invocation.id}' is wired to output '${wiring.output}' of map step '${wiring.step}', which has one value per item`,
+        { hint: `Pass the list of the items' values: ${wiring.step}.collect(${producer.definition.singleOutput ? "" : `"${wiring.output}"`}).` },
+      );
+    }
+    if (wiring.collect && !producer.map) {
+      throw new PipelineDefinitionError(`Input '${key}' of step '${invocation.id}' collects step '${wiring.step}', which is not a map step`);
+    }
+    const materializer = producer.definition.outputs[wiring.output]!;
+    if (invocation.map?.inputs.includes(key) && !wiring.collect && NOT_A_LIST.has(materializer)) {
+      throw new PipelineDefinitionError(
+        `Map step '${invocation.id}' maps input '${key}' over output '${wiring.output}' of step '${wiring.step}', which its materializer '${materializer}' stores as one value, not a list`,
+        { hint: `Return an array stored as json, or pass it whole: unmapped(${wiring.step}.${wiring.output}).` },
       );
     }
     upstream.add(wiring.step);

@@ -32,8 +32,25 @@ export const retrySchema = z
 /** A step's retry policy (max_retries, delay in seconds, backoff), as validated by `retrySchema`. */
 export type RetryConfig = z.infer<typeof retrySchema>;
 
-/** Where one input of a step comes from: an output of an upstream step. */
-export const inputWiringSchema = z.object({ step: z.string(), output: z.string() }).strict();
+/**
+ * Where one input of a step comes from: an output of an upstream step or,
+ * with `collect`, the list of that output of every item of an upstream map step.
+ */
+export const inputWiringSchema = z.object({ step: z.string(), output: z.string(), collect: z.literal(true).optional() }).strict();
+
+/** How a map step fans out; see `Step.map`. */
+export const mapSpecSchema = z
+  .object({
+    /** The inputs mapped over; the other inputs are passed whole to every item. */
+    inputs: z.array(z.string()).min(1),
+    /** `zip`: the i-th elements of each list; `product`: every combination, the last list varying fastest. */
+    mode: z.enum(["zip", "product"]),
+    /** Most items running at once. */
+    concurrency: z.number().int().positive().optional(),
+    /** Failed items the map tolerates: a count or a percentage of its items. Without it, one failure fails the map. */
+    tolerate: z.union([z.object({ count: z.number().int().nonnegative() }).strict(), z.object({ percent: z.number().min(0).max(100) }).strict()]).optional(),
+  })
+  .strict();
 
 /**
  * An input read from an existing artifact version (`externalArtifact(name)`):
@@ -95,6 +112,8 @@ export const snapshotStepSchema = z
      * by input name: the version as resolved when the run started.
      */
     external: z.record(z.string(), externalInputSchema).optional(),
+    /** Set for a map step: it runs once per item (`id[0]`, `id[1]`, ...) of the lists it maps over. */
+    map: mapSpecSchema.optional(),
     /**
      * Merged settings: keys are `docker`, `resources`, a component type
      * (`orchestrator`) or a component type and flavor (`orchestrator.docker`).

@@ -152,7 +152,7 @@ export interface StepOptions<P extends z.ZodObject | undefined = undefined> {
 
 /** A typed reference to an output of a step invocation, only meaningful while a pipeline compiles. */
 export interface OutputRef<T = unknown> {
-  readonly [OUTPUT_REF]: { readonly step: string; readonly output: string };
+  readonly [OUTPUT_REF]: { readonly step: string; readonly output: string; readonly collect?: true };
   /** Phantom: the value type, so wiring is type checked. */
   readonly [OUTPUT_TYPE]?: T;
 }
@@ -225,6 +225,64 @@ export function isExternalArtifactRef(value: unknown): value is ExternalArtifact
 /** Inputs of a step call: for each input of the step function, an output of another step or an external artifact. */
 export type InputRefs<I> = { [K in keyof I]: OutputRef<I[K]> | ExternalArtifactRef<I[K]> };
 
+const UNMAPPED: unique symbol = Symbol.for("stackyard.unmapped");
+
+/** An input of a mapped step passed whole to every item; made by {@link unmapped}. */
+export interface Unmapped<T = unknown> {
+  readonly [UNMAPPED]: OutputRef<T> | ExternalArtifactRef<T>;
+}
+
+/**
+ * Marks an input of {@link Step.map} as passed whole to every item rather
+ * than mapped over (a model, a config, a lookup table).
+ */
+export function unmapped<T>(ref: OutputRef<T> | ExternalArtifactRef<T>): Unmapped<T> {
+  if (!isOutputRef(ref) && !isExternalArtifactRef(ref)) {
+    throw new PipelineDefinitionError("unmapped() takes an output of a step or an externalArtifact()");
+  }
+  return Object.freeze({ [UNMAPPED]: ref }) as Unmapped<T>;
+}
+
+/** Inputs of {@link Step.map}: a list output to map over (the step gets one element), or a value passed whole. */
+export type MapInputRefs<I> = { [K in keyof I]: OutputRef<readonly I[K][]> | Unmapped<I[K]> | ExternalArtifactRef<I[K]> };
+
+/** How many failed items a map tolerates: a count, or a percentage of its items (`"10%"`). */
+export type ToleratedFailures = number | `${number}%`;
+
+/** Options of {@link Step.map} and {@link Step.product}, besides those of any step call. */
+export interface MapOptions<P = undefined> extends InvocationOptions<P> {
+  /** Most items running at once (besides the orchestrator's own limit). Default: the orchestrator's. */
+  concurrency?: number;
+  /**
+   * Failed items the map tolerates: the map then succeeds, and collectors get
+   * the outputs of the items that succeeded, in item order. Default 0: the
+   * first failed item fails the map and no further item starts.
+   */
+  tolerateFailures?: ToleratedFailures;
+}
+
+/** What {@link Step.map} returns: wire its items' outputs downstream with `collect`, or wait for it with `after`. */
+export interface MapResult<O> {
+  readonly [INVOCATION]: string;
+  /**
+   * The list of one output of every item that succeeded, in item order (an
+   * empty map gives `[]`). Without a name: the step's single output.
+   */
+  collect<K extends keyof O & string>(output: K): OutputRef<O[K][]>;
+  collect(): "output" extends keyof O ? OutputRef<O["output"][]> : never;
+}
+
+/** How a map step runs: which inputs it maps over, how they combine, and its limits. */
+export interface MapSpec {
+  /** Names of the mapped inputs, each wired in `inputs`. */
+  inputs: string[];
+  /** `zip`: the i-th elements together (lists of equal length); `product`: every combination. */
+  mode: "zip" | "product";
+  concurrency?: number;
+  /** Failed items tolerated: a count, or a percentage of the items. */
+  tolerate?: { count: number } | { percent: number };
+}
+
 type StepCallArgs<I, P> = {} extends I ? [inputs?: InputRefs<I>, options?: InvocationOptions<P>] : [inputs: InputRefs<I>, options?: InvocationOptions<P>];
 
 /** Everything the engine knows about a step definition. */
@@ -253,6 +311,27 @@ export interface StepDefinition {
 export interface Step<I = any, O = any, P extends z.ZodObject | undefined = any> {
   (...args: StepCallArgs<I, P>): InvocationResult<O>;
   readonly definition: StepDefinition;
+  /**
+   * Maps the step over lists known only when the run gets there: one step
+   * run per item (`score[0]`, `score[1]`, ...), each with its own logs,
+   * outputs, retries and cache key. Each input given an upstream list output
+   * is mapped (the step receives one element); inputs wrapped in
+   * {@link unmapped}, and external artifacts, are passed whole. Several
+   * mapped lists are zipped and must have the same length. Downstream steps
+   * take the items' outputs with {@link MapResult.collect}.
+   *
+   * @example
+   * ```ts
+   * const shards = split();
+   * const scores = score.map({ shard: shards.items, model: unmapped(model.output) }, { concurrency: 8 });
+   * report({ scores: scores.collect() });
+   * ```
+   *
+   * @throws PipelineDefinitionError when no input is mapped, or for bad options.
+   */
+  map(inputs: MapInputRefs<I>, options?: MapOptions<P>): MapResult<O>;
+  /** Like {@link Step.map}, over every combination of the mapped lists (their cartesian product, the last list varying fastest). */
+  product(inputs: MapInputRefs<I>, options?: MapOptions<P>): MapResult<O>;
 }
 
 const STEP_NAME = /^[A-Za-z_][\w.-]*$/;
@@ -335,6 +414,11 @@ export function step(options: StepOptions<z.ZodObject | undefined>, fn: StepFunc
   });
   const call = (inputs?: Record<string, unknown>, invocationOptions?: InvocationOptions<any>) => invoke(definition, inputs, invocationOptions);
   Object.defineProperty(call, "definition", { value: definition, enumerable: true });
+  for (const mode of ["zip", "product"] as const) {
+    const method = mode === "zip" ? "map" : "product";
+    const mapCall = (inputs: Record<string, unknown>, mapOptions?: MapOptions<any>) => invoke(definition, inputs, mapOptions, mode);
+    Object.defineProperty(call, method, { value: mapCall });
+  }
   Object.defineProperty(call, STEP, { value: true });
   Object.defineProperty(call, "name", { value: options.name });
   return call as unknown as Step;
@@ -382,7 +466,12 @@ const danglingRefs: object = new Proxy(Object.create(null) as object, {
   },
 });
 
-function invoke(definition: StepDefinition, inputs: Record<string, unknown> | undefined, options: InvocationOptions<any> | undefined): unknown {
+function invoke(
+  definition: StepDefinition,
+  inputs: Record<string, unknown> | undefined,
+  options: MapOptions<any> | undefined,
+  mapMode?: MapSpec["mode"],
+): unknown {
   const state = currentCompileState();
   if (!state) {
     throw new PipelineDefinitionError(`Step '${definition.name}' was called outside a pipeline body: steps only run as part of a pipeline`, {
@@ -407,14 +496,23 @@ function invoke(definition: StepDefinition, inputs: Record<string, unknown> | un
     }
     suffixes.set(definition.name, n);
   }
-  const wiring: Record<string, { step: string; output: string }> = {};
+  const wiring: Record<string, InputWiring> = {};
   const external: Record<string, { name: string; version?: number; tag?: string }> = {};
+  const mapped: string[] = [];
   if (inputs !== undefined && (typeof inputs !== "object" || inputs === null)) {
     throw new PipelineDefinitionError(`Step '${id}' takes an object of inputs, got ${inputs === null ? "null" : typeof inputs}`);
   }
-  for (const [key, value] of Object.entries(inputs ?? {})) {
+  for (let [key, value] of Object.entries(inputs ?? {})) {
     if (value === undefined) {
       throw new PipelineDefinitionError(`Input '${key}' of step '${id}' is undefined: wire it to an output of an upstream step`);
+    }
+    const whole = typeof value === "object" && value !== null && UNMAPPED in value;
+    if (whole) {
+      if (!mapMode)
+        throw new PipelineDefinitionError(`Input '${key}' of step '${id}' is wrapped in unmapped(), which only means something in ${definition.name}.map()`);
+      value = (value as Unmapped)[UNMAPPED];
+    } else if (mapMode && isOutputRef(value)) {
+      mapped.push(key);
     }
     if (isExternalArtifactRef(value)) {
       external[key] = { ...value[EXTERNAL_ARTIFACT] };
@@ -429,13 +527,81 @@ function invoke(definition: StepDefinition, inputs: Record<string, unknown> | un
   }
   const invocation: Invocation = { id, definition, inputs: wiring, after: options?.after ?? [], options: options ?? {} };
   if (Object.keys(external).length) invocation.external = external;
+  if (mapMode) invocation.map = mapSpec(id, definition, mapMode, mapped, options);
   state.invocations.push(invocation);
   state.byId.set(id, invocation);
+  if (mapMode) return mapResult(id, definition);
 
   const result = Object.create(danglingRefs) as Record<string | symbol, unknown>;
   for (const output of Object.keys(definition.outputs)) result[output] = makeRef(id, output);
   Object.defineProperty(result, INVOCATION, { value: id });
   return Object.freeze(result);
+}
+
+/** Where one input of an invocation comes from; `collect` when it is the list of a map step's item outputs. */
+export interface InputWiring {
+  step: string;
+  output: string;
+  collect?: true;
+}
+
+const MAP_OPTIONS = new Set(["id", "parameters", "after", "enableCache", "retry", "settings", "resources", "concurrency", "tolerateFailures"]);
+
+function mapSpec(id: string, definition: StepDefinition, mode: MapSpec["mode"], mapped: string[], options: MapOptions<any> | undefined): MapSpec {
+  const method = mode === "zip" ? "map" : "product";
+  if (mapped.length === 0) {
+    throw new PipelineDefinitionError(`${definition.name}.${method}() of step '${id}' maps over nothing: give at least one input an upstream list output`, {
+      hint: "Inputs wrapped in unmapped() and external artifacts are passed whole; call the step directly when nothing is mapped.",
+    });
+  }
+  const unknown = Object.keys(options ?? {}).find((key) => !MAP_OPTIONS.has(key));
+  if (unknown) {
+    throw new PipelineDefinitionError(
+      `${definition.name}.${method}() of step '${id}' has unknown option '${unknown}' (options: ${[...MAP_OPTIONS].join(", ")})`,
+    );
+  }
+  const spec: MapSpec = { inputs: mapped, mode };
+  const concurrency = options?.concurrency;
+  if (concurrency !== undefined) {
+    if (!Number.isSafeInteger(concurrency) || concurrency < 1) {
+      throw new PipelineDefinitionError(`concurrency of map step '${id}' must be a whole number from 1, got ${String(concurrency)}`);
+    }
+    spec.concurrency = concurrency;
+  }
+  const tolerate = options?.tolerateFailures;
+  if (tolerate !== undefined && tolerate !== 0) {
+    const percent = typeof tolerate === "string" ? /^(\d+(?:\.\d+)?)%$/.exec(tolerate) : null;
+    if (percent && Number(percent[1]) <= 100) spec.tolerate = { percent: Number(percent[1]) };
+    else if (typeof tolerate === "number" && Number.isSafeInteger(tolerate) && tolerate > 0) spec.tolerate = { count: tolerate };
+    else {
+      throw new PipelineDefinitionError(
+        `tolerateFailures of map step '${id}' must be a whole number of items or a percentage such as "10%", got ${JSON.stringify(tolerate)}`,
+      );
+    }
+  }
+  return spec;
+}
+
+function mapResult(id: string, definition: StepDefinition): MapResult<Record<string, unknown>> {
+  const outputs = Object.keys(definition.outputs);
+  const collect = (output?: string): OutputRef => {
+    if (output === undefined) {
+      if (!definition.singleOutput) {
+        throw new PipelineDefinitionError(`collect() of map step '${id}' needs an output name: step '${definition.name}' has outputs ${outputs.join(", ")}`);
+      }
+      output = "output";
+    }
+    if (!outputs.includes(output)) {
+      throw new PipelineDefinitionError(
+        `collect('${output}') of map step '${id}': step '${definition.name}' has no such output (outputs: ${outputs.join(", ")})`,
+      );
+    }
+    return Object.freeze({ [OUTPUT_REF]: Object.freeze({ step: id, output, collect: true }) }) as OutputRef;
+  };
+  const result = Object.create(danglingRefs) as Record<string | symbol, unknown>;
+  Object.defineProperty(result, "collect", { value: collect });
+  Object.defineProperty(result, INVOCATION, { value: id });
+  return Object.freeze(result) as unknown as MapResult<Record<string, unknown>>;
 }
 
 /** The invocation id an `after` entry stands for. */

@@ -61,6 +61,8 @@ export class ${n.className} extends BaseOrchestrator<${n.configType}> {
     schedulable: false,
     honoursResources: false,
     parallel: true,
+    // executeDag runs map steps (step.map()) given context.maps: each item is one runOne("score[3]").
+    mapSteps: true,
   };
 
   async submit(snapshot: PipelineSnapshot, context: SubmitContext): Promise<RunHandle> {
@@ -71,6 +73,7 @@ export class ${n.className} extends BaseOrchestrator<${n.configType}> {
       signal: context.signal,
       runOne: (stepId) => context.runStepInProcess(stepId, { signal: context.signal }),
       markSkipped: (stepId, reason, status) => context.markStep(stepId, status, reason),
+      maps: context.maps,
     });
     return { wait: async () => outcomes };
   }
