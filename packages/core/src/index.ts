@@ -23,6 +23,7 @@ export * from "./errors/errors.js";
 export * from "./execution/cache-key.js";
 export * from "./execution/execute-dag.js";
 export * from "./execution/load-artifact.js";
+export * from "./execution/map-expand.js";
 export * from "./execution/map-items.js";
 export * from "./execution/run-driver.js";
 export * from "./execution/run-in-process.js";

@@ -4,7 +4,7 @@ import type { BaseArtifactStore } from "../artifact-store/base-artifact-store.js
 import { LocalArtifactStore } from "../artifact-store/local-artifact-store.js";
 import { EntrypointConfiguration } from "../entrypoint/entrypoint-configuration.js";
 import { formatArtifactStoreDescription, STEP_ENV } from "../entrypoint/step-protocol.js";
-import { ConfigError, NotFoundError } from "../errors/errors.js";
+import { ConfigError, NotFoundError, StepFailedError } from "../errors/errors.js";
 import type { MaterializerImporter } from "../materializers/registry.js";
 import type { BaseOrchestrator, RunEvents, StepOutcome, SubmitContext } from "../orchestrator/base-orchestrator.js";
 import type { Pipeline } from "../pipeline/pipeline.js";
@@ -15,9 +15,10 @@ import type { Stack } from "../stack/stack.js";
 import { ArtifactStoreRunStore } from "../store/artifact-store-run-store.js";
 import { isFinalStatus, type RunStatus, type RunStore } from "../store/run-store.js";
 import { executeDag } from "./execute-dag.js";
+import { expandMapStep } from "./map-expand.js";
 import { MAP_METADATA_KEY, type MapRuntime, type MapSummary } from "./map-items.js";
 import { reuseCachedStep, reuseCachedSteps, runStep } from "./run-step.js";
-import { createRunMemo, mapItemCount, type RunMemo, type StepInputContext } from "./step-inputs.js";
+import { createRunMemo, type RunMemo } from "./step-inputs.js";
 
 /** Options of {@link driveRun}. */
 export interface DriveRunOptions {
@@ -238,11 +239,6 @@ class StepRunner {
     finish: (stepId, summary) => this.finishMap(stepId, summary),
   };
 
-  private inputContext(): StepInputContext {
-    const { snapshot, artifactStore, sourceRoot, importModule } = this.options;
-    return { snapshot, runId: this.runId, store: this.recordsStore(), artifactStore, memo: this.memo, sourceRoot, importModule };
-  }
-
   /** Where step records are: the client's store, falling back to the artifact store for steps that kept them there. */
   private recordsStore(): RunStore {
     const { store, artifactStore, orchestrator, clientStore } = this.options;
@@ -256,21 +252,12 @@ class StepRunner {
   }
 
   private async expandMap(stepId: string): Promise<{ items: number; done?: ReadonlyMap<number, StepOutcome> }> {
-    const { snapshot, store, orchestrator, clientStore } = this.options;
+    const { snapshot, orchestrator, clientStore } = this.options;
     const spec = snapshot.steps.find((s) => s.id === stepId)!;
-    const started = new Date().toISOString();
-    const record = { runId: this.runId, stepId, stepName: spec.name, attempt: 1, outputs: {}, started };
     this.recordedHere.add(stepId);
-    let items: number;
-    try {
-      items = await mapItemCount(spec, this.inputContext());
-    } catch (error) {
-      await this.options.store.putStepRun({ ...record, status: "failed", error: errorMessage(error), ended: new Date().toISOString() });
-      this.events.stepStatus(stepId, "failed", errorMessage(error));
-      throw error;
-    }
-    await store.putStepRun({ ...record, status: "running", metadata: { [MAP_METADATA_KEY]: { items } } });
-    this.events.stepStatus(stepId, "running", `${items} item${items === 1 ? "" : "s"}`);
+    const expanded = await expandMapStep({ ...this.stepOptions(stepId, this.signal), store: this.recordsStore() });
+    if ("status" in expanded) throw new StepFailedError(stepId, expanded.error ?? "the map step could not be expanded");
+    const { items } = expanded;
     // Items the cache answers for are recorded now, so no process or container starts for them.
     const done = new Map<number, StepOutcome>();
     if (spec.enable_cache && (!orchestrator || clientStore !== undefined)) {

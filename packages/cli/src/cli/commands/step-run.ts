@@ -2,14 +2,17 @@ import { resolve } from "node:path";
 import {
   type BaseArtifactStore,
   ConfigError,
+  expandMapStep,
   formatStepStatusLine,
   isPipeline,
   type PipelineSnapshot,
   parseStepAttempt,
   type RunEvents,
+  type RunStepOptions,
   type RunStore,
   runStep,
   STEP_ENV,
+  snapshotStep,
 } from "@stackyard/core";
 import { loadSnapshotComponent } from "../../client/load-stack.js";
 import { artifactStoreFromEnvironment, readSnapshot, remoteRunStore } from "../../client/remote-step.js";
@@ -62,7 +65,9 @@ async function stepEnvironment(snapshotUri: string): Promise<StepEnvironment> {
 
 /**
  * `stackyard step run --snapshot URI --step ID --run RUN [--attempt N|next]`:
- * the one-step entrypoint every containerised orchestrator runs. Exit code 0
+ * the one-step entrypoint every containerised orchestrator runs. ID is a
+ * step, an item of a map step (`score[3]`), or a map step, which is then
+ * expanded: its item manifest is written for the orchestrator to iterate. Exit code 0
  * when the step completed (or was cached), 1 when it failed; with
  * `--attempt` it runs that one attempt and also exits 1 when the attempt
  * failed with attempts left (recorded `retrying`), for its orchestrator to
@@ -73,15 +78,21 @@ export async function stepRunCommand(opts: { snapshot: string; step: string; run
   const env = await stepEnvironment(opts.snapshot);
   try {
     const { snapshot, sourceRoot } = env;
-    if (!snapshot.steps.some((s) => s.id === opts.step)) {
-      throw new ConfigError(`Snapshot ${opts.snapshot} has no step '${opts.step}'`, { hint: `Its steps: ${snapshot.steps.map((s) => s.id).join(", ")}` });
+    // A step, an item of a map step (`score[3]`), or a map step itself: that expands it (writes its item manifest).
+    const isMap = snapshot.steps.some((s) => s.id === opts.step && s.map);
+    try {
+      if (!isMap) snapshotStep(snapshot, opts.step);
+    } catch (error) {
+      throw new ConfigError(`Snapshot ${opts.snapshot} has no step '${opts.step}': ${(error as Error).message}`, {
+        hint: `Its steps: ${snapshot.steps.map((s) => (s.map ? `${s.id} (a map: ${s.id}[0], ${s.id}[1], ...)` : s.id)).join(", ")}`,
+      });
     }
     const pipeline = await loadSource(snapshot.pipeline.source, sourceRoot);
     if (!isPipeline(pipeline)) throw new ConfigError(`'${snapshot.pipeline.source}' is not a pipeline`);
     const events: Pick<RunEvents, "stepStatus"> = {
       stepStatus: (stepId, status, detail) => process.stderr.write(`${formatStepStatusLine({ stepId, status, ...(detail ? { detail } : {}) })}\n`),
     };
-    const outcome = await runStep({
+    const stepOptions: RunStepOptions = {
       snapshot,
       stepId: opts.step,
       runId: opts.run,
@@ -96,7 +107,13 @@ export async function stepRunCommand(opts: { snapshot: string; step: string; run
       // The container's own output is what its orchestrator collects.
       onLog: (line, stream) => (stream === "stderr" ? process.stderr : process.stdout).write(line + "\n"),
       onStatus: (status, detail) => events.stepStatus(opts.step, status, detail),
-    });
+    };
+    if (isMap) {
+      const expanded = await expandMapStep(stepOptions);
+      if ("status" in expanded) process.exitCode = 1;
+      return;
+    }
+    const outcome = await runStep(stepOptions);
     if (outcome.status === "failed" || outcome.status === "retrying") process.exitCode = 1;
   } finally {
     env.close();
