@@ -15,6 +15,7 @@ const BENCHMARKS = [
   { id: "cli-startup", title: "CLI start-up", command: "node bench/cli-startup.mjs 30" },
   { id: "engine", title: "Pipeline engine on the local stack", command: "npx tsx bench/engine.mjs" },
   { id: "artifact-versions", title: "Artifact versions in the SQLite store", command: "npx tsx bench/artifact-versions.mjs" },
+  { id: "map-items", title: "Map steps on the local stack", command: "npx tsx bench/map-items.mjs" },
   { id: "cold-run", title: "A cold `stackyard run` of a 100-step pipeline", command: "node bench/cold-run.mjs 7" },
   { id: "image-build", title: "Docker image build and reuse", command: "npx tsx packages/image-builder/bench/image-build.mjs 5" },
   { id: "docker-steps", title: "Docker orchestrator per-step overhead", command: "npx tsx bench/docker-steps.mjs" },

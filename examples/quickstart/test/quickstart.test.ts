@@ -174,4 +174,27 @@ describe("the quickstart, as the README runs it", () => {
     expect(out.stderr).toContain("needs a version tagged 'staging' of artifact 'iris_model'");
     expect(run(dir, [stackyard, "runs", "list", "--json"]).stdout).toBe(before);
   });
+
+  it("sweeps a hyperparameter grid with a map step: one step run per combination, cached one by one, collected in order", () => {
+    const sweep = (trees: string) => run(dir, [stackyard, "run", "./pipelines/sweep.ts#sweepPipeline", "-p", `trees=${trees}`]);
+    const first = sweep("[10,25]");
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stderr).toMatch(/score_candidate: completed \(4 items: 4 completed\)/);
+    const name = /Run '([^']+)' completed/.exec(first.stderr)![1]!;
+    const described = run(dir, [stackyard, "runs", "describe", name]).stdout;
+    expect(described).toMatch(/score_candidate\s+completed\s+\S+\s+4 items: 4 completed/);
+    expect(described).toMatch(/run\s+best_accuracy\s+\d/);
+    expect(run(dir, [stackyard, "runs", "logs", name, "--step", "score_candidate[1]"]).stdout).toMatch(/^10 trees, max_features 0\.8: accuracy \d+\.\d%\n$/);
+    const json = JSON.parse(run(dir, [stackyard, "runs", "describe", name, "--json"]).stdout) as {
+      steps: Array<{ stepId: string; status: string }>;
+      artifacts: Array<{ step: string; output: string; uri: string }>;
+    };
+    const collected = JSON.parse(readFileSync(join(json.artifacts.find((a) => a.step === "pick_best")!.uri, "data.json"), "utf8")) as { candidates: number };
+    expect(collected.candidates).toBe(4);
+
+    // Two more trees counts: the four combinations already scored come from the cache, two run.
+    const second = sweep("[10,25,50]");
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stderr).toMatch(/score_candidate: completed \(6 items: 2 completed, 4 cached\)/);
+  });
 });

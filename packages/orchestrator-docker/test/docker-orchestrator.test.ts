@@ -130,6 +130,40 @@ describe("docker orchestrator, through the stackyard CLI", () => {
     expect(result.stdout + result.stderr).toMatch(/sleeper_2 \| slept 3000 ms/);
   }, 300_000);
 
+  it("runs each item of a map step in its own container, collecting the same outputs as the local stack", async () => {
+    const sweep = ["run", "./pipelines/sweep.ts#sweepPipeline", "-c", "configs/probe.yaml", "-p", "trees=[10,25]", "--no-cache"];
+    const local = describeRun(runName(ok(cli(dir, [...sweep, "--stack", "default"]), "local sweep")));
+    const since = Math.floor(Date.now() / 1000);
+    const result = ok(cli(dir, sweep), "docker sweep");
+    const run = describeRun(runName(result));
+    const items = run.steps.filter((s) => s.stepId.startsWith("score_candidate["));
+    expect(items.map((s) => `${s.stepId}:${s.status}`).sort()).toEqual([0, 1, 2, 3].map((i) => `score_candidate[${i}]:completed`));
+    expect(run.steps.find((s) => s.stepId === "score_candidate")?.status).toBe("completed");
+    // The collected list and every item's output are byte for byte those of the local run.
+    const shas = (r: Described) =>
+      Object.fromEntries(r.artifacts.filter((a) => a.step.startsWith("score_candidate") || a.step === "pick_best").map((a) => [a.step, a.sha256]));
+    expect(Object.keys(shas(run))).toHaveLength(5);
+    expect(shas(run)).toEqual(shas(local));
+    // One container per item (and one each for the steps that ran), as the engine saw them created.
+    const events = await docker.getEvents({
+      since,
+      until: Math.ceil(Date.now() / 1000) + 1,
+      filters: { type: ["container"], event: ["create"], label: [`${RUN_LABEL}=${run.id}`] },
+    });
+    const created = (
+      await new Promise<string>((resolve) => {
+        let text = "";
+        events.on("data", (chunk: Buffer) => (text += chunk.toString()));
+        events.on("end", () => resolve(text));
+      })
+    )
+      .split("\n")
+      .filter(Boolean)
+      .map((line) => (JSON.parse(line) as { Actor: { Attributes: Record<string, string> } }).Actor.Attributes["io.stackyard.step"]);
+    expect(created.filter((id) => id?.startsWith("score_candidate[")).sort()).toEqual([0, 1, 2, 3].map((i) => `score_candidate[${i}]`));
+    expect(result.stdout + result.stderr).toMatch(/score_candidate\[3\] \| 25 trees, max_features 0\.8: accuracy/);
+  }, 600_000);
+
   it("enforces cpu and memory limits and passes config and settings environment", async () => {
     const result = ok(cli(dir, ["run", "./pipelines/probe.ts#limitsPipeline", "-c", "configs/probe.yaml"]), "limits run");
     const line = /limits (\{.*\})/.exec(result.stderr)?.[1];

@@ -291,13 +291,14 @@ function addRunCommands(program: Command): void {
     .command("describe")
     .description("show a run's steps, statuses, timings and artifacts")
     .argument("<run>", "run id, id prefix or name")
+    .option("--items", "list every item of its map steps (default: a summary, and the items that did not succeed)")
     .addOption(json())
     .action(async (run, opts) => (await commands.runs()).describeRun(run, opts));
   runs
     .command("logs")
     .description("print the output its steps wrote")
     .argument("<run>", "run id, id prefix or name")
-    .option("-s, --step <id>", "only this step")
+    .option("-s, --step <id>", "only this step: an item of a map step is 'score[3]'; a map step shows all its items")
     .action(async (run, opts) => (await commands.runs()).runLogs(run, opts));
   runs
     .command("stop")

@@ -65,11 +65,56 @@ export async function listRuns(opts: { json?: boolean; pipeline?: string; status
   });
 }
 
-export async function describeRun(idOrName: string, opts: { json?: boolean }): Promise<void> {
+/** `score[3]`: an item of map step `score` (kept here so that describing a run does not load core). */
+const ITEM_ID = /^(.+)\[(\d+)\]$/;
+/** Items of a map listed by `runs describe` without `--items`: the ones that did not succeed, up to this many. */
+const ITEMS_SHOWN = 10;
+const MAP_KEY = "stackyard.map";
+
+type StepRecord = Awaited<ReturnType<SqliteRunStore["listStepRuns"]>>[number];
+
+/** Steps in their order with each map's items after it, by index; `itemsOf` has each map's items. */
+function groupItems(steps: readonly StepRecord[]): { ordered: StepRecord[]; itemsOf: Map<string, StepRecord[]> } {
+  const itemsOf = new Map<string, StepRecord[]>();
+  const plain: StepRecord[] = [];
+  for (const step of steps) {
+    const item = ITEM_ID.exec(step.stepId);
+    if (!item) {
+      plain.push(step);
+      continue;
+    }
+    let list = itemsOf.get(item[1]!);
+    if (!list) itemsOf.set(item[1]!, (list = []));
+    list.push(step);
+  }
+  const index = (s: StepRecord) => Number(ITEM_ID.exec(s.stepId)![2]);
+  for (const list of itemsOf.values()) list.sort((a, b) => index(a) - index(b));
+  const ordered = plain.flatMap((s) => [s, ...(itemsOf.get(s.stepId) ?? [])]);
+  // Items whose map has no record (a run cut short): after everything else.
+  for (const [map, list] of itemsOf) if (!plain.some((s) => s.stepId === map)) ordered.push(...list);
+  return { ordered, itemsOf };
+}
+
+/** A map step's summary line: `6 items: 5 completed, 1 failed`. */
+function mapSummary(step: StepRecord, items: readonly StepRecord[]): string {
+  const recorded = step.metadata?.[MAP_KEY] as { items?: number; notStarted?: number } | undefined;
+  const total = recorded?.items ?? items.length;
+  const counts = new Map<string, number>();
+  for (const item of items) counts.set(item.status, (counts.get(item.status) ?? 0) + 1);
+  const notStarted = total - items.length;
+  const parts = [...counts].map(([status, n]) => `${n} ${status}`);
+  if (notStarted > 0) parts.push(`${notStarted} not started`);
+  return `${total} item${total === 1 ? "" : "s"}${parts.length ? `: ${parts.join(", ")}` : ""}`;
+}
+
+export async function describeRun(idOrName: string, opts: { json?: boolean; items?: boolean }): Promise<void> {
   await withProject(async (project) => {
     const store = new SqliteRunStore(project.db);
     const run = await findRun(project, store, idOrName);
-    const steps = await store.listStepRuns(run.id);
+    const { ordered: steps, itemsOf } = groupItems(await store.listStepRuns(run.id));
+    // Without --items, a map's items are summarised on its line; the ones that did not succeed are listed.
+    const isItem = (stepId: string) => ITEM_ID.test(stepId);
+    const hidden = (stepId: string) => !opts.items && isItem(stepId);
     const artifacts = await store.listArtifacts(run.id);
     const byId = new Map(artifacts.map((a) => [a.id, a]));
     const outputs = await Promise.all(
@@ -108,8 +153,16 @@ export async function describeRun(idOrName: string, opts: { json?: boolean }): P
     });
     const metadataLines = [
       ...Object.entries(run.metadata ?? {}).map(([key, value]) => ({ of: "run", key, value })),
-      ...steps.flatMap((s) => Object.entries(s.metadata ?? {}).map(([key, value]) => ({ of: s.stepId, key, value }))),
-      ...outputs.flatMap((o) => Object.entries(o.metadata ?? {}).map(([key, value]) => ({ of: `${o.step}.${o.output}`, key, value }))),
+      ...steps
+        .filter((s) => !hidden(s.stepId))
+        .flatMap((s) =>
+          Object.entries(s.metadata ?? {})
+            .filter(([key]) => key !== MAP_KEY)
+            .map(([key, value]) => ({ of: s.stepId, key, value })),
+        ),
+      ...outputs
+        .filter((o) => !hidden(o.step))
+        .flatMap((o) => Object.entries(o.metadata ?? {}).map(([key, value]) => ({ of: `${o.step}.${o.output}`, key, value }))),
     ];
     if (metadataLines.length) {
       const { formatMetadataValue } = await import("@stackyard/core");
@@ -119,24 +172,44 @@ export async function describeRun(idOrName: string, opts: { json?: boolean }): P
         ["of", "key", "value"],
       );
     }
+    const shownItems = new Set<string>();
+    const notes: string[] = [];
+    if (!opts.items) {
+      for (const [map, items] of itemsOf) {
+        const unsuccessful = items.filter((i) => i.status !== "completed" && i.status !== "cached");
+        for (const item of unsuccessful.slice(0, ITEMS_SHOWN)) shownItems.add(item.stepId);
+        if (items.length > shownItems.size) notes.push(`${map}: ${items.length} items recorded; list them all with --items.`);
+      }
+    }
+    const mapIds = new Set(steps.filter((s) => s.metadata?.[MAP_KEY] !== undefined).map((s) => s.stepId));
     process.stdout.write("\nSteps:\n");
     printTable(
-      steps.map((s) => ({
-        step: s.stepId,
-        status: s.status,
-        attempts: s.attempt,
-        duration: duration(s.started, s.ended),
-        error: s.error ? s.error.split("\n")[0] : "",
-      })),
+      steps
+        .filter((s) => !hidden(s.stepId) || shownItems.has(s.stepId))
+        .map((s) => ({
+          step: isItem(s.stepId) ? `  ${s.stepId}` : s.stepId,
+          status: s.status,
+          attempts: mapIds.has(s.stepId) ? "" : s.attempt,
+          duration: duration(s.started, s.ended),
+          error: mapIds.has(s.stepId)
+            ? [mapSummary(s, itemsOf.get(s.stepId) ?? []), s.error?.split("\n")[0]].filter(Boolean).join("; ")
+            : s.error
+              ? s.error.split("\n")[0]
+              : "",
+        })),
       ["step", "status", "attempts", "duration", "error"],
       "  (no steps recorded)",
     );
+    for (const note of notes) process.stdout.write(`  ${note}\n`);
     process.stdout.write("\nArtifacts:\n");
+    const itemOutputs = new Map<string, number>();
+    for (const o of outputs) if (hidden(o.step)) itemOutputs.set(ITEM_ID.exec(o.step)![1]!, (itemOutputs.get(ITEM_ID.exec(o.step)![1]!) ?? 0) + 1);
     printTable(
-      outputs.map((o) => ({ ...o, sha256: o.sha256?.slice(0, 12) })),
+      outputs.filter((o) => !hidden(o.step)).map((o) => ({ ...o, sha256: o.sha256?.slice(0, 12) })),
       ["step", "output", "artifact", "materializer", "size", "sha256", "uri"],
-      "  (none)",
+      itemOutputs.size ? "" : "  (none)",
     );
+    for (const [map, n] of itemOutputs) process.stdout.write(`  ${map}: ${n} item output${n === 1 ? "" : "s"}; list them with --items.\n`);
   });
 }
 
@@ -144,8 +217,10 @@ export async function runLogs(idOrName: string, opts: { step?: string }): Promis
   await withProject(async (project) => {
     const store = new SqliteRunStore(project.db);
     const run = await findRun(project, store, idOrName);
-    const steps = await store.listStepRuns(run.id);
-    const chosen = opts.step ? steps.filter((s) => s.stepId === opts.step) : steps;
+    const { ordered: steps, itemsOf } = groupItems(await store.listStepRuns(run.id));
+    // A map step has no log of its own: --step MAP shows its items' logs, in item order.
+    const chosen = opts.step ? steps.filter((s) => s.stepId === opts.step && !itemsOf.has(s.stepId)).concat(itemsOf.get(opts.step) ?? []) : steps;
+    const headers = !opts.step || itemsOf.has(opts.step);
     if (opts.step && !chosen.length) {
       throw new NotFoundError(`Run '${run.name}' has no step '${opts.step}'`, {
         hint: `Its steps: ${steps.map((s) => s.stepId).join(", ") || "(none recorded)"}`,
@@ -154,7 +229,7 @@ export async function runLogs(idOrName: string, opts: { step?: string }): Promis
     const { readStepLogs } = await import("../../client/logs.js");
     for (const step of chosen) {
       const text = await readStepLogs(project, store, run, step);
-      if (!opts.step) process.stdout.write(`==> ${step.stepId} (${step.status}) <==\n`);
+      if (headers) process.stdout.write(`==> ${step.stepId} (${step.status}) <==\n`);
       process.stdout.write(text.endsWith("\n") || !text ? text : text + "\n");
     }
   });
