@@ -1,9 +1,12 @@
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cli, cliPath, newProject, removeProject } from "./cli-harness.js";
 
 interface RunJson {
   id: string;
+  snapshotUri: string;
   name: string;
   status: string;
   error?: string;
@@ -75,6 +78,43 @@ describe("running pipelines from the command line on the default stack", () => {
     // Each status shows once: the step process's own status lines are not echoed as its output.
     expect(out.stderr).not.toContain("| [stackyard]");
     expect(out.stderr.split("\n").filter((line) => line === "[in-processes] sum_numbers: completed")).toHaveLength(1);
+  });
+
+  it("runs a map step's items each in a fresh process, and refuses map steps on an orchestrator that cannot run them", () => {
+    const before = cli(dir, ["runs", "list", "--json"]).stdout;
+    const refused = cli(dir, ["run", "./pipelines/fanout.ts#fanout", "--stack", "subprocess_stack"]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain("Orchestrator 'subprocess' (flavor subprocess) cannot run map steps, and pipeline 'fanout' has 'square'");
+    expect(refused.stderr).toContain("flavors: local, docker, aws_stepfunctions");
+    expect(cli(dir, ["runs", "list", "--json"]).stdout).toBe(before);
+
+    expect(cli(dir, ["orchestrator", "flavor", "register", "./flavors/subprocess-orchestrator.ts#SubprocessMapOrchestratorFlavor"]).code).toBe(0);
+    expect(cli(dir, ["orchestrator", "register", "subprocess_map", "-f", "subprocess_map", `--bin=${cliPath}`]).code).toBe(0);
+    expect(cli(dir, ["stack", "register", "subprocess_map_stack", "-o", "subprocess_map", "-a", "default"]).code).toBe(0);
+    const out = cli(dir, ["run", "./pipelines/fanout.ts#fanout", "--stack", "subprocess_map_stack", "--run-name", "fanned", "-p", "failOn=[3]", "--no-cache"]);
+    expect(out.code, out.stderr).toBe(0);
+    const run = describeRun(dir, "fanned");
+    const total = run.artifacts.find((a) => a.step === "total")!;
+    expect(JSON.parse(readFileSync(join(total.uri, "data.json"), "utf8"))).toEqual({ squares: [1, 4, 16, 25], sum: 46 });
+    expect(run.steps.find((s) => s.stepId === "square[2]")).toMatchObject({ status: "failed", error: "refusing 3" });
+    // The map on one line, the failed item under it; --items lists every item.
+    const text = cli(dir, ["runs", "describe", "fanned"]).stdout;
+    expect(text).toMatch(/square\s+completed\s+\S+\s+5 items: 4 completed, 1 failed/);
+    expect(text).toMatch(/ {2}square\[2\]\s+failed\s+1\s+\S+\s+refusing 3/);
+    expect(text).not.toContain("square[0]");
+    expect(cli(dir, ["runs", "describe", "fanned", "--items"]).stdout).toMatch(/square\[0\]\s+completed/);
+    expect(cli(dir, ["runs", "logs", "fanned", "--step", "square[4]"]).stdout).toBe("squaring 5\n");
+    const all = cli(dir, ["runs", "logs", "fanned", "--step", "square"]).stdout;
+    expect(all.indexOf("==> square[0] (completed) <==\nsquaring 1")).toBeLessThan(all.indexOf("==> square[4] (completed) <==\nsquaring 5"));
+    // Step processes are told an item id; a wrong one is refused with the step's items named.
+    for (const step of ["square[x]", "square[9]", "total[0]"]) {
+      const bad = cli(dir, ["step", "run", "--snapshot", run.snapshotUri, "--step", step, "--run", run.id], {
+        STACKYARD_STORE: join(dir, ".stackyard", "stackyard.db"),
+      });
+      expect(bad.code, `${step}: ${bad.stderr}`).toBe(step === "square[9]" ? 1 : 2);
+      if (step !== "square[9]") expect(bad.stderr).toContain(`has no step '${step}'`);
+      else expect(bad.stderr).toContain("Map step 'square' has no item 9");
+    }
   });
 
   it("finds a run whose runner was killed with SIGKILL and marks it failed", async () => {
