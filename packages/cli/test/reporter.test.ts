@@ -3,7 +3,11 @@ import { RunReporter } from "../src/client/reporter.js";
 
 function capture(): { stream: NodeJS.WriteStream; text: () => string } {
   let text = "";
-  const stream = { isTTY: false, write: (chunk: string) => ((text += chunk), true) } as unknown as NodeJS.WriteStream;
+  const write = (chunk: string): boolean => {
+    text += chunk;
+    return true;
+  };
+  const stream = { isTTY: false, write } as unknown as NodeJS.WriteStream;
   return { stream, text: () => text };
 }
 
