@@ -117,6 +117,53 @@ describe("running pipelines from the command line on the default stack", () => {
     }
   });
 
+  it("retries a failed run: reuses what it finished, runs the failed map items and what follows, and links the two runs", () => {
+    const failed = cli(dir, ["run", "./pipelines/fanout.ts#fanout", "--run-name", "flaky", "--no-cache"], { FANOUT_FAIL: "2,5" });
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toContain("2 of 5 items failed (1 tolerated)");
+    const before = cli(dir, ["runs", "list", "--json"]).stdout;
+    // Bad retries change nothing.
+    for (const [args, message] of [
+      [["runs", "retry", "flaky", "--from", "nope"], "Run 'flaky' has no step 'nope' to retry from (its steps: make_list, square, total)"],
+      [["runs", "retry", "first"], "Run 'first' completed: there is no failed step to retry"],
+      [["runs", "retry", "no-such-run"], "No run 'no-such-run'"],
+    ] as const) {
+      const out = cli(dir, [...args]);
+      expect(out.code, out.stderr).toBe(2);
+      expect(out.stderr).toContain(message);
+      expect(out.stderr).not.toContain("Retrying");
+    }
+    expect(cli(dir, ["runs", "list", "--json"]).stdout).toBe(before);
+
+    const retried = cli(dir, ["runs", "retry", "flaky"]);
+    expect(retried.code, retried.stderr).toBe(0);
+    expect(retried.stderr).toContain("Retrying pipeline 'fanout' as run 'flaky-retry'");
+    const run = describeRun(dir, "flaky-retry");
+    const original = describeRun(dir, "flaky");
+    const status = (r: RunJson, id: string) => r.steps.find((s) => s.stepId === id)?.status;
+    expect(["make_list", "square[0]", "square[2]", "square[3]", "square[4]", "total"].map((id) => status(run, id))).toEqual([
+      "cached",
+      "cached",
+      "cached",
+      "cached",
+      "completed",
+      "completed",
+    ]);
+    expect(status(run, "square[1]")).toBe("completed");
+    // The reused steps point at the outputs the failed run made.
+    expect(run.steps.find((s) => s.stepId === "square[0]")!.outputs).toEqual(original.steps.find((s) => s.stepId === "square[0]")!.outputs);
+    const total = run.artifacts.find((a) => a.step === "total")!;
+    expect(JSON.parse(readFileSync(join(total.uri, "data.json"), "utf8"))).toEqual({ squares: [1, 4, 9, 16, 25], sum: 55 });
+    expect(cli(dir, ["runs", "describe", "flaky-retry"]).stdout).toMatch(/^retry of: +flaky$/m);
+    // --from: that step and what follows run again; what comes before is reused.
+    const from = cli(dir, ["runs", "retry", "flaky-retry", "--from", "square", "--run-name", "from-square"]);
+    expect(from.code, from.stderr).toBe(0);
+    const fromRun = describeRun(dir, "from-square");
+    expect(status(fromRun, "make_list")).toBe("cached");
+    expect(fromRun.steps.find((s) => s.stepId === "make_list")!.outputs).toEqual(run.steps.find((s) => s.stepId === "make_list")!.outputs);
+    expect(status(fromRun, "square")).toBe("completed");
+  });
+
   it("finds a run whose runner was killed with SIGKILL and marks it failed", async () => {
     const child = spawn(process.execPath, [cliPath, "run", "./pipelines/hello.ts#hello", "--run-name", "killed", "-p", "sleep_ms=20000", "--no-cache"], {
       cwd: dir,

@@ -301,6 +301,14 @@ function addRunCommands(program: Command): void {
     .option("-s, --step <id>", "only this step: an item of a map step is 'score[3]'; a map step shows all its items")
     .action(async (run, opts) => (await commands.runs()).runLogs(run, opts));
   runs
+    .command("retry")
+    .description("run a failed run again: reuse the steps it finished, run the failed, skipped and stopped ones")
+    .argument("<run>", "run id, id prefix or name")
+    .option("--from <step>", "also run this step and everything after it again, even where they succeeded")
+    .option("--run-name <name>", "name of the new run (default: <run>-retry)")
+    .option("-q, --quiet", "print only warnings and errors")
+    .action(async (run, opts) => (await commands.runs()).retryRun(run, opts));
+  runs
     .command("stop")
     .description("stop a running run")
     .argument("<run>", "run id, id prefix or name")

@@ -1,14 +1,19 @@
 import {
+  checkRetry,
   type DrivenRun,
   driveRun,
   formatRunName,
+  isPipeline,
   type Pipeline,
+  type PipelineSnapshot,
+  type RetryPlan,
   RunFailedError,
   type RunOptions,
   type RunResult,
   resolvePipelineSource,
 } from "@stackyard/core";
-import { importModuleFor } from "../source/load-source.js";
+import { ConfigError, NotFoundError } from "@stackyard/core/errors";
+import { importModuleFor, loadSource } from "../source/load-source.js";
 import { checkStoreWritable } from "../store/lock-wait.js";
 import { checkArtifactFolderWritable } from "../store/not-writable.js";
 import { openProject, type Project } from "../store/open-project.js";
@@ -64,18 +69,38 @@ export async function runPipelineInProject(project: Project, pipeline: Pipeline,
     ...(options.tags?.length ? { tags: options.tags } : {}),
   });
 
+  return driveInProject(project, { pipeline, snapshot, stack, stackName, quiet: options.quiet });
+}
+
+/** What {@link driveInProject} runs: a compiled (or stored) snapshot on a loaded stack. */
+interface ProjectRun {
+  pipeline: Pipeline;
+  snapshot: PipelineSnapshot;
+  stack: LoadedStack["stack"];
+  stackName: string;
+  quiet?: boolean | undefined;
+  /** Default: the snapshot's run name template, formatted now. */
+  runName?: string;
+  retry?: RetryPlan;
+}
+
+/**
+ * Drives one run of a snapshot in an open project, reporting to the terminal
+ * and stopping it on Ctrl-C: what `stackyard run` and `stackyard runs retry` share.
+ */
+async function driveInProject(project: Project, { pipeline, snapshot, stack, stackName, quiet, retry, ...named }: ProjectRun): Promise<RunResult> {
   // Refuse before anything is written when the store or a local artifact folder is read-only.
   checkStoreWritable(project.db);
   if (stack.artifactStore.scheme === "file") checkArtifactFolderWritable(stack.artifactStore.path);
 
-  const runName = formatRunName(snapshot.run_name_template);
+  const runName = named.runName ?? formatRunName(snapshot.run_name_template);
   const reporter = new RunReporter(
     runName,
     snapshot.steps.map((s) => s.id),
-    { quiet: options.quiet },
+    { quiet },
   );
   reporter.info(
-    `Running pipeline '${snapshot.pipeline.name}' as run '${runName}' on stack '${stackName}' (orchestrator ${stack.orchestrator.name}: ${stack.orchestrator.flavor}).`,
+    `${retry ? "Retrying" : "Running"} pipeline '${snapshot.pipeline.name}' as run '${runName}' on stack '${stackName}' (orchestrator ${stack.orchestrator.name}: ${stack.orchestrator.flavor}).`,
   );
 
   const abort = new AbortController();
@@ -103,6 +128,7 @@ export async function runPipelineInProject(project: Project, pipeline: Pipeline,
       // Step processes on this machine (or with the store mounted) record straight into it.
       clientStore: project.paths.database,
       writeResultFile: false,
+      ...(retry ? { retry } : {}),
     });
   } finally {
     process.removeListener("SIGINT", onSignal);
@@ -118,4 +144,34 @@ export async function runPipelineInProject(project: Project, pipeline: Pipeline,
     });
   }
   return { runId: run.runId, runName, status, steps: run.steps };
+}
+
+/**
+ * `stackyard runs retry RUN [--from STEP]`: a new run of RUN's snapshot, on
+ * the stack RUN ran on, that reuses the steps (and map items) RUN finished
+ * and runs the others (with `from`: that step and everything after it
+ * again). Its record names RUN (`retry of`). The steps that run again run the
+ * pipeline's code as it is now.
+ */
+export async function retryRunInProject(project: Project, runId: string, options: { from?: string; quiet?: boolean; runName?: string }): Promise<RunResult> {
+  const store = new SqliteRunStore(project.db);
+  const run = await store.getRun(runId);
+  if (!run) throw new NotFoundError(`No run '${runId}'`, { hint: "List runs with `stackyard runs list`." });
+  const snapshot = await store.getSnapshot(run.snapshotId);
+  if (!snapshot) throw new NotFoundError(`Run '${run.name}' has no snapshot ${run.snapshotId} in this store: it cannot be retried from here`);
+  const { stack } = await loadStack(project, run.stack);
+  const pipeline = await loadSource(snapshot.pipeline.source, project.paths.sourceRoot);
+  if (!isPipeline(pipeline)) throw new ConfigError(`'${snapshot.pipeline.source}' is no longer a pipeline: run '${run.name}' cannot be retried`);
+  const plan: RetryPlan = { runId: run.id, ...(options.from !== undefined ? { from: options.from } : {}) };
+  await checkRetry(snapshot, plan, store);
+  const retries = (await store.listRuns({ limit: 10_000 })).filter((r) => r.retryOf === run.id).length;
+  return driveInProject(project, {
+    pipeline,
+    snapshot,
+    stack,
+    stackName: run.stack,
+    quiet: options.quiet,
+    runName: options.runName ?? `${run.name}-retry${retries ? `-${retries + 1}` : ""}`,
+    retry: plan,
+  });
 }

@@ -132,4 +132,26 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX step_inputs_artifact ON step_inputs(artifact_id);
   `,
+  // Runs that come from somewhere: the run they retry, the deployment (and
+  // its version) and the schedule that started them. A deployment is a named,
+  // versioned snapshot plus what its orchestrator created for it.
+  `
+  ALTER TABLE runs ADD COLUMN retry_of TEXT;
+  ALTER TABLE runs ADD COLUMN deployment TEXT;
+  ALTER TABLE runs ADD COLUMN deployment_version INTEGER;
+  ALTER TABLE runs ADD COLUMN schedule TEXT;
+  CREATE INDEX runs_retry_of ON runs(retry_of);
+  CREATE TABLE deployments (
+    name TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    snapshot_id TEXT NOT NULL,
+    snapshot_uri TEXT NOT NULL,
+    pipeline TEXT NOT NULL,
+    stack TEXT NOT NULL,
+    orchestrator TEXT NOT NULL,
+    created TEXT NOT NULL,
+    details TEXT,
+    PRIMARY KEY (name, version)
+  );
+  `,
 ];

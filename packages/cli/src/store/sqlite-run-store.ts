@@ -37,6 +37,7 @@ const RUN_COLUMNS: Array<[keyof RunRecord, string]> = [
   ["created", "created"],
   ["started", "started"],
   ["ended", "ended"],
+  ["retryOf", "retry_of"],
 ];
 
 /** A JSON column: undefined when empty. */

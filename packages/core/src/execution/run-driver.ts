@@ -13,7 +13,7 @@ import type { RunResult } from "../pipeline/run-options.js";
 import type { PipelineSnapshot } from "../pipeline/snapshot.js";
 import type { Stack } from "../stack/stack.js";
 import { ArtifactStoreRunStore } from "../store/artifact-store-run-store.js";
-import { isFinalStatus, type RunStatus, type RunStore } from "../store/run-store.js";
+import { type ArtifactRecord, isFinalStatus, type RunStatus, type RunStore } from "../store/run-store.js";
 import { executeDag } from "./execute-dag.js";
 import { expandMapStep } from "./map-expand.js";
 import { MAP_METADATA_KEY, type MapRuntime, type MapSummary } from "./map-items.js";
@@ -53,6 +53,21 @@ export interface DriveRunOptions {
   stepEnvironment?: (stepId: string) => Record<string, string>;
   /** Passed to {@link runStep} for steps run in this process (default true). */
   writeResultFile?: boolean;
+  /**
+   * Makes the run a retry of an earlier run of the same snapshot: the steps
+   * (and map items) that succeeded there are recorded `cached` from it, and
+   * only the others run (with `from`: that step and everything downstream
+   * of it run again too). The orchestrator is given only the steps that run.
+   */
+  retry?: RetryPlan;
+}
+
+/** What a retry reuses: see {@link DriveRunOptions.retry}. */
+export interface RetryPlan {
+  /** The run retried: its snapshot must be this run's. */
+  runId: string;
+  /** A step that runs again with everything downstream of it, even where they succeeded. */
+  from?: string;
 }
 
 /** What {@link driveRun} resolves with: the run's result and, when something other than a step failed, why. */
@@ -77,7 +92,8 @@ export interface DrivenRun extends RunResult {
 export async function driveRun(options: DriveRunOptions): Promise<DrivenRun> {
   const { store, artifactStore, orchestrator } = options;
   if (orchestrator) checkMapSupport(options.snapshot, orchestrator);
-  const snapshot = await resolveExternalInputs(options.snapshot, store);
+  if (options.retry) await checkRetry(options.snapshot, options.retry, store);
+  const snapshot = options.retry ? options.snapshot : await resolveExternalInputs(options.snapshot, store);
   if (snapshot !== options.snapshot) options = { ...options, snapshot };
   const events = completeEvents(options.events);
   const signal = options.signal ?? new AbortController().signal;
@@ -99,6 +115,7 @@ export async function driveRun(options: DriveRunOptions): Promise<DrivenRun> {
     created,
     started: created,
     ...(snapshot.tags?.length ? { tags: [...snapshot.tags] } : {}),
+    ...(options.retry ? { retryOf: options.retry.runId } : {}),
   });
   if (orchestrator) warnUnenforcedResources(snapshot, orchestrator, events);
 
@@ -109,10 +126,15 @@ export async function driveRun(options: DriveRunOptions): Promise<DrivenRun> {
     await store.updateRun(runId, { status: "running" });
     // Steps the cache answers for are recorded in one pass first. When that is
     // every step, nothing is submitted: no image is built, no container started.
-    const cached = await steps.reuseCached();
+    const reused = options.retry ? await steps.reuseFrom(options.retry) : [];
+    const cached = [...reused, ...(await steps.reuseCached(new Set(reused.map((o) => o.stepId))))];
     if (cached.length === snapshot.steps.length) outcomes = cached;
-    else if (orchestrator) outcomes = await submitToOrchestrator(options, orchestrator, steps, { runId, runName, snapshotUri, events, signal });
-    else outcomes = await runHere(options, steps, cached, signal);
+    else if (orchestrator) {
+      // A retry gives the orchestrator only what runs again; a first run gives it every step (each finds its own cache hit).
+      const remaining = options.retry ? remainingSteps(snapshot, cached) : snapshot;
+      const submitted = await submitToOrchestrator({ ...options, snapshot: remaining }, orchestrator, steps, { runId, runName, snapshotUri, events, signal });
+      outcomes = options.retry ? mergeOutcomes(snapshot, cached, submitted) : submitted;
+    } else outcomes = await runHere(options, steps, cached, signal);
   } catch (error) {
     cause = error;
   }
@@ -124,6 +146,49 @@ export async function driveRun(options: DriveRunOptions): Promise<DrivenRun> {
   const ended = status === "running" ? {} : { ended: new Date().toISOString() };
   await store.updateRun(runId, { status, ...(error ? { error } : {}), ...ended, pid: undefined });
   return { runId, runName, status, steps: outcomes, ...(error ? { error } : {}), ...(cause === undefined ? {} : { cause }) };
+}
+
+/**
+ * Refuses a retry, before anything is stored, when the run retried is of
+ * another snapshot, still going, or has nothing to retry, or `from` is not a step.
+ *
+ * @throws ConfigError naming the run and what is wrong.
+ */
+export async function checkRetry(snapshot: PipelineSnapshot, retry: RetryPlan, store: RunStore): Promise<void> {
+  const run = await store.getRun(retry.runId);
+  if (!run) throw new NotFoundError(`No run '${retry.runId}' to retry`);
+  if (run.snapshotId !== snapshot.id) {
+    throw new ConfigError(`Run '${run.name}' ran snapshot ${run.snapshotId}, not ${snapshot.id}: a retry runs the same snapshot`);
+  }
+  if (!isFinalStatus(run.status)) {
+    throw new ConfigError(`Run '${run.name}' is still ${run.status}: retry it once it has ended`, { hint: `Stop it first: stackyard runs stop ${run.name}` });
+  }
+  if (retry.from !== undefined && !snapshot.steps.some((s) => s.id === retry.from)) {
+    throw new ConfigError(`Run '${run.name}' has no step '${retry.from}' to retry from (its steps: ${snapshot.steps.map((s) => s.id).join(", ")})`);
+  }
+  if (retry.from === undefined && run.status === "completed") {
+    throw new ConfigError(`Run '${run.name}' completed: there is no failed step to retry`, {
+      hint: `Run a step and everything after it again with --from STEP (its steps: ${snapshot.steps.map((s) => s.id).join(", ")}).`,
+    });
+  }
+}
+
+/** The steps of a snapshot that `done` does not answer for, waiting only for each other. */
+function remainingSteps(snapshot: PipelineSnapshot, done: readonly StepOutcome[]): PipelineSnapshot {
+  const answered = new Set(done.map((o) => o.stepId));
+  return {
+    ...snapshot,
+    steps: snapshot.steps.filter((s) => !answered.has(s.id)).map((s) => ({ ...s, upstream: s.upstream.filter((id) => !answered.has(id)) })),
+  };
+}
+
+/** One outcome per step of `snapshot`, in its order, from those answered before submitting and those the orchestrator gave. */
+function mergeOutcomes(snapshot: PipelineSnapshot, before: readonly StepOutcome[], submitted: readonly StepOutcome[]): StepOutcome[] {
+  const byId = new Map([...before, ...submitted].map((o) => [o.stepId, o]));
+  return snapshot.steps.flatMap((s) => {
+    const outcome = byId.get(s.id);
+    return outcome ? [outcome] : [];
+  });
 }
 
 /** Flavors shipped with Stackyard whose orchestrators run map steps. */
@@ -230,6 +295,64 @@ class StepRunner {
     private readonly signal: AbortSignal,
   ) {}
 
+  /** The run this one retries, when it does; map steps reuse its items that succeeded. */
+  private retried: { runId: string; rerun: ReadonlySet<string> } | undefined;
+
+  /**
+   * Records as `cached` from the retried run every step that succeeded there
+   * (whole maps included) and whose upstream steps are reused too, except
+   * `from` and what follows it. Returns their outcomes.
+   */
+  async reuseFrom(retry: RetryPlan): Promise<StepOutcome[]> {
+    const { snapshot } = this.options;
+    const rerun = new Set<string>();
+    if (retry.from !== undefined) {
+      rerun.add(retry.from);
+      for (const step of snapshot.steps) if (step.upstream.some((id) => rerun.has(id))) rerun.add(step.id);
+    }
+    this.retried = { runId: retry.runId, rerun };
+    const reused = new Set<string>();
+    const outcomes: StepOutcome[] = [];
+    for (const spec of snapshot.steps) {
+      if (rerun.has(spec.id) || !spec.upstream.every((id) => reused.has(id))) continue;
+      if (!(await this.reuseStep(retry.runId, spec.id))) continue;
+      if (spec.map) {
+        const summary = (await this.options.store.getStepRun(this.runId, spec.id))?.metadata?.[MAP_METADATA_KEY] as { items?: number } | undefined;
+        for (let i = 0; i < (summary?.items ?? 0); i++) await this.reuseStep(retry.runId, `${spec.id}[${i}]`);
+      }
+      reused.add(spec.id);
+      outcomes.push({ stepId: spec.id, status: "cached" });
+    }
+    return outcomes;
+  }
+
+  /** Records step (or item) `stepId` of this run as cached from the same step of `fromRun`, when it succeeded there with its outputs still stored. */
+  private async reuseStep(fromRun: string, stepId: string): Promise<boolean> {
+    const { store, artifactStore } = this.options;
+    const old = await store.getStepRun(fromRun, stepId);
+    if (!old || (old.status !== "completed" && old.status !== "cached")) return false;
+    const artifacts: Record<string, ArtifactRecord> = {};
+    for (const [output, id] of Object.entries(old.outputs)) {
+      const artifact = await store.getArtifact(id);
+      if (!artifact || !(await artifactStore.exists(artifact.uri).catch(() => false))) return false;
+      artifacts[output] = artifact;
+    }
+    const now = new Date().toISOString();
+    const { logUri: _log, error: _error, ...rest } = old;
+    await store.putStepRun({
+      ...rest,
+      runId: this.runId,
+      status: "cached",
+      cachedFrom: old.cachedFrom ?? { runId: fromRun, stepId },
+      started: now,
+      ended: now,
+    });
+    this.recordedHere.add(stepId);
+    this.memo.outputs.set(stepId, artifacts);
+    this.events.stepStatus(stepId, "cached", `from run ${fromRun}`);
+    return true;
+  }
+
   /** Items the map runtime looked up in the cache and did not find: run without looking again. */
   private readonly cacheMissed = new Set<string>();
 
@@ -258,11 +381,17 @@ class StepRunner {
     const expanded = await expandMapStep({ ...this.stepOptions(stepId, this.signal), store: this.recordsStore() });
     if ("status" in expanded) throw new StepFailedError(stepId, expanded.error ?? "the map step could not be expanded");
     const { items } = expanded;
-    // Items the cache answers for are recorded now, so no process or container starts for them.
+    // Items the retried run finished, or the cache answers for, are recorded now, so no process or container starts for them.
     const done = new Map<number, StepOutcome>();
+    if (this.retried && !this.retried.rerun.has(stepId)) {
+      for (let i = 0; i < items && !this.signal.aborted; i++) {
+        if (await this.reuseStep(this.retried.runId, `${stepId}[${i}]`)) done.set(i, { stepId: `${stepId}[${i}]`, status: "cached" });
+      }
+    }
     if (spec.enable_cache && (!orchestrator || clientStore !== undefined)) {
       for (let i = 0; i < items && !this.signal.aborted; i++) {
         const id = `${stepId}[${i}]`;
+        if (done.has(i)) continue;
         const outcome = await reuseCachedStep(this.stepOptions(id, this.signal));
         if (outcome) {
           this.recordedHere.add(id);
@@ -292,7 +421,7 @@ class StepRunner {
   }
 
   /** Records, in one pass, the steps the cache answers for without running anything. */
-  reuseCached(): Promise<StepOutcome[]> {
+  reuseCached(done: ReadonlySet<string> = new Set()): Promise<StepOutcome[]> {
     const { snapshot, store, artifactStore, pipeline } = this.options;
     return reuseCachedSteps({
       snapshot,
@@ -302,6 +431,7 @@ class StepRunner {
       pipeline,
       memo: this.memo,
       signal: this.signal,
+      done,
       onCached: (stepId) => {
         this.recordedHere.add(stepId);
         this.events.stepStatus(stepId, "cached");

@@ -593,6 +593,8 @@ export interface ReuseCachedStepsOptions {
   signal?: AbortSignal;
   /** Called for each step found cached. */
   onCached?: (stepId: string) => void;
+  /** Steps already recorded for this run (reused from the run it retries): counted as cached, not looked up. */
+  done?: ReadonlySet<string>;
 }
 
 /**
@@ -611,7 +613,12 @@ export async function reuseCachedSteps(options: ReuseCachedStepsOptions): Promis
   const outcomes: StepOutcome[] = [];
   for (const spec of snapshot.steps) {
     if (signal?.aborted) break;
-    if (!spec.enable_cache || spec.map || !spec.upstream.every((id) => cached.has(id))) continue;
+    if (options.done?.has(spec.id)) {
+      cached.add(spec.id);
+      continue;
+    }
+    // Map steps and their collectors need the map's items: runStep looks them up.
+    if (!spec.enable_cache || spec.map || Object.values(spec.inputs).some((w) => w.collect) || !spec.upstream.every((id) => cached.has(id))) continue;
     if (invocations.get(spec.id)?.definition.name !== spec.name) continue; // runStep reports it
     const inputs: Record<string, ArtifactRecord> = {};
     for (const [key, external] of Object.entries(spec.external ?? {})) if (external.artifact) inputs[key] = external.artifact;

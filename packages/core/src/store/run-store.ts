@@ -37,6 +37,8 @@ export interface RunRecord {
   tags?: string[] | undefined;
   /** Metadata logged on the run (by its steps with `ctx.logMetadata(values, { run: true })`). */
   metadata?: MetadataRecord | undefined;
+  /** The run this one retries (`stackyard runs retry`): it reused that run's finished steps. */
+  retryOf?: string | undefined;
 }
 
 /**

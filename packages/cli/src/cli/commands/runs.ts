@@ -149,6 +149,7 @@ export async function describeRun(idOrName: string, opts: { json?: boolean; item
       ended: run.ended,
       duration: duration(run.started, run.ended),
       ...(run.tags?.length ? { tags: run.tags.join(", ") } : {}),
+      ...(run.retryOf ? { "retry of": (await store.getRun(run.retryOf))?.name ?? run.retryOf } : {}),
       ...(run.error ? { error: run.error } : {}),
     });
     const metadataLines = [
@@ -232,6 +233,16 @@ export async function runLogs(idOrName: string, opts: { step?: string }): Promis
       if (headers) process.stdout.write(`==> ${step.stepId} (${step.status}) <==\n`);
       process.stdout.write(text.endsWith("\n") || !text ? text : text + "\n");
     }
+  });
+}
+
+/** `stackyard runs retry RUN [--from STEP] [--run-name NAME]`: see `retryRunInProject`. */
+export async function retryRun(idOrName: string, opts: { from?: string; runName?: string; quiet?: boolean }): Promise<void> {
+  await withProject(async (project) => {
+    const store = new SqliteRunStore(project.db);
+    const run = await findRun(project, store, idOrName);
+    const { retryRunInProject } = await import("../../client/run-pipeline.js");
+    await retryRunInProject(project, run.id, opts);
   });
 }
 
