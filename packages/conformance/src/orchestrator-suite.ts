@@ -36,10 +36,12 @@ import {
   conformanceDag,
   conformanceDagSequential,
   conformanceFailure,
+  conformanceMap,
   conformanceResources,
   conformanceRetry,
   conformanceStop,
   FIXTURES_MODULE,
+  MAP_FAILING_VALUE,
   PLANNED_FAILURE,
   REQUESTED_MEMORY_BYTES,
   type SeenLimits,
@@ -228,6 +230,34 @@ export function testOrchestrator(options: OrchestratorSuiteOptions): void {
         if (options.parallel !== undefined) expect(capabilities.parallel, "capabilities.parallel").toBe(options.parallel);
         if (options.honoursResources !== undefined) expect(capabilities.honoursResources, "capabilities.honoursResources").toBe(options.honoursResources);
       });
+    });
+
+    describe("map steps", () => {
+      it(
+        "runs each item as its own step run and collects the successes in order, when it says it runs map steps; else refuses them before anything is stored",
+        async () => {
+          if (!orchestrator.capabilities.mapSteps) {
+            const env = environment();
+            await expect(runFixture(conformanceMap, "conformanceMap", env)).rejects.toThrow(/cannot run map steps/);
+            expect(await env.store.listRuns({})).toEqual([]);
+            return;
+          }
+          const ran = await runFixture(conformanceMap, "conformanceMap");
+          expect(ran.result.status, explain(ran)).toBe("completed");
+          const items = Object.keys(ran.records)
+            .filter((id) => id.startsWith("cube["))
+            .sort();
+          expect(items, "one step run per item, named cube[i]").toEqual(["cube[0]", "cube[1]", "cube[2]", "cube[3]", "cube[4]"]);
+          expect(ran.records[`cube[${MAP_FAILING_VALUE - 1}]`]?.status, "the failing item is recorded failed").toBe("failed");
+          expect(ran.records.cube?.status, "the map tolerates one failed item").toBe("completed");
+          expect(ran.records.cube?.metadata?.["stackyard.map"], "the map's record counts its items").toMatchObject({
+            items: 5,
+            failed: [MAP_FAILING_VALUE - 1],
+          });
+          expect(await loadJson<number[]>(ran, "gather"), "the collector gets the successes in item order").toEqual([1001, 1008, 1064, 1125]);
+        },
+        timeout,
+      );
     });
 
     describe("the DAG", () => {
