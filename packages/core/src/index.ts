@@ -47,6 +47,7 @@ export * from "./pipeline/run-config.js";
 export * from "./pipeline/run-name.js";
 export * from "./pipeline/run-options.js";
 export * from "./pipeline/snapshot.js";
+export * from "./pipeline/run-parameters.js";
 export * from "./pipeline/step.js";
 export * from "./source/source-path.js";
 export * from "./stack/stack.js";

@@ -20,6 +20,7 @@ const commands = {
   run: () => import("./commands/run.js"),
   stepRun: () => import("./commands/step-run.js"),
   runs: () => import("./commands/runs.js"),
+  deployments: () => import("./commands/deployments.js"),
   artifacts: () => import("./commands/artifacts.js"),
   flavorInit: () => import("./commands/flavor-init.js"),
   dashboard: () => import("./commands/dashboard.js"),
@@ -262,6 +263,49 @@ function addRunCommands(program: Command): void {
     .option("-t, --tag <tag...>", "tag the run (repeatable; also `tags:` in the configuration)")
     .option("-q, --quiet", "print only warnings and errors")
     .action(async (source, opts) => (await commands.run()).runCommand(source, opts));
+
+  program
+    .command("pipeline")
+    .description("pipelines: deploy one so that it runs without its client")
+    .command("deploy")
+    .description("compile a pipeline once for a stack and keep it as a named, versioned deployment")
+    .argument("<source>", "the pipeline as MODULE#EXPORT, e.g. ./pipelines/training.ts#trainingPipeline")
+    .option("-c, --config <file>", "run configuration YAML (parameters, settings, resources, steps)")
+    .option("--name <name>", "deployment name (default: the pipeline's name); deploying again makes its next version")
+    .option("--stack <name>", "deploy for this stack instead of the active one")
+    .option("-p, --param <name=value...>", "pipeline parameters of the deployment (values are JSON, or strings)")
+    .option("-t, --tag <tag...>", "tag every run of the deployment")
+    .option("--no-cache", "its runs run every step even if a cached result exists")
+    .action(async (source, opts) => (await commands.deployments()).deployCommand(source, opts));
+
+  const deployments = program.command("deployment").description("deployments: list, describe, trigger, delete");
+  deployments
+    .command("list")
+    .description("list deployments with their newest version")
+    .addOption(json())
+    .action(async (opts) => (await commands.deployments()).listDeploymentsCommand(opts));
+  deployments
+    .command("describe")
+    .description("show a deployment: its snapshot, parameters, versions and runs")
+    .argument("<name>", "deployment name")
+    .option("--version <n>", "this version (default: the newest)")
+    .addOption(json())
+    .action(async (name, opts) => (await commands.deployments()).describeDeploymentCommand(name, opts));
+  deployments
+    .command("trigger")
+    .description("start a run of a deployment on its stack")
+    .argument("<name>", "deployment name")
+    .option("-p, --param <name=value...>", "pipeline parameters over the deployment's, checked before anything runs")
+    .option("--run-name <name>", "name of the run ({date} and {time} are filled in)")
+    .option("--version <n>", "run this version (default: the newest)")
+    .option("-q, --quiet", "print only warnings and errors")
+    .action(async (name, opts) => (await commands.deployments()).triggerCommand(name, opts));
+  deployments
+    .command("delete")
+    .description("forget a deployment and its versions (its runs are kept)")
+    .argument("<name>", "deployment name")
+    .option("-y, --yes", "do not ask for confirmation")
+    .action(async (name, opts) => (await commands.deployments()).deleteDeploymentCommand(name, opts));
 
   program
     .command("step")

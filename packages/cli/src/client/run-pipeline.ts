@@ -1,6 +1,7 @@
 import {
   checkRetry,
   type DrivenRun,
+  type DriveRunOptions,
   driveRun,
   formatRunName,
   isPipeline,
@@ -73,7 +74,7 @@ export async function runPipelineInProject(project: Project, pipeline: Pipeline,
 }
 
 /** What {@link driveInProject} runs: a compiled (or stored) snapshot on a loaded stack. */
-interface ProjectRun {
+export interface ProjectRun {
   pipeline: Pipeline;
   snapshot: PipelineSnapshot;
   stack: LoadedStack["stack"];
@@ -82,13 +83,17 @@ interface ProjectRun {
   /** Default: the snapshot's run name template, formatted now. */
   runName?: string;
   retry?: RetryPlan;
+  origin?: DriveRunOptions["origin"];
 }
 
 /**
  * Drives one run of a snapshot in an open project, reporting to the terminal
  * and stopping it on Ctrl-C: what `stackyard run` and `stackyard runs retry` share.
  */
-async function driveInProject(project: Project, { pipeline, snapshot, stack, stackName, quiet, retry, ...named }: ProjectRun): Promise<RunResult> {
+export async function driveInProject(
+  project: Project,
+  { pipeline, snapshot, stack, stackName, quiet, retry, origin, ...named }: ProjectRun,
+): Promise<RunResult> {
   // Refuse before anything is written when the store or a local artifact folder is read-only.
   checkStoreWritable(project.db);
   if (stack.artifactStore.scheme === "file") checkArtifactFolderWritable(stack.artifactStore.path);
@@ -129,6 +134,7 @@ async function driveInProject(project: Project, { pipeline, snapshot, stack, sta
       clientStore: project.paths.database,
       writeResultFile: false,
       ...(retry ? { retry } : {}),
+      ...(origin ? { origin } : {}),
     });
   } finally {
     process.removeListener("SIGINT", onSignal);

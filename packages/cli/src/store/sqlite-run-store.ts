@@ -38,6 +38,9 @@ const RUN_COLUMNS: Array<[keyof RunRecord, string]> = [
   ["started", "started"],
   ["ended", "ended"],
   ["retryOf", "retry_of"],
+  ["deployment", "deployment"],
+  ["deploymentVersion", "deployment_version"],
+  ["schedule", "schedule"],
 ];
 
 /** A JSON column: undefined when empty. */

@@ -13,7 +13,7 @@ import type { RunResult } from "../pipeline/run-options.js";
 import type { PipelineSnapshot } from "../pipeline/snapshot.js";
 import type { Stack } from "../stack/stack.js";
 import { ArtifactStoreRunStore } from "../store/artifact-store-run-store.js";
-import { type ArtifactRecord, isFinalStatus, type RunStatus, type RunStore } from "../store/run-store.js";
+import { type ArtifactRecord, isFinalStatus, type RunRecord, type RunStatus, type RunStore } from "../store/run-store.js";
 import { executeDag } from "./execute-dag.js";
 import { expandMapStep } from "./map-expand.js";
 import { MAP_METADATA_KEY, type MapRuntime, type MapSummary } from "./map-items.js";
@@ -60,6 +60,8 @@ export interface DriveRunOptions {
    * of it run again too). The orchestrator is given only the steps that run.
    */
   retry?: RetryPlan;
+  /** Where the run comes from, recorded on it: the deployment (and version) and schedule that started it. */
+  origin?: Pick<RunRecord, "deployment" | "deploymentVersion" | "schedule">;
 }
 
 /** What a retry reuses: see {@link DriveRunOptions.retry}. */
@@ -116,6 +118,7 @@ export async function driveRun(options: DriveRunOptions): Promise<DrivenRun> {
     started: created,
     ...(snapshot.tags?.length ? { tags: [...snapshot.tags] } : {}),
     ...(options.retry ? { retryOf: options.retry.runId } : {}),
+    ...options.origin,
   });
   if (orchestrator) warnUnenforcedResources(snapshot, orchestrator, events);
 

@@ -122,6 +122,7 @@ export function compilePipeline(pipeline: Pipeline<any>, options: CompileOptions
       ...(invocation.external ? { external: structuredClone(invocation.external) } : {}),
       ...(invocation.map ? { map: structuredClone(invocation.map) } : {}),
       parameters: stepParameters(invocation, yaml.parameters, where),
+      ...(yaml.parameters && Object.keys(yaml.parameters).length ? { config_parameters: structuredClone(yaml.parameters) } : {}),
       outputs: Object.fromEntries(
         Object.entries(definition.outputs).map(([name, materializer]) => {
           const artifactName = definition.artifactNames[name];
@@ -248,7 +249,8 @@ function stepParameters(invocation: Invocation, fromConfig: Record<string, unkno
   return parseParameters(invocation.definition.parametersSchema, raw, `step '${invocation.id}'`, where);
 }
 
-function parseParameters(schema: z.ZodObject | undefined, raw: Record<string, unknown>, scope: string, where: string): Record<string, unknown> {
+/** @internal Parameters of `scope` checked against `schema`: unknown keys, non-JSON values and schema errors are refused, naming `where`. */
+export function parseParameters(schema: z.ZodObject | undefined, raw: Record<string, unknown>, scope: string, where: string): Record<string, unknown> {
   const bad = findNonJson(raw, "");
   if (bad) {
     throw new PipelineDefinitionError(`Parameter '${bad.path}' of ${scope} is not JSON-serialisable: ${bad.reason}`, {

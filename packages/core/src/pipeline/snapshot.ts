@@ -98,6 +98,8 @@ export const snapshotStepSchema = z
     inputs: z.record(z.string(), inputWiringSchema),
     /** JSON parameters. */
     parameters: z.record(z.string(), json),
+    /** The step's parameters given by the run configuration (`steps.<id>.parameters`), which win over the pipeline body's when run parameters are applied. */
+    config_parameters: z.record(z.string(), json).optional(),
     /**
      * Output name to the materializer that stores it (`json`, `text`, `bytes`,
      * `file`, or a source path) and, when the step gives one, the artifact
@@ -158,6 +160,8 @@ export const pipelineSnapshotSchema = z
       })
       .strict(),
     run_name_template: z.string(),
+    /** The snapshot this one was made from by applying run parameters (a deployment's, triggered with parameters). */
+    derived_from: z.string().optional(),
     enable_cache: z.boolean(),
     /** Tags every run of this snapshot gets (config `tags:`). */
     tags: z.array(z.string()).optional(),

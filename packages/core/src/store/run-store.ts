@@ -39,6 +39,11 @@ export interface RunRecord {
   metadata?: MetadataRecord | undefined;
   /** The run this one retries (`stackyard runs retry`): it reused that run's finished steps. */
   retryOf?: string | undefined;
+  /** The deployment (`stackyard pipeline deploy`) this run is a run of, and its version. */
+  deployment?: string | undefined;
+  deploymentVersion?: number | undefined;
+  /** The schedule that started this run. */
+  schedule?: string | undefined;
 }
 
 /**

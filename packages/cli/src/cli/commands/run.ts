@@ -4,7 +4,7 @@ import { loadStack } from "../../client/load-stack.js";
 import { runPipelineInProject } from "../../client/run-pipeline.js";
 import { loadSource } from "../../source/load-source.js";
 import { findSourceRoot } from "../../store/project.js";
-import { quoteInput } from "../quote-input.js";
+import { parseParamPairs } from "../params.js";
 import { withProject } from "../with-project.js";
 
 interface RunCommandOptions {
@@ -28,26 +28,8 @@ export async function runCommand(source: string, opts: RunCommandOptions): Promi
       hint: "Leave --run-name out for the default name, or give one such as my-run-{date}.",
     });
   }
-  // Checked as typed, so that a message quotes the user's own words.
-  parseSourcePath(source);
-  const hash = source.lastIndexOf("#");
-  let module = source.slice(0, hash);
-  if (module.startsWith(".") || isAbsolute(module)) {
-    const rel = relative(sourceRoot, resolve(module));
-    module = rel.startsWith("..") ? resolve(module) : `./${rel}`;
-  }
-  const sourcePath = `${module}#${source.slice(hash + 1)}`;
-  const parameters: Record<string, unknown> = {};
-  for (const pair of opts.param ?? []) {
-    const eq = pair.indexOf("=");
-    if (eq < 1) throw new ConfigError(`Invalid --param ${quoteInput(pair)}: use --param name=value`);
-    const raw = pair.slice(eq + 1);
-    try {
-      parameters[pair.slice(0, eq)] = JSON.parse(raw);
-    } catch {
-      parameters[pair.slice(0, eq)] = raw;
-    }
-  }
+  const sourcePath = sourcePathFromArgument(source, sourceRoot);
+  const parameters = parseParamPairs(opts.param);
   await withProject(async (project) => {
     // Load the stack's implementations before the pipeline's TypeScript: once
     // the TypeScript hooks are registered every later import goes through them.
@@ -69,4 +51,22 @@ export async function runCommand(source: string, opts: RunCommandOptions): Promi
       loaded,
     );
   });
+}
+
+/**
+ * A pipeline's source path as typed (`./pipelines/x.ts#p`, relative to where
+ * the user stands) as a source path relative to the source root.
+ *
+ * @throws ConfigError (from the check) for a malformed source path, quoting it.
+ */
+export function sourcePathFromArgument(source: string, sourceRoot: string): string {
+  // Checked as typed, so that a message quotes the user's own words.
+  parseSourcePath(source);
+  const hash = source.lastIndexOf("#");
+  let module = source.slice(0, hash);
+  if (module.startsWith(".") || isAbsolute(module)) {
+    const rel = relative(sourceRoot, resolve(module));
+    module = rel.startsWith("..") ? resolve(module) : `./${rel}`;
+  }
+  return `${module}#${source.slice(hash + 1)}`;
 }

@@ -1,0 +1,179 @@
+import {
+  applyRunParameters,
+  type BaseArtifactStore,
+  type CompileOptions,
+  checkMapSupport,
+  isPipeline,
+  type Pipeline,
+  type PipelineSnapshot,
+  type RunResult,
+  resolvePipelineSource,
+} from "@stackyard/core";
+import { ConfigError, NotFoundError } from "@stackyard/core/errors";
+import { importModuleFor, loadSource } from "../source/load-source.js";
+import { checkStoreWritable } from "../store/lock-wait.js";
+import type { Project } from "../store/open-project.js";
+import { SqliteRunStore } from "../store/sqlite-run-store.js";
+import { loadStack } from "./load-stack.js";
+import { driveInProject } from "./run-pipeline.js";
+
+/** One version of a deployment: a stored snapshot, on a stack, and what its orchestrator made for it. */
+export interface DeploymentRecord {
+  name: string;
+  version: number;
+  snapshotId: string;
+  snapshotUri: string;
+  pipeline: string;
+  stack: string;
+  orchestrator: string;
+  created: string;
+  /** What the orchestrator created for it (none on local and docker stacks: the stored snapshot is the deployment). */
+  details?: Record<string, unknown>;
+}
+
+const DEPLOYMENT_NAME = /^[A-Za-z_][\w.-]{0,127}$/;
+
+type Row = Record<string, unknown>;
+function toDeployment(row: Row): DeploymentRecord {
+  return {
+    name: row.name as string,
+    version: row.version as number,
+    snapshotId: row.snapshot_id as string,
+    snapshotUri: row.snapshot_uri as string,
+    pipeline: row.pipeline as string,
+    stack: row.stack as string,
+    orchestrator: row.orchestrator as string,
+    created: row.created as string,
+    ...(typeof row.details === "string" && row.details ? { details: JSON.parse(row.details) as Record<string, unknown> } : {}),
+  };
+}
+
+/** The deployments of a project's store: every version, newest first per name. */
+export function listDeployments(project: Project): DeploymentRecord[] {
+  return (project.db.prepare("SELECT * FROM deployments ORDER BY name, version DESC").all() as Row[]).map(toDeployment);
+}
+
+/**
+ * A deployment's version (default: its newest).
+ *
+ * @throws NotFoundError naming the deployment (and version), with the names there are.
+ */
+export function getDeployment(project: Project, name: string, version?: number): DeploymentRecord {
+  const row =
+    version === undefined
+      ? (project.db.prepare("SELECT * FROM deployments WHERE name = ? ORDER BY version DESC LIMIT 1").get(name) as Row | undefined)
+      : (project.db.prepare("SELECT * FROM deployments WHERE name = ? AND version = ?").get(name, version) as Row | undefined);
+  if (row) return toDeployment(row);
+  const names = [...new Set(listDeployments(project).map((d) => d.name))];
+  if (version !== undefined && names.includes(name))
+    throw new NotFoundError(`Deployment '${name}' has no version ${version}`, { hint: `See its versions: stackyard deployment describe ${name}` });
+  throw new NotFoundError(`No deployment '${name}'`, {
+    hint: names.length ? `Deployments: ${names.join(", ")}` : "Deploy a pipeline first: stackyard pipeline deploy ./pipelines/x.ts#pipeline",
+  });
+}
+
+/** Options of {@link deployPipelineInProject}. */
+export interface DeployOptions extends Pick<CompileOptions, "config" | "parameters" | "tags" | "enableCache"> {
+  /** Deployment name (default: the pipeline's name). */
+  name?: string;
+  /** Deploy for this stack instead of the active one. */
+  stack?: string;
+  /** The pipeline's source path, when the caller knows it. */
+  source?: string;
+}
+
+/**
+ * Deploys a pipeline: compiles one snapshot for the stack, stores it (store
+ * and artifact store), lets the stack's orchestrator create what later runs
+ * need, and records version N+1 of the deployment, also as
+ * `deployments/<name>/<version>.json` in the artifact store, where teammates
+ * whose stack shares it find it.
+ */
+export async function deployPipelineInProject(project: Project, pipeline: Pipeline, options: DeployOptions = {}): Promise<DeploymentRecord> {
+  const name = options.name ?? pipeline.name;
+  if (!DEPLOYMENT_NAME.test(name)) {
+    throw new ConfigError(`Invalid deployment name ${JSON.stringify(name)}: use letters, digits, '_', '-' or '.', starting with a letter or '_'`);
+  }
+  const stackName = options.stack ?? project.config.activeStackName();
+  const { stack, components } = await loadStack(project, stackName);
+  const source =
+    options.source ?? (await resolvePipelineSource(pipeline, project.paths.sourceRoot, { importModule: importModuleFor(project.paths.sourceRoot) }));
+  const snapshot = pipeline.compile({
+    source,
+    stack: components,
+    sourceRoot: project.paths.sourceRoot,
+    ...(options.config !== undefined ? { config: options.config } : {}),
+    ...(options.parameters !== undefined ? { parameters: options.parameters } : {}),
+    ...(options.enableCache !== undefined ? { enableCache: options.enableCache } : {}),
+    ...(options.tags?.length ? { tags: options.tags } : {}),
+  });
+  checkMapSupport(snapshot, stack.orchestrator);
+  checkStoreWritable(project.db);
+  const snapshotUri = await storeSnapshot(snapshot, new SqliteRunStore(project.db), stack.artifactStore);
+  const previous = project.db.prepare("SELECT MAX(version) AS v FROM deployments WHERE name = ?").get(name) as { v: number | null };
+  const record: DeploymentRecord = {
+    name,
+    version: (previous.v ?? 0) + 1,
+    snapshotId: snapshot.id,
+    snapshotUri,
+    pipeline: snapshot.pipeline.name,
+    stack: stackName,
+    orchestrator: stack.orchestrator.name,
+    created: new Date().toISOString(),
+  };
+  await stack.artifactStore.writeFile(`deployments/${name}/${record.version}.json`, JSON.stringify(record, null, 2));
+  project.db
+    .prepare(
+      "INSERT INTO deployments (name, version, snapshot_id, snapshot_uri, pipeline, stack, orchestrator, created, details) VALUES (@name, @version, @snapshotId, @snapshotUri, @pipeline, @stack, @orchestrator, @created, NULL)",
+    )
+    .run(record);
+  return record;
+}
+
+async function storeSnapshot(snapshot: PipelineSnapshot, store: SqliteRunStore, artifactStore: BaseArtifactStore): Promise<string> {
+  const path = `snapshots/${snapshot.id}.json`;
+  await artifactStore.writeFile(path, JSON.stringify(snapshot));
+  const uri = artifactStore.uri(path);
+  await store.saveSnapshot(snapshot, uri);
+  return uri;
+}
+
+/** Options of {@link triggerDeploymentInProject}. */
+export interface TriggerOptions {
+  /** Pipeline parameters over the deployment's; checked against the pipeline's schema before anything runs. */
+  parameters?: Record<string, unknown>;
+  runName?: string;
+  /** A version of the deployment (default: the newest). */
+  version?: number;
+  quiet?: boolean;
+}
+
+/**
+ * Starts a run of a deployment on its stack: its snapshot, with `parameters`
+ * applied (see `applyRunParameters`); the run records the deployment and version.
+ */
+export async function triggerDeploymentInProject(project: Project, name: string, options: TriggerOptions = {}): Promise<RunResult> {
+  const deployment = getDeployment(project, name, options.version);
+  const store = new SqliteRunStore(project.db);
+  const stored = await store.getSnapshot(deployment.snapshotId);
+  if (!stored) throw new NotFoundError(`Deployment '${name}' version ${deployment.version} has no snapshot ${deployment.snapshotId} in this store`);
+  const { stack } = await loadStack(project, deployment.stack);
+  const pipeline = await loadSource(stored.pipeline.source, project.paths.sourceRoot);
+  if (!isPipeline(pipeline)) throw new ConfigError(`'${stored.pipeline.source}' is no longer a pipeline: deployment '${name}' cannot be triggered`);
+  const snapshot = applyRunParameters(stored, pipeline, options.parameters ?? {}, "the trigger's --param");
+  return driveInProject(project, {
+    pipeline,
+    snapshot,
+    stack,
+    stackName: deployment.stack,
+    quiet: options.quiet,
+    ...(options.runName !== undefined ? { runName: options.runName } : {}),
+    origin: { deployment: deployment.name, deploymentVersion: deployment.version },
+  });
+}
+
+/** Forgets every version of a deployment (its snapshots and runs stay). */
+export function deleteDeploymentInProject(project: Project, name: string): number {
+  getDeployment(project, name);
+  return project.db.prepare("DELETE FROM deployments WHERE name = ?").run(name).changes;
+}
