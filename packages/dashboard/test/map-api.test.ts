@@ -101,6 +101,27 @@ describe("stackyard up: map steps in the JSON API", () => {
     expect(output.preview.text).toBe("40");
   });
 
+  it("compares two runs with a map step as one step each", async () => {
+    cli(dir, ["run", "./pipelines/fanout.ts#fanout", "--run-name", "narrow", "-p", "n=3"]);
+    const body = (await get("/api/compare?a=wide&b=narrow")).json();
+    expect(body.steps.map((s: { stepId: string }) => s.stepId)).toEqual(["shards", "score", "total"]);
+    expect(body.steps[1]).toMatchObject({ a: { status: "completed" }, b: { status: "completed" } });
+  });
+
+  it("charts a pipeline with a map by its steps' values, not one per item", async () => {
+    const series = (await get("/api/pipelines/fanout")).json();
+    expect(series.metrics).toContain("output:total.output");
+    expect(series.metrics.filter((m: string) => m.includes("["))).toEqual([]);
+  });
+
+  it("shows a collector's version made from the first few items' versions, and how many", async () => {
+    const body = (await get("/api/artifacts/fanout.total.output/1")).json();
+    expect(body.producer.stepId).toBe("total");
+    expect(body.producer.inputs.map((i: { input: string }) => i.input)).toEqual(Array.from({ length: 10 }, (_, i) => `scores[${i}]`));
+    expect(body.producer.collected).toEqual([{ input: "scores", items: ITEMS - 2 }]);
+    expect(body.lineage.nodes.length).toBeLessThanOrEqual(80);
+  });
+
   it("refuses a bad items query with one message naming it", async () => {
     for (const [path, status, message] of [
       ["/api/runs/wide/maps/score/items?status=nope", 400, "Invalid status 'nope'"],

@@ -3,7 +3,7 @@ import type { DashboardSource } from "../source.js";
 import { ArtifactRoutes, artifactRef, type RawFile } from "./artifact-routes.js";
 import { compareRuns } from "./compare-runs.js";
 import { HttpError } from "./http-error.js";
-import { itemView, mapIdsOf, mapProgress, parseItemId, parseItemQuery, splitItems } from "./map-steps.js";
+import { itemView, mapIdsOf, mapProgress, parseItemQuery, shownInputs, splitItems } from "./map-steps.js";
 import { pipelineSeries } from "./pipeline-series.js";
 import { LOG_LIMIT, logTail, PREVIEW_LIMIT, previewOf } from "./previews.js";
 import { MAX_LIMIT, parseRunQuery, RUN_STATUSES } from "./run-query.js";
@@ -26,8 +26,6 @@ function decodeSegment(segment: string): string {
 }
 
 const ACTIVE = new Set(["initializing", "running", "retrying"]);
-/** Per-item inputs of a collector listed in a run's view, per collected input. */
-const COLLECTED_SHOWN = 10;
 
 /** JSON routes under /api/ (the event stream is the server's). */
 export class ApiRoutes {
@@ -152,7 +150,7 @@ export class ApiRoutes {
   /**
    * A step record with its inputs and outputs as versions. A collector's
    * per-item inputs (`scores[0]`, `scores[1]`, ...) are listed up to
-   * {@link COLLECTED_SHOWN} each, with their count in `collected`.
+   * 10 each (`COLLECTED_SHOWN`), with their count in `collected`.
    */
   private async stepView(step: StepRunRecord, lookup: (id: string) => Promise<ArtifactRecord | undefined>) {
     const refs = async (ids: Record<string, string> | [string, string][]) =>
@@ -162,19 +160,12 @@ export class ApiRoutes {
           return { key, a, ref: a ? artifactRef(a) : { id: artifactId, name: null, version: null } };
         }),
       );
-    const collected = new Map<string, number>();
-    const inputs = Object.entries(step.inputs ?? {}).filter(([key]) => {
-      const item = parseItemId(key);
-      if (!item) return true;
-      const seen = (collected.get(item.mapId) ?? 0) + 1;
-      collected.set(item.mapId, seen);
-      return seen <= COLLECTED_SHOWN;
-    });
+    const { inputs, collected } = shownInputs(step.inputs);
     return {
       ...step,
       inputs: Object.fromEntries(inputs),
       consumed: (await refs(inputs)).map(({ key, ref }) => ({ input: key, ...ref })),
-      collected: [...collected].map(([input, items]) => ({ input, items })),
+      collected,
       artifacts: (await refs(step.outputs)).map(({ key, a, ref }) => ({
         output: key,
         ...ref,

@@ -121,3 +121,26 @@ export function parseItemQuery(params: URLSearchParams): { status: string | unde
   };
   return { status, limit: whole("limit", 50, ITEMS_MAX_LIMIT), offset: whole("offset", 0, Number.MAX_SAFE_INTEGER) };
 }
+
+/** A collector's per-item inputs listed per collected input (the rest are counted). */
+export const COLLECTED_SHOWN = 10;
+
+/**
+ * A step's inputs as views list them: a collector's per-item inputs
+ * (`scores[0]`, `scores[1]`, ...) only up to {@link COLLECTED_SHOWN} per
+ * collected input, with how many each has in `collected`.
+ */
+export function shownInputs(inputs: Record<string, string> | undefined): {
+  inputs: Array<[string, string]>;
+  collected: Array<{ input: string; items: number }>;
+} {
+  const collected = new Map<string, number>();
+  const shown = Object.entries(inputs ?? {}).filter(([key]) => {
+    const item = parseItemId(key);
+    if (!item) return true;
+    const seen = (collected.get(item.mapId) ?? 0) + 1;
+    collected.set(item.mapId, seen);
+    return seen <= COLLECTED_SHOWN;
+  });
+  return { inputs: shown, collected: [...collected].map(([input, items]) => ({ input, items })) };
+}

@@ -170,7 +170,14 @@ export interface LineageView {
 
 export interface VersionDetail {
   artifact: VersionView;
-  producer: { run: RunRef | null; stepId: string; status: string | null; inputs: Array<ArtifactRef & { input: string }> };
+  producer: {
+    run: RunRef | null;
+    stepId: string;
+    status: string | null;
+    inputs: Array<ArtifactRef & { input: string }>;
+    /** A collector's per-item inputs by collected input: how many (only the first few are in `inputs`). */
+    collected?: Array<{ input: string; items: number }>;
+  };
   consumers: Array<{ run: RunRef; stepId: string; status: string; outputs: Array<ArtifactRef & { output: string }> }>;
   lineage: LineageView;
 }
