@@ -18,6 +18,12 @@ export interface SnapshotStepSummary {
   upstream: string[];
   outputs: string[];
   parameters: Record<string, unknown>;
+  /** Set for a map step: it runs once per item (`id[0]`, `id[1]`, ...) of the lists it maps over. */
+  map?:
+    | { inputs: string[]; mode: "zip" | "product"; concurrency?: number | undefined; tolerate?: { count: number } | { percent: number } | undefined }
+    | undefined;
+  /** Upstream map steps whose items' outputs this step collects into a list. */
+  collects?: string[] | undefined;
 }
 
 /** What the run page shows of a run's snapshot (component configs hold no secrets). */

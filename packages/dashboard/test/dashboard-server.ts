@@ -46,16 +46,12 @@ export function startUp(dir: string, args: string[] = []): Promise<RunningDashbo
   });
 }
 
-/** Starts `stackyard run` of the fixture pipeline in the background; resolves when it exits. */
-export function runInBackground(dir: string, runName: string, params: string[]): Promise<number | null> {
-  const child = spawn(
-    process.execPath,
-    [cliPath, "run", "./pipelines/hello.ts#hello", "--run-name", runName, "--no-cache", ...params.flatMap((p) => ["-p", p])],
-    {
-      cwd: dir,
-      env: { ...process.env, STACKYARD_STORE: "", STACKYARD_STACK: "" },
-      stdio: "ignore",
-    },
-  );
+/** Starts `stackyard run` of a fixture pipeline (hello's by default) in the background; resolves when it exits. */
+export function runInBackground(dir: string, runName: string, params: string[], source = "./pipelines/hello.ts#hello"): Promise<number | null> {
+  const child = spawn(process.execPath, [cliPath, "run", source, "--run-name", runName, "--no-cache", ...params.flatMap((p) => ["-p", p])], {
+    cwd: dir,
+    env: { ...process.env, STACKYARD_STORE: "", STACKYARD_STACK: "" },
+    stdio: "ignore",
+  });
   return new Promise((resolve) => child.once("exit", resolve));
 }

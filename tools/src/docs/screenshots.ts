@@ -4,8 +4,8 @@
  * system's temp folder, runs it a few times there (so no path of this
  * checkout reaches a page), starts `stackyard up`, and photographs the runs
  * page, a run with a step panel open, the comparison of two runs, a
- * pipeline's chart, a version of `iris_model` with its lineage and the
- * confusion matrix an evaluation drew, in Debian's Chromium. Needs the packages built
+ * pipeline's chart, a version of `iris_model` with its lineage, the
+ * confusion matrix an evaluation drew and the sweep's map step, in Debian's Chromium. Needs the packages built
  * (`npm run build`). Fails when a page shows the folder's path.
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
@@ -111,6 +111,13 @@ try {
   await page.waitForFunction((img) => (img as HTMLImageElement).complete && (img as HTMLImageElement).naturalWidth > 0, matrix);
   await page.mouse.move(0, 0);
   await shoot(page, "artifact-visualization", dir);
+
+  // The sweep, run last so that the pages above stay as they were: its map step's node and panel.
+  cli(dir, ["run", "./pipelines/sweep.ts#sweepPipeline", "--run-name", "sweep"]);
+  await page.goto(`${origin}/runs/sweep?step=score_candidate`);
+  await page.waitForSelector(".map-panel table.items tr.item-row");
+  await page.mouse.move(0, 0);
+  await shoot(page, "run-map", dir);
 } finally {
   await browser.close();
   if (up) {

@@ -44,7 +44,25 @@ export class ProjectDashboardSource implements DashboardSource {
       id: snapshot.id,
       pipeline: snapshot.pipeline,
       enableCache: snapshot.enable_cache,
-      steps: snapshot.steps.map((s) => ({ id: s.id, name: s.name, upstream: s.upstream, outputs: Object.keys(s.outputs), parameters: s.parameters })),
+      steps: snapshot.steps.map((s) => ({
+        id: s.id,
+        name: s.name,
+        upstream: s.upstream,
+        outputs: Object.keys(s.outputs),
+        parameters: s.parameters,
+        ...(s.map ? { map: s.map } : {}),
+        ...(Object.values(s.inputs).some((w) => w.collect)
+          ? {
+              collects: [
+                ...new Set(
+                  Object.values(s.inputs)
+                    .filter((w) => w.collect)
+                    .map((w) => w.step),
+                ),
+              ],
+            }
+          : {}),
+      })),
       stack: {
         name: snapshot.stack.name,
         components: Object.fromEntries(Object.entries(snapshot.stack.components).map(([type, c]) => [type, { name: c.name, flavor: c.flavor }])),

@@ -1,8 +1,9 @@
-import type { RunRecord } from "@stackyard/core";
+import type { ArtifactRecord, RunRecord, StepRunRecord } from "@stackyard/core";
 import type { DashboardSource } from "../source.js";
 import { ArtifactRoutes, artifactRef, type RawFile } from "./artifact-routes.js";
 import { compareRuns } from "./compare-runs.js";
 import { HttpError } from "./http-error.js";
+import { itemView, mapIdsOf, mapProgress, parseItemQuery, shownInputs, splitItems } from "./map-steps.js";
 import { pipelineSeries } from "./pipeline-series.js";
 import { LOG_LIMIT, logTail, PREVIEW_LIMIT, previewOf } from "./previews.js";
 import { MAX_LIMIT, parseRunQuery, RUN_STATUSES } from "./run-query.js";
@@ -58,7 +59,10 @@ export class ApiRoutes {
     if (head === "runs" && parts.length === 1) return this.runs(params);
     if (head === "compare" && parts.length === 1) return this.compare(params);
     if (head === "pipelines" && id !== undefined && parts.length === 2) return this.pipeline(id, params);
+    if (head === "runs" && id !== undefined && sub === "maps" && stepId !== undefined && leaf === "items" && parts.length === 5)
+      return this.items(id, stepId, params);
     this.noParams(params);
+    if (head === "runs" && id !== undefined && sub === "steps" && stepId !== undefined && parts.length === 4) return this.step(id, stepId);
     if (head === "runs" && id !== undefined && parts.length === 2) return this.run(id);
     if (head === "runs" && id !== undefined && sub === "steps" && stepId !== undefined && leaf === "logs" && parts.length === 5) return this.logs(id, stepId);
     if (head === "runs" && id !== undefined && sub === "steps" && stepId !== undefined && leaf === "outputs" && parts.length === 6)
@@ -137,40 +141,102 @@ export class ApiRoutes {
     return run;
   }
 
-  private async run(id: string): Promise<ApiBody> {
-    const run = await this.findRun(id);
-    const [steps, artifacts, snapshot] = await Promise.all([this.source.listSteps(run.id), this.source.listArtifacts(run.id), this.source.getSnapshot(run)]);
+  /** Resolves artifact ids to versions: the run's own, then (inputs, cached outputs) any other run's. */
+  private artifactLookup(artifacts: readonly ArtifactRecord[]) {
     const byId = new Map(artifacts.map((a) => [a.id, a]));
-    // Inputs and cached outputs are versions other runs made.
-    const lookup = async (artifactId: string) => byId.get(artifactId) ?? (await this.source.getArtifact?.(artifactId));
-    const refs = async (ids: Record<string, string> | undefined) =>
+    return async (artifactId: string) => byId.get(artifactId) ?? (await this.source.getArtifact?.(artifactId));
+  }
+
+  /**
+   * A step record with its inputs and outputs as versions. A collector's
+   * per-item inputs (`scores[0]`, `scores[1]`, ...) are listed up to
+   * 10 each (`COLLECTED_SHOWN`), with their count in `collected`.
+   */
+  private async stepView(step: StepRunRecord, lookup: (id: string) => Promise<ArtifactRecord | undefined>) {
+    const refs = async (ids: Record<string, string> | [string, string][]) =>
       Promise.all(
-        Object.entries(ids ?? {}).map(async ([key, artifactId]) => {
+        (Array.isArray(ids) ? ids : Object.entries(ids)).map(async ([key, artifactId]) => {
           const a = await lookup(artifactId);
           return { key, a, ref: a ? artifactRef(a) : { id: artifactId, name: null, version: null } };
         }),
       );
-    const stepViews = await Promise.all(
-      steps.map(async (step) => ({
-        ...step,
-        consumed: (await refs(step.inputs)).map(({ key, ref }) => ({ input: key, ...ref })),
-        artifacts: (await refs(step.outputs)).map(({ key, a, ref }) => ({
-          output: key,
-          ...ref,
-          uri: a?.uri,
-          materializer: a?.materializer,
-          dataType: a?.dataType,
-          size: a?.size,
-          sha256: a?.sha256,
-          tags: a?.tags ?? [],
-        })),
+    const { inputs, collected } = shownInputs(step.inputs);
+    return {
+      ...step,
+      inputs: Object.fromEntries(inputs),
+      consumed: (await refs(inputs)).map(({ key, ref }) => ({ input: key, ...ref })),
+      collected,
+      artifacts: (await refs(step.outputs)).map(({ key, a, ref }) => ({
+        output: key,
+        ...ref,
+        uri: a?.uri,
+        materializer: a?.materializer,
+        dataType: a?.dataType,
+        size: a?.size,
+        sha256: a?.sha256,
+        tags: a?.tags ?? [],
       })),
+    };
+  }
+
+  /**
+   * A run with its snapshot and step records. A map step's items are not
+   * listed: its record carries `map`, their counts (the items route pages
+   * through them), so a map of 10,000 items sends one record.
+   */
+  private async run(id: string): Promise<ApiBody> {
+    const run = await this.findRun(id);
+    const [steps, artifacts, snapshot] = await Promise.all([this.source.listSteps(run.id), this.source.listArtifacts(run.id), this.source.getSnapshot(run)]);
+    const lookup = this.artifactLookup(artifacts);
+    const { plain, items } = splitItems(steps, mapIdsOf(snapshot));
+    const stepViews = await Promise.all(
+      plain.map(async (step) => {
+        const view = await this.stepView(step, lookup);
+        const mapItems = items.get(step.stepId);
+        return mapItems ? { ...view, map: mapProgress(step, mapItems) } : view;
+      }),
     );
     return {
       run: publicRun(run),
       error: run.error ?? null,
       snapshot: snapshot ?? null,
       steps: stepViews,
+    };
+  }
+
+  /** `/api/runs/<run>/steps/<step>`: one step record (a map's item too), as the run lists its steps. */
+  private async step(id: string, stepId: string): Promise<ApiBody> {
+    const run = await this.findRun(id);
+    const step = await this.findStep(run, stepId);
+    const view = await this.stepView(step, this.artifactLookup(await this.source.listArtifacts(run.id)));
+    return { runId: run.id, step: view };
+  }
+
+  /**
+   * `/api/runs/<run>/maps/<step>/items?status=&limit=&offset=`: a page of a
+   * map step's items in item order (`status=running` also matches retrying
+   * and initializing items), with the map's progress.
+   */
+  private async items(id: string, stepId: string, params: URLSearchParams): Promise<ApiBody> {
+    const query = parseItemQuery(params);
+    const run = await this.findRun(id);
+    const [steps, snapshot] = await Promise.all([this.source.listSteps(run.id), this.source.getSnapshot(run)]);
+    const { plain, items } = splitItems(steps, mapIdsOf(snapshot));
+    const all = items.get(stepId);
+    const record = plain.find((s) => s.stepId === stepId);
+    if (!all) throw new HttpError(404, `Step '${stepId}' of run '${run.name}' is not a map step`);
+    const matches = (status: string) => query.status === undefined || status === query.status || (query.status === "running" && ACTIVE.has(status));
+    const filtered = query.status === undefined ? all : all.filter((s) => matches(s.status));
+    return {
+      runId: run.id,
+      stepId,
+      status: record?.status ?? "pending",
+      map: mapProgress(record, all),
+      total: filtered.length,
+      limit: query.limit,
+      offset: query.offset,
+      hasMore: query.offset + query.limit < filtered.length,
+      items: filtered.slice(query.offset, query.offset + query.limit).map(itemView),
     };
   }
 

@@ -1,6 +1,7 @@
 import type { ArtifactRecord, RunRecord, StepRunRecord } from "@stackyard/core";
 import type { DashboardSource } from "../source.js";
 import { HttpError } from "./http-error.js";
+import { shownInputs } from "./map-steps.js";
 
 /** Bytes the API answers with instead of JSON: a visualization's file. */
 export class RawFile {
@@ -188,7 +189,9 @@ export class ArtifactRoutes {
         run: runs.get(artifact.runId) ?? null,
         stepId: artifact.stepId,
         status: step?.status ?? null,
-        inputs: step ? (await this.refs(step.inputs)).map(({ key, ...ref }) => ({ input: key, ...ref })) : [],
+        // A collector's per-item inputs: the first few, and how many (a map of 10,000 items would be 10,000 lookups).
+        inputs: step ? (await this.refs(Object.fromEntries(shownInputs(step.inputs).inputs))).map(({ key, ...ref }) => ({ input: key, ...ref })) : [],
+        collected: shownInputs(step?.inputs).collected,
       },
       consumers: await Promise.all(
         consumers.map(async (c) => ({

@@ -1,5 +1,6 @@
 import type { ArtifactRecord, RunRecord, StepRunRecord } from "@stackyard/core";
 import type { DashboardSource, SnapshotSummary } from "../source.js";
+import { mapIdsOf, splitItems } from "./map-steps.js";
 
 /** One value on both sides; `same` compares their JSON. */
 export interface ComparedValue {
@@ -56,7 +57,9 @@ interface Side {
 }
 
 async function side(source: DashboardSource, run: RunRecord): Promise<Side> {
-  const [snapshot, steps, artifacts] = await Promise.all([source.getSnapshot(run), source.listSteps(run.id), source.listArtifacts(run.id)]);
+  const [snapshot, records, artifacts] = await Promise.all([source.getSnapshot(run), source.listSteps(run.id), source.listArtifacts(run.id)]);
+  // A map step compares as one step: its items stay out.
+  const steps = splitItems(records, mapIdsOf(snapshot)).plain;
   const byId = new Map(artifacts.map((a) => [a.id, a]));
   // A cached step's outputs were recorded by the run it reused them from.
   for (const runId of new Set(steps.flatMap((s) => (s.cachedFrom ? [s.cachedFrom.runId] : [])))) {
@@ -69,7 +72,7 @@ async function side(source: DashboardSource, run: RunRecord): Promise<Side> {
  * Two runs side by side: pipeline parameters, config (stack, cache, step
  * parameters), each step's status and duration, and each output's sha256.
  * Steps follow the order of the first run's snapshot, then any the second
- * run alone has.
+ * run alone has; a map step's items are not listed.
  */
 export async function compareRuns(source: DashboardSource, runA: RunRecord, runB: RunRecord) {
   const [a, b] = await Promise.all([side(source, runA), side(source, runB)]);

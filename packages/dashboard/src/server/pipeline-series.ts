@@ -1,5 +1,6 @@
 import type { ArtifactRecord, RunRecord } from "@stackyard/core";
 import type { DashboardSource } from "../source.js";
+import { mapIdsOf, splitItems } from "./map-steps.js";
 
 /** Largest JSON output read for a chart value: a number is a few bytes. */
 const SCALAR_BYTES = 64;
@@ -18,11 +19,13 @@ export interface SeriesPoint {
   values: Record<string, number>;
 }
 
-/** A run's numeric metadata, pipeline parameters and JSON number outputs (cached outputs read from the run that made them). */
+/** A run's numeric metadata, pipeline parameters and JSON number outputs (cached outputs read from the run that made them), map items left out. */
 async function numericValues(source: DashboardSource, run: RunRecord): Promise<Record<string, number>> {
   const values: Record<string, number> = {};
   for (const [key, value] of Object.entries(run.metadata ?? {})) if (typeof value === "number" && Number.isFinite(value)) values[`meta:${key}`] = value;
-  const [snapshot, steps] = await Promise.all([source.getSnapshot(run), source.listSteps(run.id)]);
+  const [snapshot, records] = await Promise.all([source.getSnapshot(run), source.listSteps(run.id)]);
+  // A map's items are no chart values: 10,000 of them would be 10,000 reads per run.
+  const steps = splitItems(records, mapIdsOf(snapshot)).plain;
   for (const [key, value] of Object.entries(snapshot?.pipeline.parameters ?? {})) if (typeof value === "number") values[`param:${key}`] = value;
   if (!source.readOutput) return values;
   const artifacts = new Map<string, ArtifactRecord>();

@@ -1,19 +1,28 @@
 import type { ServerResponse } from "node:http";
 import type { RunRecord, StepRunRecord } from "@stackyard/core";
 import type { DashboardSource } from "../source.js";
+import { type MapProgress, mapIdsOf, mapProgress, splitItems } from "./map-steps.js";
 
 const ACTIVE = new Set(["initializing", "running", "retrying"]);
 /** How many of the newest runs are watched for status changes. */
 const WATCHED_RUNS = 100;
 
-/** What the browser receives: a run or one of its steps changed status. */
-export type RunEvent = { type: "run"; run: RunRecord } | { type: "step"; runId: string; step: StepRunRecord };
+/**
+ * What the browser receives: a run or one of its steps changed status, or a
+ * map step's item counts changed (its items send no events of their own).
+ */
+export type RunEvent =
+  | { type: "run"; run: RunRecord }
+  | { type: "step"; runId: string; step: StepRunRecord }
+  | { type: "map"; runId: string; stepId: string; status: string; map: MapProgress };
 
 /**
  * Server-sent events for run and step status changes. While a page listens,
  * the store is read every `intervalMs` (newest runs, and the steps of runs
  * that are active or just changed) and compared with the statuses seen last
- * time: only statuses are remembered, never the records themselves.
+ * time: only statuses are remembered, never the records themselves. A map
+ * step's items are summed up: one `map` event when its counts change, so a
+ * map of 10,000 items sends a few events per tick, not 10,000.
  */
 export class RunEvents {
   private readonly clients = new Set<ServerResponse>();
@@ -21,6 +30,8 @@ export class RunEvents {
   private stepStatus = new Map<string, string>();
   private timer: NodeJS.Timeout | undefined;
   private checking = false;
+  /** Map step ids by run id (a snapshot never changes). */
+  private readonly mapIds = new Map<string, ReadonlySet<string> | undefined>();
 
   constructor(
     private readonly source: DashboardSource,
@@ -70,13 +81,24 @@ export class RunEvents {
           for (const [key, status] of this.stepStatus) if (key.startsWith(`${run.id}/`)) stepStatus.set(key, status);
           continue;
         }
-        for (const step of await this.source.listSteps(run.id)) {
+        if (!this.mapIds.has(run.id)) this.mapIds.set(run.id, mapIdsOf(await this.source.getSnapshot(run)));
+        const { plain, items } = splitItems(await this.source.listSteps(run.id), this.mapIds.get(run.id));
+        for (const step of plain) {
           const key = `${run.id}/${step.stepId}`;
           stepStatus.set(key, step.status);
           if (emit && this.stepStatus.get(key) !== step.status) this.send({ type: "step", runId: run.id, step });
         }
+        for (const [stepId, list] of items) {
+          const record = plain.find((s) => s.stepId === stepId);
+          const map = mapProgress(record, list);
+          const key = `${run.id}/${stepId}#map`;
+          const counts = `${record?.status}:${map.items}:${map.done}:${map.running}:${map.failed}:${map.stopped}`;
+          stepStatus.set(key, counts);
+          if (emit && this.stepStatus.get(key) !== counts) this.send({ type: "map", runId: run.id, stepId, status: record?.status ?? "pending", map });
+        }
         if (emit && changed) this.send({ type: "run", run });
       }
+      for (const id of this.mapIds.keys()) if (!runStatus.has(id)) this.mapIds.delete(id);
       this.runStatus = runStatus;
       this.stepStatus = stepStatus;
     } catch {

@@ -46,6 +46,48 @@ export interface StepView {
   metadata?: Record<string, unknown>;
   artifacts: ArtifactView[];
   consumed: Array<ArtifactRef & { input: string }>;
+  /** A collector's per-item inputs by collected map: how many (only the first few are in `consumed`). */
+  collected?: Array<{ input: string; items: number }>;
+  /** Set on a map step: its items' counts. */
+  map?: MapProgress;
+}
+
+/** A map step's progress (server/map-steps.ts). */
+export interface MapProgress {
+  items: number;
+  done: number;
+  completed: number;
+  cached: number;
+  running: number;
+  failed: number;
+  stopped: number;
+  pending: number;
+  tolerated: number | null;
+  failedIndices: number[];
+}
+
+/** One item of a map step, as its items list shows it. */
+export interface ItemView {
+  index: number;
+  stepId: string;
+  status: string;
+  attempt: number;
+  started: string | null;
+  ended: string | null;
+  durationMs: number | null;
+  cachedFrom: { runId: string; stepId: string } | null;
+  error: string | null;
+}
+
+export interface ItemsPage {
+  stepId: string;
+  status: string;
+  map: MapProgress;
+  total: number;
+  limit: number;
+  offset: number;
+  hasMore: boolean;
+  items: ItemView[];
 }
 
 export interface RunDetail {
@@ -128,7 +170,14 @@ export interface LineageView {
 
 export interface VersionDetail {
   artifact: VersionView;
-  producer: { run: RunRef | null; stepId: string; status: string | null; inputs: Array<ArtifactRef & { input: string }> };
+  producer: {
+    run: RunRef | null;
+    stepId: string;
+    status: string | null;
+    inputs: Array<ArtifactRef & { input: string }>;
+    /** A collector's per-item inputs by collected input: how many (only the first few are in `inputs`). */
+    collected?: Array<{ input: string; items: number }>;
+  };
   consumers: Array<{ run: RunRef; stepId: string; status: string; outputs: Array<ArtifactRef & { output: string }> }>;
   lineage: LineageView;
 }
@@ -172,6 +221,9 @@ export const api = {
   stop: (id: string) => post<{ stopping: boolean }>(`/api/runs/${encodeURIComponent(id)}/stop`),
   runs: (query: URLSearchParams) => getJson<RunPage>(`/api/runs?${query}`),
   run: (id: string) => getJson<RunDetail>(`/api/runs/${encodeURIComponent(id)}`),
+  step: (id: string, step: string) => getJson<{ step: StepView }>(`/api/runs/${encodeURIComponent(id)}/steps/${encodeURIComponent(step)}`),
+  items: (id: string, step: string, query: URLSearchParams) =>
+    getJson<ItemsPage>(`/api/runs/${encodeURIComponent(id)}/maps/${encodeURIComponent(step)}/items?${query}`),
   logs: (id: string, step: string) => getJson<LogsView>(`/api/runs/${encodeURIComponent(id)}/steps/${encodeURIComponent(step)}/logs`),
   output: (id: string, step: string, output: string) =>
     getJson<OutputView>(`/api/runs/${encodeURIComponent(id)}/steps/${encodeURIComponent(step)}/outputs/${encodeURIComponent(output)}`),

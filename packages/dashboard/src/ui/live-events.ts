@@ -1,6 +1,11 @@
-import type { RunView, StepView } from "./api-client.js";
+import type { MapProgress, RunView, StepView } from "./api-client.js";
 
-type Listener = { run?: (run: RunView) => void; step?: (runId: string, step: Omit<StepView, "artifacts">) => void };
+type Listener = {
+  run?: (run: RunView) => void;
+  step?: (runId: string, step: Omit<StepView, "artifacts">) => void;
+  /** A map step's item counts (or its status) changed. */
+  map?: (runId: string, stepId: string, status: string, map: MapProgress) => void;
+};
 
 /** One event stream per page load, shared by whatever page is shown. */
 class LiveEvents {
@@ -24,6 +29,10 @@ class LiveEvents {
     this.source.addEventListener("step", (e) => {
       const { runId, step } = JSON.parse((e as MessageEvent).data) as { runId: string; step: StepView };
       for (const l of this.listeners) l.step?.(runId, step);
+    });
+    this.source.addEventListener("map", (e) => {
+      const { runId, stepId, status, map } = JSON.parse((e as MessageEvent).data) as { runId: string; stepId: string; status: string; map: MapProgress };
+      for (const l of this.listeners) l.map?.(runId, stepId, status, map);
     });
   }
 }

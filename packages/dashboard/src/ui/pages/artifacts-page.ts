@@ -228,6 +228,7 @@ export async function versionPage(root: HTMLElement, name: string, version: stri
     producer.inputs.length
       ? h("ul", { class: "producer-inputs" }, ...producer.inputs.map((i) => h("li", { "data-input": i.input }, `${i.input}: `, versionLink(i))))
       : h("p", { class: "empty" }, "The step read no other versions."),
+    ...(producer.collected ?? []).map((c) => h("p", { class: "note collected-note" }, `${c.input}: ${c.items} items collected; the first few are listed.`)),
     h("h3", {}, "Read by"),
     consumers.length
       ? h(

@@ -1,9 +1,10 @@
-import { type ArtifactRef, api, type RunDetail, type StepView } from "../api-client.js";
-import { DagView } from "../dag-view.js";
+import type { SnapshotStepSummary } from "../../source.js";
+import { type ArtifactRef, api, type ItemView, type MapProgress, type RunDetail, type StepView } from "../api-client.js";
+import { DagView, progressText } from "../dag-view.js";
 import { duration, fill, h, statusBadge, tagChips, when } from "../dom.js";
 import { liveEvents } from "../live-events.js";
 import { metadataTable } from "../metadata-view.js";
-import { timelineView } from "../timeline-view.js";
+import { TIMELINE_ITEMS, timelineView } from "../timeline-view.js";
 
 /** `name:version` linking to the version's page; the id when the version has no name. */
 export function versionLink(ref: ArtifactRef): HTMLElement {
@@ -43,7 +44,7 @@ function outputPreview(runId: string, stepId: string, output: string): HTMLEleme
 }
 
 /** The step panel: status, attempts, cache origin, timings, error, outputs with previews, and the end of its log. */
-async function stepPanel(runId: string, step: StepView | undefined, stepId: string): Promise<HTMLElement> {
+async function stepPanel(runId: string, step: StepView | undefined, stepId: string, back?: HTMLElement): Promise<HTMLElement> {
   if (!step) return h("section", { class: "step-panel", "data-step": stepId }, h("h2", {}, stepId), h("p", { class: "empty" }, "Not started yet."));
   const logs = h("pre", { class: "logs" }, "loading…");
   const logNote = h("p", { class: "note logs-note" });
@@ -60,6 +61,7 @@ async function stepPanel(runId: string, step: StepView | undefined, stepId: stri
   return h(
     "section",
     { class: "step-panel", "data-step": step.stepId },
+    back ?? null,
     h("h2", {}, step.stepId, " ", statusBadge(step.status)),
     details([
       ["step", step.stepName],
@@ -91,6 +93,15 @@ async function stepPanel(runId: string, step: StepView | undefined, stepId: stri
           h("tbody", {}, ...step.consumed.map((i) => h("tr", { "data-input": i.input }, h("td", {}, i.input), h("td", {}, versionLink(i))))),
         )
       : h("p", { class: "empty" }, "No inputs read from other steps' versions."),
+    ...(step.collected ?? [])
+      .filter((c) => c.items > step.consumed.filter((i) => i.input.startsWith(`${c.input}[`)).length)
+      .map((c) =>
+        h(
+          "p",
+          { class: "note collected-note" },
+          `${c.input}: ${c.items} items collected; the first ${step.consumed.filter((i) => i.input.startsWith(`${c.input}[`)).length} are listed.`,
+        ),
+      ),
     h("h3", {}, "Outputs"),
     step.artifacts.length
       ? h(
@@ -123,6 +134,140 @@ async function stepPanel(runId: string, step: StepView | undefined, stepId: stri
   );
 }
 
+const ITEM_STATUSES = ["completed", "cached", "running", "failed", "stopped"];
+const ITEM_PAGE = 50;
+
+function tolerateText(spec: SnapshotStepSummary["map"]): string | undefined {
+  if (!spec) return undefined;
+  if (!spec.tolerate) return "none: one failed item fails the map";
+  return "count" in spec.tolerate ? `up to ${spec.tolerate.count} failed items` : `up to ${spec.tolerate.percent}% of the items failing`;
+}
+
+/**
+ * A map step's panel: its counts, failed items and policy, and a page of its
+ * items (filtered by status), each opening its own step panel.
+ */
+async function mapPanel(
+  runId: string,
+  stepId: string,
+  spec: SnapshotStepSummary["map"],
+  query: { status: string; offset: number },
+  onQuery: () => void,
+  onSelect: (stepId: string) => void,
+): Promise<HTMLElement> {
+  const params = new URLSearchParams({ limit: String(ITEM_PAGE), offset: String(query.offset) });
+  if (query.status) params.set("status", query.status);
+  const page = await api.items(runId, stepId, params);
+  const map = page.map;
+  const itemLink = (index: number, label: string = String(index)) => {
+    const a = h(
+      "a",
+      { href: `/runs/${encodeURIComponent(runId)}?step=${encodeURIComponent(`${stepId}[${index}]`)}`, class: "item-link", "data-index": index },
+      label,
+    );
+    a.addEventListener("click", (e) => {
+      e.preventDefault();
+      onSelect(`${stepId}[${index}]`);
+    });
+    return a;
+  };
+  const filter = h(
+    "select",
+    { name: "item-status", "aria-label": "item status" },
+    h("option", { value: "" }, "any status"),
+    ...ITEM_STATUSES.map((st) => h("option", { value: st, selected: st === query.status ? "" : undefined }, st)),
+  );
+  filter.addEventListener("change", () => {
+    query.status = filter.value;
+    query.offset = 0;
+    onQuery();
+  });
+  const pager = (label: string, offset: number, enabled: boolean) => {
+    const b = h("button", { type: "button", class: `pager ${label === "Previous" ? "prev" : "next"}`, disabled: enabled ? undefined : "" }, label);
+    b.addEventListener("click", () => {
+      query.offset = offset;
+      onQuery();
+    });
+    return b;
+  };
+  const row = (item: ItemView) => {
+    const tr = h(
+      "tr",
+      { "data-index": item.index, "data-status": item.status, class: "item-row" },
+      h("td", {}, itemLink(item.index)),
+      h("td", {}, statusBadge(item.status)),
+      h("td", {}, item.started ? duration(item.started, item.ended ?? undefined) : ""),
+      h("td", {}, String(item.attempt)),
+      h(
+        "td",
+        {},
+        item.cachedFrom
+          ? h(
+              "a",
+              { href: `/runs/${encodeURIComponent(item.cachedFrom.runId)}?step=${encodeURIComponent(item.cachedFrom.stepId)}`, class: "cache-origin" },
+              `run ${item.cachedFrom.runId.slice(0, 8)}`,
+            )
+          : "",
+      ),
+      h("td", { class: "item-error" }, item.error ?? ""),
+    );
+    tr.addEventListener("click", (e) => {
+      if ((e.target as Element).closest("a")) return;
+      onSelect(item.stepId);
+    });
+    return tr;
+  };
+  const more = map.failed > map.failedIndices.length ? ` and ${map.failed - map.failedIndices.length} more` : "";
+  return h(
+    "section",
+    { class: "step-panel map-panel", "data-step": stepId },
+    h("h2", {}, stepId, " ", statusBadge(page.status), " ", h("span", { class: "sub" }, `map over ${spec?.inputs.join(", ") ?? "its inputs"}`)),
+    h("p", { class: "map-progress" }, progressText(map)),
+    h(
+      "div",
+      { class: "map-counts" },
+      ...(
+        [
+          ["items", map.items],
+          ["completed", map.completed],
+          ["cached", map.cached],
+          ["running", map.running],
+          ["failed", map.failed],
+          ["stopped", map.stopped],
+          ["not started", map.pending],
+        ] as const
+      ).map(([k, v]) => h("div", { class: v ? "count" : "count zero", "data-count": k }, h("strong", {}, String(v)), h("span", {}, k))),
+    ),
+    details([
+      ["mode", spec ? (spec.mode === "product" ? "product: every combination" : "zip: the i-th element of each list") : undefined],
+      ["concurrency", spec?.concurrency === undefined ? undefined : `${spec.concurrency} items at once`],
+      ["tolerates", tolerateText(spec)],
+      ["tolerated", map.tolerated === null ? undefined : String(map.tolerated)],
+      [
+        "failed items",
+        map.failedIndices.length ? h("span", { class: "failed-items" }, ...map.failedIndices.flatMap((i, n) => [n ? ", " : "", itemLink(i)]), more) : undefined,
+      ],
+    ]),
+    h("h3", {}, "Items"),
+    h(
+      "div",
+      { class: "filters" },
+      filter,
+      h("span", { class: "sub item-range" }, page.total ? `${page.offset + 1}–${page.offset + page.items.length} of ${page.total}` : "no items"),
+      pager("Previous", Math.max(0, query.offset - ITEM_PAGE), query.offset > 0),
+      pager("Next", query.offset + ITEM_PAGE, page.hasMore),
+    ),
+    page.items.length
+      ? h(
+          "table",
+          { class: "items" },
+          h("thead", {}, h("tr", {}, ...["Item", "Status", "Duration", "Attempts", "Cached from", "Error"].map((c) => h("th", {}, c)))),
+          h("tbody", {}, ...page.items.map(row)),
+        )
+      : h("p", { class: "empty" }, query.status ? `No ${query.status} items.` : "No item has started yet."),
+  );
+}
+
 /** One run: header, DAG (live), snapshot summary and the selected step's panel. */
 export async function runPage(root: HTMLElement, runId: string, params: URLSearchParams): Promise<() => void> {
   let detail: RunDetail = await api.run(runId);
@@ -130,6 +275,16 @@ export async function runPage(root: HTMLElement, runId: string, params: URLSearc
   let selected = params.get("step") ?? undefined;
   const steps = () => new Map(detail.steps.map((s) => [s.stepId, s]));
   const statuses = new Map(detail.steps.map((s) => [s.stepId, s.status]));
+  const specs = new Map((detail.snapshot?.steps ?? []).filter((s) => s.map).map((s) => [s.id, s.map]));
+  const maps = () => {
+    const out = new Map<string, MapProgress | undefined>([...specs.keys()].map((k) => [k, undefined]));
+    for (const s of detail.steps) if (s.map) out.set(s.stepId, s.map);
+    return out;
+  };
+  /** The items list's filter and page, kept while the same map stays selected. */
+  const itemQuery = { status: "", offset: 0 };
+  /** Maps expanded in the timeline, with their first items (null while loading). */
+  const expanded = new Map<string, ItemView[] | null>();
   const panel = h("div", { class: "panel-slot" });
   const timeline = h("section", { class: "timeline-slot" });
   const header = h("div", { class: "run-header" });
@@ -163,20 +318,61 @@ export async function runPage(root: HTMLElement, runId: string, params: URLSearc
       detail.error ? h("pre", { class: "error run-error" }, detail.error) : null,
     );
   };
+  const itemOf = (stepId: string) => {
+    const m = /^(.+)\[(\d+)\]$/.exec(stepId);
+    return m && maps().has(m[1]!) ? { mapId: m[1]!, index: Number(m[2]) } : undefined;
+  };
+  const panelFor = async (stepId: string): Promise<HTMLElement> => {
+    if (maps().has(stepId)) return mapPanel(id, stepId, specs.get(stepId), itemQuery, () => void drawPanel(), select);
+    const item = itemOf(stepId);
+    if (!item) return stepPanel(id, steps().get(stepId), stepId);
+    const back = h("a", { href: `/runs/${encodeURIComponent(id)}?step=${encodeURIComponent(item.mapId)}`, class: "back-to-map" }, `← map ${item.mapId}`);
+    back.addEventListener("click", (e) => {
+      e.preventDefault();
+      select(item.mapId);
+    });
+    const step = await api.step(id, stepId).then(
+      (r) => r.step,
+      () => undefined,
+    );
+    return stepPanel(id, step, stepId, back);
+  };
   const drawPanel = async () => {
-    dag.select(selected);
-    fill(panel, selected ? await stepPanel(id, steps().get(selected), selected) : h("p", { class: "hint" }, "Click a step to see its outputs and logs."));
+    const item = selected ? itemOf(selected) : undefined;
+    dag.select(item ? item.mapId : selected);
+    fill(panel, selected ? await panelFor(selected) : h("p", { class: "hint" }, "Click a step to see its outputs and logs."));
   };
   const select = (stepId: string) => {
+    const item = itemOf(stepId);
+    const mapNow = item ? item.mapId : stepId;
+    const mapBefore = selected ? (itemOf(selected)?.mapId ?? selected) : undefined;
+    if (mapNow !== mapBefore) Object.assign(itemQuery, { status: "", offset: 0 });
     selected = stepId;
     history.replaceState(null, "", `/runs/${encodeURIComponent(id)}?step=${encodeURIComponent(stepId)}`);
     void drawPanel();
   };
+  const drawTimeline = () => fill(timeline, timelineView(detail.steps, expanded, toggleMap));
+  const loadExpanded = async () => {
+    await Promise.all(
+      [...expanded.keys()].map(async (mapId) => {
+        const page = await api.items(id, mapId, new URLSearchParams({ limit: String(TIMELINE_ITEMS) }));
+        if (expanded.has(mapId)) expanded.set(mapId, page.items);
+      }),
+    );
+  };
+  const toggleMap = (mapId: string) => {
+    if (expanded.has(mapId)) expanded.delete(mapId);
+    else {
+      expanded.set(mapId, null);
+      void loadExpanded().then(drawTimeline);
+    }
+    drawTimeline();
+  };
 
   const dagSteps = detail.snapshot?.steps ?? detail.steps.map((s) => ({ id: s.stepId, name: s.stepName, upstream: [], outputs: [], parameters: {} }));
-  const dag = new DagView(dagSteps, statuses, select);
+  const dag = new DagView(dagSteps, statuses, select, maps());
   drawHeader();
-  fill(timeline, timelineView(detail.steps));
+  drawTimeline();
   const snapshot = detail.snapshot;
   fill(
     root,
@@ -200,18 +396,42 @@ export async function runPage(root: HTMLElement, runId: string, params: URLSearc
   );
   await drawPanel();
 
-  // A status change re-reads this one run (its artifacts and timings changed too).
-  const refresh = async () => {
-    detail = await api.run(id);
-    drawHeader();
-    fill(timeline, timelineView(detail.steps));
-    for (const s of detail.steps) dag.setStatus(s.stepId, s.status);
-    await drawPanel();
+  // A status change re-reads this one run (its artifacts and timings changed
+  // too); changes arriving meanwhile are read once more after it, not once each.
+  let refreshing: Promise<void> | undefined;
+  let again = false;
+  const refresh = async (): Promise<void> => {
+    if (refreshing) {
+      again = true;
+      return refreshing;
+    }
+    refreshing = (async () => {
+      do {
+        again = false;
+        detail = await api.run(id);
+        if (expanded.size) await loadExpanded();
+        drawHeader();
+        drawTimeline();
+        for (const s of detail.steps) {
+          if (s.map) dag.setMap(s.stepId, s.status, s.map);
+          else dag.setStatus(s.stepId, s.status);
+        }
+        await drawPanel();
+      } while (again);
+    })().finally(() => {
+      refreshing = undefined;
+    });
+    return refreshing;
   };
   return liveEvents.subscribe({
     step: (changedRun, step) => {
       if (changedRun !== id) return;
       dag.setStatus(step.stepId, step.status);
+      void refresh();
+    },
+    map: (changedRun, stepId, status, map) => {
+      if (changedRun !== id) return;
+      dag.setMap(stepId, status, map);
       void refresh();
     },
     run: (run) => {
