@@ -5,6 +5,14 @@
  * @packageDocumentation
  */
 
+export {
+  type Deployment,
+  type DeploymentRecord,
+  type DeployOptions,
+  deployment,
+  deployPipeline,
+  type TriggerOptions,
+} from "./client/deployments.js";
 export { type LoadArtifactOptions, loadArtifact } from "./client/load-artifact.js";
 export { type ClientRunOptions, runPipeline } from "./client/run-pipeline.js";
 export { instantiateComponent } from "./flavors/load-component.js";

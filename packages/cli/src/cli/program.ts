@@ -287,17 +287,15 @@ function addRunCommands(program: Command): void {
   deployments
     .command("describe")
     .description("show a deployment: its snapshot, parameters, versions and runs")
-    .argument("<name>", "deployment name")
-    .option("--version <n>", "this version (default: the newest)")
+    .argument("<name>", "deployment name, or NAME:VERSION (default: the newest version)")
     .addOption(json())
     .action(async (name, opts) => (await commands.deployments()).describeDeploymentCommand(name, opts));
   deployments
     .command("trigger")
     .description("start a run of a deployment on its stack")
-    .argument("<name>", "deployment name")
+    .argument("<name>", "deployment name, or NAME:VERSION to run an older version (default: the newest)")
     .option("-p, --param <name=value...>", "pipeline parameters over the deployment's, checked before anything runs")
     .option("--run-name <name>", "name of the run ({date} and {time} are filled in)")
-    .option("--version <n>", "run this version (default: the newest)")
     .option("-q, --quiet", "print only warnings and errors")
     .action(async (name, opts) => (await commands.deployments()).triggerCommand(name, opts));
   deployments

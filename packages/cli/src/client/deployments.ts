@@ -177,3 +177,46 @@ export function deleteDeploymentInProject(project: Project, name: string): numbe
   getDeployment(project, name);
   return project.db.prepare("DELETE FROM deployments WHERE name = ?").run(name).changes;
 }
+
+/** A deployment as TypeScript sees it (`pipeline.deploy()`, `deployment(name)`): its newest version, and a way to start runs of it. */
+export interface Deployment extends DeploymentRecord {
+  /** Starts a run of this version of the deployment on its stack; see `stackyard deployment trigger`. */
+  trigger(options?: Omit<TriggerOptions, "version">): Promise<RunResult>;
+}
+
+function withTrigger(record: DeploymentRecord, cwd: string | undefined): Deployment {
+  return {
+    ...record,
+    trigger: (options = {}) => inProject(cwd, (project) => triggerDeploymentInProject(project, record.name, { ...options, version: record.version })),
+  };
+}
+
+async function inProject<T>(cwd: string | undefined, work: (project: Project) => Promise<T>): Promise<T> {
+  const { openProject } = await import("../store/open-project.js");
+  const project = openProject(cwd ?? process.cwd());
+  try {
+    return await work(project);
+  } finally {
+    project.close();
+  }
+}
+
+/**
+ * Deploys a pipeline from TypeScript (what `pipeline.deploy()` calls): see
+ * `stackyard pipeline deploy`. Resolves with the new version, which can be triggered.
+ *
+ * @example
+ * ```ts
+ * const nightly = await deployPipeline(trainingPipeline, { name: "nightly", parameters: { n_estimators: 100 } });
+ * await nightly.trigger({ parameters: { test_size: 0.3 } });
+ * ```
+ */
+export async function deployPipeline(pipeline: Pipeline, options: DeployOptions & { cwd?: string } = {}): Promise<Deployment> {
+  const { cwd, ...rest } = options;
+  return inProject(cwd, async (project) => withTrigger(await deployPipelineInProject(project, pipeline, rest), cwd));
+}
+
+/** A deployment of the project's store by name (its newest version, or `version`), to trigger from TypeScript. */
+export async function deployment(name: string, options: { version?: number; cwd?: string } = {}): Promise<Deployment> {
+  return inProject(options.cwd, async (project) => withTrigger(getDeployment(project, name, options.version), options.cwd));
+}

@@ -4,10 +4,11 @@ import type { z } from "zod";
 import { MissingDependencyError, PipelineDefinitionError, SourceError, StackyardError } from "../errors/errors.js";
 import { parseSourcePath } from "../source/source-path.js";
 import { type CompileOptions, compilePipeline } from "./compile.js";
+import type { RunConfigInput } from "./run-config.js";
 import type { RunOptions, RunResult } from "./run-options.js";
 import type { PipelineSnapshot, ResourceSettings } from "./snapshot.js";
 import { callerSite, type DefinitionSite, exportNameAt, moduleSpecifierFor } from "./source-location.js";
-import { hookOption, type ParamsOf, type Settings, type StepHookRef } from "./step.js";
+import { hookOption, type ParamsInputOf, type ParamsOf, type Settings, type StepHookRef } from "./step.js";
 
 const PIPELINE: unique symbol = Symbol.for("stackyard.pipeline");
 const PIPELINE_NAME = /^[A-Za-z_][\w.-]*$/;
@@ -75,25 +76,71 @@ export class Pipeline<P extends z.ZodObject | undefined = any> {
    * synchronous orchestrators, after submission for remote ones.
    */
   async run(options: RunOptions<P> = {}): Promise<RunResult> {
+    const mod = await this.client("runPipeline", "Running");
+    return (mod.runPipeline as (pipeline: Pipeline<any>, options: RunOptions<any>) => Promise<RunResult>)(this, options);
+  }
+
+  /**
+   * Deploys the pipeline on the active stack (or `options.stack`), through
+   * the `stackyard` package: one snapshot, compiled now and kept as the next
+   * version of a named deployment, which runs later without recompiling.
+   * Resolves with the deployment, whose `trigger({ parameters })` starts a run.
+   * See `stackyard pipeline deploy`.
+   */
+  async deploy(options: DeployOptions<P> = {}): Promise<DeploymentHandle> {
+    const mod = await this.client("deployPipeline", "Deploying");
+    return (mod.deployPipeline as (pipeline: Pipeline<any>, options: DeployOptions<any>) => Promise<DeploymentHandle>)(this, options);
+  }
+
+  /** The `stackyard` package, which owns the store and stacks, with function `name`. */
+  private async client(name: string, doing: string): Promise<Record<string, unknown>> {
     const specifier = "stackyard";
-    let mod: { runPipeline?: (pipeline: Pipeline<any>, options: RunOptions<any>) => Promise<RunResult> };
+    let mod: Record<string, unknown>;
     try {
-      mod = (await import(specifier)) as typeof mod;
+      mod = (await import(specifier)) as Record<string, unknown>;
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if ((code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND") && String((error as Error).message).includes("stackyard")) {
-        throw new MissingDependencyError(`Running pipeline '${this.name}' needs the stackyard package, which is not installed`, {
+        throw new MissingDependencyError(`${doing} pipeline '${this.name}' needs the stackyard package, which is not installed`, {
           hint: "npm install stackyard",
           cause: error,
         });
       }
       throw error;
     }
-    if (typeof mod.runPipeline !== "function") {
-      throw new MissingDependencyError(`The installed stackyard package has no runPipeline(): update it`, { hint: "npm install stackyard@latest" });
+    if (typeof mod[name] !== "function") {
+      throw new MissingDependencyError(`The installed stackyard package has no ${name}(): update it`, { hint: "npm install stackyard@latest" });
     }
-    return mod.runPipeline(this, options);
+    return mod;
   }
+}
+
+/** Options of {@link Pipeline.deploy}. */
+export interface DeployOptions<P = any> {
+  /** Deployment name (default: the pipeline's name); deploying again makes its next version. */
+  name?: string;
+  /** Deploy for this stack instead of the active one. */
+  stack?: string;
+  /** Pipeline parameters of the deployment. */
+  parameters?: ParamsInputOf<P>;
+  /** Run configuration: a YAML file path or the parsed object. */
+  config?: RunConfigInput;
+  /** Tags every run of the deployment gets. */
+  tags?: readonly string[];
+  /** False: its runs run every step, even where a cached result exists. */
+  enableCache?: boolean;
+  /** Folder to find the project from (default: the current folder). */
+  cwd?: string;
+}
+
+/** A version of a deployment, as {@link Pipeline.deploy} resolves it. */
+export interface DeploymentHandle {
+  name: string;
+  version: number;
+  snapshotId: string;
+  stack: string;
+  /** Starts a run of this version on its stack, with pipeline parameters over the deployment's (checked before anything runs). */
+  trigger(options?: { parameters?: Record<string, unknown>; runName?: string; quiet?: boolean }): Promise<RunResult>;
 }
 
 /**

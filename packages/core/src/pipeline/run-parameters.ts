@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
 import type { z } from "zod";
 import { PipelineDefinitionError } from "../errors/errors.js";
-import { recordInvocations } from "./compile-state.js";
 import { parseParameters } from "./compile.js";
+import { recordInvocations } from "./compile-state.js";
 import type { Pipeline } from "./pipeline.js";
 import type { PipelineSnapshot } from "./snapshot.js";
 
@@ -41,5 +41,12 @@ export function applyRunParameters(
     const raw = { ...(invocation.options.parameters as Record<string, unknown> | undefined), ...step.config_parameters };
     return { ...step, parameters: parseParameters(invocation.definition.parametersSchema, raw, `step '${step.id}'`, where) };
   });
-  return { ...snapshot, id: randomUUID(), created: new Date().toISOString(), derived_from: snapshot.derived_from ?? snapshot.id, pipeline: { ...snapshot.pipeline, parameters }, steps };
+  return {
+    ...snapshot,
+    id: randomUUID(),
+    created: new Date().toISOString(),
+    derived_from: snapshot.derived_from ?? snapshot.id,
+    pipeline: { ...snapshot.pipeline, parameters },
+    steps,
+  };
 }

@@ -269,6 +269,7 @@ export interface MapResult<O> {
    * empty map gives `[]`). Without a name: the step's single output.
    */
   collect<K extends keyof O & string>(output: K): OutputRef<O[K][]>;
+  /** The list of the step's single output of every item that succeeded, in item order. */
   collect(): "output" extends keyof O ? OutputRef<O["output"][]> : never;
 }
 

@@ -9,11 +9,15 @@ import { quoteInput } from "../quote-input.js";
 import { withProject } from "../with-project.js";
 import { sourcePathFromArgument } from "./run.js";
 
-/** `--version`: a whole number from 1. */
-function parseVersion(raw: string | undefined): number | undefined {
-  if (raw === undefined) return undefined;
-  if (!/^\d+$/.test(raw.trim()) || Number(raw) < 1) throw new ConfigError(`Invalid --version ${quoteInput(raw)}: expected a whole number from 1`);
-  return Number(raw);
+/** `NAME` or `NAME:VERSION` (a whole number from 1), as artifacts are named. */
+function parseDeploymentRef(ref: string): { name: string; version?: number } {
+  const colon = ref.lastIndexOf(":");
+  if (colon < 0) return { name: ref };
+  const raw = ref.slice(colon + 1);
+  if (!/^\d+$/.test(raw) || Number(raw) < 1) {
+    throw new ConfigError(`Invalid deployment version ${quoteInput(raw)} in ${quoteInput(ref)}: expected NAME:VERSION with a whole number from 1`);
+  }
+  return { name: ref.slice(0, colon), version: Number(raw) };
 }
 
 /** `stackyard pipeline deploy SOURCE [-c config.yaml] [--name NAME] [--stack S] [-p k=v ...]`. */
@@ -53,7 +57,7 @@ export async function listDeploymentsCommand(opts: { json?: boolean }): Promise<
   await withProject(async (project) => {
     const { listDeployments } = await import("../../client/deployments.js");
     const all = listDeployments(project);
-    const newest = [...new Map(all.map((d) => [d.name, d])).values()].map((d) => ({ ...d, versions: all.filter((v) => v.name === d.name).length }));
+    const newest = all.filter((d, i) => i === 0 || all[i - 1]!.name !== d.name).map((d) => ({ ...d, versions: all.filter((v) => v.name === d.name).length }));
     if (opts.json) printJson(newest);
     else
       printTable(
@@ -64,8 +68,8 @@ export async function listDeploymentsCommand(opts: { json?: boolean }): Promise<
   });
 }
 
-export async function describeDeploymentCommand(name: string, opts: { json?: boolean; version?: string }): Promise<void> {
-  const version = parseVersion(opts.version);
+export async function describeDeploymentCommand(ref: string, opts: { json?: boolean }): Promise<void> {
+  const { name, version } = parseDeploymentRef(ref);
   await withProject(async (project) => {
     const { getDeployment, listDeployments } = await import("../../client/deployments.js");
     const { SqliteRunStore } = await import("../../store/sqlite-run-store.js");
@@ -103,10 +107,10 @@ export async function describeDeploymentCommand(name: string, opts: { json?: boo
   });
 }
 
-/** `stackyard deployment trigger NAME [-p name=value ...] [--run-name N] [--version V]`. */
-export async function triggerCommand(name: string, opts: { param?: string[]; runName?: string; version?: string; quiet?: boolean }): Promise<void> {
+/** `stackyard deployment trigger NAME[:VERSION] [-p name=value ...] [--run-name N]`. */
+export async function triggerCommand(ref: string, opts: { param?: string[]; runName?: string; quiet?: boolean }): Promise<void> {
   const parameters = parseParamPairs(opts.param);
-  const version = parseVersion(opts.version);
+  const { name, version } = parseDeploymentRef(ref);
   if (opts.runName !== undefined && !opts.runName.trim()) throw new ConfigError("Invalid --run-name '': a run name cannot be empty");
   await withProject(async (project) => {
     const { triggerDeploymentInProject } = await import("../../client/deployments.js");

@@ -150,6 +150,8 @@ export async function describeRun(idOrName: string, opts: { json?: boolean; item
       duration: duration(run.started, run.ended),
       ...(run.tags?.length ? { tags: run.tags.join(", ") } : {}),
       ...(run.retryOf ? { "retry of": (await store.getRun(run.retryOf))?.name ?? run.retryOf } : {}),
+      ...(run.deployment ? { deployment: `${run.deployment} (version ${run.deploymentVersion ?? "?"})` } : {}),
+      ...(run.schedule ? { schedule: run.schedule } : {}),
       ...(run.error ? { error: run.error } : {}),
     });
     const metadataLines = [
