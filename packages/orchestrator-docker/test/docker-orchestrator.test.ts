@@ -164,6 +164,46 @@ describe("docker orchestrator, through the stackyard CLI", () => {
     expect(result.stdout + result.stderr).toMatch(/score_candidate\[3\] \| 25 trees, max_features 0\.8: accuracy/);
   }, 600_000);
 
+  it("retries a failed run in containers only for what failed: the finished step and items start no container", async () => {
+    const created = async (runId: string, since: number): Promise<string[]> => {
+      const events = await docker.getEvents({
+        since,
+        until: Math.ceil(Date.now() / 1000) + 1,
+        filters: { type: ["container"], event: ["create"], label: [`${RUN_LABEL}=${runId}`] },
+      });
+      const text = await new Promise<string>((resolve) => {
+        let all = "";
+        events.on("data", (chunk: Buffer) => (all += chunk.toString()));
+        events.on("end", () => resolve(all));
+      });
+      return text
+        .split("\n")
+        .filter(Boolean)
+        .map((line) => (JSON.parse(line) as { Actor: { Attributes: Record<string, string> } }).Actor.Attributes["io.stackyard.step"]!)
+        .sort();
+    };
+    const flakyRun = ["run", "./pipelines/probe.ts#flakyMapPipeline", "-c", "configs/probe.yaml", "--run-name", "flaky-docker"];
+    ok(cli(dir, ["orchestrator", "update", "docker_orch", `--environment={"GREETING":"hi","FLAKY_ITEMS":"2"}`]), "flaky on");
+    try {
+      expect(cli(dir, flakyRun).code).toBe(1);
+    } finally {
+      ok(cli(dir, ["orchestrator", "update", "docker_orch", `--environment={"GREETING":"hi"}`]), "flaky off");
+    }
+    const failed = describeRun("flaky-docker");
+    expect(failed.steps.find((s) => s.stepId === "flaky_square[1]")?.status).toBe("failed");
+    const finishedItems = failed.steps.filter((s) => s.stepId.startsWith("flaky_square[") && s.status === "completed").map((s) => s.stepId);
+    const since = Math.floor(Date.now() / 1000);
+    const retried = ok(cli(dir, ["runs", "retry", "flaky-docker"]), "retry");
+    expect(retried.stderr).toContain("Retrying pipeline 'flaky_map' as run 'flaky-docker-retry'");
+    const run = describeRun("flaky-docker-retry");
+    expect(run.status).toBe("completed");
+    const sum = run.artifacts.find((a) => a.step === "sum_all")!;
+    expect(JSON.parse(readFileSync(join(sum.uri, "data.json"), "utf8"))).toBe(30);
+    // Containers only for the items that had not finished and the collector.
+    const expected = ["flaky_square[0]", "flaky_square[1]", "flaky_square[2]", "flaky_square[3]"].filter((id) => !finishedItems.includes(id));
+    expect(await created(run.id, since)).toEqual([...expected, "sum_all"].sort());
+  }, 600_000);
+
   it("enforces cpu and memory limits and passes config and settings environment", async () => {
     const result = ok(cli(dir, ["run", "./pipelines/probe.ts#limitsPipeline", "-c", "configs/probe.yaml"]), "limits run");
     const line = /limits (\{.*\})/.exec(result.stderr)?.[1];
