@@ -99,4 +99,24 @@ console.log(JSON.stringify({ version: nightly.version, status: run.status }));
     expect((JSON.parse(cli(dir, ["deployment", "list", "--json"]).stdout) as Array<{ name: string }>).map((d) => d.name)).toEqual(["fanout"]);
     expect(describeRun(dir, "from-ts").status).toBe("completed");
   });
+
+  it("checks a schedule's cron, time zone and parameters before anything, and refuses one on a stack that cannot keep schedules", () => {
+    const before = storeContent(dir);
+    const cases: Array<[string[], RegExp]> = [
+      [["--cron", "0 25 * * *"], /the hour field "25".*25 is outside 0-23/],
+      [["--cron", "0 3 * * *", "--timezone", "Europe/Atlantis"], /Unknown time zone "Europe\/Atlantis"/],
+      [["--every", "often"], /Invalid interval "often"/],
+      [["--cron", "0 3 * * *", "-p", "cont=1"], /Unknown parameter 'cont' for pipeline 'fanout'/],
+      [["--cron", "0 3 * * *", "--timezone", "Europe/Berlin"], /Orchestrator 'default' \(flavor local\) of stack 'default' cannot keep schedules/],
+    ];
+    for (const [args, message] of cases) {
+      const out = cli(dir, ["schedule", "create", "nightly", "--deployment", "fanout", ...args]);
+      expect(out.code, `${args.join(" ")}: ${out.stderr}`).toBe(2);
+      expect(out.stderr, args.join(" ")).toMatch(message);
+    }
+    const missing = cli(dir, ["schedule", "create", "nightly", "--deployment", "nope", "--every", "1h"]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/No deployment 'nope'/);
+    expect(storeContent(dir)).toBe(before);
+  });
 });

@@ -21,6 +21,7 @@ const commands = {
   stepRun: () => import("./commands/step-run.js"),
   runs: () => import("./commands/runs.js"),
   deployments: () => import("./commands/deployments.js"),
+  schedules: () => import("./commands/schedules.js"),
   artifacts: () => import("./commands/artifacts.js"),
   flavorInit: () => import("./commands/flavor-init.js"),
   dashboard: () => import("./commands/dashboard.js"),
@@ -304,6 +305,20 @@ function addRunCommands(program: Command): void {
     .argument("<name>", "deployment name")
     .option("-y, --yes", "do not ask for confirmation")
     .action(async (name, opts) => (await commands.deployments()).deleteDeploymentCommand(name, opts));
+
+  const schedules = program.command("schedule").description("schedules: runs of a deployment at set times, kept by its orchestrator");
+  schedules
+    .command("create")
+    .description("run a deployment on a cron schedule or at an interval, in a time zone")
+    .argument("<name>", "schedule name")
+    .requiredOption("--deployment <name>", "the deployment to run")
+    .option("--cron <expr>", 'five-field cron expression, e.g. "0 3 * * *" (03:00 daily)')
+    .option("--every <duration>", "an interval instead of --cron: 15m, 6h, 1d")
+    .option("--timezone <tz>", "IANA time zone the cron expression is read in", "UTC")
+    .option("--start <iso>", "first instant the schedule may fire")
+    .option("--end <iso>", "last instant the schedule may fire")
+    .option("-p, --param <name=value...>", "pipeline parameters of the runs it starts")
+    .action(async (name, opts) => (await commands.schedules()).createScheduleCommand(name, opts));
 
   program
     .command("step")
