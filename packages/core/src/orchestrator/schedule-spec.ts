@@ -76,7 +76,7 @@ export function checkCron(expression: string): string {
       `Invalid cron expression ${quote(expression)}: it has ${fields.length} field${fields.length === 1 ? "" : "s"}; give five: minute hour day-of-month month day-of-week (e.g. "0 3 * * *" for 03:00 every day)`,
     );
   }
-  fields.forEach((field, i) => checkField(field, i, expression));
+  for (const [i, field] of fields.entries()) checkField(field, i, expression);
   return fields.join(" ");
 }
 
