@@ -14,8 +14,9 @@ describe("flavor describe", () => {
     expect(table.stdout).toMatch(/Capabilities:\n\s*CAPABILITY\s+VALUE\s+MEANING\n/);
     expect(table.stdout).toMatch(/parallel\s+yes\s+independent steps run at the same time/);
     expect(table.stdout).toMatch(/honoursResources\s+no/);
+    expect(table.stdout).toMatch(/mapSteps\s+yes\s+map steps \(step.map\(\)\) run, one step run per item/);
     const json = cli(dir, ["orchestrator", "flavor", "describe", "local", "--json"]);
-    expect(JSON.parse(json.stdout).capabilities).toEqual({ remote: false, synchronous: true, schedulable: false, honoursResources: false, parallel: true });
+    expect(JSON.parse(json.stdout).capabilities).toEqual({ remote: false, synchronous: true, schedulable: false, honoursResources: false, parallel: true, mapSteps: true });
   });
 
   it("shows capabilities of a flavor registered by source path", () => {

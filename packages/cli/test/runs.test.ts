@@ -85,7 +85,7 @@ describe("running pipelines from the command line on the default stack", () => {
     const refused = cli(dir, ["run", "./pipelines/fanout.ts#fanout", "--stack", "subprocess_stack"]);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain("Orchestrator 'subprocess' (flavor subprocess) cannot run map steps, and pipeline 'fanout' has 'square'");
-    expect(refused.stderr).toContain("flavors: local, docker, aws_stepfunctions");
+    expect(refused.stderr).toContain("flavors: local, docker, aws_step_functions");
     expect(cli(dir, ["runs", "list", "--json"]).stdout).toBe(before);
 
     expect(cli(dir, ["orchestrator", "flavor", "register", "./flavors/subprocess-orchestrator.ts#SubprocessMapOrchestratorFlavor"]).code).toBe(0);

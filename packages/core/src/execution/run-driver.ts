@@ -195,7 +195,7 @@ function mergeOutcomes(snapshot: PipelineSnapshot, before: readonly StepOutcome[
 }
 
 /** Flavors shipped with Stackyard whose orchestrators run map steps. */
-const MAP_FLAVORS = "local, docker, aws_stepfunctions";
+const MAP_FLAVORS = "local, docker, aws_step_functions";
 
 /**
  * Refuses, before anything is stored, a snapshot with map steps for an
@@ -406,7 +406,22 @@ class StepRunner {
   }
 
   private async finishMap(stepId: string, summary: MapSummary): Promise<StepOutcome> {
-    const { store } = this.options;
+    const { store, orchestrator, clientStore, artifactStore } = this.options;
+    if (orchestrator && clientStore === undefined) {
+      // Items that ran elsewhere kept their records in the artifact store: the client's store gets them too, as static steps get theirs.
+      const remote = new ArtifactStoreRunStore(artifactStore);
+      for (let i = 0; i < summary.items; i++) {
+        const id = `${stepId}[${i}]`;
+        if (this.recordedHere.has(id)) continue;
+        const record = await remote.getStepRun(this.runId, id).catch(() => undefined);
+        if (!record) continue;
+        for (const artifactId of Object.values(record.outputs)) {
+          const artifact = await remote.getArtifact(artifactId).catch(() => undefined);
+          if (artifact && !(await store.getArtifact(artifactId))) await store.putArtifact(artifact);
+        }
+        await store.putStepRun(record);
+      }
+    }
     const existing = await store.getStepRun(this.runId, stepId);
     const { status, error, ...counts } = summary;
     await store.putStepRun({

@@ -114,6 +114,7 @@ const CAPABILITY_MEANINGS: Record<string, string> = {
   schedulable: "runs can be scheduled",
   honoursResources: "cpu, gpu and memory requests are enforced",
   parallel: "independent steps run at the same time",
+  mapSteps: "map steps (step.map()) run, one step run per item",
 };
 
 /**
