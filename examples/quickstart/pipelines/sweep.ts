@@ -28,16 +28,13 @@ export const scoreCandidate = step(
 );
 
 /** The best candidate (highest accuracy, then fewest trees), recorded on the run. */
-export const pickBest = step(
-  { name: "pick_best" },
-  ({ results }: { results: { n_estimators: number; max_features: number; accuracy: number }[] }, ctx) => {
-    const ranked = [...results].sort((a, b) => b.accuracy - a.accuracy || a.n_estimators - b.n_estimators);
-    const best = ranked[0] ?? null;
-    console.log(`${results.length} candidates; best: ${JSON.stringify(best)}`);
-    if (best) ctx.logMetadata({ best_accuracy: best.accuracy, best_n_estimators: best.n_estimators, best_max_features: best.max_features }, { run: true });
-    return { best, candidates: results.length };
-  },
-);
+export const pickBest = step({ name: "pick_best" }, ({ results }: { results: { n_estimators: number; max_features: number; accuracy: number }[] }, ctx) => {
+  const ranked = [...results].sort((a, b) => b.accuracy - a.accuracy || a.n_estimators - b.n_estimators);
+  const best = ranked[0] ?? null;
+  console.log(`${results.length} candidates; best: ${JSON.stringify(best)}`);
+  if (best) ctx.logMetadata({ best_accuracy: best.accuracy, best_n_estimators: best.n_estimators, best_max_features: best.max_features }, { run: true });
+  return { best, candidates: results.length };
+});
 
 /**
  * A hyperparameter sweep: every combination of tree counts and feature
