@@ -151,7 +151,8 @@ for (const n of [1000, 5000]) {
 // (known only at run time): 100 static steps and one map of (at run time)
 // 10,000 items, with the Distributed Map taken above the default threshold.
 console.log("\nMap steps: 100 static steps in a chain, then a map step (10,000 items at run time) and its collector");
-console.log("shared  compile ms  definition bytes  map's own bytes  states");
+console.log("\n| shared parameters | compile ms (median) | definition bytes | the map's own bytes | target: < 1,000 ms and < 102,400 bytes |");
+console.log("|---|---|---|---|---|");
 {
   const statics = chainish(100);
   const mapped = [
@@ -171,17 +172,12 @@ console.log("shared  compile ms  definition bytes  map's own bytes  states");
       times.push(performance.now() - t0);
     }
     const base = compileStateMachine(withoutMap, mapOptions).stats.definitionBytes;
+    const met = median(times) < 1000 && compiled.stats.definitionBytes < 102_400;
     console.log(
-      [
-        shared.padEnd(6),
-        fmt(median(times)).padStart(11),
-        String(compiled.stats.definitionBytes).padStart(17),
-        String(compiled.stats.definitionBytes - base).padStart(16),
-        String(compiled.stats.states).padStart(7),
-      ].join(" "),
+      `| ${shared} | ${fmt(median(times))} | ${compiled.stats.definitionBytes} | ${compiled.stats.definitionBytes - base} | ${met ? "met" : "not met"} |`,
     );
   }
-  console.log("Target: under 1 s and under 100 KB (met with shared parameters in the input; inline, the 100 Task states alone take about 100 KB).");
+  console.log("\nThe map's size does not depend on its item count (known at run time only). Inline, the 100 static Task states alone take about 105 KB.");
 }
 
 console.log(`\nParallelism kept on random DAGs (${SEEDS} seeds each; weighted: step durations uniform in 1..10)`);

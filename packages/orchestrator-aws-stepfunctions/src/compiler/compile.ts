@@ -250,6 +250,11 @@ function checkOptions(options: CompileOptions): void {
  * each attempt a new ECS task whose command ends in `--attempt next`: the
  * container runs that one attempt, numbered from the step's record.
  *
+ * A map step becomes one Parallel state: its expand task, a read of its item
+ * count from the S3 artifact store (`artifactStoreUri`), and an inline or a
+ * Distributed Map (above `distributedMapThreshold` items) running one ECS
+ * task per item (see docs/compiler.md#map-steps).
+ *
  * @throws PipelineDefinitionError for a bad DAG, {@link ServiceLimitError}
  *   when a Step Functions or ECS limit is exceeded, ConfigError (or
  *   `StepResourceError`) for options or step resources ECS cannot take.
