@@ -8,7 +8,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cli, newProject, ok, registerLocallyExecutedStack, removeProject } from "./harness.js";
+import { cli, cliAsync, newProject, ok, registerLocallyExecutedStack, removeProject } from "./harness.js";
 import { type LocalAws, startLocalAws } from "./local-aws.js";
 import type { ExecutionsFile } from "./local-flavor.js";
 
@@ -74,12 +74,16 @@ describe("a step with retries, run with `stackyard run` on Step Functions", () =
     expect(logs.match(/hopeless runs attempt \d/g)).toEqual(["hopeless runs attempt 1", "hopeless runs attempt 2", "hopeless runs attempt 3"]);
   }, 900_000);
 
-  it("retries an item of a map step in its own ECS task, and reports the map once", () => {
+  it("retries an item of a map step in its own ECS task, and reports the map once", async () => {
     const runName = "flaky-map";
     const executionsFile = join(dir, `${runName}.executions.json`);
-    const out = cli(dir, ["run", "./pipelines/mapping.ts#flakyMapPipeline", "--config", "configs/map_pipeline.yaml", "--run-name", runName, "--no-cache"], {
-      LOCAL_SFN_EXECUTIONS_FILE: executionsFile,
-    });
+    const out = await cliAsync(
+      dir,
+      ["run", "./pipelines/mapping.ts#flakyMapPipeline", "--config", "configs/map_pipeline.yaml", "--run-name", runName, "--no-cache"],
+      {
+        LOCAL_SFN_EXECUTIONS_FILE: executionsFile,
+      },
+    );
     expect(out.code, out.stderr).toBe(0);
     const { tasks } = JSON.parse(readFileSync(executionsFile, "utf8")) as ExecutionsFile;
     // split, the expand, 4 items plus one retry of shard 1's, report.

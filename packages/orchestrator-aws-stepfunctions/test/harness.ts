@@ -146,6 +146,24 @@ export function startCli(cwd: string, args: string[], env: Record<string, string
   return spawn(process.execPath, command.argv, { cwd, env: command.env, stdio: ["ignore", "pipe", "pipe"] });
 }
 
+/**
+ * Runs the built `stackyard` binary in `cwd` without blocking this process:
+ * moto's log is a pipe this process drains, so a long `stackyard run` that
+ * talks to moto a lot must not run under spawnSync (moto stalls once the pipe
+ * is full, and every S3 call with it).
+ */
+export async function cliAsync(cwd: string, args: string[], env: Record<string, string> = {}, timeout = 300_000): Promise<CliResult> {
+  const child = startCli(cwd, args, env);
+  let stdout = "";
+  let stderr = "";
+  child.stdout?.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
+  child.stderr?.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+  const timer = setTimeout(() => child.kill("SIGTERM"), timeout);
+  const code = await new Promise<number>((resolve) => child.on("close", (status) => resolve(status ?? -1)));
+  clearTimeout(timer);
+  return { code, stdout, stderr };
+}
+
 /** Throws with the command's output unless it exited 0. */
 export function ok(result: CliResult, what: string): CliResult {
   if (result.code !== 0) throw new Error(`${what} exited ${result.code}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`);

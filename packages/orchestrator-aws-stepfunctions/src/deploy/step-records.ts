@@ -156,7 +156,8 @@ export async function collectOutcomes(options: CollectOptions): Promise<Collecte
     if (known.has(stepId)) continue;
     if (options.maps?.has(stepId)) {
       // Its record says `running` until the client settles it from its items, once the execution is over.
-      const record = await readLiveRecord(options.artifactStore, runId, stepId);
+      const state = await readStepState(options.artifactStore, runId, stepId);
+      const record = state.live ?? (state.file && !isFinalStatus(state.file.step.status) ? state.file.step : undefined);
       if (record) live.set(stepId, record);
       continue;
     }
@@ -278,18 +279,20 @@ async function settleMap(
   summary.failed.sort((a, b) => a - b);
   // The first failed item in item order, however the reads interleaved.
   const firstError = summary.failed.length ? errors.get(summary.failed[0]!) : undefined;
-  const ran = summary.completed + summary.cached + summary.failed.length + summary.stopped;
-  if (executionStatus === "stopped") summary.status = "stopped";
-  else if (summary.failed.length > summary.tolerated || ran < items || (failure?.stepId === mapStepId && executionStatus === "failed")) {
+  const ran = summary.completed + summary.cached + summary.failed.length;
+  const why = failure && failure.stepId !== mapStepId ? `step '${failure.stepId}' failed` : `the execution ${execution.status.toLowerCase()}`;
+  if (executionStatus === "stopped") {
+    summary.status = "stopped";
+    if (ran < items) summary.error = `${items - ran} of ${items} items did not finish: the execution was stopped`;
+  } else if (summary.failed.length > summary.tolerated || ran < items || (failure?.stepId === mapStepId && executionStatus === "failed")) {
     summary.status = "failed";
     summary.error =
       summary.failed.length > summary.tolerated
         ? `${summary.failed.length} of ${items} items failed${summary.tolerated ? ` (${summary.tolerated} tolerated)` : ""}; first: ${firstError}`
         : ran < items
-          ? `${items - ran} of ${items} items did not run: ${failure && failure.stepId !== mapStepId ? `step '${failure.stepId}' failed` : `the execution ${execution.status.toLowerCase()}`}`
+          ? `${items - ran} of ${items} items did not finish (${summary.stopped} stopped, ${summary.notStarted} not started): ${why}`
           : `the map failed (${failure?.error.Error ?? "error"}): ${failure?.error.Cause ?? "no cause given"}`;
-  } else if (executionStatus === "running") summary.status = "completed";
-  else summary.status = summary.cached === items && items > 0 ? "cached" : "completed";
+  } else summary.status = summary.cached === items && items > 0 ? "cached" : "completed";
   const { status, error, ...counts } = summary;
   if (store) {
     await store.putStepRun({
