@@ -97,6 +97,12 @@ describe("example IAM policies", () => {
     expect(passRole.Condition?.StringEquals?.["iam:PassedToService"]).toBe("ecs-tasks.amazonaws.com");
     const events = policy.Statement.find((s) => list(s.Action).includes("events:PutRule"))!;
     expect(list(events.Resource)[0]).toMatch(/:rule\/StepFunctionsGetEventsForECSTaskRule$/);
+    // Map steps: the manifest reads, and the child executions of Distributed Maps.
+    for (const action of ["s3:GetObject", "states:StartExecution", "states:DescribeExecution", "states:StopExecution"]) {
+      expect(actions(policy)).toContain(action);
+    }
+    const manifests = policy.Statement.find((s) => list(s.Action).includes("s3:GetObject"))!;
+    expect(manifests.Resource).toBe("arn:aws:s3:::<YOUR_BUCKET>/runs/*");
     const trust = load("state-machine-trust-policy.json").Statement[0]!;
     expect(trust.Principal).toEqual({ Service: "states.amazonaws.com" });
     expect(trust.Action).toBe("sts:AssumeRole");

@@ -18,6 +18,7 @@ import {
   ConfigError,
   componentSettings,
   formatArtifactStoreDescription,
+  type MapSpec,
   type OrchestratorCapabilities,
   type PipelineSnapshot,
   parseConfig,
@@ -39,7 +40,7 @@ import { type AwsClients, createAwsClients } from "./deploy/aws-clients.js";
 import { stateNamesFromDefinition } from "./deploy/definition.js";
 import { type ExecutionBackend, StepFunctionsExecutionBackend } from "./deploy/execution-backend.js";
 import { HistoryReader, liveStatus } from "./deploy/history.js";
-import { collectOutcomes, copyStepFile, readLiveRecord, readStepFile } from "./deploy/step-records.js";
+import { collectOutcomes, copyStepFile, mapSummaryLine, readLiveRecord, readStepFile } from "./deploy/step-records.js";
 import { DEFAULT_TASK_SHAPE, ensureTaskDefinition, familyFor, LOG_STREAM_PREFIX, type TaskShape } from "./deploy/task-definitions.js";
 import {
   type StepFunctionsOrchestratorConfig,
@@ -69,6 +70,10 @@ export interface Deployment {
 /** The environment variable that tells a step container which artifact store to use (see the CLI's `step run`). */
 
 const STOPPED_ERROR = "Stackyard.Stopped";
+
+/** The map steps of a snapshot, by id. */
+const mapSpecs = (snapshot: PipelineSnapshot | undefined): Map<string, MapSpec> =>
+  new Map((snapshot?.steps ?? []).flatMap((step) => (step.map ? [[step.id, step.map] as const] : [])));
 
 /**
  * Runs pipelines on AWS Step Functions: `submit` builds and pushes the
@@ -236,6 +241,8 @@ export class StepFunctionsOrchestrator extends BaseOrchestrator<StepFunctionsOrc
       snapshotUri: context.snapshotUri,
       environment,
       ...(settings.shared_parameters ? { sharedParameters: settings.shared_parameters } : {}),
+      ...(typeof artifactStore.config.path === "string" ? { artifactStoreUri: artifactStore.config.path } : {}),
+      distributedMapThreshold: settings.distributed_map_threshold ?? this.config.distributed_map_threshold,
       ...(settings.fargate_memory ? { fargateMemory: settings.fargate_memory } : {}),
       ...(settings.step_timeout ? { stepTimeoutSeconds: settings.step_timeout } : {}),
       ...((settings.execution_timeout ?? this.config.execution_timeout)
@@ -335,7 +342,14 @@ export class StepFunctionsOrchestrator extends BaseOrchestrator<StepFunctionsOrc
    */
   private async follow(snapshot: PipelineSnapshot, context: SubmitContext, backend: ExecutionBackend, deployment: Deployment): Promise<StepOutcome[]> {
     const { executionArn, compiled } = deployment;
-    const reader = new HistoryReader(new Map(Object.entries(compiled.stateNames).map(([step, state]) => [state, step])));
+    // A map step shows as running from its expand task on; its end comes from its items' records.
+    const reader = new HistoryReader(
+      new Map([
+        ...Object.entries(compiled.stateNames).map(([step, state]) => [state, step] as const),
+        ...Object.entries(compiled.mapStates).map(([step, states]) => [states.expand, step] as const),
+      ]),
+    );
+    const maps = mapSpecs(snapshot);
     const known = new Map<string, StepOutcome>();
     // Steps whose last attempt failed with attempts left, by the record their container wrote.
     const retrying = new Map<string, StepRunRecord>();
@@ -352,6 +366,10 @@ export class StepFunctionsOrchestrator extends BaseOrchestrator<StepFunctionsOrc
       for (const event of reader.apply(await this.history(backend, executionArn))) {
         let status = liveStatus(event);
         let detail = event.detail;
+        if (maps.has(event.stepId)) {
+          if (event.kind === "running") context.events.stepStatus(event.stepId, "running", "expanding");
+          continue;
+        }
         if (event.kind === "failed" && !known.has(event.stepId)) {
           // The attempt's container says whether its retry policy allows another: then the state's Retry runs it.
           const record = await readLiveRecord(context.stack.artifactStore, context.runId, event.stepId);
@@ -390,11 +408,14 @@ export class StepFunctionsOrchestrator extends BaseOrchestrator<StepFunctionsOrc
           execution: description,
           stateNames: compiled.stateNames,
           known,
+          maps,
         });
         for (const outcome of collected.steps) {
           if (before.has(outcome.stepId)) continue;
           const fromFile = await context.store.getStepRun(context.runId, outcome.stepId);
-          if (fromFile && fromFile.status === outcome.status) context.events.stepStatus(outcome.stepId, outcome.status, outcome.error);
+          const summary = collected.maps?.[outcome.stepId];
+          if (fromFile && fromFile.status === outcome.status)
+            context.events.stepStatus(outcome.stepId, outcome.status, summary ? mapSummaryLine(summary) : outcome.error);
           else await context.markStep(outcome.stepId, outcome.status, outcome.error);
         }
         if (collected.status === "failed" && !collected.steps.some((s) => s.status === "failed")) {
@@ -446,6 +467,7 @@ export class StepFunctionsOrchestrator extends BaseOrchestrator<StepFunctionsOrc
         store: context.store,
         execution,
         stateNames,
+        maps: mapSpecs(snapshot),
       });
       return { status: collected.status, steps: collected.steps, ...(collected.error ? { error: collected.error } : {}) };
     } finally {

@@ -74,6 +74,11 @@ export const stepFunctionsOrchestratorConfigSchema = z.strictObject({
   docker_host: z.string().min(1).optional(),
   /** Seconds between two looks at a running execution (synchronous mode). */
   poll_interval: z.number().positive().default(5),
+  /**
+   * Item count above which a map step runs as a Distributed Map (each item a child execution with its
+   * own history) instead of an inline Map, whose items share the execution's 25,000-event history.
+   */
+  distributed_map_threshold: z.number().int().nonnegative().default(1000),
 });
 export type StepFunctionsOrchestratorConfig = z.output<typeof stepFunctionsOrchestratorConfigSchema>;
 export type StepFunctionsOrchestratorConfigInput = z.input<typeof stepFunctionsOrchestratorConfigSchema>;
@@ -90,6 +95,8 @@ export const stepFunctionsOrchestratorSettingsSchema = z.strictObject({
   platform_version: z.string().min(1).optional(),
   /** Where shared ECS parameters go: inline in every state, or once in the execution input (default `auto`). */
   shared_parameters: z.enum(["auto", "inline", "input"]).optional(),
+  /** Overrides the component's `distributed_map_threshold` for this pipeline. */
+  distributed_map_threshold: z.number().int().nonnegative().optional(),
 });
 export type StepFunctionsOrchestratorSettings = z.output<typeof stepFunctionsOrchestratorSettingsSchema>;
 
@@ -101,6 +108,7 @@ export const stepFunctionsOrchestratorCapabilities: OrchestratorCapabilities = {
   schedulable: false,
   honoursResources: true,
   parallel: true,
+  mapSteps: true,
 };
 
 export const stepFunctionsOrchestratorFlavor = defineFlavor({

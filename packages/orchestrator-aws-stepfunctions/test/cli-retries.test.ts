@@ -3,11 +3,12 @@
 // each Task state a container of the local Docker engine) in which the state
 // machine retries a failing step, one ECS task per attempt; `runs describe`
 // and `runs logs` (the log each attempt's container added to in the artifact
-// store) then tell what happened, attempt by attempt.
+// store) then tell what happened, attempt by attempt. The same for an item of
+// a map step: retried by the item's Task state inside the Map.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cli, newProject, ok, registerLocallyExecutedStack, removeProject } from "./harness.js";
+import { cli, cliAsync, newProject, ok, registerLocallyExecutedStack, removeProject } from "./harness.js";
 import { type LocalAws, startLocalAws } from "./local-aws.js";
 import type { ExecutionsFile } from "./local-flavor.js";
 
@@ -71,5 +72,34 @@ describe("a step with retries, run with `stackyard run` on Step Functions", () =
     });
     const logs = ok(cli(dir, ["runs", "logs", "hopeless", "--step", "hopeless"]), "runs logs").stdout;
     expect(logs.match(/hopeless runs attempt \d/g)).toEqual(["hopeless runs attempt 1", "hopeless runs attempt 2", "hopeless runs attempt 3"]);
+  }, 900_000);
+
+  it("retries an item of a map step in its own ECS task, and reports the map once", async () => {
+    const runName = "flaky-map";
+    const executionsFile = join(dir, `${runName}.executions.json`);
+    const out = await cliAsync(
+      dir,
+      ["run", "./pipelines/mapping.ts#flakyMapPipeline", "--config", "configs/map_pipeline.yaml", "--run-name", runName, "--no-cache"],
+      {
+        LOCAL_SFN_EXECUTIONS_FILE: executionsFile,
+      },
+    );
+    expect(out.code, out.stderr).toBe(0);
+    const { tasks } = JSON.parse(readFileSync(executionsFile, "utf8")) as ExecutionsFile;
+    // split, the expand, 4 items plus one retry of shard 1's, report.
+    expect(
+      tasks
+        .filter((t) => t.stateName === "flaky_score.item")
+        .map((t) => t.exitCode)
+        .sort(),
+    ).toEqual([0, 0, 0, 0, 1]);
+    expect(tasks.map((t) => t.stateName).filter((n) => n !== "flaky_score.item")).toEqual(["split", "flaky_score.expand", "report"]);
+    expect(out.stderr).toMatch(/flaky_score: completed \(4 items: 4 completed\)/);
+    expect(out.stderr).not.toMatch(/flaky_score\[\d+\]:/);
+    const described = JSON.parse(ok(cli(dir, ["runs", "describe", runName, "--json"]), "runs describe").stdout) as DescribedRun;
+    expect(described.status).toBe("completed");
+    expect(described.steps.find((s) => s.stepId === "flaky_score")).toMatchObject({ status: "completed" });
+    const logs = ok(cli(dir, ["runs", "logs", runName, "--step", "flaky_score[1]"]), "runs logs").stdout;
+    expect(logs.match(/scoring shard 1, attempt \d/g)).toEqual(["scoring shard 1, attempt 1", "scoring shard 1, attempt 2"]);
   }, 900_000);
 });

@@ -1,9 +1,16 @@
 // Runs compiled definitions in-process with aws-local-stepfunctions; each ECS
 // Task state is replaced by a local handler that records order and concurrency
 // (the Docker-backed handler comes with the orchestrator implementation).
-import { EntrypointConfiguration } from "@stackyard/core";
+import { allowedFailures, EntrypointConfiguration, type MapSpec } from "@stackyard/core";
 import { beforeAll, describe, expect, it } from "vitest";
-import { type CompiledStateMachine, compileStateMachine, parseStepFailure, STEP_FAILED_ERROR } from "../src/compiler/index.js";
+import {
+  type CompiledStateMachine,
+  compileStateMachine,
+  MAP_FAILED_ERROR,
+  parseStepFailure,
+  S3_GET_OBJECT_SDK,
+  STEP_FAILED_ERROR,
+} from "../src/compiler/index.js";
 import { baseOptions, diamond, makeSnapshot, prng, randomDag, type StepSpec, shuffled } from "./compiler.helpers.js";
 
 // aws-local-stepfunctions 3 declares Node >= 22 and calls Promise.withResolvers.
@@ -199,5 +206,124 @@ describe("compiled state machines run in aws-local-stepfunctions", () => {
     for (const up of steps.find((s) => s.id === victim)!.upstream) {
       expect(record.events.findIndex((e) => e.step === up && e.kind === "end")).toBeLessThan(failedAt);
     }
+  });
+});
+
+describe("map steps in aws-local-stepfunctions (ECS tasks and the S3 reads of the manifest as local handlers)", () => {
+  /** Task states of a definition, nested ones included. */
+  const tasksOf = (machine: any, out = new Map<string, any>()): Map<string, any> => {
+    for (const [name, state] of Object.entries<any>(machine.States)) {
+      if (state.Type === "Task") out.set(name, state);
+      for (const branch of state.Branches ?? []) tasksOf(branch, out);
+      if (state.ItemProcessor) tasksOf(state.ItemProcessor, out);
+    }
+    return out;
+  };
+
+  /**
+   * split -> score (a map) -> report, with `items` items; the ECS handler
+   * fails the items in `fail`, the S3 handler answers what the expand task
+   * writes (items.json and map.json, the tolerated count from core's policy).
+   */
+  async function runMap(options: { items: number; map: Omit<MapSpec, "inputs" | "mode">; fail?: number[]; sharedParameters?: "inline" | "input" }) {
+    const steps: StepSpec[] = [
+      { id: "split", upstream: [] },
+      { id: "score", upstream: ["split"], map: options.map },
+      { id: "report", upstream: ["score"] },
+    ];
+    const compiled = compileStateMachine(makeSnapshot(steps), {
+      ...baseOptions,
+      artifactStoreUri: "s3://stackyard-artifacts/base/",
+      executionInput: { origin: "test" },
+      sharedParameters: options.sharedParameters ?? "inline",
+    });
+    const runId = "run-map";
+    const spec: MapSpec = { inputs: ["in_0"], mode: "zip", ...options.map };
+    const files: Record<string, string> = {
+      [`base/runs/${runId}/score/items.json`]: JSON.stringify(Array.from({ length: options.items }, (_, i) => i)),
+      [`base/runs/${runId}/score/map.json`]: JSON.stringify({ items: options.items, tolerated: allowedFailures(spec, options.items) }),
+    };
+    const ran: string[] = [];
+    let running = 0;
+    let maxItems = 0;
+    const handlers: Record<string, (input: any) => Promise<unknown>> = {};
+    for (const [name, state] of tasksOf(compiled.definition)) {
+      handlers[name] =
+        state.Resource === S3_GET_OBJECT_SDK
+          ? async (input) => {
+              expect(input.Bucket).toBe("stackyard-artifacts");
+              if (!(input.Key in files)) throw Object.assign(new Error(`NoSuchKey: ${input.Key}`), { name: "S3.NoSuchKeyException" });
+              return { Body: files[input.Key] };
+            }
+          : async (input) => {
+              const command: string[] = input.Overrides.ContainerOverrides[0].Command;
+              expect(command.slice(-2)[0] === "--run" ? command.at(-1) : command[command.indexOf("--run") + 1]).toBe(runId);
+              const step = command[command.indexOf("--step") + 1]!;
+              const item = /^score\[(\d+)\]$/.exec(step);
+              if (item) maxItems = Math.max(maxItems, ++running);
+              await new Promise((resolve) => setTimeout(resolve, 5));
+              if (item) running--;
+              ran.push(step);
+              if (item && options.fail?.includes(Number(item[1]))) {
+                throw Object.assign(new Error("Essential container in task exited"), { name: "States.TaskFailed" });
+              }
+              return { TaskArn: `arn:aws:ecs:eu-west-1:123456789012:task/stackyard/${step}`, LastStatus: "STOPPED" };
+            };
+    }
+    const machine = new sfn.StateMachine(JSON.parse(compiled.json));
+    const execution = machine.run(compiled.executionInput as Record<string, string>, {
+      context: { Execution: { Name: runId } },
+      overrides: { taskResourceLocalHandlers: handlers as never },
+    });
+    let failure: unknown;
+    const output = await execution.result.catch((error: unknown) => {
+      failure = error;
+    });
+    const cause = (failure as Error | undefined)?.cause as Error | undefined;
+    return { compiled, ran, maxItems, output, failure: cause ? parseStepFailure(cause.name, cause.message, compiled.stateNames) : undefined };
+  }
+  const items = (ran: string[]) => ran.filter((s) => s.startsWith("score[")).sort();
+
+  it("expands, then runs one task per item at most `concurrency` at once, then the collector; shared parameters inline and in the input", async () => {
+    for (const sharedParameters of ["inline", "input"] as const) {
+      const { ran, maxItems, failure, output } = await runMap({ items: 5, map: { concurrency: 2 }, sharedParameters });
+      expect(failure).toBeUndefined();
+      expect(ran[0]).toBe("split");
+      expect(ran[1]).toBe("score");
+      expect(items(ran)).toEqual(["score[0]", "score[1]", "score[2]", "score[3]", "score[4]"]);
+      expect(ran.at(-1)).toBe("report");
+      expect(maxItems).toBe(2);
+      // Nothing of the map (manifest, results) is left in the state's data.
+      expect(output).toEqual({ origin: "test", ...(sharedParameters === "input" ? { ecs: expect.any(Object) } : {}) });
+    }
+  });
+
+  it("an empty manifest runs no item and goes on to the collector", async () => {
+    const { ran, failure } = await runMap({ items: 0, map: { tolerate: { count: 1 } } });
+    expect(failure).toBeUndefined();
+    expect(ran).toEqual(["split", "score", "report"]);
+  });
+
+  it("fails fast by default: the first failed item fails the map (named in the execution's failure), and nothing after it starts", async () => {
+    const { ran, failure } = await runMap({ items: 5, map: { concurrency: 1 }, fail: [1] });
+    expect(failure?.stepId).toBe("score");
+    expect(failure?.error.Error).toBe("States.TaskFailed");
+    expect(items(ran)).toEqual(["score[0]", "score[1]"]);
+    expect(ran).not.toContain("report");
+  });
+
+  it("tolerates failed items up to a count or a percentage, counted by the state machine after the Map", async () => {
+    // count 2: two failures pass, three fail the map.
+    expect((await runMap({ items: 5, map: { concurrency: 3, tolerate: { count: 2 } }, fail: [1, 3] })).failure).toBeUndefined();
+    const three = await runMap({ items: 5, map: { concurrency: 3, tolerate: { count: 2 } }, fail: [0, 1, 3] });
+    expect(three.failure).toMatchObject({ stepId: "score", error: { Error: MAP_FAILED_ERROR } });
+    expect(items(three.ran)).toHaveLength(5); // a tolerant inline Map runs every item, then counts
+    expect(three.ran).not.toContain("report");
+    // 40% of 5 = 2; 50% of 3 = 1 (rounded down, as on the local stack).
+    expect((await runMap({ items: 5, map: { tolerate: { percent: 40 } }, fail: [2, 4] })).failure).toBeUndefined();
+    expect((await runMap({ items: 3, map: { tolerate: { percent: 50 } }, fail: [0, 2] })).failure?.error.Error).toBe(MAP_FAILED_ERROR);
+    // Every item failed: tolerated when the policy allows all of them, not otherwise.
+    expect((await runMap({ items: 2, map: { tolerate: { percent: 100 } }, fail: [0, 1] })).failure).toBeUndefined();
+    expect((await runMap({ items: 3, map: { tolerate: { count: 2 } }, fail: [0, 1, 2] })).failure?.error.Error).toBe(MAP_FAILED_ERROR);
   });
 });

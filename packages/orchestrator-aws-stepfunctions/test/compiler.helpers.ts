@@ -10,6 +10,8 @@ export interface StepSpec {
   upstream: string[];
   resources?: ResourceSettings;
   retry?: { max_retries?: number; delay?: number; backoff?: number };
+  /** Makes it a map step over its first input (`in_0`). */
+  map?: { concurrency?: number; tolerate?: { count: number } | { percent: number } };
 }
 
 /** A valid PipelineSnapshot (parsed by core's zod schema) with the given steps. */
@@ -34,6 +36,7 @@ export function makeSnapshot(steps: StepSpec[], name = "test_pipeline"): Pipelin
       resources: s.resources ?? {},
       retry: { max_retries: 0, delay: 1, backoff: 2, ...s.retry },
       enable_cache: false,
+      ...(s.map ? { map: { inputs: ["in_0"], mode: "zip", ...s.map } } : {}),
     })),
     stack: {
       name: "aws_stack",

@@ -10,12 +10,15 @@ import {
   parseStepFailure,
   planSchedule,
   resolveTaskResources,
+  S3_GET_OBJECT_SDK,
+  S3_ITEM_READER,
   ServiceLimitError,
   STEP_FAILED_ERROR,
   StateNamer,
   StepResourceError,
   scheduleLength,
 } from "../src/compiler/index.js";
+import { stateNamesFromDefinition } from "../src/implementation.js";
 import {
   assertRespectsDag,
   assertValidAsl,
@@ -488,5 +491,103 @@ describe("service limits", () => {
     expect(() => compile(chain(1), { subnets: [] })).toThrow(/Fargate tasks need subnets/);
     expect(() => compile(chain(1), { environment: { DB_PASSWORD: "x" } })).toThrow(/looks like a secret/);
     expect(() => compile(chain(1), { taskDefinitionArn: undefined })).toThrow(/No task definition/);
+  });
+});
+
+describe("compileStateMachine: map steps", () => {
+  const mapSteps = (map: NonNullable<StepSpec["map"]>, retry?: StepSpec["retry"]): StepSpec[] => [
+    { id: "split", upstream: [] },
+    { id: "score", upstream: ["split"], map, ...(retry ? { retry } : {}) },
+    { id: "report", upstream: ["score"] },
+  ];
+  const mapOptions = { artifactStoreUri: "s3://stackyard-artifacts/team/ml" };
+  const branch = (result: ReturnType<typeof compile>) => (result.definition as any).States.score.Branches[0].States;
+
+  it("compiles a map into one Parallel state: the expand task, the count read from S3, then an inline or a Distributed Map over the manifest", () => {
+    for (const sharedParameters of ["inline", "input"] as const) {
+      const result = compile(mapSteps({ concurrency: 8 }, { max_retries: 2, delay: 3 }), { ...mapOptions, sharedParameters, distributedMapThreshold: 500 });
+      assertValidAsl(result.json);
+      const score = (result.definition as any).States.score;
+      expect(score).toMatchObject({ Type: "Parallel", Comment: "Map step 'score'", ResultPath: null, Catch: [{ ResultPath: "$.error.score" }] });
+      const states = branch(result);
+      expect(Object.keys(states)).toEqual(["score.expand", "score.count", "score.route", "score.manifest", "score.inline", "score.distributed"]);
+      const command = (state: any) => state.Parameters.Overrides.ContainerOverrides[0]["Command.$"] as string;
+      // The expand: `--step score`, never retried by the step's policy (it only fails on a mapped output that is not a list).
+      expect(command(states["score.expand"])).toMatch(/'--step','score','--run',\$\$\.Execution\.Name\)$/);
+      expect(states["score.expand"].Retry.map((r: any) => r.ErrorEquals)).toEqual([["ECS.AmazonECSException"]]);
+      expect(states["score.count"]).toMatchObject({
+        Resource: S3_GET_OBJECT_SDK,
+        Parameters: { Bucket: "stackyard-artifacts", "Key.$": "States.Format('team/ml/runs/{}/score/map.json', $$.Execution.Name)" },
+        ResultSelector: { "value.$": "States.StringToJson($.Body)" },
+      });
+      expect(states["score.route"].Choices).toEqual([{ Variable: "$.map.value.items", NumericGreaterThan: 500, Next: "score.distributed" }]);
+      expect(states["score.manifest"].Parameters["Key.$"]).toBe("States.Format('team/ml/runs/{}/score/items.json', $$.Execution.Name)");
+      const inline = states["score.inline"];
+      expect(inline).toMatchObject({ Type: "Map", ItemsPath: "$.manifest.items", MaxConcurrency: 8, ResultPath: null, End: true });
+      expect(inline.ItemSelector).toEqual({
+        "index.$": "$$.Map.Item.Value",
+        "run.$": "$$.Execution.Name",
+        ...(sharedParameters === "input" ? { "ecs.$": "$.ecs" } : {}),
+      });
+      // Each item: `--step score[<index>]`, the run id handed down, one attempt per ECS task, the step's retries.
+      const item = inline.ItemProcessor.States["score.item"];
+      expect(command(item)).toContain(`'--step',States.Format('score[{}]',$.index),'--run',$.run,'--attempt','next')`);
+      expect(item.Retry.at(-1)).toMatchObject({ ErrorEquals: ["States.TaskFailed"], MaxAttempts: 2, IntervalSeconds: 3 });
+      const distributed = states["score.distributed"];
+      expect(distributed).toMatchObject({
+        Type: "Map",
+        ItemReader: {
+          Resource: S3_ITEM_READER,
+          ReaderConfig: { InputType: "JSON" },
+          Parameters: { Bucket: "stackyard-artifacts", "Key.$": "States.Format('team/ml/runs/{}/score/items.json', $$.Execution.Name)" },
+        },
+        ItemSelector: inline.ItemSelector,
+        MaxConcurrency: 8,
+        ItemProcessor: { ProcessorConfig: { Mode: "DISTRIBUTED", ExecutionType: "STANDARD" }, StartAt: "score.distributed-item" },
+        ResultPath: null,
+      });
+      expect(distributed.ItemProcessor.States["score.distributed-item"]).toEqual({ ...item, End: true });
+      expect(distributed.ToleratedFailureCount).toBeUndefined();
+      expect(result.mapStates.score).toMatchObject({ map: "score", expand: "score.expand", inlineItem: "score.item" });
+    }
+  });
+
+  it("tolerated failures: native on the Distributed Map, counted after the inline Map; unlimited concurrency is 0", () => {
+    const count = compile(mapSteps({ tolerate: { count: 2 } }), mapOptions);
+    assertValidAsl(count.json);
+    const states = branch(count);
+    expect(states["score.inline"].MaxConcurrency).toBe(0);
+    expect(states["score.distributed"].ToleratedFailureCount).toBe(2);
+    expect(states["score.inline"]).toMatchObject({ ResultPath: "$.results", Next: "score.tally" });
+    expect(states["score.inline"].ItemProcessor.States["score.item"].Catch).toEqual([
+      { ErrorEquals: ["States.ALL"], ResultPath: "$.error", Next: "score.item-failed" },
+    ]);
+    expect(Object.keys(states)).toEqual(expect.arrayContaining(["score.tally", "score.check", "score.done", "score.too-many"]));
+    const percent = compile(mapSteps({ tolerate: { percent: 10 } }), mapOptions);
+    assertValidAsl(percent.json);
+    expect(branch(percent)["score.distributed"].ToleratedFailurePercentage).toBe(10);
+  });
+
+  it("needs the S3 artifact store's location (a clear error naming the map step), and reads it back as the map's state", () => {
+    expect(() => compile(mapSteps({}))).toThrow(ConfigError);
+    expect(() => compile(mapSteps({}))).toThrow(/Map step 'score' needs an S3 artifact store/);
+    expect(() => compile(mapSteps({}), { artifactStoreUri: "/var/artifacts" })).toThrow(/and the artifact store is \/var\/artifacts/);
+    expect(() => compile(mapSteps({}), { ...mapOptions, distributedMapThreshold: -1 })).toThrow(/distributedMapThreshold/);
+    const result = compile(mapSteps({}), { artifactStoreUri: "s3://bucket" });
+    expect(branch(result)["score.count"].Parameters["Key.$"]).toBe("States.Format('runs/{}/score/map.json', $$.Execution.Name)");
+    expect(stateNamesFromDefinition(result.json, ["split", "score", "report"])).toEqual({ split: "split", score: "score", report: "report" });
+  });
+
+  it("does not grow with the item count: 100 static steps and a map compile in under 1 s to under 100 KB (shared parameters in the input)", () => {
+    const steps: StepSpec[] = chain(100);
+    steps.push({ id: "score", upstream: ["step_99"], map: { concurrency: 64, tolerate: { percent: 1 } } }, { id: "report", upstream: ["score"] });
+    const result = compile(steps, { ...mapOptions, sharedParameters: "input" });
+    assertValidAsl(result.json);
+    expect(result.stats.compileMs).toBeLessThan(1000);
+    expect(result.stats.definitionBytes).toBeLessThan(100 * 1024);
+    // The map itself is a few KB whatever the mode: its size is that of three Task states and a handful of small ones.
+    const withoutMap = compile([...chain(100), { id: "report", upstream: ["step_99"] }], { ...mapOptions, sharedParameters: "inline" });
+    const inline = compile(steps, { ...mapOptions, sharedParameters: "inline" });
+    expect(inline.stats.definitionBytes - withoutMap.stats.definitionBytes).toBeLessThan(10 * 1024);
   });
 });

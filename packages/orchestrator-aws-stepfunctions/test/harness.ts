@@ -95,7 +95,7 @@ export function newProject(prefix: string): string {
     throw new Error("the quickstart's configs/training_pipeline.yaml changed shape: settings.docker.requirements or settings.orchestrator not found");
   }
   writeFileSync(join(dir, "configs/training_pipeline.yaml"), config);
-  for (const name of ["failing_pipeline", "sleeping_pipeline", "retrying_pipeline"]) {
+  for (const name of ["failing_pipeline", "sleeping_pipeline", "retrying_pipeline", "map_pipeline"]) {
     writeFileSync(join(dir, `configs/${name}.yaml`), "settings:\n  docker:\n    dockerignore: docker.ignore\n  orchestrator:\n    step_timeout: 600\n");
   }
   return dir;
@@ -144,6 +144,24 @@ export function cli(cwd: string, args: string[], env: Record<string, string> = {
 export function startCli(cwd: string, args: string[], env: Record<string, string> = {}): ChildProcess {
   const command = cliCommand(args, env);
   return spawn(process.execPath, command.argv, { cwd, env: command.env, stdio: ["ignore", "pipe", "pipe"] });
+}
+
+/**
+ * Runs the built `stackyard` binary in `cwd` without blocking this process:
+ * moto's log is a pipe this process drains, so a long `stackyard run` that
+ * talks to moto a lot must not run under spawnSync (moto stalls once the pipe
+ * is full, and every S3 call with it).
+ */
+export async function cliAsync(cwd: string, args: string[], env: Record<string, string> = {}, timeout = 300_000): Promise<CliResult> {
+  const child = startCli(cwd, args, env);
+  let stdout = "";
+  let stderr = "";
+  child.stdout?.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
+  child.stderr?.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+  const timer = setTimeout(() => child.kill("SIGTERM"), timeout);
+  const code = await new Promise<number>((resolve) => child.on("close", (status) => resolve(status ?? -1)));
+  clearTimeout(timer);
+  return { code, stdout, stderr };
 }
 
 /** Throws with the command's output unless it exited 0. */

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { HistoryEvent } from "@aws-sdk/client-sfn";
-import { type ArtifactRecord, ArtifactStoreRunStore, LocalArtifactStore, MemoryRunStore, type StepRunRecord } from "@stackyard/core";
+import { type ArtifactRecord, ArtifactStoreRunStore, LocalArtifactStore, MAP_METADATA_KEY, MemoryRunStore, type StepRunRecord } from "@stackyard/core";
 import { describe, expect, it } from "vitest";
 import { parseStepFailure } from "../src/compiler/index.js";
 import { collectOutcomes, readStepFile } from "../src/deploy/step-records.js";
@@ -204,6 +204,68 @@ describe("step records in the artifact store", () => {
       expect(otherFailed.steps).toEqual([
         { stepId: "flaky", status: "stopped", error: "attempt 2 failed (boom 2) and the retry was cancelled: step 'other' failed" },
       ]);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it("settles a map step from its items' records: copies them, counts them, and fails a map whose items another step's failure cut short", async () => {
+    const root = mkdtempSync(join(tmpdir(), "sfn-step-records-"));
+    try {
+      const artifactStore = new LocalArtifactStore({ id: "a", name: "local", flavor: "local", config: { path: root }, sourceRoot: root });
+      const remote = new ArtifactStoreRunStore(artifactStore);
+      const record = (stepId: string, extra: Partial<StepRunRecord>): StepRunRecord => ({
+        runId: "run-4",
+        stepId,
+        stepName: "score",
+        status: "running",
+        attempt: 1,
+        outputs: {},
+        ...extra,
+      });
+      const writeFile = (step: StepRunRecord) => artifactStore.writeFile(`runs/run-4/${step.stepId}/step.json`, JSON.stringify({ step, artifacts: [] }));
+      // The expand recorded the map running with 4 items; items 0 and 2 completed, 1 failed, 3 is under way.
+      await writeFile(record("score", { metadata: { [MAP_METADATA_KEY]: { items: 4 } } }));
+      await writeFile(record("score[0]", { status: "completed" }));
+      await writeFile(record("score[1]", { status: "failed", error: "shard 1 is corrupt" }));
+      await writeFile(record("score[2]", { status: "completed" }));
+      await remote.putStepRun(record("score[3]", {}));
+      const maps = new Map([["score", { inputs: ["shard"], mode: "zip" as const, tolerate: { count: 1 } }]]);
+
+      const store = new MemoryRunStore();
+      const running = await collectOutcomes({ runId: "run-4", stepIds: ["score"], artifactStore, store, execution: { status: "RUNNING" }, maps });
+      expect(running.steps).toEqual([{ stepId: "score", status: "running" }]);
+
+      // Another step failed: Step Functions stopped item 3's task.
+      const cause = 'Step failed: {"other":{"Error":"States.TaskFailed"}}';
+      const failed = await collectOutcomes({
+        runId: "run-4",
+        stepIds: ["score"],
+        artifactStore,
+        store,
+        execution: { status: "FAILED", error: "Stackyard.StepFailed", cause },
+        maps,
+      });
+      expect(failed.steps).toEqual([
+        { stepId: "score", status: "failed", error: "1 of 4 items did not finish (1 stopped, 0 not started): step 'other' failed" },
+      ]);
+      expect(failed.maps?.score).toMatchObject({ items: 4, completed: 2, failed: [1], stopped: 1, notStarted: 0, tolerated: 1 });
+      expect((await store.getStepRun("run-4", "score"))?.metadata?.[MAP_METADATA_KEY]).toEqual({
+        items: 4,
+        completed: 2,
+        cached: 0,
+        failed: [1],
+        stopped: 1,
+        notStarted: 0,
+        tolerated: 1,
+      });
+      expect(await store.getStepRun("run-4", "score[1]")).toMatchObject({ status: "failed", error: "shard 1 is corrupt" });
+      expect(await store.getStepRun("run-4", "score[3]")).toMatchObject({ status: "stopped" });
+
+      // Had item 3 completed, the tolerated failure would leave the map completed.
+      await writeFile(record("score[3]", { status: "completed" }));
+      const ok = await collectOutcomes({ runId: "run-4", stepIds: ["score"], artifactStore, execution: { status: "SUCCEEDED" }, maps });
+      expect(ok.steps).toEqual([{ stepId: "score", status: "completed" }]);
     } finally {
       rmSync(root, { recursive: true, force: true });
     }

@@ -4,6 +4,7 @@
 // seam replaced so that executions run in aws-local-stepfunctions with each
 // Task state played by LocalEcs.
 import { CloudWatchLogsClient, CreateLogGroupCommand } from "@aws-sdk/client-cloudwatch-logs";
+import { S3Client } from "@aws-sdk/client-s3";
 import { SFNClient } from "@aws-sdk/client-sfn";
 import { connectDocker } from "@stackyard/image-builder";
 import {
@@ -31,7 +32,7 @@ import {
   SUBNETS,
   TASK_ROLE,
 } from "./harness.js";
-import { type LocalExecution, LocalExecutionBackend, type RunTaskHandler } from "./local-execution-backend.js";
+import { type LocalExecution, LocalExecutionBackend, type LocalExecutionOptions, type RunTaskHandler } from "./local-execution-backend.js";
 
 /** The orchestrator with executions in {@link backend} instead of Step Functions; everything else is the production path. */
 export class LocallyExecutedOrchestrator extends StepFunctionsOrchestrator {
@@ -54,7 +55,11 @@ export interface LocalAws {
   bucket: string;
   logGroup: string;
   /** A backend that executes state machines stored on this moto, each task through `runTask`. */
-  executionBackend(runTask: RunTaskHandler, onEnd?: (execution: LocalExecution) => void): Promise<LocalExecutionBackend>;
+  executionBackend(
+    runTask: RunTaskHandler,
+    onEnd?: (execution: LocalExecution) => void,
+    options?: Pick<LocalExecutionOptions, "distributedMaps">,
+  ): Promise<LocalExecutionBackend>;
   /** Orchestrator config for these engines (EC2 or Fargate, with subnets), with `overrides`. */
   orchestratorConfig(overrides?: Partial<StepFunctionsOrchestratorConfigInput>): StepFunctionsOrchestratorConfigInput;
   /** Config of an `aws` (ECR) container registry that pushes to the local registry. */
@@ -96,7 +101,7 @@ export async function startLocalAws(options: { bucket: string; logGroup?: string
     await letGo();
     throw error;
   }
-  const clients: SFNClient[] = [];
+  const clients: Array<SFNClient | S3Client> = [];
   return {
     moto,
     engine,
@@ -106,11 +111,12 @@ export async function startLocalAws(options: { bucket: string; logGroup?: string
     clusterArn,
     bucket: options.bucket,
     logGroup,
-    async executionBackend(runTask, onEnd) {
+    async executionBackend(runTask, onEnd, options) {
       const sfnModule = await import("aws-local-stepfunctions");
       const sfn = new SFNClient({ region: REGION, endpoint: moto.endpoint, credentials: CREDENTIALS });
-      clients.push(sfn);
-      return new LocalExecutionBackend(sfnModule, sfn, runTask, onEnd);
+      const s3 = new S3Client({ region: REGION, endpoint: moto.endpoint, forcePathStyle: true, credentials: CREDENTIALS });
+      clients.push(sfn, s3);
+      return new LocalExecutionBackend(sfnModule, sfn, runTask, onEnd, { ...options, s3 });
     },
     orchestratorConfig(overrides = {}) {
       return {

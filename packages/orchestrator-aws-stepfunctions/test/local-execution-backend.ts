@@ -5,6 +5,16 @@
 // shapes, so the orchestrator's production code follows it as it follows AWS.
 // Stopping an execution stops its running tasks, as Step Functions stops the
 // ECS tasks of `.sync` states.
+//
+// Map steps: the `aws-sdk:s3:getObject` Task states that read a map's item
+// count and manifest are run against S3 on moto. aws-local-stepfunctions does
+// not run Distributed Maps (ItemReader, child executions, tolerated failures);
+// with `distributedMaps: "stand-in"`, each Distributed Map state is run as
+// what it stands for: a Task that reads the ItemReader's JSON manifest from
+// S3 on moto (a local handler, under the Distributed Map's state name), then
+// the same Map (ItemSelector, MaxConcurrency, the very ItemProcessor) run
+// inline over those items.
+import { GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { DescribeStateMachineCommand, type HistoryEvent, type SFNClient } from "@aws-sdk/client-sfn";
 import type { ExecutionBackend, ExecutionDescription, ExecutionStatus } from "../src/implementation.js";
 
@@ -34,13 +44,59 @@ export interface LocalExecution {
 }
 
 const TASK = "arn:aws:states:::ecs:runTask.sync";
+const SDK_GET_OBJECT = "arn:aws:states:::aws-sdk:s3:getObject";
+const ITEM_READER = "arn:aws:states:::s3:getObject";
 
-function taskStates(definition: any, out = new Set<string>()): Set<string> {
+/** Task states by name (Parallel branches and Map item processors included), with their resource. */
+function taskStates(definition: any, out = new Map<string, string>()): Map<string, string> {
   for (const [name, state] of Object.entries<any>(definition.States ?? {})) {
-    if (state.Type === "Task" && state.Resource === TASK) out.add(name);
+    if (state.Type === "Task") out.set(name, state.Resource);
     for (const branch of state.Branches ?? []) taskStates(branch, out);
+    if (state.ItemProcessor) taskStates(state.ItemProcessor, out);
   }
   return out;
+}
+
+/** Suffix of the inline Map that a Distributed Map state's stand-in runs. */
+export const STAND_IN_SUFFIX = ".stand-in";
+
+/**
+ * Replaces each Distributed Map state `X` by a Task `X` that reads its
+ * ItemReader's manifest (same Parameters; {@link ITEM_READER}, run by a local
+ * handler) into `$.standInItems`, followed by the same Map run inline over them.
+ */
+export function standInDistributedMaps(definition: any): any {
+  const copy = structuredClone(definition);
+  const walk = (machine: any) => {
+    for (const [name, state] of Object.entries<any>({ ...machine.States })) {
+      for (const branch of state.Branches ?? []) walk(branch);
+      if (state.ItemProcessor) walk(state.ItemProcessor);
+      if (state.Type !== "Map" || state.ItemProcessor?.ProcessorConfig?.Mode !== "DISTRIBUTED") continue;
+      const { ItemReader, ToleratedFailureCount: _c, ToleratedFailurePercentage: _p, ...map } = state;
+      machine.States[name] = {
+        Type: "Task",
+        Resource: ITEM_READER,
+        Parameters: ItemReader.Parameters,
+        ResultPath: "$.standInItems",
+        Next: `${name}${STAND_IN_SUFFIX}`,
+      };
+      machine.States[`${name}${STAND_IN_SUFFIX}`] = {
+        ...map,
+        ItemsPath: "$.standInItems",
+        ItemProcessor: { ...map.ItemProcessor, ProcessorConfig: { Mode: "INLINE" } },
+      };
+    }
+  };
+  walk(copy);
+  return copy;
+}
+
+/** How the backend runs the states that are not ECS tasks. */
+export interface LocalExecutionOptions {
+  /** S3 (on moto) for the `aws-sdk:s3:getObject` states of map steps and the Distributed Maps' stand-in readers. */
+  s3?: S3Client;
+  /** `reject` (the default): a Distributed Map fails, as aws-local-stepfunctions cannot run one; `stand-in`: see the file's header. */
+  distributedMaps?: "reject" | "stand-in";
 }
 
 export class LocalExecutionBackend implements ExecutionBackend {
@@ -54,15 +110,26 @@ export class LocalExecutionBackend implements ExecutionBackend {
     private readonly sfn: SFNClient,
     private readonly runTask: RunTaskHandler,
     private readonly onEnd?: (execution: LocalExecution) => void,
+    private readonly options: LocalExecutionOptions = {},
   ) {}
+
+  /** The stand-in readers that ran (Distributed Map state name and the items it read), in order. */
+  readonly distributedReads: Array<{ stateName: string; key: string; items: number }> = [];
+
+  private async getObject(parameters: { Bucket: string; Key: string }): Promise<string> {
+    if (!this.options.s3) throw new Error("LocalExecutionBackend: pass options.s3 to run map steps");
+    const object = await this.options.s3.send(new GetObjectCommand({ Bucket: parameters.Bucket, Key: parameters.Key }));
+    return await object.Body!.transformToString("utf8");
+  }
 
   async start(request: { stateMachineArn: string; name: string; input: string }): Promise<{ executionArn: string }> {
     // The definition Step Functions stored, not the one the orchestrator compiled.
     const stored = await this.sfn.send(new DescribeStateMachineCommand({ stateMachineArn: request.stateMachineArn }));
     const definition = stored.definition!;
     const arn = `${request.stateMachineArn.replace(":stateMachine:", ":execution:")}:${request.name}`;
-    const parsed = JSON.parse(definition);
-    const tasks = taskStates(parsed);
+    const parsed = this.options.distributedMaps === "stand-in" ? standInDistributedMaps(JSON.parse(definition)) : JSON.parse(definition);
+    const resources = taskStates(parsed);
+    const tasks = new Set([...resources].filter(([, resource]) => resource === TASK).map(([name]) => name));
     const events: HistoryEvent[] = [];
     let nextId = 1;
     const push = (event: Omit<HistoryEvent, "id" | "timestamp">): number => {
@@ -77,6 +144,16 @@ export class LocalExecutionBackend implements ExecutionBackend {
     const handlers: Record<string, (input: any) => Promise<any>> = {};
     const stopTasks = new AbortController();
     const running = new Set<Promise<unknown>>();
+    for (const [name, resource] of resources) {
+      if (resource === SDK_GET_OBJECT) handlers[name] = async (input) => ({ Body: await this.getObject(input), ContentType: "application/json" });
+      if (resource === ITEM_READER) {
+        handlers[name] = async (input) => {
+          const items = JSON.parse(await this.getObject(input)) as unknown[];
+          this.distributedReads.push({ stateName: name, key: input.Key, items: items.length });
+          return items;
+        };
+      }
+    }
     for (const name of tasks) {
       handlers[name] = async (input) => {
         const task = this.runTask(input, name, stopTasks.signal);

@@ -4,8 +4,11 @@
 // of the state's Overrides) in the local Docker engine, with artifacts in S3
 // on moto. Everything but the executor is the orchestrator's production path.
 import { randomUUID } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { DescribeStateMachineCommand, SFNClient } from "@aws-sdk/client-sfn";
 import { S3ArtifactStore } from "@stackyard/artifact-store-s3/implementation";
 import { EcrContainerRegistry } from "@stackyard/container-registry-ecr/implementation";
 import {
@@ -13,31 +16,49 @@ import {
   type CompileStack,
   EntrypointConfiguration,
   LocalArtifactStore,
+  MAP_METADATA_KEY,
   MemoryRunStore,
   type Pipeline,
   type PipelineSnapshot,
   type RunRecord,
   type RunStatus,
+  runSnapshotInProcess,
   runStep,
   type Stack,
   type SubmitContext,
 } from "@stackyard/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stepFunctionsOrchestratorFlavor } from "../src/index.js";
-import { newProject, REGION, removeProject } from "./harness.js";
+import { assertValidAsl } from "./compiler.helpers.js";
+import { CREDENTIALS, newProject, REGION, removeProject } from "./harness.js";
 import { type LocalAws, LocallyExecutedOrchestrator, startLocalAws } from "./local-aws.js";
 import { LocalEcs } from "./local-ecs.js";
-import type { LocalExecutionBackend } from "./local-execution-backend.js";
+import type { LocalExecutionBackend, RunTaskHandler } from "./local-execution-backend.js";
 
 let aws: LocalAws;
 let ecs: LocalEcs;
 let dir: string;
 let backend: LocalExecutionBackend;
+/** Runs Distributed Maps through their stand-in (see local-execution-backend.ts). */
+let standInBackend: LocalExecutionBackend;
+/** ECS tasks running at once, and the most seen, per Task state. */
+const concurrency = new Map<string, { running: number; max: number }>();
 
 beforeAll(async () => {
   aws = await startLocalAws({ bucket: "stackyard-local-exec" });
   ecs = new LocalEcs({ docker: aws.docker, endpoint: aws.moto.endpoint });
-  backend = await aws.executionBackend(ecs.runTask);
+  const runTask: RunTaskHandler = async (parameters, stateName, signal) => {
+    const count = concurrency.get(stateName) ?? { running: 0, max: 0 };
+    concurrency.set(stateName, count);
+    count.max = Math.max(count.max, ++count.running);
+    try {
+      return await ecs.runTask(parameters, stateName, signal);
+    } finally {
+      count.running--;
+    }
+  };
+  backend = await aws.executionBackend(runTask);
+  standInBackend = await aws.executionBackend(runTask, undefined, { distributedMaps: "stand-in" });
   dir = newProject("sfn-local");
 });
 
@@ -46,13 +67,13 @@ afterAll(async () => {
   await aws?.stop();
 });
 
-function components() {
+function components(overrides: { distributed_map_threshold?: number } = {}, executions: LocalExecutionBackend = backend) {
   const artifactConfig = aws.artifactStoreConfig();
   const registryConfig = aws.registryConfig();
-  const orchestratorConfig = aws.orchestratorConfig();
+  const orchestratorConfig = aws.orchestratorConfig(overrides);
   const config = stepFunctionsOrchestratorFlavor.configSchema.parse(orchestratorConfig);
   const orchestrator = new LocallyExecutedOrchestrator({ id: "o1", name: "sfn", flavor: "aws_step_functions", config, sourceRoot: dir });
-  orchestrator.backend = backend;
+  orchestrator.backend = executions;
   const artifactStore = new S3ArtifactStore({ id: "a1", name: "s3_store", flavor: "s3", config: artifactConfig as never, sourceRoot: dir });
   const containerRegistry = new EcrContainerRegistry({ id: "r1", name: "ecr_registry", flavor: "aws", config: registryConfig as never, sourceRoot: dir });
   const stack: Stack = { name: "aws_stack", orchestrator, artifactStore, containerRegistry };
@@ -321,6 +342,180 @@ describe("a run on the Step Functions orchestrator, executed locally with real s
       // CloudWatch has one stream per attempt.
       const logs = await parts.orchestrator.fetchLogs(run, "hopeless");
       expect(logs?.match(/--- attempt \d/g)).toEqual(["--- attempt 1", "--- attempt 2", "--- attempt 3"]);
+    }, 600_000);
+  });
+
+  describe("a map step: an expand task, then one ECS task per item in a Map state over the manifest in S3", () => {
+    type MapExport = "mapPipeline" | "tolerantMapPipeline";
+    const compileMap = async (parts: ReturnType<typeof components>, exportName: MapExport, parameters: Record<string, unknown> = {}) => {
+      const pipeline = await loadPipeline("pipelines/mapping.ts", exportName);
+      const snapshot = pipeline.compile({
+        source: `./pipelines/mapping.ts#${exportName}`,
+        stack: parts.compileStack,
+        sourceRoot: dir,
+        config: join(dir, "configs/map_pipeline.yaml"),
+        enableCache: false,
+        parameters,
+      });
+      return { pipeline, snapshot };
+    };
+    /** The collector's output on the local stack (the same snapshot, run in this process): its sha256 and value. */
+    const runLocally = async (pipeline: Pipeline, snapshot: PipelineSnapshot) => {
+      const store = new MemoryRunStore();
+      // Outside the project: files written into it would change the next image's build context.
+      const root = mkdtempSync(join(tmpdir(), "stackyard-map-local-"));
+      try {
+        const artifactStore = new LocalArtifactStore({ id: "l1", name: "default", flavor: "local", config: { path: root }, sourceRoot: dir });
+        const result = await runSnapshotInProcess({ pipeline, snapshot, store, artifactStore, sourceRoot: dir, importModule: (s) => import(s) });
+        expect(result.status).toBe("completed");
+        const report = (await store.listArtifacts(result.runId)).find((a) => a.stepId === "report")!;
+        return { sha256: report.sha256, value: JSON.parse((await artifactStore.readFile(`${report.uri}/data.json`)).toString("utf8")) };
+      } finally {
+        rmSync(root, { recursive: true, force: true });
+      }
+    };
+    const reportOf = async (store: MemoryRunStore, runId: string, parts: ReturnType<typeof components>) => {
+      const report = (await store.listArtifacts(runId)).find((a) => a.stepId === "report")!;
+      return { sha256: report.sha256, value: JSON.parse((await parts.artifactStore.readFile(`${report.uri}/data.json`)).toString("utf8")) };
+    };
+    const itemTasks = (before: number) => ecs.tasks.slice(before).filter((t) => t.command.some((arg) => /^score\[\d+\]$/.test(arg)));
+
+    it("runs 4 items two at a time (inline Map) and collects them to the local stack's output (sha256)", async () => {
+      const parts = components();
+      const { pipeline, snapshot } = await compileMap(parts, "mapPipeline");
+      const local = await runLocally(pipeline, snapshot);
+      expect(local.value).toEqual({ shards: [0, 1, 2, 3], total: 4000 + 100 + 400 + 900 + 1600 });
+
+      concurrency.clear();
+      const before = ecs.tasks.length;
+      const { outcomes, store, run, statuses } = await submitAndWait(snapshot, parts);
+      expect(outcomes.map((o) => [o.stepId, o.status, o.error])).toEqual([
+        ["split", "completed", undefined],
+        ["score", "completed", undefined],
+        ["report", "completed", undefined],
+      ]);
+      // split, the expand, 4 items (one ECS task each, never more than 2 at once), report.
+      const tasks = ecs.tasks.slice(before);
+      expect(tasks.map((t) => t.command[t.command.indexOf("--step") + 1]).sort()).toEqual([
+        "report",
+        "score",
+        "score[0]",
+        "score[1]",
+        "score[2]",
+        "score[3]",
+        "split",
+      ]);
+      expect(itemTasks(before).every((t) => t.stateName === "score.item" && t.exitCode === 0 && t.command.at(-1) === run.id)).toBe(true);
+      expect(concurrency.get("score.item")?.max).toBe(2);
+
+      expect(await reportOf(store, run.id, parts)).toEqual(local);
+      const map = await store.getStepRun(run.id, "score");
+      expect(map).toMatchObject({ status: "completed" });
+      expect(map?.metadata?.[MAP_METADATA_KEY]).toEqual({ items: 4, completed: 4, cached: 0, failed: [], stopped: 0, notStarted: 0, tolerated: 0 });
+      for (let i = 0; i < 4; i++) expect(await store.getStepRun(run.id, `score[${i}]`)).toMatchObject({ status: "completed" });
+      expect(statuses).toContainEqual(["score", "running"]);
+      expect(statuses).toContainEqual(["score", "completed"]);
+      // No status line per item: the map reports once.
+      expect(statuses.filter(([id]) => id.startsWith("score["))).toEqual([]);
+
+      // Read back later, as `runs describe` does.
+      const later = new MemoryRunStore();
+      await later.saveSnapshot(snapshot, run.snapshotUri);
+      const status = await parts.orchestrator.fetchStatus(run, { store: later, stack: parts.stack });
+      expect(status.status).toBe("completed");
+      expect(status.steps?.map((s) => s.status)).toEqual(["completed", "completed", "completed"]);
+      expect((await later.getStepRun(run.id, "score"))?.metadata?.[MAP_METADATA_KEY]).toMatchObject({ items: 4, completed: 4 });
+      expect(await later.getStepRun(run.id, "score[3]")).toMatchObject({ status: "completed" });
+    }, 600_000);
+
+    it("tolerates one failed item in the state machine, collecting the others; two failures fail the map there", async () => {
+      const parts = components();
+      const tolerated = await compileMap(parts, "tolerantMapPipeline", { failOn: [1] });
+      const local = await runLocally(tolerated.pipeline, tolerated.snapshot);
+      expect(local.value.shards).toEqual([0, 2, 3]);
+      let before = ecs.tasks.length;
+      const ok = await submitAndWait(tolerated.snapshot, parts);
+      expect(ok.outcomes.map((o) => [o.stepId, o.status])).toEqual([
+        ["split", "completed"],
+        ["score", "completed"],
+        ["report", "completed"],
+      ]);
+      expect(
+        itemTasks(before)
+          .map((t) => t.exitCode)
+          .sort(),
+      ).toEqual([0, 0, 0, 1]);
+      expect((await backend.describe(ok.run.orchestratorRunId!)).status).toBe("SUCCEEDED");
+      expect(await reportOf(ok.store, ok.run.id, parts)).toEqual(local);
+      expect((await ok.store.getStepRun(ok.run.id, "score"))?.metadata?.[MAP_METADATA_KEY]).toEqual({
+        items: 4,
+        completed: 3,
+        cached: 0,
+        failed: [1],
+        stopped: 0,
+        notStarted: 0,
+        tolerated: 1,
+      });
+      expect(await ok.store.getStepRun(ok.run.id, "score[1]")).toMatchObject({ status: "failed", error: expect.stringMatching(/shard 1 is corrupt/) });
+
+      const tooMany = await compileMap(parts, "tolerantMapPipeline", { failOn: [1, 2] });
+      before = ecs.tasks.length;
+      const failed = await submitAndWait(tooMany.snapshot, parts);
+      expect(failed.outcomes.map((o) => [o.stepId, o.status])).toEqual([
+        ["split", "completed"],
+        ["score", "failed"],
+        ["report", "skipped"],
+      ]);
+      expect(failed.outcomes[1]!.error).toMatch(/^2 of 4 items failed \(1 tolerated\); first: score\[1\]: .*shard 1 is corrupt/);
+      expect(
+        itemTasks(before)
+          .map((t) => t.exitCode)
+          .sort(),
+      ).toEqual([0, 0, 1, 1]);
+      // The state machine's own count failed the map (the Choice after the Map), not the client.
+      const execution = await backend.describe(failed.run.orchestratorRunId!);
+      expect(execution).toMatchObject({ status: "FAILED", error: "Stackyard.StepFailed" });
+      expect(execution.cause).toMatch(/"score":\{"Error":"Stackyard\.MapFailed"/);
+      expect(ecs.tasks.slice(before).some((t) => t.command.includes("report"))).toBe(false);
+    }, 600_000);
+
+    it("above the threshold takes the Distributed Map: valid ASL, created on moto, its item processor run over the manifest", async () => {
+      const parts = components({ distributed_map_threshold: 2 }, standInBackend);
+      const { pipeline, snapshot } = await compileMap(parts, "mapPipeline");
+      const local = await runLocally(pipeline, snapshot);
+      const reads = standInBackend.distributedReads.length;
+      const before = ecs.tasks.length;
+      const { outcomes, store, run, handle } = await submitAndWait(snapshot, parts);
+      expect(outcomes.map((o) => [o.stepId, o.status])).toEqual([
+        ["split", "completed"],
+        ["score", "completed"],
+        ["report", "completed"],
+      ]);
+      // 4 items > 2: the Choice took the Distributed Map, whose reader (the stand-in) read the manifest the expand wrote to S3.
+      expect(standInBackend.distributedReads.slice(reads)).toEqual([{ stateName: "score.distributed", key: `runs/${run.id}/score/items.json`, items: 4 }]);
+      expect(itemTasks(before).map((t) => t.stateName)).toEqual([
+        "score.distributed-item",
+        "score.distributed-item",
+        "score.distributed-item",
+        "score.distributed-item",
+      ]);
+      expect(await reportOf(store, run.id, parts)).toEqual(local);
+      expect((await store.getStepRun(run.id, "score"))?.metadata?.[MAP_METADATA_KEY]).toMatchObject({ items: 4, completed: 4, failed: [] });
+
+      // The definition moto stored (the one executed, before the stand-in) is valid ASL with the Distributed Map.
+      const sfn = new SFNClient({ region: REGION, endpoint: aws.moto.endpoint, credentials: CREDENTIALS });
+      const stateMachineArn = handle.orchestratorRunId!.replace(":execution:", ":stateMachine:").replace(/:[^:]+$/, "");
+      const stored = await sfn.send(new DescribeStateMachineCommand({ stateMachineArn })).finally(() => sfn.destroy());
+      assertValidAsl(stored.definition!);
+      const score = JSON.parse(stored.definition!).States.score.Branches[0].States;
+      expect(score["score.route"].Choices[0]).toEqual({ Variable: "$.map.value.items", NumericGreaterThan: 2, Next: "score.distributed" });
+      expect(score["score.distributed"]).toMatchObject({
+        Type: "Map",
+        ItemReader: { Resource: "arn:aws:states:::s3:getObject", ReaderConfig: { InputType: "JSON" }, Parameters: { Bucket: aws.bucket } },
+        ItemProcessor: { ProcessorConfig: { Mode: "DISTRIBUTED", ExecutionType: "STANDARD" } },
+        MaxConcurrency: 2,
+        ResultPath: null,
+      });
     }, 600_000);
   });
 });

@@ -23,15 +23,23 @@ export const locallyExecutedStepFunctionsFlavor: AnyFlavor = defineFlavor({
   name: "aws_step_functions_local",
   description: "aws_step_functions with executions run locally (tests only)",
   implementation: async () => {
-    const [{ SFNClient }, { connectDocker }, { StepFunctionsOrchestrator }, { polyfillWithResolvers, CREDENTIALS }, { LocalEcs }, { LocalExecutionBackend }] =
-      await Promise.all([
-        import("@aws-sdk/client-sfn"),
-        import("@stackyard/image-builder"),
-        import("@stackyard/orchestrator-aws-stepfunctions/implementation"),
-        import("./harness.js"),
-        import("./local-ecs.js"),
-        import("./local-execution-backend.js"),
-      ]);
+    const [
+      { S3Client },
+      { SFNClient },
+      { connectDocker },
+      { StepFunctionsOrchestrator },
+      { polyfillWithResolvers, CREDENTIALS },
+      { LocalEcs },
+      { LocalExecutionBackend },
+    ] = await Promise.all([
+      import("@aws-sdk/client-s3"),
+      import("@aws-sdk/client-sfn"),
+      import("@stackyard/image-builder"),
+      import("@stackyard/orchestrator-aws-stepfunctions/implementation"),
+      import("./harness.js"),
+      import("./local-ecs.js"),
+      import("./local-execution-backend.js"),
+    ]);
     polyfillWithResolvers();
     const sfnModule = await import("aws-local-stepfunctions");
     const labels = JSON.parse(process.env.LOCAL_ECS_LABELS ?? "{}") as Record<string, string>;
@@ -45,19 +53,26 @@ export const locallyExecutedStepFunctionsFlavor: AnyFlavor = defineFlavor({
         if (!endpoint) throw new Error("aws_step_functions_local needs endpoint_url (moto)");
         const ecs = new LocalEcs({ docker: connectDocker(this.config.docker_host), endpoint, labels });
         const sfn = new SFNClient({ region: this.config.region, endpoint, credentials: CREDENTIALS });
-        backend = new LocalExecutionBackend(sfnModule, sfn, ecs.runTask, () => {
-          if (!file) return;
-          const content: ExecutionsFile = {
-            executions: [...backend!.executions.values()].map((e) => ({
-              arn: e.arn,
-              status: e.status,
-              ...(e.stopReason ? { stopReason: e.stopReason } : {}),
-              events: e.events.map((event) => event.type ?? ""),
-            })),
-            tasks: ecs.tasks.map((t) => ({ stateName: t.stateName, exitCode: t.exitCode })),
-          };
-          writeFileSync(file, JSON.stringify(content, null, 2));
-        });
+        const s3 = new S3Client({ region: this.config.region, endpoint, forcePathStyle: true, credentials: CREDENTIALS });
+        backend = new LocalExecutionBackend(
+          sfnModule,
+          sfn,
+          ecs.runTask,
+          () => {
+            if (!file) return;
+            const content: ExecutionsFile = {
+              executions: [...backend!.executions.values()].map((e) => ({
+                arn: e.arn,
+                status: e.status,
+                ...(e.stopReason ? { stopReason: e.stopReason } : {}),
+                events: e.events.map((event) => event.type ?? ""),
+              })),
+              tasks: ecs.tasks.map((t) => ({ stateName: t.stateName, exitCode: t.exitCode })),
+            };
+            writeFileSync(file, JSON.stringify(content, null, 2));
+          },
+          { s3 },
+        );
         return backend;
       }
     };

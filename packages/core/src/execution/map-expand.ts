@@ -1,6 +1,6 @@
 import type { StepOutcome } from "../orchestrator/base-orchestrator.js";
 import type { StepRunRecord } from "../store/run-store.js";
-import { MAP_METADATA_KEY } from "./map-items.js";
+import { allowedFailures, MAP_METADATA_KEY } from "./map-items.js";
 import { type RunStepOptions, recordStepResult, type StepResultFile, snapshotStep } from "./run-step.js";
 import { mapItemCount } from "./step-inputs.js";
 
@@ -9,12 +9,21 @@ export function mapItemsPath(runId: string, mapStepId: string): string {
   return `runs/${runId}/${mapStepId}/items.json`;
 }
 
+/**
+ * Where a map step's item count lives beside its manifest: `{"items": n, "tolerated": k}`, `k` the
+ * failed items its policy allows (a few bytes, for an orchestrator that must not load the manifest to count it).
+ */
+export function mapInfoPath(runId: string, mapStepId: string): string {
+  return `runs/${runId}/${mapStepId}/map.json`;
+}
+
 const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 /**
  * Expands a map step of a run (`stepId` without an item index): reads the
  * lists it maps over, writes its item manifest ({@link mapItemsPath}) for an
- * orchestrator that iterates over it (a Step Functions Map state), and
+ * orchestrator that iterates over it (a Step Functions Map state) and its
+ * item count ({@link mapInfoPath}), and
  * records the map step `running` with its item count, or `failed` when a
  * mapped output is not a list or zipped lists differ in length. What
  * `stackyard step run --step MAP` does; resolves with the item count, or
@@ -35,6 +44,8 @@ export async function expandMapStep(options: RunStepOptions): Promise<{ items: n
   }
   record.metadata = { [MAP_METADATA_KEY]: { items } };
   await options.artifactStore.writeFile(mapItemsPath(options.runId, spec.id), JSON.stringify(Array.from({ length: items }, (_, i) => i)));
+  const tolerated = spec.map ? allowedFailures(spec.map, items) : 0;
+  await options.artifactStore.writeFile(mapInfoPath(options.runId, spec.id), JSON.stringify({ items, tolerated }));
   await writeMapRecord(record, options);
   options.onStatus?.("running", `${items} item${items === 1 ? "" : "s"}`);
   return { items };

@@ -1,12 +1,28 @@
-import { ConfigError, EntrypointConfiguration, type EntrypointOptions, type PipelineSnapshot, type SnapshotStep } from "@stackyard/core";
+import { ConfigError, EntrypointConfiguration, type EntrypointOptions, type MapSpec, type PipelineSnapshot, type SnapshotStep } from "@stackyard/core";
 import { buildStepDag, criticalPathLength, planSchedule, type SchedulePlan, scheduleLength } from "./dag.js";
-import { EXECUTION_NAME_PATH, statesArrayWithPaths } from "./intrinsics.js";
+import { EXECUTION_NAME_PATH, intrinsicLiteral, statesArrayWithPaths } from "./intrinsics.js";
 import { LIMITS, ServiceLimitError, utf8Bytes } from "./limits.js";
 import { StateNamer } from "./names.js";
 import { type FargateMemoryMode, type LaunchType, resolveTaskResources, type TaskResources } from "./resources.js";
 
 /** The Step Functions service integration every step's Task state uses. */
 export const ECS_RUN_TASK_SYNC = "arn:aws:states:::ecs:runTask.sync";
+
+/** The Step Functions AWS SDK integration that reads a map's item count and (inline) manifest from S3. */
+export const S3_GET_OBJECT_SDK = "arn:aws:states:::aws-sdk:s3:getObject";
+
+/** The item reader of a Distributed Map over a JSON manifest in S3. */
+export const S3_ITEM_READER = "arn:aws:states:::s3:getObject";
+
+/** `Error` of a map whose inline Map had more failed items than its policy tolerates. */
+export const MAP_FAILED_ERROR = "Stackyard.MapFailed";
+
+/**
+ * Default item count above which a map step runs as a Distributed Map: an
+ * inline Map puts about 10 events per item (more with retries) into the
+ * execution's history, which holds 25,000 in all.
+ */
+export const DEFAULT_DISTRIBUTED_MAP_THRESHOLD = 1000;
 
 /**
  * `Error` of the execution when a step fails; its `Cause` is
@@ -88,6 +104,20 @@ export interface CompileOptions {
    * the state machine retries the step, one attempt per ECS task.
    */
   entrypoint?: { commandFor(options: EntrypointOptions): string[] };
+  /**
+   * Root of the S3 artifact store (`s3://bucket/prefix`), where a map step's
+   * expand task writes its item manifest (`runs/<run>/<map>/items.json`) and
+   * count (`map.json`) for the state machine to read. Required when the
+   * snapshot has map steps.
+   */
+  artifactStoreUri?: string;
+  /**
+   * Item count above which a map step runs as a Distributed Map (each item a
+   * child execution with its own history) instead of an inline Map. The
+   * count is known at run time only: the definition holds both and a Choice
+   * state picks one. Default {@link DEFAULT_DISTRIBUTED_MAP_THRESHOLD}.
+   */
+  distributedMapThreshold?: number;
 }
 
 /** Measurements of a compiled state machine. */
@@ -140,15 +170,34 @@ export interface CompiledStateMachine {
   executionInput: Record<string, unknown>;
   /** Measurements. */
   stats: CompileStats;
-  /** State name of each step's Task state (step id to state name). */
+  /** State name of each step's Task state (step id to state name); for a map step, the Parallel state that holds its expand task and Map states. */
   stateNames: Record<string, string>;
+  /** For each map step, the state names of its expand task and of its items' Task states (inline and distributed). */
+  mapStates: Record<string, MapStateNames>;
   /** ECS task sizes chosen for steps that ask for resources. */
   resources: Record<string, TaskResources>;
   /** The series/parallel plan the definition follows. */
   plan: SchedulePlan;
 }
 
+/** State names of one map step's states (see {@link CompiledStateMachine.mapStates}). */
+export interface MapStateNames {
+  /** The Parallel state the map is (its Catch is the map's). */
+  map: string;
+  /** The ECS task that expands the map (writes its manifest). */
+  expand: string;
+  /** The Task state of an item in the inline Map. */
+  inlineItem: string;
+  /** The Task state of an item in the Distributed Map's child executions. */
+  distributedItem: string;
+  /** The Distributed Map state. */
+  distributed: string;
+  /** The inline Map state. */
+  inline: string;
+}
+
 const RUN_PLACEHOLDER = "\u0001stackyard-run-id\u0001";
+const INDEX_PLACEHOLDER = "\u0001stackyard-item\u0001";
 const SNAPSHOT_PLACEHOLDER = "\u0001stackyard-snapshot\u0001";
 /** Key of the execution input under which shared ECS parameters go in `input` mode. */
 export const SHARED_KEY = "ecs";
@@ -201,6 +250,11 @@ function checkOptions(options: CompileOptions): void {
  * each attempt a new ECS task whose command ends in `--attempt next`: the
  * container runs that one attempt, numbered from the step's record.
  *
+ * A map step becomes one Parallel state: its expand task, a read of its item
+ * count from the S3 artifact store (`artifactStoreUri`), and an inline or a
+ * Distributed Map (above `distributedMapThreshold` items) running one ECS
+ * task per item (see docs/compiler.md#map-steps).
+ *
  * @throws PipelineDefinitionError for a bad DAG, {@link ServiceLimitError}
  *   when a Step Functions or ECS limit is exceeded, ConfigError (or
  *   `StepResourceError`) for options or step resources ECS cannot take.
@@ -215,6 +269,22 @@ export function compileStateMachine(snapshot: PipelineSnapshot, options: Compile
   const namer = new StateNamer();
   const stateNames: Record<string, string> = {};
   for (const step of snapshot.steps) stateNames[step.id] = namer.allocate(step.id, step.id);
+  // A map step's own states, named after it (`score.expand`, `score.item`, ...).
+  const mapStates: Record<string, MapStateNames> = {};
+  const mapAux = new Map<string, Record<(typeof MAP_AUX_STATES)[number], string>>();
+  for (const step of snapshot.steps) {
+    if (!step.map) continue;
+    const name = (suffix: string) => namer.allocate(`${step.id}.${suffix}`, step.id);
+    mapStates[step.id] = {
+      map: stateNames[step.id]!,
+      expand: name("expand"),
+      inline: name("inline"),
+      inlineItem: name("item"),
+      distributed: name("distributed"),
+      distributedItem: name("distributed-item"),
+    };
+    mapAux.set(step.id, Object.fromEntries(MAP_AUX_STATES.map((suffix) => [suffix, name(suffix)])) as Record<(typeof MAP_AUX_STATES)[number], string>);
+  }
 
   const userInput = options.executionInput ?? {};
   if (typeof userInput !== "object" || userInput === null || Array.isArray(userInput)) {
@@ -265,13 +335,34 @@ export function compileStateMachine(snapshot: PipelineSnapshot, options: Compile
     size: TaskResources;
     taskDefinition: string;
     retry: Record<string, unknown>[];
+    /** Where the run id comes from: the execution's name, or `$.run` in a map item (a Distributed Map's child executions have names of their own). */
+    item: boolean;
   }
   const parts = new Map<string, StepPart>();
+  const maps = snapshot.steps.filter((step) => step.map);
+  const manifests = maps.length ? manifestLocation(options.artifactStoreUri, maps[0]!.id) : undefined;
+  const threshold = options.distributedMapThreshold ?? DEFAULT_DISTRIBUTED_MAP_THRESHOLD;
+  if (!Number.isSafeInteger(threshold) || threshold < 0) {
+    throw new ConfigError(`distributedMapThreshold must be a whole number from 0, got ${String(threshold)}`);
+  }
+  // A static step is one ECS task; a map step two kinds: its expand (`--step score`) and its items (`--step score[<index>]`).
+  const tasks: Array<{ key: string; step: SnapshotStep; entryStep: string; retried: boolean; item: boolean }> = [];
   for (const step of snapshot.steps) {
-    const entry: EntrypointOptions = { snapshot: SNAPSHOT_PLACEHOLDER, step: step.id, run: RUN_PLACEHOLDER };
-    // A step with retries runs one attempt per ECS task: the Task state's Retry retries it (see docs/compiler.md).
     const retried = step.retry.max_retries > 0;
+    if (!step.map) tasks.push({ key: step.id, step, entryStep: step.id, retried, item: false });
+    else {
+      // The expand is not retried: it fails only when a mapped output is not a list.
+      tasks.push({ key: step.id, step, entryStep: step.id, retried: false, item: false });
+      tasks.push({ key: itemKey(step.id), step, entryStep: `${step.id}[${INDEX_PLACEHOLDER}]`, retried, item: true });
+    }
+  }
+  for (const { key, step, entryStep, retried, item } of tasks) {
+    const entry: EntrypointOptions = { snapshot: SNAPSHOT_PLACEHOLDER, step: entryStep, run: RUN_PLACEHOLDER };
+    // A step with retries runs one attempt per ECS task: the Task state's Retry retries it (see docs/compiler.md).
     const command = entrypoint.commandFor(retried ? { ...entry, attempt: "next" } : entry);
+    if (item && !command.some((arg) => arg.includes(INDEX_PLACEHOLDER))) {
+      throw new ConfigError(`The entrypoint's command for the items of map step '${step.id}' does not include the item's step id`);
+    }
     if (!command.some((arg) => arg.includes(RUN_PLACEHOLDER))) {
       throw new ConfigError(`The entrypoint's command for step '${step.id}' does not include the run id`);
     }
@@ -290,7 +381,9 @@ export function compileStateMachine(snapshot: PipelineSnapshot, options: Compile
       containerOverrides: [
         {
           name: options.containerName,
-          command: command.map((arg) => arg.split(RUN_PLACEHOLDER).join(longestRunId).split(SNAPSHOT_PLACEHOLDER).join(options.snapshotUri)),
+          command: command.map((arg) =>
+            arg.split(RUN_PLACEHOLDER).join(longestRunId).split(SNAPSHOT_PLACEHOLDER).join(options.snapshotUri).split(INDEX_PLACEHOLDER).join("9999999999"),
+          ),
           ...(environment.length ? { environment: environment.map((e) => ({ name: e.Name, value: e.Value })) } : {}),
           ...(size.cpu !== undefined ? { cpu: size.cpu } : {}),
           ...(size.memoryMiB !== undefined ? { memory: size.memoryMiB } : {}),
@@ -333,7 +426,7 @@ export function compileStateMachine(snapshot: PipelineSnapshot, options: Compile
         JitterStrategy: "FULL",
       });
     }
-    if (step.retry.max_retries > 0) {
+    if (retried) {
       retry.push({
         ErrorEquals: ["States.TaskFailed"],
         MaxAttempts: step.retry.max_retries,
@@ -342,16 +435,17 @@ export function compileStateMachine(snapshot: PipelineSnapshot, options: Compile
         JitterStrategy: "FULL",
       });
     }
-    parts.set(step.id, { command, size, taskDefinition, retry });
+    parts.set(key, { command, size, taskDefinition, retry, item });
   }
 
-  const taskState = (stepId: string, mode: "inline" | "input"): Record<string, unknown> => {
-    const { command, size, taskDefinition, retry } = parts.get(stepId)!;
+  const taskState = (key: string, mode: "inline" | "input"): Record<string, unknown> => {
+    const { command, size, taskDefinition, retry, item } = parts.get(key)!;
     const inline = mode === "inline";
     const ref = (field: string) => `$.${SHARED_KEY}.${field}`;
+    const runPaths: Record<string, string> = item ? { [RUN_PLACEHOLDER]: "$.run", [INDEX_PLACEHOLDER]: "$.index" } : { [RUN_PLACEHOLDER]: EXECUTION_NAME_PATH };
     const commandExpr = statesArrayWithPaths(
       inline ? command.map((arg) => arg.split(SNAPSHOT_PLACEHOLDER).join(options.snapshotUri)) : command,
-      inline ? { [RUN_PLACEHOLDER]: EXECUTION_NAME_PATH } : { [RUN_PLACEHOLDER]: EXECUTION_NAME_PATH, [SNAPSHOT_PLACEHOLDER]: ref("snapshot") },
+      inline ? runPaths : { ...runPaths, [SNAPSHOT_PLACEHOLDER]: ref("snapshot") },
     );
     const container: Record<string, unknown> = {
       ...(inline ? { Name: options.containerName } : { "Name.$": ref("container") }),
@@ -386,7 +480,7 @@ export function compileStateMachine(snapshot: PipelineSnapshot, options: Compile
   // Fail fast on pipelines that cannot fit whatever the plan: the Task states
   // alone, in their smallest form, already exceed the limit.
   let lowerBound = 0;
-  for (const step of snapshot.steps) lowerBound += utf8Bytes(JSON.stringify(taskState(step.id, "input")));
+  for (const key of parts.keys()) lowerBound += utf8Bytes(JSON.stringify(taskState(key, "input")));
   if (lowerBound > LIMITS.definitionBytes) {
     throw new ServiceLimitError(
       "definition size",
@@ -398,6 +492,137 @@ export function compileStateMachine(snapshot: PipelineSnapshot, options: Compile
     );
   }
   const planned = planSchedule(dag);
+  const stepById = new Map(snapshot.steps.map((step) => [step.id, step]));
+
+  /**
+   * A map step: one Parallel state (one branch; its Catch is the map's, its
+   * result discarded) that runs the expand task, reads the item count, and
+   * picks the inline or the Distributed Map over the manifest (see docs/compiler.md).
+   */
+  const mapState = (step: SnapshotStep, mode: "inline" | "input"): Record<string, unknown> => {
+    const spec = step.map!;
+    const n = mapStates[step.id]!;
+    const aux = mapAux.get(step.id)!;
+    const { bucket, keyOf } = manifests!;
+    const literal = (text: string) => intrinsicLiteral(text).slice(1, -1);
+    const s3Key = (file: string) => {
+      const [before, after] = keyOf(step.id, file);
+      return `States.Format('${literal(before)}{}${literal(after)}', ${EXECUTION_NAME_PATH})`;
+    };
+    const itemSelector = {
+      "index.$": "$$.Map.Item.Value",
+      "run.$": EXECUTION_NAME_PATH,
+      ...(mode === "input" ? { [`${SHARED_KEY}.$`]: `$.${SHARED_KEY}` } : {}),
+    };
+    const concurrency = spec.concurrency ?? 0;
+    const tolerant = spec.tolerate !== undefined && ("count" in spec.tolerate ? spec.tolerate.count > 0 : spec.tolerate.percent > 0);
+    const item = taskState(itemKey(step.id), mode);
+    // The task's result, reduced to -1, becomes the item's output (ResultPath left at its default, `$`).
+    const { ResultPath: _discarded, ...itemResultAsOutput } = item;
+    // Inline: with a tolerance, a failed item is caught and gives its index, a completed one -1; the tally after the Map counts them.
+    const inlineItems: Record<string, unknown> = tolerant
+      ? {
+          [n.inlineItem]: {
+            ...itemResultAsOutput,
+            ResultSelector: { item: -1 },
+            OutputPath: "$.item",
+            Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: "$.error", Next: aux["item-failed"] }],
+            End: true,
+          },
+          [aux["item-failed"]]: { Type: "Pass", OutputPath: "$.index", End: true },
+        }
+      : { [n.inlineItem]: { ...item, End: true } };
+    const states: Record<string, unknown> = {
+      [n.expand]: { ...taskState(step.id, mode), Next: aux.count },
+      [aux.count]: {
+        Type: "Task",
+        Resource: S3_GET_OBJECT_SDK,
+        Parameters: { Bucket: bucket, "Key.$": s3Key("map.json") },
+        ResultSelector: { "value.$": "States.StringToJson($.Body)" },
+        ResultPath: "$.map",
+        Next: aux.route,
+      },
+      [aux.route]: {
+        Type: "Choice",
+        Choices: [{ Variable: "$.map.value.items", NumericGreaterThan: threshold, Next: n.distributed }],
+        Default: aux.manifest,
+      },
+      [aux.manifest]: {
+        Type: "Task",
+        Resource: S3_GET_OBJECT_SDK,
+        Parameters: { Bucket: bucket, "Key.$": s3Key("items.json") },
+        ResultSelector: { "items.$": "States.StringToJson($.Body)" },
+        ResultPath: "$.manifest",
+        Next: n.inline,
+      },
+      [n.inline]: {
+        Type: "Map",
+        ItemsPath: "$.manifest.items",
+        ItemSelector: itemSelector,
+        MaxConcurrency: concurrency,
+        ItemProcessor: { ProcessorConfig: { Mode: "INLINE" }, StartAt: n.inlineItem, States: inlineItems },
+        ...(tolerant ? { ResultPath: "$.results", Next: aux.tally } : { ResultPath: null, End: true }),
+      },
+      ...(tolerant
+        ? {
+            [aux.tally]: {
+              Type: "Pass",
+              Parameters: {
+                "distinct.$": "States.ArrayLength(States.ArrayUnique($.results))",
+                "anyCompleted.$": "States.ArrayContains($.results, -1)",
+                "tolerated.$": "$.map.value.tolerated",
+                "toleratedPlusOne.$": "States.MathAdd($.map.value.tolerated, 1)",
+              },
+              ResultPath: "$.tally",
+              Next: aux.check,
+            },
+            // Distinct values: the failed items' indices, plus -1 when any item completed.
+            [aux.check]: {
+              Type: "Choice",
+              Choices: [
+                {
+                  And: [
+                    { Variable: "$.tally.anyCompleted", BooleanEquals: true },
+                    { Variable: "$.tally.distinct", NumericGreaterThanPath: "$.tally.toleratedPlusOne" },
+                  ],
+                  Next: aux["too-many"],
+                },
+                {
+                  And: [
+                    { Variable: "$.tally.anyCompleted", BooleanEquals: false },
+                    { Variable: "$.tally.distinct", NumericGreaterThanPath: "$.tally.tolerated" },
+                  ],
+                  Next: aux["too-many"],
+                },
+              ],
+              Default: aux.done,
+            },
+            [aux.done]: { Type: "Succeed" },
+            [aux["too-many"]]: { Type: "Fail", Error: MAP_FAILED_ERROR, Cause: `More items of map step '${step.id}' failed than it tolerates` },
+          }
+        : {}),
+      [n.distributed]: {
+        Type: "Map",
+        ItemReader: { Resource: S3_ITEM_READER, ReaderConfig: { InputType: "JSON" }, Parameters: { Bucket: bucket, "Key.$": s3Key("items.json") } },
+        ItemSelector: itemSelector,
+        MaxConcurrency: concurrency,
+        ItemProcessor: {
+          ProcessorConfig: { Mode: "DISTRIBUTED", ExecutionType: "STANDARD" },
+          StartAt: n.distributedItem,
+          States: { [n.distributedItem]: { ...item, End: true } },
+        },
+        ...toleratedFailures(spec),
+        ResultPath: null,
+        End: true,
+      },
+    };
+    return {
+      Type: "Parallel",
+      Comment: `Map step '${step.id}'`,
+      Branches: [{ StartAt: n.expand, States: states }],
+      ResultPath: null,
+    };
+  };
 
   const build = (mode: "inline" | "input") => {
     // Emit the plan: a series becomes a chain of states, a parallel a Parallel state.
@@ -431,8 +656,14 @@ export function compileStateMachine(snapshot: PipelineSnapshot, options: Compile
         if (item.kind === "step") {
           // The error goes to $.error.<state name>: the shared failure Pass reads the step from the key.
           const catcher = { ErrorEquals: ["States.ALL"], ResultPath: errorPath(name), Next: onFailure() };
-          states[name] = { ...taskState(item.id, mode), Catch: [catcher], ...next };
-          stateCount += 1;
+          const step = stepById.get(item.id)!;
+          if (step.map) {
+            states[name] = { ...mapState(step, mode), Catch: [catcher], ...next };
+            stateCount += countStates(states[name] as AslState);
+          } else {
+            states[name] = { ...taskState(item.id, mode), Catch: [catcher], ...next };
+            stateCount += 1;
+          }
         } else {
           const branches = item.children.map((child) => emit(child, depth + 1, false));
           states[name] = { Type: "Parallel", Branches: branches, ResultPath: null, ...next };
@@ -488,6 +719,7 @@ export function compileStateMachine(snapshot: PipelineSnapshot, options: Compile
     json: built.json,
     executionInput,
     stateNames,
+    mapStates,
     resources,
     plan: planned.plan,
     stats: {
@@ -509,6 +741,48 @@ export function compileStateMachine(snapshot: PipelineSnapshot, options: Compile
       compileMs: performance.now() - started,
     },
   };
+}
+
+interface AslState {
+  Branches?: { States: Record<string, AslState> }[];
+  ItemProcessor?: { States: Record<string, AslState> };
+}
+
+/** A state and the states nested in it. */
+function countStates(state: AslState): number {
+  let count = 1;
+  for (const branch of state.Branches ?? []) for (const inner of Object.values(branch.States)) count += countStates(inner);
+  for (const inner of Object.values(state.ItemProcessor?.States ?? {})) count += countStates(inner);
+  return count;
+}
+
+/** Internal states of a map step besides those in {@link MapStateNames}. */
+const MAP_AUX_STATES = ["count", "route", "manifest", "item-failed", "tally", "check", "done", "too-many"] as const;
+
+/** Key of a map step's item task among the compiled task parts. */
+const itemKey = (mapStepId: string) => `${mapStepId}\u0000item`;
+
+/** `ToleratedFailureCount`/`ToleratedFailurePercentage` of a Distributed Map from the map's policy. */
+function toleratedFailures(spec: MapSpec): Record<string, number> {
+  if (!spec.tolerate) return {};
+  return "count" in spec.tolerate ? { ToleratedFailureCount: spec.tolerate.count } : { ToleratedFailurePercentage: spec.tolerate.percent };
+}
+
+/** Bucket and key of a map's files (`runs/<run>/<map>/<file>`, run as `{}`) under the S3 artifact store's root. */
+function manifestLocation(
+  artifactStoreUri: string | undefined,
+  mapStepId: string,
+): { bucket: string; keyOf: (mapStepId: string, file: string) => [before: string, after: string] } {
+  const match = artifactStoreUri ? /^s3:\/\/([^/]+)\/*(.*?)\/*$/.exec(artifactStoreUri) : null;
+  if (!match) {
+    throw new ConfigError(
+      `Map step '${mapStepId}' needs an S3 artifact store (its item manifest is read from S3 by the state machine)` +
+        (artifactStoreUri ? `, and the artifact store is ${artifactStoreUri}` : ", and no artifactStoreUri was given"),
+      { hint: "Use a stack with an s3 artifact store, or set artifactStoreUri to its s3://bucket/prefix" },
+    );
+  }
+  const [, bucket, prefix] = match;
+  return { bucket: bucket!, keyOf: (id, file) => [`${prefix ? `${prefix}/` : ""}runs/`, `/${id}/${file}`] };
 }
 
 /** The failed step and its error, read back from a failed execution's `Error` and `Cause`. */

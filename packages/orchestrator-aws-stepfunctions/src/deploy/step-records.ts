@@ -1,8 +1,13 @@
 import {
   type ArtifactRecord,
   ArtifactStoreRunStore,
+  allowedFailures,
   type BaseArtifactStore,
   isFinalStatus,
+  itemId,
+  MAP_METADATA_KEY,
+  type MapSpec,
+  type MapSummary,
   type RunStatus,
   type RunStore,
   recordStepResult,
@@ -93,6 +98,8 @@ export interface CollectOptions {
   stateNames?: Readonly<Record<string, string>> | undefined;
   /** Steps whose records were already copied, with their status (skips re-reading them). */
   known?: Map<string, StepOutcome>;
+  /** The map steps among `stepIds`, with their specs: settled from their items' records. */
+  maps?: ReadonlyMap<string, MapSpec> | undefined;
 }
 
 /** Outcomes of a run's steps and the run's status, from the step records and the execution. */
@@ -100,6 +107,8 @@ export interface CollectedRun {
   status: RunStatus;
   steps: StepOutcome[];
   error?: string | undefined;
+  /** How each map step settled here ended, from its items' records (when there are any). */
+  maps?: Record<string, MapSummary>;
 }
 
 const outcomeOf = (step: StepRunRecord): StepOutcome => ({ stepId: step.stepId, status: step.status, ...(step.error ? { error: step.error } : {}) });
@@ -145,6 +154,13 @@ export async function collectOutcomes(options: CollectOptions): Promise<Collecte
   const live = new Map<string, StepRunRecord>();
   for (const stepId of options.stepIds) {
     if (known.has(stepId)) continue;
+    if (options.maps?.has(stepId)) {
+      // Its record says `running` until the client settles it from its items, once the execution is over.
+      const state = await readStepState(options.artifactStore, runId, stepId);
+      const record = state.live ?? (state.file && !isFinalStatus(state.file.step.status) ? state.file.step : undefined);
+      if (record) live.set(stepId, record);
+      continue;
+    }
     const { file, live: current } = await readStepState(options.artifactStore, runId, stepId);
     if (!file || !isFinalStatus(file.step.status)) {
       // (A step.json is written when the step ends; one that says otherwise leaves the record to tell.)
@@ -157,9 +173,17 @@ export async function collectOutcomes(options: CollectOptions): Promise<Collecte
   }
   let status = runStatusOf(execution);
   const failure = parseStepFailure(execution.error, execution.cause, options.stateNames);
+  const mapSummaries: Record<string, MapSummary> = {};
   if (status === "running") {
     if (options.store) for (const record of live.values()) await options.store.putStepRun(record);
   } else {
+    for (const stepId of options.stepIds) {
+      if (known.has(stepId) || !options.maps?.has(stepId)) continue;
+      const settled = await settleMap(options, stepId, options.maps.get(stepId)!, failure);
+      if (!settled) continue;
+      known.set(stepId, settled.outcome);
+      if (settled.summary) mapSummaries[stepId] = settled.summary;
+    }
     for (const stepId of options.stepIds) {
       if (known.has(stepId)) continue;
       const record = live.get(stepId);
@@ -180,5 +204,113 @@ export async function collectOutcomes(options: CollectOptions): Promise<Collecte
       ? failed.map((s) => `step '${s.stepId}' failed: ${s.error ?? "unknown error"}`).join("; ")
       : `execution ${execution.status}${execution.error ? `: ${execution.error}` : ""}${execution.cause ? ` (${execution.cause})` : ""}`;
   }
-  return { status, steps, ...(error ? { error } : {}) };
+  return { status, steps, ...(error ? { error } : {}), ...(Object.keys(mapSummaries).length ? { maps: mapSummaries } : {}) };
+}
+
+/** How many item records are read from the artifact store at once. */
+const ITEM_READS = 16;
+
+/**
+ * Settles a map step once the execution is over, as the local driver does:
+ * reads its items' records (`runs/<run>/<map>[i]/...`), copies the final ones
+ * into the client's store, records items left under way as stopped, and
+ * records the map with its {@link MapSummary} under `stackyard.map`. Returns
+ * undefined when the map was never expanded (it is then settled as a step
+ * that did not run).
+ */
+async function settleMap(
+  options: CollectOptions,
+  mapStepId: string,
+  spec: MapSpec,
+  failure: StepFailure | undefined,
+): Promise<{ outcome: StepOutcome; summary?: MapSummary } | undefined> {
+  const { artifactStore, runId, store, execution } = options;
+  const { file, live } = await readStepState(artifactStore, runId, mapStepId);
+  const record = file?.step ?? live;
+  if (!record) return undefined;
+  if (record.status === "failed") {
+    // The expand failed (a mapped output is not a list): no items.
+    if (store && file) await copyStepFile(store, file);
+    return { outcome: outcomeOf(record) };
+  }
+  const items = Number((record.metadata?.[MAP_METADATA_KEY] as { items?: unknown } | undefined)?.items ?? Number.NaN);
+  if (!Number.isSafeInteger(items) || items < 0) return undefined;
+  const executionStatus = runStatusOf(execution);
+  const summary: MapSummary = {
+    items,
+    completed: 0,
+    cached: 0,
+    failed: [],
+    stopped: 0,
+    notStarted: 0,
+    tolerated: allowedFailures(spec, items),
+    status: "completed",
+  };
+  const errors = new Map<number, string>();
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < items; i = next++) {
+      const id = itemId(mapStepId, i);
+      const state = await readStepState(artifactStore, runId, id);
+      const item = state.file && isFinalStatus(state.file.step.status) ? state.file.step : undefined;
+      if (item && state.file) {
+        if (store) await copyStepFile(store, state.file);
+        if (item.status === "completed") summary.completed++;
+        else if (item.status === "cached") summary.cached++;
+        else if (item.status === "stopped") summary.stopped++;
+        else {
+          summary.failed.push(i);
+          errors.set(i, `${id}: ${item.error ?? item.status}`);
+        }
+        continue;
+      }
+      const current = state.live ?? (state.file ? state.file.step : undefined);
+      if (!current) {
+        summary.notStarted++;
+        continue;
+      }
+      // Under way when the execution ended: Step Functions stopped its ECS task.
+      summary.stopped++;
+      if (store)
+        await store.putStepRun({ ...current, status: "stopped", error: "the map step ended before the item finished", ended: new Date().toISOString() });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(ITEM_READS, Math.max(items, 1)) }, worker));
+  summary.failed.sort((a, b) => a - b);
+  // The first failed item in item order, however the reads interleaved.
+  const firstError = summary.failed.length ? errors.get(summary.failed[0]!) : undefined;
+  const ran = summary.completed + summary.cached + summary.failed.length;
+  const why = failure && failure.stepId !== mapStepId ? `step '${failure.stepId}' failed` : `the execution ${execution.status.toLowerCase()}`;
+  if (executionStatus === "stopped") {
+    summary.status = "stopped";
+    if (ran < items) summary.error = `${items - ran} of ${items} items did not finish: the execution was stopped`;
+  } else if (summary.failed.length > summary.tolerated || ran < items || (failure?.stepId === mapStepId && executionStatus === "failed")) {
+    summary.status = "failed";
+    summary.error =
+      summary.failed.length > summary.tolerated
+        ? `${summary.failed.length} of ${items} items failed${summary.tolerated ? ` (${summary.tolerated} tolerated)` : ""}; first: ${firstError}`
+        : ran < items
+          ? `${items - ran} of ${items} items did not finish (${summary.stopped} stopped, ${summary.notStarted} not started): ${why}`
+          : `the map failed (${failure?.error.Error ?? "error"}): ${failure?.error.Cause ?? "no cause given"}`;
+  } else summary.status = summary.cached === items && items > 0 ? "cached" : "completed";
+  const { status, error, ...counts } = summary;
+  if (store) {
+    await store.putStepRun({
+      ...record,
+      status,
+      error,
+      metadata: { ...record.metadata, [MAP_METADATA_KEY]: counts },
+      ended: new Date().toISOString(),
+    });
+  }
+  return { outcome: { stepId: mapStepId, status, ...(error ? { error } : {}) }, summary };
+}
+
+/** One line for a map step's end: its items by status (never one line per item). */
+export function mapSummaryLine(summary: MapSummary): string {
+  if (summary.error) return summary.error;
+  const parts = [`${summary.completed} completed`];
+  if (summary.cached) parts.push(`${summary.cached} cached`);
+  if (summary.failed.length) parts.push(`${summary.failed.length} failed (tolerated)`);
+  return `${summary.items} item${summary.items === 1 ? "" : "s"}: ${parts.join(", ")}`;
 }
