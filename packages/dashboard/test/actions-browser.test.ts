@@ -71,7 +71,7 @@ describe("retrying runs from the run page in Chromium", () => {
     expect(errors).toEqual([]);
   });
 
-  it("shows why a retry did not start, and retries from a step's panel", async () => {
+  it("shows why a retry did not start, retries from a step's panel, and reruns", async () => {
     // The pipeline's source gone, `stackyard runs retry` refuses: the page says why and stays.
     const source = join(dir, "pipelines", "flaky.ts");
     renameSync(source, `${source}.away`);
@@ -91,6 +91,11 @@ describe("retrying runs from the run page in Chromium", () => {
     expect(await page.getAttribute(node("train"), "data-status")).toBe("cached");
     expect(await page.getAttribute(node("report"), "data-status")).toBe("completed");
     expect(await page.textContent("a.retry-of")).toBe("nightly-retry");
+    // Rerun: a retry from the one first step, so every step runs again (the snapshot has caching off).
+    await page.click("h1 button.run-action.rerun");
+    await page.waitForURL(/\/runs\/nightly-retry-retry-retry$/, { timeout: 30_000 });
+    await page.waitForSelector("h1 .status-completed", { timeout: 30_000 });
+    for (const step of ["prepare", "train", "report"]) expect(await page.getAttribute(node(step), "data-status")).toBe("completed");
     expect(errors).toEqual([]);
   });
 
