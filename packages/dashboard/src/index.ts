@@ -1,2 +1,12 @@
 export { type Dashboard, type DashboardOptions, startDashboard } from "./server/start-dashboard.js";
-export type { ComponentSummary, DashboardSource, OutputHead, RunListQuery, SnapshotStepSummary, SnapshotSummary, StackSummary } from "./source.js";
+export type {
+  ComponentSummary,
+  DashboardSource,
+  LogSlice,
+  OutputHead,
+  RunListQuery,
+  SnapshotStepSummary,
+  SnapshotSummary,
+  StackSummary,
+  StartedCommand,
+} from "./source.js";

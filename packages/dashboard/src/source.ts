@@ -44,6 +44,18 @@ export interface OutputHead {
   size: number;
 }
 
+/** A CLI command the dashboard started in a process of its own (`stackyard runs retry`). */
+export interface StartedCommand {
+  /** Undefined while the process runs; once it exited, its exit code and the end of what it printed. */
+  outcome(): { code: number | null; output: string } | undefined;
+}
+
+/** A slice of a step's log from a byte offset; `size` is the log's whole size in bytes. */
+export interface LogSlice {
+  bytes: Uint8Array;
+  size: number;
+}
+
 /** A stack with its components' names and flavors. */
 export interface StackSummary {
   name: string;
@@ -76,6 +88,13 @@ export interface DashboardSource {
   /** A step's captured output, or undefined when the step is unknown. */
   readStepLogs(run: RunRecord, stepId: string): Promise<string>;
   /**
+   * The bytes of a step's log from byte `offset` on (at most `maxBytes`,
+   * the last ones when there are more), with the log's size; undefined while
+   * the step has written no log yet. Absent, the live tail reads the whole
+   * log through {@link readStepLogs} and slices it.
+   */
+  readStepLogFrom?(run: RunRecord, stepId: string, offset: number, maxBytes: number): Promise<LogSlice | undefined>;
+  /**
    * The first `maxBytes` of an output's main file, read through the artifact
    * store of the run's snapshot, with the file's name (in the artifact's
    * folder) and full size; undefined when the artifact is not (or no longer)
@@ -106,4 +125,11 @@ export interface DashboardSource {
   listComponents(): Promise<ComponentSummary[]>;
   /** Asks an active run to stop (the one state-changing call); absent, the UI offers no Stop button. */
   stopRun?(run: RunRecord): Promise<void>;
+  /**
+   * Starts `stackyard runs retry <run> [--from <step>]` in a detached process
+   * of its own (the CLI, in the project's folder, with the dashboard's
+   * environment) and returns at once; the dashboard checks the input first and
+   * then waits for the new run's record. Absent, the UI offers no Retry.
+   */
+  startRetry?(run: RunRecord, options: { from?: string | undefined }): Promise<StartedCommand>;
 }

@@ -1,7 +1,21 @@
-import type { ArtifactNameSummary, ArtifactRecord, BaseArtifactStore, RunRecord, StepRunRecord } from "@stackyard/core";
-import type { ComponentSummary, DashboardSource, OutputHead, RunListQuery, SnapshotSummary, StackSummary } from "@stackyard/dashboard";
+import { spawn } from "node:child_process";
+import { closeSync, mkdirSync, openSync, readSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { ArtifactNameSummary, ArtifactRecord, BaseArtifactStore, BaseOrchestrator, RunRecord, StepRunRecord } from "@stackyard/core";
+import type {
+  ComponentSummary,
+  DashboardSource,
+  LogSlice,
+  OutputHead,
+  RunListQuery,
+  SnapshotSummary,
+  StackSummary,
+  StartedCommand,
+} from "@stackyard/dashboard";
 import { maskedComponentConfig } from "../cli/component-config.js";
 import type { Project } from "../store/open-project.js";
+import { STACKYARD_DIR } from "../store/project.js";
 import { SqliteRunStore } from "../store/sqlite-run-store.js";
 import { loadSnapshotComponent } from "./load-stack.js";
 import { readStepLogs } from "./logs.js";
@@ -73,6 +87,70 @@ export class ProjectDashboardSource implements DashboardSource {
   async readStepLogs(run: RunRecord, stepId: string): Promise<string> {
     const step = await this.store.getStepRun(run.id, stepId);
     return step ? readStepLogs(this.project, this.store, run, step) : "";
+  }
+
+  /**
+   * A step's log from byte `offset` on: the orchestrator's (CloudWatch) when
+   * it offers logs, else the `logs.txt` the step wrote into the artifact
+   * store, which the local and Docker orchestrators write when the step (or
+   * one of its attempts) ends. Undefined while there is none.
+   */
+  async readStepLogFrom(run: RunRecord, stepId: string, offset: number, maxBytes: number): Promise<LogSlice | undefined> {
+    const snapshot = await this.store.getSnapshot(run.snapshotId);
+    if (!snapshot) return undefined;
+    const orchestrator = await loadSnapshotComponent<BaseOrchestrator>(this.project, snapshot, "orchestrator").catch(() => undefined);
+    if (orchestrator?.fetchLogs) {
+      const text = await orchestrator.fetchLogs(run, stepId);
+      if (text !== undefined) {
+        const all = Buffer.from(text, "utf8");
+        return { bytes: all.subarray(Math.max(offset, all.length - maxBytes)), size: all.length };
+      }
+    }
+    const artifactStore = await loadSnapshotComponent<BaseArtifactStore>(this.project, snapshot, "artifact_store");
+    const step = await this.store.getStepRun(run.id, stepId);
+    const path = step?.logUri ?? `runs/${run.id}/${stepId}/logs.txt`;
+    if (!(await artifactStore.exists(path).catch(() => false))) return undefined;
+    const size = (await artifactStore.stat(path)).size;
+    const start = Math.max(offset, size - maxBytes);
+    if (start >= size) return { bytes: new Uint8Array(), size };
+    // The store streams from the start: skip what the page has, keep the rest.
+    const chunks: Buffer[] = [];
+    let at = 0;
+    const stream = await artifactStore.createReadStream(path);
+    for await (const chunk of stream) {
+      const bytes = Buffer.from(chunk as Uint8Array);
+      if (at + bytes.length > start) chunks.push(bytes.subarray(Math.max(0, start - at)));
+      at += bytes.length;
+      if (at >= size) break;
+    }
+    stream.destroy();
+    return { bytes: Buffer.concat(chunks).subarray(0, size - start), size };
+  }
+
+  /**
+   * Starts `stackyard runs retry` of the run in a detached process: this
+   * CLI's own bin, in the project's folder, with this process's environment;
+   * what it prints goes to `.stackyard/dashboard-actions.log`. It goes on when
+   * the dashboard stops.
+   */
+  async startRetry(run: RunRecord, options: { from?: string | undefined }): Promise<StartedCommand> {
+    const bin = fileURLToPath(new URL("./bin.js", import.meta.url));
+    const logFile = join(this.project.paths.sourceRoot, STACKYARD_DIR, "dashboard-actions.log");
+    mkdirSync(join(logFile, ".."), { recursive: true });
+    const log = openSync(logFile, "a");
+    const start = statSync(logFile).size;
+    const args = [bin, "runs", "retry", run.id, ...(options.from !== undefined ? ["--from", options.from] : [])];
+    const child = spawn(process.execPath, args, { cwd: this.project.paths.sourceRoot, env: process.env, detached: true, stdio: ["ignore", log, log] });
+    closeSync(log);
+    let outcome: { code: number | null; output: string } | undefined;
+    child.once("exit", (code) => {
+      outcome = { code, output: readFrom(logFile, start) };
+    });
+    child.once("error", (error) => {
+      outcome = { code: null, output: error.message };
+    });
+    child.unref();
+    return { outcome: () => outcome };
   }
 
   /**
@@ -182,6 +260,20 @@ export class ProjectDashboardSource implements DashboardSource {
         stacks: stacks.filter((s) => Object.values(s.components).includes(row.id)).map((s) => s.name),
       })),
     );
+  }
+}
+
+/** What a file holds from byte `start` on (at most 8 KiB: the end of a command's output). */
+function readFrom(file: string, start: number): string {
+  const fd = openSync(file, "r");
+  try {
+    const size = statSync(file).size;
+    const from = Math.max(start, size - 8192);
+    const buffer = Buffer.alloc(Math.max(0, size - from));
+    readSync(fd, buffer, 0, buffer.length, from);
+    return buffer.toString("utf8");
+  } finally {
+    closeSync(fd);
   }
 }
 

@@ -3,6 +3,7 @@ import type { DashboardSource } from "../source.js";
 import { ArtifactRoutes, artifactRef, type RawFile } from "./artifact-routes.js";
 import { compareRuns } from "./compare-runs.js";
 import { HttpError } from "./http-error.js";
+import { logChunk } from "./log-tail.js";
 import { itemView, mapIdsOf, mapProgress, parseItemQuery, shownInputs, splitItems } from "./map-steps.js";
 import { pipelineSeries } from "./pipeline-series.js";
 import { LOG_LIMIT, logTail, PREVIEW_LIMIT, previewOf } from "./previews.js";
@@ -27,21 +28,84 @@ function decodeSegment(segment: string): string {
 
 const ACTIVE = new Set(["initializing", "running", "retrying"]);
 
+/** How long a retry may take to record its new run before the POST gives up waiting (ms). */
+const RETRY_START_MS = 60_000;
+
+/** The JSON body of `POST /api/runs/<id>/retry`: empty, or `{ "from": "<step>" }`. */
+export function parseRetryBody(body: string): { from?: string } {
+  if (!body.trim()) return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch {
+    throw new HttpError(400, 'The request body is not JSON: send {} or {"from": "<step id>"}');
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value))
+    throw new HttpError(400, 'The request body must be a JSON object: {} or {"from": "<step id>"}');
+  for (const key of Object.keys(value)) if (key !== "from") throw new HttpError(400, `Unknown field '${key}' in the request body: expected only 'from'`);
+  const from = (value as { from?: unknown }).from;
+  if (from === undefined) return {};
+  if (typeof from !== "string" || !from) throw new HttpError(400, "Field 'from' must be a step id (a non-empty string)");
+  return { from };
+}
+
 /** JSON routes under /api/ (the event stream is the server's). */
 export class ApiRoutes {
   private readonly artifacts: ArtifactRoutes;
+  /** Runs a retry answered with already: a second retry of the same run waits for its own. */
+  private readonly claimed = new Set<string>();
 
   constructor(private readonly source: DashboardSource) {
     this.artifacts = new ArtifactRoutes(source);
   }
 
   /** POST routes: the server has checked the token and the CSRF header already. */
-  async handlePost(path: string, params: URLSearchParams): Promise<ApiBody> {
+  async handlePost(path: string, params: URLSearchParams, body = ""): Promise<ApiBody> {
     this.noParams(params);
     const parts = path.split("/").filter(Boolean).slice(1).map(decodeSegment);
     const [head, id, action] = parts;
     if (head === "runs" && id !== undefined && action === "stop" && parts.length === 3) return this.stop(id);
+    if (head === "runs" && id !== undefined && action === "retry" && parts.length === 3) return this.retry(id, parseRetryBody(body));
     throw new HttpError(404, `No API route POST ${path}`);
+  }
+
+  /**
+   * `POST /api/runs/<id>/retry` `{ from? }`: checks what `stackyard runs retry`
+   * would refuse, starts it in a process of its own, and answers with the new
+   * run once its record exists (it then goes on as any run, live in the page).
+   */
+  private async retry(id: string, body: { from?: string }): Promise<ApiBody> {
+    if (!this.source.startRetry) throw new HttpError(405, "This dashboard cannot retry runs");
+    const run = await this.findRun(id);
+    if (ACTIVE.has(run.status)) throw new HttpError(400, `Run '${run.name}' is still ${run.status}: retry it once it has ended (or stop it first)`);
+    const snapshot = await this.source.getSnapshot(run);
+    if (!snapshot) throw new HttpError(400, `Run '${run.name}' has no snapshot in this store: it cannot be retried from here`);
+    const stepIds = snapshot.steps.map((s) => s.id).join(", ");
+    if (body.from !== undefined && !snapshot.steps.some((s) => s.id === body.from))
+      throw new HttpError(400, `Run '${run.name}' has no step '${body.from}' to retry from (its steps: ${stepIds})`);
+    if (body.from === undefined && (run.status === "completed" || run.status === "cached"))
+      throw new HttpError(
+        400,
+        `Run '${run.name}' ${run.status === "cached" ? "was cached" : "completed"}: there is no failed step to retry; give 'from' to run a step and everything after it again (its steps: ${stepIds})`,
+      );
+    const newest = async () => this.source.listRuns({ limit: 50, offset: 0 });
+    const before = new Set((await newest()).map((r) => r.id));
+    const started = await this.source.startRetry(run, { from: body.from });
+    const deadline = Date.now() + RETRY_START_MS;
+    while (Date.now() < deadline) {
+      const ended = started.outcome();
+      const made = (await newest()).find((r) => r.retryOf === run.id && !before.has(r.id) && !this.claimed.has(r.id));
+      if (made) {
+        this.claimed.add(made.id);
+        return { runId: run.id, from: body.from ?? null, run: publicRun(made) };
+      }
+      if (ended) {
+        const output = ended.output.trim().split("\n").slice(-5).join("\n");
+        throw new HttpError(500, `stackyard runs retry ${run.name} exited (code ${ended.code}) before recording a run${output ? `: ${output}` : ""}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new HttpError(504, `stackyard runs retry ${run.name} recorded no run within ${RETRY_START_MS / 1000} s; see .stackyard/dashboard-actions.log`);
   }
 
   private async stop(id: string): Promise<ApiBody> {
@@ -61,6 +125,8 @@ export class ApiRoutes {
     if (head === "pipelines" && id !== undefined && parts.length === 2) return this.pipeline(id, params);
     if (head === "runs" && id !== undefined && sub === "maps" && stepId !== undefined && leaf === "items" && parts.length === 5)
       return this.items(id, stepId, params);
+    if (head === "runs" && id !== undefined && sub === "steps" && stepId !== undefined && leaf === "logs" && parts.length === 5 && params.has("offset"))
+      return this.logsFrom(id, stepId, params);
     this.noParams(params);
     if (head === "runs" && id !== undefined && sub === "steps" && stepId !== undefined && parts.length === 4) return this.step(id, stepId);
     if (head === "runs" && id !== undefined && parts.length === 2) return this.run(id);
@@ -196,8 +262,11 @@ export class ApiRoutes {
         return mapItems ? { ...view, map: mapProgress(step, mapItems) } : view;
       }),
     );
+    const retried = run.retryOf ? await this.source.getRun(run.retryOf) : undefined;
     return {
       run: publicRun(run),
+      retryOf: run.retryOf ? { id: run.retryOf, name: retried?.name ?? null } : null,
+      actions: { stop: this.source.stopRun !== undefined, retry: this.source.startRetry !== undefined },
       error: run.error ?? null,
       snapshot: snapshot ?? null,
       steps: stepViews,
@@ -252,6 +321,22 @@ export class ApiRoutes {
     const step = await this.findStep(run, stepId);
     const tail = logTail(await this.source.readStepLogs(run, stepId));
     return { runId: run.id, stepId, status: step.status, ...tail, limit: LOG_LIMIT };
+  }
+
+  /**
+   * `/api/runs/<run>/steps/<step>/logs?offset=N`: the live tail. The log's
+   * bytes from `offset` on (the newest {@link LOG_LIMIT} when more are new),
+   * whole characters only, with `next`, the offset to ask from next time, and
+   * the step's status: the page asks again while it is active.
+   */
+  private async logsFrom(id: string, stepId: string, params: URLSearchParams): Promise<ApiBody> {
+    for (const key of params.keys()) if (key !== "offset" && key !== "token") throw new HttpError(400, `Unknown query parameter '${key}': expected offset`);
+    if (params.getAll("offset").length > 1) throw new HttpError(400, "Query parameter 'offset' is given more than once");
+    const raw = params.get("offset")!;
+    if (!/^\d{1,15}$/.test(raw)) throw new HttpError(400, `Invalid offset '${raw}': expected a byte offset, a whole number from 0`);
+    const run = await this.findRun(id);
+    const step = await this.findStep(run, stepId);
+    return { runId: run.id, stepId, status: step.status, ...(await logChunk(this.source, run, stepId, Number(raw))), limit: LOG_LIMIT };
   }
 
   /**

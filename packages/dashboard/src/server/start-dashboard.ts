@@ -48,6 +48,21 @@ function sendJson(res: ServerResponse, status: number, body: unknown, headers: R
   res.end(JSON.stringify(body));
 }
 
+/** Most bytes a POST's body may have: its JSON names at most a step. */
+const BODY_LIMIT = 16 * 1024;
+
+/** A POST's body as text; a longer one than {@link BODY_LIMIT} is refused. */
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size <= BODY_LIMIT) chunks.push(chunk as Buffer);
+  }
+  if (size > BODY_LIMIT) throw new HttpError(413, `The request body is over ${BODY_LIMIT / 1024} KiB`);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
 function urlHost(host: string): string {
   return host.includes(":") ? `[${host}]` : host;
 }
@@ -56,8 +71,8 @@ function urlHost(host: string): string {
  * Starts the dashboard's HTTP server: the JSON API under /api/, server-sent
  * events at /api/events and the web UI everywhere else. Every request needs
  * the access token (in the URL, a bearer header, or the cookie the first
- * visit sets). The one state-changing call (stop a run) is a POST that also
- * needs the {@link CSRF_HEADER} header.
+ * visit sets). The state-changing calls (stop a run, retry one) are POSTs
+ * that also need the {@link CSRF_HEADER} header.
  */
 export async function startDashboard(options: DashboardOptions): Promise<Dashboard> {
   const host = options.host ?? "127.0.0.1";
@@ -83,8 +98,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       // and a header no cross-site form can send: a page elsewhere cannot trigger it.
       if (proof === "query") return sendJson(res, 403, { error: "Send the token in the Authorization header or the cookie for a POST, not in the URL" });
       if (req.headers[CSRF_HEADER] !== "1") return sendJson(res, 403, { error: `POST needs the header ${CSRF_HEADER}: 1` });
-      req.resume();
-      return sendJson(res, 200, await api.handlePost(url.pathname, url.searchParams));
+      return sendJson(res, 200, await api.handlePost(url.pathname, url.searchParams, await readBody(req)));
     }
     if (req.method !== "GET" && req.method !== "HEAD") return sendJson(res, 405, { error: `Method ${req.method} not allowed` }, { allow: "GET, HEAD" });
     if (url.pathname === "/api/events") return events.subscribe(res);

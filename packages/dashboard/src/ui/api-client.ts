@@ -14,6 +14,10 @@ export interface RunView {
   ended?: string;
   tags?: string[];
   metadata?: Record<string, unknown>;
+  /** The id of the run this one retries. */
+  retryOf?: string;
+  deployment?: string;
+  deploymentVersion?: number;
 }
 
 /** A version named by `name:version` (both null for records made before names). */
@@ -95,6 +99,10 @@ export interface RunDetail {
   error: string | null;
   snapshot: SnapshotSummary | null;
   steps: StepView[];
+  /** The run this one retries, with its name (null when it is gone). */
+  retryOf: { id: string; name: string | null } | null;
+  /** What this dashboard can do to runs. */
+  actions: { stop: boolean; retry: boolean };
 }
 
 export interface LogsView {
@@ -103,6 +111,17 @@ export interface LogsView {
   truncated: boolean;
   size: number;
   limit: number;
+}
+
+/** A piece of a step's log from a byte offset: the live tail. */
+export interface LogChunkView {
+  status: string;
+  offset: number;
+  next: number;
+  size: number;
+  text: string;
+  skipped: number;
+  reset: boolean;
 }
 
 export interface OutputView {
@@ -210,8 +229,12 @@ export async function getJson<T>(path: string): Promise<T> {
 }
 
 /** POSTs a state change: the cookie carries the token, the header shows it is this page asking. */
-async function post<T>(path: string): Promise<T> {
-  const res = await fetch(path, { method: "POST", headers: { accept: "application/json", "x-stackyard-action": "1" } });
+async function post<T>(path: string, payload?: unknown): Promise<T> {
+  const res = await fetch(path, {
+    method: "POST",
+    headers: { accept: "application/json", "x-stackyard-action": "1", ...(payload === undefined ? {} : { "content-type": "application/json" }) },
+    ...(payload === undefined ? {} : { body: JSON.stringify(payload) }),
+  });
   const body = (await res.json().catch(() => ({}))) as { error?: string };
   if (!res.ok) throw new Error(body.error ?? `${res.status} ${res.statusText}`);
   return body as T;
@@ -219,6 +242,9 @@ async function post<T>(path: string): Promise<T> {
 
 export const api = {
   stop: (id: string) => post<{ stopping: boolean }>(`/api/runs/${encodeURIComponent(id)}/stop`),
+  retry: (id: string, from?: string) => post<{ run: RunView }>(`/api/runs/${encodeURIComponent(id)}/retry`, from === undefined ? {} : { from }),
+  logsFrom: (id: string, step: string, offset: number) =>
+    getJson<LogChunkView>(`/api/runs/${encodeURIComponent(id)}/steps/${encodeURIComponent(step)}/logs?offset=${offset}`),
   runs: (query: URLSearchParams) => getJson<RunPage>(`/api/runs?${query}`),
   run: (id: string) => getJson<RunDetail>(`/api/runs/${encodeURIComponent(id)}`),
   step: (id: string, step: string) => getJson<{ step: StepView }>(`/api/runs/${encodeURIComponent(id)}/steps/${encodeURIComponent(step)}`),

@@ -43,21 +43,74 @@ function outputPreview(runId: string, stepId: string, output: string): HTMLEleme
   return h("div", { class: "output-preview", "data-output": output }, h("h4", {}, output), body, note);
 }
 
-/** The step panel: status, attempts, cache origin, timings, error, outputs with previews, and the end of its log. */
+const ACTIVE = ["initializing", "running", "retrying"];
+/** How often the live tail asks for new log bytes (ms). */
+const TAIL_MS = 1000;
+
+/**
+ * The live tail of a running step's log: asks for the bytes after the ones
+ * it has, every second, appends them, and stops when the step has ended (or
+ * the panel is gone). It keeps to the bottom unless the reader scrolled up.
+ */
+function tailLogs(runId: string, stepId: string, logs: HTMLPreElement, note: HTMLElement): void {
+  let offset = 0;
+  let first = true;
+  /** Whether the box shows log text yet (or a placeholder). */
+  let shown = false;
+  logs.setAttribute("data-live", "true");
+  note.textContent = "Live: new output appears while the step runs.";
+  const tick = async (): Promise<void> => {
+    if (!first && !logs.isConnected) return;
+    first = false;
+    const chunk = await api.logsFrom(runId, stepId, offset).catch((e: Error) => e);
+    if (chunk instanceof Error) {
+      note.textContent = chunk.message;
+      return;
+    }
+    const atBottom = logs.scrollTop + logs.clientHeight >= logs.scrollHeight - 8;
+    if (chunk.reset || (!shown && (chunk.text || chunk.skipped))) {
+      logs.textContent = "";
+      logs.removeAttribute("data-waiting");
+      shown = true;
+    }
+    if (chunk.skipped) logs.append(`[… ${formatSize(chunk.skipped)} left out …]\n`);
+    if (chunk.text) logs.append(chunk.text);
+    if (atBottom) logs.scrollTop = logs.scrollHeight;
+    offset = chunk.next;
+    if (ACTIVE.includes(chunk.status)) {
+      if (!shown) {
+        logs.textContent = "waiting for output…";
+        logs.setAttribute("data-waiting", "");
+        note.textContent = "Live: no output yet. The local and Docker orchestrators write a step's log when it ends; Step Functions as CloudWatch receives it.";
+      } else note.textContent = "Live: new output appears while the step runs.";
+      setTimeout(() => void tick(), TAIL_MS);
+    } else {
+      logs.setAttribute("data-live", "ended");
+      logs.removeAttribute("data-waiting");
+      note.textContent = "";
+      if (!shown) logs.textContent = "(no output)";
+    }
+  };
+  void tick();
+}
+
+/** The step panel: status, attempts, cache origin, timings, error, outputs with previews, and the end of its log (live while it runs). */
 async function stepPanel(runId: string, step: StepView | undefined, stepId: string, back?: HTMLElement): Promise<HTMLElement> {
   if (!step) return h("section", { class: "step-panel", "data-step": stepId }, h("h2", {}, stepId), h("p", { class: "empty" }, "Not started yet."));
   const logs = h("pre", { class: "logs" }, "loading…");
   const logNote = h("p", { class: "note logs-note" });
-  api
-    .logs(runId, step.stepId)
-    .then((r) => {
-      logs.textContent = r.logs || "(no output)";
-      if (r.truncated) logNote.textContent = `Truncated: the last ${formatSize(r.limit)} of ${formatSize(r.size)}.`;
-      logs.scrollTop = logs.scrollHeight;
-    })
-    .catch((e: Error) => {
-      logs.textContent = e.message;
-    });
+  if (ACTIVE.includes(step.status)) tailLogs(runId, step.stepId, logs, logNote);
+  else
+    api
+      .logs(runId, step.stepId)
+      .then((r) => {
+        logs.textContent = r.logs || "(no output)";
+        if (r.truncated) logNote.textContent = `Truncated: the last ${formatSize(r.limit)} of ${formatSize(r.size)}.`;
+        logs.scrollTop = logs.scrollHeight;
+      })
+      .catch((e: Error) => {
+        logs.textContent = e.message;
+      });
   return h(
     "section",
     { class: "step-panel", "data-step": step.stepId },
@@ -289,9 +342,45 @@ export async function runPage(root: HTMLElement, runId: string, params: URLSearc
   const timeline = h("section", { class: "timeline-slot" });
   const header = h("div", { class: "run-header" });
 
+  const actionNote = h("p", { class: "action-error", role: "alert" });
+  /** Starts a retry (from a step, or of what failed); then opens the new run, which goes on live. */
+  const startRetry = (button: HTMLButtonElement, from?: string) => {
+    for (const b of root.querySelectorAll<HTMLButtonElement>("button.run-action")) b.disabled = true;
+    button.textContent = "Starting…";
+    actionNote.textContent = "";
+    api.retry(id, from).then(
+      (r) => {
+        history.pushState(null, "", `/runs/${encodeURIComponent(r.run.name)}`);
+        dispatchEvent(new PopStateEvent("popstate"));
+      },
+      (e: Error) => {
+        actionNote.textContent = e.message;
+        drawHeader();
+        void drawPanel();
+      },
+    );
+  };
+  const actionButton = (label: string, cls: string, title: string, from?: string) => {
+    const b = h("button", { class: `run-action ${cls}`, type: "button", title }, label);
+    b.addEventListener("click", () => startRetry(b, from));
+    return b;
+  };
+  /** The DAG's first steps: a run of one of them again runs every step. */
+  const roots = () => (detail.snapshot?.steps ?? []).filter((s) => s.upstream.length === 0).map((s) => s.id);
+
   const drawHeader = () => {
     const { run, snapshot } = detail;
-    const active = ["initializing", "running", "retrying"].includes(run.status);
+    const active = ACTIVE.includes(run.status);
+    const canRetry = detail.actions.retry && !active;
+    const failed = ["failed", "stopped", "skipped"].includes(run.status);
+    const [root0, ...moreRoots] = roots();
+    const retry =
+      canRetry && failed ? actionButton("Retry", "retry", "Run the failed, skipped and stopped steps again, reusing the steps this run finished") : null;
+    // A retry from the DAG's only first step runs every step again: a rerun of the same snapshot on the same stack.
+    const rerun =
+      canRetry && root0 !== undefined && !moreRoots.length
+        ? actionButton("Rerun", "rerun", `Run every step again (a retry from '${root0}', the pipeline's first step), same snapshot and stack`, root0)
+        : null;
     const stop = h("button", { class: "stop", type: "button" }, "Stop run");
     stop.addEventListener("click", () => {
       stop.setAttribute("disabled", "");
@@ -302,9 +391,29 @@ export async function runPage(root: HTMLElement, runId: string, params: URLSearc
     });
     fill(
       header,
-      h("h1", {}, run.name, " ", statusBadge(run.status), active ? stop : null),
+      h(
+        "h1",
+        {},
+        run.name,
+        " ",
+        statusBadge(run.status),
+        active && detail.actions.stop ? stop : null,
+        retry || rerun ? h("span", { class: "run-actions" }, retry, rerun) : null,
+      ),
+      actionNote,
       details([
         ["id", run.id],
+        [
+          "retry of",
+          detail.retryOf
+            ? h(
+                "a",
+                { href: `/runs/${encodeURIComponent(detail.retryOf.id)}`, class: "retry-of" },
+                detail.retryOf.name ?? `${detail.retryOf.id.slice(0, 8)} (deleted)`,
+              )
+            : undefined,
+        ],
+        ["deployment", run.deployment ? `${run.deployment}${run.deploymentVersion !== undefined ? ` (version ${run.deploymentVersion})` : ""}` : undefined],
         ["pipeline", run.pipeline],
         ["stack", run.stack],
         ["orchestrator", run.orchestrator],
@@ -337,10 +446,24 @@ export async function runPage(root: HTMLElement, runId: string, params: URLSearc
     );
     return stepPanel(id, step, stepId, back);
   };
+  /** "Retry from here" on a step of an ended run: that step and everything after it run again; a map's item retries its map. */
+  const retryFromButton = (stepId: string) => {
+    if (!detail.actions.retry || ACTIVE.includes(detail.run.status)) return null;
+    const from = itemOf(stepId)?.mapId ?? stepId;
+    if (!detail.snapshot?.steps.some((s) => s.id === from)) return null;
+    return h(
+      "div",
+      { class: "step-actions" },
+      actionButton(`Retry from ${from}`, "retry-from", `Run '${from}' and every step after it again; reuse the others this run finished`, from),
+    );
+  };
   const drawPanel = async () => {
     const item = selected ? itemOf(selected) : undefined;
     dag.select(item ? item.mapId : selected);
-    fill(panel, selected ? await panelFor(selected) : h("p", { class: "hint" }, "Click a step to see its outputs and logs."));
+    const body = selected ? await panelFor(selected) : h("p", { class: "hint" }, "Click a step to see its outputs and logs.");
+    const button = selected ? retryFromButton(selected) : null;
+    if (button) body.querySelector("h2")?.after(button);
+    fill(panel, body);
   };
   const select = (stepId: string) => {
     const item = itemOf(stepId);
