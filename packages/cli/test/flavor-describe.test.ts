@@ -16,7 +16,14 @@ describe("flavor describe", () => {
     expect(table.stdout).toMatch(/honoursResources\s+no/);
     expect(table.stdout).toMatch(/mapSteps\s+yes\s+map steps \(step.map\(\)\) run, one step run per item/);
     const json = cli(dir, ["orchestrator", "flavor", "describe", "local", "--json"]);
-    expect(JSON.parse(json.stdout).capabilities).toEqual({ remote: false, synchronous: true, schedulable: false, honoursResources: false, parallel: true, mapSteps: true });
+    expect(JSON.parse(json.stdout).capabilities).toEqual({
+      remote: false,
+      synchronous: true,
+      schedulable: false,
+      honoursResources: false,
+      parallel: true,
+      mapSteps: true,
+    });
   });
 
   it("shows capabilities of a flavor registered by source path", () => {

@@ -51,7 +51,14 @@ describe("local orchestrator flavor", () => {
   });
 
   it("declares itself synchronous, parallel and local, not honouring resources", () => {
-    expect(orchestrator().capabilities).toEqual({ remote: false, synchronous: true, schedulable: false, honoursResources: false, parallel: true, mapSteps: true });
+    expect(orchestrator().capabilities).toEqual({
+      remote: false,
+      synchronous: true,
+      schedulable: false,
+      honoursResources: false,
+      parallel: true,
+      mapSteps: true,
+    });
   });
 });
 
