@@ -13,6 +13,7 @@ import { join } from "node:path";
 import {
   type AnyFlavor,
   type ArtifactRecord,
+  type BaseArtifactStore,
   type BaseOrchestrator,
   bytesMaterializer,
   type CompileStack,
@@ -53,6 +54,13 @@ import {
 export interface OrchestratorSuiteOptions {
   /** Shown in the suite's title. */
   name: string;
+  /**
+   * The artifact store the map-step test runs with, for an orchestrator
+   * whose map steps need another one than a local folder (Step Functions
+   * reads a map's item manifest from S3 in the state machine), with the
+   * source path of its flavor. Default: a local folder, as every other test.
+   */
+  mapArtifactStore?: () => Promise<{ artifactStore: BaseArtifactStore; flavorSource: string }>;
   /** The flavor under test: the suite loads its implementation and builds a component from `config`. */
   flavor?: AnyFlavor;
   /** Component config for `flavor` (validated with its `configSchema`). */
@@ -84,7 +92,7 @@ export interface OrchestratorSuiteOptions {
 interface Ran {
   result: RunResult;
   store: MemoryRunStore;
-  artifactStore: LocalArtifactStore;
+  artifactStore: BaseArtifactStore;
   warnings: string[];
   /** Every line the steps printed, as `<step> | <line>`. */
   logs: string[];
@@ -102,6 +110,8 @@ function explain(ran: Ran): string {
 interface RunExtras {
   signal?: AbortSignal;
   onStepStatus?: (stepId: string, status: string) => void;
+  /** Source path of the artifact store's flavor, when it is not the local one. */
+  flavorSource?: string;
 }
 
 const stepStatuses = (result: RunResult): Record<string, string> => Object.fromEntries(result.steps.map((s) => [s.stepId, s.status]));
@@ -162,7 +172,7 @@ export function testOrchestrator(options: OrchestratorSuiteOptions): void {
       };
     }
 
-    function stackFor(artifactStore: LocalArtifactStore): CompileStack {
+    function stackFor(artifactStore: BaseArtifactStore, flavorSource = "@stackyard/core#localArtifactStoreFlavor"): CompileStack {
       return {
         name: "conformance",
         components: {
@@ -176,16 +186,22 @@ export function testOrchestrator(options: OrchestratorSuiteOptions): void {
           artifact_store: {
             id: artifactStore.id,
             name: artifactStore.name,
-            flavor: "local",
-            flavor_source: "@stackyard/core#localArtifactStoreFlavor",
-            config: { path: artifactStore.path },
+            flavor: artifactStore.flavor,
+            flavor_source: flavorSource,
+            config: artifactStore instanceof LocalArtifactStore ? { path: artifactStore.path } : { ...(artifactStore.config as Record<string, unknown>) },
           },
         },
       };
     }
 
-    async function runFixture(pipeline: Pipeline<any>, exportName: string, env = environment(), enableCache = false, extras: RunExtras = {}): Promise<Ran> {
-      const snapshot = pipeline.compile({ source: `${FIXTURES_MODULE}#${exportName}`, stack: stackFor(env.artifactStore), enableCache });
+    async function runFixture(
+      pipeline: Pipeline<any>,
+      exportName: string,
+      env: Omit<Ran, "result" | "records" | "warnings" | "logs"> = environment(),
+      enableCache = false,
+      extras: RunExtras = {},
+    ): Promise<Ran> {
+      const snapshot = pipeline.compile({ source: `${FIXTURES_MODULE}#${exportName}`, stack: stackFor(env.artifactStore, extras.flavorSource), enableCache });
       const warnings: string[] = [];
       const logs: string[] = [];
       const result = await runSnapshotInProcess({
@@ -242,7 +258,12 @@ export function testOrchestrator(options: OrchestratorSuiteOptions): void {
             expect(await env.store.listRuns({})).toEqual([]);
             return;
           }
-          const ran = await runFixture(conformanceMap, "conformanceMap");
+          const made = await options.mapArtifactStore?.();
+          const ran = made
+            ? await runFixture(conformanceMap, "conformanceMap", { store: new MemoryRunStore(), artifactStore: made.artifactStore }, false, {
+                flavorSource: made.flavorSource,
+              })
+            : await runFixture(conformanceMap, "conformanceMap");
           expect(ran.result.status, explain(ran)).toBe("completed");
           const items = Object.keys(ran.records)
             .filter((id) => id.startsWith("cube["))

@@ -8,6 +8,7 @@
 // mounted at the same path, as a task would get a shared file system.
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { S3ArtifactStore } from "@stackyard/artifact-store-s3/implementation";
 import { testOrchestrator } from "@stackyard/conformance";
 import { EcrContainerRegistry } from "@stackyard/container-registry-ecr/implementation";
 import type { BaseContainerRegistry, PipelineSnapshot, RunHandle, SubmitContext } from "@stackyard/core";
@@ -46,6 +47,11 @@ testOrchestrator({
   sourceRoot: repo,
   workDir,
   timeoutMs: 300_000,
+  // The state machine reads a map's item manifest from S3: the map test runs with the S3 store on moto.
+  mapArtifactStore: async () => ({
+    artifactStore: new S3ArtifactStore({ id: "conformance-s3", name: "s3_store", flavor: "s3", config: aws!.artifactStoreConfig() as never, sourceRoot: repo }),
+    flavorSource: "@stackyard/artifact-store-s3#s3ArtifactStoreFlavor",
+  }),
   create: async () => {
     aws = await startLocalAws({ bucket: "stackyard-conformance" });
     const uid = typeof process.getuid === "function" ? `${process.getuid()}:${process.getgid!()}` : undefined;
