@@ -315,6 +315,13 @@ describe("tags, metadata and artifacts in Chromium", () => {
     await page.waitForFunction((el) => (el as HTMLImageElement).complete && (el as HTMLImageElement).naturalWidth > 0, img);
     expect(await img.evaluate((el) => (el as HTMLImageElement).naturalWidth)).toBe(200);
     await page.screenshot({ path: join(shots, "artifact.png"), fullPage: true });
+    // The producing step's panel draws the same view in place of the SVG's source text.
+    const detail = await page.evaluate(async () => (await (await fetch("/api/artifacts/catalog_chart/2")).json()) as { artifact: { runId: string } });
+    await page.goto(`${server.origin}/runs/${detail.artifact.runId}?step=report`);
+    const inPanel = await page.waitForSelector(".output-preview[data-output='chart'] .visualization[data-type='svg'] img");
+    await page.waitForFunction((el) => (el as HTMLImageElement).complete && (el as HTMLImageElement).naturalWidth > 0, inPanel);
+    expect(await page.$(".output-preview[data-output='chart'] pre.preview")).toBeNull();
+    await page.waitForSelector(".output-preview[data-output='table'] .visualization[data-type='csv'] table.csv tbody tr");
 
     await page.goto(`${server.origin}/artifacts/catalog_page/2`);
     const frame = await (await page.waitForSelector(".visualization[data-type='html'] iframe")).contentFrame();

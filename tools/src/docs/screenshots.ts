@@ -90,6 +90,8 @@ try {
   await page.goto(`${origin}/runs/fewer-trees?step=evaluate_model`);
   await page.waitForSelector(".output-preview[data-output='accuracy'] pre.preview[data-kind='json']");
   await page.waitForSelector(".step-panel pre.logs:text('test accuracy')");
+  const matrixInPanel = await page.waitForSelector(".output-preview[data-output='confusion_matrix'] .visualization[data-type='svg'] img");
+  await page.waitForFunction((img) => (img as HTMLImageElement).complete && (img as HTMLImageElement).naturalWidth > 0, matrixInPanel);
   await shoot(page, "run", dir);
 
   await page.goto(`${origin}/compare?a=baseline&b=fewer-trees`);

@@ -241,6 +241,7 @@ export class ApiRoutes {
         size: a?.size,
         sha256: a?.sha256,
         tags: a?.tags ?? [],
+        visualizations: (a?.visualizations ?? []).map((v, index) => ({ index, type: v.type, title: v.title ?? null })),
       })),
     };
   }

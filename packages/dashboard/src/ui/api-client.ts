@@ -30,6 +30,8 @@ export interface ArtifactRef {
 export interface ArtifactView extends ArtifactRef {
   output: string;
   tags?: string[];
+  /** The views its materializer made (an SVG, a table, ...), drawn in place of the raw preview. */
+  visualizations?: Array<{ index: number; type: string; title: string | null }>;
   uri?: string;
   materializer?: string;
   dataType?: string;

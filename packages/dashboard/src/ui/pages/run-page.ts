@@ -5,6 +5,7 @@ import { duration, fill, h, statusBadge, tagChips, when } from "../dom.js";
 import { liveEvents } from "../live-events.js";
 import { metadataTable } from "../metadata-view.js";
 import { TIMELINE_ITEMS, timelineView } from "../timeline-view.js";
+import { visualization } from "../visualization-view.js";
 
 /** `name:version` linking to the version's page; the id when the version has no name. */
 export function versionLink(ref: ArtifactRef): HTMLElement {
@@ -180,7 +181,17 @@ async function stepPanel(runId: string, step: StepView | undefined, stepId: stri
           ),
         )
       : h("p", { class: "empty" }, "No outputs recorded."),
-    ...step.artifacts.map((a) => outputPreview(runId, step.stepId, a.output)),
+    ...step.artifacts.map((a) =>
+      // An output with visualizations (an SVG chart, a CSV table) is shown as them; the others as a preview of their value.
+      a.visualizations?.length && a.name !== null && a.version !== null
+        ? h(
+            "div",
+            { class: "output-preview", "data-output": a.output },
+            h("h4", {}, a.output),
+            ...a.visualizations.map((v) => visualization(a.name!, a.version!, v)),
+          )
+        : outputPreview(runId, step.stepId, a.output),
+    ),
     h("h3", {}, "Logs"),
     logNote,
     logs,
