@@ -405,3 +405,33 @@ describe("MemoryRunStore", () => {
     expect(await store.getRun("1")).toBeUndefined();
   });
 });
+
+describe("a running step's log", () => {
+  it("is written out while the step runs, so that it can be followed, and whole when it ends", async () => {
+    const env = stores();
+    let seenWhileRunning: string | undefined;
+    let recordWhileRunning: string | undefined;
+    const slow = step({ name: "slow" }, async (_: {}, ctx) => {
+      console.log("first line");
+      await sleep(1_600);
+      seenWhileRunning = readFileSync(join(env.root, "runs", ctx.runId, "slow", "logs.txt"), "utf8");
+      recordWhileRunning = (await env.store.getStepRun(ctx.runId, "slow"))?.logUri;
+      console.log("second line");
+      return 1;
+    });
+    const quiet = step({ name: "quiet" }, async () => 2);
+    const result = await run(
+      pipeline({ name: "live_log" }, () => {
+        slow();
+        quiet();
+      }),
+      env,
+    );
+    expect(seenWhileRunning).toBe("first line\n");
+    expect(recordWhileRunning).toBe(join(env.root, "runs", result.runId, "slow", "logs.txt"));
+    expect(readFileSync(result.records.slow!.logUri!, "utf8")).toBe("first line\nsecond line\n");
+    // A step that printed nothing has no log.
+    expect(result.records.quiet!.logUri).toBeUndefined();
+    expect(existsSync(join(env.root, "runs", result.runId, "quiet", "logs.txt"))).toBe(false);
+  });
+});

@@ -212,8 +212,12 @@ export async function runStep(options: RunStepOptions): Promise<StepOutcome> {
   const logged = new LoggedMetadata(stepId, spec);
   const sink: StepLogSink = { chunks: [], onLine: options.onLog, partial: { stdout: "", stderr: "" } };
 
+  // While the step runs its log is written out now and then, so that `runs logs` and the dashboard can follow it.
+  const liveLog = new LiveLog(artifactStore, `${base}/logs.txt`, () => (single?.log ?? "") + sink.chunks.join(""));
+
   let hookOutputs: Record<string, unknown> | undefined;
   const finish = async (status: RunStatus, error?: string): Promise<StepOutcome> => {
+    await liveLog.stop();
     const final = !(status === "failed" && single !== undefined && record.attempt <= spec.retry.max_retries);
     if (final && (status === "completed" || status === "failed")) {
       const hook =
@@ -229,6 +233,7 @@ export async function runStep(options: RunStepOptions): Promise<StepOutcome> {
     if (!retried) record.ended = new Date().toISOString();
     logged.applyTo(record, artifacts);
     const log = (single?.log ?? "") + sink.chunks.join("");
+    record.logUri = undefined;
     if (log) {
       try {
         await artifactStore.writeFile(`${base}/logs.txt`, log);
@@ -288,6 +293,8 @@ export async function runStep(options: RunStepOptions): Promise<StepOutcome> {
 
   if (spec.enable_cache && options.lookUpCache !== false && (await reuseIfCached(record, options))) return { stepId, status: "cached" };
 
+  liveLog.start();
+  record.logUri = liveLog.uri;
   await store.putStepRun(record);
   options.onStatus?.("running", record.attempt > 1 ? `attempt ${record.attempt}` : undefined);
   installLogCapture();
@@ -665,4 +672,46 @@ async function outputsStillExist(step: StepRunRecord, store: RunStore, artifactS
     found[name] = artifact;
   }
   return found;
+}
+
+/** How often a running step's log is written out: often to a local folder, seldom to an object store (each write is a request). */
+const LIVE_LOG_MS = { file: 1_000, other: 10_000 } as const;
+
+/**
+ * Writes a running step's log to the artifact store now and then (only when
+ * it grew), each write the whole log so far, one at a time; `stop` waits for
+ * the write under way. The step's final log is written when it ends, as before.
+ */
+class LiveLog {
+  private timer: NodeJS.Timeout | undefined;
+  private writing: Promise<void> = Promise.resolve();
+  private written = 0;
+  readonly uri: string;
+
+  constructor(
+    private readonly artifactStore: BaseArtifactStore,
+    private readonly path: string,
+    private readonly text: () => string,
+  ) {
+    this.uri = artifactStore.uri(path);
+  }
+
+  start(): void {
+    if (this.timer) return;
+    const every = this.artifactStore.scheme === "file" ? LIVE_LOG_MS.file : LIVE_LOG_MS.other;
+    this.timer = setInterval(() => {
+      const text = this.text();
+      if (text.length === this.written) return;
+      this.written = text.length;
+      // A log that cannot be written now is written when the step ends.
+      this.writing = this.writing.then(() => this.artifactStore.writeFile(this.path, text)).catch(() => {});
+    }, every);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.writing;
+  }
 }

@@ -82,7 +82,7 @@ function tailLogs(runId: string, stepId: string, logs: HTMLPreElement, note: HTM
       if (!shown) {
         logs.textContent = "waiting for output…";
         logs.setAttribute("data-waiting", "");
-        note.textContent = "Live: no output yet. The local and Docker orchestrators write a step's log when it ends; Step Functions as CloudWatch receives it.";
+        note.textContent = "Live: no output yet. A running step writes its log out every second (every ten to an object store such as S3).";
       } else note.textContent = "Live: new output appears while the step runs.";
       setTimeout(() => void tick(), TAIL_MS);
     } else {
