@@ -37,6 +37,7 @@ import {
 import { connectDocker, prepareStepImages, resolveDockerHost } from "@stackyard/image-builder";
 import { type CompiledStateMachine, compileStateMachine, resolveTaskResources, shortHash } from "./compiler/index.js";
 import { type AwsClients, createAwsClients } from "./deploy/aws-clients.js";
+import { executionLinks, stepLinks } from "./deploy/console-links.js";
 import { stateNamesFromDefinition } from "./deploy/definition.js";
 import { type ExecutionBackend, StepFunctionsExecutionBackend } from "./deploy/execution-backend.js";
 import { HistoryReader, liveStatus } from "./deploy/history.js";
@@ -142,6 +143,8 @@ export class StepFunctionsOrchestrator extends BaseOrchestrator<StepFunctionsOrc
       throw error;
     }
     context.events.info(`Started execution ${deployment.executionArn}`);
+    // The run links to its execution in the AWS console (runs describe, the dashboard).
+    await context.store.logMetadata({ run: context.runId }, executionLinks(clients.region, deployment.executionArn)).catch(() => {});
     if (!this.config.synchronous) {
       clients.destroy();
       return {
@@ -153,7 +156,7 @@ export class StepFunctionsOrchestrator extends BaseOrchestrator<StepFunctionsOrc
       orchestratorRunId: deployment.executionArn,
       wait: async () => {
         try {
-          return await this.follow(snapshot, context, backend, deployment);
+          return await this.follow(snapshot, context, backend, deployment, clients.region);
         } finally {
           clients.destroy();
         }
@@ -340,7 +343,13 @@ export class StepFunctionsOrchestrator extends BaseOrchestrator<StepFunctionsOrc
    * outcomes from the records the step containers wrote (copied into the
    * client's store) and, for steps without one, from the execution's failure.
    */
-  private async follow(snapshot: PipelineSnapshot, context: SubmitContext, backend: ExecutionBackend, deployment: Deployment): Promise<StepOutcome[]> {
+  private async follow(
+    snapshot: PipelineSnapshot,
+    context: SubmitContext,
+    backend: ExecutionBackend,
+    deployment: Deployment,
+    region: string,
+  ): Promise<StepOutcome[]> {
     const { executionArn, compiled } = deployment;
     // A map step shows as running from its expand task on; its end comes from its items' records.
     const reader = new HistoryReader(
@@ -418,6 +427,8 @@ export class StepFunctionsOrchestrator extends BaseOrchestrator<StepFunctionsOrc
             context.events.stepStatus(outcome.stepId, outcome.status, summary ? mapSummaryLine(summary) : outcome.error);
           else await context.markStep(outcome.stepId, outcome.status, outcome.error);
         }
+        // After the steps' own records are in: those writes would replace metadata logged before them.
+        await this.recordStepLinks(reader, stepIds, context, region);
         if (collected.status === "failed" && !collected.steps.some((s) => s.status === "failed")) {
           // No step to blame (a timeout, an error outside the steps): the run fails as a whole.
           throw new RunFailedError(`Execution ${executionArn} ${collected.error ?? "failed"}`, {
@@ -432,6 +443,17 @@ export class StepFunctionsOrchestrator extends BaseOrchestrator<StepFunctionsOrc
       } catch {
         // Aborted: stop the execution on the next turn, then keep following it until it ends.
       }
+    }
+  }
+
+  /** Each step that ran as ECS tasks links to the last one, and to its CloudWatch log stream when tasks log there. */
+  private async recordStepLinks(reader: HistoryReader, stepIds: readonly string[], context: SubmitContext, region: string): Promise<void> {
+    for (const stepId of stepIds) {
+      const taskArn = reader.taskArns(stepId).at(-1);
+      if (!taskArn) continue;
+      const taskId = taskArn.split("/").pop()!;
+      const logs = this.config.log_group ? { group: this.config.log_group, stream: `${LOG_STREAM_PREFIX}/${this.config.container_name}/${taskId}` } : undefined;
+      await context.store.logMetadata({ run: context.runId, step: stepId }, stepLinks(region, taskArn, logs)).catch(() => {});
     }
   }
 

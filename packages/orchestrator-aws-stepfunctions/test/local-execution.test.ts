@@ -212,7 +212,22 @@ describe("a run on the Step Functions orchestrator, executed locally with real s
     expect(named(await store.listArtifacts(run.id))).toEqual(named(await localStore.listArtifacts("local-run")));
     expect(named(await store.listArtifacts(run.id))["train_model.model"]).toEqual(["iris_model", 1, undefined]);
     expect((await store.getRun(run.id))?.metadata?.test_samples).toBe(30);
-    expect((await store.getStepRun(run.id, "evaluate_model"))?.metadata).toEqual((await localStore.getStepRun("local-run", "evaluate_model"))?.metadata);
+    // What the step logged is as on the local stack; the orchestrator adds links to the step's ECS task and log stream.
+    const { "aws.ecs_task": taskLink, "aws.log_stream": logLink, ...logged } = (await store.getStepRun(run.id, "evaluate_model"))?.metadata ?? {};
+    expect(logged).toEqual((await localStore.getStepRun("local-run", "evaluate_model"))?.metadata ?? {});
+    expect(taskLink).toEqual({
+      $type: "uri",
+      value: expect.stringMatching(new RegExp(`^https://${REGION}\\.console\\.aws\\.amazon\\.com/ecs/v2/clusters/[^/]+/tasks/[^/?]+\\?region=${REGION}$`)),
+    });
+    expect(logLink).toEqual({
+      $type: "uri",
+      value: expect.stringContaining(`https://${REGION}.console.aws.amazon.com/cloudwatch/home?region=${REGION}#logsV2:log-groups/log-group/`),
+    });
+    // The run links to its execution in the console.
+    expect((await store.getRun(run.id))?.metadata?.["aws.execution"]).toEqual({
+      $type: "uri",
+      value: `https://${REGION}.console.aws.amazon.com/states/home?region=${REGION}#/v2/executions/details/${encodeURIComponent(handle.orchestratorRunId!)}`,
+    });
     expect(Object.keys((await store.getStepRun(run.id, "evaluate_model"))?.inputs ?? {}).sort()).toEqual(["model", "test"]);
     const visual = (await store.listArtifacts(run.id)).find((a) => a.output === "confusion_matrix")!;
     expect(visual.visualizations).toEqual([{ type: "svg", uri: `${visual.uri}/image.svg` }]);
