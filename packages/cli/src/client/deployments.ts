@@ -1,21 +1,11 @@
-import {
-  applyRunParameters,
-  type BaseArtifactStore,
-  type CompileOptions,
-  checkMapSupport,
-  isPipeline,
-  type Pipeline,
-  type PipelineSnapshot,
-  type RunResult,
-  resolvePipelineSource,
-} from "@stackyard/core";
+import { applyRunParameters, type CompileOptions, checkMapSupport, isPipeline, type Pipeline, type RunResult, storeSnapshot } from "@stackyard/core";
 import { ConfigError, NotFoundError } from "@stackyard/core/errors";
-import { importModuleFor, loadSource } from "../source/load-source.js";
+import { loadSource } from "../source/load-source.js";
 import { checkStoreWritable } from "../store/lock-wait.js";
 import type { Project } from "../store/open-project.js";
 import { SqliteRunStore } from "../store/sqlite-run-store.js";
-import { loadStack } from "./load-stack.js";
-import { driveInProject } from "./run-pipeline.js";
+import { type LoadedStack, loadStack } from "./load-stack.js";
+import { compileInProject, driveInProject } from "./run-pipeline.js";
 
 /** One version of a deployment: a stored snapshot, on a stack, and what its orchestrator made for it. */
 export interface DeploymentRecord {
@@ -89,24 +79,19 @@ export interface DeployOptions extends Pick<CompileOptions, "config" | "paramete
  * `deployments/<name>/<version>.json` in the artifact store, where teammates
  * whose stack shares it find it.
  */
-export async function deployPipelineInProject(project: Project, pipeline: Pipeline, options: DeployOptions = {}): Promise<DeploymentRecord> {
+export async function deployPipelineInProject(
+  project: Project,
+  pipeline: Pipeline,
+  options: DeployOptions = {},
+  loaded?: LoadedStack,
+): Promise<DeploymentRecord> {
   const name = options.name ?? pipeline.name;
   if (!DEPLOYMENT_NAME.test(name)) {
     throw new ConfigError(`Invalid deployment name ${JSON.stringify(name)}: use letters, digits, '_', '-' or '.', starting with a letter or '_'`);
   }
-  const stackName = options.stack ?? project.config.activeStackName();
-  const { stack, components } = await loadStack(project, stackName);
-  const source =
-    options.source ?? (await resolvePipelineSource(pipeline, project.paths.sourceRoot, { importModule: importModuleFor(project.paths.sourceRoot) }));
-  const snapshot = pipeline.compile({
-    source,
-    stack: components,
-    sourceRoot: project.paths.sourceRoot,
-    ...(options.config !== undefined ? { config: options.config } : {}),
-    ...(options.parameters !== undefined ? { parameters: options.parameters } : {}),
-    ...(options.enableCache !== undefined ? { enableCache: options.enableCache } : {}),
-    ...(options.tags?.length ? { tags: options.tags } : {}),
-  });
+  const stackName = loaded?.stack.name ?? options.stack ?? project.config.activeStackName();
+  const { stack, components } = loaded ?? (await loadStack(project, stackName));
+  const snapshot = await compileInProject(project, pipeline, components, options);
   checkMapSupport(snapshot, stack.orchestrator);
   checkStoreWritable(project.db);
   const snapshotUri = await storeSnapshot(snapshot, new SqliteRunStore(project.db), stack.artifactStore);
@@ -128,14 +113,6 @@ export async function deployPipelineInProject(project: Project, pipeline: Pipeli
     )
     .run(record);
   return record;
-}
-
-async function storeSnapshot(snapshot: PipelineSnapshot, store: SqliteRunStore, artifactStore: BaseArtifactStore): Promise<string> {
-  const path = `snapshots/${snapshot.id}.json`;
-  await artifactStore.writeFile(path, JSON.stringify(snapshot));
-  const uri = artifactStore.uri(path);
-  await store.saveSnapshot(snapshot, uri);
-  return uri;
 }
 
 /** Options of {@link triggerDeploymentInProject}. */

@@ -57,9 +57,20 @@ export async function runPipeline(pipeline: Pipeline, options: ClientRunOptions 
 export async function runPipelineInProject(project: Project, pipeline: Pipeline, options: ClientRunOptions, loaded?: LoadedStack): Promise<RunResult> {
   const stackName = loaded?.stack.name ?? options.stack ?? project.config.activeStackName();
   const { stack, components } = loaded ?? (await loadStack(project, stackName));
+  const snapshot = await compileInProject(project, pipeline, components, options);
+  return driveInProject(project, { pipeline, snapshot, stack, stackName, quiet: options.quiet });
+}
+
+/** Compiles a pipeline for a loaded stack, its source path derived when not given: what `run` and `pipeline deploy` share. */
+export async function compileInProject(
+  project: Project,
+  pipeline: Pipeline,
+  components: LoadedStack["components"],
+  options: Pick<ClientRunOptions, "source" | "config" | "parameters" | "runName" | "enableCache" | "tags">,
+): Promise<PipelineSnapshot> {
   const source =
     options.source ?? (await resolvePipelineSource(pipeline, project.paths.sourceRoot, { importModule: importModuleFor(project.paths.sourceRoot) }));
-  const snapshot = pipeline.compile({
+  return pipeline.compile({
     source,
     stack: components,
     sourceRoot: project.paths.sourceRoot,
@@ -69,8 +80,6 @@ export async function runPipelineInProject(project: Project, pipeline: Pipeline,
     ...(options.enableCache !== undefined ? { enableCache: options.enableCache } : {}),
     ...(options.tags?.length ? { tags: options.tags } : {}),
   });
-
-  return driveInProject(project, { pipeline, snapshot, stack, stackName, quiet: options.quiet });
 }
 
 /** What {@link driveInProject} runs: a compiled (or stored) snapshot on a loaded stack. */

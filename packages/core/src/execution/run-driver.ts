@@ -261,8 +261,8 @@ export async function resolveExternalInputs(snapshot: PipelineSnapshot, store: R
   return resolved;
 }
 
-/** Writes the snapshot to the artifact store, then the store; returns its URI. */
-async function storeSnapshot(snapshot: PipelineSnapshot, store: RunStore, artifactStore: BaseArtifactStore): Promise<string> {
+/** Writes the snapshot to the artifact store (`snapshots/<id>.json`), then the store; returns its URI. */
+export async function storeSnapshot(snapshot: PipelineSnapshot, store: RunStore, artifactStore: BaseArtifactStore): Promise<string> {
   const path = `snapshots/${snapshot.id}.json`;
   await artifactStore.writeFile(path, JSON.stringify(snapshot));
   const uri = artifactStore.uri(path);

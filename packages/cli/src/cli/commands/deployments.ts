@@ -33,19 +33,24 @@ export async function deployCommand(
   await withProject(async (project) => {
     const { loadStack } = await import("../../client/load-stack.js");
     // The stack's implementations load before the pipeline's TypeScript (see `run`).
-    await loadStack(project, opts.stack ?? project.config.activeStackName());
+    const loaded = await loadStack(project, opts.stack ?? project.config.activeStackName());
     const pipeline = await loadSource(sourcePath, sourceRoot);
     if (!isPipeline(pipeline)) throw new ConfigError(`'${sourcePath}' is not a pipeline: export one made with pipeline() from @stackyard/core`);
     const { deployPipelineInProject } = await import("../../client/deployments.js");
-    const deployment = await deployPipelineInProject(project, pipeline, {
-      source: sourcePath,
-      ...(opts.name !== undefined ? { name: opts.name } : {}),
-      ...(opts.stack !== undefined ? { stack: opts.stack } : {}),
-      ...(opts.config ? { config: resolve(opts.config) } : {}),
-      ...(Object.keys(parameters).length ? { parameters } : {}),
-      ...(opts.tag?.length ? { tags: opts.tag } : {}),
-      ...(opts.cache === false ? { enableCache: false } : {}),
-    });
+    const deployment = await deployPipelineInProject(
+      project,
+      pipeline,
+      {
+        source: sourcePath,
+        ...(opts.name !== undefined ? { name: opts.name } : {}),
+        ...(opts.stack !== undefined ? { stack: opts.stack } : {}),
+        ...(opts.config ? { config: resolve(opts.config) } : {}),
+        ...(Object.keys(parameters).length ? { parameters } : {}),
+        ...(opts.tag?.length ? { tags: opts.tag } : {}),
+        ...(opts.cache === false ? { enableCache: false } : {}),
+      },
+      loaded,
+    );
     info(
       `Deployed pipeline '${deployment.pipeline}' as deployment '${deployment.name}' version ${deployment.version} on stack '${deployment.stack}' (snapshot ${deployment.snapshotId}).`,
     );
