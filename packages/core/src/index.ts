@@ -39,6 +39,7 @@ export * from "./materializers/registry.js";
 export * from "./materializers/text.js";
 export * from "./materializers/visual.js";
 export * from "./orchestrator/base-orchestrator.js";
+export * from "./orchestrator/production.js";
 export * from "./orchestrator/schedule-spec.js";
 export * from "./pipeline/compile.js";
 export * from "./pipeline/component-settings.js";

@@ -53,7 +53,22 @@ import {
 
 export type { AwsClients } from "./deploy/aws-clients.js";
 export { stateNamesFromDefinition } from "./deploy/definition.js";
-export { type ExecutionBackend, type ExecutionDescription, type ExecutionStatus, StepFunctionsExecutionBackend } from "./deploy/execution-backend.js";
+export {
+  type ExecutionBackend,
+  type ExecutionDescription,
+  type ExecutionListItem,
+  type ExecutionStatus,
+  StepFunctionsExecutionBackend,
+} from "./deploy/execution-backend.js";
+export {
+  executionInput,
+  INPUT_KEY,
+  originOf,
+  parseExecutionInput,
+  SNAPSHOT_INPUT_PATH,
+  type StackyardExecutionInput,
+  type StepFunctionsDeploymentDetails,
+} from "./deploy/execution-input.js";
 export { HistoryReader } from "./deploy/history.js";
 export { DEFAULT_TASK_SHAPE, familyFor, LOG_STREAM_PREFIX, taskDefinitionRequest } from "./deploy/task-definitions.js";
 
@@ -137,7 +152,7 @@ export class StepFunctionsOrchestrator extends BaseOrchestrator<StepFunctionsOrc
     let backend: ExecutionBackend;
     try {
       backend = this.createExecutionBackend(clients);
-      deployment = await this.deploy(snapshot, context, clients, backend);
+      deployment = await this.startRun(snapshot, context, clients, backend);
     } catch (error) {
       clients.destroy();
       throw error;
@@ -165,7 +180,7 @@ export class StepFunctionsOrchestrator extends BaseOrchestrator<StepFunctionsOrc
   }
 
   /** Everything up to a started execution: image, task definitions, state machine, execution. */
-  async deploy(snapshot: PipelineSnapshot, context: SubmitContext, clients: AwsClients, backend: ExecutionBackend): Promise<Deployment> {
+  async startRun(snapshot: PipelineSnapshot, context: SubmitContext, clients: AwsClients, backend: ExecutionBackend): Promise<Deployment> {
     const registry = context.stack.containerRegistry;
     if (!registry) {
       throw new ConfigError(`${this.describe()} needs a container registry in stack '${context.stack.name}' to push the pipeline image to`, {

@@ -16,7 +16,7 @@
 // inline over those items.
 import { GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { DescribeStateMachineCommand, type HistoryEvent, type SFNClient } from "@aws-sdk/client-sfn";
-import type { ExecutionBackend, ExecutionDescription, ExecutionStatus } from "../src/implementation.js";
+import type { ExecutionBackend, ExecutionDescription, ExecutionListItem, ExecutionStatus } from "../src/implementation.js";
 
 type Sfn = typeof import("aws-local-stepfunctions");
 
@@ -267,7 +267,33 @@ export class LocalExecutionBackend implements ExecutionBackend {
 
   async describe(executionArn: string): Promise<ExecutionDescription> {
     const e = this.get(executionArn);
-    return { status: e.status, stateMachineArn: e.stateMachineArn, error: e.error, cause: e.cause };
+    const started = e.events[0];
+    const ended = e.status === "RUNNING" ? undefined : e.events.at(-1);
+    return {
+      status: e.status,
+      stateMachineArn: e.stateMachineArn,
+      error: e.error,
+      cause: e.cause,
+      input: started?.executionStartedEventDetails?.input,
+      startDate: started?.timestamp?.toISOString(),
+      stopDate: ended?.timestamp?.toISOString(),
+    };
+  }
+
+  async list(stateMachineArn: string): Promise<{ executions: ExecutionListItem[] }> {
+    const executions: ExecutionListItem[] = [];
+    for (const e of this.executions.values()) {
+      if (e.stateMachineArn !== stateMachineArn) continue;
+      const d = await this.describe(e.arn);
+      executions.push({
+        executionArn: e.arn,
+        name: e.arn.split(":").pop()!,
+        status: e.status,
+        startDate: d.startDate!,
+        ...(d.stopDate ? { stopDate: d.stopDate } : {}),
+      });
+    }
+    return { executions: executions.sort((a, b) => b.startDate.localeCompare(a.startDate)) };
   }
 
   async history(executionArn: string): Promise<{ events: HistoryEvent[] }> {

@@ -1,4 +1,16 @@
-import { applyRunParameters, type CompileOptions, checkMapSupport, isPipeline, type Pipeline, type RunResult, storeSnapshot } from "@stackyard/core";
+import type { RunEvents } from "@stackyard/core";
+import {
+  applyRunParameters,
+  asDeployable,
+  asScheduling,
+  type CompileOptions,
+  checkMapSupport,
+  type DeploymentRef,
+  isPipeline,
+  type Pipeline,
+  type RunResult,
+  storeSnapshot,
+} from "@stackyard/core";
 import { ConfigError, NotFoundError } from "@stackyard/core/errors";
 import { loadSource } from "../source/load-source.js";
 import { checkStoreWritable } from "../store/lock-wait.js";
@@ -70,6 +82,19 @@ export interface DeployOptions extends Pick<CompileOptions, "config" | "paramete
   stack?: string;
   /** The pipeline's source path, when the caller knows it. */
   source?: string;
+  /** Where the orchestrator's deploy reports progress (default: stderr). */
+  events?: RunEvents;
+}
+
+/** Progress of a deploy on stderr (the image build, task definitions, the state machine). */
+function consoleEvents(): RunEvents {
+  const line = (text: string) => process.stderr.write(`${text}\n`);
+  return { stepStatus: () => {}, stepLog: () => {}, info: line, warn: (text) => line(`Warning: ${text}`) };
+}
+
+/** A deployment version as its orchestrator is given it. */
+export function deploymentRef(record: DeploymentRecord): DeploymentRef {
+  return { name: record.name, version: record.version, ...(record.details ? { details: record.details } : {}) };
 }
 
 /**
@@ -96,22 +121,35 @@ export async function deployPipelineInProject(
   checkStoreWritable(project.db);
   const snapshotUri = await storeSnapshot(snapshot, new SqliteRunStore(project.db), stack.artifactStore);
   const previous = project.db.prepare("SELECT MAX(version) AS v FROM deployments WHERE name = ?").get(name) as { v: number | null };
+  const version = (previous.v ?? 0) + 1;
+  // A deployable orchestrator creates what runs need where they run (Step Functions: image, task definitions, state machine).
+  const deployable = asDeployable(stack.orchestrator);
+  const details = deployable
+    ? await deployable.deploy(snapshot, {
+        deployment: { name, version },
+        snapshotUri,
+        stack,
+        sourceRoot: project.paths.sourceRoot,
+        events: options.events ?? consoleEvents(),
+      })
+    : undefined;
   const record: DeploymentRecord = {
     name,
-    version: (previous.v ?? 0) + 1,
+    version,
     snapshotId: snapshot.id,
     snapshotUri,
     pipeline: snapshot.pipeline.name,
     stack: stackName,
     orchestrator: stack.orchestrator.name,
     created: new Date().toISOString(),
+    ...(details ? { details } : {}),
   };
   await stack.artifactStore.writeFile(`deployments/${name}/${record.version}.json`, JSON.stringify(record, null, 2));
   project.db
     .prepare(
-      "INSERT INTO deployments (name, version, snapshot_id, snapshot_uri, pipeline, stack, orchestrator, created, details) VALUES (@name, @version, @snapshotId, @snapshotUri, @pipeline, @stack, @orchestrator, @created, NULL)",
+      "INSERT INTO deployments (name, version, snapshot_id, snapshot_uri, pipeline, stack, orchestrator, created, details) VALUES (@name, @version, @snapshotId, @snapshotUri, @pipeline, @stack, @orchestrator, @created, @details)",
     )
-    .run(record);
+    .run({ ...record, details: details ? JSON.stringify(details) : null });
   return record;
 }
 
@@ -146,12 +184,31 @@ export async function triggerDeploymentInProject(project: Project, name: string,
     quiet: options.quiet,
     ...(options.runName !== undefined ? { runName: options.runName } : {}),
     origin: { deployment: deployment.name, deploymentVersion: deployment.version },
+    // A deployable orchestrator starts the run with what it deployed; others drive the stored snapshot from here.
+    ...(deployment.details ? { deployment: deploymentRef(deployment) } : {}),
   });
 }
 
-/** Forgets every version of a deployment (its snapshots and runs stay). */
-export function deleteDeploymentInProject(project: Project, name: string): number {
-  getDeployment(project, name);
+/**
+ * Deletes a deployment: what its orchestrator created for it (state
+ * machine, schedules) and every version's record. Its snapshots and runs stay.
+ */
+export async function deleteDeploymentInProject(project: Project, name: string, events: RunEvents = consoleEvents()): Promise<number> {
+  const newest = getDeployment(project, name);
+  const versions = listDeployments(project).filter((d) => d.name === name);
+  if (versions.some((v) => v.details)) {
+    const { stack } = await loadStack(project, newest.stack);
+    const context = { stack, events };
+    // Its schedules first: they would fire at a state machine that is gone.
+    const scheduling = asScheduling(stack.orchestrator);
+    for (const schedule of scheduling ? await scheduling.listSchedules(context) : []) {
+      if (schedule.deployment.name !== name) continue;
+      await scheduling!.deleteSchedule(schedule.name, context);
+      events.info(`Deleted schedule '${schedule.name}'`);
+    }
+    const deployable = asDeployable(stack.orchestrator);
+    if (deployable) await deployable.undeploy(versions.map(deploymentRef), context);
+  }
   return project.db.prepare("DELETE FROM deployments WHERE name = ?").run(name).changes;
 }
 

@@ -93,6 +93,7 @@ export interface ProjectRun {
   runName?: string;
   retry?: RetryPlan;
   origin?: DriveRunOptions["origin"];
+  deployment?: DriveRunOptions["deployment"];
 }
 
 /**
@@ -101,7 +102,7 @@ export interface ProjectRun {
  */
 export async function driveInProject(
   project: Project,
-  { pipeline, snapshot, stack, stackName, quiet, retry, origin, ...named }: ProjectRun,
+  { pipeline, snapshot, stack, stackName, quiet, retry, origin, deployment, ...named }: ProjectRun,
 ): Promise<RunResult> {
   // Refuse before anything is written when the store or a local artifact folder is read-only.
   checkStoreWritable(project.db);
@@ -144,6 +145,7 @@ export async function driveInProject(
       writeResultFile: false,
       ...(retry ? { retry } : {}),
       ...(origin ? { origin } : {}),
+      ...(deployment ? { deployment } : {}),
     });
   } finally {
     process.removeListener("SIGINT", onSignal);

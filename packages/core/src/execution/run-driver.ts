@@ -7,6 +7,7 @@ import { formatArtifactStoreDescription, STEP_ENV } from "../entrypoint/step-pro
 import { ConfigError, NotFoundError, StepFailedError } from "../errors/errors.js";
 import type { MaterializerImporter } from "../materializers/registry.js";
 import type { BaseOrchestrator, RunEvents, StepOutcome, SubmitContext } from "../orchestrator/base-orchestrator.js";
+import type { DeploymentRef } from "../orchestrator/production.js";
 import type { Pipeline } from "../pipeline/pipeline.js";
 import { formatRunName } from "../pipeline/run-name.js";
 import type { RunResult } from "../pipeline/run-options.js";
@@ -62,6 +63,12 @@ export interface DriveRunOptions {
   retry?: RetryPlan;
   /** Where the run comes from, recorded on it: the deployment (and version) and schedule that started it. */
   origin?: Pick<RunRecord, "deployment" | "deploymentVersion" | "schedule">;
+  /**
+   * The deployment version this run is a run of, with what a deployable
+   * orchestrator's `deploy` created for it: given to the orchestrator as
+   * `SubmitContext.deployment`, so it starts the run without deploying again.
+   */
+  deployment?: DeploymentRef;
 }
 
 /** What a retry reuses: see {@link DriveRunOptions.retry}. */
@@ -585,6 +592,8 @@ async function submitToOrchestrator(
     }),
     markStep: (stepId, status, error) => steps.mark(stepId, status, error),
     maps: steps.maps,
+    ...(options.deployment ? { deployment: options.deployment } : {}),
+    ...(options.origin ? { origin: options.origin } : {}),
   };
   const handle = await orchestrator.submit(snapshot, context);
   if (handle.orchestratorRunId) await store.updateRun(runId, { orchestratorRunId: handle.orchestratorRunId });

@@ -3,6 +3,19 @@ import type { MapRuntime } from "../execution/map-items.js";
 import type { PipelineSnapshot } from "../pipeline/snapshot.js";
 import type { Stack } from "../stack/stack.js";
 import type { RunRecord, RunStatus, RunStore } from "../store/run-store.js";
+import type {
+  DeployableOrchestrator,
+  DeployContext,
+  DeploymentRef,
+  RemoteRun,
+  RemoteRunLister,
+  RemoteRunQuery,
+  RunOrigin,
+  ScheduleContext,
+  ScheduleInfo,
+  ScheduleRequest,
+  SchedulingOrchestrator,
+} from "./production.js";
 
 /** What an orchestrator can do; shown by `flavor describe` and used by the engine. */
 export interface OrchestratorCapabilities {
@@ -10,8 +23,19 @@ export interface OrchestratorCapabilities {
   remote: boolean;
   /** `submit` returns once the run is over (the local orchestrator) rather than after deployment. */
   synchronous: boolean;
-  /** Runs can be scheduled. */
+  /**
+   * Runs of deployments can be scheduled: the orchestrator fires them with
+   * no client running. It must implement {@link SchedulingOrchestrator}'s
+   * methods (`createSchedule`, ...); the conformance kit checks that it does.
+   */
   schedulable: boolean;
+  /**
+   * `deploy` creates what runs of a deployment need where they run (on Step
+   * Functions: task definitions and a state machine), so that triggers and
+   * schedules start them with no client. Without it, a deployment is its
+   * stored snapshot and its runs are driven from the machine that triggers them.
+   */
+  deployable?: boolean;
   /** `resources` (cpu, gpu, memory) are enforced. When false, the engine warns once per run. */
   honoursResources: boolean;
   /** Independent steps run at the same time. */
@@ -79,6 +103,13 @@ export interface SubmitContext {
    * (`maps: context.maps`), which then runs each item as `runOne("score[3]")`.
    */
   maps?: MapRuntime;
+  /**
+   * Set when the run is a run of a deployment on a deployable orchestrator:
+   * start it with what `deploy` created (`details`) instead of deploying again.
+   */
+  deployment?: DeploymentRef;
+  /** Where the run comes from (deployment, version, schedule), for orchestrators that carry it with the run. */
+  origin?: RunOrigin;
 }
 
 /** What `submit` returns. */
@@ -121,4 +152,39 @@ export abstract class BaseOrchestrator<C = Record<string, unknown>> extends Stac
    * to the artifact store.
    */
   fetchLogs?(run: RunRecord, stepId: string): Promise<string | undefined>;
+
+  /** See {@link DeployableOrchestrator.deploy}; implemented when `capabilities.deployable`. */
+  deploy?(snapshot: PipelineSnapshot, context: DeployContext): Promise<Record<string, unknown>>;
+  /** See {@link DeployableOrchestrator.undeploy}. */
+  undeploy?(versions: readonly DeploymentRef[], context: ScheduleContext): Promise<void>;
+
+  /** See {@link SchedulingOrchestrator}; implemented when `capabilities.schedulable`. */
+  createSchedule?(request: ScheduleRequest, context: ScheduleContext): Promise<ScheduleInfo>;
+  updateSchedule?(request: ScheduleRequest, context: ScheduleContext): Promise<ScheduleInfo>;
+  getSchedule?(name: string, context: ScheduleContext): Promise<ScheduleInfo | undefined>;
+  listSchedules?(context: ScheduleContext): Promise<ScheduleInfo[]>;
+  deleteSchedule?(name: string, context: ScheduleContext): Promise<void>;
+
+  /** See {@link RemoteRunLister}: runs other machines started, for `stackyard runs list`. */
+  listRuns?(query: RemoteRunQuery, context: { stack: Stack; store: RunStore }): Promise<RemoteRun[]>;
+}
+
+/** The orchestrator, when it keeps deployments (`capabilities.deployable` and `deploy`/`undeploy`); otherwise undefined. */
+export function asDeployable(orchestrator: BaseOrchestrator<unknown>): (BaseOrchestrator<unknown> & DeployableOrchestrator) | undefined {
+  return orchestrator.capabilities.deployable && orchestrator.deploy && orchestrator.undeploy
+    ? (orchestrator as BaseOrchestrator<unknown> & DeployableOrchestrator)
+    : undefined;
+}
+
+/** The orchestrator, when it fires schedules (`capabilities.schedulable` and every schedule method); otherwise undefined. */
+export function asScheduling(orchestrator: BaseOrchestrator<unknown>): (BaseOrchestrator<unknown> & SchedulingOrchestrator) | undefined {
+  const o = orchestrator;
+  return o.capabilities.schedulable && o.createSchedule && o.updateSchedule && o.getSchedule && o.listSchedules && o.deleteSchedule
+    ? (o as BaseOrchestrator<unknown> & SchedulingOrchestrator)
+    : undefined;
+}
+
+/** The orchestrator, when other machines can list its runs (`listRuns`); otherwise undefined. */
+export function asRemoteRunLister(orchestrator: BaseOrchestrator<unknown>): (BaseOrchestrator<unknown> & RemoteRunLister) | undefined {
+  return orchestrator.listRuns ? (orchestrator as BaseOrchestrator<unknown> & RemoteRunLister) : undefined;
 }

@@ -69,8 +69,18 @@ export interface CompileOptions {
    * so it only goes into the definition's `Comment`; the task definition must use it.
    */
   image?: string;
-  /** URI of the snapshot in the artifact store, passed to every step as `--snapshot`. */
+  /**
+   * URI of the snapshot in the artifact store, passed to every step as
+   * `--snapshot` (with `snapshotPath`: a representative one, for size checks).
+   */
   snapshotUri: string;
+  /**
+   * Where steps read the snapshot URI at run time instead, as a JSONPath
+   * (`$$.Execution.Input.stackyard.snapshot`): the definition then runs
+   * whichever snapshot each execution is started with, as a deployment's
+   * state machine does for its triggers and schedules.
+   */
+  snapshotPath?: string;
   /**
    * Environment of the step container. Written into the definition in clear
    * text: never put secrets here (use the task definition's `secrets`).
@@ -443,10 +453,12 @@ export function compileStateMachine(snapshot: PipelineSnapshot, options: Compile
     const inline = mode === "inline";
     const ref = (field: string) => `$.${SHARED_KEY}.${field}`;
     const runPaths: Record<string, string> = item ? { [RUN_PLACEHOLDER]: "$.run", [INDEX_PLACEHOLDER]: "$.index" } : { [RUN_PLACEHOLDER]: EXECUTION_NAME_PATH };
-    const commandExpr = statesArrayWithPaths(
-      inline ? command.map((arg) => arg.split(SNAPSHOT_PLACEHOLDER).join(options.snapshotUri)) : command,
-      inline ? runPaths : { ...runPaths, [SNAPSHOT_PLACEHOLDER]: ref("snapshot") },
-    );
+    const commandExpr = options.snapshotPath
+      ? statesArrayWithPaths(command, { ...runPaths, [SNAPSHOT_PLACEHOLDER]: options.snapshotPath })
+      : statesArrayWithPaths(
+          inline ? command.map((arg) => arg.split(SNAPSHOT_PLACEHOLDER).join(options.snapshotUri)) : command,
+          inline ? runPaths : { ...runPaths, [SNAPSHOT_PLACEHOLDER]: ref("snapshot") },
+        );
     const container: Record<string, unknown> = {
       ...(inline ? { Name: options.containerName } : { "Name.$": ref("container") }),
       "Command.$": commandExpr,

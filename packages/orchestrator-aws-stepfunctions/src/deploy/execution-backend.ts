@@ -3,6 +3,7 @@ import {
   DescribeStateMachineForExecutionCommand,
   GetExecutionHistoryCommand,
   type HistoryEvent,
+  ListExecutionsCommand,
   type SFNClient,
   StartExecutionCommand,
   StopExecutionCommand,
@@ -17,6 +18,22 @@ export interface ExecutionDescription {
   stateMachineArn?: string | undefined;
   error?: string | undefined;
   cause?: string | undefined;
+  /** The execution's input (JSON). */
+  input?: string | undefined;
+  /** ISO 8601. */
+  startDate?: string | undefined;
+  stopDate?: string | undefined;
+}
+
+/** One execution in a state machine's listing. */
+export interface ExecutionListItem {
+  executionArn: string;
+  /** The execution's name: the run id. */
+  name: string;
+  status: ExecutionStatus;
+  /** ISO 8601. */
+  startDate: string;
+  stopDate?: string | undefined;
 }
 
 /**
@@ -35,6 +52,8 @@ export interface ExecutionBackend {
   /** The definition (ASL JSON) the execution runs. */
   definition(executionArn: string): Promise<string | undefined>;
   stop(executionArn: string, reason: { error: string; cause: string }): Promise<void>;
+  /** One page of a state machine's executions, newest first (ListExecutions). */
+  list(stateMachineArn: string, nextToken?: string): Promise<{ executions: ExecutionListItem[]; nextToken?: string | undefined }>;
 }
 
 /** Executions in AWS Step Functions (or an emulator of its API). */
@@ -48,7 +67,15 @@ export class StepFunctionsExecutionBackend implements ExecutionBackend {
 
   async describe(executionArn: string): Promise<ExecutionDescription> {
     const d = await this.sfn.send(new DescribeExecutionCommand({ executionArn }));
-    return { status: (d.status ?? "RUNNING") as ExecutionStatus, stateMachineArn: d.stateMachineArn, error: d.error, cause: d.cause };
+    return {
+      status: (d.status ?? "RUNNING") as ExecutionStatus,
+      stateMachineArn: d.stateMachineArn,
+      error: d.error,
+      cause: d.cause,
+      input: d.input,
+      startDate: d.startDate?.toISOString(),
+      stopDate: d.stopDate?.toISOString(),
+    };
   }
 
   async history(executionArn: string, nextToken?: string): Promise<{ events: HistoryEvent[]; nextToken?: string | undefined }> {
@@ -62,5 +89,19 @@ export class StepFunctionsExecutionBackend implements ExecutionBackend {
 
   async stop(executionArn: string, reason: { error: string; cause: string }): Promise<void> {
     await this.sfn.send(new StopExecutionCommand({ executionArn, ...reason }));
+  }
+
+  async list(stateMachineArn: string, nextToken?: string): Promise<{ executions: ExecutionListItem[]; nextToken?: string | undefined }> {
+    const page = await this.sfn.send(new ListExecutionsCommand({ stateMachineArn, maxResults: 1000, ...(nextToken ? { nextToken } : {}) }));
+    return {
+      executions: (page.executions ?? []).map((e) => ({
+        executionArn: e.executionArn!,
+        name: e.name!,
+        status: (e.status ?? "RUNNING") as ExecutionStatus,
+        startDate: (e.startDate ?? new Date(0)).toISOString(),
+        ...(e.stopDate ? { stopDate: e.stopDate.toISOString() } : {}),
+      })),
+      nextToken: page.nextToken,
+    };
   }
 }

@@ -148,7 +148,7 @@ export async function deleteDeploymentCommand(name: string, opts: { yes?: boolea
         return;
       }
     }
-    deleteDeploymentInProject(project, name);
+    await deleteDeploymentInProject(project, name);
     info(`Deleted deployment '${name}' (${count} version${count === 1 ? "" : "s"}); its runs are kept.`);
   });
 }

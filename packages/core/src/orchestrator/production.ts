@@ -1,0 +1,132 @@
+import type { PipelineSnapshot } from "../pipeline/snapshot.js";
+import type { Stack } from "../stack/stack.js";
+import type { RunStatus, RunStore } from "../store/run-store.js";
+import type { RunEvents } from "./base-orchestrator.js";
+import type { ScheduleSpec } from "./schedule-spec.js";
+
+/**
+ * Contracts of the production half: deployments an orchestrator keeps
+ * (`capabilities.deployable`), schedules it fires (`capabilities.schedulable`)
+ * and runs it lists for every teammate (`listRuns`). All optional: an
+ * orchestrator without them runs deployments from this machine and refuses
+ * schedules, naming the flavors that can.
+ */
+
+/** One version of a deployment, as an orchestrator is given it. */
+export interface DeploymentRef {
+  name: string;
+  version: number;
+  /** What the orchestrator's `deploy` returned for this version (JSON). */
+  details?: Record<string, unknown> | undefined;
+}
+
+/** What {@link DeployableOrchestrator.deploy} gets besides the snapshot. */
+export interface DeployContext {
+  /** The deployment and the version being made. */
+  deployment: { name: string; version: number };
+  /** URI of the stored snapshot in the artifact store. */
+  snapshotUri: string;
+  stack: Stack;
+  sourceRoot: string;
+  events: RunEvents;
+}
+
+/** Where a run comes from, recorded on it and, for remote runs, carried by the orchestrator. */
+export interface RunOrigin {
+  deployment?: string | undefined;
+  deploymentVersion?: number | undefined;
+  schedule?: string | undefined;
+}
+
+/** A schedule as `stackyard schedule create|update` hands it to an orchestrator. */
+export interface ScheduleRequest {
+  /** Unique per orchestrator. */
+  name: string;
+  spec: ScheduleSpec;
+  deployment: DeploymentRef;
+  /** The snapshot each run it fires runs: the deployment's, with the schedule's parameters applied. */
+  snapshotUri: string;
+  /** The schedule's parameters (already applied to `snapshotUri`'s snapshot); kept for display. */
+  parameters: Record<string, unknown>;
+  /** Fire within this many minutes of the set time (EventBridge's flexible window); 0 or absent: on time. */
+  flexibleWindowMinutes?: number | undefined;
+  /** Paused schedules keep their settings and fire nothing. */
+  enabled: boolean;
+}
+
+/** A schedule as its orchestrator keeps it. */
+export interface ScheduleInfo extends ScheduleRequest {
+  /** The expression the orchestrator stores (`cron(0 3 * * ? *)`, `rate(6 hours)`). */
+  expression: string;
+  /** What the schedule starts (a state machine ARN). */
+  target?: string | undefined;
+  created?: string | undefined;
+  updated?: string | undefined;
+  /** Orchestrator-specific details (the schedule's ARN, its role). */
+  details?: Record<string, unknown> | undefined;
+}
+
+/** Where schedule calls run. */
+export interface ScheduleContext {
+  stack: Stack;
+  events: RunEvents;
+}
+
+/** A run as the orchestrator knows it, for `runs list` on any machine whose stack shares the orchestrator and artifact store. */
+export interface RemoteRun extends RunOrigin {
+  /** The run id (on Step Functions, the execution name). */
+  runId: string;
+  /** The orchestrator's id (an execution ARN). */
+  orchestratorRunId: string;
+  status: RunStatus;
+  /** ISO 8601. */
+  started: string;
+  ended?: string | undefined;
+  /** The snapshot it runs, in the artifact store. Absent for runs that carry none (not started by Stackyard). */
+  snapshotUri?: string | undefined;
+  runName?: string | undefined;
+  /** The pipeline's name, when the orchestrator knows it without reading the snapshot. */
+  pipeline?: string | undefined;
+}
+
+/** What {@link RemoteRunLister.listRuns} is asked. */
+export interface RemoteRunQuery {
+  /**
+   * The status this machine last recorded for a run (by orchestrator id), or
+   * undefined for a run it has never seen. The orchestrator returns only
+   * runs that are new or whose status changed, and stops looking once a
+   * whole page of its listing holds nothing new.
+   */
+  known(orchestratorRunId: string): RunStatus | undefined;
+  /** Aborted when the look-up runs out of time. */
+  signal?: AbortSignal;
+}
+
+/** An orchestrator that keeps deployments: `deploy` creates what runs of a deployment need, so they need no client. */
+export interface DeployableOrchestrator {
+  /**
+   * Creates or updates what runs of this deployment version need (on Step
+   * Functions: the image, task definitions and a state machine). Resolves
+   * with details (JSON) that are stored with the version and handed back in
+   * `SubmitContext.deployment`, schedule requests and `undeploy`.
+   */
+  deploy(snapshot: PipelineSnapshot, context: DeployContext): Promise<Record<string, unknown>>;
+  /** Removes what `deploy` created for a deployment (every version given). */
+  undeploy(versions: readonly DeploymentRef[], context: ScheduleContext): Promise<void>;
+}
+
+/** An orchestrator that fires runs of deployments at set times with no client running. */
+export interface SchedulingOrchestrator {
+  createSchedule(request: ScheduleRequest, context: ScheduleContext): Promise<ScheduleInfo>;
+  /** Replaces a schedule's settings (pause and resume set `enabled`). */
+  updateSchedule(request: ScheduleRequest, context: ScheduleContext): Promise<ScheduleInfo>;
+  /** Undefined when there is no such schedule. */
+  getSchedule(name: string, context: ScheduleContext): Promise<ScheduleInfo | undefined>;
+  listSchedules(context: ScheduleContext): Promise<ScheduleInfo[]>;
+  deleteSchedule(name: string, context: ScheduleContext): Promise<void>;
+}
+
+/** An orchestrator whose runs other machines can list. */
+export interface RemoteRunLister {
+  listRuns(query: RemoteRunQuery, context: { stack: Stack; store: RunStore }): Promise<RemoteRun[]>;
+}
