@@ -5,9 +5,10 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { GetLogEventsCommand } from "@aws-sdk/client-cloudwatch-logs";
-import { DescribeTaskDefinitionCommand } from "@aws-sdk/client-ecs";
+import { DeregisterTaskDefinitionCommand, DescribeTaskDefinitionCommand } from "@aws-sdk/client-ecs";
 import {
   CreateStateMachineCommand,
+  DeleteStateMachineCommand,
   DescribeStateMachineCommand,
   type HistoryEvent,
   ListStateMachinesCommand,
@@ -17,12 +18,15 @@ import {
   BaseOrchestrator,
   ConfigError,
   componentSettings,
+  type DeployContext,
+  type DeploymentRef,
   formatArtifactStoreDescription,
   type MapSpec,
   type OrchestratorCapabilities,
   type PipelineSnapshot,
   parseConfig,
   RunFailedError,
+  type ScheduleContext,
   type RunHandle,
   type RunRecord,
   type RunStatusUpdate,
@@ -34,12 +38,21 @@ import {
   type StepRunRecord,
   type SubmitContext,
 } from "@stackyard/core";
+import { isAwsNotFound } from "@stackyard/aws-common";
 import { connectDocker, prepareStepImages, resolveDockerHost } from "@stackyard/image-builder";
 import { type CompiledStateMachine, compileStateMachine, resolveTaskResources, shortHash } from "./compiler/index.js";
 import { type AwsClients, createAwsClients } from "./deploy/aws-clients.js";
 import { executionLinks, stepLinks } from "./deploy/console-links.js";
 import { stateNamesFromDefinition } from "./deploy/definition.js";
 import { type ExecutionBackend, StepFunctionsExecutionBackend } from "./deploy/execution-backend.js";
+import {
+  deploymentDetails,
+  executionInput,
+  INPUT_KEY,
+  SNAPSHOT_INPUT_PATH,
+  type StackyardExecutionInput,
+  type StepFunctionsDeploymentDetails,
+} from "./deploy/execution-input.js";
 import { HistoryReader, liveStatus } from "./deploy/history.js";
 import { collectOutcomes, copyStepFile, mapSummaryLine, readLiveRecord, readStepFile } from "./deploy/step-records.js";
 import { DEFAULT_TASK_SHAPE, ensureTaskDefinition, familyFor, LOG_STREAM_PREFIX, type TaskShape } from "./deploy/task-definitions.js";
@@ -73,15 +86,22 @@ export { HistoryReader } from "./deploy/history.js";
 export { DEFAULT_TASK_SHAPE, familyFor, LOG_STREAM_PREFIX, taskDefinitionRequest } from "./deploy/task-definitions.js";
 
 /** The Step Functions state machine and execution a run was submitted as. */
-export interface Deployment {
+export interface StartedRun {
   stateMachineArn: string;
   executionArn: string;
-  compiled: CompiledStateMachine;
+  /** The Task state of each step, and each map step's expand task. */
+  stateNames: Record<string, string>;
+  mapStates: Record<string, { expand: string }>;
   /** Image each step runs. */
   images: Record<string, string>;
   /** Task definition each step runs. */
   taskDefinitions: Record<string, string>;
+  /** The compile result, when this run compiled one (not for runs of a deployment). */
+  compiled?: CompiledStateMachine;
 }
+
+/** What preparing a state machine needs from a run or a deploy. */
+type PrepareContext = Pick<SubmitContext, "stack" | "sourceRoot" | "events" | "snapshotUri">;
 
 /** The environment variable that tells a step container which artifact store to use (see the CLI's `step run`). */
 
@@ -148,7 +168,7 @@ export class StepFunctionsOrchestrator extends BaseOrchestrator<StepFunctionsOrc
 
   async submit(snapshot: PipelineSnapshot, context: SubmitContext): Promise<RunHandle> {
     const clients = await this.createClients();
-    let deployment: Deployment;
+    let deployment: StartedRun;
     let backend: ExecutionBackend;
     try {
       backend = this.createExecutionBackend(clients);
@@ -179,8 +199,125 @@ export class StepFunctionsOrchestrator extends BaseOrchestrator<StepFunctionsOrc
     };
   }
 
-  /** Everything up to a started execution: image, task definitions, state machine, execution. */
-  async startRun(snapshot: PipelineSnapshot, context: SubmitContext, clients: AwsClients, backend: ExecutionBackend): Promise<Deployment> {
+  /**
+   * Everything up to a started execution. A run of a deployment starts its
+   * deployed state machine (`context.deployment`); any other run first builds
+   * the image, registers task definitions and creates or updates the
+   * pipeline's state machine. Either way the execution is named by the run
+   * id and its input carries the snapshot and where the run comes from.
+   */
+  async startRun(snapshot: PipelineSnapshot, context: SubmitContext, clients: AwsClients, backend: ExecutionBackend): Promise<StartedRun> {
+    const deployed = deploymentDetails(context.deployment?.details);
+    const prepared: Omit<StartedRun, "executionArn"> = deployed
+      ? { ...deployed, mapStates: deployed.mapStates }
+      : await this.prepareStateMachine(snapshot, context, clients, {
+          stateMachineName: this.stateMachineName(snapshot.pipeline.name),
+          run: this.inputOf(snapshot, context),
+        });
+    const input = executionInput(deployed?.executionInput ?? prepared.compiled?.executionInput, this.inputOf(snapshot, context));
+    const { executionArn } = await backend.start({ stateMachineArn: prepared.stateMachineArn, name: context.runId, input: JSON.stringify(input) });
+    return { ...prepared, executionArn };
+  }
+
+  /** What a run's execution input says about it (`input.stackyard`). */
+  private inputOf(snapshot: PipelineSnapshot, context: Pick<SubmitContext, "snapshotUri" | "runName" | "origin">): StackyardExecutionInput {
+    const origin = context.origin ?? {};
+    const parameters = snapshot.pipeline.parameters ?? {};
+    return {
+      snapshot: context.snapshotUri,
+      run_name: context.runName,
+      ...(origin.deployment !== undefined ? { deployment: origin.deployment } : {}),
+      ...(origin.deploymentVersion !== undefined ? { deployment_version: origin.deploymentVersion } : {}),
+      ...(origin.schedule !== undefined ? { schedule: origin.schedule } : {}),
+      // Shown in the console; the steps read them from the snapshot. Big ones stay out of the 256 KB input.
+      ...(JSON.stringify(parameters).length <= 8192 ? { parameters } : {}),
+    };
+  }
+
+  /** Name of a deployment's state machine: `<prefix>deployment-<name>`, unsafe characters as `-`, at most 80 characters. */
+  deploymentStateMachineName(deploymentName: string): string {
+    return this.stateMachineName(`deployment-${deploymentName}`);
+  }
+
+  /**
+   * Deploys a pipeline for runs that need no client: its image, task
+   * definitions and a state machine of its own (`<prefix>deployment-<name>`)
+   * whose steps read the snapshot from the execution input, so a trigger, a
+   * schedule or the console starts a run with `{"stackyard": {"snapshot": URI}}`.
+   * Re-deploying updates it in place.
+   */
+  async deploy(snapshot: PipelineSnapshot, context: DeployContext): Promise<Record<string, unknown>> {
+    const clients = await this.createClients();
+    try {
+      const stateMachineName = this.deploymentStateMachineName(context.deployment.name);
+      const prepared = await this.prepareStateMachine(snapshot, context, clients, {
+        stateMachineName,
+        snapshotPath: SNAPSHOT_INPUT_PATH,
+        run: {
+          snapshot: context.snapshotUri,
+          deployment: context.deployment.name,
+          deployment_version: context.deployment.version,
+          schedule: "s".repeat(64),
+          parameters: snapshot.pipeline.parameters ?? {},
+        },
+      });
+      const { [INPUT_KEY]: _run, ...template } = prepared.compiled?.executionInput ?? {};
+      const details: StepFunctionsDeploymentDetails = {
+        stateMachineArn: prepared.stateMachineArn,
+        stateMachineName,
+        region: clients.region,
+        executionInput: template,
+        stateNames: prepared.stateNames,
+        mapStates: prepared.mapStates,
+        taskDefinitions: prepared.taskDefinitions,
+        images: prepared.images,
+      };
+      return { ...details };
+    } finally {
+      clients.destroy();
+    }
+  }
+
+  /** Deletes the state machines of a deployment's versions and deregisters the task definitions registered for them. */
+  async undeploy(versions: readonly DeploymentRef[], context: ScheduleContext): Promise<void> {
+    const clients = await this.createClients();
+    try {
+      const machines = new Set<string>();
+      const taskDefinitions = new Set<string>();
+      for (const version of versions) {
+        const details = deploymentDetails(version.details);
+        if (!details) continue;
+        machines.add(details.stateMachineArn);
+        for (const arn of Object.values(details.taskDefinitions)) if (arn !== this.config.ecs_task_definition_arn) taskDefinitions.add(arn);
+      }
+      for (const stateMachineArn of machines) {
+        try {
+          await clients.sfn.send(new DeleteStateMachineCommand({ stateMachineArn }));
+          context.events.info(`Deleted state machine ${stateMachineArn}`);
+        } catch (error) {
+          if (!isAwsNotFound(error)) throw error;
+        }
+      }
+      for (const taskDefinition of taskDefinitions) {
+        try {
+          await clients.ecs.send(new DeregisterTaskDefinitionCommand({ taskDefinition }));
+          context.events.info(`Deregistered task definition ${taskDefinition}`);
+        } catch (error) {
+          context.events.warn(`Could not deregister task definition ${taskDefinition}: ${(error as Error).message}`);
+        }
+      }
+    } finally {
+      clients.destroy();
+    }
+  }
+
+  /** The image, task definitions and the created or updated state machine of a snapshot. */
+  private async prepareStateMachine(
+    snapshot: PipelineSnapshot,
+    context: PrepareContext,
+    clients: AwsClients,
+    target: { stateMachineName: string; snapshotPath?: string; run: StackyardExecutionInput },
+  ): Promise<Omit<StartedRun, "executionArn">> {
     const registry = context.stack.containerRegistry;
     if (!registry) {
       throw new ConfigError(`${this.describe()} needs a container registry in stack '${context.stack.name}' to push the pipeline image to`, {
@@ -196,7 +333,7 @@ export class StepFunctionsOrchestrator extends BaseOrchestrator<StepFunctionsOrc
         hint: `Run \`stackyard orchestrator update ${this.name} --subnet_ids='["subnet-..."]'\`.`,
       });
     }
-    const stateMachineName = this.stateMachineName(snapshot.pipeline.name);
+    const { stateMachineName } = target;
     const roleArn = this.stateMachineRoleArn();
 
     // One image per distinct settings.docker (usually one for the whole snapshot).
@@ -257,6 +394,9 @@ export class StepFunctionsOrchestrator extends BaseOrchestrator<StepFunctionsOrc
       ...(settings.platform_version ? { platformVersion: settings.platform_version } : {}),
       ...(firstImage ? { image: firstImage } : {}),
       snapshotUri: context.snapshotUri,
+      ...(target.snapshotPath ? { snapshotPath: target.snapshotPath } : {}),
+      // The input's `stackyard` key as big as a run's can be, so the compiler's size checks hold for every run.
+      executionInput: executionInput(undefined, target.run),
       environment,
       ...(settings.shared_parameters ? { sharedParameters: settings.shared_parameters } : {}),
       ...(typeof artifactStore.config.path === "string" ? { artifactStoreUri: artifactStore.config.path } : {}),
@@ -268,8 +408,8 @@ export class StepFunctionsOrchestrator extends BaseOrchestrator<StepFunctionsOrc
         : {}),
     });
     const stateMachineArn = await this.upsertStateMachine(clients, stateMachineName, compiled.json, roleArn, context);
-    const { executionArn } = await backend.start({ stateMachineArn, name: context.runId, input: JSON.stringify(compiled.executionInput) });
-    return { stateMachineArn, executionArn, compiled, images, taskDefinitions };
+    const mapStates = Object.fromEntries(Object.entries(compiled.mapStates).map(([step, states]) => [step, { expand: states.expand }]));
+    return { stateMachineArn, stateNames: compiled.stateNames, mapStates, images, taskDefinitions, compiled };
   }
 
   /** The ECS size a step's task definition gets: its resources, else {@link DEFAULT_TASK_SHAPE}. */
@@ -280,7 +420,7 @@ export class StepFunctionsOrchestrator extends BaseOrchestrator<StepFunctionsOrc
   }
 
   /** The image each step runs (see `prepareStepImages`), and where the project sits in them. */
-  private async buildImages(snapshot: PipelineSnapshot, context: SubmitContext): Promise<{ images: Record<string, string>; sourceRoot: string | undefined }> {
+  private async buildImages(snapshot: PipelineSnapshot, context: PrepareContext): Promise<{ images: Record<string, string>; sourceRoot: string | undefined }> {
     const prepared = await prepareStepImages({
       docker: connectDocker(resolveDockerHost(this.config.docker_host)),
       snapshot,
@@ -301,7 +441,7 @@ export class StepFunctionsOrchestrator extends BaseOrchestrator<StepFunctionsOrc
   }
 
   /** A configured task definition cannot be given the image per run (ECS has no image override): say so when it runs another. */
-  private async checkConfiguredTaskDefinition(clients: AwsClients, images: Set<string>, context: SubmitContext): Promise<void> {
+  private async checkConfiguredTaskDefinition(clients: AwsClients, images: Set<string>, context: PrepareContext): Promise<void> {
     const arn = this.config.ecs_task_definition_arn!;
     const described = await clients.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: arn })).catch(() => undefined);
     const container = described?.taskDefinition?.containerDefinitions?.find((c) => c.name === this.config.container_name);
@@ -318,7 +458,7 @@ export class StepFunctionsOrchestrator extends BaseOrchestrator<StepFunctionsOrc
     }
   }
 
-  private async upsertStateMachine(clients: AwsClients, name: string, definition: string, roleArn: string, context: SubmitContext): Promise<string> {
+  private async upsertStateMachine(clients: AwsClients, name: string, definition: string, roleArn: string, context: PrepareContext): Promise<string> {
     let existing: string | undefined;
     let nextToken: string | undefined;
     do {
@@ -362,15 +502,15 @@ export class StepFunctionsOrchestrator extends BaseOrchestrator<StepFunctionsOrc
     snapshot: PipelineSnapshot,
     context: SubmitContext,
     backend: ExecutionBackend,
-    deployment: Deployment,
+    started: StartedRun,
     region: string,
   ): Promise<StepOutcome[]> {
-    const { executionArn, compiled } = deployment;
+    const { executionArn, stateNames } = started;
     // A map step shows as running from its expand task on; its end comes from its items' records.
     const reader = new HistoryReader(
       new Map([
-        ...Object.entries(compiled.stateNames).map(([step, state]) => [state, step] as const),
-        ...Object.entries(compiled.mapStates).map(([step, states]) => [states.expand, step] as const),
+        ...Object.entries(stateNames).map(([step, state]) => [state, step] as const),
+        ...Object.entries(started.mapStates).map(([step, states]) => [states.expand, step] as const),
       ]),
     );
     const maps = mapSpecs(snapshot);
@@ -430,7 +570,7 @@ export class StepFunctionsOrchestrator extends BaseOrchestrator<StepFunctionsOrc
           artifactStore: context.stack.artifactStore,
           store: context.store,
           execution: description,
-          stateNames: compiled.stateNames,
+          stateNames,
           known,
           maps,
         });

@@ -106,6 +106,7 @@ export const stepFunctionsOrchestratorCapabilities: OrchestratorCapabilities = {
   remote: true,
   synchronous: true,
   schedulable: false,
+  deployable: true,
   honoursResources: true,
   parallel: true,
   mapSteps: true,

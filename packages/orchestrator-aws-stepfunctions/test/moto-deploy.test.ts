@@ -178,8 +178,8 @@ describe("the Step Functions orchestrator against moto", () => {
     const clients = { region: REGION, endpoint: moto.endpoint, sfn, ecs, logs: undefined as never, destroy: () => {} };
     const second = await orchestrator.startRun(snapshot, contextFor(randomUUID()), clients, new StepFunctionsExecutionBackend(sfn));
     expect(second.stateMachineArn).toBe(execution.stateMachineArn);
-    expect((await sfn.send(new DescribeStateMachineCommand({ stateMachineArn: second.stateMachineArn }))).definition).toBe(second.compiled.json);
-    assertValidAsl(second.compiled.json);
+    expect((await sfn.send(new DescribeStateMachineCommand({ stateMachineArn: second.stateMachineArn }))).definition).toBe(second.compiled!.json);
+    assertValidAsl(second.compiled!.json);
     for (const step of snapshot.steps) {
       const used = (await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: second.taskDefinitions[step.id] }))).taskDefinition!;
       expect(used.containerDefinitions![0]!.image).toBe(second.images[step.id]);
