@@ -29,6 +29,7 @@ const alias = readdirSync(`${root}packages`).flatMap((dir) => {
 // is about the store, not about Node, so it runs once.
 const integration = [
   "examples/custom-orchestrator/test/readme.test.ts",
+  "examples/aws-stepfunctions/test/walkthrough.test.ts",
   "examples/quickstart/test/quickstart-s3.test.ts",
   "packages/artifact-store-s3/test/s3-store.test.ts",
   "packages/connector-aws/test/conformance.test.ts",

@@ -14,6 +14,7 @@ import {
   ListStateMachinesCommand,
   UpdateStateMachineCommand,
 } from "@aws-sdk/client-sfn";
+import { isAwsNotFound } from "@stackyard/aws-common";
 import {
   BaseOrchestrator,
   ConfigError,
@@ -26,11 +27,11 @@ import {
   type PipelineSnapshot,
   parseConfig,
   RunFailedError,
-  type ScheduleContext,
   type RunHandle,
   type RunRecord,
   type RunStatusUpdate,
   type RunStore,
+  type ScheduleContext,
   type SnapshotStep,
   STEP_ENV,
   type Stack,
@@ -38,7 +39,6 @@ import {
   type StepRunRecord,
   type SubmitContext,
 } from "@stackyard/core";
-import { isAwsNotFound } from "@stackyard/aws-common";
 import { connectDocker, prepareStepImages, resolveDockerHost } from "@stackyard/image-builder";
 import { type CompiledStateMachine, compileStateMachine, resolveTaskResources, shortHash } from "./compiler/index.js";
 import { type AwsClients, createAwsClients } from "./deploy/aws-clients.js";

@@ -95,7 +95,7 @@ export function newProject(prefix: string): string {
     throw new Error("the quickstart's configs/training_pipeline.yaml changed shape: settings.docker.requirements or settings.orchestrator not found");
   }
   writeFileSync(join(dir, "configs/training_pipeline.yaml"), config);
-  for (const name of ["failing_pipeline", "sleeping_pipeline", "retrying_pipeline", "map_pipeline"]) {
+  for (const name of ["failing_pipeline", "sleeping_pipeline", "retrying_pipeline", "map_pipeline", "flaky_pipeline"]) {
     writeFileSync(join(dir, `configs/${name}.yaml`), "settings:\n  docker:\n    dockerignore: docker.ignore\n  orchestrator:\n    step_timeout: 600\n");
   }
   return dir;

@@ -349,14 +349,17 @@ class StepRunner {
     }
     const now = new Date().toISOString();
     const { logUri: _log, error: _error, ...rest } = old;
-    await store.putStepRun({
+    const record = {
       ...rest,
       runId: this.runId,
-      status: "cached",
+      status: "cached" as const,
       cachedFrom: old.cachedFrom ?? { runId: fromRun, stepId },
       started: now,
       ended: now,
-    });
+    };
+    await store.putStepRun(record);
+    // Steps that run remotely read their upstream records from the artifact store: the reused ones must be there too.
+    if (this.options.orchestrator?.capabilities.remote) await new ArtifactStoreRunStore(artifactStore).putStepRun(record);
     this.recordedHere.add(stepId);
     this.memo.outputs.set(stepId, artifacts);
     this.events.stepStatus(stepId, "cached", `from run ${fromRun}`);

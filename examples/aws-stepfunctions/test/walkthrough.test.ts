@@ -1,0 +1,140 @@
+// The README's "Running in production" walk-through, each command as a user
+// types it, against the emulated engines: Step Functions and ECS on moto, the
+// state machine moto stores executed by aws-local-stepfunctions with every
+// ECS task a container of the local Docker engine, artifacts in S3 on moto,
+// the image in a local registry (the `aws_step_functions_local` flavor of the
+// orchestrator package's tests: the real flavor with executions run locally).
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { DescribeStateMachineCommand, SFNClient } from "@aws-sdk/client-sfn";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  CREDENTIALS,
+  cli,
+  newProject,
+  ok,
+  REGION,
+  registerLocallyExecutedStack,
+  removeProject,
+} from "../../../packages/orchestrator-aws-stepfunctions/test/harness.js";
+import { type LocalAws, startLocalAws } from "../../../packages/orchestrator-aws-stepfunctions/test/local-aws.js";
+import type { ExecutionsFile } from "../../../packages/orchestrator-aws-stepfunctions/test/local-flavor.js";
+
+let aws: LocalAws;
+let dir: string;
+let sfn: SFNClient;
+
+beforeAll(async () => {
+  aws = await startLocalAws({ bucket: "stackyard-walkthrough" });
+  sfn = new SFNClient({ region: REGION, endpoint: aws.moto.endpoint, credentials: CREDENTIALS });
+  dir = newProject("walkthrough");
+  const { log_group: _, ...orchestrator } = aws.orchestratorConfig();
+  registerLocallyExecutedStack(dir, { artifactStore: aws.artifactStoreConfig(), registry: aws.registryConfig(), orchestrator });
+});
+
+afterAll(async () => {
+  sfn?.destroy();
+  removeProject(dir);
+  await aws?.stop();
+});
+
+interface DescribedRun {
+  id: string;
+  name: string;
+  status: string;
+  deployment?: string;
+  deploymentVersion?: number;
+  retryOf?: string;
+  orchestratorRunId?: string;
+  steps: Array<{ stepId: string; status: string; outputs: Record<string, string> }>;
+}
+
+const describeRun = (name: string): DescribedRun =>
+  JSON.parse(ok(cli(dir, ["runs", "describe", name, "--json"]), `runs describe ${name}`).stdout) as DescribedRun;
+
+/** A CLI command with its executions recorded: the ECS tasks it ran, by state name. */
+function withTasks(args: string[], label: string) {
+  const file = join(dir, `${label}.executions.json`);
+  const result = cli(dir, args, { LOCAL_SFN_EXECUTIONS_FILE: file }, 600_000);
+  const executions: ExecutionsFile = existsSync(file) ? JSON.parse(readFileSync(file, "utf8")) : { executions: [], tasks: [] };
+  return { result, tasks: executions.tasks.map((t) => t.stateName), executions: executions.executions };
+}
+
+describe("the production walk-through on Step Functions", () => {
+  let stateMachineArn: string;
+
+  it("deploys the quickstart: its own state machine, whose steps read the snapshot from the execution input", async () => {
+    const deployed = ok(
+      cli(dir, ["pipeline", "deploy", "./pipelines/training.ts#trainingPipeline", "-c", "configs/training_pipeline.yaml", "--name", "nightly"], {}, 600_000),
+      "pipeline deploy",
+    );
+    expect(deployed.stderr).toMatch(/Deployed pipeline 'training_pipeline' as deployment 'nightly' version 1/);
+    const described = JSON.parse(ok(cli(dir, ["deployment", "describe", "nightly", "--json"]), "deployment describe").stdout) as {
+      version: number;
+      details: { stateMachineArn: string; taskDefinitions: Record<string, string> };
+    };
+    stateMachineArn = described.details.stateMachineArn;
+    expect(stateMachineArn).toMatch(/:stateMachine:stackyard-deployment-nightly$/);
+    const definition = (await sfn.send(new DescribeStateMachineCommand({ stateMachineArn }))).definition!;
+    expect(definition).toContain("$$.Execution.Input.stackyard.snapshot");
+    expect(definition).not.toContain("/snapshots/");
+    expect(Object.keys(described.details.taskDefinitions).sort()).toEqual(["evaluate_model", "load_data", "split_data", "train_model"]);
+  });
+
+  it("triggers it with a parameter: no build, the deployed state machine runs, and the parameter reaches the step", () => {
+    const plain = withTasks(["deployment", "trigger", "nightly", "--run-name", "nightly-default"], "trigger-default");
+    expect(plain.result.code, plain.result.stderr).toBe(0);
+    const changed = withTasks(["deployment", "trigger", "nightly", "-p", "test_size=0.5", "--run-name", "nightly-half"], "trigger-half");
+    expect(changed.result.code, changed.result.stderr).toBe(0);
+    // Nothing is built, registered or created for a trigger: it starts the deployed state machine.
+    expect(changed.result.stderr).not.toMatch(/Registered task definition|Reusing task definition|Created state machine|Updated state machine|Pushed/);
+    expect(changed.executions.map((e) => e.arn)).toEqual([expect.stringMatching(/:execution:stackyard-deployment-nightly:/)]);
+    expect([...changed.tasks].sort()).toEqual(["evaluate_model", "split_data", "train_model"].sort());
+
+    const a = describeRun("nightly-default");
+    const b = describeRun("nightly-half");
+    expect(b).toMatchObject({ status: "completed", deployment: "nightly", deploymentVersion: 1 });
+    expect(b.orchestratorRunId).toMatch(new RegExp(`:execution:stackyard-deployment-nightly:${b.id}$`));
+    const split = (run: DescribedRun) => run.steps.find((s) => s.stepId === "split_data")!;
+    // load_data is the same in both runs (cached); the split differs with test_size.
+    expect(split(b).status).toBe("completed");
+    expect(split(b).outputs).not.toEqual(split(a).outputs);
+  });
+
+  it("refuses a bad parameter before anything starts (exit 2)", () => {
+    const before = ok(cli(dir, ["runs", "list", "--json"]), "runs list").stdout;
+    const bad = withTasks(["deployment", "trigger", "nightly", "-p", "test_size=lots"], "trigger-bad");
+    expect(bad.result.code).toBe(2);
+    expect(bad.result.stderr).toMatch(/test_size/);
+    expect(bad.executions).toEqual([]);
+    expect(ok(cli(dir, ["runs", "list", "--json"]), "runs list").stdout).toBe(before);
+  });
+
+  it("retries a run whose middle step failed: only that step and the ones after it run again", () => {
+    writeFileSync(join(dir, "fail-train"), "");
+    const failed = withTasks(["run", "./pipelines/flaky.ts#flakyPipeline", "-c", "configs/flaky_pipeline.yaml", "--run-name", "flaky-1"], "flaky-1");
+    expect(failed.result.code).toBe(1);
+    expect(describeRun("flaky-1").steps.map((s) => [s.stepId, s.status])).toEqual([
+      ["prepare", "completed"],
+      ["train", "failed"],
+      ["report", "skipped"],
+    ]);
+    rmSync(join(dir, "fail-train"));
+    const retried = withTasks(["runs", "retry", "flaky-1", "--run-name", "flaky-2"], "flaky-2");
+    expect(retried.result.code, retried.result.stderr).toBe(0);
+    expect([...retried.tasks].sort()).toEqual(["report", "train"]);
+    const run = describeRun("flaky-2");
+    expect(run.retryOf).toBe(describeRun("flaky-1").id);
+    expect(run.steps.map((s) => [s.stepId, s.status])).toEqual([
+      ["prepare", "cached"],
+      ["train", "completed"],
+      ["report", "completed"],
+    ]);
+  });
+
+  it("deletes the deployment and its state machine", async () => {
+    ok(cli(dir, ["deployment", "delete", "nightly", "--yes"]), "deployment delete");
+    await expect(sfn.send(new DescribeStateMachineCommand({ stateMachineArn }))).rejects.toThrow(/does not exist/i);
+    expect(cli(dir, ["deployment", "trigger", "nightly"]).code).toBe(2);
+  });
+});
