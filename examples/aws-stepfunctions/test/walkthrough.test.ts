@@ -10,7 +10,7 @@ import { DescribeStateMachineCommand, SFNClient } from "@aws-sdk/client-sfn";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   CREDENTIALS,
-  cli,
+  cliAsync,
   newProject,
   ok,
   REGION,
@@ -49,13 +49,16 @@ interface DescribedRun {
   steps: Array<{ stepId: string; status: string; outputs: Record<string, string> }>;
 }
 
-const describeRun = (name: string): DescribedRun =>
-  JSON.parse(ok(cli(dir, ["runs", "describe", name, "--json"]), `runs describe ${name}`).stdout) as DescribedRun;
+// Every command runs without blocking this process: it drains moto's log, and moto stalls once that pipe is full.
+const cli = (cwd: string, args: string[], env: Record<string, string> = {}, timeout?: number) => cliAsync(cwd, args, env, timeout);
+
+const describeRun = async (name: string): Promise<DescribedRun> =>
+  JSON.parse(ok(await cli(dir, ["runs", "describe", name, "--json"]), `runs describe ${name}`).stdout) as DescribedRun;
 
 /** A CLI command with its executions recorded: the ECS tasks it ran, by state name. */
-function withTasks(args: string[], label: string) {
+async function withTasks(args: string[], label: string) {
   const file = join(dir, `${label}.executions.json`);
-  const result = cli(dir, args, { LOCAL_SFN_EXECUTIONS_FILE: file }, 600_000);
+  const result = await cli(dir, args, { LOCAL_SFN_EXECUTIONS_FILE: file }, 600_000);
   const executions: ExecutionsFile = existsSync(file) ? JSON.parse(readFileSync(file, "utf8")) : { executions: [], tasks: [] };
   return { result, tasks: executions.tasks.map((t) => t.stateName), executions: executions.executions };
 }
@@ -65,11 +68,16 @@ describe("the production walk-through on Step Functions", () => {
 
   it("deploys the quickstart: its own state machine, whose steps read the snapshot from the execution input", async () => {
     const deployed = ok(
-      cli(dir, ["pipeline", "deploy", "./pipelines/training.ts#trainingPipeline", "-c", "configs/training_pipeline.yaml", "--name", "nightly"], {}, 600_000),
+      await cli(
+        dir,
+        ["pipeline", "deploy", "./pipelines/training.ts#trainingPipeline", "-c", "configs/training_pipeline.yaml", "--name", "nightly"],
+        {},
+        600_000,
+      ),
       "pipeline deploy",
     );
     expect(deployed.stderr).toMatch(/Deployed pipeline 'training_pipeline' as deployment 'nightly' version 1/);
-    const described = JSON.parse(ok(cli(dir, ["deployment", "describe", "nightly", "--json"]), "deployment describe").stdout) as {
+    const described = JSON.parse(ok(await cli(dir, ["deployment", "describe", "nightly", "--json"]), "deployment describe").stdout) as {
       version: number;
       details: { stateMachineArn: string; taskDefinitions: Record<string, string> };
     };
@@ -81,50 +89,52 @@ describe("the production walk-through on Step Functions", () => {
     expect(Object.keys(described.details.taskDefinitions).sort()).toEqual(["evaluate_model", "load_data", "split_data", "train_model"]);
   });
 
-  it("triggers it with a parameter: no build, the deployed state machine runs, and the parameter reaches the step", () => {
-    const plain = withTasks(["deployment", "trigger", "nightly", "--run-name", "nightly-default"], "trigger-default");
+  it("triggers it with a parameter: no build, the deployed state machine runs, and the parameter reaches the step", async () => {
+    const plain = await withTasks(["deployment", "trigger", "nightly", "--run-name", "nightly-default"], "trigger-default");
     expect(plain.result.code, plain.result.stderr).toBe(0);
-    const changed = withTasks(["deployment", "trigger", "nightly", "-p", "test_size=0.5", "--run-name", "nightly-half"], "trigger-half");
+    const changed = await withTasks(["deployment", "trigger", "nightly", "-p", "test_size=0.5", "--run-name", "nightly-half"], "trigger-half");
     expect(changed.result.code, changed.result.stderr).toBe(0);
     // Nothing is built, registered or created for a trigger: it starts the deployed state machine.
     expect(changed.result.stderr).not.toMatch(/Registered task definition|Reusing task definition|Created state machine|Updated state machine|Pushed/);
     expect(changed.executions.map((e) => e.arn)).toEqual([expect.stringMatching(/:execution:stackyard-deployment-nightly:/)]);
-    expect([...changed.tasks].sort()).toEqual(["evaluate_model", "split_data", "train_model"].sort());
+    // Every step's ECS task runs (the deployed state machine is the whole pipeline); load_data finds its cache hit in there.
+    expect([...changed.tasks].sort()).toEqual(["evaluate_model", "load_data", "split_data", "train_model"]);
 
-    const a = describeRun("nightly-default");
-    const b = describeRun("nightly-half");
+    const a = await describeRun("nightly-default");
+    const b = await describeRun("nightly-half");
     expect(b).toMatchObject({ status: "completed", deployment: "nightly", deploymentVersion: 1 });
     expect(b.orchestratorRunId).toMatch(new RegExp(`:execution:stackyard-deployment-nightly:${b.id}$`));
     const split = (run: DescribedRun) => run.steps.find((s) => s.stepId === "split_data")!;
     // load_data is the same in both runs (cached); the split differs with test_size.
+    expect(b.steps.find((s) => s.stepId === "load_data")?.status).toBe("cached");
     expect(split(b).status).toBe("completed");
     expect(split(b).outputs).not.toEqual(split(a).outputs);
   });
 
-  it("refuses a bad parameter before anything starts (exit 2)", () => {
-    const before = ok(cli(dir, ["runs", "list", "--json"]), "runs list").stdout;
-    const bad = withTasks(["deployment", "trigger", "nightly", "-p", "test_size=lots"], "trigger-bad");
+  it("refuses a bad parameter before anything starts (exit 2)", async () => {
+    const before = ok(await cli(dir, ["runs", "list", "--json"]), "runs list").stdout;
+    const bad = await withTasks(["deployment", "trigger", "nightly", "-p", "test_size=lots"], "trigger-bad");
     expect(bad.result.code).toBe(2);
     expect(bad.result.stderr).toMatch(/test_size/);
     expect(bad.executions).toEqual([]);
-    expect(ok(cli(dir, ["runs", "list", "--json"]), "runs list").stdout).toBe(before);
+    expect(ok(await cli(dir, ["runs", "list", "--json"]), "runs list").stdout).toBe(before);
   });
 
-  it("retries a run whose middle step failed: only that step and the ones after it run again", () => {
+  it("retries a run whose middle step failed: only that step and the ones after it run again", async () => {
     writeFileSync(join(dir, "fail-train"), "");
-    const failed = withTasks(["run", "./pipelines/flaky.ts#flakyPipeline", "-c", "configs/flaky_pipeline.yaml", "--run-name", "flaky-1"], "flaky-1");
+    const failed = await withTasks(["run", "./pipelines/flaky.ts#flakyPipeline", "-c", "configs/flaky_pipeline.yaml", "--run-name", "flaky-1"], "flaky-1");
     expect(failed.result.code).toBe(1);
-    expect(describeRun("flaky-1").steps.map((s) => [s.stepId, s.status])).toEqual([
+    expect((await describeRun("flaky-1")).steps.map((s) => [s.stepId, s.status])).toEqual([
       ["prepare", "completed"],
       ["train", "failed"],
       ["report", "skipped"],
     ]);
     rmSync(join(dir, "fail-train"));
-    const retried = withTasks(["runs", "retry", "flaky-1", "--run-name", "flaky-2"], "flaky-2");
+    const retried = await withTasks(["runs", "retry", "flaky-1", "--run-name", "flaky-2"], "flaky-2");
     expect(retried.result.code, retried.result.stderr).toBe(0);
     expect([...retried.tasks].sort()).toEqual(["report", "train"]);
-    const run = describeRun("flaky-2");
-    expect(run.retryOf).toBe(describeRun("flaky-1").id);
+    const run = await describeRun("flaky-2");
+    expect(run.retryOf).toBe((await describeRun("flaky-1")).id);
     expect(run.steps.map((s) => [s.stepId, s.status])).toEqual([
       ["prepare", "cached"],
       ["train", "completed"],
@@ -133,8 +143,8 @@ describe("the production walk-through on Step Functions", () => {
   });
 
   it("deletes the deployment and its state machine", async () => {
-    ok(cli(dir, ["deployment", "delete", "nightly", "--yes"]), "deployment delete");
+    ok(await cli(dir, ["deployment", "delete", "nightly", "--yes"]), "deployment delete");
     await expect(sfn.send(new DescribeStateMachineCommand({ stateMachineArn }))).rejects.toThrow(/does not exist/i);
-    expect(cli(dir, ["deployment", "trigger", "nightly"]).code).toBe(2);
+    expect((await cli(dir, ["deployment", "trigger", "nightly"])).code).toBe(2);
   });
 });

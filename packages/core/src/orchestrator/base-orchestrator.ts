@@ -158,11 +158,15 @@ export abstract class BaseOrchestrator<C = Record<string, unknown>> extends Stac
   /** See {@link DeployableOrchestrator.undeploy}. */
   undeploy?(versions: readonly DeploymentRef[], context: ScheduleContext): Promise<void>;
 
-  /** See {@link SchedulingOrchestrator}; implemented when `capabilities.schedulable`. */
+  /** See {@link SchedulingOrchestrator.createSchedule}; implemented when `capabilities.schedulable`. */
   createSchedule?(request: ScheduleRequest, context: ScheduleContext): Promise<ScheduleInfo>;
+  /** See {@link SchedulingOrchestrator.updateSchedule}. */
   updateSchedule?(request: ScheduleRequest, context: ScheduleContext): Promise<ScheduleInfo>;
+  /** See {@link SchedulingOrchestrator.getSchedule}. */
   getSchedule?(name: string, context: ScheduleContext): Promise<ScheduleInfo | undefined>;
+  /** See {@link SchedulingOrchestrator.listSchedules}. */
   listSchedules?(context: ScheduleContext): Promise<ScheduleInfo[]>;
+  /** See {@link SchedulingOrchestrator.deleteSchedule}. */
   deleteSchedule?(name: string, context: ScheduleContext): Promise<void>;
 
   /** See {@link RemoteRunLister}: runs other machines started, for `stackyard runs list`. */

@@ -117,16 +117,20 @@ export interface DeployableOrchestrator {
 
 /** An orchestrator that fires runs of deployments at set times with no client running. */
 export interface SchedulingOrchestrator {
+  /** Creates a schedule that starts runs of `request.deployment`; a schedule of that name already there is an error. */
   createSchedule(request: ScheduleRequest, context: ScheduleContext): Promise<ScheduleInfo>;
   /** Replaces a schedule's settings (pause and resume set `enabled`). */
   updateSchedule(request: ScheduleRequest, context: ScheduleContext): Promise<ScheduleInfo>;
   /** Undefined when there is no such schedule. */
   getSchedule(name: string, context: ScheduleContext): Promise<ScheduleInfo | undefined>;
+  /** Every schedule this orchestrator keeps for Stackyard (not other schedules of the account). */
   listSchedules(context: ScheduleContext): Promise<ScheduleInfo[]>;
+  /** Deletes a schedule; deleting one that is not there is not an error. */
   deleteSchedule(name: string, context: ScheduleContext): Promise<void>;
 }
 
 /** An orchestrator whose runs other machines can list. */
 export interface RemoteRunLister {
+  /** Runs this orchestrator started that are new to this machine or changed since it last looked (see {@link RemoteRunQuery}). */
   listRuns(query: RemoteRunQuery, context: { stack: Stack; store: RunStore }): Promise<RemoteRun[]>;
 }
