@@ -164,6 +164,7 @@ export abstract class BaseOrchestrator<C = Record<string, unknown>> extends Stac
   getSchedule?(name: string, context: ScheduleContext): Promise<ScheduleInfo | undefined>;
   listSchedules?(context: ScheduleContext): Promise<ScheduleInfo[]>;
   deleteSchedule?(name: string, context: ScheduleContext): Promise<void>;
+  checkSchedule?(request: Omit<ScheduleRequest, "snapshotUri">): void;
 
   /** See {@link RemoteRunLister}: runs other machines started, for `stackyard runs list`. */
   listRuns?(query: RemoteRunQuery, context: { stack: Stack; store: RunStore }): Promise<RemoteRun[]>;

@@ -124,6 +124,13 @@ export interface SchedulingOrchestrator {
   getSchedule(name: string, context: ScheduleContext): Promise<ScheduleInfo | undefined>;
   listSchedules(context: ScheduleContext): Promise<ScheduleInfo[]>;
   deleteSchedule(name: string, context: ScheduleContext): Promise<void>;
+  /**
+   * Optional: throws a ConfigError for a request this orchestrator cannot
+   * keep (no role to fire it with, an expression it cannot write), with no
+   * call made. The CLI calls it before it writes anything (the schedule's
+   * snapshot with its parameters applied).
+   */
+  checkSchedule?(request: Omit<ScheduleRequest, "snapshotUri">): void;
 }
 
 /** An orchestrator whose runs other machines can list. */
