@@ -2,13 +2,18 @@
 // them, against EventBridge Scheduler, Step Functions and S3 on moto (the
 // deployment's image built by the local Docker engine and pushed to the local
 // registry). Each schedule is read back with the Scheduler SDK: what
-// EventBridge would start, as which role, with which input.
+// EventBridge would start, as which role, with which input; fired once, its
+// execution runs in aws-local-stepfunctions with each step a container.
+
+import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { GetScheduleCommand, ListSchedulesCommand, SchedulerClient } from "@aws-sdk/client-scheduler";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fireSchedule } from "./fire-schedule.js";
 import { ACCOUNT, CREDENTIALS, cli, newProject, ok, REGION, registerLocallyExecutedStack, removeProject } from "./harness.js";
 import { type LocalAws, startLocalAws } from "./local-aws.js";
+import { LocalEcs } from "./local-ecs.js";
 
 const BUCKET = "stackyard-schedules";
 const ROLE = `arn:aws:iam::${ACCOUNT}:role/stackyard-scheduler`;
@@ -123,6 +128,24 @@ describe("schedules of a deployment on EventBridge Scheduler", () => {
     expect(cli(dir, [...create, "--cron", "0 4 * * *"]).stderr).toMatch(/Schedule 'nightly-3am' already exists/);
   });
 
+  it("fired, it runs the deployment's state machine with the schedule's snapshot: every step completes, with no run name given", async () => {
+    // What EventBridge Scheduler does when the schedule fires: StartExecution of its target with its input (the name is Step Functions').
+    const fired = await fireSchedule({ endpoint: aws.moto.endpoint, schedule: "nightly-3am" });
+    const backend = await aws.executionBackend(new LocalEcs({ docker: aws.docker, endpoint: aws.moto.endpoint }).runTask);
+    const runId = randomUUID();
+    const { executionArn } = await backend.start({ stateMachineArn: fired.stateMachineArn, name: runId, input: fired.input });
+    let status = "RUNNING";
+    while (status === "RUNNING") {
+      await sleep(500);
+      status = (await backend.describe(executionArn)).status;
+    }
+    expect(status).toBe("SUCCEEDED");
+    for (const step of ["load_data", "split_data", "train_model", "evaluate_model"]) {
+      const record = await readJson(`s3://${BUCKET}/runs/${runId}/${step}/step.json`);
+      expect(record.step, step).toMatchObject({ runId, stepId: step, status: "completed" });
+    }
+  }, 600_000);
+
   it("lists and describes it", () => {
     const table = ok(cli(dir, ["schedule", "list"]), "schedule list").stdout;
     expect(table).toMatch(/^NAME\s+DEPLOYMENT\s+EXPRESSION\s+TIMEZONE\s+STATE/);
@@ -178,6 +201,20 @@ describe("schedules of a deployment on EventBridge Scheduler", () => {
     expect(fired.stackyard!.snapshot).not.toBe(before.stackyard!.snapshot);
     expect((await readJson(fired.stackyard!.snapshot)).pipeline.parameters).toMatchObject({ test_size: 0.25 });
   });
+
+  it("deploying a new version moves the deployment's schedules to it, keeping their timing and parameters", async () => {
+    const deployed = ok(
+      cli(dir, ["pipeline", "deploy", "./pipelines/training.ts#trainingPipeline", "-c", "configs/training_pipeline.yaml", "--name", "nightly"], {}, 600_000),
+      "pipeline deploy (version 2)",
+    );
+    expect(deployed.stderr).toMatch(/Schedule 'nightly-3am' now runs version 2 of deployment 'nightly'/);
+    const fired = await fireSchedule({ endpoint: aws.moto.endpoint, schedule: "nightly-3am" });
+    expect(fired.stateMachineArn).toBe(stateMachineArn);
+    expect(fired.stackyard).toMatchObject({ deployment: "nightly", deployment_version: 2, parameters: { test_size: 0.25 } });
+    const version2 = JSON.parse(ok(cli(dir, ["deployment", "describe", "nightly", "--json"]), "deployment describe").stdout) as { snapshotId: string };
+    expect((await readJson(fired.stackyard!.snapshot)).derived_from).toBe(version2.snapshotId);
+    expect((await scheduler.send(new GetScheduleCommand({ Name: "stackyard-nightly-3am" }))).ScheduleExpression).toBe("cron(30 5 ? * 2-6 *)");
+  }, 600_000);
 
   it("names an unknown schedule with exit code 2, and deletes only with confirmation", async () => {
     for (const args of [

@@ -282,6 +282,49 @@ export async function updateScheduleInProject(
   return { ...updated, stack: deployment.stack, orchestrator: scheduling.name };
 }
 
+/**
+ * Moves the schedules of a deployment to a version just deployed: its
+ * orchestrator updated the deployment's state machine in place, so a schedule
+ * left on an older version's snapshot would run it on the new definition.
+ * Each keeps its timing, state and parameters (applied to the new snapshot);
+ * one whose parameters no longer fit is left as it was, with a warning.
+ * Resolves with the names of the schedules moved.
+ */
+export async function moveSchedulesToVersion(project: Project, record: DeploymentRecord, stack: Stack, events: RunEvents = stderrEvents()): Promise<string[]> {
+  const scheduling = asScheduling(stack.orchestrator);
+  if (!scheduling) return [];
+  const context = { stack, events };
+  let schedules: ScheduleInfo[];
+  try {
+    schedules = await scheduling.listSchedules(context);
+  } catch (error) {
+    events.warn(`Could not look for schedules of deployment '${record.name}': ${(error as Error).message}`);
+    return [];
+  }
+  const moved: string[] = [];
+  for (const info of schedules) {
+    if (info.deployment.name !== record.name || info.deployment.version >= record.version) continue;
+    try {
+      const request = await prepareRequest(project, scheduling, stack, record, {
+        name: info.name,
+        spec: info.spec,
+        deployment: deploymentRef(record),
+        parameters: info.parameters,
+        ...(info.flexibleWindowMinutes ? { flexibleWindowMinutes: info.flexibleWindowMinutes } : {}),
+        enabled: info.enabled,
+      });
+      await scheduling.updateSchedule(request, context);
+      events.info(`Schedule '${info.name}' now runs version ${record.version} of deployment '${record.name}'.`);
+      moved.push(info.name);
+    } catch (error) {
+      events.warn(
+        `Schedule '${info.name}' still runs version ${info.deployment.version} of deployment '${record.name}': ${(error as Error).message}. Fix it with \`stackyard schedule update ${info.name} --deployment ${record.name} [-p name=value ...]\`.`,
+      );
+    }
+  }
+  return moved;
+}
+
 /** Deletes a schedule from the orchestrator that keeps it. */
 export async function deleteScheduleInProject(project: Project, name: string, events: RunEvents = stderrEvents()): Promise<void> {
   const { site } = await findSchedule(project, name, events);
