@@ -32,6 +32,9 @@ describe("example IAM policies", () => {
       "ecs.json",
       "eventbridge.json",
       "s3.json",
+      "scheduler-role.json",
+      "scheduler-trust-policy.json",
+      "scheduler.json",
       "state-machine-execution-role.json",
       "state-machine-trust-policy.json",
       "step-functions.json",
@@ -125,6 +128,31 @@ describe("example IAM policies", () => {
     }
     const passRole = policy.Statement.find((s) => list(s.Action).includes("iam:PassRole"))!;
     expect(passRole.Condition?.StringEquals?.["iam:PassedToService"]).toBe("states.amazonaws.com");
+  });
+
+  it("the scheduler role trusts EventBridge Scheduler and may only start the deployments' state machines", () => {
+    const trust = load("scheduler-trust-policy.json").Statement[0]!;
+    expect(trust.Principal).toEqual({ Service: "scheduler.amazonaws.com" });
+    expect(trust.Action).toBe("sts:AssumeRole");
+    const role = load("scheduler-role.json");
+    expect(actions(role)).toEqual(["states:StartExecution"]);
+    expect(role.Statement[0]!.Resource).toBe("arn:aws:states:*:<ACCOUNT_ID>:stateMachine:stackyard-deployment-*");
+  });
+
+  it("scheduler.json lets you manage schedules and pass the scheduler role to EventBridge Scheduler only", () => {
+    const policy = load("scheduler.json");
+    for (const action of [
+      "scheduler:CreateSchedule",
+      "scheduler:UpdateSchedule",
+      "scheduler:GetSchedule",
+      "scheduler:ListSchedules",
+      "scheduler:DeleteSchedule",
+    ]) {
+      expect(actions(policy)).toContain(action);
+    }
+    const passRole = policy.Statement.find((s) => list(s.Action).includes("iam:PassRole"))!;
+    expect(passRole.Resource).toBe("arn:aws:iam::<ACCOUNT_ID>:role/stackyard-scheduler");
+    expect(passRole.Condition?.StringEquals?.["iam:PassedToService"]).toBe("scheduler.amazonaws.com");
   });
 
   it("s3.json is scoped to the bucket and its objects", () => {

@@ -11,5 +11,5 @@ export {
   type ContainerRegistrySuiteOptions,
   testContainerRegistry,
 } from "./container-registry-suite.js";
-export { type OrchestratorSuiteOptions, testOrchestrator } from "./orchestrator-suite.js";
+export { type OrchestratorSuiteOptions, productionContractGaps, testOrchestrator } from "./orchestrator-suite.js";
 export { type ServiceConnectorFailure, type ServiceConnectorSuiteOptions, testServiceConnector } from "./service-connector-suite.js";

@@ -117,6 +117,28 @@ interface RunExtras {
 const stepStatuses = (result: RunResult): Record<string, string> => Object.fromEntries(result.steps.map((s) => [s.stepId, s.status]));
 const millis = (iso: string | undefined): number => (iso === undefined ? Number.NaN : Date.parse(iso));
 
+const SCHEDULE_METHODS = ["createSchedule", "updateSchedule", "getSchedule", "listSchedules", "deleteSchedule"] as const;
+const DEPLOY_METHODS = ["deploy", "undeploy"] as const;
+
+/**
+ * What an orchestrator claims in its capabilities but does not implement:
+ * `schedulable` needs all five schedule methods, `deployable` needs
+ * `deploy` and `undeploy`. Empty when every claim is backed; otherwise one
+ * message per claim, naming the missing methods. Without them the CLI would
+ * treat the orchestrator as unable (`asScheduling`, `asDeployable`), so a
+ * claim without methods is a bug in the flavor.
+ */
+export function productionContractGaps(orchestrator: BaseOrchestrator<any>): string[] {
+  const gaps: string[] = [];
+  const missing = (methods: readonly string[]) => methods.filter((m) => typeof (orchestrator as unknown as Record<string, unknown>)[m] !== "function");
+  const label = `orchestrator '${orchestrator.name}' (flavor ${orchestrator.flavor})`;
+  const schedule = orchestrator.capabilities.schedulable ? missing(SCHEDULE_METHODS) : [];
+  if (schedule.length) gaps.push(`${label} says capabilities.schedulable but does not implement ${schedule.join(", ")}`);
+  const deploy = orchestrator.capabilities.deployable ? missing(DEPLOY_METHODS) : [];
+  if (deploy.length) gaps.push(`${label} says capabilities.deployable but does not implement ${deploy.join(", ")}`);
+  return gaps;
+}
+
 /**
  * Registers `describe`/`it` blocks checking that an orchestrator runs a
  * pipeline's DAG in order, runs independent steps at the same time when it
@@ -245,6 +267,10 @@ export function testOrchestrator(options: OrchestratorSuiteOptions): void {
         expect(orchestrator.type).toBe("orchestrator");
         if (options.parallel !== undefined) expect(capabilities.parallel, "capabilities.parallel").toBe(options.parallel);
         if (options.honoursResources !== undefined) expect(capabilities.honoursResources, "capabilities.honoursResources").toBe(options.honoursResources);
+      });
+
+      it("implements the methods of what it claims: schedulable the five schedule methods, deployable deploy and undeploy", () => {
+        expect(productionContractGaps(orchestrator)).toEqual([]);
       });
     });
 

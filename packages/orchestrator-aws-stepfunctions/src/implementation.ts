@@ -7,6 +7,15 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { GetLogEventsCommand } from "@aws-sdk/client-cloudwatch-logs";
 import { DeregisterTaskDefinitionCommand, DescribeTaskDefinitionCommand } from "@aws-sdk/client-ecs";
 import {
+  CreateScheduleCommand,
+  CreateScheduleGroupCommand,
+  DeleteScheduleCommand,
+  GetScheduleCommand,
+  GetScheduleGroupCommand,
+  ListSchedulesCommand,
+  UpdateScheduleCommand,
+} from "@aws-sdk/client-scheduler";
+import {
   CreateStateMachineCommand,
   DeleteStateMachineCommand,
   DescribeStateMachineCommand,
@@ -32,6 +41,8 @@ import {
   type RunStatusUpdate,
   type RunStore,
   type ScheduleContext,
+  type ScheduleInfo,
+  type ScheduleRequest,
   type SnapshotStep,
   STEP_ENV,
   type Stack,
@@ -54,6 +65,7 @@ import {
   type StepFunctionsDeploymentDetails,
 } from "./deploy/execution-input.js";
 import { HistoryReader, liveStatus } from "./deploy/history.js";
+import { eventBridgeScheduleName, scheduleCommandInput, scheduleInfoFrom } from "./deploy/schedules.js";
 import { collectOutcomes, copyStepFile, mapSummaryLine, readLiveRecord, readStepFile } from "./deploy/step-records.js";
 import { DEFAULT_TASK_SHAPE, ensureTaskDefinition, familyFor, LOG_STREAM_PREFIX, type TaskShape } from "./deploy/task-definitions.js";
 import {
@@ -83,6 +95,7 @@ export {
   type StepFunctionsDeploymentDetails,
 } from "./deploy/execution-input.js";
 export { HistoryReader } from "./deploy/history.js";
+export { eventBridgeExpression, eventBridgeScheduleName, scheduleCommandInput, scheduleInfoFrom } from "./deploy/schedules.js";
 export { DEFAULT_TASK_SHAPE, familyFor, LOG_STREAM_PREFIX, taskDefinitionRequest } from "./deploy/task-definitions.js";
 
 /** The Step Functions state machine and execution a run was submitted as. */
@@ -308,6 +321,180 @@ export class StepFunctionsOrchestrator extends BaseOrchestrator<StepFunctionsOrc
       }
     } finally {
       clients.destroy();
+    }
+  }
+
+  /** The role EventBridge Scheduler starts executions as. */
+  schedulerRoleArn(): string {
+    if (this.config.scheduler_role_arn) return this.config.scheduler_role_arn;
+    throw new ConfigError(
+      `${this.describe()} has no scheduler_role_arn: EventBridge Scheduler needs a role to start the deployment's state machine when a schedule fires`,
+      {
+        hint: `Run \`stackyard orchestrator update ${this.name} --scheduler_role_arn=arn:aws:iam::<ACCOUNT_ID>:role/stackyard-scheduler\`; examples/aws-stepfunctions/iam has the role's trust policy and policy.`,
+      },
+    );
+  }
+
+  /** EventBridge name of a schedule: `<prefix><name>`, at most 64 characters. */
+  scheduleName(name: string): string {
+    return eventBridgeScheduleName(this.config.state_machine_name_prefix, name);
+  }
+
+  /** The EventBridge request of a schedule, checked with no call made: role, deployment details, expression, window. */
+  private scheduleInput(request: ScheduleRequest) {
+    const roleArn = this.schedulerRoleArn();
+    const deployment = deploymentDetails(request.deployment.details);
+    if (!deployment) {
+      throw new ConfigError(
+        `Deployment '${request.deployment.name}' version ${request.deployment.version} has no state machine of ${this.describe()}: it was not deployed on Step Functions`,
+        { hint: `Deploy it on this stack first: stackyard pipeline deploy SOURCE --name ${request.deployment.name}` },
+      );
+    }
+    return scheduleCommandInput(request, { scheduleName: this.scheduleName(request.name), groupName: this.config.schedule_group, roleArn, deployment });
+  }
+
+  /** Checks a schedule request (role, expression, window) before anything is written; see {@link SchedulingOrchestrator.checkSchedule}. */
+  checkSchedule(request: Omit<ScheduleRequest, "snapshotUri">): void {
+    this.scheduleInput({ ...request, snapshotUri: "s3://check/snapshot.json" });
+  }
+
+  /**
+   * Creates an EventBridge schedule (`<prefix><name>` in `schedule_group`)
+   * that starts the deployment's state machine with the schedule's snapshot,
+   * deployment, version and name in `input.stackyard`.
+   */
+  async createSchedule(request: ScheduleRequest, context: ScheduleContext): Promise<ScheduleInfo> {
+    const input = this.scheduleInput(request);
+    const clients = await this.createClients();
+    try {
+      await this.ensureScheduleGroup(clients, context);
+      try {
+        await clients.scheduler.send(new CreateScheduleCommand(input));
+      } catch (error) {
+        if ((error as { name?: string }).name === "ConflictException") {
+          throw new ConfigError(`Schedule '${request.name}' already exists (EventBridge schedule ${input.Name} in group ${input.GroupName})`, {
+            hint: `Change it with \`stackyard schedule update ${request.name}\`, or delete it first.`,
+          });
+        }
+        throw error;
+      }
+      context.events.info(`Created EventBridge schedule ${input.Name} (${input.ScheduleExpression}, ${input.ScheduleExpressionTimezone})`);
+      return (await this.readSchedule(clients, request.name)) ?? { ...request, expression: input.ScheduleExpression! };
+    } finally {
+      clients.destroy();
+    }
+  }
+
+  /** Replaces a schedule's settings (UpdateSchedule replaces every field). */
+  async updateSchedule(request: ScheduleRequest, context: ScheduleContext): Promise<ScheduleInfo> {
+    const input = this.scheduleInput(request);
+    const clients = await this.createClients();
+    try {
+      try {
+        await clients.scheduler.send(new UpdateScheduleCommand(input));
+      } catch (error) {
+        if (isAwsNotFound(error) || (error as { name?: string }).name === "ResourceNotFoundException") throw this.noSchedule(request.name);
+        throw error;
+      }
+      context.events.info(`Updated EventBridge schedule ${input.Name}`);
+      return (await this.readSchedule(clients, request.name)) ?? { ...request, expression: input.ScheduleExpression! };
+    } finally {
+      clients.destroy();
+    }
+  }
+
+  async getSchedule(name: string, _context: ScheduleContext): Promise<ScheduleInfo | undefined> {
+    const clients = await this.createClients();
+    try {
+      return await this.readSchedule(clients, name);
+    } finally {
+      clients.destroy();
+    }
+  }
+
+  /** The schedules this orchestrator made: its prefix, in its group, with a Stackyard input. */
+  async listSchedules(_context: ScheduleContext): Promise<ScheduleInfo[]> {
+    const clients = await this.createClients();
+    const prefix = this.config.state_machine_name_prefix;
+    try {
+      const names: string[] = [];
+      let nextToken: string | undefined;
+      do {
+        const page = await clients.scheduler
+          .send(
+            new ListSchedulesCommand({
+              GroupName: this.config.schedule_group,
+              ...(prefix ? { NamePrefix: prefix } : {}),
+              ...(nextToken ? { NextToken: nextToken } : {}),
+            }),
+          )
+          .catch((error: unknown) => {
+            if (isAwsNotFound(error) || (error as { name?: string }).name === "ResourceNotFoundException") return { Schedules: [], NextToken: undefined };
+            throw error;
+          });
+        for (const summary of page.Schedules ?? [])
+          if (summary.Name?.startsWith(prefix) && summary.GroupName === this.config.schedule_group) names.push(summary.Name);
+        nextToken = page.NextToken;
+      } while (nextToken);
+      const out: ScheduleInfo[] = [];
+      for (const scheduleName of names) {
+        const info = await this.readByEventBridgeName(clients, scheduleName);
+        if (info) out.push(info);
+      }
+      return out.sort((a, b) => a.name.localeCompare(b.name));
+    } finally {
+      clients.destroy();
+    }
+  }
+
+  async deleteSchedule(name: string, context: ScheduleContext): Promise<void> {
+    const clients = await this.createClients();
+    const scheduleName = this.scheduleName(name);
+    try {
+      await clients.scheduler.send(new DeleteScheduleCommand({ Name: scheduleName, GroupName: this.config.schedule_group }));
+      context.events.info(`Deleted EventBridge schedule ${scheduleName}`);
+    } catch (error) {
+      if (isAwsNotFound(error) || (error as { name?: string }).name === "ResourceNotFoundException") throw this.noSchedule(name);
+      throw error;
+    } finally {
+      clients.destroy();
+    }
+  }
+
+  private noSchedule(name: string): ConfigError {
+    return new ConfigError(
+      `No schedule '${name}' on ${this.describe()} (EventBridge schedule ${this.scheduleName(name)} in group ${this.config.schedule_group})`,
+      {
+        hint: "See the schedules there are: stackyard schedule list",
+      },
+    );
+  }
+
+  private async readSchedule(clients: AwsClients, name: string): Promise<ScheduleInfo | undefined> {
+    const info = await this.readByEventBridgeName(clients, this.scheduleName(name));
+    return info?.name === name ? info : undefined;
+  }
+
+  private async readByEventBridgeName(clients: AwsClients, scheduleName: string): Promise<ScheduleInfo | undefined> {
+    try {
+      const schedule = await clients.scheduler.send(new GetScheduleCommand({ Name: scheduleName, GroupName: this.config.schedule_group }));
+      return scheduleInfoFrom(schedule);
+    } catch (error) {
+      if (isAwsNotFound(error) || (error as { name?: string }).name === "ResourceNotFoundException") return undefined;
+      throw error;
+    }
+  }
+
+  /** A group other than `default` is created on first use. */
+  private async ensureScheduleGroup(clients: AwsClients, context: ScheduleContext): Promise<void> {
+    const group = this.config.schedule_group;
+    if (group === "default") return;
+    try {
+      await clients.scheduler.send(new GetScheduleGroupCommand({ Name: group }));
+    } catch (error) {
+      if (!isAwsNotFound(error) && (error as { name?: string }).name !== "ResourceNotFoundException") throw error;
+      await clients.scheduler.send(new CreateScheduleGroupCommand({ Name: group, Tags: [{ Key: "stackyard", Value: "schedules" }] }));
+      context.events.info(`Created EventBridge schedule group ${group}`);
     }
   }
 

@@ -43,13 +43,23 @@ export const stepFunctionsOrchestratorConfigSchema = z.strictObject({
   launch_type: z.enum(["FARGATE", "EC2"]).default("FARGATE"),
   /** Give tasks a public IP (public subnets without a NAT gateway need it to pull from ECR). */
   assign_public_ip: z.boolean().default(false),
-  /** State machines are named `<prefix><pipeline name>`. */
+  /** State machines are named `<prefix><pipeline name>`, schedules `<prefix><schedule name>`. */
   state_machine_name_prefix: z
     .string()
     .regex(/^[A-Za-z0-9_-]*$/, "letters, digits, '-' and '_' only")
     .default("stackyard-"),
   /** Role the state machine runs as. Default: `arn:aws:iam::<account_id>:role/stackyard-state-machine`. */
   state_machine_role_arn: roleArn.optional(),
+  /**
+   * Role EventBridge Scheduler assumes to start a deployment's state machine when a schedule fires
+   * (trusts `scheduler.amazonaws.com`, may `states:StartExecution`); needed by `stackyard schedule create`.
+   */
+  scheduler_role_arn: roleArn.optional(),
+  /** EventBridge Scheduler group the schedules are made in (created when missing, unless `default`). */
+  schedule_group: z
+    .string()
+    .regex(/^[0-9a-zA-Z._-]{1,64}$/, "letters, digits, '.', '-' and '_' only, at most 64")
+    .default("default"),
   /** CloudWatch Logs group of the step containers (awslogs driver of registered task definitions); enables `stackyard runs logs`. */
   log_group: z
     .string()
@@ -59,7 +69,7 @@ export const stepFunctionsOrchestratorConfigSchema = z.strictObject({
   synchronous: z.boolean().default(true),
   /** `TimeoutSeconds` of each execution. */
   execution_timeout: z.number().int().positive().optional(),
-  /** Endpoint for Step Functions, ECS and CloudWatch Logs (emulators), e.g. http://127.0.0.1:5000. */
+  /** Endpoint for Step Functions, ECS, CloudWatch Logs and EventBridge Scheduler (emulators), e.g. http://127.0.0.1:5000. */
   endpoint_url: z.url({ protocol: /^https?$/ }).optional(),
   /** Name of the container that runs the step in the task definition. */
   container_name: z
@@ -105,7 +115,7 @@ export type StepFunctionsOrchestratorSettings = z.output<typeof stepFunctionsOrc
 export const stepFunctionsOrchestratorCapabilities: OrchestratorCapabilities = {
   remote: true,
   synchronous: true,
-  schedulable: false,
+  schedulable: true,
   deployable: true,
   honoursResources: true,
   parallel: true,

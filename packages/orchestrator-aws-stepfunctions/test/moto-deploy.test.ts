@@ -175,7 +175,7 @@ describe("the Step Functions orchestrator against moto", () => {
 
     // A second run reuses the state machine; what moto stores is exactly what the compiler made, and every
     // step runs a task definition of the image it was built for (a new revision only when the image changed).
-    const clients = { region: REGION, endpoint: moto.endpoint, sfn, ecs, logs: undefined as never, destroy: () => {} };
+    const clients = { region: REGION, endpoint: moto.endpoint, sfn, ecs, logs: undefined as never, scheduler: undefined as never, destroy: () => {} };
     const second = await orchestrator.startRun(snapshot, contextFor(randomUUID()), clients, new StepFunctionsExecutionBackend(sfn));
     expect(second.stateMachineArn).toBe(execution.stateMachineArn);
     expect((await sfn.send(new DescribeStateMachineCommand({ stateMachineArn: second.stateMachineArn }))).definition).toBe(second.compiled!.json);

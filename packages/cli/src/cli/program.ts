@@ -307,18 +307,58 @@ function addRunCommands(program: Command): void {
     .action(async (name, opts) => (await commands.deployments()).deleteDeploymentCommand(name, opts));
 
   const schedules = program.command("schedule").description("schedules: runs of a deployment at set times, kept by its orchestrator");
+  const timingOptions = (command: Command, creating: boolean): Command =>
+    command
+      .option("--cron <expr>", 'five-field cron expression, e.g. "0 3 * * *" (03:00 daily)')
+      .option("--every <duration>", "an interval instead of --cron: 15m, 6h, 1d")
+      .option("--timezone <tz>", "IANA time zone the cron expression is read in (default: UTC)")
+      .option("--start <iso>", "first instant the schedule may fire")
+      .option("--end <iso>", "last instant the schedule may fire")
+      .option("--flexible-window <minutes>", "fire up to this many minutes after the set time (1-1440; 0: on time)")
+      .option("-p, --param <name=value...>", creating ? "pipeline parameters of the runs it starts" : "pipeline parameters over the schedule's");
+  timingOptions(
+    schedules
+      .command("create")
+      .description("run a deployment on a cron schedule or at an interval, in a time zone")
+      .argument("<name>", "schedule name")
+      .requiredOption("--deployment <name>", "the deployment to run (its newest version)"),
+    true,
+  ).action(async (name, opts) => (await commands.schedules()).createScheduleCommand(name, opts));
   schedules
-    .command("create")
-    .description("run a deployment on a cron schedule or at an interval, in a time zone")
+    .command("list")
+    .description("list the schedules of this project's deployments")
+    .addOption(json())
+    .action(async (opts) => (await commands.schedules()).listSchedulesCommand(opts));
+  schedules
+    .command("describe")
+    .description("show a schedule: its deployment, timing, state, parameters and target")
     .argument("<name>", "schedule name")
-    .requiredOption("--deployment <name>", "the deployment to run")
-    .option("--cron <expr>", 'five-field cron expression, e.g. "0 3 * * *" (03:00 daily)')
-    .option("--every <duration>", "an interval instead of --cron: 15m, 6h, 1d")
-    .option("--timezone <tz>", "IANA time zone the cron expression is read in", "UTC")
-    .option("--start <iso>", "first instant the schedule may fire")
-    .option("--end <iso>", "last instant the schedule may fire")
-    .option("-p, --param <name=value...>", "pipeline parameters of the runs it starts")
-    .action(async (name, opts) => (await commands.schedules()).createScheduleCommand(name, opts));
+    .addOption(json())
+    .action(async (name, opts) => (await commands.schedules()).describeScheduleCommand(name, opts));
+  timingOptions(
+    schedules
+      .command("update")
+      .description("change a schedule: only the options given change")
+      .argument("<name>", "schedule name")
+      .option("--deployment <name>", "run this deployment's newest version instead"),
+    false,
+  ).action(async (name, opts) => (await commands.schedules()).updateScheduleCommand(name, opts));
+  schedules
+    .command("pause")
+    .description("stop a schedule from firing; it keeps its settings")
+    .argument("<name>", "schedule name")
+    .action(async (name) => (await commands.schedules()).setScheduleEnabledCommand(name, false));
+  schedules
+    .command("resume")
+    .description("let a paused schedule fire again")
+    .argument("<name>", "schedule name")
+    .action(async (name) => (await commands.schedules()).setScheduleEnabledCommand(name, true));
+  schedules
+    .command("delete")
+    .description("delete a schedule (runs it started are kept)")
+    .argument("<name>", "schedule name")
+    .option("-y, --yes", "do not ask for confirmation")
+    .action(async (name, opts) => (await commands.schedules()).deleteScheduleCommand(name, opts));
 
   program
     .command("step")

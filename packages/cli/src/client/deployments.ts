@@ -102,7 +102,8 @@ export function deploymentRef(record: DeploymentRecord): DeploymentRef {
  * and artifact store), lets the stack's orchestrator create what later runs
  * need, and records version N+1 of the deployment, also as
  * `deployments/<name>/<version>.json` in the artifact store, where teammates
- * whose stack shares it find it.
+ * whose stack shares it find it. The deployment's schedules move to the new
+ * version (see `moveSchedulesToVersion`).
  */
 export async function deployPipelineInProject(
   project: Project,
@@ -150,6 +151,11 @@ export async function deployPipelineInProject(
       "INSERT INTO deployments (name, version, snapshot_id, snapshot_uri, pipeline, stack, orchestrator, created, details) VALUES (@name, @version, @snapshotId, @snapshotUri, @pipeline, @stack, @orchestrator, @created, @details)",
     )
     .run({ ...record, details: details ? JSON.stringify(details) : null });
+  // The state machine was updated in place: the deployment's schedules run the new version from now on.
+  if (details && asScheduling(stack.orchestrator) && version > 1) {
+    const { moveSchedulesToVersion } = await import("./schedules.js");
+    await moveSchedulesToVersion(project, record, stack, options.events ?? consoleEvents());
+  }
   return record;
 }
 

@@ -127,6 +127,13 @@ export interface SchedulingOrchestrator {
   listSchedules(context: ScheduleContext): Promise<ScheduleInfo[]>;
   /** Deletes a schedule; deleting one that is not there is not an error. */
   deleteSchedule(name: string, context: ScheduleContext): Promise<void>;
+  /**
+   * Optional: throws a ConfigError for a request this orchestrator cannot
+   * keep (no role to fire it with, an expression it cannot write), with no
+   * call made. The CLI calls it before it writes anything (the schedule's
+   * snapshot with its parameters applied).
+   */
+  checkSchedule?(request: Omit<ScheduleRequest, "snapshotUri">): void;
 }
 
 /** An orchestrator whose runs other machines can list. */

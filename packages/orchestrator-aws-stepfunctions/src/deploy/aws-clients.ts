@@ -1,5 +1,6 @@
 import { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
 import { ECSClient } from "@aws-sdk/client-ecs";
+import { SchedulerClient } from "@aws-sdk/client-scheduler";
 import { SFNClient } from "@aws-sdk/client-sfn";
 import { connectAws, resolveRegion } from "@stackyard/aws-common";
 import { ConfigError, type ServiceConnector } from "@stackyard/core";
@@ -12,12 +13,14 @@ export interface AwsClients {
   readonly sfn: SFNClient;
   readonly ecs: ECSClient;
   readonly logs: CloudWatchLogsClient;
+  /** EventBridge Scheduler (schedules of deployments). */
+  readonly scheduler: SchedulerClient;
   /** Releases the clients' sockets. */
   destroy(): void;
 }
 
 /**
- * Builds the Step Functions, ECS and CloudWatch Logs clients: credentials
+ * Builds the Step Functions, ECS, CloudWatch Logs and EventBridge Scheduler clients: credentials
  * from the connector (`connect("aws-generic")`) when there is one, else the
  * environment's; region and endpoint from the config, else the connector,
  * else AWS_REGION.
@@ -37,16 +40,19 @@ export async function createAwsClients(
   const sfn = new SFNClient(base);
   const ecs = new ECSClient(base);
   const logs = new CloudWatchLogsClient(base);
+  const scheduler = new SchedulerClient(base);
   return {
     region,
     endpoint,
     sfn,
     ecs,
     logs,
+    scheduler,
     destroy() {
       sfn.destroy();
       ecs.destroy();
       logs.destroy();
+      scheduler.destroy();
     },
   };
 }

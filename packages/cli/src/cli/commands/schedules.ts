@@ -1,52 +1,170 @@
+import { createInterface } from "node:readline/promises";
+import type { ScheduleInfo } from "@stackyard/core";
 import { ConfigError } from "@stackyard/core/errors";
+import type { ScheduleOptions, ScheduleRecord } from "../../client/schedules.js";
+import { info, printDetails, printJson, printTable } from "../output.js";
+import { parseParamPairs } from "../params.js";
 import { withProject } from "../with-project.js";
 
-interface ScheduleCreateOptions {
-  deployment: string;
+/** What `schedule create` and `schedule update` take on the command line. */
+interface ScheduleFlags {
+  deployment?: string;
   cron?: string;
   every?: string;
   timezone?: string;
   start?: string;
   end?: string;
   param?: string[];
+  flexibleWindow?: string;
 }
+
+/** The flags as client options, checked with no call made (the window, the parameters' syntax). */
+async function scheduleOptions(flags: ScheduleFlags): Promise<ScheduleOptions> {
+  const { parseFlexibleWindow } = await import("../../client/schedules.js");
+  const parameters = parseParamPairs(flags.param);
+  const window = parseFlexibleWindow(flags.flexibleWindow);
+  return {
+    ...(flags.deployment !== undefined ? { deployment: flags.deployment } : {}),
+    ...(flags.cron !== undefined ? { cron: flags.cron } : {}),
+    ...(flags.every !== undefined ? { every: flags.every } : {}),
+    ...(flags.timezone !== undefined ? { timezone: flags.timezone } : {}),
+    ...(flags.start !== undefined ? { start: flags.start } : {}),
+    ...(flags.end !== undefined ? { end: flags.end } : {}),
+    ...(Object.keys(parameters).length ? { parameters } : {}),
+    ...(window !== undefined ? { flexibleWindowMinutes: window } : {}),
+  };
+}
+
+/** When a schedule fires, in a few words: `cron 0 3 * * *`, `every 6 hours`. */
+function timing(schedule: ScheduleInfo): string {
+  if (schedule.spec.cron !== undefined) return `cron ${schedule.spec.cron}`;
+  if (schedule.spec.every) return `every ${schedule.spec.every.value} ${schedule.spec.every.unit}`;
+  return schedule.expression;
+}
+
+const state = (schedule: ScheduleInfo) => (schedule.enabled ? "enabled" : "paused");
 
 /**
  * `stackyard schedule create NAME --deployment D (--cron EXPR | --every DURATION)
- * [--timezone TZ] [--start ISO] [--end ISO] [-p key=value ...]`: every
- * input is checked (cron, time zone, interval, dates, the deployment and its
- * parameters) before the orchestrator is asked; an orchestrator that cannot
- * keep schedules is named, with nothing written.
+ * [--timezone TZ] [--start ISO] [--end ISO] [--flexible-window MINUTES] [-p key=value ...]`:
+ * every input is checked (cron, time zone, interval, dates, window, the
+ * deployment and its parameters, the orchestrator's own settings) before
+ * anything is written; an orchestrator that cannot keep schedules is named.
  */
-export async function createScheduleCommand(name: string, opts: ScheduleCreateOptions): Promise<void> {
-  const { applyRunParameters, isPipeline, parseScheduleSpec } = await import("@stackyard/core");
-  const { parseParamPairs } = await import("../params.js");
-  if (!/^[A-Za-z_][\w.-]{0,63}$/.test(name)) throw new ConfigError(`Invalid schedule name ${JSON.stringify(name)}: use letters, digits, '_', '-' or '.'`);
-  parseScheduleSpec(opts);
-  const parameters = parseParamPairs(opts.param);
+export async function createScheduleCommand(name: string, flags: ScheduleFlags & { deployment: string }): Promise<void> {
+  const { parseScheduleSpec } = await import("@stackyard/core");
+  parseScheduleSpec(flags);
+  const options = await scheduleOptions(flags);
   await withProject(async (project) => {
-    const { getDeployment } = await import("../../client/deployments.js");
-    const { loadStack } = await import("../../client/load-stack.js");
-    const { loadSource } = await import("../../source/load-source.js");
-    const { SqliteRunStore } = await import("../../store/sqlite-run-store.js");
-    const deployment = getDeployment(project, opts.deployment);
-    const { stack } = await loadStack(project, deployment.stack);
-    const snapshot = await new SqliteRunStore(project.db).getSnapshot(deployment.snapshotId);
-    if (snapshot && Object.keys(parameters).length) {
-      const pipeline = await loadSource(snapshot.pipeline.source, project.paths.sourceRoot);
-      if (isPipeline(pipeline)) applyRunParameters(snapshot, pipeline, parameters, "the schedule's --param");
-    }
-    const orchestrator = stack.orchestrator;
-    if (!orchestrator.capabilities.schedulable) {
-      throw new ConfigError(
-        `Orchestrator '${orchestrator.name}' (flavor ${orchestrator.flavor}) of stack '${deployment.stack}' cannot keep schedules: a schedule fires with no client running, so its orchestrator must start the runs itself (capabilities.schedulable)`,
-        {
-          hint: `Trigger deployment '${deployment.name}' from your own scheduler (cron, CI) with \`stackyard deployment trigger ${deployment.name}\`, or deploy it on a stack whose orchestrator flavor says 'runs can be scheduled' in \`stackyard orchestrator flavor describe\`.`,
-        },
-      );
-    }
-    throw new ConfigError(
-      `Orchestrator '${orchestrator.name}' (flavor ${orchestrator.flavor}) says it can keep schedules, but this version of stackyard cannot create them yet`,
+    const { createScheduleInProject } = await import("../../client/schedules.js");
+    const created = await createScheduleInProject(project, name, { ...options, deployment: flags.deployment });
+    info(
+      `Created schedule '${created.name}': deployment '${created.deployment.name}' version ${created.deployment.version}, ${timing(created)} (${created.expression}, ${created.spec.timezone}) on stack '${created.stack}'.`,
     );
+  });
+}
+
+export async function listSchedulesCommand(opts: { json?: boolean }): Promise<void> {
+  await withProject(async (project) => {
+    const { listSchedulesInProject } = await import("../../client/schedules.js");
+    const schedules = await listSchedulesInProject(project);
+    if (opts.json) {
+      printJson(schedules);
+      return;
+    }
+    printTable(
+      schedules.map((s) => ({
+        name: s.name,
+        deployment: `${s.deployment.name}@${s.deployment.version}`,
+        expression: s.expression,
+        timezone: s.spec.timezone,
+        state: state(s),
+      })),
+      ["name", "deployment", "expression", "timezone", "state"],
+      "No schedules yet: stackyard schedule create NAME --deployment D --cron EXPR",
+    );
+  });
+}
+
+function printSchedule(schedule: ScheduleRecord): void {
+  printDetails({
+    name: schedule.name,
+    deployment: schedule.deployment.name,
+    version: schedule.deployment.version,
+    stack: schedule.stack,
+    orchestrator: schedule.orchestrator,
+    when: timing(schedule),
+    expression: schedule.expression,
+    timezone: schedule.spec.timezone,
+    ...(schedule.spec.start ? { start: schedule.spec.start } : {}),
+    ...(schedule.spec.end ? { end: schedule.spec.end } : {}),
+    "flexible window": schedule.flexibleWindowMinutes ? `${schedule.flexibleWindowMinutes} minutes` : "off",
+    state: state(schedule),
+    parameters: JSON.stringify(schedule.parameters),
+    snapshot: schedule.snapshotUri,
+    ...(schedule.target ? { target: schedule.target } : {}),
+    ...(schedule.created ? { created: schedule.created } : {}),
+    ...(schedule.updated ? { updated: schedule.updated } : {}),
+  });
+}
+
+export async function describeScheduleCommand(name: string, opts: { json?: boolean }): Promise<void> {
+  await withProject(async (project) => {
+    const { getScheduleInProject } = await import("../../client/schedules.js");
+    const schedule = await getScheduleInProject(project, name);
+    if (opts.json) printJson(schedule);
+    else printSchedule(schedule);
+  });
+}
+
+/** `stackyard schedule update NAME [create's options]`: only what is given changes. */
+export async function updateScheduleCommand(name: string, flags: ScheduleFlags): Promise<void> {
+  if (flags.cron !== undefined && flags.every !== undefined)
+    throw new ConfigError("A schedule needs exactly one of --cron EXPR and --every DURATION, not both");
+  const options = await scheduleOptions(flags);
+  if (!Object.keys(options).length) {
+    throw new ConfigError(`Nothing to change for schedule '${name}'`, {
+      hint: "Give what changes: --cron, --every, --timezone, --start, --end, --flexible-window, --deployment or -p name=value.",
+    });
+  }
+  await withProject(async (project) => {
+    const { updateScheduleInProject } = await import("../../client/schedules.js");
+    const updated = await updateScheduleInProject(project, name, options);
+    info(`Updated schedule '${updated.name}': ${timing(updated)} (${updated.expression}, ${updated.spec.timezone}), ${state(updated)}.`);
+  });
+}
+
+/** `stackyard schedule pause|resume NAME`. */
+export async function setScheduleEnabledCommand(name: string, enabled: boolean): Promise<void> {
+  await withProject(async (project) => {
+    const { updateScheduleInProject } = await import("../../client/schedules.js");
+    await updateScheduleInProject(project, name, { enabled });
+    info(enabled ? `Resumed schedule '${name}'.` : `Paused schedule '${name}': it fires nothing until \`stackyard schedule resume ${name}\`.`);
+  });
+}
+
+/** `stackyard schedule delete NAME [--yes]`: asks first on a terminal; elsewhere needs --yes. */
+export async function deleteScheduleCommand(name: string, opts: { yes?: boolean }): Promise<void> {
+  await withProject(async (project) => {
+    const { deleteScheduleInProject, getScheduleInProject } = await import("../../client/schedules.js");
+    const schedule = await getScheduleInProject(project, name);
+    if (!opts.yes) {
+      if (!process.stdin.isTTY) {
+        throw new ConfigError(`Deleting schedule '${name}' needs confirmation`, {
+          hint: `Run it on a terminal to be asked, or add --yes: stackyard schedule delete ${name} --yes`,
+        });
+      }
+      const prompt = createInterface({ input: process.stdin, output: process.stderr });
+      const answer = await prompt.question(
+        `Delete schedule '${name}' (deployment '${schedule.deployment.name}', ${timing(schedule)})? Runs it started are kept. [y/N] `,
+      );
+      prompt.close();
+      if (!/^y(es)?$/i.test(answer.trim())) {
+        info("Nothing deleted.");
+        return;
+      }
+    }
+    await deleteScheduleInProject(project, name);
+    info(`Deleted schedule '${name}'.`);
   });
 }
