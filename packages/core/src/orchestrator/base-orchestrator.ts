@@ -168,6 +168,7 @@ export abstract class BaseOrchestrator<C = Record<string, unknown>> extends Stac
   listSchedules?(context: ScheduleContext): Promise<ScheduleInfo[]>;
   /** See {@link SchedulingOrchestrator.deleteSchedule}. */
   deleteSchedule?(name: string, context: ScheduleContext): Promise<void>;
+  /** See {@link SchedulingOrchestrator.checkSchedule}. */
   checkSchedule?(request: Omit<ScheduleRequest, "snapshotUri">): void;
 
   /** See {@link RemoteRunLister}: runs other machines started, for `stackyard runs list`. */

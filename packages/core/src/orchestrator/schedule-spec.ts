@@ -149,21 +149,3 @@ export function parseScheduleSpec(input: ScheduleInput): ScheduleSpec {
   if (spec.start && spec.end && spec.start >= spec.end) throw new ConfigError(`--start ${input.start} is not before --end ${input.end}`);
   return spec;
 }
-
-/** A schedule as Amazon EventBridge Scheduler writes it: `cron(0 3 * * ? *)` or `rate(6 hours)`. */
-export function scheduleExpression(spec: ScheduleSpec): string {
-  if (spec.every) return `rate(${spec.every.value} ${spec.every.value === 1 ? spec.every.unit.replace(/s$/, "") : spec.every.unit})`;
-  const [minute, hour, dayOfMonth, month, dayOfWeek] = spec.cron!.split(" ") as [string, string, string, string, string];
-  // EventBridge takes six fields and needs '?' in one of the two day fields; its days of the week run 1-7 from Sunday.
-  const weekdays = dayOfWeek === "*" || dayOfWeek === "?" ? "?" : dayOfWeek.replace(/\d+/g, (d) => String((Number(d) % 7) + 1));
-  if (weekdays !== "?" && dayOfMonth !== "*" && dayOfMonth !== "?") {
-    throw new ConfigError(
-      `Cron expression ${quote(spec.cron!)} restricts both the day of the month and the day of the week, which EventBridge Scheduler cannot combine`,
-      {
-        hint: "Keep one of the two day fields '*'.",
-      },
-    );
-  }
-  const days = weekdays === "?" ? (dayOfMonth === "?" ? "*" : dayOfMonth) : "?";
-  return `cron(${minute} ${hour} ${days} ${month} ${weekdays} *)`;
-}
