@@ -13,6 +13,19 @@ function duration(start?: string, end?: string): string {
   return ms < 1000 ? `${ms}ms` : `${(ms / 1000).toFixed(1)}s`;
 }
 
+/**
+ * Whether the stack's orchestrator runs runs elsewhere (its flavor says so),
+ * known without loading anything: only such an orchestrator can have runs
+ * that other machines started.
+ */
+async function orchestratorIsRemote(project: Project, stackName: string | undefined): Promise<boolean> {
+  const id = project.config.getStack(stackName ?? project.config.activeStackName()).components.orchestrator;
+  const row = id ? project.config.getComponentById(id) : undefined;
+  if (!row) return false;
+  const { FlavorRegistry } = await import("../../flavors/registry.js");
+  return new FlavorRegistry(project.config, project.paths.sourceRoot).find("orchestrator", row.flavor)?.remote ?? false;
+}
+
 /** Prints the warning of a look at the orchestrator that failed (on stderr, once). */
 function warnRemote(warning: string | undefined): void {
   if (warning) process.stderr.write(`Warning: ${warning}\n`);
@@ -26,7 +39,7 @@ function warnRemote(warning: string | undefined): void {
  */
 export async function findRun(project: Project, store: SqliteRunStore, idOrName: string, opts: { local?: boolean } = {}): Promise<RunRecord> {
   let run = await store.getRun(idOrName);
-  if (!run && !opts.local) {
+  if (!run && !opts.local && (await orchestratorIsRemote(project, undefined))) {
     const { syncRemoteRuns } = await import("../../client/remote-runs.js");
     warnRemote((await syncRemoteRuns(project, store, { stepsFor: 0 })).warning);
     run = await store.getRun(idOrName);
@@ -84,7 +97,7 @@ export async function listRuns(opts: {
   const status = parseStatus(opts.status);
   await withProject(async (project) => {
     const store = new SqliteRunStore(project.db);
-    if (!opts.local) {
+    if (!opts.local && (await orchestratorIsRemote(project, opts.stack))) {
       // Loads core and the orchestrator only here: `--local` stays a read of the store.
       const { syncRemoteRuns } = await import("../../client/remote-runs.js");
       const synced = await syncRemoteRuns(project, store, { stack: opts.stack, stepsFor: limit });
