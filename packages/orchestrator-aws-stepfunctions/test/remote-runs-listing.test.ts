@@ -98,6 +98,18 @@ describe("remote runs of Step Functions", () => {
     expect(calls.describe).toEqual([]);
   });
 
+  it("returns the newest runs it described when time runs out while describing", async () => {
+    const { source, calls } = fakeSource(10, 100);
+    const controller = new AbortController();
+    const describe = source.backend.describe.bind(source.backend);
+    source.backend.describe = async (arn) => {
+      if (calls.describe.length === 3) controller.abort(new Error("out of time"));
+      return describe(arn);
+    };
+    const runs = await listRemoteRuns(source, { known: () => undefined, signal: controller.signal }, { prefix: "stackyard-", describeConcurrency: 1 });
+    expect(runs.map((r) => r.runId)).toEqual(["run-9", "run-8", "run-7"]);
+  });
+
   it("gives up once its signal is aborted", async () => {
     const { source } = fakeSource(10, 100);
     const controller = new AbortController();

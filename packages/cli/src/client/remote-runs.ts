@@ -39,6 +39,8 @@ export interface RemoteSyncResult {
   updated: number;
   /** Said once when the orchestrator could not be asked in time (naming it and the error). */
   warning?: string | undefined;
+  /** The orchestrator ran out of time: what it found is recorded, the next look finds the rest. */
+  partial?: boolean | undefined;
 }
 
 /** Options of {@link syncRemoteRuns}. */
@@ -132,10 +134,23 @@ export async function syncRemoteRuns(project: Project, store: SqliteRunStore, op
     label = `orchestrator '${stack.orchestrator.name}' (${stack.orchestrator.flavor})`;
     const lister = asRemoteRunLister(stack.orchestrator as BaseOrchestrator<unknown>)!;
     const known = store.knownOrchestratorRuns();
-    const remote = await Promise.race([
-      lister.listRuns({ known: (arn) => known.get(arn)?.status as RunStatus | undefined, signal: controller.signal }, { stack, store }),
-      timer.promise,
-    ]);
+    // The orchestrator is asked to stop at 60% of the time, so that what it found in time is recorded in the rest.
+    const ask = new AbortController();
+    controller.signal.addEventListener("abort", () => ask.abort(controller.signal.reason), { once: true });
+    const soft = setTimeout(
+      () => ask.abort(new Error(`it did not answer within ${Math.round(timeoutMs * 0.6)} ms`)),
+      Math.max(0, timeoutMs * 0.6 - (Date.now() - started)),
+    );
+    let remote: RemoteRun[];
+    try {
+      remote = await Promise.race([
+        lister.listRuns({ known: (arn) => known.get(arn)?.status as RunStatus | undefined, signal: ask.signal }, { stack, store }),
+        timer.promise,
+      ]);
+    } finally {
+      clearTimeout(soft);
+    }
+    const partial = ask.signal.aborted;
     const fresh = remote.filter((r) => !known.has(r.orchestratorRunId));
     const changed = remote.filter((r) => known.has(r.orchestratorRunId));
     const snapshots = new Map<string, PipelineSnapshot | undefined>();
@@ -161,12 +176,17 @@ export async function syncRemoteRuns(project: Project, store: SqliteRunStore, op
     }
     // Step records of the newest runs, while time is left; the others' when described.
     toRead.sort((a, b) => (b.started ?? b.created).localeCompare(a.started ?? a.created));
-    for (const run of toRead.slice(0, options.stepsFor ?? 50)) {
-      if (Date.now() - started > timeoutMs * 0.8 || !store.importedRun(run.id)) continue;
-      await Promise.race([importSteps(store, stack.artifactStore, run), timer.promise]);
-    }
+    // (Out of time here is no failure: the runs are recorded, the steps of the others are read when described.)
+    const reading = toRead.slice(0, options.stepsFor ?? 50).filter((run) => store.importedRun(run.id));
+    let next = 0;
+    const reader = async () => {
+      for (let i = next++; i < reading.length && Date.now() - started < timeoutMs * 0.8; i = next++) {
+        await importSteps(store, stack.artifactStore, reading[i]!);
+      }
+    };
+    await Promise.race([Promise.all(Array.from({ length: Math.min(8, reading.length) }, reader)), timer.promise]).catch(() => {});
     store.recordRemoteSync(stackName, orchestratorId, { imported, updated });
-    return { imported, updated };
+    return { imported, updated, ...(partial ? { partial } : {}) };
   } catch (error) {
     const message = redact((error as Error).message ?? String(error));
     return { imported: 0, updated: 0, warning: `Could not list the runs of ${label}: ${message}. Showing the runs recorded here.` };

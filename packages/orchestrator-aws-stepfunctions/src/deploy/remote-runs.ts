@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import type { RemoteRun, RemoteRunQuery, RunStatus } from "@stackyard/core";
 import type { ExecutionBackend, ExecutionListItem, ExecutionStatus } from "./execution-backend.js";
 import { originOf, parseExecutionInput } from "./execution-input.js";
@@ -20,7 +21,7 @@ export interface RemoteRunSource {
 export interface ListRemoteRunsOptions {
   /** Only state machines whose name starts with this (the orchestrator's `state_machine_name_prefix`). */
   prefix: string;
-  /** How many state machines are listed, and executions described, at once (default 4 and 8). */
+  /** How many state machines are listed, and executions described, at once (default 4 and 16). */
   machineConcurrency?: number;
   describeConcurrency?: number;
 }
@@ -78,11 +79,15 @@ async function eachLimited<T>(items: readonly T[], limit: number, work: (item: T
  * are described (DescribeExecution, for the input that names the snapshot,
  * the run name and the origin); executions whose input carries no
  * `stackyard.snapshot` were not started by Stackyard and are left out.
- * A changed run comes back with its status and times only. Rejects once
- * `query.signal` is aborted.
+ * A changed run comes back with its status and times only. Once
+ * `query.signal` is aborted it rejects while listing, and while describing
+ * returns the runs described so far (the newest): the others are new again
+ * on the next look, so a long history is imported over several looks.
  */
 export async function listRemoteRuns(source: RemoteRunSource, query: RemoteRunQuery, options: ListRemoteRunsOptions): Promise<RemoteRun[]> {
   const { signal } = query;
+  // Every call under way listens to it.
+  if (signal) setMaxListeners(0, signal);
   const machines: StateMachineRef[] = [];
   let token: string | undefined;
   do {
@@ -117,8 +122,15 @@ export async function listRemoteRuns(source: RemoteRunSource, query: RemoteRunQu
       next = news ? page.nextToken : undefined;
     } while (next);
   });
-  await eachLimited(fresh, options.describeConcurrency ?? 8, async (execution) => {
-    const description = await abortable(source.backend.describe(execution.executionArn), signal);
+  // Out of time while describing: the runs described so far are returned (newest first), the others are new again next time.
+  fresh.sort((a, b) => b.startDate.localeCompare(a.startDate));
+  await eachLimited(fresh, options.describeConcurrency ?? 16, async (execution) => {
+    if (signal?.aborted) return;
+    const description = await abortable(source.backend.describe(execution.executionArn), signal).catch((error: unknown) => {
+      if (signal?.aborted) return undefined;
+      throw error;
+    });
+    if (!description) return;
     const input = parseExecutionInput(description.input);
     if (!input) return;
     const ended = description.stopDate ?? execution.stopDate;

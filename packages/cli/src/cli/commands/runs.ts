@@ -14,16 +14,18 @@ function duration(start?: string, end?: string): string {
 }
 
 /**
- * Whether the stack's orchestrator runs runs elsewhere (its flavor says so),
- * known without loading anything: only such an orchestrator can have runs
- * that other machines started.
+ * Whether the stack's orchestrator may run runs elsewhere, known without
+ * loading anything: only such an orchestrator can have runs that other
+ * machines started. Built-in and registered flavors say so (`remote`); a
+ * flavor an installed package declares is asked (it is loaded).
  */
 async function orchestratorIsRemote(project: Project, stackName: string | undefined): Promise<boolean> {
   const id = project.config.getStack(stackName ?? project.config.activeStackName()).components.orchestrator;
   const row = id ? project.config.getComponentById(id) : undefined;
   if (!row) return false;
   const { FlavorRegistry } = await import("../../flavors/registry.js");
-  return new FlavorRegistry(project.config, project.paths.sourceRoot).find("orchestrator", row.flavor)?.remote ?? false;
+  const flavor = new FlavorRegistry(project.config, project.paths.sourceRoot).find("orchestrator", row.flavor);
+  return !flavor || flavor.remote || flavor.origin.startsWith("package ");
 }
 
 /** Prints the warning of a look at the orchestrator that failed (on stderr, once). */
@@ -106,6 +108,7 @@ export async function listRuns(opts: {
         const parts = [synced.imported ? `${synced.imported} new run(s)` : "", synced.updated ? `${synced.updated} changed run(s)` : ""].filter(Boolean);
         info(`Found ${parts.join(" and ")} on the orchestrator.`);
       }
+      if (synced.partial) info("The orchestrator has more runs than it could list in time: `stackyard runs list` again finds the rest.");
     }
     const runs = await store.listRuns({ pipeline: opts.pipeline, status, limit, ...(opts.tag !== undefined ? { tag: opts.tag } : {}) });
     const reconciled = await Promise.all(runs.map((r) => reapDeadRun(store, r)));
