@@ -47,7 +47,7 @@ export interface RemoteSyncResult {
 export interface RemoteSyncOptions {
   /** The stack whose orchestrator is asked (default: the active stack). */
   stack?: string | undefined;
-  /** Milliseconds the whole look may take (default {@link remoteTimeoutMs}). */
+  /** Milliseconds the look may take once the components are loaded (default {@link remoteTimeoutMs}). */
   timeoutMs?: number | undefined;
   /** Read the step records of at most this many of the newest new or changed runs now (the others when described). Default 50. */
   stepsFor?: number | undefined;
@@ -116,20 +116,32 @@ function deadline(ms: number, controller: AbortController, what: string): { prom
  * snapshot it names in the artifact store (pipeline, steps); a changed run's
  * status and end. The step records the runs' containers wrote into the
  * artifact store are copied for the newest of them ({@link RemoteSyncOptions.stepsFor});
- * the others' when they are described. Bounded in time: when the
- * orchestrator cannot be asked in time, resolves with a warning and records
- * nothing more.
+ * the others' when they are described. Bounded in time (from once the
+ * orchestrator and artifact store are loaded): the orchestrator is asked to
+ * stop at 60% of it and what it found is recorded; when it cannot be asked
+ * in time, resolves with a warning and records nothing more.
  */
 export async function syncRemoteRuns(project: Project, store: SqliteRunStore, options: RemoteSyncOptions = {}): Promise<RemoteSyncResult> {
   const stackName = options.stack ?? project.config.activeStackName();
   const timeoutMs = options.timeoutMs ?? remoteTimeoutMs();
+  let label = `the orchestrator of stack '${stackName}'`;
+  // Loading the components is this machine's work, not the look: the time bound starts after it
+  // (and an import is never cut short, which would leave the process unable to exit cleanly).
+  let loaded: Awaited<ReturnType<typeof loadListingStack>>;
+  try {
+    loaded = await loadListingStack(project, stackName);
+  } catch (error) {
+    return {
+      imported: 0,
+      updated: 0,
+      warning: `Could not load ${label}: ${redact((error as Error).message ?? String(error))}. Showing the runs recorded here.`,
+    };
+  }
+  if (!loaded) return { imported: 0, updated: 0 };
   const started = Date.now();
   const controller = new AbortController();
-  let label = `the orchestrator of stack '${stackName}'`;
   const timer = deadline(timeoutMs, controller, "it");
   try {
-    const loaded = await Promise.race([loadListingStack(project, stackName), timer.promise]);
-    if (!loaded) return { imported: 0, updated: 0 };
     const { stack, orchestratorId } = loaded;
     label = `orchestrator '${stack.orchestrator.name}' (${stack.orchestrator.flavor})`;
     const lister = asRemoteRunLister(stack.orchestrator as BaseOrchestrator<unknown>)!;
