@@ -18,6 +18,7 @@ let a: string;
 let b: string;
 let shared: string;
 let env: Record<string, string>;
+let configs: Parameters<typeof registerLocallyExecutedStack>[1];
 
 interface ListedRun {
   id: string;
@@ -35,7 +36,7 @@ beforeAll(async () => {
   env = { LOCAL_SFN_SHARED_EXECUTIONS: shared };
   // Without a log group `runs logs` reads the log the step's containers wrote into the artifact store.
   const { log_group: _, ...orchestrator } = aws.orchestratorConfig();
-  const configs = { artifactStore: aws.artifactStoreConfig(), registry: aws.registryConfig(), orchestrator };
+  configs = { artifactStore: aws.artifactStoreConfig(), registry: aws.registryConfig(), orchestrator };
   a = newProject("sfn-remote-a");
   b = newProject("sfn-remote-b");
   registerLocallyExecutedStack(a, configs);
@@ -97,6 +98,16 @@ describe("runs started on another machine", () => {
     const second = ok(cli(b, ["runs", "list", "--json"], env), "second runs list in B");
     expect(second.stderr).not.toMatch(/Found/);
     expect((JSON.parse(second.stdout) as ListedRun[]).map((r) => r.name)).toEqual(["teammates-run"]);
+
+    // A third teammate asks for the run's logs straight away: it is looked up, imported and read.
+    const c = newProject("sfn-remote-c");
+    try {
+      registerLocallyExecutedStack(c, configs);
+      const direct = ok(cli(c, ["runs", "logs", "teammates-run", "--step", "flaky"], env), "runs logs in C").stdout;
+      expect(direct.match(/flaky runs attempt \d/g)).toEqual(["flaky runs attempt 1", "flaky runs attempt 2", "flaky runs attempt 3"]);
+    } finally {
+      removeProject(c);
+    }
 
     // A knows the run as its own: nothing is imported there.
     const again = ok(cli(a, ["runs", "list", "--json"], env), "runs list in A");
