@@ -46,6 +46,7 @@ const integration = [
   "packages/orchestrator-aws-stepfunctions/test/conformance.test.ts",
   "packages/orchestrator-aws-stepfunctions/test/local-execution.test.ts",
   "packages/orchestrator-aws-stepfunctions/test/moto-deploy.test.ts",
+  "packages/orchestrator-aws-stepfunctions/test/remote-runs.test.ts",
   "packages/orchestrator-aws-stepfunctions/test/schedules.test.ts",
   "packages/orchestrator-aws-stepfunctions/test/sigint.test.ts",
   "packages/orchestrator-docker/test/*.test.ts",

@@ -21,6 +21,7 @@ const BENCHMARKS = [
   { id: "docker-steps", title: "Docker orchestrator per-step overhead", command: "npx tsx bench/docker-steps.mjs" },
   { id: "s3-artifact", title: "1 GiB artifact through the S3 store (emulator)", command: "npx tsx bench/s3-artifact.mjs 1024 1" },
   { id: "asl-compile", title: "Step Functions compiler", command: "npx tsx bench/asl-compile.mjs" },
+  { id: "remote-runs", title: "Runs every teammate sees (`runs list` against moto)", command: "npx tsx bench/remote-runs.mjs 1000 3" },
 ];
 
 const filters = process.argv.slice(2);

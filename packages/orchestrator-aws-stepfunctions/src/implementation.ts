@@ -35,6 +35,8 @@ import {
   type OrchestratorCapabilities,
   type PipelineSnapshot,
   parseConfig,
+  type RemoteRun,
+  type RemoteRunQuery,
   RunFailedError,
   type RunHandle,
   type RunRecord,
@@ -65,6 +67,7 @@ import {
   type StepFunctionsDeploymentDetails,
 } from "./deploy/execution-input.js";
 import { HistoryReader, liveStatus } from "./deploy/history.js";
+import { listRemoteRuns } from "./deploy/remote-runs.js";
 import { eventBridgeScheduleName, scheduleCommandInput, scheduleInfoFrom } from "./deploy/schedules.js";
 import { collectOutcomes, copyStepFile, mapSummaryLine, readLiveRecord, readStepFile } from "./deploy/step-records.js";
 import { DEFAULT_TASK_SHAPE, ensureTaskDefinition, familyFor, LOG_STREAM_PREFIX, type TaskShape } from "./deploy/task-definitions.js";
@@ -95,6 +98,7 @@ export {
   type StepFunctionsDeploymentDetails,
 } from "./deploy/execution-input.js";
 export { HistoryReader } from "./deploy/history.js";
+export { type ListRemoteRunsOptions, listRemoteRuns, type RemoteRunSource, remoteRunStatus, type StateMachineRef } from "./deploy/remote-runs.js";
 export { eventBridgeExpression, eventBridgeScheduleName, scheduleCommandInput, scheduleInfoFrom } from "./deploy/schedules.js";
 export { DEFAULT_TASK_SHAPE, familyFor, LOG_STREAM_PREFIX, taskDefinitionRequest } from "./deploy/task-definitions.js";
 
@@ -834,6 +838,39 @@ export class StepFunctionsOrchestrator extends BaseOrchestrator<StepFunctionsOrc
         maps: mapSpecs(snapshot),
       });
       return { status: collected.status, steps: collected.steps, ...(collected.error ? { error: collected.error } : {}) };
+    } finally {
+      clients.destroy();
+    }
+  }
+
+  /**
+   * Runs of this orchestrator's state machines (`<prefix><pipeline>` and
+   * `<prefix>deployment-<name>`) that `query` does not know or knows with
+   * another status: each execution Stackyard started (its input carries
+   * `stackyard.snapshot`), named by its execution name (the run id), with
+   * its status, times, snapshot, run name and origin from the input. See
+   * {@link listRemoteRuns} for how little it reads.
+   */
+  async listRuns(query: RemoteRunQuery, _context: { stack: Stack; store: RunStore }): Promise<RemoteRun[]> {
+    const clients = await this.createClients();
+    try {
+      const backend = this.createExecutionBackend(clients);
+      return await listRemoteRuns(
+        {
+          backend,
+          listStateMachines: async (nextToken) => {
+            const page = await clients.sfn.send(new ListStateMachinesCommand({ maxResults: 1000, ...(nextToken ? { nextToken } : {}) }), {
+              ...(query.signal ? { abortSignal: query.signal } : {}),
+            });
+            return {
+              stateMachines: (page.stateMachines ?? []).map((m) => ({ name: m.name!, stateMachineArn: m.stateMachineArn! })),
+              nextToken: page.nextToken,
+            };
+          },
+        },
+        query,
+        { prefix: this.config.state_machine_name_prefix },
+      );
     } finally {
       clients.destroy();
     }

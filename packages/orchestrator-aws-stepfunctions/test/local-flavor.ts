@@ -7,7 +7,10 @@
 //
 // Environment: LOCAL_ECS_LABELS (JSON) labels the step containers;
 // LOCAL_SFN_EXECUTIONS_FILE receives every execution once it is over (status,
-// stop reason, history event types) and the ECS tasks that ran.
+// stop reason, history event types) and the ECS tasks that ran;
+// LOCAL_SFN_SHARED_EXECUTIONS names a folder through which every process's
+// executions are seen by the others (listed, described), as Step Functions'
+// are by every machine (shared-executions.ts).
 import { writeFileSync } from "node:fs";
 import { type AnyFlavor, defineFlavor } from "@stackyard/core";
 import { stepFunctionsOrchestratorFlavor } from "@stackyard/orchestrator-aws-stepfunctions";
@@ -31,6 +34,7 @@ export const locallyExecutedStepFunctionsFlavor: AnyFlavor = defineFlavor({
       { polyfillWithResolvers, CREDENTIALS },
       { LocalEcs },
       { LocalExecutionBackend },
+      { SharedExecutionBackend, recordSharedExecution },
     ] = await Promise.all([
       import("@aws-sdk/client-s3"),
       import("@aws-sdk/client-sfn"),
@@ -39,15 +43,19 @@ export const locallyExecutedStepFunctionsFlavor: AnyFlavor = defineFlavor({
       import("./harness.js"),
       import("./local-ecs.js"),
       import("./local-execution-backend.js"),
+      import("./shared-executions.js"),
     ]);
     polyfillWithResolvers();
     const sfnModule = await import("aws-local-stepfunctions");
     const labels = JSON.parse(process.env.LOCAL_ECS_LABELS ?? "{}") as Record<string, string>;
     const file = process.env.LOCAL_SFN_EXECUTIONS_FILE;
     // One backend per process: the executions it runs live as long as the process.
+    const shared = process.env.LOCAL_SFN_SHARED_EXECUTIONS;
     let backend: InstanceType<typeof LocalExecutionBackend> | undefined;
+    let sharedBackend: InstanceType<typeof SharedExecutionBackend> | undefined;
     return class LocallyExecutedStepFunctionsOrchestrator extends StepFunctionsOrchestrator {
-      protected override createExecutionBackend(): InstanceType<typeof LocalExecutionBackend> {
+      protected override createExecutionBackend(): InstanceType<typeof LocalExecutionBackend> | InstanceType<typeof SharedExecutionBackend> {
+        if (sharedBackend) return sharedBackend;
         if (backend) return backend;
         const endpoint = this.config.endpoint_url;
         if (!endpoint) throw new Error("aws_step_functions_local needs endpoint_url (moto)");
@@ -58,7 +66,8 @@ export const locallyExecutedStepFunctionsFlavor: AnyFlavor = defineFlavor({
           sfnModule,
           sfn,
           ecs.runTask,
-          () => {
+          (execution) => {
+            if (shared) recordSharedExecution(shared, execution);
             if (!file) return;
             const content: ExecutionsFile = {
               executions: [...backend!.executions.values()].map((e) => ({
@@ -73,6 +82,7 @@ export const locallyExecutedStepFunctionsFlavor: AnyFlavor = defineFlavor({
           },
           { s3 },
         );
+        if (shared) return (sharedBackend = new SharedExecutionBackend(backend, shared));
         return backend;
       }
     };

@@ -382,6 +382,8 @@ function addRunCommands(program: Command): void {
     .option("--status <status>", "only runs with this status")
     .option("--tag <tag>", "only runs with this tag")
     .option("--limit <n>", "at most this many", "50")
+    .option("--local", "only runs recorded here: do not ask the orchestrator for runs other machines started")
+    .option("--stack <name>", "ask this stack's orchestrator for runs other machines started (default: the active stack)")
     .addOption(json())
     .action(async (opts) => (await commands.runs()).listRuns(opts));
   runs

@@ -2,13 +2,18 @@ import { hostname } from "node:os";
 import { type BaseOrchestrator, type RunRecord, type Stack, StackyardError } from "@stackyard/core";
 import type { Project } from "../store/open-project.js";
 import type { SqliteRunStore } from "../store/sqlite-run-store.js";
-import { loadSnapshotComponent } from "./load-stack.js";
+import { loadSnapshotComponent, loadStack } from "./load-stack.js";
 
 const ACTIVE = new Set(["initializing", "running", "retrying"]);
 
 async function orchestratorContext(project: Project, store: SqliteRunStore, run: RunRecord) {
   const snapshot = await store.getSnapshot(run.snapshotId);
-  if (!snapshot) return undefined;
+  if (!snapshot) {
+    // A run imported from its orchestrator whose snapshot could not be read: the stack it was found on.
+    if (!store.importedRun(run.id)) return undefined;
+    const { stack } = await loadStack(project, run.stack).catch(() => ({ stack: undefined }));
+    return stack && { orchestrator: stack.orchestrator, stack };
+  }
   const orchestrator = await loadSnapshotComponent<BaseOrchestrator>(project, snapshot, "orchestrator");
   const stack = { name: run.stack, orchestrator, artifactStore: await loadSnapshotComponent(project, snapshot, "artifact_store") } as Stack;
   return { orchestrator, stack };

@@ -154,4 +154,25 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (name, version)
   );
   `,
+  // Runs every teammate sees: runs other machines (triggers, schedules,
+  // teammates) started on a shared orchestrator, imported into this store by
+  // `runs list`; when each stack's orchestrator was last looked at. Imported
+  // runs whose step records are still to be read from the artifact store
+  // have steps_pending set.
+  `
+  CREATE INDEX runs_orchestrator_run_id ON runs(orchestrator_run_id);
+  CREATE TABLE imported_runs (
+    run_id TEXT PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+    imported TEXT NOT NULL,
+    steps_pending INTEGER NOT NULL DEFAULT 1
+  );
+  CREATE TABLE remote_sync (
+    stack TEXT NOT NULL,
+    orchestrator_id TEXT NOT NULL,
+    synced TEXT NOT NULL,
+    imported INTEGER NOT NULL DEFAULT 0,
+    updated INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (stack, orchestrator_id)
+  );
+  `,
 ];

@@ -428,6 +428,76 @@ export class SqliteRunStore implements RunStore {
     return (await this.listArtifactVersions(name, query))[0];
   }
 
+  /** Status of every run with an orchestrator id, by that id: what `runs list` already knows of remote runs. */
+  knownOrchestratorRuns(): Map<string, { id: string; status: string; pid?: number }> {
+    const rows = this.db.prepare("SELECT id, status, pid, orchestrator_run_id FROM runs WHERE orchestrator_run_id IS NOT NULL").all() as Row[];
+    return new Map(
+      rows.map((r) => [r.orchestrator_run_id as string, { id: r.id as string, status: r.status as string, ...(r.pid ? { pid: r.pid as number } : {}) }]),
+    );
+  }
+
+  /**
+   * Records runs another machine started (see `runs list`), in one
+   * transaction, their steps still to be read. A run whose id this store
+   * already has is left as it is. Returns how many were added.
+   */
+  importRuns(runs: readonly RunRecord[], imported = new Date().toISOString()): number {
+    const mark = this.db.prepare("INSERT OR IGNORE INTO imported_runs (run_id, imported, steps_pending) VALUES (?, ?, 1)");
+    const exists = this.db.prepare("SELECT 1 FROM runs WHERE id = ?");
+    let added = 0;
+    this.db
+      .transaction(() => {
+        for (const run of runs) {
+          if (exists.get(run.id)) continue;
+          const values: Record<string, unknown> = {};
+          for (const [key] of RUN_COLUMNS) values[key] = run[key] ?? null;
+          values.tags = toJson(run.tags);
+          values.metadata = toJson(run.metadata);
+          this.statements.createRun.run(values);
+          mark.run(run.id, imported);
+          added++;
+        }
+      })
+      .immediate();
+    return added;
+  }
+
+  /** Whether a run was imported from its orchestrator, and whether its step records are still to be read. */
+  importedRun(runId: string): { imported: string; stepsPending: boolean } | undefined {
+    const row = this.db.prepare("SELECT imported, steps_pending FROM imported_runs WHERE run_id = ?").get(runId) as Row | undefined;
+    return row && { imported: row.imported as string, stepsPending: row.steps_pending === 1 };
+  }
+
+  /** The ids among `runIds` of runs imported from their orchestrator. */
+  importedRunIds(runIds: readonly string[]): Set<string> {
+    if (!runIds.length) return new Set();
+    const rows = this.db.prepare(`SELECT run_id FROM imported_runs WHERE run_id IN (${runIds.map(() => "?").join(", ")})`).all(...runIds) as Row[];
+    return new Set(rows.map((r) => r.run_id as string));
+  }
+
+  /** Marks an imported run's step records as read (or to be read again). */
+  setStepsPending(runId: string, pending: boolean): void {
+    this.db.prepare("UPDATE imported_runs SET steps_pending = ? WHERE run_id = ?").run(pending ? 1 : 0, runId);
+  }
+
+  /** Records a look at a stack's orchestrator: when, and what it brought. */
+  recordRemoteSync(stack: string, orchestratorId: string, counts: { imported: number; updated: number }): void {
+    this.db
+      .prepare(
+        `INSERT INTO remote_sync (stack, orchestrator_id, synced, imported, updated) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (stack, orchestrator_id) DO UPDATE SET synced = excluded.synced, imported = excluded.imported, updated = excluded.updated`,
+      )
+      .run(stack, orchestratorId, new Date().toISOString(), counts.imported, counts.updated);
+  }
+
+  /** The last look at a stack's orchestrator, if any. */
+  lastRemoteSync(stack: string, orchestratorId: string): { synced: string; imported: number; updated: number } | undefined {
+    const row = this.db.prepare("SELECT synced, imported, updated FROM remote_sync WHERE stack = ? AND orchestrator_id = ?").get(stack, orchestratorId) as
+      | Row
+      | undefined;
+    return row && { synced: row.synced as string, imported: row.imported as number, updated: row.updated as number };
+  }
+
   async listConsumers(artifactId: string): Promise<StepRunRecord[]> {
     return (
       this.db

@@ -13,12 +13,54 @@ function duration(start?: string, end?: string): string {
   return ms < 1000 ? `${ms}ms` : `${(ms / 1000).toFixed(1)}s`;
 }
 
-/** Finds a run by id, id prefix or name, reconciling it first. */
-export async function findRun(project: Project, store: SqliteRunStore, idOrName: string): Promise<RunRecord> {
-  const run = await store.getRun(idOrName);
+/**
+ * Whether the stack's orchestrator may run runs elsewhere, known without
+ * loading anything: only such an orchestrator can have runs that other
+ * machines started. Built-in and registered flavors say so (`remote`); a
+ * flavor an installed package declares is asked (it is loaded).
+ */
+async function orchestratorIsRemote(project: Project, stackName: string | undefined): Promise<boolean> {
+  const id = project.config.getStack(stackName ?? project.config.activeStackName()).components.orchestrator;
+  const row = id ? project.config.getComponentById(id) : undefined;
+  if (!row) return false;
+  const { FlavorRegistry } = await import("../../flavors/registry.js");
+  const flavor = new FlavorRegistry(project.config, project.paths.sourceRoot).find("orchestrator", row.flavor);
+  return !flavor || flavor.remote || flavor.origin.startsWith("package ");
+}
+
+/** Prints the warning of a look at the orchestrator that failed (on stderr, once). */
+function warnRemote(warning: string | undefined): void {
+  if (warning) process.stderr.write(`Warning: ${warning}\n`);
+}
+
+/**
+ * Finds a run by id, id prefix or name, reconciling it first. A run not
+ * recorded here is looked for on the active stack's orchestrator (runs
+ * other machines started); an imported run's steps are read from the
+ * artifact store when they were not yet, or again while it runs.
+ */
+export async function findRun(project: Project, store: SqliteRunStore, idOrName: string, opts: { local?: boolean } = {}): Promise<RunRecord> {
+  let run = await store.getRun(idOrName);
+  if (!run && !opts.local && (await orchestratorIsRemote(project, undefined))) {
+    const { syncRemoteRuns } = await import("../../client/remote-runs.js");
+    warnRemote((await syncRemoteRuns(project, store, { stepsFor: 0 })).warning);
+    run = await store.getRun(idOrName);
+  }
   if (!run) throw new NotFoundError(`No run '${idOrName}'`, { hint: "List runs with `stackyard runs list`." });
+  if (!opts.local && store.importedRun(run.id)) {
+    const { refreshImportedRun } = await import("../../client/remote-runs.js");
+    return refreshImportedRun(project, store, run);
+  }
   const { reconcileRun } = await import("../../client/reconcile.js");
   return reconcileRun(project, store, await reapDeadRun(store, run));
+}
+
+/** Where a run comes from: `deployment@version`, `schedule NAME`. */
+function originOf(run: RunRecord): string {
+  const parts: string[] = [];
+  if (run.deployment) parts.push(`${run.deployment}@${run.deploymentVersion ?? "?"}`);
+  if (run.schedule) parts.push(`schedule ${run.schedule}`);
+  return parts.join(", ");
 }
 
 /** `--limit`: a whole number from 1. */
@@ -39,14 +81,39 @@ function parseStatus(raw: string | undefined): RunRecord["status"] | undefined {
   throw new ConfigError(`Invalid --status ${quoteInput(raw)}: a run's status is one of ${RUN_STATUSES.join(", ")}`);
 }
 
-export async function listRuns(opts: { json?: boolean; pipeline?: string; status?: string; tag?: string; limit?: string }): Promise<void> {
+/**
+ * `stackyard runs list`: runs recorded here, after asking the active stack's
+ * orchestrator (when it lists runs) for runs other machines started and
+ * runs whose status changed since the last look; `--local` skips the look.
+ */
+export async function listRuns(opts: {
+  json?: boolean;
+  pipeline?: string;
+  status?: string;
+  tag?: string;
+  limit?: string;
+  local?: boolean;
+  stack?: string;
+}): Promise<void> {
   const limit = parseLimit(opts.limit);
   const status = parseStatus(opts.status);
   await withProject(async (project) => {
     const store = new SqliteRunStore(project.db);
+    if (!opts.local && (await orchestratorIsRemote(project, opts.stack))) {
+      // Loads core and the orchestrator only here: `--local` stays a read of the store.
+      const { syncRemoteRuns } = await import("../../client/remote-runs.js");
+      const synced = await syncRemoteRuns(project, store, { stack: opts.stack, stepsFor: limit });
+      warnRemote(synced.warning);
+      if (synced.imported || synced.updated) {
+        const parts = [synced.imported ? `${synced.imported} new run(s)` : "", synced.updated ? `${synced.updated} changed run(s)` : ""].filter(Boolean);
+        info(`Found ${parts.join(" and ")} on the orchestrator.`);
+      }
+      if (synced.partial) info("The orchestrator has more runs than it could list in time: `stackyard runs list` again finds the rest.");
+    }
     const runs = await store.listRuns({ pipeline: opts.pipeline, status, limit, ...(opts.tag !== undefined ? { tag: opts.tag } : {}) });
     const reconciled = await Promise.all(runs.map((r) => reapDeadRun(store, r)));
-    if (opts.json) printJson(reconciled);
+    const imported = store.importedRunIds(reconciled.map((r) => r.id));
+    if (opts.json) printJson(reconciled.map((r) => (imported.has(r.id) ? { ...r, imported: true } : r)));
     else
       printTable(
         reconciled.map((r) => ({
@@ -57,9 +124,20 @@ export async function listRuns(opts: { json?: boolean; pipeline?: string; status
           stack: r.stack,
           started: r.started ?? r.created,
           duration: duration(r.started, r.ended),
+          origin: originOf(r),
           tags: (r.tags ?? []).join(", "),
         })),
-        ["id", "name", "pipeline", "status", "stack", "started", "duration", ...(reconciled.some((r) => r.tags?.length) ? ["tags"] : [])],
+        [
+          "id",
+          "name",
+          "pipeline",
+          "status",
+          "stack",
+          "started",
+          "duration",
+          ...(reconciled.some((r) => originOf(r)) ? ["origin"] : []),
+          ...(reconciled.some((r) => r.tags?.length) ? ["tags"] : []),
+        ],
         opts.tag !== undefined || opts.pipeline !== undefined || status !== undefined ? "No runs match." : "No runs yet.",
       );
   });
@@ -134,8 +212,9 @@ export async function describeRun(idOrName: string, opts: { json?: boolean; item
         }),
       ),
     );
+    const imported = store.importedRun(run.id);
     if (opts.json) {
-      printJson({ ...run, steps, artifacts: outputs });
+      printJson({ ...run, ...(imported ? { imported: true } : {}), steps, artifacts: outputs });
       return;
     }
     printDetails({
@@ -152,6 +231,7 @@ export async function describeRun(idOrName: string, opts: { json?: boolean; item
       ...(run.retryOf ? { "retry of": (await store.getRun(run.retryOf))?.name ?? run.retryOf } : {}),
       ...(run.deployment ? { deployment: `${run.deployment} (version ${run.deploymentVersion ?? "?"})` } : {}),
       ...(run.schedule ? { schedule: run.schedule } : {}),
+      ...(imported ? { "started by": `another machine (found on orchestrator ${run.orchestrator}, ${imported.imported})` } : {}),
       ...(run.error ? { error: run.error } : {}),
     });
     const metadataLines = [

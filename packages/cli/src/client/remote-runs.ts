@@ -1,0 +1,309 @@
+import {
+  type ArtifactRecord,
+  ArtifactStoreRunStore,
+  asRemoteRunLister,
+  type BaseArtifactStore,
+  type BaseOrchestrator,
+  isFinalStatus,
+  itemId,
+  MAP_METADATA_KEY,
+  type PipelineSnapshot,
+  type RemoteRun,
+  type RunRecord,
+  type RunStatus,
+  recordStepResult,
+  type Stack,
+  type StepResultFile,
+  type StepRunRecord,
+} from "@stackyard/core";
+import { instantiateComponent } from "../flavors/load-component.js";
+import { FlavorRegistry } from "../flavors/registry.js";
+import type { Project } from "../store/open-project.js";
+import type { SqliteRunStore } from "../store/sqlite-run-store.js";
+import { readSnapshot } from "./remote-step.js";
+
+/** How long a look at the orchestrator may take by default; `STACKYARD_REMOTE_TIMEOUT_MS` sets another. */
+export const DEFAULT_REMOTE_TIMEOUT_MS = 5000;
+
+/** The time bound of a look at the orchestrator: `STACKYARD_REMOTE_TIMEOUT_MS` when it is a whole number of milliseconds, else the default. */
+export function remoteTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.STACKYARD_REMOTE_TIMEOUT_MS?.trim();
+  return raw && /^\d+$/.test(raw) && Number(raw) > 0 ? Number(raw) : DEFAULT_REMOTE_TIMEOUT_MS;
+}
+
+/** What {@link syncRemoteRuns} did. */
+export interface RemoteSyncResult {
+  /** Runs new to this store, recorded now. */
+  imported: number;
+  /** Runs whose status changed. */
+  updated: number;
+  /** Said once when the orchestrator could not be asked in time (naming it and the error). */
+  warning?: string | undefined;
+  /** The orchestrator ran out of time: what it found is recorded, the next look finds the rest. */
+  partial?: boolean | undefined;
+}
+
+/** Options of {@link syncRemoteRuns}. */
+export interface RemoteSyncOptions {
+  /** The stack whose orchestrator is asked (default: the active stack). */
+  stack?: string | undefined;
+  /** Milliseconds the look may take once the components are loaded (default {@link remoteTimeoutMs}). */
+  timeoutMs?: number | undefined;
+  /** Read the step records of at most this many of the newest new or changed runs now (the others when described). Default 50. */
+  stepsFor?: number | undefined;
+}
+
+/** Access keys and secrets never reach the terminal, even inside an SDK's error message. */
+function redact(text: string): string {
+  let out = text.replace(/\b(AKIA|ASIA)[A-Z0-9]{16}\b/g, "[redacted]");
+  for (const name of ["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ACCESS_KEY_ID"]) {
+    const value = process.env[name];
+    if (value && value.length >= 8) out = out.split(value).join("[redacted]");
+  }
+  return out;
+}
+
+/** A stack's orchestrator and artifact store, made (nothing else of the stack is loaded). */
+async function loadListingStack(project: Project, stackName: string): Promise<{ stack: Stack; orchestratorId: string } | undefined> {
+  const row = project.config.getStack(stackName);
+  const orchestratorId = row.components.orchestrator;
+  const artifactStoreId = row.components.artifact_store;
+  if (!orchestratorId || !artifactStoreId) return undefined;
+  const orchestratorRow = project.config.getComponentById(orchestratorId);
+  const artifactStoreRow = project.config.getComponentById(artifactStoreId);
+  if (!orchestratorRow || !artifactStoreRow) return undefined;
+  const registry = new FlavorRegistry(project.config, project.paths.sourceRoot);
+  const orchestrator = await instantiateComponent<BaseOrchestrator>(project, orchestratorRow, registry);
+  if (!orchestrator.listRuns) return undefined;
+  const artifactStore = await instantiateComponent<BaseArtifactStore>(project, artifactStoreRow, registry);
+  return { stack: { name: stackName, orchestrator, artifactStore } as Stack, orchestratorId };
+}
+
+/**
+ * The snapshot as this project reads it: its stack's components are this
+ * stack's (by type), so that the run's artifact store and orchestrator load
+ * from this project's components (ids differ between projects).
+ */
+function localiseSnapshot(project: Project, stackName: string, snapshot: PipelineSnapshot): PipelineSnapshot {
+  const ids = project.config.getStack(stackName).components;
+  const components = { ...snapshot.stack.components };
+  for (const [type, component] of Object.entries(components)) {
+    const id = (ids as Record<string, string | undefined>)[type];
+    const row = id ? project.config.getComponentById(id) : undefined;
+    if (component && row) components[type as keyof typeof components] = { ...component, id: row.id, name: row.name };
+  }
+  return { ...snapshot, stack: { ...snapshot.stack, name: stackName, components } };
+}
+
+/** Rejects after `ms`, aborting `controller`. */
+function deadline(ms: number, controller: AbortController, what: string): { promise: Promise<never>; clear(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  const promise = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const error = new Error(`${what} did not answer within ${ms} ms`);
+      controller.abort(error);
+      reject(error);
+    }, ms);
+  });
+  void promise.catch(() => {});
+  return { promise, clear: () => clearTimeout(timer) };
+}
+
+/**
+ * Asks the stack's orchestrator (when it lists runs: `listRuns`) for the
+ * runs this store does not know or knows with another status, and records
+ * them: a new run from its execution (name, status, times, origin) and the
+ * snapshot it names in the artifact store (pipeline, steps); a changed run's
+ * status and end. The step records the runs' containers wrote into the
+ * artifact store are copied for the newest of them ({@link RemoteSyncOptions.stepsFor});
+ * the others' when they are described. Bounded in time (from once the
+ * orchestrator and artifact store are loaded): the orchestrator is asked to
+ * stop at 60% of it and what it found is recorded; when it cannot be asked
+ * in time, resolves with a warning and records nothing more.
+ */
+export async function syncRemoteRuns(project: Project, store: SqliteRunStore, options: RemoteSyncOptions = {}): Promise<RemoteSyncResult> {
+  const stackName = options.stack ?? project.config.activeStackName();
+  const timeoutMs = options.timeoutMs ?? remoteTimeoutMs();
+  let label = `the orchestrator of stack '${stackName}'`;
+  // Loading the components is this machine's work, not the look: the time bound starts after it
+  // (and an import is never cut short, which would leave the process unable to exit cleanly).
+  let loaded: Awaited<ReturnType<typeof loadListingStack>>;
+  try {
+    loaded = await loadListingStack(project, stackName);
+  } catch (error) {
+    return {
+      imported: 0,
+      updated: 0,
+      warning: `Could not load ${label}: ${redact((error as Error).message ?? String(error))}. Showing the runs recorded here.`,
+    };
+  }
+  if (!loaded) return { imported: 0, updated: 0 };
+  const started = Date.now();
+  const controller = new AbortController();
+  const timer = deadline(timeoutMs, controller, "it");
+  try {
+    const { stack, orchestratorId } = loaded;
+    label = `orchestrator '${stack.orchestrator.name}' (${stack.orchestrator.flavor})`;
+    const lister = asRemoteRunLister(stack.orchestrator as BaseOrchestrator<unknown>)!;
+    const known = store.knownOrchestratorRuns();
+    // The orchestrator is asked to stop at 60% of the time, so that what it found in time is recorded in the rest.
+    const ask = new AbortController();
+    controller.signal.addEventListener("abort", () => ask.abort(controller.signal.reason), { once: true });
+    const soft = setTimeout(
+      () => ask.abort(new Error(`it did not answer within ${Math.round(timeoutMs * 0.6)} ms`)),
+      Math.max(0, timeoutMs * 0.6 - (Date.now() - started)),
+    );
+    let remote: RemoteRun[];
+    try {
+      remote = await Promise.race([
+        lister.listRuns({ known: (arn) => known.get(arn)?.status as RunStatus | undefined, signal: ask.signal }, { stack, store }),
+        timer.promise,
+      ]);
+    } finally {
+      clearTimeout(soft);
+    }
+    const partial = ask.signal.aborted;
+    const fresh = remote.filter((r) => !known.has(r.orchestratorRunId));
+    const changed = remote.filter((r) => known.has(r.orchestratorRunId));
+    const snapshots = new Map<string, PipelineSnapshot | undefined>();
+    for (const uri of new Set(fresh.map((r) => r.snapshotUri).filter((u): u is string => !!u))) {
+      const snapshot = await Promise.race([readSnapshot(stack.artifactStore, uri).catch(() => undefined), timer.promise]);
+      const local = snapshot && localiseSnapshot(project, stackName, snapshot);
+      if (local) await store.saveSnapshot(local, uri);
+      snapshots.set(uri, local);
+    }
+    const records = fresh.map((r) => runRecordOf(r, stackName, stack.orchestrator.name, r.snapshotUri ? snapshots.get(r.snapshotUri) : undefined));
+    const imported = store.importRuns(records);
+    let updated = 0;
+    const toRead: RunRecord[] = [...records];
+    for (const r of changed) {
+      const mine = known.get(r.orchestratorRunId)!;
+      // A run this machine drives records itself.
+      if (mine.pid) continue;
+      await store.updateRun(mine.id, { status: r.status, ...(r.ended ? { ended: r.ended } : {}) });
+      store.setStepsPending(mine.id, true);
+      updated++;
+      const run = await store.getRun(mine.id);
+      if (run) toRead.push(run);
+    }
+    // Step records of the newest runs, while time is left; the others' when described.
+    toRead.sort((a, b) => (b.started ?? b.created).localeCompare(a.started ?? a.created));
+    // (Out of time here is no failure: the runs are recorded, the steps of the others are read when described.)
+    const reading = toRead.slice(0, options.stepsFor ?? 50).filter((run) => store.importedRun(run.id));
+    let next = 0;
+    const reader = async () => {
+      for (let i = next++; i < reading.length && Date.now() - started < timeoutMs * 0.8; i = next++) {
+        await importSteps(store, stack.artifactStore, reading[i]!);
+      }
+    };
+    await Promise.race([Promise.all(Array.from({ length: Math.min(8, reading.length) }, reader)), timer.promise]).catch(() => {});
+    store.recordRemoteSync(stackName, orchestratorId, { imported, updated });
+    return { imported, updated, ...(partial ? { partial } : {}) };
+  } catch (error) {
+    const message = redact((error as Error).message ?? String(error));
+    return { imported: 0, updated: 0, warning: `Could not list the runs of ${label}: ${message}. Showing the runs recorded here.` };
+  } finally {
+    timer.clear();
+    controller.abort();
+  }
+}
+
+/** A new remote run's record. */
+function runRecordOf(remote: RemoteRun, stackName: string, orchestratorName: string, snapshot: PipelineSnapshot | undefined): RunRecord {
+  const snapshotId = snapshot?.id ?? /snapshots\/([^/]+)\.json$/.exec(remote.snapshotUri ?? "")?.[1] ?? "";
+  return {
+    id: remote.runId,
+    name: remote.runName ?? remote.runId,
+    pipeline: snapshot?.pipeline.name ?? remote.pipeline ?? remote.deployment ?? "(unknown)",
+    snapshotId,
+    snapshotUri: remote.snapshotUri ?? "",
+    stack: stackName,
+    orchestrator: orchestratorName,
+    status: remote.status,
+    orchestratorRunId: remote.orchestratorRunId,
+    created: remote.started,
+    started: remote.started,
+    ...(remote.ended ? { ended: remote.ended } : {}),
+    ...(snapshot?.tags?.length ? { tags: [...snapshot.tags] } : {}),
+    ...(remote.deployment !== undefined ? { deployment: remote.deployment } : {}),
+    ...(remote.deploymentVersion !== undefined ? { deploymentVersion: remote.deploymentVersion } : {}),
+    ...(remote.schedule !== undefined ? { schedule: remote.schedule } : {}),
+  };
+}
+
+/** A step's record as its container wrote it in the artifact store: its result file once over, else its live record. */
+async function readStep(artifactStore: BaseArtifactStore, records: ArtifactStoreRunStore, runId: string, stepId: string) {
+  const path = `runs/${runId}/${stepId}/step.json`;
+  try {
+    if (await artifactStore.exists(path)) return { file: JSON.parse((await artifactStore.readFile(path)).toString("utf8")) as StepResultFile };
+    const step = await records.getStepRun(runId, stepId);
+    if (!step) return {};
+    if (step.status !== "cached") return { live: step };
+    // A step the cache answered for writes no step.json: its record and the artifacts it reuses.
+    const artifacts = await Promise.all(Object.values(step.outputs).map((id) => records.getArtifact(id)));
+    return artifacts.some((a) => a === undefined) ? { live: step } : { file: { step, artifacts: artifacts as ArtifactRecord[] } };
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * Copies an imported run's step records from the artifact store (what the
+ * step containers wrote: results with their artifacts, or the record of a
+ * step under way), map items included. Once the run is over, the run is
+ * marked as read.
+ */
+export async function importSteps(store: SqliteRunStore, artifactStore: BaseArtifactStore, run: RunRecord): Promise<void> {
+  const snapshot = await store.getSnapshot(run.snapshotId);
+  if (!snapshot) {
+    // Nothing tells which steps it has: the run shows as its execution says.
+    store.setStepsPending(run.id, false);
+    return;
+  }
+  const records = new ArtifactStoreRunStore(artifactStore);
+  let complete = true;
+  const copy = async (stepId: string): Promise<StepRunRecord | undefined> => {
+    const current = await store.getStepRun(run.id, stepId);
+    if (current && isFinalStatus(current.status)) return current;
+    const { file, live } = await readStep(artifactStore, records, run.id, stepId);
+    if (file) {
+      await recordStepResult(store, file.step, file.artifacts);
+      return file.step;
+    }
+    complete = false;
+    if (live) await store.putStepRun(live);
+    return live;
+  };
+  await Promise.all(
+    snapshot.steps.map(async (step) => {
+      const record = await copy(step.id);
+      if (!step.map || !record) return;
+      const items = Number((record.metadata?.[MAP_METADATA_KEY] as { items?: unknown } | undefined)?.items ?? Number.NaN);
+      if (!Number.isSafeInteger(items) || items <= 0) return;
+      for (let i = 0; i < items; i++) await copy(itemId(step.id, i));
+    }),
+  );
+  // Once the run is over its containers wrote all they will: what is missing now never ran.
+  store.setStepsPending(run.id, !complete && !isFinalStatus(run.status));
+}
+
+/**
+ * Brings an imported run's steps up to date before it is shown: its step
+ * records are read when they were not yet, or again while it runs (with its
+ * status, from the orchestrator). Runs started here are left as they are.
+ */
+export async function refreshImportedRun(project: Project, store: SqliteRunStore, run: RunRecord): Promise<RunRecord> {
+  const mark = store.importedRun(run.id);
+  const active = !isFinalStatus(run.status);
+  if (!mark || (!mark.stepsPending && !active)) return run;
+  const loaded = await loadListingStack(project, run.stack).catch(() => undefined);
+  if (!loaded) return run;
+  let current = run;
+  if (active && loaded.stack.orchestrator.listRuns) {
+    const result = await syncRemoteRuns(project, store, { stack: run.stack, stepsFor: 0 });
+    if (result.warning) process.stderr.write(`Warning: ${result.warning}\n`);
+    current = (await store.getRun(run.id)) ?? run;
+  }
+  await importSteps(store, loaded.stack.artifactStore, current);
+  return current;
+}
