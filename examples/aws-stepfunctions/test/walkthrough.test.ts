@@ -4,11 +4,17 @@
 // ECS task a container of the local Docker engine, artifacts in S3 on moto,
 // the image in a local registry (the `aws_step_functions_local` flavor of the
 // orchestrator package's tests: the real flavor with executions run locally).
-import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { randomUUID } from "node:crypto";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { GetScheduleCommand, SchedulerClient } from "@aws-sdk/client-scheduler";
 import { DescribeStateMachineCommand, SFNClient } from "@aws-sdk/client-sfn";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { fireSchedule } from "../../../packages/orchestrator-aws-stepfunctions/test/fire-schedule.js";
 import {
+  ACCOUNT,
   CREDENTIALS,
   cliAsync,
   newProject,
@@ -18,23 +24,36 @@ import {
   removeProject,
 } from "../../../packages/orchestrator-aws-stepfunctions/test/harness.js";
 import { type LocalAws, startLocalAws } from "../../../packages/orchestrator-aws-stepfunctions/test/local-aws.js";
+import { LocalEcs } from "../../../packages/orchestrator-aws-stepfunctions/test/local-ecs.js";
 import type { ExecutionsFile } from "../../../packages/orchestrator-aws-stepfunctions/test/local-flavor.js";
+import { recordSharedExecution, SharedExecutionBackend } from "../../../packages/orchestrator-aws-stepfunctions/test/shared-executions.js";
+
+const SCHEDULER_ROLE = `arn:aws:iam::${ACCOUNT}:role/stackyard-scheduler`;
 
 let aws: LocalAws;
 let dir: string;
 let sfn: SFNClient;
+let scheduler: SchedulerClient;
+let configs: Parameters<typeof registerLocallyExecutedStack>[1];
+// Every process's executions are recorded here, so a teammate's folder lists them as it would Step Functions' in AWS.
+let shared: string;
 
 beforeAll(async () => {
   aws = await startLocalAws({ bucket: "stackyard-walkthrough" });
   sfn = new SFNClient({ region: REGION, endpoint: aws.moto.endpoint, credentials: CREDENTIALS });
+  scheduler = new SchedulerClient({ region: REGION, endpoint: aws.moto.endpoint, credentials: CREDENTIALS });
+  shared = mkdtempSync(join(tmpdir(), "walkthrough-executions-"));
   dir = newProject("walkthrough");
-  const { log_group: _, ...orchestrator } = aws.orchestratorConfig();
-  registerLocallyExecutedStack(dir, { artifactStore: aws.artifactStoreConfig(), registry: aws.registryConfig(), orchestrator });
+  const { log_group: _, ...orchestrator } = aws.orchestratorConfig({ scheduler_role_arn: SCHEDULER_ROLE });
+  configs = { artifactStore: aws.artifactStoreConfig(), registry: aws.registryConfig(), orchestrator };
+  registerLocallyExecutedStack(dir, configs);
 });
 
 afterAll(async () => {
   sfn?.destroy();
+  scheduler?.destroy();
   removeProject(dir);
+  if (shared) rmSync(shared, { recursive: true, force: true });
   await aws?.stop();
 });
 
@@ -44,13 +63,17 @@ interface DescribedRun {
   status: string;
   deployment?: string;
   deploymentVersion?: number;
+  schedule?: string;
+  imported?: boolean;
+  artifacts: Array<{ step: string; output: string; artifact: string }>;
   retryOf?: string;
   orchestratorRunId?: string;
   steps: Array<{ stepId: string; status: string; outputs: Record<string, string> }>;
 }
 
 // Every command runs without blocking this process: it drains moto's log, and moto stalls once that pipe is full.
-const cli = (cwd: string, args: string[], env: Record<string, string> = {}, timeout?: number) => cliAsync(cwd, args, env, timeout);
+const cli = (cwd: string, args: string[], env: Record<string, string> = {}, timeout?: number) =>
+  cliAsync(cwd, args, { LOCAL_SFN_SHARED_EXECUTIONS: shared, ...env }, timeout);
 
 const describeRun = async (name: string): Promise<DescribedRun> =>
   JSON.parse(ok(await cli(dir, ["runs", "describe", name, "--json"]), `runs describe ${name}`).stdout) as DescribedRun;
@@ -120,6 +143,76 @@ describe("the production walk-through on Step Functions", () => {
     expect(ok(await cli(dir, ["runs", "list", "--json"]), "runs list").stdout).toBe(before);
   });
 
+  it("schedules it nightly at 3 a.m. Berlin time; a bad cron or time zone exits 2 before any AWS call", async () => {
+    const create = ["schedule", "create", "nightly-berlin", "--deployment", "nightly", "--cron", "0 3 * * *", "--timezone", "Europe/Berlin"];
+    const badCron = await cli(dir, ["schedule", "create", "typo", "--deployment", "nightly", "--cron", "0 27 * * *"]);
+    expect(badCron.code).toBe(2);
+    expect(badCron.stderr).toMatch(/hour field "27".*outside 0-23/);
+    const badZone = await cli(dir, ["schedule", "create", "typo", "--deployment", "nightly", "--cron", "0 3 * * *", "--timezone", "Europe/Atlantis"]);
+    expect(badZone.code).toBe(2);
+    expect(badZone.stderr).toMatch(/Europe\/Atlantis/);
+
+    ok(await cli(dir, [...create, "--flexible-window", "15", "-p", "test_size=0.3"]), "schedule create");
+    // EventBridge Scheduler keeps it as it will fire it.
+    const kept = await scheduler.send(new GetScheduleCommand({ Name: "stackyard-nightly-berlin" }));
+    expect(kept).toMatchObject({
+      ScheduleExpression: "cron(0 3 * * ? *)",
+      ScheduleExpressionTimezone: "Europe/Berlin",
+      FlexibleTimeWindow: { Mode: "FLEXIBLE", MaximumWindowInMinutes: 15 },
+      State: "ENABLED",
+      Target: { Arn: stateMachineArn, RoleArn: SCHEDULER_ROLE },
+    });
+    expect((await scheduler.send(new GetScheduleCommand({ Name: "stackyard-typo" })).catch((e: Error) => e)) instanceof Error).toBe(true);
+    const listed = JSON.parse(ok(await cli(dir, ["schedule", "list", "--json"]), "schedule list").stdout) as Array<{ name: string }>;
+    expect(listed.map((l) => l.name)).toEqual(["nightly-berlin"]);
+  });
+
+  it("fired as EventBridge fires it, the schedule's run shows in a teammate's fresh folder: listed, described, logged, its outputs loaded", async () => {
+    // What EventBridge Scheduler does at 03:00 Berlin time: StartExecution of the schedule's target with its input.
+    const fired = await fireSchedule({ endpoint: aws.moto.endpoint, schedule: "nightly-berlin" });
+    const local = await aws.executionBackend(new LocalEcs({ docker: aws.docker, endpoint: aws.moto.endpoint }).runTask, (execution) =>
+      recordSharedExecution(shared, execution),
+    );
+    const backend = new SharedExecutionBackend(local, shared);
+    const runId = randomUUID();
+    const { executionArn } = await backend.start({ stateMachineArn: fired.stateMachineArn, name: runId, input: fired.input });
+    let status = "RUNNING";
+    while (status === "RUNNING") {
+      await sleep(500);
+      status = (await backend.describe(executionArn)).status;
+    }
+    expect(status).toBe("SUCCEEDED");
+
+    // A teammate: a new folder with only the same stack registered, no shared store file.
+    const teammate = newProject("walkthrough-teammate");
+    try {
+      registerLocallyExecutedStack(teammate, configs);
+      const listing = ok(await cli(teammate, ["runs", "list", "--json"]), "runs list in the teammate's folder");
+      const runs = JSON.parse(listing.stdout) as DescribedRun[];
+      const scheduled = runs.find((r) => r.id === runId);
+      expect(scheduled).toMatchObject({ status: "completed", imported: true });
+      // The triggered runs from the first folder are there too.
+      expect(runs.map((r) => r.name)).toEqual(expect.arrayContaining(["nightly-default", "nightly-half"]));
+
+      const described = JSON.parse(ok(await cli(teammate, ["runs", "describe", runId, "--json"]), "runs describe").stdout) as DescribedRun;
+      expect(described).toMatchObject({ status: "completed", deployment: "nightly", deploymentVersion: 1, schedule: "nightly-berlin" });
+      expect(described.steps.map((s) => [s.stepId, s.status])).toEqual([
+        ["load_data", "cached"],
+        ["split_data", "completed"],
+        ["train_model", "completed"],
+        ["evaluate_model", "completed"],
+      ]);
+      const logs = ok(await cli(teammate, ["runs", "logs", runId, "--step", "train_model"]), "runs logs").stdout;
+      expect(logs.trim().length).toBeGreaterThan(0);
+      const accuracy = described.artifacts.find((a) => a.step === "evaluate_model" && a.output === "accuracy");
+      expect(accuracy, JSON.stringify(described.artifacts)).toBeDefined();
+      const shown = ok(await cli(teammate, ["artifact", "show", accuracy!.artifact]), "artifact show").stdout;
+      expect(Number(shown.trim())).toBeGreaterThan(0);
+    } finally {
+      removeProject(teammate);
+    }
+  }, 900_000);
+
   it("retries a run whose middle step failed: only that step and the ones after it run again", async () => {
     writeFileSync(join(dir, "fail-train"), "");
     const failed = await withTasks(["run", "./pipelines/flaky.ts#flakyPipeline", "-c", "configs/flaky_pipeline.yaml", "--run-name", "flaky-1"], "flaky-1");
@@ -142,8 +235,9 @@ describe("the production walk-through on Step Functions", () => {
     ]);
   });
 
-  it("deletes the deployment and its state machine", async () => {
+  it("deletes the deployment, its schedule and its state machine", async () => {
     ok(await cli(dir, ["deployment", "delete", "nightly", "--yes"]), "deployment delete");
+    await expect(scheduler.send(new GetScheduleCommand({ Name: "stackyard-nightly-berlin" }))).rejects.toThrow();
     await expect(sfn.send(new DescribeStateMachineCommand({ stateMachineArn }))).rejects.toThrow(/does not exist/i);
     expect((await cli(dir, ["deployment", "trigger", "nightly"])).code).toBe(2);
   });
