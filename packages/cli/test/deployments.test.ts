@@ -108,6 +108,8 @@ console.log(JSON.stringify({ version: nightly.version, status: run.status }));
       [["--every", "often"], /Invalid interval "often"/],
       [["--cron", "0 3 * * *", "-p", "cont=1"], /Unknown parameter 'cont' for pipeline 'fanout'/],
       [["--cron", "0 3 * * *", "--timezone", "Europe/Berlin"], /Orchestrator 'default' \(flavor local\) of stack 'default' cannot keep schedules/],
+      // The flavors that can are named.
+      [["--cron", "0 3 * * *"], /keep schedules: aws_step_functions \(@stackyard\/orchestrator-aws-stepfunctions\)/],
     ];
     for (const [args, message] of cases) {
       const out = cli(dir, ["schedule", "create", "nightly", "--deployment", "fanout", ...args]);

@@ -54,12 +54,15 @@ function stderrEvents(): RunEvents {
   return { stepStatus: () => {}, stepLog: () => {}, info: line, warn: (text) => line(`Warning: ${text}`) };
 }
 
+/** Flavors shipped with Stackyard whose orchestrators keep schedules, with the package that declares each. */
+const SCHEDULING_FLAVORS = "aws_step_functions (@stackyard/orchestrator-aws-stepfunctions)";
+
 /** Says why a deployment's orchestrator cannot keep schedules, naming it and what to do instead. */
 function notSchedulable(orchestrator: BaseOrchestrator<unknown>, deployment: DeploymentRecord): ConfigError {
   return new ConfigError(
     `Orchestrator '${orchestrator.name}' (flavor ${orchestrator.flavor}) of stack '${deployment.stack}' cannot keep schedules: a schedule fires with no client running, so its orchestrator must start the runs itself (capabilities.schedulable)`,
     {
-      hint: `Trigger deployment '${deployment.name}' from your own scheduler (cron, CI) with \`stackyard deployment trigger ${deployment.name}\`, or deploy it on a stack whose orchestrator flavor says 'runs can be scheduled' in \`stackyard orchestrator flavor describe\`.`,
+      hint: `Flavors shipped with Stackyard that keep schedules: ${SCHEDULING_FLAVORS}. Deploy '${deployment.name}' on a stack with one of them, or trigger it from your own scheduler (cron, CI) with \`stackyard deployment trigger ${deployment.name}\`; \`stackyard orchestrator flavor describe FLAVOR\` says whether a flavor's runs can be scheduled.`,
     },
   );
 }
