@@ -110,7 +110,7 @@ describe("the production walk-through on Step Functions", () => {
     expect(definition).toContain("$$.Execution.Input.stackyard.snapshot");
     expect(definition).not.toContain("/snapshots/");
     expect(Object.keys(described.details.taskDefinitions).sort()).toEqual(["evaluate_model", "load_data", "split_data", "train_model"]);
-  });
+  }, 900_000);
 
   it("triggers it with a parameter: no build, the deployed state machine runs, and the parameter reaches the step", async () => {
     const plain = await withTasks(["deployment", "trigger", "nightly", "--run-name", "nightly-default"], "trigger-default");
@@ -132,7 +132,7 @@ describe("the production walk-through on Step Functions", () => {
     expect(b.steps.find((s) => s.stepId === "load_data")?.status).toBe("cached");
     expect(split(b).status).toBe("completed");
     expect(split(b).outputs).not.toEqual(split(a).outputs);
-  });
+  }, 900_000);
 
   it("refuses a bad parameter before anything starts (exit 2)", async () => {
     const before = ok(await cli(dir, ["runs", "list", "--json"]), "runs list").stdout;
@@ -141,7 +141,7 @@ describe("the production walk-through on Step Functions", () => {
     expect(bad.result.stderr).toMatch(/test_size/);
     expect(bad.executions).toEqual([]);
     expect(ok(await cli(dir, ["runs", "list", "--json"]), "runs list").stdout).toBe(before);
-  });
+  }, 300_000);
 
   it("schedules it nightly at 3 a.m. Berlin time; a bad cron or time zone exits 2 before any AWS call", async () => {
     const create = ["schedule", "create", "nightly-berlin", "--deployment", "nightly", "--cron", "0 3 * * *", "--timezone", "Europe/Berlin"];
@@ -165,7 +165,7 @@ describe("the production walk-through on Step Functions", () => {
     expect((await scheduler.send(new GetScheduleCommand({ Name: "stackyard-typo" })).catch((e: Error) => e)) instanceof Error).toBe(true);
     const listed = JSON.parse(ok(await cli(dir, ["schedule", "list", "--json"]), "schedule list").stdout) as Array<{ name: string }>;
     expect(listed.map((l) => l.name)).toEqual(["nightly-berlin"]);
-  });
+  }, 300_000);
 
   it("fired as EventBridge fires it, the schedule's run shows in a teammate's fresh folder: listed, described, logged, its outputs loaded", async () => {
     // What EventBridge Scheduler does at 03:00 Berlin time: StartExecution of the schedule's target with its input.
@@ -233,12 +233,12 @@ describe("the production walk-through on Step Functions", () => {
       ["train", "completed"],
       ["report", "completed"],
     ]);
-  });
+  }, 900_000);
 
   it("deletes the deployment, its schedule and its state machine", async () => {
     ok(await cli(dir, ["deployment", "delete", "nightly", "--yes"]), "deployment delete");
     await expect(scheduler.send(new GetScheduleCommand({ Name: "stackyard-nightly-berlin" }))).rejects.toThrow();
     await expect(sfn.send(new DescribeStateMachineCommand({ stateMachineArn }))).rejects.toThrow(/does not exist/i);
     expect((await cli(dir, ["deployment", "trigger", "nightly"])).code).toBe(2);
-  });
+  }, 300_000);
 });

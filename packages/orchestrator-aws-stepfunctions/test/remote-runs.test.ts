@@ -50,7 +50,7 @@ afterAll(async () => {
   await aws?.stop();
 });
 
-describe("runs started on another machine", () => {
+describe("runs started on another machine", { timeout: 300_000 }, () => {
   it("are listed, described, logged and loaded in a project that only shares the stack", () => {
     const run = cli(a, ["run", "./pipelines/retrying.ts#flakyPipeline", "--config", "configs/retrying_pipeline.yaml", "--run-name", "teammates-run"], env);
     expect(run.code, run.stderr).toBe(0);

@@ -55,7 +55,7 @@ async function readJson(uri: string): Promise<Record<string, any>> {
 
 const create = ["schedule", "create", "nightly-3am", "--deployment", "nightly"];
 
-describe("schedules of a deployment on EventBridge Scheduler", () => {
+describe("schedules of a deployment on EventBridge Scheduler", { timeout: 300_000 }, () => {
   let stateMachineArn: string;
 
   it("deploys the quickstart; the flavor says its runs can be scheduled", () => {
