@@ -1,7 +1,9 @@
 /**
  * The Step Functions orchestrator's implementation. Loaded only through
  * `stepFunctionsOrchestratorFlavor.implementation()`, because it pulls in the
- * AWS SDK, dockerode and the compiler.
+ * Step Functions client. The ECS, CloudWatch Logs and Scheduler clients, the
+ * image builder (dockerode) and the compiler's entry load where first used,
+ * so that listing runs loads none of them.
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import {
