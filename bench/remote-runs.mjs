@@ -1,14 +1,15 @@
 // Runs every teammate sees: `stackyard runs list` in a fresh project whose
 // stack shares a Step Functions orchestrator and an S3 artifact store (both on
 // moto) with 1,000 executions of a deployment's state machine that other
-// machines started. The first listing imports them all (ListExecutions, one
-// DescribeExecution per new execution, the snapshot read once, the newest
-// runs' step records looked for); the second finds nothing changed (one page
-// of ListExecutions). Wall time of the whole `stackyard` process, as a user
-// waits for it.
+// machines started (and 5 newer ones started by hand, which are never shown). The first listing records them all from ListExecutions
+// and describes (DescribeExecution, 8 at once) only the page it shows (the
+// command's default 50), reading the snapshot once and those runs' step
+// records; listing all 1,000 then describes the rest; an unchanged listing
+// makes one ListStateMachines and one ListExecutions page. Wall time of the
+// whole `stackyard` process, as a user waits for it.
 //
 //   npx tsx bench/remote-runs.mjs [executions] [rounds]   default 1000, 3 (after npm run build)
-//   BENCH_FIRST_TIMEOUT_MS=30000 npx tsx bench/remote-runs.mjs   the first sync in one look on a loaded machine
+//   BENCH_FIRST_TIMEOUT_MS=30000 npx tsx bench/remote-runs.mjs   a larger time bound for each look on a loaded machine
 //
 // The executions are started on moto, which keeps them RUNNING without
 // executing anything; no step record exists for them, so each run is shown
@@ -27,6 +28,8 @@ const root = fileURLToPath(new URL("..", import.meta.url));
 const bin = join(root, "packages/cli/dist/bin.js");
 const EXECUTIONS = Number(process.argv[2] ?? 1000);
 const ROUNDS = Number(process.argv[3] ?? 3);
+/** Executions of the same state machine not started by Stackyard (no `stackyard` input). */
+const FOREIGN = 5;
 // The time bound of the first sync's looks (BENCH_FIRST_TIMEOUT_MS; default the CLI's 5 s). On a loaded
 // machine a larger bound lets one look import everything, and the table says how long it took.
 const FIRST_TIMEOUT_MS = process.env.BENCH_FIRST_TIMEOUT_MS ?? "5000";
@@ -121,6 +124,10 @@ try {
     }),
   );
   const startSeconds = (Date.now() - startedAt) / 1000;
+  // The newest executions of the machine were started from the console, not by Stackyard: never shown.
+  for (let i = 0; i < FOREIGN; i++) {
+    await sfn.send(new StartExecutionCommand({ stateMachineArn: machine.stateMachineArn, name: `console-${i}`, input: JSON.stringify({ by: "hand" }) }));
+  }
   sfn.destroy();
 
   /** A teammate's fresh project with the same stack. */
@@ -154,44 +161,60 @@ try {
     return dir;
   };
 
-  const first = [];
-  const looks = [];
-  const second = [];
-  const local = [];
-  let listed = 0;
-  for (let round = 0; round < ROUNDS; round++) {
-    const dir = await teammate(round);
-    // The first sync: as many looks as it takes (each bounded by the default 5 s), summed.
+  /** `runs list` with `args` until a look is not cut short by its time bound: the looks' whole-process times summed, and the last look's output. */
+  const untilComplete = async (dir, args) => {
     let total = 0;
     let found = 0;
     for (let look = 1; ; look++) {
-      const sync = await stackyard(dir, ["runs", "list", "--json", "--limit", String(EXECUTIONS)], { STACKYARD_REMOTE_TIMEOUT_MS: FIRST_TIMEOUT_MS });
-      if (/^Warning: /m.test(sync.stderr)) throw new Error(`the first listing: ${sync.stderr}`);
+      const sync = await stackyard(dir, ["runs", "list", "--json", ...args], { STACKYARD_REMOTE_TIMEOUT_MS: FIRST_TIMEOUT_MS });
+      if (/^Warning: /m.test(sync.stderr)) throw new Error(`runs list ${args.join(" ")}: ${sync.stderr}`);
       total += sync.ms;
       found += Number(/Found (\d+) new run/.exec(sync.stderr)?.[1] ?? 0);
-      listed = JSON.parse(sync.stdout).length;
-      if (!sync.stderr.includes("more runs than it could list in time")) {
-        looks.push(look);
-        break;
-      }
+      if (!/in time/.test(sync.stderr)) return { ms: total, looks: look, found, listed: JSON.parse(sync.stdout) };
       if (look === 20) throw new Error(`still not complete after 20 looks (${found} found)`);
     }
-    first.push(total);
+  };
+
+  const first = [];
+  const looks = [];
+  const all = [];
+  const allLooks = [];
+  const second = [];
+  const local = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const dir = await teammate(round);
+    // The first sync, as a user runs it: the default page of 50.
+    const sync = await untilComplete(dir, []);
+    if (sync.found !== EXECUTIONS) throw new Error(`the first listing found ${sync.found} runs, expected ${EXECUTIONS}`);
+    if (sync.listed.length !== Math.min(50, EXECUTIONS)) throw new Error(`the first listing showed ${sync.listed.length} runs`);
+    if (sync.listed.length && !sync.listed.every((r) => r.name.startsWith("nightly-") && r.deployment === "bench" && r.deploymentVersion === 1 && r.imported)) {
+      throw new Error(`the first listing shows runs without their details: ${JSON.stringify(sync.listed[0])}`);
+    }
+    first.push(sync.ms);
+    looks.push(sync.looks);
+    // Every run shown: the other 950 are described now.
+    const every = await untilComplete(dir, ["--limit", String(EXECUTIONS)]);
+    if (every.listed.length !== EXECUTIONS || !every.listed.every((r) => r.name.startsWith("nightly-")))
+      throw new Error(`listing all showed ${every.listed.length} runs, expected ${EXECUTIONS}`);
+    all.push(every.ms);
+    allLooks.push(every.looks);
     for (let i = 0; i < 3; i++) {
       const again = await stackyard(dir, ["runs", "list"]);
-      if (/Found|Warning/.test(again.stderr)) throw new Error(`the second listing changed something: ${again.stderr}`);
+      if (/Found|Warning|in time/.test(again.stderr)) throw new Error(`the second listing changed something: ${again.stderr}`);
       second.push(again.ms);
       local.push((await stackyard(dir, ["runs", "list", "--local"])).ms);
     }
   }
-  if (listed !== EXECUTIONS) throw new Error(`listed ${listed} runs, expected ${EXECUTIONS}`);
 
   // The look-up alone, in this process (no process start, no module loading): what the orchestrator's listRuns costs.
-  const { listRemoteRuns, StepFunctionsExecutionBackend } = await import("../packages/orchestrator-aws-stepfunctions/dist/implementation.js");
+  const { describeRemoteRuns, listRemoteRuns, StepFunctionsExecutionBackend } = await import(
+    "../packages/orchestrator-aws-stepfunctions/dist/implementation.js"
+  );
   const { ListStateMachinesCommand } = await import("@aws-sdk/client-sfn");
   const client = new SFNClient({ region: REGION, endpoint, credentials });
+  const backend = new StepFunctionsExecutionBackend(client);
   const source = {
-    backend: new StepFunctionsExecutionBackend(client),
+    backend,
     async listStateMachines(nextToken) {
       const page = await client.send(new ListStateMachinesCommand({ maxResults: 1000, ...(nextToken ? { nextToken } : {}) }));
       return { stateMachines: page.stateMachines.map((m) => ({ name: m.name, stateMachineArn: m.stateMachineArn })), nextToken: page.nextToken };
@@ -199,6 +222,8 @@ try {
   };
   const lookFirst = [];
   const lookAgain = [];
+  const describePage = [];
+  const describeAll = [];
   let knownRuns = new Map();
   for (let round = 0; round < ROUNDS; round++) {
     let t = process.hrtime.bigint();
@@ -209,23 +234,34 @@ try {
     const again = await listRemoteRuns(source, { known: (arn) => knownRuns.get(arn) }, { prefix: "stackyard-" });
     lookAgain.push(Number(process.hrtime.bigint() - t) / 1e6);
     if (again.length) throw new Error("the second look found changes");
+    const arns = runs.map((r) => r.orchestratorRunId);
+    t = process.hrtime.bigint();
+    await describeRemoteRuns(backend, arns.slice(0, 50));
+    describePage.push(Number(process.hrtime.bigint() - t) / 1e6);
+    t = process.hrtime.bigint();
+    const described = await describeRemoteRuns(backend, arns);
+    describeAll.push(Number(process.hrtime.bigint() - t) / 1e6);
+    if (described.size !== EXECUTIONS + FOREIGN) throw new Error(`described ${described.size} runs`);
   }
   client.destroy();
   const row = (what, ms, target, met) => `| ${what} | ${ms.toFixed(0)} | ${target} | ${met ? "yes" : "no"} |`;
   const out = [
-    `Node ${process.version}, ${cpus().length} CPUs, load average ${loadavg()[0].toFixed(1)}; ${EXECUTIONS} executions started on moto in ${startSeconds.toFixed(1)} s; ${ROUNDS} fresh projects; first sync's time bound ${FIRST_TIMEOUT_MS} ms`,
+    `Node ${process.version}, ${cpus().length} CPUs, load average ${loadavg()[0].toFixed(1)}; ${EXECUTIONS} executions started on moto in ${startSeconds.toFixed(1)} s${FOREIGN ? ` (and ${FOREIGN} not by Stackyard)` : ""}; ${ROUNDS} fresh projects; first sync's time bound ${FIRST_TIMEOUT_MS} ms`,
     "",
     "| measure | median ms | target | met |",
     "|---|---|---|---|",
     row(
-      `First sync in a fresh project: \`runs list\` until all ${EXECUTIONS} runs are imported (whole processes; looks needed: ${looks.join(", ")})`,
+      `First sync in a fresh project: \`runs list\` records all ${EXECUTIONS} runs, shows the newest 50 (whole processes; looks: ${looks.join(", ")})`,
       median(first),
       "< 5000",
       median(first) < 5000,
     ),
+    row(`Then \`runs list --limit ${EXECUTIONS}\`: the other runs described and shown (whole processes; looks: ${allLooks.join(", ")})`, median(all), "", true),
     row("Second `runs list`, nothing changed (whole process)", median(second), "< 300", median(second) < 300),
     row("`runs list --local` (whole process, for comparison)", median(local), "", true),
-    row(`listRuns alone, first look: ListExecutions + ${EXECUTIONS} DescribeExecution (in process)`, median(lookFirst), "", true),
+    row(`listRuns alone, first look: ListStateMachines + ListExecutions of ${EXECUTIONS} (in process)`, median(lookFirst), "", true),
+    row("describeRemoteRuns of the newest 50, 8 at once (in process)", median(describePage), "", true),
+    row(`describeRemoteRuns of all ${EXECUTIONS}, 8 at once (in process)`, median(describeAll), "", true),
     row("listRuns alone, nothing changed: ListStateMachines + one ListExecutions page (in process)", median(lookAgain), "< 300", median(lookAgain) < 300),
   ];
   process.stdout.write(`${out.join("\n")}\n`);

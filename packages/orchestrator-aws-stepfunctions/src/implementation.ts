@@ -1,20 +1,11 @@
 /**
  * The Step Functions orchestrator's implementation. Loaded only through
  * `stepFunctionsOrchestratorFlavor.implementation()`, because it pulls in the
- * AWS SDK, dockerode and the compiler.
+ * Step Functions client. The ECS, CloudWatch Logs and Scheduler clients, the
+ * image builder (dockerode) and the compiler's entry load where first used,
+ * so that listing runs loads none of them.
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import { GetLogEventsCommand } from "@aws-sdk/client-cloudwatch-logs";
-import { DeregisterTaskDefinitionCommand, DescribeTaskDefinitionCommand } from "@aws-sdk/client-ecs";
-import {
-  CreateScheduleCommand,
-  CreateScheduleGroupCommand,
-  DeleteScheduleCommand,
-  GetScheduleCommand,
-  GetScheduleGroupCommand,
-  ListSchedulesCommand,
-  UpdateScheduleCommand,
-} from "@aws-sdk/client-scheduler";
 import {
   CreateStateMachineCommand,
   DeleteStateMachineCommand,
@@ -52,9 +43,10 @@ import {
   type StepRunRecord,
   type SubmitContext,
 } from "@stackyard/core";
-import { connectDocker, prepareStepImages, resolveDockerHost } from "@stackyard/image-builder";
-import { type CompiledStateMachine, compileStateMachine, resolveTaskResources, shortHash } from "./compiler/index.js";
-import { type AwsClients, createAwsClients } from "./deploy/aws-clients.js";
+import type { CompiledStateMachine } from "./compiler/index.js";
+import { shortHash } from "./compiler/names.js";
+import { resolveTaskResources } from "./compiler/resources.js";
+import { ALL_AWS_SERVICES, type AwsClients, type AwsService, createAwsClients } from "./deploy/aws-clients.js";
 import { executionLinks, stepLinks } from "./deploy/console-links.js";
 import { stateNamesFromDefinition } from "./deploy/definition.js";
 import { type ExecutionBackend, StepFunctionsExecutionBackend } from "./deploy/execution-backend.js";
@@ -67,7 +59,7 @@ import {
   type StepFunctionsDeploymentDetails,
 } from "./deploy/execution-input.js";
 import { HistoryReader, liveStatus } from "./deploy/history.js";
-import { listRemoteRuns } from "./deploy/remote-runs.js";
+import { describeRemoteRuns, listRemoteRuns } from "./deploy/remote-runs.js";
 import { eventBridgeScheduleName, scheduleCommandInput, scheduleInfoFrom } from "./deploy/schedules.js";
 import { collectOutcomes, copyStepFile, mapSummaryLine, readLiveRecord, readStepFile } from "./deploy/step-records.js";
 import { DEFAULT_TASK_SHAPE, ensureTaskDefinition, familyFor, LOG_STREAM_PREFIX, type TaskShape } from "./deploy/task-definitions.js";
@@ -98,9 +90,28 @@ export {
   type StepFunctionsDeploymentDetails,
 } from "./deploy/execution-input.js";
 export { HistoryReader } from "./deploy/history.js";
-export { type ListRemoteRunsOptions, listRemoteRuns, type RemoteRunSource, remoteRunStatus, type StateMachineRef } from "./deploy/remote-runs.js";
+export {
+  type DescribeRemoteRunsOptions,
+  describeRemoteRuns,
+  type ListRemoteRunsOptions,
+  listRemoteRuns,
+  machineOrigin,
+  type RemoteRunSource,
+  remoteRunStatus,
+  type StateMachineRef,
+} from "./deploy/remote-runs.js";
 export { eventBridgeExpression, eventBridgeScheduleName, scheduleCommandInput, scheduleInfoFrom } from "./deploy/schedules.js";
 export { DEFAULT_TASK_SHAPE, familyFor, LOG_STREAM_PREFIX, taskDefinitionRequest } from "./deploy/task-definitions.js";
+
+/**
+ * The SDKs besides Step Functions', loaded where first used: listing and
+ * describing runs needs none of them.
+ */
+const sdk = {
+  ecs: () => import("@aws-sdk/client-ecs"),
+  logs: () => import("@aws-sdk/client-cloudwatch-logs"),
+  scheduler: () => import("@aws-sdk/client-scheduler"),
+};
 
 /** The Step Functions state machine and execution a run was submitted as. */
 export interface StartedRun {
@@ -145,8 +156,8 @@ export class StepFunctionsOrchestrator extends BaseOrchestrator<StepFunctionsOrc
   }
 
   /** Step Functions, ECS and CloudWatch Logs clients for this orchestrator's region and endpoint. Callers destroy them. */
-  protected createClients(): Promise<AwsClients> {
-    return createAwsClients(this.config, this.connector, this.describe());
+  protected createClients(services: readonly AwsService[] = ALL_AWS_SERVICES): Promise<AwsClients> {
+    return createAwsClients(this.config, this.connector, this.describe(), services);
   }
 
   /**
@@ -297,7 +308,7 @@ export class StepFunctionsOrchestrator extends BaseOrchestrator<StepFunctionsOrc
 
   /** Deletes the state machines of a deployment's versions and deregisters the task definitions registered for them. */
   async undeploy(versions: readonly DeploymentRef[], context: ScheduleContext): Promise<void> {
-    const clients = await this.createClients();
+    const clients = await this.createClients(["ecs"]);
     try {
       const machines = new Set<string>();
       const taskDefinitions = new Set<string>();
@@ -317,7 +328,7 @@ export class StepFunctionsOrchestrator extends BaseOrchestrator<StepFunctionsOrc
       }
       for (const taskDefinition of taskDefinitions) {
         try {
-          await clients.ecs.send(new DeregisterTaskDefinitionCommand({ taskDefinition }));
+          await clients.ecs.send(new (await sdk.ecs()).DeregisterTaskDefinitionCommand({ taskDefinition }));
           context.events.info(`Deregistered task definition ${taskDefinition}`);
         } catch (error) {
           context.events.warn(`Could not deregister task definition ${taskDefinition}: ${(error as Error).message}`);
@@ -369,11 +380,11 @@ export class StepFunctionsOrchestrator extends BaseOrchestrator<StepFunctionsOrc
    */
   async createSchedule(request: ScheduleRequest, context: ScheduleContext): Promise<ScheduleInfo> {
     const input = this.scheduleInput(request);
-    const clients = await this.createClients();
+    const clients = await this.createClients(["scheduler"]);
     try {
       await this.ensureScheduleGroup(clients, context);
       try {
-        await clients.scheduler.send(new CreateScheduleCommand(input));
+        await clients.scheduler.send(new (await sdk.scheduler()).CreateScheduleCommand(input));
       } catch (error) {
         if ((error as { name?: string }).name === "ConflictException") {
           throw new ConfigError(`Schedule '${request.name}' already exists (EventBridge schedule ${input.Name} in group ${input.GroupName})`, {
@@ -392,10 +403,10 @@ export class StepFunctionsOrchestrator extends BaseOrchestrator<StepFunctionsOrc
   /** Replaces a schedule's settings (UpdateSchedule replaces every field). */
   async updateSchedule(request: ScheduleRequest, context: ScheduleContext): Promise<ScheduleInfo> {
     const input = this.scheduleInput(request);
-    const clients = await this.createClients();
+    const clients = await this.createClients(["scheduler"]);
     try {
       try {
-        await clients.scheduler.send(new UpdateScheduleCommand(input));
+        await clients.scheduler.send(new (await sdk.scheduler()).UpdateScheduleCommand(input));
       } catch (error) {
         if (isAwsNotFound(error) || (error as { name?: string }).name === "ResourceNotFoundException") throw this.noSchedule(request.name);
         throw error;
@@ -408,7 +419,7 @@ export class StepFunctionsOrchestrator extends BaseOrchestrator<StepFunctionsOrc
   }
 
   async getSchedule(name: string, _context: ScheduleContext): Promise<ScheduleInfo | undefined> {
-    const clients = await this.createClients();
+    const clients = await this.createClients(["scheduler"]);
     try {
       return await this.readSchedule(clients, name);
     } finally {
@@ -418,7 +429,7 @@ export class StepFunctionsOrchestrator extends BaseOrchestrator<StepFunctionsOrc
 
   /** The schedules this orchestrator made: its prefix, in its group, with a Stackyard input. */
   async listSchedules(_context: ScheduleContext): Promise<ScheduleInfo[]> {
-    const clients = await this.createClients();
+    const clients = await this.createClients(["scheduler"]);
     const prefix = this.config.state_machine_name_prefix;
     try {
       const names: string[] = [];
@@ -426,7 +437,7 @@ export class StepFunctionsOrchestrator extends BaseOrchestrator<StepFunctionsOrc
       do {
         const page = await clients.scheduler
           .send(
-            new ListSchedulesCommand({
+            new (await sdk.scheduler()).ListSchedulesCommand({
               GroupName: this.config.schedule_group,
               ...(prefix ? { NamePrefix: prefix } : {}),
               ...(nextToken ? { NextToken: nextToken } : {}),
@@ -452,10 +463,10 @@ export class StepFunctionsOrchestrator extends BaseOrchestrator<StepFunctionsOrc
   }
 
   async deleteSchedule(name: string, context: ScheduleContext): Promise<void> {
-    const clients = await this.createClients();
+    const clients = await this.createClients(["scheduler"]);
     const scheduleName = this.scheduleName(name);
     try {
-      await clients.scheduler.send(new DeleteScheduleCommand({ Name: scheduleName, GroupName: this.config.schedule_group }));
+      await clients.scheduler.send(new (await sdk.scheduler()).DeleteScheduleCommand({ Name: scheduleName, GroupName: this.config.schedule_group }));
       context.events.info(`Deleted EventBridge schedule ${scheduleName}`);
     } catch (error) {
       if (isAwsNotFound(error) || (error as { name?: string }).name === "ResourceNotFoundException") throw this.noSchedule(name);
@@ -481,7 +492,9 @@ export class StepFunctionsOrchestrator extends BaseOrchestrator<StepFunctionsOrc
 
   private async readByEventBridgeName(clients: AwsClients, scheduleName: string): Promise<ScheduleInfo | undefined> {
     try {
-      const schedule = await clients.scheduler.send(new GetScheduleCommand({ Name: scheduleName, GroupName: this.config.schedule_group }));
+      const schedule = await clients.scheduler.send(
+        new (await sdk.scheduler()).GetScheduleCommand({ Name: scheduleName, GroupName: this.config.schedule_group }),
+      );
       return scheduleInfoFrom(schedule);
     } catch (error) {
       if (isAwsNotFound(error) || (error as { name?: string }).name === "ResourceNotFoundException") return undefined;
@@ -494,10 +507,10 @@ export class StepFunctionsOrchestrator extends BaseOrchestrator<StepFunctionsOrc
     const group = this.config.schedule_group;
     if (group === "default") return;
     try {
-      await clients.scheduler.send(new GetScheduleGroupCommand({ Name: group }));
+      await clients.scheduler.send(new (await sdk.scheduler()).GetScheduleGroupCommand({ Name: group }));
     } catch (error) {
       if (!isAwsNotFound(error) && (error as { name?: string }).name !== "ResourceNotFoundException") throw error;
-      await clients.scheduler.send(new CreateScheduleGroupCommand({ Name: group, Tags: [{ Key: "stackyard", Value: "schedules" }] }));
+      await clients.scheduler.send(new (await sdk.scheduler()).CreateScheduleGroupCommand({ Name: group, Tags: [{ Key: "stackyard", Value: "schedules" }] }));
       context.events.info(`Created EventBridge schedule group ${group}`);
     }
   }
@@ -573,6 +586,7 @@ export class StepFunctionsOrchestrator extends BaseOrchestrator<StepFunctionsOrc
       ...(sourceRoot ? { [STEP_ENV.sourceRoot]: sourceRoot } : {}),
     };
     const firstImage = Object.values(images)[0];
+    const { compileStateMachine } = await import("./compiler/index.js");
     const compiled = compileStateMachine(snapshot, {
       stateMachineName,
       clusterArn: this.config.ecs_cluster_arn,
@@ -612,6 +626,8 @@ export class StepFunctionsOrchestrator extends BaseOrchestrator<StepFunctionsOrc
 
   /** The image each step runs (see `prepareStepImages`), and where the project sits in them. */
   private async buildImages(snapshot: PipelineSnapshot, context: PrepareContext): Promise<{ images: Record<string, string>; sourceRoot: string | undefined }> {
+    // The image builder (dockerode and all) loads only when images are built.
+    const { connectDocker, prepareStepImages, resolveDockerHost } = await import("@stackyard/image-builder");
     const prepared = await prepareStepImages({
       docker: connectDocker(resolveDockerHost(this.config.docker_host)),
       snapshot,
@@ -634,7 +650,7 @@ export class StepFunctionsOrchestrator extends BaseOrchestrator<StepFunctionsOrc
   /** A configured task definition cannot be given the image per run (ECS has no image override): say so when it runs another. */
   private async checkConfiguredTaskDefinition(clients: AwsClients, images: Set<string>, context: PrepareContext): Promise<void> {
     const arn = this.config.ecs_task_definition_arn!;
-    const described = await clients.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: arn })).catch(() => undefined);
+    const described = await clients.ecs.send(new (await sdk.ecs()).DescribeTaskDefinitionCommand({ taskDefinition: arn })).catch(() => undefined);
     const container = described?.taskDefinition?.containerDefinitions?.find((c) => c.name === this.config.container_name);
     if (!described) {
       context.events.warn(`Could not describe task definition ${arn}; using it as configured.`);
@@ -817,7 +833,7 @@ export class StepFunctionsOrchestrator extends BaseOrchestrator<StepFunctionsOrc
   /** Reads a run's status from its execution and the step records in the artifact store, copying those into `store`. */
   override async fetchStatus(run: RunRecord, context: { store: RunStore; stack: Stack }): Promise<RunStatusUpdate> {
     const executionArn = this.executionArnOf(run);
-    const clients = await this.createClients();
+    const clients = await this.createClients([]);
     try {
       const backend = this.createExecutionBackend(clients);
       const execution = await backend.describe(executionArn);
@@ -848,11 +864,13 @@ export class StepFunctionsOrchestrator extends BaseOrchestrator<StepFunctionsOrc
    * `<prefix>deployment-<name>`) that `query` does not know or knows with
    * another status: each execution Stackyard started (its input carries
    * `stackyard.snapshot`), named by its execution name (the run id), with
-   * its status, times, snapshot, run name and origin from the input. See
+   * its status and times from the listing alone (`detailsPending`: its
+   * snapshot, run name and origin are read by {@link describeRuns} when it
+   * is shown). Loads the Step Functions client only. See
    * {@link listRemoteRuns} for how little it reads.
    */
   async listRuns(query: RemoteRunQuery, _context: { stack: Stack; store: RunStore }): Promise<RemoteRun[]> {
-    const clients = await this.createClients();
+    const clients = await this.createClients([]);
     try {
       const backend = this.createExecutionBackend(clients);
       return await listRemoteRuns(
@@ -876,10 +894,24 @@ export class StepFunctionsOrchestrator extends BaseOrchestrator<StepFunctionsOrc
     }
   }
 
+  /**
+   * The details of runs {@link listRuns} returned with `detailsPending`, by
+   * execution ARN (DescribeExecution, 8 at once): `null` for an execution
+   * Stackyard did not start. See {@link describeRemoteRuns}.
+   */
+  async describeRuns(executionArns: readonly string[], context: { stack: Stack; signal?: AbortSignal }): Promise<Map<string, RemoteRun | null>> {
+    const clients = await this.createClients([]);
+    try {
+      return await describeRemoteRuns(this.createExecutionBackend(clients), executionArns, { signal: context.signal });
+    } finally {
+      clients.destroy();
+    }
+  }
+
   /** Stops a run's execution (Step Functions stops its running ECS tasks). */
   override async stop(run: RunRecord): Promise<void> {
     const executionArn = this.executionArnOf(run);
-    const clients = await this.createClients();
+    const clients = await this.createClients([]);
     try {
       await this.createExecutionBackend(clients).stop(executionArn, { error: STOPPED_ERROR, cause: "stopped with stackyard runs stop" });
     } finally {
@@ -896,7 +928,7 @@ export class StepFunctionsOrchestrator extends BaseOrchestrator<StepFunctionsOrc
   async fetchLogs(run: RunRecord, stepId: string): Promise<string | undefined> {
     if (!this.config.log_group || !run.orchestratorRunId) return undefined;
     const executionArn = run.orchestratorRunId;
-    const clients = await this.createClients();
+    const clients = await this.createClients(["logs"]);
     try {
       const backend = this.createExecutionBackend(clients);
       const definition = await backend.definition(executionArn);
@@ -927,7 +959,12 @@ export class StepFunctionsOrchestrator extends BaseOrchestrator<StepFunctionsOrc
       let result;
       try {
         result = await clients.logs.send(
-          new GetLogEventsCommand({ logGroupName: this.config.log_group!, logStreamName, startFromHead: true, ...(token ? { nextToken: token } : {}) }),
+          new (await sdk.logs()).GetLogEventsCommand({
+            logGroupName: this.config.log_group!,
+            logStreamName,
+            startFromHead: true,
+            ...(token ? { nextToken: token } : {}),
+          }),
         );
       } catch (error) {
         if ((error as { name?: string }).name === "ResourceNotFoundException") return page === 0 ? undefined : lines;

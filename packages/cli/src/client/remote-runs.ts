@@ -41,6 +41,16 @@ export interface RemoteSyncResult {
   warning?: string | undefined;
   /** The orchestrator ran out of time: what it found is recorded, the next look finds the rest. */
   partial?: boolean | undefined;
+  /** Runs of the page to show whose details could not be read in time (they are not shown; the next look reads them). */
+  undescribed?: number | undefined;
+}
+
+/** The runs `runs list` shows: their details are read (when the orchestrator listed them without) before they are shown. */
+export interface RemoteShowQuery {
+  limit: number;
+  pipeline?: string | undefined;
+  status?: RunStatus | undefined;
+  tag?: string | undefined;
 }
 
 /** Options of {@link syncRemoteRuns}. */
@@ -51,6 +61,10 @@ export interface RemoteSyncOptions {
   timeoutMs?: number | undefined;
   /** Read the step records of at most this many of the newest new or changed runs now (the others when described). Default 50. */
   stepsFor?: number | undefined;
+  /** The page `runs list` shows: runs on it recorded from the orchestrator's listing alone are described now. */
+  show?: RemoteShowQuery | undefined;
+  /** A run id or name asked for (`runs describe`, `logs`): described now when it is recorded without details, or looked for among those runs. */
+  lookFor?: string | undefined;
 }
 
 /** Access keys and secrets never reach the terminal, even inside an SDK's error message. */
@@ -63,8 +77,21 @@ function redact(text: string): string {
   return out;
 }
 
-/** A stack's orchestrator and artifact store, made (nothing else of the stack is loaded). */
-async function loadListingStack(project: Project, stackName: string): Promise<{ stack: Stack; orchestratorId: string } | undefined> {
+/** What {@link loadListingStack} made. */
+interface ListingStack {
+  /** The orchestrator, and the artifact store once {@link ListingStack.artifactStore} loaded it (reading it before throws). */
+  stack: Stack;
+  orchestratorId: string;
+  /** Makes the artifact store, once: only when something is to be read from it (an unchanged listing reads nothing). */
+  artifactStore(): Promise<BaseArtifactStore>;
+}
+
+/**
+ * A stack's orchestrator, made, with its artifact store made on first use
+ * (nothing else of the stack is loaded). Undefined when the stack has no
+ * orchestrator that lists runs.
+ */
+async function loadListingStack(project: Project, stackName: string): Promise<ListingStack | undefined> {
   const row = project.config.getStack(stackName);
   const orchestratorId = row.components.orchestrator;
   const artifactStoreId = row.components.artifact_store;
@@ -75,8 +102,25 @@ async function loadListingStack(project: Project, stackName: string): Promise<{ 
   const registry = new FlavorRegistry(project.config, project.paths.sourceRoot);
   const orchestrator = await instantiateComponent<BaseOrchestrator>(project, orchestratorRow, registry);
   if (!orchestrator.listRuns) return undefined;
-  const artifactStore = await instantiateComponent<BaseArtifactStore>(project, artifactStoreRow, registry);
-  return { stack: { name: stackName, orchestrator, artifactStore } as Stack, orchestratorId };
+  let made: BaseArtifactStore | undefined;
+  let making: Promise<BaseArtifactStore> | undefined;
+  const stack = {
+    name: stackName,
+    orchestrator,
+    get artifactStore(): BaseArtifactStore {
+      if (!made) throw new Error(`The artifact store of stack '${stackName}' is not loaded while its runs are listed`);
+      return made;
+    },
+  } as Stack;
+  return {
+    stack,
+    orchestratorId,
+    artifactStore: async () => {
+      making ??= instantiateComponent<BaseArtifactStore>(project, artifactStoreRow, registry);
+      made = await making;
+      return made;
+    },
+  };
 }
 
 /**
@@ -114,7 +158,13 @@ function deadline(ms: number, controller: AbortController, what: string): { prom
  * runs this store does not know or knows with another status, and records
  * them: a new run from its execution (name, status, times, origin) and the
  * snapshot it names in the artifact store (pipeline, steps); a changed run's
- * status and end. The step records the runs' containers wrote into the
+ * status and end. An orchestrator that lists runs without their details
+ * (`detailsPending`, Step Functions) has them recorded from the listing
+ * alone, not shown until described: only the runs of the page to show
+ * ({@link RemoteSyncOptions.show}) or the run asked for
+ * ({@link RemoteSyncOptions.lookFor}) are described now (`describeRuns`);
+ * an execution found not to be Stackyard's is dropped and never shown.
+ * The step records the runs' containers wrote into the
  * artifact store are copied for the newest of them ({@link RemoteSyncOptions.stepsFor});
  * the others' when they are described. Bounded in time (from once the
  * orchestrator and artifact store are loaded): the orchestrator is asked to
@@ -143,6 +193,8 @@ export async function syncRemoteRuns(project: Project, store: SqliteRunStore, op
   const timer = deadline(timeoutMs, controller, "it");
   try {
     const { stack, orchestratorId } = loaded;
+    // Made when first needed: an unchanged listing never loads it (nor its SDK).
+    const artifactStore = () => loaded.artifactStore();
     label = `orchestrator '${stack.orchestrator.name}' (${stack.orchestrator.flavor})`;
     const lister = asRemoteRunLister(stack.orchestrator as BaseOrchestrator<unknown>)!;
     const known = store.knownOrchestratorRuns();
@@ -162,29 +214,108 @@ export async function syncRemoteRuns(project: Project, store: SqliteRunStore, op
     } finally {
       clearTimeout(soft);
     }
-    const partial = ask.signal.aborted;
+    let partial = ask.signal.aborted;
     const fresh = remote.filter((r) => !known.has(r.orchestratorRunId));
     const changed = remote.filter((r) => known.has(r.orchestratorRunId));
     const snapshots = new Map<string, PipelineSnapshot | undefined>();
-    for (const uri of new Set(fresh.map((r) => r.snapshotUri).filter((u): u is string => !!u))) {
-      const snapshot = await Promise.race([readSnapshot(stack.artifactStore, uri).catch(() => undefined), timer.promise]);
-      const local = snapshot && localiseSnapshot(project, stackName, snapshot);
-      if (local) await store.saveSnapshot(local, uri);
-      snapshots.set(uri, local);
-    }
-    const records = fresh.map((r) => runRecordOf(r, stackName, stack.orchestrator.name, r.snapshotUri ? snapshots.get(r.snapshotUri) : undefined));
-    const imported = store.importRuns(records);
+    const snapshotOf = async (uri: string | undefined): Promise<PipelineSnapshot | undefined> => {
+      if (!uri) return undefined;
+      if (!snapshots.has(uri)) {
+        const snapshot = await Promise.race([
+          artifactStore()
+            .then((as) => readSnapshot(as, uri))
+            .catch(() => undefined),
+          timer.promise,
+        ]);
+        const local = snapshot && localiseSnapshot(project, stackName, snapshot);
+        if (local) await store.saveSnapshot(local, uri);
+        snapshots.set(uri, local);
+      }
+      return snapshots.get(uri);
+    };
+    for (const r of fresh) if (!r.detailsPending) await snapshotOf(r.snapshotUri);
+    const records = fresh.map((r) => runRecordOf(r, stackName, stack.orchestrator.name, r.detailsPending ? undefined : snapshots.get(r.snapshotUri ?? "")));
+    const pendingIds = new Set(fresh.filter((r) => r.detailsPending).map((r) => r.runId));
+    let imported = store.importRuns(records, undefined, pendingIds);
     let updated = 0;
-    const toRead: RunRecord[] = [...records];
+    const toRead: RunRecord[] = records.filter((r) => !pendingIds.has(r.id));
     for (const r of changed) {
       const mine = known.get(r.orchestratorRunId)!;
+      if (mine.foreign) {
+        store.updateForeignStatus(r.orchestratorRunId, r.status);
+        continue;
+      }
       // A run this machine drives records itself.
       if (mine.pid) continue;
       await store.updateRun(mine.id, { status: r.status, ...(r.ended ? { ended: r.ended } : {}) });
       store.setStepsPending(mine.id, true);
       updated++;
       const run = await store.getRun(mine.id);
-      if (run) toRead.push(run);
+      if (run && !store.importedRun(run.id)?.detailsPending) toRead.push(run);
+    }
+    // Runs recorded from the listing alone are described when they are to be shown or asked for
+    // (DescribeExecution is one call per run: a long history is never described all at once).
+    let undescribed = 0;
+    if (lister.describeRuns && (options.show || options.lookFor !== undefined)) {
+      const describer = new AbortController();
+      controller.signal.addEventListener("abort", () => describer.abort(controller.signal.reason), { once: true });
+      const stop = setTimeout(() => describer.abort(new Error("out of time")), Math.max(0, timeoutMs * 0.7 - (Date.now() - started)));
+      try {
+        const describe = async (ids: readonly string[]): Promise<number> => {
+          const runs = (await Promise.all(ids.map((id) => store.getRun(id)))).filter((r): r is RunRecord => !!r?.orchestratorRunId);
+          const byArn = new Map(runs.map((r) => [r.orchestratorRunId!, r]));
+          const found = await lister.describeRuns!([...byArn.keys()], { stack, signal: describer.signal }).catch((error: unknown) => {
+            if (describer.signal.aborted) return new Map<string, RemoteRun | null>();
+            throw error;
+          });
+          for (const [arn, details] of found) {
+            const run = byArn.get(arn);
+            if (!run) continue;
+            if (details === null) {
+              store.markForeign(run.id, arn, stackName, run.status);
+              if (pendingIds.has(run.id)) imported--;
+              continue;
+            }
+            const { id: _, ...record } = runRecordOf(
+              { ...details, runId: run.id, started: details.started || run.started || run.created },
+              stackName,
+              stack.orchestrator.name,
+              await snapshotOf(details.snapshotUri),
+            );
+            await store.completeDetails(run.id, { tags: [], ...record });
+            const now = await store.getRun(run.id);
+            if (now) toRead.push(now);
+          }
+          return found.size;
+        };
+        if (options.show) {
+          const query = { ...options.show, withPendingDetails: true };
+          for (;;) {
+            const page = await store.listRuns(query);
+            const ids = store.pendingDetails(page.map((r) => r.id));
+            if (!ids.length) break;
+            if (describer.signal.aborted || !(await describe(ids))) {
+              undescribed = ids.length;
+              break;
+            }
+          }
+        }
+        if (options.lookFor !== undefined) {
+          const asked = await store.getRun(options.lookFor);
+          if (asked) {
+            if (store.importedRun(asked.id)?.detailsPending) await describe([asked.id]);
+          } else {
+            // Asked by name: the runs not yet described are looked through, newest first, until it is found.
+            for (let ids = store.pendingDetails().slice(0, 64); ids.length; ids = store.pendingDetails().slice(0, 64)) {
+              if (describer.signal.aborted || !(await describe(ids))) break;
+              if (await store.getRun(options.lookFor)) break;
+            }
+          }
+        }
+      } finally {
+        clearTimeout(stop);
+      }
+      partial ||= undescribed > 0;
     }
     // Step records of the newest runs, while time is left; the others' when described.
     toRead.sort((a, b) => (b.started ?? b.created).localeCompare(a.started ?? a.created));
@@ -193,12 +324,12 @@ export async function syncRemoteRuns(project: Project, store: SqliteRunStore, op
     let next = 0;
     const reader = async () => {
       for (let i = next++; i < reading.length && Date.now() - started < timeoutMs * 0.8; i = next++) {
-        await importSteps(store, stack.artifactStore, reading[i]!);
+        await importSteps(store, await artifactStore(), reading[i]!);
       }
     };
     await Promise.race([Promise.all(Array.from({ length: Math.min(8, reading.length) }, reader)), timer.promise]).catch(() => {});
     store.recordRemoteSync(stackName, orchestratorId, { imported, updated });
-    return { imported, updated, ...(partial ? { partial } : {}) };
+    return { imported, updated, ...(partial ? { partial } : {}), ...(undescribed ? { undescribed } : {}) };
   } catch (error) {
     const message = redact((error as Error).message ?? String(error));
     return { imported: 0, updated: 0, warning: `Could not list the runs of ${label}: ${message}. Showing the runs recorded here.` };
@@ -288,22 +419,35 @@ export async function importSteps(store: SqliteRunStore, artifactStore: BaseArti
 }
 
 /**
- * Brings an imported run's steps up to date before it is shown: its step
+ * Brings an imported run's steps up to date before it is shown: a run
+ * recorded from the orchestrator's listing alone is described first
+ * (undefined when its execution turns out not to be Stackyard's); its step
  * records are read when they were not yet, or again while it runs (with its
  * status, from the orchestrator). Runs started here are left as they are.
  */
-export async function refreshImportedRun(project: Project, store: SqliteRunStore, run: RunRecord): Promise<RunRecord> {
-  const mark = store.importedRun(run.id);
+export async function refreshImportedRun(project: Project, store: SqliteRunStore, run: RunRecord): Promise<RunRecord | undefined> {
+  let mark = store.importedRun(run.id);
+  let synced = false;
+  if (mark?.detailsPending) {
+    synced = true;
+    // Recorded from the orchestrator's listing alone: described first (it may turn out not to be Stackyard's).
+    const result = await syncRemoteRuns(project, store, { stack: run.stack, stepsFor: 0, lookFor: run.id });
+    if (result.warning) process.stderr.write(`Warning: ${result.warning}\n`);
+    mark = store.importedRun(run.id);
+    if (!mark) return undefined;
+    run = (await store.getRun(run.id)) ?? run;
+    if (mark.detailsPending) return run;
+  }
   const active = !isFinalStatus(run.status);
   if (!mark || (!mark.stepsPending && !active)) return run;
   const loaded = await loadListingStack(project, run.stack).catch(() => undefined);
   if (!loaded) return run;
   let current = run;
-  if (active && loaded.stack.orchestrator.listRuns) {
+  if (active && !synced && loaded.stack.orchestrator.listRuns) {
     const result = await syncRemoteRuns(project, store, { stack: run.stack, stepsFor: 0 });
     if (result.warning) process.stderr.write(`Warning: ${result.warning}\n`);
     current = (await store.getRun(run.id)) ?? run;
   }
-  await importSteps(store, loaded.stack.artifactStore, current);
+  await importSteps(store, await loaded.artifactStore(), current);
   return current;
 }

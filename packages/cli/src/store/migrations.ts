@@ -175,4 +175,18 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (stack, orchestrator_id)
   );
   `,
+  // Runs every teammate sees, listed before they are described: an imported
+  // run recorded from the orchestrator's listing alone has details_pending
+  // set (its snapshot, name and origin are read when it is shown); an
+  // execution found not to be Stackyard's is kept in foreign_executions
+  // (so that it is neither shown nor described again).
+  `
+  ALTER TABLE imported_runs ADD COLUMN details_pending INTEGER NOT NULL DEFAULT 0;
+  CREATE TABLE foreign_executions (
+    orchestrator_run_id TEXT PRIMARY KEY,
+    stack TEXT NOT NULL,
+    status TEXT NOT NULL,
+    found TEXT NOT NULL
+  );
+  `,
 ];

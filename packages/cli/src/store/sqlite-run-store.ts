@@ -225,13 +225,28 @@ export class SqliteRunStore implements RunStore {
     if (sets.length) this.db.prepare(`UPDATE runs SET ${sets.join(", ")} WHERE id = @id`).run(values);
   }
 
-  async listRuns(query: RunQuery = {}): Promise<RunRecord[]> {
+  /**
+   * Runs, newest first. Imported runs whose details are still to be read
+   * (see {@link importRuns}) are left out unless `withPendingDetails` is set:
+   * then they are listed whatever `pipeline` and `tag` say, since neither is
+   * known before they are described.
+   */
+  async listRuns(query: RunQuery & { withPendingDetails?: boolean } = {}): Promise<RunRecord[]> {
     const where: string[] = [];
     const values: unknown[] = [];
+    const pending = "EXISTS (SELECT 1 FROM imported_runs i WHERE i.run_id = runs.id AND i.details_pending = 1)";
+    const described: string[] = [];
     if (query.pipeline) {
-      where.push("pipeline = ?");
+      described.push("pipeline = ?");
       values.push(query.pipeline);
     }
+    if (query.tag) {
+      described.push("EXISTS (SELECT 1 FROM json_each(runs.tags) WHERE value = ?)");
+      values.push(query.tag);
+    }
+    if (query.withPendingDetails) {
+      if (described.length) where.push(`(${pending} OR (${described.join(" AND ")}))`);
+    } else where.push(`NOT ${pending}`, ...described);
     if (query.status) {
       where.push("status = ?");
       values.push(query.status);
@@ -239,10 +254,6 @@ export class SqliteRunStore implements RunStore {
     if (query.stack) {
       where.push("stack = ?");
       values.push(query.stack);
-    }
-    if (query.tag) {
-      where.push("EXISTS (SELECT 1 FROM json_each(runs.tags) WHERE value = ?)");
-      values.push(query.tag);
     }
     const limit = Math.max(1, Math.floor(query.limit ?? 1000));
     const offset = Math.max(0, Math.floor(query.offset ?? 0));
@@ -429,20 +440,29 @@ export class SqliteRunStore implements RunStore {
   }
 
   /** Status of every run with an orchestrator id, by that id: what `runs list` already knows of remote runs. */
-  knownOrchestratorRuns(): Map<string, { id: string; status: string; pid?: number }> {
+  knownOrchestratorRuns(): Map<string, { id: string; status: string; pid?: number; foreign?: boolean }> {
     const rows = this.db.prepare("SELECT id, status, pid, orchestrator_run_id FROM runs WHERE orchestrator_run_id IS NOT NULL").all() as Row[];
-    return new Map(
+    const known = new Map<string, { id: string; status: string; pid?: number; foreign?: boolean }>(
       rows.map((r) => [r.orchestrator_run_id as string, { id: r.id as string, status: r.status as string, ...(r.pid ? { pid: r.pid as number } : {}) }]),
     );
+    // Executions found not to be Stackyard's: known, so that they are not listed as new again.
+    for (const r of this.db.prepare("SELECT orchestrator_run_id, status FROM foreign_executions").all() as Row[]) {
+      known.set(r.orchestrator_run_id as string, { id: "", status: r.status as string, foreign: true });
+    }
+    return known;
   }
 
   /**
    * Records runs another machine started (see `runs list`), in one
-   * transaction, their steps still to be read. A run whose id this store
-   * already has is left as it is. Returns how many were added.
+   * transaction, their steps still to be read. Runs whose ids are in
+   * `detailsPending` were recorded from the orchestrator's listing alone:
+   * they are not listed (see {@link listRuns}) until {@link completeDetails}
+   * or {@link markForeign}. A run whose id this store already has is left as
+   * it is. Returns how many were added.
    */
-  importRuns(runs: readonly RunRecord[], imported = new Date().toISOString()): number {
-    const mark = this.db.prepare("INSERT OR IGNORE INTO imported_runs (run_id, imported, steps_pending) VALUES (?, ?, 1)");
+  importRuns(runs: readonly RunRecord[], imported = new Date().toISOString(), detailsPending: ReadonlySet<string> = new Set()): number {
+    const insert = this.db.prepare("INSERT OR IGNORE INTO imported_runs (run_id, imported, steps_pending, details_pending) VALUES (?, ?, 1, ?)");
+    const mark = { run: (id: string, at: string) => insert.run(id, at, detailsPending.has(id) ? 1 : 0) };
     const exists = this.db.prepare("SELECT 1 FROM runs WHERE id = ?");
     let added = 0;
     this.db
@@ -462,10 +482,10 @@ export class SqliteRunStore implements RunStore {
     return added;
   }
 
-  /** Whether a run was imported from its orchestrator, and whether its step records are still to be read. */
-  importedRun(runId: string): { imported: string; stepsPending: boolean } | undefined {
-    const row = this.db.prepare("SELECT imported, steps_pending FROM imported_runs WHERE run_id = ?").get(runId) as Row | undefined;
-    return row && { imported: row.imported as string, stepsPending: row.steps_pending === 1 };
+  /** Whether a run was imported from its orchestrator, and whether its step records and its details are still to be read. */
+  importedRun(runId: string): { imported: string; stepsPending: boolean; detailsPending: boolean } | undefined {
+    const row = this.db.prepare("SELECT imported, steps_pending, details_pending FROM imported_runs WHERE run_id = ?").get(runId) as Row | undefined;
+    return row && { imported: row.imported as string, stepsPending: row.steps_pending === 1, detailsPending: row.details_pending === 1 };
   }
 
   /** The ids among `runIds` of runs imported from their orchestrator. */
@@ -473,6 +493,44 @@ export class SqliteRunStore implements RunStore {
     if (!runIds.length) return new Set();
     const rows = this.db.prepare(`SELECT run_id FROM imported_runs WHERE run_id IN (${runIds.map(() => "?").join(", ")})`).all(...runIds) as Row[];
     return new Set(rows.map((r) => r.run_id as string));
+  }
+
+  /** The ids among `runIds` (all when absent) of imported runs whose details are still to be read, newest first. */
+  pendingDetails(runIds?: readonly string[]): string[] {
+    if (runIds && !runIds.length) return [];
+    const among = runIds ? ` AND r.id IN (${runIds.map(() => "?").join(", ")})` : "";
+    const rows = this.db
+      .prepare(`SELECT r.id FROM runs r JOIN imported_runs i ON i.run_id = r.id WHERE i.details_pending = 1${among} ORDER BY r.created DESC`)
+      .all(...(runIds ?? [])) as Row[];
+    return rows.map((r) => r.id as string);
+  }
+
+  /** An imported run's details, read from its orchestrator: recorded, and the run listed from now on. */
+  async completeDetails(runId: string, patch: Partial<Omit<RunRecord, "id">>): Promise<void> {
+    await this.updateRun(runId, patch);
+    this.db.prepare("UPDATE imported_runs SET details_pending = 0 WHERE run_id = ?").run(runId);
+  }
+
+  /**
+   * An imported run whose execution turned out not to be Stackyard's: its
+   * record is removed and the execution kept as known (by orchestrator id),
+   * so that it is neither shown nor described again.
+   */
+  markForeign(runId: string, orchestratorRunId: string, stack: string, status: string): void {
+    this.db
+      .transaction(() => {
+        this.db.prepare("DELETE FROM imported_runs WHERE run_id = ?").run(runId);
+        this.db.prepare("DELETE FROM runs WHERE id = ?").run(runId);
+        this.db
+          .prepare("INSERT OR REPLACE INTO foreign_executions (orchestrator_run_id, stack, status, found) VALUES (?, ?, ?, ?)")
+          .run(orchestratorRunId, stack, status, new Date().toISOString());
+      })
+      .immediate();
+  }
+
+  /** The status of an execution that is not Stackyard's, as last listed. */
+  updateForeignStatus(orchestratorRunId: string, status: string): void {
+    this.db.prepare("UPDATE foreign_executions SET status = ? WHERE orchestrator_run_id = ?").run(status, orchestratorRunId);
   }
 
   /** Marks an imported run's step records as read (or to be read again). */

@@ -173,6 +173,8 @@ export abstract class BaseOrchestrator<C = Record<string, unknown>> extends Stac
 
   /** See {@link RemoteRunLister}: runs other machines started, for `stackyard runs list`. */
   listRuns?(query: RemoteRunQuery, context: { stack: Stack; store: RunStore }): Promise<RemoteRun[]>;
+  /** See {@link RemoteRunLister.describeRuns}: the details of runs `listRuns` returned from the listing alone. */
+  describeRuns?(orchestratorRunIds: readonly string[], context: { stack: Stack; signal?: AbortSignal }): Promise<Map<string, RemoteRun | null>>;
 }
 
 /** The orchestrator, when it keeps deployments (`capabilities.deployable` and `deploy`/`undeploy`); otherwise undefined. */

@@ -87,6 +87,14 @@ export interface RemoteRun extends RunOrigin {
   runName?: string | undefined;
   /** The pipeline's name, when the orchestrator knows it without reading the snapshot. */
   pipeline?: string | undefined;
+  /**
+   * The orchestrator's listing alone gave this run (id, status, times, and
+   * the pipeline or deployment its state machine is named for): the
+   * snapshot, run name and origin are still to be read with
+   * {@link RemoteRunLister.describeRuns}, which may also find that
+   * Stackyard did not start it.
+   */
+  detailsPending?: boolean | undefined;
 }
 
 /** What {@link RemoteRunLister.listRuns} is asked. */
@@ -136,8 +144,21 @@ export interface SchedulingOrchestrator {
   checkSchedule?(request: Omit<ScheduleRequest, "snapshotUri">): void;
 }
 
-/** An orchestrator whose runs other machines can list. */
+/**
+ * An orchestrator whose runs other machines can list. `runs list` makes only
+ * the orchestrator before it asks: `context.stack`'s artifact store may not
+ * be loaded yet (reading it throws), so both methods read the orchestrator
+ * alone.
+ */
 export interface RemoteRunLister {
   /** Runs this orchestrator started that are new to this machine or changed since it last looked (see {@link RemoteRunQuery}). */
   listRuns(query: RemoteRunQuery, context: { stack: Stack; store: RunStore }): Promise<RemoteRun[]>;
+  /**
+   * Optional, and needed when `listRuns` returns runs with
+   * `detailsPending`: reads those runs' details. Resolves with an entry per
+   * orchestrator id it could read in time: the whole run, or `null` for a
+   * run Stackyard did not start (it is not to be shown). Ids missing from
+   * the result (out of time once `signal` is aborted) are still pending.
+   */
+  describeRuns?(orchestratorRunIds: readonly string[], context: { stack: Stack; signal?: AbortSignal }): Promise<Map<string, RemoteRun | null>>;
 }

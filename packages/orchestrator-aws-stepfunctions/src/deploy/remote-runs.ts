@@ -1,6 +1,6 @@
 import { setMaxListeners } from "node:events";
 import type { RemoteRun, RemoteRunQuery, RunStatus } from "@stackyard/core";
-import type { ExecutionBackend, ExecutionListItem, ExecutionStatus } from "./execution-backend.js";
+import type { ExecutionBackend, ExecutionStatus } from "./execution-backend.js";
 import { originOf, parseExecutionInput } from "./execution-input.js";
 
 /** A state machine, as ListStateMachines names it. */
@@ -13,17 +13,35 @@ export interface StateMachineRef {
 export interface RemoteRunSource {
   /** One page of the account's state machines (ListStateMachines). */
   listStateMachines(nextToken?: string): Promise<{ stateMachines: StateMachineRef[]; nextToken?: string | undefined }>;
-  /** Where executions are listed and described. */
-  backend: Pick<ExecutionBackend, "list" | "describe">;
+  /** Where executions are listed. */
+  backend: Pick<ExecutionBackend, "list">;
 }
 
 /** Options of {@link listRemoteRuns}. */
 export interface ListRemoteRunsOptions {
   /** Only state machines whose name starts with this (the orchestrator's `state_machine_name_prefix`). */
   prefix: string;
-  /** How many state machines are listed, and executions described, at once (default 4 and 16). */
+  /** How many state machines are listed at once (default 4). */
   machineConcurrency?: number;
-  describeConcurrency?: number;
+}
+
+/** Options of {@link describeRemoteRuns}. */
+export interface DescribeRemoteRunsOptions {
+  /** How many executions are described at once (default 8). */
+  concurrency?: number;
+  /** Once aborted, no more executions are described: the result holds the ones described so far. */
+  signal?: AbortSignal | undefined;
+}
+
+/**
+ * What a state machine's name tells of its runs: `<prefix>deployment-<name>`
+ * runs a deployment, `<prefix><pipeline>` a pipeline (as the name spells
+ * them: unsafe characters as `-`, long names shortened). A guess until the
+ * execution is described.
+ */
+export function machineOrigin(machineName: string, prefix: string): { pipeline?: string; deployment?: string } {
+  const rest = machineName.startsWith(prefix) ? machineName.slice(prefix.length) : machineName;
+  return rest.startsWith("deployment-") ? { deployment: rest.slice("deployment-".length) } : { pipeline: rest };
 }
 
 /** Run status of an execution status: RUNNING (and PENDING_REDRIVE) running, SUCCEEDED completed, ABORTED stopped, the rest failed. */
@@ -72,17 +90,16 @@ async function eachLimited<T>(items: readonly T[], limit: number, work: (item: T
 
 /**
  * The runs of the prefix's state machines that are new to the caller or
- * whose status changed (`query.known`). State machines are listed
- * (ListStateMachines, only the prefix's), then each one's executions newest
- * first (ListExecutions), a few machines at once; a machine's listing stops
- * at the first page that holds nothing new or changed. Only new executions
- * are described (DescribeExecution, for the input that names the snapshot,
- * the run name and the origin); executions whose input carries no
- * `stackyard.snapshot` were not started by Stackyard and are left out.
- * A changed run comes back with its status and times only. Once
- * `query.signal` is aborted it rejects while listing, and while describing
- * returns the runs described so far (the newest): the others are new again
- * on the next look, so a long history is imported over several looks.
+ * whose status changed (`query.known`), from the listings alone: state
+ * machines are listed (ListStateMachines, only the prefix's), then each
+ * one's executions newest first (ListExecutions), a few machines at once; a
+ * machine's listing stops at the first page that holds nothing new or
+ * changed. Nothing is described: a new run comes back with
+ * `detailsPending`, its id (the execution name), status, times and the
+ * pipeline or deployment its state machine is named for; its snapshot, run
+ * name and origin are read by {@link describeRemoteRuns} when it is shown.
+ * A changed run comes back with its status and times only. Rejects once
+ * `query.signal` is aborted.
  */
 export async function listRemoteRuns(source: RemoteRunSource, query: RemoteRunQuery, options: ListRemoteRunsOptions): Promise<RemoteRun[]> {
   const { signal } = query;
@@ -95,9 +112,9 @@ export async function listRemoteRuns(source: RemoteRunSource, query: RemoteRunQu
     machines.push(...page.stateMachines.filter((m) => m.name.startsWith(options.prefix)));
     token = page.nextToken;
   } while (token);
-  const fresh: ExecutionListItem[] = [];
   const runs: RemoteRun[] = [];
   await eachLimited(machines, options.machineConcurrency ?? 4, async (machine) => {
+    const origin = machineOrigin(machine.name, options.prefix);
     let next: string | undefined;
     do {
       const page = await abortable(source.backend.list(machine.stateMachineArn, next), signal);
@@ -105,46 +122,63 @@ export async function listRemoteRuns(source: RemoteRunSource, query: RemoteRunQu
       for (const execution of page.executions) {
         const status = remoteRunStatus(execution.status);
         const known = query.known(execution.executionArn);
-        if (known === undefined) {
-          fresh.push(execution);
-          news++;
-        } else if (known !== status) {
-          news++;
-          runs.push({
-            runId: execution.name,
-            orchestratorRunId: execution.executionArn,
-            status,
-            started: execution.startDate,
-            ...(execution.stopDate ? { ended: execution.stopDate } : {}),
-          });
-        }
+        if (known === status) continue;
+        news++;
+        runs.push({
+          runId: execution.name,
+          orchestratorRunId: execution.executionArn,
+          status,
+          started: execution.startDate,
+          ...(execution.stopDate ? { ended: execution.stopDate } : {}),
+          ...(known === undefined ? { ...origin, detailsPending: true } : {}),
+        });
       }
       next = news ? page.nextToken : undefined;
     } while (next);
   });
-  // Out of time while describing: the runs described so far are returned (newest first), the others are new again next time.
-  fresh.sort((a, b) => b.startDate.localeCompare(a.startDate));
-  await eachLimited(fresh, options.describeConcurrency ?? 16, async (execution) => {
+  return runs.sort((a, b) => b.started.localeCompare(a.started));
+}
+
+/**
+ * The details of executions {@link listRemoteRuns} returned with
+ * `detailsPending`: each one is described (DescribeExecution, a few at
+ * once, in the order given) for the input that names the snapshot, the run
+ * name and the origin. An execution whose input carries no
+ * `stackyard.snapshot` was not started by Stackyard: its entry is `null`.
+ * Once `options.signal` is aborted no more are described, and the result
+ * holds those described so far (the others are still pending).
+ */
+export async function describeRemoteRuns(
+  backend: Pick<ExecutionBackend, "describe">,
+  executionArns: readonly string[],
+  options: DescribeRemoteRunsOptions = {},
+): Promise<Map<string, RemoteRun | null>> {
+  const { signal } = options;
+  if (signal) setMaxListeners(0, signal);
+  const out = new Map<string, RemoteRun | null>();
+  await eachLimited(executionArns, options.concurrency ?? 8, async (arn) => {
     if (signal?.aborted) return;
-    const description = await abortable(source.backend.describe(execution.executionArn), signal).catch((error: unknown) => {
+    const description = await abortable(backend.describe(arn), signal).catch((error: unknown) => {
       if (signal?.aborted) return undefined;
       throw error;
     });
     if (!description) return;
     const input = parseExecutionInput(description.input);
-    if (!input) return;
-    const ended = description.stopDate ?? execution.stopDate;
-    runs.push({
-      runId: execution.name,
-      orchestratorRunId: execution.executionArn,
-      // The description is newer than the listing.
+    if (!input) {
+      out.set(arn, null);
+      return;
+    }
+    out.set(arn, {
+      // The execution name: the ARN's last part.
+      runId: arn.slice(arn.lastIndexOf(":") + 1),
+      orchestratorRunId: arn,
       status: remoteRunStatus(description.status),
-      started: description.startDate ?? execution.startDate,
-      ...(ended ? { ended } : {}),
+      started: description.startDate ?? "",
+      ...(description.stopDate ? { ended: description.stopDate } : {}),
       snapshotUri: input.snapshot,
       ...(input.run_name !== undefined ? { runName: input.run_name } : {}),
       ...originOf(input),
     });
   });
-  return runs.sort((a, b) => b.started.localeCompare(a.started));
+  return out;
 }

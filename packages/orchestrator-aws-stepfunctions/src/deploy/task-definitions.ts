@@ -1,11 +1,4 @@
-import {
-  type ContainerDefinition,
-  DescribeTaskDefinitionCommand,
-  type ECSClient,
-  RegisterTaskDefinitionCommand,
-  type RegisterTaskDefinitionCommandInput,
-  type TaskDefinition,
-} from "@aws-sdk/client-ecs";
+import type { ContainerDefinition, ECSClient, RegisterTaskDefinitionCommandInput, TaskDefinition } from "@aws-sdk/client-ecs";
 import { awsErrorCode, isAwsNotFound } from "@stackyard/aws-common";
 import { ConfigError } from "@stackyard/core";
 import { shortHash } from "../compiler/index.js";
@@ -113,6 +106,8 @@ export async function ensureTaskDefinition(ecs: ECSClient, spec: TaskDefinitionS
     throw new ConfigError("Fargate task definitions need the awsvpc network mode: set subnet_ids on the orchestrator");
   }
   const wanted = taskDefinitionRequest(spec);
+  // The ECS SDK loads when a task definition is first needed, not with the orchestrator.
+  const { DescribeTaskDefinitionCommand, RegisterTaskDefinitionCommand } = await import("@aws-sdk/client-ecs");
   let current: TaskDefinition | undefined;
   try {
     current = (await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: spec.family }))).taskDefinition;

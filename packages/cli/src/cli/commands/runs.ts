@@ -43,13 +43,16 @@ export async function findRun(project: Project, store: SqliteRunStore, idOrName:
   let run = await store.getRun(idOrName);
   if (!run && !opts.local && (await orchestratorIsRemote(project, undefined))) {
     const { syncRemoteRuns } = await import("../../client/remote-runs.js");
-    warnRemote((await syncRemoteRuns(project, store, { stepsFor: 0 })).warning);
+    warnRemote((await syncRemoteRuns(project, store, { stepsFor: 0, lookFor: idOrName })).warning);
     run = await store.getRun(idOrName);
   }
-  if (!run) throw new NotFoundError(`No run '${idOrName}'`, { hint: "List runs with `stackyard runs list`." });
+  const notFound = () => new NotFoundError(`No run '${idOrName}'`, { hint: "List runs with `stackyard runs list`." });
+  if (!run) throw notFound();
   if (!opts.local && store.importedRun(run.id)) {
     const { refreshImportedRun } = await import("../../client/remote-runs.js");
-    return refreshImportedRun(project, store, run);
+    const refreshed = await refreshImportedRun(project, store, run);
+    if (!refreshed) throw notFound();
+    return refreshed;
   }
   const { reconcileRun } = await import("../../client/reconcile.js");
   return reconcileRun(project, store, await reapDeadRun(store, run));
@@ -102,13 +105,21 @@ export async function listRuns(opts: {
     if (!opts.local && (await orchestratorIsRemote(project, opts.stack))) {
       // Loads core and the orchestrator only here: `--local` stays a read of the store.
       const { syncRemoteRuns } = await import("../../client/remote-runs.js");
-      const synced = await syncRemoteRuns(project, store, { stack: opts.stack, stepsFor: limit });
+      const synced = await syncRemoteRuns(project, store, {
+        stack: opts.stack,
+        stepsFor: limit,
+        show: { limit, pipeline: opts.pipeline, status, ...(opts.tag !== undefined ? { tag: opts.tag } : {}) },
+      });
       warnRemote(synced.warning);
       if (synced.imported || synced.updated) {
         const parts = [synced.imported ? `${synced.imported} new run(s)` : "", synced.updated ? `${synced.updated} changed run(s)` : ""].filter(Boolean);
         info(`Found ${parts.join(" and ")} on the orchestrator.`);
       }
-      if (synced.partial) info("The orchestrator has more runs than it could list in time: `stackyard runs list` again finds the rest.");
+      if (synced.undescribed)
+        info(
+          `${synced.undescribed} run(s) of this page could not be read from the orchestrator in time and are not shown: \`stackyard runs list\` again shows them.`,
+        );
+      else if (synced.partial) info("The orchestrator has more runs than it could list in time: `stackyard runs list` again finds the rest.");
     }
     const runs = await store.listRuns({ pipeline: opts.pipeline, status, limit, ...(opts.tag !== undefined ? { tag: opts.tag } : {}) });
     const reconciled = await Promise.all(runs.map((r) => reapDeadRun(store, r)));

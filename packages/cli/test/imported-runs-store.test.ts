@@ -1,0 +1,72 @@
+// Runs other machines started, as this machine's store keeps them: recorded
+// from an orchestrator's listing alone (details still to be read), hidden
+// until described, and executions that turn out not to be Stackyard's kept
+// out of sight for good (real SQLite).
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { RunRecord } from "@stackyard/core";
+import { afterEach, describe, expect, it } from "vitest";
+import { openDatabase } from "../src/store/database.js";
+import { SqliteRunStore } from "../src/store/sqlite-run-store.js";
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+function newStore(): SqliteRunStore {
+  const dir = mkdtempSync(join(tmpdir(), "stackyard-imported-"));
+  dirs.push(dir);
+  return new SqliteRunStore(openDatabase(join(dir, "stackyard.db"), { create: true }));
+}
+
+/** A run as the listing gives it: id, status and start, pipeline guessed from its state machine. */
+function listed(i: number): RunRecord {
+  const started = new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString();
+  return {
+    id: `run-${i}`,
+    name: `run-${i}`,
+    pipeline: "nightly",
+    snapshotId: "",
+    snapshotUri: "",
+    stack: "aws_stack",
+    orchestrator: "sfn",
+    status: "running",
+    orchestratorRunId: `arn:aws:states:us-east-1:123456789012:execution:stackyard-deployment-nightly:run-${i}`,
+    created: started,
+    started,
+  };
+}
+
+describe("imported runs recorded from the orchestrator's listing alone", () => {
+  it("are not listed until described, except for the page that is to be described", async () => {
+    const store = newStore();
+    const runs = [0, 1, 2, 3].map(listed);
+    expect(store.importRuns(runs, undefined, new Set(["run-2", "run-3"]))).toBe(4);
+
+    expect((await store.listRuns()).map((r) => r.id)).toEqual(["run-1", "run-0"]);
+    // The page to describe holds them whatever the pipeline filter says (the pipeline is not known before).
+    expect((await store.listRuns({ pipeline: "other", withPendingDetails: true })).map((r) => r.id)).toEqual(["run-3", "run-2"]);
+    expect(store.pendingDetails()).toEqual(["run-3", "run-2"]);
+    expect(store.importedRun("run-3")).toMatchObject({ detailsPending: true, stepsPending: true });
+
+    await store.completeDetails("run-3", { name: "nightly-3", pipeline: "training", deployment: "nightly", deploymentVersion: 2 });
+    expect((await store.listRuns()).map((r) => r.name)).toEqual(["nightly-3", "run-1", "run-0"]);
+    expect((await store.listRuns({ pipeline: "training" })).map((r) => r.name)).toEqual(["nightly-3"]);
+    expect(store.pendingDetails()).toEqual(["run-2"]);
+  });
+
+  it("are dropped once found not to be Stackyard's, and stay known so that they are not imported again", async () => {
+    const store = newStore();
+    const run = listed(7);
+    store.importRuns([run], undefined, new Set([run.id]));
+    store.markForeign(run.id, run.orchestratorRunId!, "aws_stack", "running");
+
+    expect(await store.getRun(run.id)).toBeUndefined();
+    expect(await store.listRuns({ withPendingDetails: true })).toEqual([]);
+    expect(store.knownOrchestratorRuns().get(run.orchestratorRunId!)).toEqual({ id: "", status: "running", foreign: true });
+    store.updateForeignStatus(run.orchestratorRunId!, "completed");
+    expect(store.knownOrchestratorRuns().get(run.orchestratorRunId!)?.status).toBe("completed");
+  });
+});
