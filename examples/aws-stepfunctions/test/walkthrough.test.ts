@@ -8,11 +8,10 @@ import { randomUUID } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { GetScheduleCommand, SchedulerClient } from "@aws-sdk/client-scheduler";
 import { DescribeStateMachineCommand, SFNClient } from "@aws-sdk/client-sfn";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { fireSchedule } from "../../../packages/orchestrator-aws-stepfunctions/test/fire-schedule.js";
+import { fireSchedule, runFired } from "../../../packages/orchestrator-aws-stepfunctions/test/fire-schedule.js";
 import {
   ACCOUNT,
   CREDENTIALS,
@@ -175,12 +174,7 @@ describe("the production walk-through on Step Functions", () => {
     );
     const backend = new SharedExecutionBackend(local, shared);
     const runId = randomUUID();
-    const { executionArn } = await backend.start({ stateMachineArn: fired.stateMachineArn, name: runId, input: fired.input });
-    let status = "RUNNING";
-    while (status === "RUNNING") {
-      await sleep(500);
-      status = (await backend.describe(executionArn)).status;
-    }
+    const { status } = await runFired(backend, fired, runId);
     expect(status).toBe("SUCCEEDED");
 
     // A teammate: a new folder with only the same stack registered, no shared store file.

@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -282,6 +283,22 @@ describe("running steps", () => {
     const result = await run(p, env, {}, { signal: controller.signal });
     expect(result.status).toBe("stopped");
     expect(result.steps.map((s) => s.status)).toEqual(["stopped", "stopped"]);
+  });
+
+  it("stops on a signal whose listener limit the caller lifted (set to 0)", async () => {
+    const env = stores();
+    const waits = step({ name: "waits", outputs: { v: "json" } }, async () => {
+      await new Promise((resolve) => setTimeout(resolve, 5000));
+      return { v: 1 };
+    });
+    const p = pipeline({ name: "lifted" }, () => {
+      waits();
+    });
+    const controller = new AbortController();
+    setMaxListeners(0, controller.signal);
+    setTimeout(() => controller.abort(), 50);
+    const result = await run(p, env, {}, { signal: controller.signal });
+    expect(result.status).toBe("stopped");
   });
 
   it("runs one step by id against a snapshot, as a step process does", async () => {

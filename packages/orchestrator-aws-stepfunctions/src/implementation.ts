@@ -59,7 +59,7 @@ import {
   type StepFunctionsDeploymentDetails,
 } from "./deploy/execution-input.js";
 import { HistoryReader, liveStatus } from "./deploy/history.js";
-import { describeRemoteRuns, listRemoteRuns } from "./deploy/remote-runs.js";
+import { describeRemoteRuns, listRemoteRuns, remoteRunStatus } from "./deploy/remote-runs.js";
 import { eventBridgeScheduleName, scheduleCommandInput, scheduleInfoFrom } from "./deploy/schedules.js";
 import { collectOutcomes, copyStepFile, mapSummaryLine, readLiveRecord, readStepFile } from "./deploy/step-records.js";
 import { DEFAULT_TASK_SHAPE, ensureTaskDefinition, familyFor, LOG_STREAM_PREFIX, type TaskShape } from "./deploy/task-definitions.js";
@@ -769,7 +769,7 @@ export class StepFunctionsOrchestrator extends BaseOrchestrator<StepFunctionsOrc
           }
         }
       }
-      if (description.status !== "RUNNING") {
+      if (remoteRunStatus(description.status) !== "running") {
         const before = new Set(known.keys());
         const collected = await collectOutcomes({
           runId: context.runId,

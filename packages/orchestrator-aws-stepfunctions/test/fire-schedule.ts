@@ -1,7 +1,9 @@
 // For tests that play EventBridge Scheduler: nothing fires on moto by
 // itself, so a test reads what a schedule would start (its target and input)
 // and starts that execution itself.
+import { setTimeout as sleep } from "node:timers/promises";
 import { GetScheduleCommand, SchedulerClient } from "@aws-sdk/client-scheduler";
+import type { ExecutionBackend, ExecutionStatus } from "../src/deploy/execution-backend.js";
 import { parseExecutionInput, type StackyardExecutionInput } from "../src/deploy/execution-input.js";
 import { eventBridgeScheduleName } from "../src/deploy/schedules.js";
 import { CREDENTIALS, REGION } from "./harness.js";
@@ -36,4 +38,23 @@ export async function fireSchedule(options: { endpoint: string; schedule: string
   } finally {
     scheduler.destroy();
   }
+}
+
+/**
+ * Starts what a fired schedule starts, as execution `name` on `backend`, and
+ * waits until it is no longer running; resolves with its final status.
+ */
+export async function runFired(
+  backend: Pick<ExecutionBackend, "start" | "describe">,
+  fired: FiredSchedule,
+  name: string,
+  pollMs = 500,
+): Promise<{ executionArn: string; status: ExecutionStatus }> {
+  const { executionArn } = await backend.start({ stateMachineArn: fired.stateMachineArn, name, input: fired.input });
+  let status: ExecutionStatus = "RUNNING";
+  while (status === "RUNNING" || status === "PENDING_REDRIVE") {
+    await sleep(pollMs);
+    status = (await backend.describe(executionArn)).status;
+  }
+  return { executionArn, status };
 }

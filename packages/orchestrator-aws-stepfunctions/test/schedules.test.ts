@@ -6,11 +6,10 @@
 // execution runs in aws-local-stepfunctions with each step a container.
 
 import { randomUUID } from "node:crypto";
-import { setTimeout as sleep } from "node:timers/promises";
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { GetScheduleCommand, ListSchedulesCommand, SchedulerClient } from "@aws-sdk/client-scheduler";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { fireSchedule } from "./fire-schedule.js";
+import { fireSchedule, runFired } from "./fire-schedule.js";
 import { ACCOUNT, CREDENTIALS, cli, newProject, ok, REGION, registerLocallyExecutedStack, removeProject } from "./harness.js";
 import { type LocalAws, startLocalAws } from "./local-aws.js";
 import { LocalEcs } from "./local-ecs.js";
@@ -133,12 +132,7 @@ describe("schedules of a deployment on EventBridge Scheduler", { timeout: 300_00
     const fired = await fireSchedule({ endpoint: aws.moto.endpoint, schedule: "nightly-3am" });
     const backend = await aws.executionBackend(new LocalEcs({ docker: aws.docker, endpoint: aws.moto.endpoint }).runTask);
     const runId = randomUUID();
-    const { executionArn } = await backend.start({ stateMachineArn: fired.stateMachineArn, name: runId, input: fired.input });
-    let status = "RUNNING";
-    while (status === "RUNNING") {
-      await sleep(500);
-      status = (await backend.describe(executionArn)).status;
-    }
+    const { status } = await runFired(backend, fired, runId);
     expect(status).toBe("SUCCEEDED");
     for (const step of ["load_data", "split_data", "train_model", "evaluate_model"]) {
       const record = await readJson(`s3://${BUCKET}/runs/${runId}/${step}/step.json`);

@@ -10,6 +10,7 @@ import {
   type ScheduleInfo,
   type ScheduleInput,
   type ScheduleRequest,
+  type ScheduleSpec,
   type SchedulingOrchestrator,
   type Stack,
   storeSnapshot,
@@ -140,6 +141,18 @@ async function snapshotWithParameters(
   return applyRunParameters(stored, pipeline, parameters, "the schedule's --param");
 }
 
+/** What a schedule asks of its orchestrator, but the snapshot URI {@link prepareRequest} adds. */
+function scheduleRequest(
+  name: string,
+  spec: ScheduleSpec,
+  deployment: DeploymentRecord,
+  parameters: Record<string, unknown>,
+  flexibleWindowMinutes: number | undefined,
+  enabled: boolean,
+): Omit<ScheduleRequest, "snapshotUri"> {
+  return { name, spec, deployment: deploymentRef(deployment), parameters, ...(flexibleWindowMinutes ? { flexibleWindowMinutes } : {}), enabled };
+}
+
 /** Checks a request with the orchestrator, then stores the snapshot with the parameters applied (its URI, or the deployment's). */
 async function prepareRequest(
   project: Project,
@@ -201,14 +214,7 @@ export async function createScheduleInProject(
     scheduling,
     stack,
     deployment,
-    {
-      name,
-      spec,
-      deployment: deploymentRef(deployment),
-      parameters: options.parameters ?? {},
-      ...(options.flexibleWindowMinutes ? { flexibleWindowMinutes: options.flexibleWindowMinutes } : {}),
-      enabled: options.enabled ?? true,
-    },
+    scheduleRequest(name, spec, deployment, options.parameters ?? {}, options.flexibleWindowMinutes, options.enabled ?? true),
     undefined,
     async () => {
       if (await scheduling.getSchedule(name, context)) {
@@ -265,20 +271,19 @@ export async function updateScheduleInProject(
       { hint: `Delete the schedule and create it again: stackyard schedule delete ${name} --yes` },
     );
   }
-  const window = changes.flexibleWindowMinutes ?? info.flexibleWindowMinutes;
   const request = await prepareRequest(
     project,
     scheduling,
     stack,
     deployment,
-    {
+    scheduleRequest(
       name,
       spec,
-      deployment: deploymentRef(deployment),
-      parameters: { ...info.parameters, ...(changes.parameters ?? {}) },
-      ...(window ? { flexibleWindowMinutes: window } : {}),
-      enabled: changes.enabled ?? info.enabled,
-    },
+      deployment,
+      { ...info.parameters, ...(changes.parameters ?? {}) },
+      changes.flexibleWindowMinutes ?? info.flexibleWindowMinutes,
+      changes.enabled ?? info.enabled,
+    ),
     { snapshotUri: info.snapshotUri, parameters: info.parameters, version: info.deployment.version },
   );
   const updated = await scheduling.updateSchedule(request, { stack, events });
@@ -308,14 +313,13 @@ export async function moveSchedulesToVersion(project: Project, record: Deploymen
   for (const info of schedules) {
     if (info.deployment.name !== record.name || info.deployment.version >= record.version) continue;
     try {
-      const request = await prepareRequest(project, scheduling, stack, record, {
-        name: info.name,
-        spec: info.spec,
-        deployment: deploymentRef(record),
-        parameters: info.parameters,
-        ...(info.flexibleWindowMinutes ? { flexibleWindowMinutes: info.flexibleWindowMinutes } : {}),
-        enabled: info.enabled,
-      });
+      const request = await prepareRequest(
+        project,
+        scheduling,
+        stack,
+        record,
+        scheduleRequest(info.name, info.spec, record, info.parameters, info.flexibleWindowMinutes, info.enabled),
+      );
       await scheduling.updateSchedule(request, context);
       events.info(`Schedule '${info.name}' now runs version ${record.version} of deployment '${record.name}'.`);
       moved.push(info.name);

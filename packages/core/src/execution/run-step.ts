@@ -116,16 +116,28 @@ export interface StepResultFile {
 
 const neverAborted: AbortSignal = new AbortController().signal;
 
+/** One run's signal is shared by every step running at once: many listeners are expected. */
+function allowManyListeners(signal: AbortSignal): void {
+  let max: number;
+  try {
+    max = getMaxListeners(signal);
+  } catch {
+    return; // Node 20 throws for a signal whose limit was lifted (set to 0)
+  }
+  if (max !== 0 && max < 1000) setMaxListeners(1000, signal);
+}
+
 /**
- * Settles with `work`, or rejects as soon as `signal` aborts. A step function
- * that ignores its signal cannot be killed in-process; it is abandoned, so
- * the run can record it stopped and its process can exit.
+ * Settles with `work`, or rejects with the signal's reason as soon as
+ * `signal` aborts, whatever `work` does later. A step function that ignores
+ * its signal cannot be killed in-process; it is abandoned, so the run can
+ * record it stopped and its process can exit. Flavors use it the same way for
+ * calls that take no signal of their own.
  */
-function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+export function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   if (!signal) return work;
   if (signal.aborted) return Promise.reject(signal.reason);
-  // One run's signal is shared by every step running at once: many listeners are expected.
-  if (getMaxListeners(signal) < 1000) setMaxListeners(1000, signal);
+  allowManyListeners(signal);
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(signal.reason);
     signal.addEventListener("abort", onAbort, { once: true });

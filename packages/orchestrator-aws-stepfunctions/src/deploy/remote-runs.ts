@@ -1,5 +1,4 @@
-import { setMaxListeners } from "node:events";
-import type { RemoteRun, RemoteRunQuery, RunStatus } from "@stackyard/core";
+import { type RemoteRun, type RemoteRunQuery, type RunStatus, untilAborted } from "@stackyard/core";
 import type { ExecutionBackend, ExecutionStatus } from "./execution-backend.js";
 import { originOf, parseExecutionInput } from "./execution-input.js";
 
@@ -59,26 +58,6 @@ export function remoteRunStatus(status: ExecutionStatus): RunStatus {
   }
 }
 
-/** Rejects as soon as `signal` is aborted, whatever `promise` does. */
-function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return promise;
-  if (signal.aborted) return Promise.reject(signal.reason ?? new Error("aborted"));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason ?? new Error("aborted"));
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(error);
-      },
-    );
-  });
-}
-
 /** Runs `work` over `items`, at most `limit` at once, in order of `items`. */
 async function eachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
@@ -104,11 +83,10 @@ async function eachLimited<T>(items: readonly T[], limit: number, work: (item: T
 export async function listRemoteRuns(source: RemoteRunSource, query: RemoteRunQuery, options: ListRemoteRunsOptions): Promise<RemoteRun[]> {
   const { signal } = query;
   // Every call under way listens to it.
-  if (signal) setMaxListeners(0, signal);
   const machines: StateMachineRef[] = [];
   let token: string | undefined;
   do {
-    const page = await abortable(source.listStateMachines(token), signal);
+    const page = await untilAborted(source.listStateMachines(token), signal);
     machines.push(...page.stateMachines.filter((m) => m.name.startsWith(options.prefix)));
     token = page.nextToken;
   } while (token);
@@ -117,7 +95,7 @@ export async function listRemoteRuns(source: RemoteRunSource, query: RemoteRunQu
     const origin = machineOrigin(machine.name, options.prefix);
     let next: string | undefined;
     do {
-      const page = await abortable(source.backend.list(machine.stateMachineArn, next), signal);
+      const page = await untilAborted(source.backend.list(machine.stateMachineArn, next), signal);
       let news = 0;
       for (const execution of page.executions) {
         const status = remoteRunStatus(execution.status);
@@ -154,11 +132,10 @@ export async function describeRemoteRuns(
   options: DescribeRemoteRunsOptions = {},
 ): Promise<Map<string, RemoteRun | null>> {
   const { signal } = options;
-  if (signal) setMaxListeners(0, signal);
   const out = new Map<string, RemoteRun | null>();
   await eachLimited(executionArns, options.concurrency ?? 8, async (arn) => {
     if (signal?.aborted) return;
-    const description = await abortable(backend.describe(arn), signal).catch((error: unknown) => {
+    const description = await untilAborted(backend.describe(arn), signal).catch((error: unknown) => {
       if (signal?.aborted) return undefined;
       throw error;
     });

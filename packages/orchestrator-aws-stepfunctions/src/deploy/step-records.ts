@@ -17,6 +17,7 @@ import {
 } from "@stackyard/core";
 import { parseStepFailure, type StepFailure } from "../compiler/index.js";
 import type { ExecutionDescription } from "./execution-backend.js";
+import { remoteRunStatus } from "./remote-runs.js";
 
 /**
  * What a step's container has recorded, read once: `file` when the step is
@@ -72,18 +73,9 @@ export async function copyStepFile(store: RunStore, file: StepResultFile): Promi
   await recordStepResult(store, file.step, file.artifacts);
 }
 
-/** Run status of an execution status. */
+/** Run status of a described execution (see {@link remoteRunStatus}). */
 export function runStatusOf(description: ExecutionDescription): RunStatus {
-  switch (description.status) {
-    case "RUNNING":
-      return "running";
-    case "SUCCEEDED":
-      return "completed";
-    case "ABORTED":
-      return "stopped";
-    default:
-      return "failed";
-  }
+  return remoteRunStatus(description.status);
 }
 
 /** What {@link collectOutcomes} needs. */
