@@ -14,7 +14,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type PackedPackage, packPackages } from "../src/release/pack.js";
+import { localSqlitePrebuilds, type PackedPackage, packPackages } from "../src/release/pack.js";
 import { repoRoot, workspacePackage } from "../src/release/workspace.js";
 
 // stackyard depends on the dashboard (loaded only by `stackyard up`).
@@ -24,11 +24,13 @@ const GUIDE = join(repoRoot, "docs/writing-an-orchestrator.md");
 let root: string;
 let project: string;
 let packed: PackedPackage[];
+/** Lets npm take the workspace's SQLite driver as the prebuilt binary a user downloads. */
+let prebuilds: Record<string, string> = {};
 
 /** The environment of a user's shell: nothing from the npm or vitest process that runs this test. */
 function userEnv(): NodeJS.ProcessEnv {
   const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^(npm_|NODE_OPTIONS$|NODE_PATH$|VITEST|STACKYARD_)/i.test(key)));
-  return { ...env, FORCE_COLOR: "0", NO_COLOR: "1", NO_UPDATE_NOTIFIER: "1" };
+  return { ...env, ...prebuilds, FORCE_COLOR: "0", NO_COLOR: "1", NO_UPDATE_NOTIFIER: "1" };
 }
 
 function run(command: string, args: string[], timeout = 60_000, cwd = project): { code: number; output: string } {
@@ -74,6 +76,7 @@ beforeAll(() => {
   mkdirSync(tarballs);
   mkdirSync(project);
   packed = packPackages(PACKAGES.map(workspacePackage), tarballs);
+  prebuilds = localSqlitePrebuilds(join(root, "prebuilds"));
   writeFileSync(
     join(project, "package.json"),
     JSON.stringify({ name: "my-flavors", private: true, type: "module", allowScripts: { "better-sqlite3": true, esbuild: true } }, null, 2),

@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type PackedPackage, packPackages, unexpectedFiles } from "../src/release/pack.js";
+import { localSqlitePrebuilds, type PackedPackage, packPackages, unexpectedFiles } from "../src/release/pack.js";
 import { workspacePackage } from "../src/release/workspace.js";
 
 // stackyard depends on the dashboard (loaded only by `stackyard up`); the S3 store on aws-common.
@@ -25,11 +25,13 @@ const PACKAGES = [
 let root: string;
 let project: string;
 let packed: PackedPackage[];
+/** Lets npm take the workspace's SQLite driver as the prebuilt binary a user downloads. */
+let prebuilds: Record<string, string> = {};
 
 /** The environment of a user's shell: nothing from the npm or vitest process that runs this test. */
 function userEnv(): NodeJS.ProcessEnv {
   const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^(npm_|NODE_OPTIONS$|NODE_PATH$|VITEST|STACKYARD_)/i.test(key)));
-  return { ...env, FORCE_COLOR: "0", NO_UPDATE_NOTIFIER: "1" };
+  return { ...env, ...prebuilds, FORCE_COLOR: "0", NO_UPDATE_NOTIFIER: "1" };
 }
 
 function run(command: string, args: string[], timeout = 60_000): { code: number; stdout: string; stderr: string } {
@@ -46,6 +48,7 @@ beforeAll(() => {
   mkdirSync(tarballs);
   mkdirSync(project);
   packed = packPackages(PACKAGES.map(workspacePackage), tarballs);
+  prebuilds = localSqlitePrebuilds(join(root, "prebuilds"));
   writeFileSync(
     join(project, "package.json"),
     JSON.stringify({ name: "pack-smoke", private: true, type: "module", allowScripts: { "better-sqlite3": true, esbuild: true } }, null, 2),

@@ -232,7 +232,7 @@ describe("docker orchestrator, through the stackyard CLI", () => {
       "connector register",
     );
     expect(readFileSync(join(dir, ".stackyard", "secrets.json"), "utf8")).toContain("probe-s3cret-value");
-    const result = ok(cli(dir, ["run", "./pipelines/probe.ts#secretsPipeline"]), "secrets run");
+    const result = ok(cli(dir, ["run", "./pipelines/probe.ts#secretsPipeline", "-c", "configs/probe.yaml"]), "secrets run");
     const line = /secrets (\{.*\})/.exec(result.stderr)?.[1];
     expect(line, result.stderr).toBeDefined();
     expect(result.stdout + result.stderr).not.toContain("probe-s3cret-value");

@@ -1,4 +1,5 @@
-import { spawnSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
+import { copyFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { repoRoot, requireBuilt, type WorkspacePackage } from "./workspace.js";
 
@@ -34,4 +35,30 @@ const ALLOWED = [/^dist\//, /^bin\/[^/]+\.js$/, /^package\.json$/, /^README\.md$
 /** Files of a tarball outside {@link ALLOWED} (sources, tests, configs). */
 export function unexpectedFiles(files: readonly string[]): string[] {
   return files.filter((file) => !ALLOWED.some((pattern) => pattern.test(file)));
+}
+
+/**
+ * The environment that lets `npm install` of the packed CLI take this
+ * workspace's SQLite driver as a prebuilt binary instead of compiling it
+ * again (about 80 s of CPU here): a user's install downloads the prebuilt
+ * binary from better-sqlite3's releases; offline, prebuild-install reads the
+ * same file from `npm_config_better_sqlite3_local_prebuilds`. Written under
+ * `dir`; an empty environment when the workspace has no driver for this Node.
+ */
+export function localSqlitePrebuilds(dir: string): Record<string, string> {
+  const sqlite = join(repoRoot, "node_modules", "better-sqlite3");
+  const abi = process.versions.modules;
+  const platformTag = `${process.platform}-${process.arch}`;
+  const addon = [
+    join(sqlite, "build", "Release", "better_sqlite3.node"),
+    join(sqlite, "lib", "binding", `node-v${abi}-${platformTag}`, "better_sqlite3.node"),
+  ].find((file) => existsSync(file));
+  if (!addon) return {};
+  const { version } = JSON.parse(readFileSync(join(sqlite, "package.json"), "utf8")) as { version: string };
+  const stage = join(dir, "stage");
+  mkdirSync(join(stage, "build", "Release"), { recursive: true });
+  copyFileSync(addon, join(stage, "build", "Release", "better_sqlite3.node"));
+  const tarball = join(dir, `better-sqlite3-v${version}-node-v${abi}-${platformTag}.tar.gz`);
+  execFileSync("tar", ["-C", stage, "-czf", tarball, "build"]);
+  return { npm_config_better_sqlite3_local_prebuilds: dir };
 }
