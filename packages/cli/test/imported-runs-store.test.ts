@@ -5,8 +5,9 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { RunRecord } from "@stackyard/core";
+import { ArtifactStoreRunStore, LocalArtifactStore, pipeline, type RunRecord, step } from "@stackyard/core";
 import { afterEach, describe, expect, it } from "vitest";
+import { importSteps } from "../src/client/remote-runs.js";
 import { openDatabase } from "../src/store/database.js";
 import { SqliteRunStore } from "../src/store/sqlite-run-store.js";
 
@@ -68,5 +69,51 @@ describe("imported runs recorded from the orchestrator's listing alone", () => {
     expect(store.knownOrchestratorRuns().get(run.orchestratorRunId!)).toEqual({ id: "", status: "running", foreign: true });
     store.updateForeignStatus(run.orchestratorRunId!, "completed");
     expect(store.knownOrchestratorRuns().get(run.orchestratorRunId!)?.status).toBe("completed");
+  });
+});
+
+describe("an imported run that ended", () => {
+  /** A three-step chain a -> b -> c, stored as the imported run's snapshot, and a run of it as the listing gives it. */
+  async function importedChain(store: SqliteRunStore, status: RunRecord["status"]) {
+    const a = step({ name: "a" }, async () => 1);
+    const b = step({ name: "b" }, async ({ x }: { x: number }) => x + 1);
+    const c = step({ name: "c" }, async ({ x }: { x: number }) => x + 1);
+    const chain = pipeline({ name: "chain" }, () => {
+      c({ x: b({ x: a().output }).output });
+    });
+    const snapshot = chain.compile({ source: "./chain.ts#chain" });
+    await store.saveSnapshot(snapshot, `snapshots/${snapshot.id}.json`);
+    const run: RunRecord = { ...listed(0), pipeline: "chain", snapshotId: snapshot.id, status, ended: "2026-01-01T00:05:00.000Z" };
+    store.importRuns([run]);
+    const root = mkdtempSync(join(tmpdir(), "stackyard-imported-store-"));
+    dirs.push(root);
+    const artifactStore = new LocalArtifactStore({ id: "as", name: "shared", flavor: "local", config: { path: root }, sourceRoot: root });
+    // Step a's container got as far as recording it running; b and c never started.
+    await new ArtifactStoreRunStore(artifactStore).putStepRun({ runId: run.id, stepId: "a", stepName: "a", status: "running", attempt: 1, outputs: {} });
+    return { run, artifactStore };
+  }
+
+  it("shows a failed run's steps that never started as skipped, and the one cut short as failed", async () => {
+    const store = newStore();
+    const { run, artifactStore } = await importedChain(store, "failed");
+    await importSteps(store, artifactStore, run);
+    const steps = await store.listStepRuns(run.id);
+    expect(Object.fromEntries(steps.map((s) => [s.stepId, [s.status, s.error]]))).toEqual({
+      a: ["failed", "the run ended before the step finished"],
+      b: ["skipped", "not run: the run failed"],
+      c: ["skipped", "not run: the run failed"],
+    });
+    expect(store.importedRun(run.id)).toMatchObject({ stepsPending: false });
+  });
+
+  it("shows a stopped run's unfinished steps as stopped", async () => {
+    const store = newStore();
+    const { run, artifactStore } = await importedChain(store, "stopped");
+    await importSteps(store, artifactStore, run);
+    expect((await store.listStepRuns(run.id)).map((s) => [s.stepId, s.status])).toEqual([
+      ["a", "stopped"],
+      ["b", "stopped"],
+      ["c", "stopped"],
+    ]);
   });
 });

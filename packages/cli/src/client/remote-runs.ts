@@ -405,15 +405,38 @@ export async function importSteps(store: SqliteRunStore, artifactStore: BaseArti
     if (live) await store.putStepRun(live);
     return live;
   };
-  await Promise.all(
+  const settled = await Promise.all(
     snapshot.steps.map(async (step) => {
       const record = await copy(step.id);
-      if (!step.map || !record) return;
+      if (!step.map || !record) return record;
       const items = Number((record.metadata?.[MAP_METADATA_KEY] as { items?: unknown } | undefined)?.items ?? Number.NaN);
       if (!Number.isSafeInteger(items) || items <= 0) return;
       for (let i = 0; i < items; i++) await copy(itemId(step.id, i));
+      return record;
     }),
   );
+  if (run.status === "failed" || run.status === "stopped") {
+    // As a run driven here is settled: what has no final record never will.
+    await Promise.all(
+      snapshot.steps.map(async (step, i) => {
+        const record = settled[i];
+        if (record && isFinalStatus(record.status)) return;
+        const [status, error]: [RunStatus, string] =
+          run.status === "stopped"
+            ? ["stopped", "the run was stopped"]
+            : record
+              ? ["failed", "the run ended before the step finished"]
+              : ["skipped", "not run: the run failed"];
+        await store.putStepRun({
+          ...(record ?? { runId: run.id, stepId: step.id, stepName: step.name, attempt: 0, outputs: {} }),
+          status,
+          error,
+          ended: run.ended ?? new Date().toISOString(),
+        });
+      }),
+    );
+    return store.setStepsPending(run.id, false);
+  }
   // Once the run is over its containers wrote all they will: what is missing now never ran.
   store.setStepsPending(run.id, !complete && !isFinalStatus(run.status));
 }
