@@ -14,7 +14,10 @@
  * `build/Release/` moves there too, so every Node picks its own and the runs
  * can go side by side.
  *
- * Usage: `tsx tools/src/ci/other-nodes.ts [--only 24] [--skip-tests]`.
+ * Usage: `tsx tools/src/ci/other-nodes.ts [--only 24] [--skip-tests] [--prepare]`.
+ * `--prepare` only fetches each Node and builds its SQLite driver into the
+ * cache (nothing is moved in `node_modules`), so it can run beside the main
+ * suite; see `suite.ts`.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { cpSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
@@ -88,11 +91,10 @@ function nodeGyp(): string {
   return found;
 }
 
-/** Builds (or takes from the cache) the SQLite addon for the Node in `nodeDir`. */
-async function ensureSqliteAddon(nodeDir: string, logFile: string): Promise<boolean> {
+/** The SQLite addon for the Node in `nodeDir`, built into the cache unless it is there; undefined when the build failed. */
+async function cachedSqliteAddon(nodeDir: string, logFile: string): Promise<{ abi: string; cached: string } | undefined> {
   const node = join(nodeDir, "bin", "node");
   const abi = execFileSync(node, ["-p", "process.versions.modules"], { encoding: "utf8" }).trim();
-  const target = join(bindingDir(abi), "better_sqlite3.node");
   const cached = join(enginesDir, "sqlite", sqliteVersion(), `node-v${abi}-${platformTag}`, "better_sqlite3.node");
   if (!existsSync(cached)) {
     const work = mkdtempSync(join(enginesDir, `sqlite-build-${abi}-`));
@@ -102,13 +104,23 @@ async function ensureSqliteAddon(nodeDir: string, logFile: string): Promise<bool
     });
     const env = { ...process.env, PATH: `${join(nodeDir, "bin")}:${process.env.PATH}`, npm_config_nodedir: nodeDir };
     const code = await run(node, [nodeGyp(), "rebuild", "--release", `--nodedir=${nodeDir}`, "--jobs=2"], { cwd: work, env, logFile });
-    if (code !== 0) return false;
+    if (code !== 0) return undefined;
     mkdirSync(dirname(cached), { recursive: true });
-    cpSync(join(work, "build", "Release", "better_sqlite3.node"), cached);
+    // Copied under a temporary name and renamed: a build running beside this one never sees half a file.
+    cpSync(join(work, "build", "Release", "better_sqlite3.node"), `${cached}.partial`);
+    renameSync(`${cached}.partial`, cached);
     rmSync(work, { recursive: true, force: true });
   }
+  return { abi, cached };
+}
+
+/** Builds (or takes from the cache) the SQLite addon for the Node in `nodeDir`, where that Node's better-sqlite3 looks for it. */
+async function ensureSqliteAddon(nodeDir: string, logFile: string): Promise<boolean> {
+  const addon = await cachedSqliteAddon(nodeDir, logFile);
+  if (!addon) return false;
+  const target = join(bindingDir(addon.abi), "better_sqlite3.node");
   mkdirSync(dirname(target), { recursive: true });
-  cpSync(cached, target);
+  cpSync(addon.cached, target);
   return true;
 }
 
@@ -189,6 +201,20 @@ async function checkNode(version: string, logs: string, runTests: boolean): Prom
   return checks;
 }
 
+/** Fetches each Node and builds its SQLite driver into the cache, leaving `node_modules` as it is. */
+async function prepare(versions: readonly string[], logs: string): Promise<number> {
+  const results = await Promise.all(
+    versions.map((version) =>
+      timed(version, "prepare", join(logs, `node${version}-prepare.log`), async () => {
+        const nodeDir = ensureNode(version);
+        return (await cachedSqliteAddon(nodeDir, join(logs, `node${version}-prepare.log`))) !== undefined;
+      }),
+    ),
+  );
+  for (const r of results) console.log(`  Node ${r.node.padEnd(9)} prepared ${(r.ok ? "ok" : "FAILED").padEnd(7)} ${r.seconds.toFixed(1).padStart(6)} s`);
+  return results.every((r) => r.ok) ? 0 : 1;
+}
+
 function tail(file: string, lines: number): string {
   if (!existsSync(file)) return "";
   return readFileSync(file, "utf8").split("\n").slice(-lines).join("\n");
@@ -200,6 +226,7 @@ async function main(): Promise<number> {
   const versions = OTHER_NODES.filter((v) => !only || v.startsWith(`${only}.`) || v === only);
   const logs = join(enginesDir, "other-nodes-logs");
   mkdirSync(logs, { recursive: true });
+  if (args.includes("--prepare")) return prepare(versions, logs);
   relocateDefaultAddon();
   console.log(`Checking Node ${versions.join(" and ")} beside ${process.version} (logs in .test-engines/other-nodes-logs)`);
   const results = (await Promise.all(versions.map((v) => checkNode(v, logs, !args.includes("--skip-tests"))))).flat();

@@ -1,0 +1,48 @@
+/**
+ * What `npm test` runs after the format check and the build: vitest under
+ * this Node, with the other Nodes fetched and their SQLite drivers compiled
+ * beside it (CPU the engine-bound test files leave idle while they wait on
+ * Docker and moto), then the checks under the other Nodes, which find their
+ * drivers ready. Exits with the first failure's code; the other Nodes are
+ * checked only when vitest passed.
+ *
+ * Usage: `tsx tools/src/ci/suite.ts [vitest arguments]`.
+ */
+import { spawn } from "node:child_process";
+import { createWriteStream, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = fileURLToPath(new URL("../../../", import.meta.url));
+const otherNodes = join(root, "tools", "src", "ci", "other-nodes.ts");
+const tsx = join(root, "node_modules", "tsx", "dist", "cli.mjs");
+const vitest = join(root, "node_modules", "vitest", "vitest.mjs");
+
+/** Runs `node args`, its output to the terminal or to `logFile`; resolves with the exit code. */
+function node(args: string[], logFile?: string): Promise<number> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, args, { cwd: root, stdio: logFile ? ["ignore", "pipe", "pipe"] : "inherit" });
+    if (logFile) {
+      const log = createWriteStream(logFile);
+      child.stdout?.pipe(log, { end: false });
+      child.stderr?.pipe(log, { end: false });
+      child.on("close", () => log.end());
+    }
+    child.on("error", () => resolve(1));
+    child.on("close", (code) => resolve(code ?? 1));
+  });
+}
+
+const logs = join(root, ".test-engines", "other-nodes-logs");
+mkdirSync(logs, { recursive: true });
+const started = performance.now();
+const prepared = node([tsx, otherNodes, "--prepare"], join(logs, "prepare.log"));
+const tests = await node([vitest, "run", ...process.argv.slice(2)]);
+const prepareCode = await prepared;
+console.log(`\nOther Nodes prepared beside the suite (${prepareCode === 0 ? "ok" : "FAILED, see .test-engines/other-nodes-logs/prepare.log"}).`);
+let code = tests;
+if (code === 0) code = await node([tsx, otherNodes]);
+console.log(
+  `\nTest suite: ${code === 0 ? "passed" : "FAILED"} in ${((performance.now() - started) / 60_000).toFixed(1)} min (after the format check and the build).`,
+);
+process.exitCode = code;
