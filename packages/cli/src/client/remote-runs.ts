@@ -15,6 +15,7 @@ import {
   type Stack,
   type StepResultFile,
   type StepRunRecord,
+  unfinishedStepStatus,
 } from "@stackyard/core";
 import { instantiateComponent } from "../flavors/load-component.js";
 import { FlavorRegistry } from "../flavors/registry.js";
@@ -410,32 +411,24 @@ export async function importSteps(store: SqliteRunStore, artifactStore: BaseArti
       const record = await copy(step.id);
       if (!step.map || !record) return record;
       const items = Number((record.metadata?.[MAP_METADATA_KEY] as { items?: unknown } | undefined)?.items ?? Number.NaN);
-      if (!Number.isSafeInteger(items) || items <= 0) return;
+      if (!Number.isSafeInteger(items) || items <= 0) return record;
       for (let i = 0; i < items; i++) await copy(itemId(step.id, i));
       return record;
     }),
   );
   if (run.status === "failed" || run.status === "stopped") {
-    // As a run driven here is settled: what has no final record never will.
+    // Settled as a run driven here is: what has no final record now never will.
     await Promise.all(
       snapshot.steps.map(async (step, i) => {
         const record = settled[i];
         if (record && isFinalStatus(record.status)) return;
-        const [status, error]: [RunStatus, string] =
-          run.status === "stopped"
-            ? ["stopped", "the run was stopped"]
-            : record
-              ? ["failed", "the run ended before the step finished"]
-              : ["skipped", "not run: the run failed"];
         await store.putStepRun({
           ...(record ?? { runId: run.id, stepId: step.id, stepName: step.name, attempt: 0, outputs: {} }),
-          status,
-          error,
+          ...unfinishedStepStatus(run.status, record !== undefined),
           ended: run.ended ?? new Date().toISOString(),
         });
       }),
     );
-    return store.setStepsPending(run.id, false);
   }
   // Once the run is over its containers wrote all they will: what is missing now never ran.
   store.setStepsPending(run.id, !complete && !isFinalStatus(run.status));

@@ -14,7 +14,7 @@ import type { RunResult } from "../pipeline/run-options.js";
 import type { PipelineSnapshot } from "../pipeline/snapshot.js";
 import type { Stack } from "../stack/stack.js";
 import { ArtifactStoreRunStore } from "../store/artifact-store-run-store.js";
-import { type ArtifactRecord, isFinalStatus, type RunRecord, type RunStatus, type RunStore } from "../store/run-store.js";
+import { type ArtifactRecord, isFinalStatus, type RunRecord, type RunStatus, type RunStore, unfinishedStepStatus } from "../store/run-store.js";
 import { executeDag } from "./execute-dag.js";
 import { expandMapStep } from "./map-expand.js";
 import { MAP_METADATA_KEY, type MapRuntime, type MapSummary } from "./map-items.js";
@@ -510,12 +510,7 @@ class StepRunner {
         settled.push(outcome ?? { stepId: step.id, status: record.status, error: record.error });
         continue;
       }
-      const [status, error]: [RunStatus, string] =
-        runStatus === "stopped"
-          ? ["stopped", "the run was stopped"]
-          : record
-            ? ["failed", "the run ended before the step finished"]
-            : ["skipped", "not run: the run failed"];
+      const { status, error } = unfinishedStepStatus(runStatus, record !== undefined);
       await this.mark(step.id, status, outcome?.error ?? error);
       settled.push({ stepId: step.id, status, error: outcome?.error ?? error });
     }

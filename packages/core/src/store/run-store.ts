@@ -13,6 +13,16 @@ export function isFinalStatus(status: RunStatus): boolean {
   return FINAL_STATUSES.includes(status);
 }
 
+/**
+ * How a step without a final record is settled once its run is over: `stopped`
+ * with a stopped run; otherwise `failed` when it had started (it has a record)
+ * or `skipped` when it never did. With the error recorded for it.
+ */
+export function unfinishedStepStatus(runStatus: RunStatus, started: boolean): { status: RunStatus; error: string } {
+  if (runStatus === "stopped") return { status: "stopped", error: "the run was stopped" };
+  return started ? { status: "failed", error: "the run ended before the step finished" } : { status: "skipped", error: "not run: the run failed" };
+}
+
 /** A pipeline run as stored. */
 export interface RunRecord {
   id: string;
