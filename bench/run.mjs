@@ -21,6 +21,7 @@ const BENCHMARKS = [
   { id: "docker-steps", title: "Docker orchestrator per-step overhead", command: "npx tsx bench/docker-steps.mjs" },
   { id: "s3-artifact", title: "1 GiB artifact through the S3 store (emulator)", command: "npx tsx bench/s3-artifact.mjs 1024 1" },
   { id: "asl-compile", title: "Step Functions compiler", command: "npx tsx bench/asl-compile.mjs" },
+  { id: "dashboard", title: "Dashboard (`stackyard up`) over 10,000 runs, in Chromium", command: "npx tsx bench/dashboard.mjs 10000" },
   { id: "remote-runs", title: "Runs every teammate sees (`runs list` against moto)", command: "npx tsx bench/remote-runs.mjs 1000 3" },
 ];
 

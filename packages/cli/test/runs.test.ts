@@ -10,7 +10,7 @@ interface RunJson {
   name: string;
   status: string;
   error?: string;
-  steps: Array<{ stepId: string; status: string; outputs: Record<string, string>; error?: string }>;
+  steps: Array<{ stepId: string; status: string; outputs: Record<string, string>; error?: string; cachedFrom?: unknown }>;
   artifacts: Array<{ step: string; output: string; uri: string; sha256: string; size: number }>;
 }
 
@@ -162,6 +162,31 @@ describe("running pipelines from the command line on the default stack", () => {
     expect(status(fromRun, "make_list")).toBe("cached");
     expect(fromRun.steps.find((s) => s.stepId === "make_list")!.outputs).toEqual(run.steps.find((s) => s.stepId === "make_list")!.outputs);
     expect(status(fromRun, "square")).toBe("completed");
+  });
+
+  it("reruns a run of a DAG with two first steps: every step runs again, nothing reused", () => {
+    const first = cli(dir, ["run", "./pipelines/hello.ts#hello", "--run-name", "two-roots", "-p", "sleep_ms=10", "--no-cache"]);
+    expect(first.code, first.stderr).toBe(0);
+    const before = cli(dir, ["runs", "list", "--json"]).stdout;
+    const both = cli(dir, ["runs", "retry", "two-roots", "--all", "--from", "sleep"]);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain("give one of --all and --from");
+    expect(cli(dir, ["runs", "list", "--json"]).stdout).toBe(before);
+
+    for (const name of ["two-roots-rerun", "two-roots-rerun-2"]) {
+      const rerun = cli(dir, ["runs", "retry", "two-roots", "--all"]);
+      expect(rerun.code, rerun.stderr).toBe(0);
+      expect(rerun.stderr).toContain(`as run '${name}'`);
+      const run = describeRun(dir, name);
+      expect(run.steps.map((s) => [s.stepId, s.status]).sort()).toEqual([
+        ["make_numbers", "completed"],
+        ["maybe_fail", "completed"],
+        ["sleep", "completed"],
+        ["sum_numbers", "completed"],
+      ]);
+      expect(run.steps.every((s) => s.cachedFrom === undefined)).toBe(true);
+    }
+    expect(cli(dir, ["runs", "describe", "two-roots-rerun"]).stdout).toMatch(/^retry of: +two-roots$/m);
   });
 
   it("finds a run whose runner was killed with SIGKILL and marks it failed", async () => {

@@ -121,15 +121,21 @@ export interface DashboardSource {
    * URIs recorded on the artifact.
    */
   readArtifactFile?(run: RunRecord, artifact: ArtifactRecord, uri: string, maxBytes: number): Promise<{ bytes: Uint8Array; size: number } | undefined>;
+  /**
+   * Calls `onChange` soon after anything writes the store (another process
+   * included) and returns what stops watching. The event stream then reads
+   * the store on each write instead of polling it. Absent, it polls.
+   */
+  watchStore?(onChange: () => void): () => void;
   listStacks(): Promise<StackSummary[]>;
   listComponents(): Promise<ComponentSummary[]>;
   /** Asks an active run to stop (the one state-changing call); absent, the UI offers no Stop button. */
   stopRun?(run: RunRecord): Promise<void>;
   /**
-   * Starts `stackyard runs retry <run> [--from <step>]` in a detached process
+   * Starts `stackyard runs retry <run> [--from <step> | --all]` in a detached process
    * of its own (the CLI, in the project's folder, with the dashboard's
    * environment) and returns at once; the dashboard checks the input first and
    * then waits for the new run's record. Absent, the UI offers no Retry.
    */
-  startRetry?(run: RunRecord, options: { from?: string | undefined }): Promise<StartedCommand>;
+  startRetry?(run: RunRecord, options: { from?: string | undefined; all?: boolean | undefined }): Promise<StartedCommand>;
 }

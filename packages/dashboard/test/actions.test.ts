@@ -74,20 +74,33 @@ describe("stackyard up: retrying runs and tailing logs", () => {
 
   it("refuses bad input with a 400 naming the problem, and starts nothing", async () => {
     const steps = "(its steps: prepare, train, report)";
-    expect(await retry("broken", "{from:")).toEqual({ status: 400, json: { error: 'The request body is not JSON: send {} or {"from": "<step id>"}' } });
-    expect(await retry("broken", "[]")).toEqual({ status: 400, json: { error: 'The request body must be a JSON object: {} or {"from": "<step id>"}' } });
+    expect(await retry("broken", "{from:")).toEqual({
+      status: 400,
+      json: { error: 'The request body is not JSON: send {}, {"from": "<step id>"} or {"all": true}' },
+    });
+    expect(await retry("broken", "[]")).toEqual({
+      status: 400,
+      json: { error: 'The request body must be a JSON object: {}, {"from": "<step id>"} or {"all": true}' },
+    });
     expect(await retry("broken", '{"step":"train"}')).toEqual({
       status: 400,
-      json: { error: "Unknown field 'step' in the request body: expected only 'from'" },
+      json: { error: "Unknown field 'step' in the request body: expected 'from' or 'all'" },
     });
     expect(await retry("broken", '{"from":3}')).toEqual({ status: 400, json: { error: "Field 'from' must be a step id (a non-empty string)" } });
+    expect(await retry("broken", '{"all":"yes"}')).toEqual({ status: 400, json: { error: "Field 'all' must be true or false" } });
+    expect(await retry("broken", '{"all":true,"from":"train"}')).toEqual({
+      status: 400,
+      json: { error: "Give 'from' (a step and what follows it) or 'all' (every step), not both" },
+    });
     expect(await retry("broken", '{"from":"evaluate"}')).toEqual({
       status: 400,
       json: { error: `Run 'broken' has no step 'evaluate' to retry from ${steps}` },
     });
     expect(await retry("good", "{}")).toEqual({
       status: 400,
-      json: { error: `Run 'good' completed: there is no failed step to retry; give 'from' to run a step and everything after it again ${steps}` },
+      json: {
+        error: `Run 'good' completed: there is no failed step to retry; give 'from' to run a step and everything after it again ${steps}, or 'all' to run every step again`,
+      },
     });
     expect(await retry("nope", "{}")).toEqual({ status: 404, json: { error: "No run 'nope'" } });
     expect((await retry("broken", "x".repeat(20_000))).status).toBe(413);
@@ -122,10 +135,10 @@ describe("stackyard up: retrying runs and tailing logs", () => {
       train: { status: "completed", cachedFrom: null },
       report: { status: "completed", cachedFrom: null },
     });
-    // From the DAG's only first step, a retry runs every step again: the page's Rerun.
-    const rerun = await retry("good", JSON.stringify({ from: "prepare" }));
-    expect(rerun.json.run.name).toBe("good-retry-2");
-    const all = await waitForRun("good-retry-2", (s) => s === "completed");
+    // The page's Rerun: every step runs again, nothing reused.
+    const rerun = await retry("good", JSON.stringify({ all: true }));
+    expect(rerun.json).toMatchObject({ runId: good, from: null, all: true, run: { name: "good-rerun", retryOf: good } });
+    const all = await waitForRun("good-rerun", (s) => s === "completed");
     expect(Object.values(stepsOf(all))).toEqual([0, 1, 2].map(() => ({ status: "completed", cachedFrom: null })));
   });
 

@@ -404,7 +404,8 @@ function addRunCommands(program: Command): void {
     .description("run a failed run again: reuse the steps it finished, run the failed, skipped and stopped ones")
     .argument("<run>", "run id, id prefix or name")
     .option("--from <step>", "also run this step and everything after it again, even where they succeeded")
-    .option("--run-name <name>", "name of the new run (default: <run>-retry)")
+    .option("--all", "run every step again, reusing nothing: a rerun of the same snapshot on the same stack")
+    .option("--run-name <name>", "name of the new run (default: <run>-retry, or <run>-rerun with --all)")
     .option("-q, --quiet", "print only warnings and errors")
     .action(async (run, opts) => (await commands.runs()).retryRun(run, opts));
   runs

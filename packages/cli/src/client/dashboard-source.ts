@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
-import { closeSync, mkdirSync, openSync, readSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { closeSync, mkdirSync, openSync, readSync, statSync, watch } from "node:fs";
+import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ArtifactNameSummary, ArtifactRecord, BaseArtifactStore, BaseOrchestrator, RunRecord, StepRunRecord } from "@stackyard/core";
 import type {
@@ -133,13 +133,13 @@ export class ProjectDashboardSource implements DashboardSource {
    * what it prints goes to `.stackyard/dashboard-actions.log`. It goes on when
    * the dashboard stops.
    */
-  async startRetry(run: RunRecord, options: { from?: string | undefined }): Promise<StartedCommand> {
+  async startRetry(run: RunRecord, options: { from?: string | undefined; all?: boolean | undefined }): Promise<StartedCommand> {
     const bin = fileURLToPath(new URL("./bin.js", import.meta.url));
     const logFile = join(this.project.paths.sourceRoot, STACKYARD_DIR, "dashboard-actions.log");
     mkdirSync(join(logFile, ".."), { recursive: true });
     const log = openSync(logFile, "a");
     const start = statSync(logFile).size;
-    const args = [bin, "runs", "retry", run.id, ...(options.from !== undefined ? ["--from", options.from] : [])];
+    const args = [bin, "runs", "retry", run.id, ...(options.from !== undefined ? ["--from", options.from] : []), ...(options.all ? ["--all"] : [])];
     const child = spawn(process.execPath, args, { cwd: this.project.paths.sourceRoot, env: process.env, detached: true, stdio: ["ignore", log, log] });
     closeSync(log);
     let outcome: { code: number | null; output: string } | undefined;
@@ -227,6 +227,27 @@ export class ProjectDashboardSource implements DashboardSource {
       }>
     ).map((r) => r.value);
     return { pipelines: distinct("pipeline"), stacks: distinct("stack"), tags };
+  }
+
+  /**
+   * Watches the database's folder for writes to the database file or its
+   * write-ahead log (every commit, from any process, lands in one of them).
+   * Reading the store writes neither, so the dashboard's own reads do not
+   * wake it.
+   */
+  watchStore(onChange: () => void): () => void {
+    const file = this.project.db.name;
+    const names = new Set([basename(file), `${basename(file)}-wal`]);
+    try {
+      const watcher = watch(dirname(file), { persistent: false }, (_event, name) => {
+        if (name === null || names.has(name)) onChange();
+      });
+      // A folder that cannot be watched (gone, or too many watches): the event stream's periodic read remains.
+      watcher.on("error", () => watcher.close());
+      return () => watcher.close();
+    } catch {
+      return () => {};
+    }
   }
 
   async listStacks(): Promise<StackSummary[]> {

@@ -170,7 +170,11 @@ export async function driveInProject(
  * again). Its record names RUN (`retry of`). The steps that run again run the
  * pipeline's code as it is now.
  */
-export async function retryRunInProject(project: Project, runId: string, options: { from?: string; quiet?: boolean; runName?: string }): Promise<RunResult> {
+export async function retryRunInProject(
+  project: Project,
+  runId: string,
+  options: { from?: string; all?: boolean; quiet?: boolean; runName?: string },
+): Promise<RunResult> {
   const store = new SqliteRunStore(project.db);
   const run = await store.getRun(runId);
   if (!run) throw new NotFoundError(`No run '${runId}'`, { hint: "List runs with `stackyard runs list`." });
@@ -179,16 +183,17 @@ export async function retryRunInProject(project: Project, runId: string, options
   const { stack } = await loadStack(project, run.stack);
   const pipeline = await loadSource(snapshot.pipeline.source, project.paths.sourceRoot);
   if (!isPipeline(pipeline)) throw new ConfigError(`'${snapshot.pipeline.source}' is no longer a pipeline: run '${run.name}' cannot be retried`);
-  const plan: RetryPlan = { runId: run.id, ...(options.from !== undefined ? { from: options.from } : {}) };
+  const plan: RetryPlan = { runId: run.id, ...(options.from !== undefined ? { from: options.from } : {}), ...(options.all ? { all: true } : {}) };
   await checkRetry(snapshot, plan, store);
-  const retries = (await store.listRuns({ limit: 10_000 })).filter((r) => r.retryOf === run.id).length;
+  const suffix = options.all ? "rerun" : "retry";
+  const retries = (await store.listRuns({ limit: 10_000 })).filter((r) => r.retryOf === run.id && r.name.startsWith(`${run.name}-${suffix}`)).length;
   return driveInProject(project, {
     pipeline,
     snapshot,
     stack,
     stackName: run.stack,
     quiet: options.quiet,
-    runName: options.runName ?? `${run.name}-retry${retries ? `-${retries + 1}` : ""}`,
+    runName: options.runName ?? `${run.name}-${suffix}${retries ? `-${retries + 1}` : ""}`,
     retry: plan,
   });
 }

@@ -77,6 +77,12 @@ export interface RetryPlan {
   runId: string;
   /** A step that runs again with everything downstream of it, even where they succeeded. */
   from?: string;
+  /**
+   * Every step runs again and nothing of the retried run is reused: a rerun
+   * of the same snapshot on the same stack (steps the cache answers for are
+   * cached, as in any run of the snapshot). Not with `from`.
+   */
+  all?: boolean;
 }
 
 /** What {@link driveRun} resolves with: the run's result and, when something other than a step failed, why. */
@@ -173,12 +179,15 @@ export async function checkRetry(snapshot: PipelineSnapshot, retry: RetryPlan, s
   if (!isFinalStatus(run.status)) {
     throw new ConfigError(`Run '${run.name}' is still ${run.status}: retry it once it has ended`, { hint: `Stop it first: stackyard runs stop ${run.name}` });
   }
+  if (retry.all && retry.from !== undefined) {
+    throw new ConfigError(`A rerun of every step of run '${run.name}' cannot also start from '${retry.from}': give one of --all and --from`);
+  }
   if (retry.from !== undefined && !snapshot.steps.some((s) => s.id === retry.from)) {
     throw new ConfigError(`Run '${run.name}' has no step '${retry.from}' to retry from (its steps: ${snapshot.steps.map((s) => s.id).join(", ")})`);
   }
-  if (retry.from === undefined && run.status === "completed") {
+  if (retry.from === undefined && !retry.all && run.status === "completed") {
     throw new ConfigError(`Run '${run.name}' completed: there is no failed step to retry`, {
-      hint: `Run a step and everything after it again with --from STEP (its steps: ${snapshot.steps.map((s) => s.id).join(", ")}).`,
+      hint: `Run a step and everything after it again with --from STEP (its steps: ${snapshot.steps.map((s) => s.id).join(", ")}), or every step with --all.`,
     });
   }
 }
@@ -315,7 +324,7 @@ class StepRunner {
    */
   async reuseFrom(retry: RetryPlan): Promise<StepOutcome[]> {
     const { snapshot } = this.options;
-    const rerun = new Set<string>();
+    const rerun = new Set<string>(retry.all ? snapshot.steps.map((s) => s.id) : []);
     if (retry.from !== undefined) {
       rerun.add(retry.from);
       for (const step of snapshot.steps) if (step.upstream.some((id) => rerun.has(id))) rerun.add(step.id);

@@ -31,22 +31,30 @@ const ACTIVE = new Set(["initializing", "running", "retrying"]);
 /** How long a retry may take to record its new run before the POST gives up waiting (ms). */
 const RETRY_START_MS = 60_000;
 
-/** The JSON body of `POST /api/runs/<id>/retry`: empty, or `{ "from": "<step>" }`. */
-export function parseRetryBody(body: string): { from?: string } {
+/** What a retry runs again: the failed steps (nothing given), a step and what follows it, or every step. */
+export interface RetryBody {
+  from?: string;
+  all?: boolean;
+}
+
+/** The JSON body of `POST /api/runs/<id>/retry`: empty, `{ "from": "<step>" }`, or `{ "all": true }` (a rerun). */
+export function parseRetryBody(body: string): RetryBody {
   if (!body.trim()) return {};
   let value: unknown;
   try {
     value = JSON.parse(body);
   } catch {
-    throw new HttpError(400, 'The request body is not JSON: send {} or {"from": "<step id>"}');
+    throw new HttpError(400, 'The request body is not JSON: send {}, {"from": "<step id>"} or {"all": true}');
   }
   if (value === null || typeof value !== "object" || Array.isArray(value))
-    throw new HttpError(400, 'The request body must be a JSON object: {} or {"from": "<step id>"}');
-  for (const key of Object.keys(value)) if (key !== "from") throw new HttpError(400, `Unknown field '${key}' in the request body: expected only 'from'`);
-  const from = (value as { from?: unknown }).from;
-  if (from === undefined) return {};
-  if (typeof from !== "string" || !from) throw new HttpError(400, "Field 'from' must be a step id (a non-empty string)");
-  return { from };
+    throw new HttpError(400, 'The request body must be a JSON object: {}, {"from": "<step id>"} or {"all": true}');
+  for (const key of Object.keys(value))
+    if (key !== "from" && key !== "all") throw new HttpError(400, `Unknown field '${key}' in the request body: expected 'from' or 'all'`);
+  const { from, all } = value as { from?: unknown; all?: unknown };
+  if (all !== undefined && typeof all !== "boolean") throw new HttpError(400, "Field 'all' must be true or false");
+  if (from !== undefined && (typeof from !== "string" || !from)) throw new HttpError(400, "Field 'from' must be a step id (a non-empty string)");
+  if (all && from !== undefined) throw new HttpError(400, "Give 'from' (a step and what follows it) or 'all' (every step), not both");
+  return { ...(from !== undefined ? { from: from as string } : {}), ...(all ? { all: true } : {}) };
 }
 
 /** JSON routes under /api/ (the event stream is the server's). */
@@ -74,7 +82,7 @@ export class ApiRoutes {
    * would refuse, starts it in a process of its own, and answers with the new
    * run once its record exists (it then goes on as any run, live in the page).
    */
-  private async retry(id: string, body: { from?: string }): Promise<ApiBody> {
+  private async retry(id: string, body: RetryBody): Promise<ApiBody> {
     if (!this.source.startRetry) throw new HttpError(405, "This dashboard cannot retry runs");
     const run = await this.findRun(id);
     if (ACTIVE.has(run.status)) throw new HttpError(400, `Run '${run.name}' is still ${run.status}: retry it once it has ended (or stop it first)`);
@@ -83,21 +91,21 @@ export class ApiRoutes {
     const stepIds = snapshot.steps.map((s) => s.id).join(", ");
     if (body.from !== undefined && !snapshot.steps.some((s) => s.id === body.from))
       throw new HttpError(400, `Run '${run.name}' has no step '${body.from}' to retry from (its steps: ${stepIds})`);
-    if (body.from === undefined && (run.status === "completed" || run.status === "cached"))
+    if (body.from === undefined && !body.all && (run.status === "completed" || run.status === "cached"))
       throw new HttpError(
         400,
-        `Run '${run.name}' ${run.status === "cached" ? "was cached" : "completed"}: there is no failed step to retry; give 'from' to run a step and everything after it again (its steps: ${stepIds})`,
+        `Run '${run.name}' ${run.status === "cached" ? "was cached" : "completed"}: there is no failed step to retry; give 'from' to run a step and everything after it again (its steps: ${stepIds}), or 'all' to run every step again`,
       );
     const newest = async () => this.source.listRuns({ limit: 50, offset: 0 });
     const before = new Set((await newest()).map((r) => r.id));
-    const started = await this.source.startRetry(run, { from: body.from });
+    const started = await this.source.startRetry(run, body);
     const deadline = Date.now() + RETRY_START_MS;
     while (Date.now() < deadline) {
       const ended = started.outcome();
       const made = (await newest()).find((r) => r.retryOf === run.id && !before.has(r.id) && !this.claimed.has(r.id));
       if (made) {
         this.claimed.add(made.id);
-        return { runId: run.id, from: body.from ?? null, run: publicRun(made) };
+        return { runId: run.id, from: body.from ?? null, all: body.all ?? false, run: publicRun(made) };
       }
       if (ended) {
         const output = ended.output.trim().split("\n").slice(-5).join("\n");

@@ -16,20 +16,34 @@ export type RunEvent =
   | { type: "step"; runId: string; step: StepRunRecord }
   | { type: "map"; runId: string; stepId: string; status: string; map: MapProgress };
 
+/** With a source that reports store writes, how often the store is read anyway (a write the watch missed still shows within this). */
+const WATCHED_INTERVAL_MS = 1000;
+/** How long after a reported write the store is read: the records a step writes together come in one read. */
+const SETTLE_MS = 10;
+
 /**
  * Server-sent events for run and step status changes. While a page listens,
- * the store is read every `intervalMs` (newest runs, and the steps of runs
- * that are active or just changed) and compared with the statuses seen last
- * time: only statuses are remembered, never the records themselves. A map
- * step's items are summed up: one `map` event when its counts change, so a
- * map of 10,000 items sends a few events per tick, not 10,000.
+ * the store is read (newest runs, and the steps of runs that are active or
+ * just changed) and compared with the statuses seen last time: only statuses
+ * are remembered, never the records themselves. A map step's items are
+ * summed up: one `map` event when its counts change, so a map of 10,000
+ * items sends a few events per read, not 10,000.
+ *
+ * The store is read when the source reports a write
+ * ({@link DashboardSource.watchStore}), so a change reaches the page within
+ * milliseconds, and once a second besides; a source that cannot report
+ * writes is read every `intervalMs`.
  */
 export class RunEvents {
   private readonly clients = new Set<ServerResponse>();
   private runStatus = new Map<string, string>();
   private stepStatus = new Map<string, string>();
   private timer: NodeJS.Timeout | undefined;
+  private unwatch: (() => void) | undefined;
+  private soon: NodeJS.Timeout | undefined;
   private checking = false;
+  /** A write was reported while the store was being read: read again when done. */
+  private again = false;
   /** Map step ids by run id (a snapshot never changes). */
   private readonly mapIds = new Map<string, ReadonlySet<string> | undefined>();
 
@@ -48,7 +62,10 @@ export class RunEvents {
       this.clients.delete(res);
       if (this.clients.size === 0) this.stop();
     });
-    this.timer ??= setInterval(() => void this.check(true), this.intervalMs);
+    if (!this.timer) {
+      this.unwatch = this.source.watchStore?.(() => this.changed());
+      this.timer = setInterval(() => void this.check(true), this.unwatch ? WATCHED_INTERVAL_MS : this.intervalMs);
+    }
   }
 
   /** Ends every stream (the server is closing). */
@@ -60,7 +77,21 @@ export class RunEvents {
 
   private stop(): void {
     if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
+    if (this.soon) clearTimeout(this.soon);
+    this.unwatch?.();
+    this.timer = this.soon = this.unwatch = undefined;
+  }
+
+  /** The store was written: read it shortly (once for a burst of writes). */
+  private changed(): void {
+    if (this.checking) {
+      this.again = true;
+      return;
+    }
+    this.soon ??= setTimeout(() => {
+      this.soon = undefined;
+      void this.check(true);
+    }, SETTLE_MS);
   }
 
   private send(event: RunEvent): void {
@@ -105,6 +136,10 @@ export class RunEvents {
       // The store may be busy for a moment (a writer holds it): the next tick reads again.
     } finally {
       this.checking = false;
+      if (this.again) {
+        this.again = false;
+        this.changed();
+      }
     }
   }
 }

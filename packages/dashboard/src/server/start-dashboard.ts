@@ -17,7 +17,7 @@ export interface DashboardOptions {
   port?: number;
   /** Access token; a random one by default. */
   token?: string;
-  /** How often the event stream reads the store while a page listens (ms). */
+  /** How often the event stream reads the store while a page listens (ms), when the source cannot report writes ({@link DashboardSource.watchStore}). */
   pollMs?: number;
 }
 

@@ -244,7 +244,8 @@ async function post<T>(path: string, payload?: unknown): Promise<T> {
 
 export const api = {
   stop: (id: string) => post<{ stopping: boolean }>(`/api/runs/${encodeURIComponent(id)}/stop`),
-  retry: (id: string, from?: string) => post<{ run: RunView }>(`/api/runs/${encodeURIComponent(id)}/retry`, from === undefined ? {} : { from }),
+  /** Retries a run: its failed steps (nothing given), a step and what follows it (`{ from }`), or every step (`{ all: true }`). */
+  retry: (id: string, what: { from?: string; all?: boolean } = {}) => post<{ run: RunView }>(`/api/runs/${encodeURIComponent(id)}/retry`, what),
   logsFrom: (id: string, step: string, offset: number) =>
     getJson<LogChunkView>(`/api/runs/${encodeURIComponent(id)}/steps/${encodeURIComponent(step)}/logs?offset=${offset}`),
   runs: (query: URLSearchParams) => getJson<RunPage>(`/api/runs?${query}`),

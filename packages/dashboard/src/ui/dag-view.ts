@@ -9,6 +9,12 @@ const NODE_HEIGHT = 48;
 const MAP_HEIGHT = 70;
 /** How far each card behind a map's node sticks out. */
 const STACK = 4;
+/**
+ * From this many steps on, dagre ranks nodes with its tight-tree ranker
+ * instead of network simplex: network simplex gives slightly shorter edges
+ * but grows much faster than the graph (18 s for 1,000 steps against 0.9 s).
+ */
+const LARGE_DAG = 150;
 
 /** "37/100 done, 2 failed" (and what runs or was stopped); "no items yet" before the map's lists are read. */
 export function progressText(map: MapProgress | undefined): string {
@@ -39,7 +45,14 @@ export class DagView {
   ) {
     const isMap = (step: SnapshotStepSummary) => step.map !== undefined || maps.has(step.id);
     const graph = new Graph();
-    graph.setGraph({ rankdir: "LR", nodesep: 24, ranksep: 56, marginx: 16, marginy: 16 });
+    graph.setGraph({
+      rankdir: "LR",
+      nodesep: 24,
+      ranksep: 56,
+      marginx: 16,
+      marginy: 16,
+      ranker: steps.length >= LARGE_DAG ? "tight-tree" : "network-simplex",
+    });
     graph.setDefaultEdgeLabel(() => ({}));
     for (const step of steps)
       graph.setNode(step.id, { width: NODE_WIDTH + (isMap(step) ? 2 * STACK : 0), height: isMap(step) ? MAP_HEIGHT + 2 * STACK : NODE_HEIGHT });

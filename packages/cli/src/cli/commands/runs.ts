@@ -329,8 +329,8 @@ export async function runLogs(idOrName: string, opts: { step?: string }): Promis
   });
 }
 
-/** `stackyard runs retry RUN [--from STEP] [--run-name NAME]`: see `retryRunInProject`. */
-export async function retryRun(idOrName: string, opts: { from?: string; runName?: string; quiet?: boolean }): Promise<void> {
+/** `stackyard runs retry RUN [--from STEP | --all] [--run-name NAME]`: see `retryRunInProject`. */
+export async function retryRun(idOrName: string, opts: { from?: string; all?: boolean; runName?: string; quiet?: boolean }): Promise<void> {
   await withProject(async (project) => {
     const store = new SqliteRunStore(project.db);
     const run = await findRun(project, store, idOrName);

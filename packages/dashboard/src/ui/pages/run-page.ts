@@ -355,11 +355,11 @@ export async function runPage(root: HTMLElement, runId: string, params: URLSearc
 
   const actionNote = h("p", { class: "action-error", role: "alert" });
   /** Starts a retry (from a step, or of what failed); then opens the new run, which goes on live. */
-  const startRetry = (button: HTMLButtonElement, from?: string) => {
+  const startRetry = (button: HTMLButtonElement, what: { from?: string; all?: boolean }) => {
     for (const b of root.querySelectorAll<HTMLButtonElement>("button.run-action")) b.disabled = true;
     button.textContent = "Starting…";
     actionNote.textContent = "";
-    api.retry(id, from).then(
+    api.retry(id, what).then(
       (r) => {
         history.pushState(null, "", `/runs/${encodeURIComponent(r.run.name)}`);
         dispatchEvent(new PopStateEvent("popstate"));
@@ -371,27 +371,20 @@ export async function runPage(root: HTMLElement, runId: string, params: URLSearc
       },
     );
   };
-  const actionButton = (label: string, cls: string, title: string, from?: string) => {
+  const actionButton = (label: string, cls: string, title: string, what: { from?: string; all?: boolean }) => {
     const b = h("button", { class: `run-action ${cls}`, type: "button", title }, label);
-    b.addEventListener("click", () => startRetry(b, from));
+    b.addEventListener("click", () => startRetry(b, what));
     return b;
   };
-  /** The DAG's first steps: a run of one of them again runs every step. */
-  const roots = () => (detail.snapshot?.steps ?? []).filter((s) => s.upstream.length === 0).map((s) => s.id);
 
   const drawHeader = () => {
     const { run, snapshot } = detail;
     const active = ACTIVE.includes(run.status);
     const canRetry = detail.actions.retry && !active;
     const failed = ["failed", "stopped", "skipped"].includes(run.status);
-    const [root0, ...moreRoots] = roots();
     const retry =
-      canRetry && failed ? actionButton("Retry", "retry", "Run the failed, skipped and stopped steps again, reusing the steps this run finished") : null;
-    // A retry from the DAG's only first step runs every step again: a rerun of the same snapshot on the same stack.
-    const rerun =
-      canRetry && root0 !== undefined && !moreRoots.length
-        ? actionButton("Rerun", "rerun", `Run every step again (a retry from '${root0}', the pipeline's first step), same snapshot and stack`, root0)
-        : null;
+      canRetry && failed ? actionButton("Retry", "retry", "Run the failed, skipped and stopped steps again, reusing the steps this run finished", {}) : null;
+    const rerun = canRetry && snapshot ? actionButton("Rerun", "rerun", "Run every step again, reusing nothing: same snapshot and stack", { all: true }) : null;
     const stop = h("button", { class: "stop", type: "button" }, "Stop run");
     stop.addEventListener("click", () => {
       stop.setAttribute("disabled", "");
@@ -465,7 +458,7 @@ export async function runPage(root: HTMLElement, runId: string, params: URLSearc
     return h(
       "div",
       { class: "step-actions" },
-      actionButton(`Retry from ${from}`, "retry-from", `Run '${from}' and every step after it again; reuse the others this run finished`, from),
+      actionButton(`Retry from ${from}`, "retry-from", `Run '${from}' and every step after it again; reuse the others this run finished`, { from }),
     );
   };
   const drawPanel = async () => {
