@@ -2,6 +2,7 @@
 // - a store of 10,000 runs of 10 steps: the runs API's answer time, the runs
 //   page's time to interactive, the server's peak RSS;
 // - a run of 1,000 steps: the time until its DAG is drawn;
+// - a run with a map of 10,000 items: the run's and the items pages' answer times;
 // - a step's status written to the store until the node shows it (median of 20).
 // The runs are real runs of bench/fixtures/dashboard.ts on the default stack;
 // the 10,000 are copies of one real run's records, written through the store.
@@ -63,6 +64,7 @@ try {
   stackyard(["init"]);
   stackyard(["run", "./dashboard.ts#ten", "-q", "--run-name", "seed"]);
   stackyard(["run", "./dashboard.ts#thousand", "-q", "--run-name", "thousand"]);
+  stackyard(["run", "./dashboard.ts#wideMap", "-q", "--run-name", "wide-map"]);
 
   // Copies of the seed run's records: the runs newest first, one in ten failed, one in five tagged.
   const store = new SqliteRunStore(openDatabase(join(project, ".stackyard", "stackyard.db"), { create: false }));
@@ -120,6 +122,10 @@ try {
   const lastPage = await api(`/api/runs?limit=50&offset=${RUNS - 50}`);
   const failedPage = await api("/api/runs?limit=50&status=failed&tag=nightly");
   const oneRun = await api(`/api/runs/${seed.id}`);
+  const mapRun = (await store.getRun("wide-map")).id;
+  const mapDetail = await api(`/api/runs/${mapRun}`, 11);
+  const itemsFirst = await api(`/api/runs/${mapRun}/maps/square/items?limit=50`, 11);
+  const itemsLast = await api(`/api/runs/${mapRun}/maps/square/items?limit=50&offset=9950&status=completed`, 11);
 
   browser = await chromium.launch({ executablePath: await ensureChromium(), args: [...chromiumArgs] });
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
@@ -190,6 +196,9 @@ try {
       row(`\`GET /api/runs?limit=50&offset=${RUNS - 50}\` (last page)`, `${lastPage.toFixed(1)} ms`, "< 100 ms", lastPage < 100),
       row("`GET /api/runs?status=failed&tag=nightly`", `${failedPage.toFixed(1)} ms`, "< 100 ms", failedPage < 100),
       row("`GET /api/runs/<id>` (one run with its steps and snapshot)", `${oneRun.toFixed(1)} ms`, "-", true),
+      row("`GET /api/runs/<id>` of a run with a 10,000-item map", `${mapDetail.toFixed(1)} ms`, "< 100 ms", mapDetail < 100),
+      row("`GET .../maps/square/items?limit=50` (first page of 10,000 items)", `${itemsFirst.toFixed(1)} ms`, "< 100 ms", itemsFirst < 100),
+      row("`GET .../maps/square/items?status=completed&offset=9950` (last page)", `${itemsLast.toFixed(1)} ms`, "< 100 ms", itemsLast < 100),
       row("Runs page: navigation to 50 rows with links, median of 7", `${runsPage.toFixed(0)} ms`, "< 1 s", runsPage < 1000),
       row("Run of 1,000 steps: navigation to all 1,000 DAG nodes drawn, median of 5", `${dagPage.toFixed(0)} ms`, "< 2 s", dagPage < 2000),
       row("Step status written to the store until painted in the open run page, median of 20", `${statusToPixel.toFixed(0)} ms`, "< 1 s", statusToPixel < 1000),

@@ -2,9 +2,11 @@ export { type Dashboard, type DashboardOptions, startDashboard } from "./server/
 export type {
   ComponentSummary,
   DashboardSource,
+  ItemTally,
   LogSlice,
   OutputHead,
   RunListQuery,
+  RunSteps,
   SnapshotStepSummary,
   SnapshotSummary,
   StackSummary,

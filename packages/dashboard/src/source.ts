@@ -50,6 +50,18 @@ export interface StartedCommand {
   outcome(): { code: number | null; output: string } | undefined;
 }
 
+/** A map step's items counted by status, with the indices of the first failed ones (ascending). */
+export interface ItemTally {
+  counts: Partial<Record<RunStatus, number>>;
+  failedIndices: number[];
+}
+
+/** A run's step records without map items (`score[3]`), and per map step its items' tally. */
+export interface RunSteps {
+  steps: StepRunRecord[];
+  tallies: ReadonlyMap<string, ItemTally>;
+}
+
 /** A slice of a step's log from a byte offset; `size` is the log's whole size in bytes. */
 export interface LogSlice {
   bytes: Uint8Array;
@@ -82,8 +94,29 @@ export interface ComponentSummary {
 export interface DashboardSource {
   listRuns(query: RunListQuery): Promise<RunRecord[]>;
   getRun(id: string): Promise<RunRecord | undefined>;
+  /** Every step record of a run, map items included. */
   listSteps(runId: string): Promise<StepRunRecord[]>;
-  listArtifacts(runId: string): Promise<ArtifactRecord[]>;
+  /** One step record (a map's item too). Absent, the dashboard finds it in {@link listSteps}. */
+  getStep?(runId: string, stepId: string): Promise<StepRunRecord | undefined>;
+  /**
+   * A run's steps without map items, and per map step its items counted by
+   * status (with the first `failedShown` failed indices), without reading
+   * the items' records. Absent, the dashboard reads every record through
+   * {@link listSteps} and counts them itself.
+   */
+  runSteps?(runId: string, failedShown: number): Promise<RunSteps>;
+  /**
+   * A page of one map step's items in item order, only those whose status
+   * is one of `statuses` when given, with how many match. Absent, the
+   * dashboard pages through {@link listSteps}.
+   */
+  mapItems?(
+    runId: string,
+    mapId: string,
+    query: { statuses?: readonly RunStatus[] | undefined; limit: number; offset: number },
+  ): Promise<{ items: StepRunRecord[]; total: number }>;
+  /** A run's artifact versions; with `items: false`, a source may leave out those its map items made (the dashboard looks those up one by one). */
+  listArtifacts(runId: string, options?: { items?: boolean }): Promise<ArtifactRecord[]>;
   getSnapshot(run: RunRecord): Promise<SnapshotSummary | undefined>;
   /** A step's captured output, or undefined when the step is unknown. */
   readStepLogs(run: RunRecord, stepId: string): Promise<string>;

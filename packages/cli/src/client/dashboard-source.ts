@@ -2,13 +2,14 @@ import { spawn } from "node:child_process";
 import { closeSync, mkdirSync, openSync, readSync, statSync, watch } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { ArtifactNameSummary, ArtifactRecord, BaseArtifactStore, BaseOrchestrator, RunRecord, StepRunRecord } from "@stackyard/core";
+import type { ArtifactNameSummary, ArtifactRecord, BaseArtifactStore, BaseOrchestrator, RunRecord, RunStatus, StepRunRecord } from "@stackyard/core";
 import type {
   ComponentSummary,
   DashboardSource,
   LogSlice,
   OutputHead,
   RunListQuery,
+  RunSteps,
   SnapshotSummary,
   StackSummary,
   StartedCommand,
@@ -47,8 +48,20 @@ export class ProjectDashboardSource implements DashboardSource {
     return this.store.listStepRuns(runId);
   }
 
-  listArtifacts(runId: string): Promise<ArtifactRecord[]> {
-    return this.store.listArtifacts(runId);
+  getStep(runId: string, stepId: string): Promise<StepRunRecord | undefined> {
+    return this.store.getStepRun(runId, stepId);
+  }
+
+  async runSteps(runId: string, failedShown: number): Promise<RunSteps> {
+    return { steps: await this.store.listStepRunsWithoutItems(runId), tallies: await this.store.tallyMapItems(runId, failedShown) };
+  }
+
+  mapItems(runId: string, mapId: string, query: { statuses?: readonly RunStatus[] | undefined; limit: number; offset: number }) {
+    return this.store.listMapItems(runId, mapId, query);
+  }
+
+  listArtifacts(runId: string, options: { items?: boolean } = {}): Promise<ArtifactRecord[]> {
+    return options.items === false ? this.store.listArtifactsWithoutItems(runId) : this.store.listArtifacts(runId);
   }
 
   async getSnapshot(run: RunRecord): Promise<SnapshotSummary | undefined> {

@@ -161,6 +161,12 @@ export class SqliteRunStore implements RunStore {
       setRunMetadata: db.prepare("UPDATE runs SET metadata = ? WHERE id = ?"),
       getStep: db.prepare("SELECT * FROM step_runs WHERE run_id = ? AND step_id = ?"),
       listSteps: db.prepare("SELECT * FROM step_runs WHERE run_id = ? ORDER BY started IS NULL, started, step_id"),
+      // Step ids never hold '[': one that does is a map's item (`score[3]`).
+      listStepsWithoutItems: db.prepare("SELECT * FROM step_runs WHERE run_id = ? AND instr(step_id, '[') = 0 ORDER BY started IS NULL, started, step_id"),
+      tallyItems: db.prepare(
+        "SELECT substr(step_id, 1, instr(step_id, '[') - 1) AS map_id, status, count(*) AS n FROM step_runs WHERE run_id = ? AND instr(step_id, '[') > 0 GROUP BY 1, 2",
+      ),
+      listArtifactsWithoutItems: db.prepare("SELECT * FROM artifacts WHERE run_id = ? AND instr(step_id, '[') = 0 ORDER BY step_id, output"),
       // Versions count up per name in one statement, so concurrent writers
       // (SQLite serialises them) never take the same number. Recording an
       // artifact again keeps its name, version and tags.
@@ -338,6 +344,64 @@ export class SqliteRunStore implements RunStore {
 
   async listStepRuns(runId: string): Promise<StepRunRecord[]> {
     return (this.statements.listSteps.all(runId) as Row[]).map(toStep);
+  }
+
+  /** A run's step records without its map steps' items, in the order of {@link listStepRuns}. */
+  async listStepRunsWithoutItems(runId: string): Promise<StepRunRecord[]> {
+    return (this.statements.listStepsWithoutItems.all(runId) as Row[]).map(toStep);
+  }
+
+  /**
+   * Per map step of a run, how many of its items have each status, counted
+   * in SQL (no item record is read), with the indices of its first
+   * `failedShown` failed items.
+   */
+  async tallyMapItems(runId: string, failedShown: number): Promise<Map<string, { counts: Record<string, number>; failedIndices: number[] }>> {
+    const tallies = new Map<string, { counts: Record<string, number>; failedIndices: number[] }>();
+    for (const row of this.statements.tallyItems.all(runId) as Array<{ map_id: string; status: string; n: number }>) {
+      const tally = tallies.get(row.map_id) ?? { counts: {}, failedIndices: [] };
+      tally.counts[row.status] = row.n;
+      tallies.set(row.map_id, tally);
+    }
+    for (const [mapId, tally] of tallies) {
+      if (tally.counts.failed) tally.failedIndices = this.mapItemPage(runId, mapId, ["failed"], failedShown, 0, "index").map((r) => Number(r.idx));
+    }
+    return tallies;
+  }
+
+  /**
+   * A page of one map step's items in item order, only those whose status is
+   * one of `statuses` when given, with how many match. Reads the page's
+   * records only: the items are found by their ids' range in the primary key.
+   */
+  async listMapItems(
+    runId: string,
+    mapId: string,
+    query: { statuses?: readonly string[] | undefined; limit: number; offset: number },
+  ): Promise<{ items: StepRunRecord[]; total: number }> {
+    const [where, params] = this.itemFilter(runId, mapId, query.statuses);
+    const total = (this.db.prepare(`SELECT count(*) AS n FROM step_runs WHERE ${where}`).get(...params) as { n: number }).n;
+    const items = this.mapItemPage(runId, mapId, query.statuses, query.limit, query.offset, "*").map((row) => toStep(row as Row));
+    return { items, total };
+  }
+
+  /** `score[0]` <= id < `score\`: the ids of map `score`'s items ('\\' follows '[' in code point order), and a status filter. */
+  private itemFilter(runId: string, mapId: string, statuses: readonly string[] | undefined): [string, unknown[]] {
+    const status = statuses?.length ? ` AND status IN (${statuses.map(() => "?").join(", ")})` : "";
+    return [`run_id = ? AND step_id > ? AND step_id < ?${status}`, [runId, `${mapId}[`, `${mapId}\\`, ...(statuses ?? [])]];
+  }
+
+  private mapItemPage(runId: string, mapId: string, statuses: readonly string[] | undefined, limit: number, offset: number, columns: "*" | "index") {
+    const [where, params] = this.itemFilter(runId, mapId, statuses);
+    const index = `CAST(substr(step_id, ${mapId.length + 2}) AS INTEGER)`;
+    return this.db
+      .prepare(`SELECT ${columns === "*" ? "*" : `${index} AS idx`} FROM step_runs WHERE ${where} ORDER BY ${index} LIMIT ? OFFSET ?`)
+      .all(...params, limit, offset) as Array<Record<string, unknown>>;
+  }
+
+  /** A run's artifact versions without those its map steps' items made. */
+  async listArtifactsWithoutItems(runId: string): Promise<ArtifactRecord[]> {
+    return (this.statements.listArtifactsWithoutItems.all(runId) as Row[]).map(toArtifact);
   }
 
   async putArtifact(artifact: ArtifactRecord): Promise<void> {

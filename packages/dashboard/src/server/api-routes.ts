@@ -4,7 +4,7 @@ import { ArtifactRoutes, artifactRef, type RawFile } from "./artifact-routes.js"
 import { compareRuns } from "./compare-runs.js";
 import { HttpError } from "./http-error.js";
 import { logChunk } from "./log-tail.js";
-import { itemView, mapIdsOf, mapProgress, parseItemQuery, shownInputs, splitItems } from "./map-steps.js";
+import { itemView, mapIdsOf, mapProgress, parseItemQuery, readMapItems, readRunSteps, shownInputs } from "./map-steps.js";
 import { pipelineSeries } from "./pipeline-series.js";
 import { LOG_LIMIT, logTail, PREVIEW_LIMIT, previewOf } from "./previews.js";
 import { MAX_LIMIT, parseRunQuery, RUN_STATUSES } from "./run-query.js";
@@ -261,14 +261,14 @@ export class ApiRoutes {
    */
   private async run(id: string): Promise<ApiBody> {
     const run = await this.findRun(id);
-    const [steps, artifacts, snapshot] = await Promise.all([this.source.listSteps(run.id), this.source.listArtifacts(run.id), this.source.getSnapshot(run)]);
+    const [artifacts, snapshot] = await Promise.all([this.source.listArtifacts(run.id, { items: false }), this.source.getSnapshot(run)]);
     const lookup = this.artifactLookup(artifacts);
-    const { plain, items } = splitItems(steps, mapIdsOf(snapshot));
+    const { steps, tallies } = await readRunSteps(this.source, run.id, mapIdsOf(snapshot));
     const stepViews = await Promise.all(
-      plain.map(async (step) => {
+      steps.map(async (step) => {
         const view = await this.stepView(step, lookup);
-        const mapItems = items.get(step.stepId);
-        return mapItems ? { ...view, map: mapProgress(step, mapItems) } : view;
+        const tally = tallies.get(step.stepId);
+        return tally ? { ...view, map: mapProgress(step, tally) } : view;
       }),
     );
     const retried = run.retryOf ? await this.source.getRun(run.retryOf) : undefined;
@@ -286,7 +286,7 @@ export class ApiRoutes {
   private async step(id: string, stepId: string): Promise<ApiBody> {
     const run = await this.findRun(id);
     const step = await this.findStep(run, stepId);
-    const view = await this.stepView(step, this.artifactLookup(await this.source.listArtifacts(run.id)));
+    const view = await this.stepView(step, this.artifactLookup(await this.source.listArtifacts(run.id, { items: false })));
     return { runId: run.id, step: view };
   }
 
@@ -298,28 +298,27 @@ export class ApiRoutes {
   private async items(id: string, stepId: string, params: URLSearchParams): Promise<ApiBody> {
     const query = parseItemQuery(params);
     const run = await this.findRun(id);
-    const [steps, snapshot] = await Promise.all([this.source.listSteps(run.id), this.source.getSnapshot(run)]);
-    const { plain, items } = splitItems(steps, mapIdsOf(snapshot));
-    const all = items.get(stepId);
-    const record = plain.find((s) => s.stepId === stepId);
-    if (!all) throw new HttpError(404, `Step '${stepId}' of run '${run.name}' is not a map step`);
-    const matches = (status: string) => query.status === undefined || status === query.status || (query.status === "running" && ACTIVE.has(status));
-    const filtered = query.status === undefined ? all : all.filter((s) => matches(s.status));
+    const mapIds = mapIdsOf(await this.source.getSnapshot(run));
+    const { steps, tallies } = await readRunSteps(this.source, run.id, mapIds);
+    const tally = tallies.get(stepId);
+    const record = steps.find((s) => s.stepId === stepId);
+    if (!tally) throw new HttpError(404, `Step '${stepId}' of run '${run.name}' is not a map step`);
+    const page = await readMapItems(this.source, run.id, stepId, mapIds, query);
     return {
       runId: run.id,
       stepId,
       status: record?.status ?? "pending",
-      map: mapProgress(record, all),
-      total: filtered.length,
+      map: mapProgress(record, tally),
+      total: page.total,
       limit: query.limit,
       offset: query.offset,
-      hasMore: query.offset + query.limit < filtered.length,
-      items: filtered.slice(query.offset, query.offset + query.limit).map(itemView),
+      hasMore: query.offset + query.limit < page.total,
+      items: page.items.map(itemView),
     };
   }
 
   private async findStep(run: RunRecord, stepId: string) {
-    const step = (await this.source.listSteps(run.id)).find((s) => s.stepId === stepId);
+    const step = this.source.getStep ? await this.source.getStep(run.id, stepId) : (await this.source.listSteps(run.id)).find((s) => s.stepId === stepId);
     if (!step) throw new HttpError(404, `Run '${run.name}' has no step '${stepId}'`);
     return step;
   }
@@ -358,9 +357,15 @@ export class ApiRoutes {
     const step = await this.findStep(run, stepId);
     const artifactId = step.outputs[output];
     if (artifactId === undefined) throw new HttpError(404, `Step '${stepId}' of run '${run.name}' has no output '${output}'`);
-    const artifact = (await this.source.listArtifacts(run.id)).find((a) => a.id === artifactId);
-    // A cached step's outputs belong to the run it reused them from.
-    const origin = artifact ?? (step.cachedFrom && (await this.source.listArtifacts(step.cachedFrom.runId)).find((a) => a.id === artifactId));
+    // The run's own artifact or, for a cached step, one of the run it reused it from.
+    const owners = [run.id, ...(step.cachedFrom ? [step.cachedFrom.runId] : [])];
+    let origin: ArtifactRecord | undefined;
+    if (this.source.getArtifact) {
+      const found = await this.source.getArtifact(artifactId);
+      origin = found && owners.includes(found.runId) ? found : undefined;
+    } else {
+      for (const owner of owners) origin ??= (await this.source.listArtifacts(owner)).find((a) => a.id === artifactId);
+    }
     if (!origin) throw new HttpError(404, `The artifact of output '${output}' of step '${stepId}' is not recorded`);
     const producer = origin.runId === run.id ? run : await this.source.getRun(origin.runId);
     const head = producer && this.source.readOutput ? await this.source.readOutput(producer, origin, PREVIEW_LIMIT).catch(() => undefined) : undefined;

@@ -166,7 +166,7 @@ export class ArtifactRoutes {
   }
 
   private async stepOf(runId: string, stepId: string): Promise<StepRunRecord | undefined> {
-    return (await this.source.listSteps(runId)).find((s) => s.stepId === stepId);
+    return this.source.getStep ? this.source.getStep(runId, stepId) : (await this.source.listSteps(runId)).find((s) => s.stepId === stepId);
   }
 
   private async refs(ids: Record<string, string> | undefined) {

@@ -1,6 +1,6 @@
 import type { ArtifactRecord, RunRecord, StepRunRecord } from "@stackyard/core";
 import type { DashboardSource, SnapshotSummary } from "../source.js";
-import { mapIdsOf, splitItems } from "./map-steps.js";
+import { mapIdsOf, readRunSteps } from "./map-steps.js";
 
 /** One value on both sides; `same` compares their JSON. */
 export interface ComparedValue {
@@ -57,13 +57,13 @@ interface Side {
 }
 
 async function side(source: DashboardSource, run: RunRecord): Promise<Side> {
-  const [snapshot, records, artifacts] = await Promise.all([source.getSnapshot(run), source.listSteps(run.id), source.listArtifacts(run.id)]);
+  const [snapshot, artifacts] = await Promise.all([source.getSnapshot(run), source.listArtifacts(run.id, { items: false })]);
   // A map step compares as one step: its items stay out.
-  const steps = splitItems(records, mapIdsOf(snapshot)).plain;
+  const { steps } = await readRunSteps(source, run.id, mapIdsOf(snapshot));
   const byId = new Map(artifacts.map((a) => [a.id, a]));
   // A cached step's outputs were recorded by the run it reused them from.
   for (const runId of new Set(steps.flatMap((s) => (s.cachedFrom ? [s.cachedFrom.runId] : [])))) {
-    for (const a of await source.listArtifacts(runId)) byId.set(a.id, a);
+    for (const a of await source.listArtifacts(runId, { items: false })) byId.set(a.id, a);
   }
   return { run, snapshot, steps, artifacts: byId };
 }

@@ -1,5 +1,5 @@
-import type { StepRunRecord } from "@stackyard/core";
-import type { SnapshotSummary } from "../source.js";
+import type { RunStatus, StepRunRecord } from "@stackyard/core";
+import type { DashboardSource, ItemTally, RunSteps, SnapshotSummary } from "../source.js";
 import { HttpError } from "./http-error.js";
 import { RUN_STATUSES } from "./run-query.js";
 
@@ -60,29 +60,75 @@ export function splitItems(steps: readonly StepRunRecord[], mapIds: ReadonlySet<
   return { plain, items };
 }
 
-/** Counts a map's items by status; a finished map's own summary supplies what records cannot (items never started, tolerated). */
-export function mapProgress(record: StepRunRecord | undefined, items: readonly StepRunRecord[]): MapProgress {
-  const summary = (record?.metadata?.[MAP_METADATA_KEY] ?? {}) as { items?: number; failed?: number[]; tolerated?: number; notStarted?: number };
-  const count = { completed: 0, cached: 0, running: 0, failed: 0, stopped: 0 };
+/** Counts items (in item order) by status, as {@link DashboardSource.runSteps} does. */
+export function tallyItems(items: readonly StepRunRecord[]): ItemTally {
+  const counts: Partial<Record<RunStatus, number>> = {};
   const failedIndices: number[] = [];
   for (const item of items) {
-    if (item.status === "completed") count.completed++;
-    else if (item.status === "cached") count.cached++;
-    else if (ACTIVE.has(item.status)) count.running++;
-    else if (item.status === "failed") {
-      count.failed++;
-      if (failedIndices.length < FAILED_LIST_LIMIT) failedIndices.push(parseItemId(item.stepId)!.index);
-    } else if (item.status === "stopped") count.stopped++;
+    counts[item.status] = (counts[item.status] ?? 0) + 1;
+    if (item.status === "failed" && failedIndices.length < FAILED_LIST_LIMIT) failedIndices.push(parseItemId(item.stepId)!.index);
   }
-  const total = typeof summary.items === "number" ? summary.items : items.length;
+  return { counts, failedIndices };
+}
+
+/**
+ * A run's steps without map items, and each map step's item tally (every
+ * map of `mapIds` has one): counted by the source where it can, else from
+ * every record.
+ */
+export async function readRunSteps(source: DashboardSource, runId: string, mapIds: ReadonlySet<string> | undefined): Promise<RunSteps> {
+  if (source.runSteps) {
+    const { steps, tallies } = await source.runSteps(runId, FAILED_LIST_LIMIT);
+    const all = new Map(tallies);
+    for (const id of mapIds ?? []) if (!all.has(id)) all.set(id, { counts: {}, failedIndices: [] });
+    return { steps, tallies: all };
+  }
+  const { plain, items } = splitItems(await source.listSteps(runId), mapIds);
+  return { steps: plain, tallies: new Map([...items].map(([id, list]) => [id, tallyItems(list)])) };
+}
+
+/** `status=running` matches every active status. */
+function statusesOf(status: string | undefined): RunStatus[] | undefined {
+  if (status === undefined) return undefined;
+  return (status === "running" ? [...ACTIVE] : [status]) as RunStatus[];
+}
+
+/** A page of a map's items in item order, with how many match: through the source's query where it has one. */
+export async function readMapItems(
+  source: DashboardSource,
+  runId: string,
+  mapId: string,
+  mapIds: ReadonlySet<string> | undefined,
+  query: { status: string | undefined; limit: number; offset: number },
+): Promise<{ items: StepRunRecord[]; total: number }> {
+  const statuses = statusesOf(query.status);
+  if (source.mapItems) return source.mapItems(runId, mapId, { statuses, limit: query.limit, offset: query.offset });
+  const all = splitItems(await source.listSteps(runId), mapIds).items.get(mapId) ?? [];
+  const filtered = statuses ? all.filter((s) => statuses.includes(s.status)) : all;
+  return { items: filtered.slice(query.offset, query.offset + query.limit), total: filtered.length };
+}
+
+/** A map's progress from its item tally; a finished map's own summary supplies what records cannot (items never started, tolerated). */
+export function mapProgress(record: StepRunRecord | undefined, tally: ItemTally): MapProgress {
+  const summary = (record?.metadata?.[MAP_METADATA_KEY] ?? {}) as { items?: number; failed?: number[]; tolerated?: number; notStarted?: number };
+  const n = (status: RunStatus) => tally.counts[status] ?? 0;
+  const recorded = Object.values(tally.counts).reduce((a, b) => a + (b ?? 0), 0);
+  const count = {
+    completed: n("completed"),
+    cached: n("cached"),
+    running: n("initializing") + n("running") + n("retrying"),
+    failed: n("failed"),
+    stopped: n("stopped"),
+  };
+  const total = typeof summary.items === "number" ? summary.items : recorded;
   const finished = record !== undefined && !ACTIVE.has(record.status);
   return {
     items: total,
     done: count.completed + count.cached,
     ...count,
-    pending: Math.max(0, total - items.length),
+    pending: Math.max(0, total - recorded),
     tolerated: finished && typeof summary.tolerated === "number" ? summary.tolerated : null,
-    failedIndices,
+    failedIndices: tally.failedIndices,
   };
 }
 

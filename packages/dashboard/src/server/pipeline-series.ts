@@ -1,6 +1,6 @@
 import type { ArtifactRecord, RunRecord } from "@stackyard/core";
 import type { DashboardSource } from "../source.js";
-import { mapIdsOf, splitItems } from "./map-steps.js";
+import { mapIdsOf, readRunSteps } from "./map-steps.js";
 
 /** Largest JSON output read for a chart value: a number is a few bytes. */
 const SCALAR_BYTES = 64;
@@ -23,14 +23,14 @@ export interface SeriesPoint {
 async function numericValues(source: DashboardSource, run: RunRecord): Promise<Record<string, number>> {
   const values: Record<string, number> = {};
   for (const [key, value] of Object.entries(run.metadata ?? {})) if (typeof value === "number" && Number.isFinite(value)) values[`meta:${key}`] = value;
-  const [snapshot, records] = await Promise.all([source.getSnapshot(run), source.listSteps(run.id)]);
+  const snapshot = await source.getSnapshot(run);
   // A map's items are no chart values: 10,000 of them would be 10,000 reads per run.
-  const steps = splitItems(records, mapIdsOf(snapshot)).plain;
+  const { steps } = await readRunSteps(source, run.id, mapIdsOf(snapshot));
   for (const [key, value] of Object.entries(snapshot?.pipeline.parameters ?? {})) if (typeof value === "number") values[`param:${key}`] = value;
   if (!source.readOutput) return values;
   const artifacts = new Map<string, ArtifactRecord>();
   for (const runId of new Set([run.id, ...steps.flatMap((s) => (s.cachedFrom ? [s.cachedFrom.runId] : []))])) {
-    for (const a of await source.listArtifacts(runId)) artifacts.set(a.id, a);
+    for (const a of await source.listArtifacts(runId, { items: false })) artifacts.set(a.id, a);
   }
   for (const step of steps) {
     for (const [output, artifactId] of Object.entries(step.outputs)) {

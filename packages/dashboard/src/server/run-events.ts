@@ -1,7 +1,7 @@
 import type { ServerResponse } from "node:http";
 import type { RunRecord, StepRunRecord } from "@stackyard/core";
 import type { DashboardSource } from "../source.js";
-import { type MapProgress, mapIdsOf, mapProgress, splitItems } from "./map-steps.js";
+import { type MapProgress, mapIdsOf, mapProgress, readRunSteps } from "./map-steps.js";
 
 const ACTIVE = new Set(["initializing", "running", "retrying"]);
 /** How many of the newest runs are watched for status changes. */
@@ -113,15 +113,15 @@ export class RunEvents {
           continue;
         }
         if (!this.mapIds.has(run.id)) this.mapIds.set(run.id, mapIdsOf(await this.source.getSnapshot(run)));
-        const { plain, items } = splitItems(await this.source.listSteps(run.id), this.mapIds.get(run.id));
-        for (const step of plain) {
+        const { steps, tallies } = await readRunSteps(this.source, run.id, this.mapIds.get(run.id));
+        for (const step of steps) {
           const key = `${run.id}/${step.stepId}`;
           stepStatus.set(key, step.status);
           if (emit && this.stepStatus.get(key) !== step.status) this.send({ type: "step", runId: run.id, step });
         }
-        for (const [stepId, list] of items) {
-          const record = plain.find((s) => s.stepId === stepId);
-          const map = mapProgress(record, list);
+        for (const [stepId, tally] of tallies) {
+          const record = steps.find((s) => s.stepId === stepId);
+          const map = mapProgress(record, tally);
           const key = `${run.id}/${stepId}#map`;
           const counts = `${record?.status}:${map.items}:${map.done}:${map.running}:${map.failed}:${map.stopped}`;
           stepStatus.set(key, counts);
