@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { GetScheduleCommand, SchedulerClient } from "@aws-sdk/client-scheduler";
 import { DescribeStateMachineCommand, SFNClient } from "@aws-sdk/client-sfn";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readRunThroughDashboard } from "../../../packages/dashboard/test/dashboard-server.js";
 import { fireSchedule, runFired } from "../../../packages/orchestrator-aws-stepfunctions/test/fire-schedule.js";
 import {
   ACCOUNT,
@@ -202,6 +203,22 @@ describe("the production walk-through on Step Functions", () => {
       expect(accuracy, JSON.stringify(described.artifacts)).toBeDefined();
       const shown = ok(await cli(teammate, ["artifact", "show", accuracy!.artifact]), "artifact show").stdout;
       expect(Number(shown.trim())).toBeGreaterThan(0);
+
+      // `stackyard up` in the teammate's folder shows the same run: every route of its pages answers.
+      const seen = await readRunThroughDashboard(teammate, runId, {
+        LOCAL_SFN_SHARED_EXECUTIONS: shared,
+        STACKYARD_SOURCE_ROOT: "",
+        STACKYARD_ARTIFACT_STORE: "",
+      });
+      expect(seen).toMatchObject({ status: "completed", pages: [200, 200, 200, 200] });
+      expect(Object.entries(seen.steps).map(([id, step]) => [id, step.status])).toEqual(
+        expect.arrayContaining(described.steps.map((s) => [s.stepId, s.status])),
+      );
+      expect(Object.keys(seen.steps)).toHaveLength(4);
+      expect(seen.steps.train_model!.logs.trim().length).toBeGreaterThan(0);
+      expect(seen.steps.evaluate_model!.outputs.accuracy!.kind).toBe("json");
+      expect(Number(seen.steps.evaluate_model!.outputs.accuracy!.text)).toBe(Number(shown.trim()));
+      expect(seen.versions["evaluate_model.accuracy"]).toBe(`${accuracy!.artifact} from ${described.name}`);
     } finally {
       removeProject(teammate);
     }

@@ -66,3 +66,42 @@ export function storeContent(dir: string): string {
     db.close();
   }
 }
+
+/**
+ * Runs the CLI on a pseudo-terminal (Python's pty module) and returns its
+ * exit code and everything the terminal showed. With `answer`, types it (and
+ * Enter) once the hidden prompt `(input hidden): ` shows.
+ */
+export function onTerminal(cwd: string, args: string[], answer = ""): { code: number; screen: string } {
+  const script = `
+import json, os, pty, sys
+argv = json.loads(sys.argv[1])
+answer = sys.argv[2].encode()
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(argv[0], argv)
+screen = b""
+sent = not answer
+while True:
+    try:
+        chunk = os.read(fd, 4096)
+    except OSError:
+        break
+    if not chunk:
+        break
+    screen += chunk
+    if not sent and b"(input hidden): " in screen:
+        os.write(fd, answer + b"\\r")
+        sent = True
+_, status = os.waitpid(pid, 0)
+print(json.dumps({"code": os.waitstatus_to_exitcode(status), "screen": screen.decode("utf8", "replace")}))
+`;
+  const result = spawnSync("python3", ["-c", script, JSON.stringify([process.execPath, cliPath, ...args]), answer], {
+    cwd,
+    env: { ...process.env, STACKYARD_STORE: "", FORCE_COLOR: "0" },
+    encoding: "utf8",
+    timeout: 60_000,
+  });
+  if (result.status !== 0) throw new Error(`python3 pty failed: ${result.stderr}`);
+  return JSON.parse(result.stdout) as { code: number; screen: string };
+}

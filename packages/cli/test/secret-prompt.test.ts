@@ -1,46 +1,7 @@
-import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cli, cliPath, newProject, removeProject } from "./cli-harness.js";
-
-/**
- * Runs the CLI on a pseudo-terminal (Python's pty module), types `answer`
- * once the hidden prompt shows, and returns everything the terminal showed.
- */
-function onTerminal(cwd: string, args: string[], answer: string): { code: number; screen: string } {
-  const script = `
-import json, os, pty, sys
-argv = json.loads(sys.argv[1])
-answer = sys.argv[2].encode()
-pid, fd = pty.fork()
-if pid == 0:
-    os.execv(argv[0], argv)
-screen = b""
-sent = False
-while True:
-    try:
-        chunk = os.read(fd, 4096)
-    except OSError:
-        break
-    if not chunk:
-        break
-    screen += chunk
-    if not sent and b"(input hidden): " in screen:
-        os.write(fd, answer + b"\\r")
-        sent = True
-_, status = os.waitpid(pid, 0)
-print(json.dumps({"code": os.waitstatus_to_exitcode(status), "screen": screen.decode("utf8", "replace")}))
-`;
-  const result = spawnSync("python3", ["-c", script, JSON.stringify([process.execPath, cliPath, ...args]), answer], {
-    cwd,
-    env: { ...process.env, STACKYARD_STORE: "", FORCE_COLOR: "0" },
-    encoding: "utf8",
-    timeout: 60_000,
-  });
-  if (result.status !== 0) throw new Error(`python3 pty failed: ${result.stderr}`);
-  return JSON.parse(result.stdout) as { code: number; screen: string };
-}
+import { cli, newProject, onTerminal, removeProject } from "./cli-harness.js";
 
 describe("secrets asked for on a terminal", () => {
   let dir: string;

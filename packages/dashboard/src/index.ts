@@ -1,3 +1,4 @@
+export { type OutputPreview, previewOf } from "./server/previews.js";
 export { type Dashboard, type DashboardOptions, startDashboard } from "./server/start-dashboard.js";
 export type {
   ComponentSummary,

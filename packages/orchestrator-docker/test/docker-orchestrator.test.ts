@@ -4,6 +4,7 @@ import { MemoryRunStore, type PipelineSnapshot, type SnapshotStep, type SubmitCo
 import { type DockerEngine, dockerClient, ensureBaseImage, ensureDockerEngine, ensureRegistry } from "@stackyard/tools/engines";
 import type Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readRunThroughDashboard } from "../../dashboard/test/dashboard-server.js";
 import { dockerOrchestratorFlavor } from "../src/index.js";
 import { RUN_LABEL } from "../src/step-container.js";
 import { type CliResult, cli, cliAsync, newProject, ok, registerDockerStack, removeProject } from "./harness.js";
@@ -107,6 +108,15 @@ describe("docker orchestrator, through the stackyard CLI", () => {
     const model = dockerRun.artifacts.find((a) => a.step === "train_model")!;
     expect(statSync(model.uri).uid).toBe(process.getuid!());
     expect(await containersOf(dockerRun.id)).toEqual([]);
+
+    // The dashboard shows the docker run as it shows a local one: every route of its pages answers.
+    const seen = await readRunThroughDashboard(dir, dockerRun.name);
+    expect(seen).toMatchObject({ status: "completed", stack: "docker_stack", pages: [200, 200, 200, 200] });
+    expect(Object.keys(seen.steps).sort()).toEqual(["evaluate_model", "load_data", "split_data", "train_model"]);
+    for (const step of Object.values(seen.steps)) expect(step.status).toBe("completed");
+    expect(seen.steps.train_model!.logs).toContain("trained 50 trees on 120 samples");
+    expect(seen.steps.evaluate_model!.outputs.accuracy).toEqual({ kind: "json", text: expect.stringMatching(/^0\.\d+$|^1$/) });
+    expect(seen.versions["train_model.model"]).toBe(`${version(dockerRun, "model")} from ${dockerRun.name}`);
   }, 600_000);
 
   it("reuses the image on a second run without code changes", () => {

@@ -481,8 +481,9 @@ function addArtifactCommands(program: Command): void {
     .action(async (ref, opts) => (await commands.artifacts()).visualizeArtifact(ref, opts));
   group
     .command("show")
-    .description("print a version's value (JSON and text; other kinds print where they are)")
+    .description("print a version's value: JSON and text as such, other kinds as their bytes when piped, or their start on a terminal")
     .argument("<artifact>", "NAME (newest), NAME:VERSION or NAME@TAG")
+    .option("-o, --out <file>", "write the version's stored file to this new file (checked against its sha256)")
     .option("--stack <name>", "read it through this stack's artifact store instead of the active one's")
     .action(async (ref, opts) => (await commands.artifacts()).showArtifact(ref, opts));
 }

@@ -18,6 +18,7 @@ import { maskedComponentConfig } from "../cli/component-config.js";
 import type { Project } from "../store/open-project.js";
 import { STACKYARD_DIR } from "../store/project.js";
 import { SqliteRunStore } from "../store/sqlite-run-store.js";
+import { artifactMainFile, readHead } from "./load-artifact.js";
 import { loadSnapshotComponent } from "./load-stack.js";
 import { readStepLogs } from "./logs.js";
 import { reapDeadRun } from "./stale-runs.js";
@@ -176,16 +177,9 @@ export class ProjectDashboardSource implements DashboardSource {
     const snapshot = await this.store.getSnapshot(run.snapshotId);
     if (!snapshot) return undefined;
     const artifactStore = await loadSnapshotComponent<BaseArtifactStore>(this.project, snapshot, "artifact_store");
-    const folder = artifactStore.keyOf(artifact.uri);
-    if (!folder || !(await artifactStore.exists(folder))) return undefined;
-    const names = await artifactStore.list(folder);
-    // The built-in materializers' files first, then whatever file a custom one wrote.
-    const file = ["data.json", "data.txt", "data.bin", "data"].find((n) => names.includes(n)) ?? names.find((n) => !n.endsWith("/"));
-    if (!file) return undefined;
-    const path = `${folder}/${file}`;
-    const stat = await artifactStore.stat(path);
-    if (stat.isDirectory) return undefined;
-    return { file, bytes: await readHead(artifactStore, path, maxBytes), size: stat.size };
+    const main = await artifactMainFile(artifactStore, artifact);
+    if (!main) return undefined;
+    return { file: main.file, bytes: await readHead(artifactStore, main.path, maxBytes), size: main.size };
   }
 
   listArtifactNames(query: { name?: string | undefined; tag?: string | undefined; limit: number }): Promise<ArtifactNameSummary[]> {
@@ -309,19 +303,4 @@ function readFrom(file: string, start: number): string {
   } finally {
     closeSync(fd);
   }
-}
-
-/** The first `maxBytes` of a file in an artifact store. */
-async function readHead(artifactStore: BaseArtifactStore, path: string, maxBytes: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let read = 0;
-  const stream = await artifactStore.createReadStream(path);
-  for await (const chunk of stream) {
-    const bytes = Buffer.from(chunk as Uint8Array);
-    chunks.push(bytes);
-    read += bytes.length;
-    if (read >= maxBytes) break;
-  }
-  stream.destroy();
-  return Buffer.concat(chunks).subarray(0, maxBytes);
 }

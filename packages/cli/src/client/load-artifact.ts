@@ -40,6 +40,51 @@ export async function loadArtifact<T = unknown>(name: string, options: LoadArtif
   }
 }
 
+/** The file of an artifact version that its previews and `artifact show` read, in its artifact store. */
+export interface ArtifactMainFile {
+  /** The artifact's folder (a key of the store). */
+  folder: string;
+  /** The file's name in it, e.g. `data.bin`. */
+  file: string;
+  /** `folder/file`. */
+  path: string;
+  size: number;
+  /** How many entries the folder holds: 1 for the built-in materializers. */
+  entries: number;
+}
+
+/**
+ * The file an artifact version's value lives in: the built-in materializers'
+ * `data.*` file, else the first file a custom materializer wrote. Undefined
+ * when the artifact's folder is gone or holds no file.
+ */
+export async function artifactMainFile(artifactStore: BaseArtifactStore, artifact: ArtifactRecord): Promise<ArtifactMainFile | undefined> {
+  const folder = artifactStore.keyOf(artifact.uri);
+  if (!folder || !(await artifactStore.exists(folder))) return undefined;
+  const names = await artifactStore.list(folder);
+  const file = ["data.json", "data.txt", "data.bin", "data"].find((n) => names.includes(n)) ?? names.find((n) => !n.endsWith("/"));
+  if (!file) return undefined;
+  const path = `${folder}/${file}`;
+  const stat = await artifactStore.stat(path);
+  if (stat.isDirectory) return undefined;
+  return { folder, file, path, size: stat.size, entries: names.length };
+}
+
+/** The first `maxBytes` of a file in an artifact store. */
+export async function readHead(artifactStore: BaseArtifactStore, path: string, maxBytes: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let read = 0;
+  const stream = await artifactStore.createReadStream(path);
+  for await (const chunk of stream) {
+    const bytes = Buffer.from(chunk as Uint8Array);
+    chunks.push(bytes);
+    read += bytes.length;
+    if (read >= maxBytes) break;
+  }
+  stream.destroy();
+  return Buffer.concat(chunks).subarray(0, maxBytes);
+}
+
 /** Loads one recorded artifact version's value in an open project; `stack` reads it through that stack's artifact store instead of its run's. */
 export async function loadArtifactInProject<T = unknown>(project: Project, store: SqliteRunStore, artifact: ArtifactRecord, stack?: string): Promise<T> {
   return loadArtifactValue<T>(artifact, await artifactStoreFor(project, store, artifact, stack), {

@@ -9,7 +9,7 @@ import {
   type StepRunRecord,
   VISUALIZATION_EXTENSIONS,
 } from "@stackyard/core";
-import { ConfigError } from "@stackyard/core/errors";
+import { ConfigError, NotFoundError } from "@stackyard/core/errors";
 import { SqliteRunStore } from "../../store/sqlite-run-store.js";
 import { info, printDetails, printJson, printTable } from "../output.js";
 import { quoteInput } from "../quote-input.js";
@@ -276,19 +276,82 @@ export async function artifactLineage(ref: string, opts: { depth?: string; json?
 }
 
 /** `stackyard artifact show NAME[:VERSION|@TAG]`: the value of JSON and text artifacts. */
-export async function showArtifact(ref: string, opts: { stack?: string }): Promise<void> {
+export async function showArtifact(ref: string, opts: { stack?: string; out?: string }): Promise<void> {
   await withProject(async (project) => {
     const store = new SqliteRunStore(project.db);
     const artifact = await findRef(store, ref);
-    const { loadArtifactInProject } = await import("../../client/load-artifact.js");
-    if (!["json", "text"].includes(artifact.materializer)) {
-      info(`${label(artifact)} is stored with materializer '${artifact.materializer}' (${artifact.dataType}, ${size(artifact.size)}) at ${artifact.uri}.`);
+    const { artifactMainFile, artifactStoreFor, loadArtifactInProject, readHead } = await import("../../client/load-artifact.js");
+    if (opts.out === undefined && ["json", "text"].includes(artifact.materializer)) {
+      const value = await loadArtifactInProject(project, store, artifact, opts.stack);
+      process.stdout.write(typeof value === "string" ? (value.endsWith("\n") ? value : `${value}\n`) : `${JSON.stringify(value, null, 2)}\n`);
+      return;
+    }
+    const artifactStore = await artifactStoreFor(project, store, artifact, opts.stack);
+    const main = await artifactMainFile(artifactStore, artifact);
+    if (!main) {
+      throw new NotFoundError(`${label(artifact)} has no file at ${artifact.uri}: it was deleted from its artifact store`, {
+        hint: `Run its pipeline again to produce it anew (it came from step '${artifact.stepId}' of run ${artifact.runId}).`,
+      });
+    }
+    const what = `${label(artifact)} (materializer '${artifact.materializer}', ${artifact.dataType}, ${size(artifact.size)})`;
+    if (main.entries > 1) {
+      if (opts.out !== undefined) throw new ConfigError(`${what} is ${main.entries} files in ${artifact.uri}: --out writes a version held in one file`);
+      info(`${what} is ${main.entries} files in ${artifact.uri}.`);
       info("Load it from TypeScript with loadArtifact() from 'stackyard'.");
       return;
     }
-    const value = await loadArtifactInProject(project, store, artifact, opts.stack);
-    process.stdout.write(typeof value === "string" ? (value.endsWith("\n") ? value : `${value}\n`) : `${JSON.stringify(value, null, 2)}\n`);
+    // Every byte goes through the recorded size and sha256 check as it streams.
+    const { createArtifactReader } = await import("@stackyard/core");
+    const checked = () => createArtifactReader(artifactStore, main.folder, artifact).read(main.file);
+    if (opts.out !== undefined) {
+      const target = await saveAtomically(opts.out, checked);
+      info(`Wrote ${what} to ${target}`);
+      return;
+    }
+    if (!process.stdout.isTTY) {
+      // Piped or redirected: the bytes themselves, as `cat` would.
+      const { pipeline } = await import("node:stream/promises");
+      await pipeline(await checked(), process.stdout, { end: false });
+      return;
+    }
+    const { previewOf } = await import("@stackyard/dashboard");
+    const preview = previewOf(main.file, await readHead(artifactStore, main.path, PREVIEW_BYTES), main.size);
+    process.stdout.write(`${preview.text}${preview.text.endsWith("\n") ? "" : "\n"}`);
+    info(
+      `${preview.truncated ? "The start of " : ""}${what}. Save it with \`stackyard artifact show ${label(artifact)} --out FILE\`, or redirect: stackyard artifact show ${label(artifact)} > FILE`,
+    );
   });
+}
+
+/** What `artifact show` prints of a binary or large version on a terminal. */
+const PREVIEW_BYTES = 4096;
+
+/**
+ * Streams `open()`'s bytes into a new file `out`: written under a temporary
+ * name beside it (exclusive create) and renamed once every byte arrived and
+ * passed the check, so a failure leaves nothing behind.
+ *
+ * @throws ConfigError when `out` exists or its folder does not (exit 2, nothing written).
+ */
+async function saveAtomically(out: string, open: () => Promise<NodeJS.ReadableStream>): Promise<string> {
+  const { existsSync, statSync, createWriteStream, renameSync, rmSync } = await import("node:fs");
+  const { dirname, resolve } = await import("node:path");
+  const { randomBytes } = await import("node:crypto");
+  const { pipeline } = await import("node:stream/promises");
+  const target = resolve(out);
+  if (existsSync(target)) throw new ConfigError(`${quoteInput(out)} already exists: --out writes a new file`, { hint: "Give a path that does not exist yet." });
+  if (!existsSync(dirname(target)) || !statSync(dirname(target)).isDirectory()) {
+    throw new ConfigError(`The folder of --out ${quoteInput(out)} does not exist`, { hint: `Make it first: mkdir -p ${dirname(target)}` });
+  }
+  const temp = `${target}.${randomBytes(6).toString("hex")}.partial`;
+  try {
+    await pipeline(await open(), createWriteStream(temp, { flags: "wx", mode: 0o644 }));
+    renameSync(temp, target);
+  } catch (error) {
+    rmSync(temp, { force: true });
+    throw error;
+  }
+  return target;
 }
 
 /** `stackyard artifact visualize NAME[:VERSION|@TAG] [--out DIR]`. */
