@@ -99,8 +99,14 @@ describe("the dashboard in Chromium", () => {
     await page.waitForSelector(".step-panel[data-step='make_numbers'] a.cache-origin");
     const first = await (await fetch(`${server.origin}/api/runs/first`, { headers: { authorization: `Bearer ${server.token}` } })).json();
     expect(await page.getAttribute(".step-panel a.cache-origin", "href")).toBe(`/runs/${first.run.id}?step=make_numbers`);
-    await page.waitForSelector(".output-preview[data-output='numbers'] pre.preview[data-kind='json']");
-    expect(JSON.parse((await page.textContent(".output-preview[data-output='numbers'] pre.preview"))!)).toEqual([1, 2, 3, 4]);
+    // A JSON array shows as a tree (its items one per row), its text under "Raw JSON".
+    const tree = ".output-preview[data-output='numbers'] .json-tree";
+    await page.waitForSelector(`${tree} details.json-node[open] > summary:has-text('[4 items]')`);
+    expect(await page.$$eval(`${tree} .json-row`, (rows) => rows.map((r) => r.textContent))).toEqual(["0: 1", "1: 2", "2: 3", "3: 4"]);
+    expect(await page.isVisible(".output-preview[data-output='numbers'] pre.preview")).toBe(false);
+    await page.click(".output-preview[data-output='numbers'] details.raw-json > summary");
+    expect(JSON.parse((await page.textContent(".output-preview[data-output='numbers'] pre.preview[data-kind='json']"))!)).toEqual([1, 2, 3, 4]);
+    expect(await page.isVisible(".output-preview[data-output='numbers'] pre.preview")).toBe(true);
     expect(await page.textContent(".step-panel dl")).toContain("attempts1");
   });
 

@@ -1,5 +1,6 @@
 import { api, type VisualizationView } from "./api-client.js";
 import { fill, h } from "./dom.js";
+import { jsonTree } from "./json-tree.js";
 
 /** One visualization, drawn by type: images and HTML from the sandboxed file route, the rest from its JSON. */
 export function visualization(name: string, version: number, view: { index: number; type: string; title: string | null }): HTMLElement {
@@ -38,10 +39,25 @@ export function visualization(name: string, version: number, view: { index: numb
         );
       }
       if (v.type === "markdown") return fill(body, renderMarkdown(v.text ?? ""), v.truncated ? h("p", { class: "note" }, "Truncated.") : null);
-      fill(body, h("pre", { class: v.type === "json" ? "json" : "preview" }, v.text ?? ""), v.truncated ? h("p", { class: "note" }, "Truncated.") : null);
+      const tree = v.type === "json" && !v.truncated ? parsedTree(v.text ?? "") : null;
+      fill(
+        body,
+        tree ?? h("pre", { class: v.type === "json" ? "json" : "preview" }, v.text ?? ""),
+        v.truncated ? h("p", { class: "note" }, "Truncated.") : null,
+      );
     })
     .catch((e: Error) => fill(body, h("p", { class: "error" }, e.message)));
   return box;
+}
+
+/** A JSON visualization's text as a tree when it parses to an object or array; null otherwise (it shows as text). */
+function parsedTree(text: string): HTMLElement | null {
+  try {
+    const value = JSON.parse(text) as unknown;
+    return value !== null && typeof value === "object" ? jsonTree(value) : null;
+  } catch {
+    return null;
+  }
 }
 
 /** A tiny Markdown renderer building DOM nodes from text: headings, lists, code blocks, paragraphs, `code` and **bold**. No HTML passes through. */

@@ -2,6 +2,7 @@ import type { SnapshotStepSummary } from "../../source.js";
 import { type ArtifactRef, api, type ItemView, type MapProgress, type RunDetail, type StepView } from "../api-client.js";
 import { DagView, progressText } from "../dag-view.js";
 import { duration, fill, h, statusBadge, tagChips, when } from "../dom.js";
+import { jsonTree } from "../json-tree.js";
 import { liveEvents } from "../live-events.js";
 import { metadataTable } from "../metadata-view.js";
 import { TIMELINE_ITEMS, timelineView } from "../timeline-view.js";
@@ -27,21 +28,31 @@ export function formatSize(bytes?: number): string {
   return bytes < 1024 * 1024 ? `${(bytes / 1024).toFixed(1)} KiB` : `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }
 
-/** An output's preview (JSON, text or a hex dump of its start), fetched when drawn. */
+/**
+ * An output's preview, fetched when drawn: a JSON object or array as a tree
+ * (its text under "Raw JSON"), other JSON, text, or a hex dump of its start.
+ */
 function outputPreview(runId: string, stepId: string, output: string): HTMLElement {
   const body = h("pre", { class: "preview" }, "loading…");
   const note = h("p", { class: "note" });
+  const box = h("div", { class: "output-preview", "data-output": output }, h("h4", {}, output), body, note);
   api
     .output(runId, stepId, output)
     .then((r) => {
       body.textContent = r.preview.text;
       body.setAttribute("data-kind", r.preview.kind);
       if (r.preview.truncated) note.textContent = `The first ${formatSize(r.limit)} of ${formatSize(r.artifact.size)} (truncated).`;
+      const value = r.preview.kind === "json" ? (JSON.parse(r.preview.text) as unknown) : undefined;
+      if (value !== null && typeof value === "object") {
+        const raw = h("details", { class: "raw-json" }, h("summary", {}, "Raw JSON"));
+        body.replaceWith(jsonTree(value), raw);
+        raw.append(body);
+      }
     })
     .catch((e: Error) => {
       body.textContent = e.message;
     });
-  return h("div", { class: "output-preview", "data-output": output }, h("h4", {}, output), body, note);
+  return box;
 }
 
 const ACTIVE = ["initializing", "running", "retrying"];
