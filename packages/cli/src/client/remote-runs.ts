@@ -32,6 +32,9 @@ export function remoteTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
   return raw && /^\d+$/.test(raw) && Number(raw) > 0 ? Number(raw) : DEFAULT_REMOTE_TIMEOUT_MS;
 }
 
+/** Runs recorded here as still going, beyond the listing's reach, asked about on one look at most. */
+const STILL_GOING_LIMIT = 50;
+
 /** What {@link syncRemoteRuns} did. */
 export interface RemoteSyncResult {
   /** Runs new to this store, recorded now. */
@@ -240,6 +243,14 @@ export async function syncRemoteRuns(project: Project, store: SqliteRunStore, op
     let imported = store.importRuns(records, undefined, pendingIds);
     let updated = 0;
     const toRead: RunRecord[] = records.filter((r) => !pendingIds.has(r.id));
+    /** Records a known run's new status and end; its steps are read again. */
+    const statusChanged = async (id: string, r: RemoteRun) => {
+      await store.updateRun(id, { status: r.status, ...(r.ended ? { ended: r.ended } : {}) });
+      store.setStepsPending(id, true);
+      updated++;
+      const run = await store.getRun(id);
+      if (run && !store.importedRun(run.id)?.detailsPending) toRead.push(run);
+    };
     for (const r of changed) {
       const mine = known.get(r.orchestratorRunId)!;
       if (mine.foreign) {
@@ -248,11 +259,7 @@ export async function syncRemoteRuns(project: Project, store: SqliteRunStore, op
       }
       // A run this machine drives records itself.
       if (mine.pid) continue;
-      await store.updateRun(mine.id, { status: r.status, ...(r.ended ? { ended: r.ended } : {}) });
-      store.setStepsPending(mine.id, true);
-      updated++;
-      const run = await store.getRun(mine.id);
-      if (run && !store.importedRun(run.id)?.detailsPending) toRead.push(run);
+      await statusChanged(mine.id, r);
     }
     // Runs recorded from the listing alone are described when they are to be shown or asked for
     // (DescribeExecution is one call per run: a long history is never described all at once).
@@ -290,6 +297,25 @@ export async function syncRemoteRuns(project: Project, store: SqliteRunStore, op
           return found.size;
         };
         if (options.show) {
+          // The listing stops at its first page with nothing new or changed: a run recorded here as
+          // still going that is older than that page is asked about on its own, so it does not stay
+          // running here after it ended.
+          const listed = new Set(remote.map((r) => r.orchestratorRunId));
+          const going = [...known]
+            .filter(([arn, k]) => !listed.has(arn) && !k.foreign && !k.pid && !isFinalStatus(k.status as RunStatus))
+            .slice(0, STILL_GOING_LIMIT);
+          if (going.length) {
+            const found = await lister
+              .describeRuns(
+                going.map(([arn]) => arn),
+                { stack, signal: describer.signal },
+              )
+              .catch(() => new Map());
+            for (const [arn, details] of found as Map<string, RemoteRun | null>) {
+              const mine = known.get(arn);
+              if (mine && details && details.status !== mine.status) await statusChanged(mine.id, details);
+            }
+          }
           const query = { ...options.show, withPendingDetails: true };
           for (;;) {
             const page = await store.listRuns(query);
