@@ -142,8 +142,9 @@ describe("schedules of a deployment on EventBridge Scheduler", { timeout: 300_00
 
   it("lists and describes it", () => {
     const table = ok(cli(dir, ["schedule", "list"]), "schedule list").stdout;
-    expect(table).toMatch(/^NAME\s+DEPLOYMENT\s+EXPRESSION\s+TIMEZONE\s+STATE/);
-    expect(table).toMatch(/nightly-3am\s+nightly@1\s+cron\(0 3 \* \* \? \*\)\s+Europe\/Berlin\s+enabled/);
+    expect(table).toMatch(/^NAME\s+DEPLOYMENT\s+EXPRESSION\s+TIMEZONE\s+STATE\s+NEXT/);
+    // The next 03:00 Berlin time, within a day.
+    expect(table).toMatch(/nightly-3am\s+nightly@1\s+cron\(0 3 \* \* \? \*\)\s+Europe\/Berlin\s+enabled\s+\d{4}-\d\d-\d\d 03:00 \(in \d+ (min|h)\)/);
     const listed = JSON.parse(ok(cli(dir, ["schedule", "list", "--json"]), "schedule list --json").stdout) as Array<Record<string, unknown>>;
     expect(listed).toHaveLength(1);
     expect(listed[0]).toMatchObject({
@@ -156,18 +157,24 @@ describe("schedules of a deployment on EventBridge Scheduler", { timeout: 300_00
       stack: "aws_stack",
       target: stateMachineArn,
     });
+    const nextFire = Date.parse(listed[0]!.nextFire as string);
+    expect(nextFire).toBeGreaterThan(Date.now() - 60_000);
+    expect(nextFire).toBeLessThanOrEqual(Date.now() + 24 * 3_600_000);
+    expect(new Date(nextFire).toISOString()).toMatch(/T0[12]:00:00\.000Z$/); // 03:00 CET or CEST
     const described = JSON.parse(ok(cli(dir, ["schedule", "describe", "nightly-3am", "--json"]), "schedule describe --json").stdout);
     expect(described).toEqual(listed[0]);
     const text = ok(cli(dir, ["schedule", "describe", "nightly-3am"]), "schedule describe").stdout;
     expect(text).toMatch(/flexible window:\s+15 minutes/);
     expect(text).toMatch(/when:\s+cron 0 3 \* \* \*/);
+    expect(text).toMatch(/next fire:\s+\d{4}-\d\d-\d\d 03:00 \(in \d+ (min|h)\), \d{4}-\d\d-\d\d 03:00, \d{4}-\d\d-\d\d 03:00\n/);
   });
 
   it("pauses, resumes and updates it: only what is given changes", async () => {
     const state = async () => (await scheduler.send(new GetScheduleCommand({ Name: "stackyard-nightly-3am" }))).State;
     ok(cli(dir, ["schedule", "pause", "nightly-3am"]), "schedule pause");
     expect(await state()).toBe("DISABLED");
-    expect(ok(cli(dir, ["schedule", "list"]), "schedule list").stdout).toMatch(/nightly-3am.*paused/);
+    expect(ok(cli(dir, ["schedule", "list"]), "schedule list").stdout).toMatch(/nightly-3am.*paused\s+paused$/m);
+    expect(JSON.parse(ok(cli(dir, ["schedule", "describe", "nightly-3am", "--json"]), "schedule describe --json").stdout).nextFire).toBeNull();
     ok(cli(dir, ["schedule", "resume", "nightly-3am"]), "schedule resume");
     expect(await state()).toBe("ENABLED");
 

@@ -3,6 +3,7 @@ import {
   asScheduling,
   type BaseOrchestrator,
   isPipeline,
+  nextFireTimes,
   type PipelineSnapshot,
   parseScheduleSpec,
   type RunEvents,
@@ -41,6 +42,33 @@ export interface ScheduleOptions extends ScheduleInput {
 export interface ScheduleRecord extends ScheduleInfo {
   stack: string;
   orchestrator: string;
+  /** The next time it fires (ISO 8601) when it was read; null when it is paused, has ended or the time is not known. */
+  nextFire: string | null;
+}
+
+/**
+ * When a schedule fires next, after `now`: up to `count` instants, or why
+ * there are none. An interval schedule without a start counts from its
+ * creation (EventBridge starts such a schedule when it is created).
+ */
+export function scheduleFireTimes(info: ScheduleInfo, now: Date, count = 1): Date[] | "paused" | "ended" | "never" | "not known" {
+  if (!info.enabled) return "paused";
+  let fires: Date[];
+  try {
+    fires = nextFireTimes(info.spec, { after: now, count, created: info.created });
+  } catch {
+    // A spec the orchestrator gave back without its cron expression or interval.
+    return "not known";
+  }
+  if (fires.length) return fires;
+  if (info.spec.every && info.spec.start === undefined && info.created === undefined) return "not known";
+  return info.spec.end !== undefined ? "ended" : "never";
+}
+
+/** A schedule as the client returns it: with its stack, orchestrator and next fire time. */
+function scheduleRecord(info: ScheduleInfo, stack: string, orchestrator: string): ScheduleRecord {
+  const next = scheduleFireTimes(info, new Date());
+  return { ...info, stack, orchestrator, nextFire: Array.isArray(next) ? next[0]!.toISOString() : null };
 }
 
 /** One orchestrator that keeps schedules, with the stack it was reached through. */
@@ -93,7 +121,7 @@ export async function listSchedulesInProject(project: Project, events: RunEvents
   const out: ScheduleRecord[] = [];
   for (const site of await scheduleSites(project, events)) {
     for (const info of await site.scheduling.listSchedules(site.context)) {
-      out.push({ ...info, stack: site.stackName, orchestrator: site.scheduling.name });
+      out.push(scheduleRecord(info, site.stackName, site.scheduling.name));
     }
   }
   return out.sort((a, b) => a.name.localeCompare(b.name));
@@ -120,7 +148,7 @@ async function findSchedule(project: Project, name: string, events: RunEvents): 
 /** A schedule by name, with the stack whose orchestrator keeps it. */
 export async function getScheduleInProject(project: Project, name: string, events: RunEvents = stderrEvents()): Promise<ScheduleRecord> {
   const { info, site } = await findSchedule(project, name, events);
-  return { ...info, stack: site.stackName, orchestrator: site.scheduling.name };
+  return scheduleRecord(info, site.stackName, site.scheduling.name);
 }
 
 /**
@@ -225,7 +253,7 @@ export async function createScheduleInProject(
     },
   );
   const info = await scheduling.createSchedule(request, context);
-  return { ...info, stack: deployment.stack, orchestrator: scheduling.name };
+  return scheduleRecord(info, deployment.stack, scheduling.name);
 }
 
 /** The spec a schedule was given, as `schedule create` options. */
@@ -287,7 +315,7 @@ export async function updateScheduleInProject(
     { snapshotUri: info.snapshotUri, parameters: info.parameters, version: info.deployment.version },
   );
   const updated = await scheduling.updateSchedule(request, { stack, events });
-  return { ...updated, stack: deployment.stack, orchestrator: scheduling.name };
+  return scheduleRecord(updated, deployment.stack, scheduling.name);
 }
 
 /**

@@ -44,6 +44,44 @@ function timing(schedule: ScheduleInfo): string {
 
 const state = (schedule: ScheduleInfo) => (schedule.enabled ? "enabled" : "paused");
 
+/** A fire time as the schedule's time zone's clock shows it: `2027-03-29 03:00`. */
+function wallTime(time: Date, timeZone: string): string {
+  const format = new Intl.DateTimeFormat("en-US", {
+    timeZone,
+    hourCycle: "h23",
+    year: "numeric",
+    month: "2-digit",
+    day: "2-digit",
+    hour: "2-digit",
+    minute: "2-digit",
+  });
+  const part = Object.fromEntries(format.formatToParts(time).map(({ type, value }) => [type, value]));
+  return `${part.year}-${part.month}-${part.day} ${part.hour}:${part.minute}`;
+}
+
+/** How long until a time, in round minutes, hours or days: `in 5 h`. */
+function fromNow(time: Date, now: Date): string {
+  const ms = time.getTime() - now.getTime();
+  const minutes = Math.round(ms / 60_000);
+  if (minutes < 60) return `in ${Math.max(1, minutes)} min`;
+  const hours = Math.round(ms / 3_600_000);
+  return hours < 48 ? `in ${hours} h` : `in ${Math.round(ms / 86_400_000)} d`;
+}
+
+/**
+ * When a schedule fires next, in its time zone: `2027-03-29 03:00 (in 5 h)`,
+ * then the other times given; or why it does not (`paused`, `ended`, `never`,
+ * `not known`).
+ */
+function fireText(fires: Date[] | string, timeZone: string, now: Date): string {
+  if (!Array.isArray(fires)) return fires;
+  const [first, ...rest] = fires.map((time) => wallTime(time, timeZone));
+  return [`${first} (${fromNow(fires[0]!, now)})`, ...rest].join(", ");
+}
+
+/** An interval schedule without a start: its times are counted from its creation, which an update may have restarted. */
+const fromCreation = (schedule: ScheduleInfo) => schedule.spec.every !== undefined && schedule.spec.start === undefined;
+
 /**
  * `stackyard schedule create NAME --deployment D (--cron EXPR | --every DURATION)
  * [--timezone TZ] [--start ISO] [--end ISO] [--flexible-window MINUTES] [-p key=value ...]`:
@@ -72,21 +110,36 @@ export async function listSchedulesCommand(opts: { json?: boolean }): Promise<vo
       printJson(schedules);
       return;
     }
+    const { scheduleFireTimes } = await import("../../client/schedules.js");
+    const now = new Date();
     printTable(
-      schedules.map((s) => ({
-        name: s.name,
-        deployment: `${s.deployment.name}@${s.deployment.version}`,
-        expression: s.expression,
-        timezone: s.spec.timezone,
-        state: state(s),
-      })),
-      ["name", "deployment", "expression", "timezone", "state"],
+      schedules.map((s) => {
+        const fires = scheduleFireTimes(s, now);
+        // `~`: counted from the schedule's creation.
+        const approximate = Array.isArray(fires) && fromCreation(s) ? "~" : "";
+        return {
+          name: s.name,
+          deployment: `${s.deployment.name}@${s.deployment.version}`,
+          expression: s.expression,
+          timezone: s.spec.timezone,
+          state: state(s),
+          next: approximate + fireText(fires, s.spec.timezone, now),
+        };
+      }),
+      ["name", "deployment", "expression", "timezone", "state", "next"],
       "No schedules yet: stackyard schedule create NAME --deployment D --cron EXPR",
     );
   });
 }
 
-function printSchedule(schedule: ScheduleRecord): void {
+/** How many fire times `schedule describe` shows. */
+const DESCRIBED_FIRES = 3;
+
+async function printSchedule(schedule: ScheduleRecord): Promise<void> {
+  const { scheduleFireTimes } = await import("../../client/schedules.js");
+  const now = new Date();
+  const fires = scheduleFireTimes(schedule, now, DESCRIBED_FIRES);
+  const note = Array.isArray(fires) && fromCreation(schedule) ? " (counted from its creation; give --start for exact times)" : "";
   printDetails({
     name: schedule.name,
     deployment: schedule.deployment.name,
@@ -100,6 +153,7 @@ function printSchedule(schedule: ScheduleRecord): void {
     ...(schedule.spec.end ? { end: schedule.spec.end } : {}),
     "flexible window": schedule.flexibleWindowMinutes ? `${schedule.flexibleWindowMinutes} minutes` : "off",
     state: state(schedule),
+    "next fire": fireText(fires, schedule.spec.timezone, now) + note,
     parameters: JSON.stringify(schedule.parameters),
     snapshot: schedule.snapshotUri,
     ...(schedule.target ? { target: schedule.target } : {}),
@@ -113,7 +167,7 @@ export async function describeScheduleCommand(name: string, opts: { json?: boole
     const { getScheduleInProject } = await import("../../client/schedules.js");
     const schedule = await getScheduleInProject(project, name);
     if (opts.json) printJson(schedule);
-    else printSchedule(schedule);
+    else await printSchedule(schedule);
   });
 }
 
