@@ -68,6 +68,12 @@ export interface OrchestratorSuiteOptions {
   mapArtifactStore?: () => Promise<{ artifactStore: BaseArtifactStore; flavorSource: string }>;
   /** The flavor under test: the suite loads its implementation and builds a component from `config`. */
   flavor?: AnyFlavor;
+  /**
+   * The class the flavor's `entrypoint` source path names, imported by the
+   * test file: the kit cannot import a `.ts` file itself. Without it, the kit
+   * imports the source path (a `.js` file or a package).
+   */
+  entrypoint?: typeof EntrypointConfiguration;
   /** Component config for `flavor` (validated with its `configSchema`). */
   config?: Record<string, unknown>;
   /** Builds the orchestrator under test instead of `flavor`. Called once. */
@@ -184,7 +190,17 @@ export function testOrchestrator(options: OrchestratorSuiteOptions): void {
       const base = options.workDir ?? tmpdir();
       mkdirSync(base, { recursive: true });
       workRoot = mkdtempSync(join(base, "stackyard-orchestrator-conformance-"));
-      if (options.flavor?.entrypoint) entrypoint = await importEntrypoint(options.flavor.entrypoint, options.sourceRoot ?? process.cwd());
+      const named = options.flavor?.entrypoint;
+      if (named && options.entrypoint) {
+        const problems = entrypointProblems(options.entrypoint);
+        if (problems.length) throw new Error(`The suite's entrypoint is not usable: ${problems.join("; ")}`);
+        if (options.entrypoint.name !== parseSourcePath(named).exportName) {
+          throw new Error(`The suite was given the entrypoint ${options.entrypoint.name}, but the flavor names '${named}'`);
+        }
+        entrypoint = options.entrypoint;
+      } else if (named) {
+        entrypoint = await importEntrypoint(named, options.sourceRoot ?? process.cwd());
+      }
       if (options.create) {
         orchestrator = await options.create();
       } else {
