@@ -99,7 +99,7 @@ afterAll(() => {
 
 describe("the subprocess orchestrator of 'Writing an orchestrator', in a project outside the repository", () => {
   it("is written out whole by the guide's code blocks: the flavor and its kit test", () => {
-    expect(Object.keys(guideFiles()).sort()).toEqual(["flavors/subprocess.ts", "test/conformance.test.ts"]);
+    expect(Object.keys(guideFiles()).sort()).toEqual(["flavors/subprocess-entrypoint.ts", "flavors/subprocess.ts", "test/conformance.test.ts"]);
   });
 
   it("passes the orchestrator kit, the stop test included", () => {
@@ -115,6 +115,9 @@ describe("the subprocess orchestrator of 'Writing an orchestrator', in a project
       "orchestrator conformance: subprocess stopping stops a run mid-step: the run is recorded stopped, every step ends final, nothing downstream starts",
     );
     expect(names).toContain("orchestrator conformance: subprocess retries retries a failing step as its retry policy says and records the attempts");
+    expect(names).toContain(
+      "orchestrator conformance: subprocess step entrypoint parses the options in the step commands it builds back to the same options, its own included",
+    );
     expect(all.length).toBeGreaterThanOrEqual(12);
   }, 900_000);
 });

@@ -9,7 +9,8 @@
 import { createHash } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import {
   type AnyFlavor,
   type ArtifactRecord,
@@ -18,12 +19,16 @@ import {
   bytesMaterializer,
   type CompileStack,
   createArtifactReader,
+  EntrypointConfiguration,
+  type EntrypointOptions,
+  entrypointProblems,
   isFinalStatus,
   jsonMaterializer,
   LocalArtifactStore,
   localArtifactStoreFlavor,
   MemoryRunStore,
   type Pipeline,
+  parseSourcePath,
   type RunResult,
   runSnapshotInProcess,
   type StepRunRecord,
@@ -63,6 +68,12 @@ export interface OrchestratorSuiteOptions {
   mapArtifactStore?: () => Promise<{ artifactStore: BaseArtifactStore; flavorSource: string }>;
   /** The flavor under test: the suite loads its implementation and builds a component from `config`. */
   flavor?: AnyFlavor;
+  /**
+   * The class the flavor's `entrypoint` source path names, imported by the
+   * test file: the kit cannot import a `.ts` file itself. Without it, the kit
+   * imports the source path (a `.js` file or a package).
+   */
+  entrypoint?: typeof EntrypointConfiguration;
   /** Component config for `flavor` (validated with its `configSchema`). */
   config?: Record<string, unknown>;
   /** Builds the orchestrator under test instead of `flavor`. Called once. */
@@ -140,6 +151,18 @@ export function productionContractGaps(orchestrator: BaseOrchestrator<any>): str
 }
 
 /**
+ * Imports the entrypoint configuration a flavor names (`Flavor.entrypoint`),
+ * resolved as step processes resolve it: a file relative to `sourceRoot`, or a package.
+ */
+async function importEntrypoint(source: string, sourceRoot: string): Promise<typeof EntrypointConfiguration> {
+  const { module, exportName, isFile } = parseSourcePath(source);
+  const loaded = (await import(isFile ? pathToFileURL(resolve(sourceRoot, module)).href : module)) as Record<string, unknown>;
+  const problems = entrypointProblems(loaded[exportName]);
+  if (problems.length) throw new Error(`The flavor's entrypoint '${source}' is not usable: ${problems.join("; ")}`);
+  return loaded[exportName] as typeof EntrypointConfiguration;
+}
+
+/**
  * Registers `describe`/`it` blocks checking that an orchestrator runs a
  * pipeline's DAG in order, runs independent steps at the same time when it
  * says it does, propagates failures (downstream skipped, finished artifacts
@@ -160,11 +183,24 @@ export function testOrchestrator(options: OrchestratorSuiteOptions): void {
   describe(`orchestrator conformance: ${options.name}`, () => {
     let orchestrator: BaseOrchestrator<any>;
     let workRoot: string;
+    /** The flavor's entrypoint configuration, when it names one: step commands are built with it and step processes load it. */
+    let entrypoint: typeof EntrypointConfiguration | undefined;
 
     beforeAll(async () => {
       const base = options.workDir ?? tmpdir();
       mkdirSync(base, { recursive: true });
       workRoot = mkdtempSync(join(base, "stackyard-orchestrator-conformance-"));
+      const named = options.flavor?.entrypoint;
+      if (named && options.entrypoint) {
+        const problems = entrypointProblems(options.entrypoint);
+        if (problems.length) throw new Error(`The suite's entrypoint is not usable: ${problems.join("; ")}`);
+        if (options.entrypoint.name !== parseSourcePath(named).exportName) {
+          throw new Error(`The suite was given the entrypoint ${options.entrypoint.name}, but the flavor names '${named}'`);
+        }
+        entrypoint = options.entrypoint;
+      } else if (named) {
+        entrypoint = await importEntrypoint(named, options.sourceRoot ?? process.cwd());
+      }
       if (options.create) {
         orchestrator = await options.create();
       } else {
@@ -204,6 +240,7 @@ export function testOrchestrator(options: OrchestratorSuiteOptions): void {
             flavor: orchestrator.flavor,
             flavor_source: "conformance",
             config: { ...orchestrator.config },
+            ...(options.flavor?.entrypoint ? { entrypoint: options.flavor.entrypoint } : {}),
           },
           artifact_store: {
             id: artifactStore.id,
@@ -239,6 +276,7 @@ export function testOrchestrator(options: OrchestratorSuiteOptions): void {
           stepStatus: (stepId, status) => extras.onStepStatus?.(stepId, status),
         },
         ...(extras.signal ? { signal: extras.signal } : {}),
+        ...(entrypoint ? { entrypoint } : {}),
         ...(options.stepEnvironment ? { stepEnvironment: options.stepEnvironment } : {}),
       });
       const records = Object.fromEntries((await env.store.listStepRuns(result.runId)).map((r) => [r.stepId, r]));
@@ -271,6 +309,31 @@ export function testOrchestrator(options: OrchestratorSuiteOptions): void {
 
       it("implements the methods of what it claims: schedulable the five schedule methods, deployable deploy and undeploy", () => {
         expect(productionContractGaps(orchestrator)).toEqual([]);
+      });
+    });
+
+    describe("step entrypoint", () => {
+      it("parses the options in the step commands it builds back to the same options, its own included", () => {
+        const cls = entrypoint ?? EntrypointConfiguration;
+        const declared = Object.entries(cls.declaredOptions());
+        const all = Object.fromEntries(declared.map(([name]) => [name, `sample-${name}`]));
+        const required = Object.fromEntries(declared.filter(([, o]) => o.required).map(([name]) => [name, `sample-${name}`]));
+        const samples: EntrypointOptions[] = [
+          { snapshot: "file:///artifacts/snapshots/s.json", step: "train", run: "run-1", ...(declared.length ? { extra: all } : {}) },
+          {
+            snapshot: "s3://bucket/snapshots/s.json",
+            step: "score[3]",
+            run: "run-2",
+            attempt: "next",
+            ...(Object.keys(required).length ? { extra: required } : {}),
+          },
+          { snapshot: "s3://bucket/snapshots/s.json", step: "score", run: "run-3", attempt: 2, ...(declared.length ? { extra: all } : {}) },
+        ];
+        for (const sample of samples) {
+          const command = cls.commandFor(sample);
+          expect(command.slice(0, cls.command.length), "the command starts with the entrypoint's program").toEqual([...cls.command]);
+          expect(cls.parse(command.slice(cls.command.length), {}), `${cls.name} parses ${JSON.stringify(command)}`).toEqual(sample);
+        }
       });
     });
 

@@ -603,6 +603,8 @@ export class StepFunctionsOrchestrator extends BaseOrchestrator<StepFunctionsOrc
       // The input's `stackyard` key as big as a run's can be, so the compiler's size checks hold for every run.
       executionInput: executionInput(undefined, target.run),
       environment,
+      // The flavor's entrypoint configuration (the stack's), when it names one.
+      ...(context.stack.entrypoint ? { entrypoint: context.stack.entrypoint } : {}),
       ...(settings.shared_parameters ? { sharedParameters: settings.shared_parameters } : {}),
       ...(typeof artifactStore.config.path === "string" ? { artifactStoreUri: artifactStore.config.path } : {}),
       distributedMapThreshold: settings.distributed_map_threshold ?? this.config.distributed_map_threshold,

@@ -365,14 +365,18 @@ function addRunCommands(program: Command): void {
     .description("the one-step entrypoint containers run")
     .command("run")
     .description("run exactly one step of a stored snapshot in this process")
-    .requiredOption("--snapshot <uri>", "URI of the snapshot in the artifact store")
-    .requiredOption("--step <id>", "step invocation id")
-    .requiredOption("--run <id>", "run id")
+    .option("--snapshot <uri>", "URI of the snapshot in the artifact store (required)")
+    .option("--step <id>", "step invocation id (required)")
+    .option("--run <id>", "run id (required unless the orchestrator's entrypoint takes it from the environment)")
     .option(
       "--attempt <n|next>",
       "run only this attempt (from 1), or the one after the step's last recorded attempt ('next'): its orchestrator retries a failed step",
     )
-    .action(async (opts) => (await commands.stepRun()).stepRunCommand(opts));
+    .addHelpText("after", "\nThe run's orchestrator flavor may name an entrypoint configuration that takes options of its own (--NAME VALUE).")
+    // The entrypoint's own options: it reads and validates them (an unknown one is exit code 2).
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .action(async (opts, command: Command) => (await commands.stepRun()).stepRunCommand(opts, command.args));
 
   const runs = program.command("runs").description("pipeline runs: list, inspect, read logs, stop, delete");
   runs

@@ -5,6 +5,7 @@ import {
   type CompileStack,
   type ComponentType,
   componentTypeLabel,
+  type EntrypointConfiguration,
   type PipelineSnapshot,
   type Stack,
   type StackComponent,
@@ -13,6 +14,7 @@ import { NotFoundError } from "@stackyard/core/errors";
 import { instantiateComponent, loadComponent } from "../flavors/load-component.js";
 import { FlavorRegistry } from "../flavors/registry.js";
 import type { Project } from "../store/open-project.js";
+import { loadEntrypoint } from "./entrypoint.js";
 
 /** A stack's components, made, and their description for snapshots. */
 export interface LoadedStack {
@@ -27,6 +29,7 @@ export async function loadStack(project: Project, stackName: string): Promise<Lo
   const registry = new FlavorRegistry(project.config, project.paths.sourceRoot);
   const made: Record<string, StackComponent> = {};
   const components: CompileStack = { name: stackName, components: {} };
+  let entrypoint: typeof EntrypointConfiguration | undefined;
   for (const [type, id] of Object.entries(stackRow.components)) {
     const row = project.config.getComponentById(id);
     if (!row)
@@ -35,6 +38,10 @@ export async function loadStack(project: Project, stackName: string): Promise<Lo
       });
     const { component, entry, flavor } = await loadComponent(project, row, registry);
     made[type] = component;
+    // The orchestrator's entrypoint is loaded now, so a bad one fails the run before anything is stored.
+    if (type === "orchestrator" && flavor.entrypoint !== undefined) {
+      entrypoint = await loadEntrypoint(flavor.entrypoint, project.paths.sourceRoot, `flavor '${row.flavor}' (${entry.source})`);
+    }
     components.components[type as keyof CompileStack["components"]] = {
       id: row.id,
       name: row.name,
@@ -43,6 +50,7 @@ export async function loadStack(project: Project, stackName: string): Promise<Lo
       config: row.config,
       configSchema: flavor.configSchema,
       ...(row.connector ? { connector: row.connector } : {}),
+      ...(type === "orchestrator" && flavor.entrypoint !== undefined ? { entrypoint: flavor.entrypoint } : {}),
       ...(flavor.settingsSchema ? { settingsSchema: flavor.settingsSchema } : {}),
     };
   }
@@ -53,6 +61,7 @@ export async function loadStack(project: Project, stackName: string): Promise<Lo
       orchestrator: made.orchestrator as BaseOrchestrator,
       artifactStore: made.artifact_store as BaseArtifactStore,
       containerRegistry: made.container_registry as BaseContainerRegistry | undefined,
+      ...(entrypoint ? { entrypoint } : {}),
     },
   };
 }

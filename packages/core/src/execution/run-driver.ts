@@ -32,6 +32,11 @@ export interface DriveRunOptions {
   orchestrator?: BaseOrchestrator<any>;
   /** The stack given to the orchestrator (default: its name from the snapshot, `orchestrator` and `artifactStore`). */
   stack?: Stack;
+  /**
+   * The entrypoint configuration step commands are built with (`SubmitContext.stepCommand`).
+   * Default: `stack.entrypoint`, else core's {@link EntrypointConfiguration}.
+   */
+  entrypoint?: typeof EntrypointConfiguration;
   runId?: string;
   /** Default: the snapshot's run name template, formatted now. */
   runName?: string;
@@ -580,17 +585,18 @@ async function submitToOrchestrator(
   const { snapshot, store, artifactStore } = options;
   const sourceRoot = options.sourceRoot ?? process.cwd();
   const recordsEnv = recordsEnvironment(options);
+  const entrypoint = options.entrypoint ?? options.stack?.entrypoint ?? EntrypointConfiguration;
   const context: SubmitContext = {
     runId,
     runName,
     snapshotUri,
-    stack: options.stack ?? { name: snapshot.stack.name, orchestrator, artifactStore },
+    stack: options.stack ?? { name: snapshot.stack.name, orchestrator, artifactStore, ...(options.entrypoint ? { entrypoint: options.entrypoint } : {}) },
     sourceRoot,
     store,
     events,
     signal,
     runStepInProcess: (stepId, stepOptions) => steps.run(stepId, stepOptions?.signal ?? signal),
-    stepCommand: (stepId) => EntrypointConfiguration.commandFor({ snapshot: snapshotUri, step: stepId, run: runId }),
+    stepCommand: (stepId, extra) => entrypoint.commandFor({ snapshot: snapshotUri, step: stepId, run: runId, ...(extra ? { extra } : {}) }),
     stepEnvironment: (stepId) => ({
       [STEP_ENV.sourceRoot]: sourceRoot,
       [STEP_ENV.runId]: runId,

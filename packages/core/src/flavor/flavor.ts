@@ -60,6 +60,14 @@ export interface Flavor<S extends z.ZodObject = z.ZodObject, T extends StackComp
    */
   readonly capabilities?: Readonly<OrchestratorCapabilities>;
   /**
+   * For orchestrators: the source path (`MODULE#EXPORT`, like a flavor's) of
+   * a subclass of `EntrypointConfiguration` that its step commands use:
+   * options of its own, the run id from the environment, code around each
+   * step. Step processes load it by this path too, so it must resolve from
+   * the source root wherever steps run. Default: core's `EntrypointConfiguration`.
+   */
+  readonly entrypoint?: string;
+  /**
    * Rules this flavor imposes on the stack it is part of. Returns the
    * problems found, each naming what is missing; an empty list means valid.
    * Runs without loading the implementation.
@@ -103,6 +111,9 @@ export function flavorProblems(value: unknown): string[] {
   }
   if (candidate.settingsSchema !== undefined && !(candidate.settingsSchema instanceof z.ZodObject)) {
     problems.push("'settingsSchema' must be a zod object schema when given");
+  }
+  if (candidate.entrypoint !== undefined && (typeof candidate.entrypoint !== "string" || !/^[^#]+#[A-Za-z_$][\w$]*$/.test(candidate.entrypoint))) {
+    problems.push("'entrypoint' must be a source path MODULE#EXPORT naming an EntrypointConfiguration subclass when given");
   }
   if (typeof candidate.implementation !== "function") {
     problems.push("'implementation' must be a function returning a promise of the component class");

@@ -91,9 +91,13 @@ export interface SubmitContext {
   runStepInProcess(stepId: string, options?: { signal?: AbortSignal }): Promise<StepOutcome>;
   /**
    * The command that runs one step in a fresh process or container
-   * (`stackyard step run --snapshot URI --step ID --run RUN`).
+   * (`stackyard step run --snapshot URI --step ID --run RUN`), built by the
+   * flavor's entrypoint configuration (`stack.entrypoint`), with `extra`
+   * giving the values of the options it declares (`{ queue: "gpu" }`).
+   *
+   * @throws ConfigError for an option the entrypoint does not declare, or a required one missing.
    */
-  stepCommand(stepId: string): string[];
+  stepCommand(stepId: string, extra?: Record<string, string>): string[];
   /** Environment variables a step process needs (never secrets). */
   stepEnvironment(stepId: string): Record<string, string>;
   /** Records a step as skipped (an upstream step failed) or stopped. */

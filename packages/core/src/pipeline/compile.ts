@@ -25,6 +25,8 @@ export interface CompileStackComponent {
   /** Config without secrets. */
   config: Record<string, unknown>;
   connector?: string | undefined;
+  /** The flavor's `entrypoint` source path, for an orchestrator whose flavor names one. */
+  entrypoint?: string | undefined;
   /** The flavor's `configSchema`; fields it marks secret never reach the snapshot, even when `config` holds them. */
   configSchema?: z.ZodObject | undefined;
   /** The flavor's `settingsSchema`; settings for this component are validated with it. */
@@ -169,6 +171,7 @@ export function compilePipeline(pipeline: Pipeline<any>, options: CompileOptions
                     // Snapshots are stored and shipped in clear text: secrets stay out, whoever passed them in.
                     config: component.configSchema ? splitSecrets(component.configSchema, component.config).open : component.config,
                     ...(component.connector === undefined ? {} : { connector: component.connector }),
+                    ...(component.entrypoint === undefined ? {} : { entrypoint: component.entrypoint }),
                   },
                 ],
               ]

@@ -141,6 +141,8 @@ export const snapshotComponentSchema = z
     config: z.record(z.string(), json),
     /** Name of the service connector the component uses. */
     connector: z.string().optional(),
+    /** For the orchestrator: source path of its flavor's entrypoint configuration (`Flavor.entrypoint`), which step processes load. */
+    entrypoint: z.string().optional(),
   })
   .strict();
 

@@ -109,7 +109,8 @@ export interface CompileOptions {
   /** Retry of ECS API errors, or `false` for none. */
   infrastructureRetry?: InfrastructureRetry | false;
   /**
-   * Builds a step's command line; defaults to core's {@link EntrypointConfiguration}.
+   * Builds a step's command line; defaults to core's {@link EntrypointConfiguration}
+   * (the orchestrator passes its flavor's, `stack.entrypoint`, when it names one).
    * For a step with retries it is given `attempt: "next"` and must pass it on:
    * the state machine retries the step, one attempt per ECS task.
    */
