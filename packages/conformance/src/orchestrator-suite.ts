@@ -10,6 +10,7 @@ import { createHash } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { pathToFileURL } from "node:url";
 import {
   type AnyFlavor,
@@ -47,6 +48,8 @@ import {
   conformanceRetry,
   conformanceStop,
   FIXTURES_MODULE,
+  HEARTBEAT_FILE,
+  HEARTBEAT_MS,
   MAP_FAILING_VALUE,
   PLANNED_FAILURE,
   REQUESTED_MEMORY_BYTES,
@@ -544,6 +547,14 @@ export function testOrchestrator(options: OrchestratorSuiteOptions): void {
           expect(ran.records.before?.status).toBe("completed");
           expect(ran.records.slow?.status).toBe("stopped");
           expect(ran.records.after?.status, "a step after the stopped one never runs").not.toBe("completed");
+          // Nothing of the stopped step goes on: a process or container left running would keep counting its heartbeat.
+          const heartbeat = `runs/${ran.result.runId}/slow/${HEARTBEAT_FILE}`;
+          const beats = async () => ((await ran.artifactStore.exists(heartbeat)) ? (await ran.artifactStore.readFile(heartbeat)).toString("utf8") : "");
+          await sleep(2 * HEARTBEAT_MS);
+          const seen = await beats();
+          expect(seen, `the long step wrote no heartbeat\n${explain(ran)}`).not.toBe("");
+          await sleep(8 * HEARTBEAT_MS);
+          expect(await beats(), "the stopped step is still running (its process or container outlived the stop): its heartbeat goes on").toBe(seen);
         },
         timeout,
       );

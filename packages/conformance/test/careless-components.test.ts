@@ -1,8 +1,10 @@
 /**
- * The container registry and service connector kits fail components that show
- * their secrets, throw plain Errors or accept any resource type: the careless
- * components of fixtures/careless.kit.ts run through the kits in a separate
- * vitest, and each careless behaviour fails the test that checks it.
+ * The kits fail careless components: a container registry and a service
+ * connector that show their secrets, throw plain Errors or accept any
+ * resource type (fixtures/careless.kit.ts), and an orchestrator that leaves a
+ * stopped step running (fixtures/careless-orchestrator.kit.ts). They run
+ * through the kits in a separate vitest, and each careless behaviour fails
+ * the test that checks it.
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -96,5 +98,17 @@ describe("the service connector kit", () => {
     expect(o.status).toBe("failed");
     expect(o.message).toContain("throw a StackyardError of @stackyard/core");
     expect(o.message).not.toContain("connector-token-5678");
+  });
+});
+
+describe("the orchestrator kit", () => {
+  it("fails an orchestrator that leaves a stopped step running: its heartbeat goes on", () => {
+    const o = outcome("orchestrator conformance: careless", "stops a run mid-step");
+    expect(o.status).toBe("failed");
+    expect(o.message).toContain("the stopped step is still running (its process or container outlived the stop): its heartbeat goes on");
+  });
+
+  it("passes what the careless orchestrator does right", () => {
+    expect(outcome("orchestrator conformance: careless", "runs independent steps").status).toBe("passed");
   });
 });
