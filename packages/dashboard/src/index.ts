@@ -3,6 +3,7 @@ export { type Dashboard, type DashboardOptions, startDashboard } from "./server/
 export type {
   ComponentSummary,
   DashboardSource,
+  FlavorSummary,
   ItemTally,
   LogSlice,
   OutputHead,

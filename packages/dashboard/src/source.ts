@@ -85,6 +85,22 @@ export interface ComponentSummary {
   stacks: string[];
 }
 
+/** A flavor the project can use: built in, from an installed package, or registered by source path. */
+export interface FlavorSummary {
+  /** The component type (`orchestrator`, `artifact_store`, ...). */
+  type: string;
+  name: string;
+  /** `built-in`, `package`, or `registered` (by source path). */
+  origin: string;
+  /** Where it is loaded from (`package#export` or a source path). */
+  source: string;
+  description?: string | undefined;
+  /** Its components run or keep things away from this machine. */
+  remote: boolean;
+  /** The registered components of this flavor, by name. */
+  components: string[];
+}
+
 /**
  * Everything the dashboard reads, and all it may read. The CLI implements it
  * over its stores; the dashboard keeps no copy of the data, so each request
@@ -161,6 +177,8 @@ export interface DashboardSource {
    */
   watchStore?(onChange: () => void): () => void;
   listStacks(): Promise<StackSummary[]>;
+  /** Every flavor the project can use, without importing any. Absent, the stacks page lists none. */
+  listFlavors?(): Promise<FlavorSummary[]>;
   listComponents(): Promise<ComponentSummary[]>;
   /** Asks an active run to stop (the one state-changing call); absent, the UI offers no Stop button. */
   stopRun?(run: RunRecord): Promise<void>;

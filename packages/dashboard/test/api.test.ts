@@ -274,6 +274,24 @@ describe("stackyard up: the JSON API", () => {
     expect(connector.config.secret_access_key).toBe("********");
   });
 
+  it("lists the flavors the project can use, as `flavor list` does, each with its components", async () => {
+    const { flavors } = (await get("/api/flavors")).json();
+    const listed = JSON.parse(cli(dir, ["flavor", "list", "--json"]).stdout) as Array<{ type: string; name: string; origin: string; source: string }>;
+    expect(flavors.map((f: { type: string; name: string }) => `${f.type}/${f.name}`)).toEqual(listed.map((f) => `${f.type}/${f.name}`));
+    expect(flavors).toContainEqual(
+      expect.objectContaining({
+        type: "orchestrator",
+        name: "demo",
+        origin: "registered",
+        source: "./flavors/demo-flavor.ts#DemoOrchestratorFlavor",
+        components: ["demo_orch"],
+      }),
+    );
+    expect(flavors).toContainEqual(
+      expect.objectContaining({ type: "orchestrator", name: "local", origin: "built-in", remote: false, components: ["default"] }),
+    );
+  });
+
   it("streams run and step status changes as server-sent events", async () => {
     const controller = new AbortController();
     const res = await fetch(`${server.origin}/api/events`, { headers: { authorization: `Bearer ${server.token}` }, signal: controller.signal });

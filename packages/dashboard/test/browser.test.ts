@@ -212,6 +212,10 @@ describe("the dashboard in Chromium", () => {
     await page.click("header nav a:text('Stacks')");
     await page.waitForSelector("table.stacks tr[data-stack='default']");
     expect(await page.textContent("table.components")).toContain("local");
+    // The flavors there are, with the components made of each.
+    const local = await page.$$eval("table.flavors tr[data-flavor='orchestrator/local'] td", (tds) => tds.map((td) => td.textContent));
+    expect(local.slice(0, 3)).toEqual(["orchestrator", "local", "built-in"]);
+    expect(local[4]).toBe("default");
     await page.screenshot({ path: join(shots, "stacks.png"), fullPage: true });
   });
 });

@@ -21,6 +21,7 @@ let aws: LocalAws;
 let dir: string;
 let scheduler: SchedulerClient;
 let s3: S3Client;
+let stackConfigs: Parameters<typeof registerLocallyExecutedStack>[1];
 
 beforeAll(async () => {
   aws = await startLocalAws({ bucket: BUCKET });
@@ -28,7 +29,8 @@ beforeAll(async () => {
   s3 = new S3Client({ region: REGION, endpoint: aws.moto.endpoint, forcePathStyle: true, credentials: CREDENTIALS });
   dir = newProject("schedules");
   const { log_group: _, ...orchestrator } = aws.orchestratorConfig();
-  registerLocallyExecutedStack(dir, { artifactStore: aws.artifactStoreConfig(), registry: aws.registryConfig(), orchestrator });
+  stackConfigs = { artifactStore: aws.artifactStoreConfig(), registry: aws.registryConfig(), orchestrator };
+  registerLocallyExecutedStack(dir, stackConfigs);
 });
 
 afterAll(async () => {
@@ -201,6 +203,31 @@ describe("schedules of a deployment on EventBridge Scheduler", { timeout: 300_00
     expect(fired.stackyard!.parameters).toEqual({ test_size: 0.25 });
     expect(fired.stackyard!.snapshot).not.toBe(before.stackyard!.snapshot);
     expect((await readJson(fired.stackyard!.snapshot)).pipeline.parameters).toMatchObject({ test_size: 0.25 });
+  });
+
+  it("is listed, paused, resumed and given parameters from a teammate's folder, which shares only the stack", async () => {
+    const teammate = newProject("schedules-teammate");
+    try {
+      registerLocallyExecutedStack(teammate, stackConfigs);
+      // Listing needs nothing more; changing a schedule needs the role EventBridge starts runs with, as in any folder.
+      const listed = JSON.parse(ok(cli(teammate, ["schedule", "list", "--json"]), "schedule list (teammate)").stdout) as Array<{ name: string }>;
+      expect(listed.map((s) => s.name)).toEqual(["nightly-3am"]);
+      ok(cli(teammate, ["orchestrator", "update", "sfn", `--scheduler_role_arn=${ROLE}`]), "orchestrator update (teammate)");
+      const state = async () => (await scheduler.send(new GetScheduleCommand({ Name: "stackyard-nightly-3am" }))).State;
+      ok(cli(teammate, ["schedule", "pause", "nightly-3am"]), "schedule pause (teammate)");
+      expect(await state()).toBe("DISABLED");
+      ok(cli(teammate, ["schedule", "resume", "nightly-3am"]), "schedule resume (teammate)");
+      expect(await state()).toBe("ENABLED");
+      // New parameters: the deployment's snapshot is read from the shared artifact store, and a new one stored there.
+      ok(cli(teammate, ["schedule", "update", "nightly-3am", "-p", "test_size=0.2"]), "schedule update -p (teammate)");
+      const fired = await fireSchedule({ endpoint: aws.moto.endpoint, schedule: "nightly-3am" });
+      expect(fired.stackyard).toMatchObject({ deployment: "nightly", deployment_version: 1, parameters: { test_size: 0.2 } });
+      expect((await readJson(fired.stackyard!.snapshot)).pipeline.parameters).toMatchObject({ test_size: 0.2 });
+      expect(fired.stateMachineArn).toBe(stateMachineArn);
+      ok(cli(teammate, ["schedule", "update", "nightly-3am", "-p", "test_size=0.25"]), "schedule update -p back (teammate)");
+    } finally {
+      removeProject(teammate);
+    }
   });
 
   it("deploying a new version moves the deployment's schedules to it, keeping their timing and parameters", async () => {

@@ -6,6 +6,7 @@ import type { ArtifactNameSummary, ArtifactRecord, BaseArtifactStore, BaseOrches
 import type {
   ComponentSummary,
   DashboardSource,
+  FlavorSummary,
   LogSlice,
   OutputHead,
   RunListQuery,
@@ -274,6 +275,21 @@ export class ProjectDashboardSource implements DashboardSource {
   async stopRun(run: RunRecord): Promise<void> {
     const { stopRunNow } = await import("./reconcile.js");
     await stopRunNow(this.project, this.store, run);
+  }
+
+  /** The flavors `stackyard flavor list` shows (listing imports none), each with its components. */
+  async listFlavors(): Promise<FlavorSummary[]> {
+    const { FlavorRegistry } = await import("../flavors/registry.js");
+    const components = this.project.config.listComponents();
+    return new FlavorRegistry(this.project.config, this.project.paths.sourceRoot).list().map((f) => ({
+      type: f.type,
+      name: f.name,
+      origin: f.origin,
+      source: f.source,
+      ...(f.description ? { description: f.description } : {}),
+      remote: f.remote,
+      components: components.filter((c) => c.type === f.type && c.flavor === f.name).map((c) => c.name),
+    }));
   }
 
   async listComponents(): Promise<ComponentSummary[]> {

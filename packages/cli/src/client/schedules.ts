@@ -23,6 +23,7 @@ import type { Project } from "../store/open-project.js";
 import { SqliteRunStore } from "../store/sqlite-run-store.js";
 import { type DeploymentRecord, deploymentRef, getDeployment, listDeployments } from "./deployments.js";
 import { loadStack } from "./load-stack.js";
+import { readSnapshot } from "./remote-step.js";
 
 /** Schedule names: letters, digits, `_`, `-` and `.`, starting with a letter or `_`, at most 64 characters. */
 const SCHEDULE_NAME = /^[A-Za-z_][\w.-]{0,63}$/;
@@ -96,11 +97,16 @@ function notSchedulable(orchestrator: BaseOrchestrator<unknown>, deployment: Dep
   );
 }
 
-/** The orchestrators that keep schedules among the stacks of the project's deployments (each orchestrator once). */
+/**
+ * The orchestrators that keep schedules among the active stack and the
+ * stacks of the project's deployments (each orchestrator once): a teammate
+ * whose stack shares the orchestrator sees its schedules without having
+ * deployed anything.
+ */
 async function scheduleSites(project: Project, events: RunEvents): Promise<ScheduleSite[]> {
   const sites: ScheduleSite[] = [];
   const seen = new Set<string>();
-  for (const stackName of new Set(listDeployments(project).map((d) => d.stack))) {
+  for (const stackName of new Set([project.config.activeStackName(), ...listDeployments(project).map((d) => d.stack)])) {
     let stack: Stack;
     try {
       ({ stack } = await loadStack(project, stackName));
@@ -141,7 +147,7 @@ async function findSchedule(project: Project, name: string, events: RunEvents): 
   throw new NotFoundError(`No schedule '${name}'`, {
     hint: sites.length
       ? "See the schedules there are: stackyard schedule list"
-      : "No deployment of this project is on a stack whose orchestrator keeps schedules: stackyard schedule create NAME --deployment D --cron EXPR",
+      : "Neither the active stack nor a deployment of this project is on a stack whose orchestrator keeps schedules: stackyard schedule create NAME --deployment D --cron EXPR",
   });
 }
 
@@ -160,9 +166,13 @@ async function snapshotWithParameters(
   project: Project,
   deployment: DeploymentRecord,
   parameters: Record<string, unknown>,
+  stack?: Stack,
 ): Promise<PipelineSnapshot | undefined> {
   if (!Object.keys(parameters).length) return undefined;
-  const stored = await new SqliteRunStore(project.db).getSnapshot(deployment.snapshotId);
+  // A teammate's deployment: its snapshot is read from the artifact store the stacks share.
+  const stored =
+    (await new SqliteRunStore(project.db).getSnapshot(deployment.snapshotId)) ??
+    (stack ? await readSnapshot(stack.artifactStore, deployment.snapshotUri).catch(() => undefined) : undefined);
   if (!stored) throw new NotFoundError(`Deployment '${deployment.name}' version ${deployment.version} has no snapshot ${deployment.snapshotId} in this store`);
   const pipeline = await loadSource(stored.pipeline.source, project.paths.sourceRoot);
   if (!isPipeline(pipeline)) throw new ConfigError(`'${stored.pipeline.source}' is no longer a pipeline: deployment '${deployment.name}' cannot be scheduled`);
@@ -192,7 +202,7 @@ async function prepareRequest(
   beforeWrite?: () => Promise<void>,
 ): Promise<ScheduleRequest> {
   const unchanged = current && current.version === deployment.version && JSON.stringify(current.parameters) === JSON.stringify(request.parameters);
-  const snapshot = unchanged ? undefined : await snapshotWithParameters(project, deployment, request.parameters);
+  const snapshot = unchanged ? undefined : await snapshotWithParameters(project, deployment, request.parameters, stack);
   // Everything the orchestrator can check without a call, before anything is written.
   scheduling.checkSchedule?.(request);
   await beforeWrite?.();
@@ -256,6 +266,33 @@ export async function createScheduleInProject(
   return scheduleRecord(info, deployment.stack, scheduling.name);
 }
 
+/**
+ * The deployment version a schedule runs: from this project's store, or,
+ * for a schedule a teammate made, from the record its deploy wrote into the
+ * artifact store the stacks share (`deployments/<name>/<version>.json`),
+ * placed on this project's stack that keeps the schedule.
+ *
+ * @throws NotFoundError when neither holds it.
+ */
+async function scheduledDeployment(project: Project, info: ScheduleInfo, site: ScheduleSite): Promise<DeploymentRecord> {
+  const { name, version } = info.deployment;
+  try {
+    return getDeployment(project, name, version);
+  } catch (error) {
+    if (!(error instanceof NotFoundError)) throw error;
+  }
+  const key = `deployments/${name}/${version}.json`;
+  const { artifactStore } = site.context.stack;
+  const shared = (await artifactStore.exists(key)) ? (JSON.parse((await artifactStore.readFile(key)).toString("utf8")) as DeploymentRecord) : undefined;
+  if (!shared || shared.name !== name || shared.version !== version) {
+    throw new NotFoundError(
+      `Schedule '${info.name}' runs version ${version} of deployment '${name}', which neither this project's store nor the artifact store of stack '${site.stackName}' (${key}) holds`,
+      { hint: `Deploy it again from this project (stackyard pipeline deploy ... --name ${name}), or change the schedule where it was deployed.` },
+    );
+  }
+  return { ...shared, stack: site.stackName };
+}
+
 /** The spec a schedule was given, as `schedule create` options. */
 function specInput(info: ScheduleInfo): ScheduleInput {
   return {
@@ -289,7 +326,7 @@ export async function updateScheduleInProject(
     start: changes.start ?? given.start,
     end: changes.end ?? given.end,
   });
-  const deployment = changes.deployment ? getDeployment(project, changes.deployment) : getDeployment(project, info.deployment.name, info.deployment.version);
+  const deployment = changes.deployment ? getDeployment(project, changes.deployment) : await scheduledDeployment(project, info, site);
   const { stack } = await loadStack(project, deployment.stack);
   const scheduling = asScheduling(stack.orchestrator);
   if (!scheduling) throw notSchedulable(stack.orchestrator, deployment);

@@ -145,6 +145,7 @@ export class ApiRoutes {
     if (head === "pipelines" && parts.length === 1) return this.pipelines();
     if (head === "stacks" && parts.length === 1) return { stacks: await this.source.listStacks() };
     if (head === "components" && parts.length === 1) return { components: await this.source.listComponents() };
+    if (head === "flavors" && parts.length === 1) return { flavors: (await this.source.listFlavors?.()) ?? [] };
     throw new HttpError(404, `No API route ${path}`);
   }
 

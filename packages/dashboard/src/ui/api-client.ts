@@ -1,4 +1,4 @@
-import type { ComponentSummary, SnapshotSummary, StackSummary } from "../source.js";
+import type { ComponentSummary, FlavorSummary, SnapshotSummary, StackSummary } from "../source.js";
 
 /** A run as the API sends it. */
 export interface RunView {
@@ -268,4 +268,5 @@ export const api = {
     getJson<VisualizationView>(`/api/artifacts/${encodeURIComponent(name)}/${encodeURIComponent(String(version))}/visualizations/${index}`),
   stacks: () => getJson<{ stacks: StackSummary[] }>("/api/stacks"),
   components: () => getJson<{ components: ComponentSummary[] }>("/api/components"),
+  flavors: () => getJson<{ flavors: FlavorSummary[] }>("/api/flavors"),
 };

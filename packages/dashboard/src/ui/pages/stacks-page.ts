@@ -1,9 +1,9 @@
 import { api } from "../api-client.js";
 import { fill, h } from "../dom.js";
 
-/** Stacks (the active one marked) and every component and connector, secrets masked by the CLI. */
+/** Stacks (the active one marked), every component and connector (secrets masked by the CLI), and the flavors there are. */
 export async function stacksPage(root: HTMLElement): Promise<() => void> {
-  const [{ stacks }, { components }] = await Promise.all([api.stacks(), api.components()]);
+  const [{ stacks }, { components }, { flavors }] = await Promise.all([api.stacks(), api.components(), api.flavors()]);
   fill(
     root,
     h("h1", {}, "Stacks"),
@@ -45,6 +45,28 @@ export async function stacksPage(root: HTMLElement): Promise<() => void> {
             h("td", {}, c.connector ?? ""),
             h("td", {}, c.stacks.join(", ")),
             h("td", {}, h("pre", { class: "json" }, JSON.stringify(c.config, null, 2))),
+          ),
+        ),
+      ),
+    ),
+    h("h1", {}, "Flavors"),
+    h(
+      "table",
+      { class: "flavors" },
+      h("thead", {}, h("tr", {}, ...["Type", "Name", "Origin", "Source", "Components", "Description"].map((c) => h("th", {}, c)))),
+      h(
+        "tbody",
+        {},
+        ...flavors.map((f) =>
+          h(
+            "tr",
+            { "data-flavor": `${f.type}/${f.name}` },
+            h("td", {}, f.type.replaceAll("_", " ")),
+            h("td", {}, f.name),
+            h("td", {}, f.origin),
+            h("td", { class: "mono" }, f.source),
+            h("td", {}, f.components.join(", ")),
+            h("td", {}, f.description ?? ""),
           ),
         ),
       ),
