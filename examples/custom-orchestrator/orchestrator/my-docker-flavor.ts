@@ -34,5 +34,7 @@ export const LocalDockerOrchestratorFlavor = defineFlavor({
   configSchema: myDockerConfigSchema,
   settingsSchema: myDockerSettingsSchema,
   remote: false,
+  // What `stackyard step run` takes and does in each step container (see the README, "A custom step entrypoint").
+  entrypoint: "./orchestrator/my-entrypoint.ts#MyDockerEntrypoint",
   implementation: async () => (await import("./my-docker-orchestrator.js")).LocalDockerOrchestrator,
 });

@@ -190,7 +190,8 @@ export class LocalDockerOrchestrator extends BaseOrchestrator<MyDockerConfig> {
     }
     const container = await docker.createContainer({
       Image: image,
-      Cmd: context.stepCommand(stepId),
+      // The entrypoint's own option (orchestrator/my-entrypoint.ts): the image the container runs.
+      Cmd: context.stepCommand(stepId, { image }),
       Env: Object.entries(environment).map(([key, value]) => `${key}=${value}`),
       WorkingDir: context.sourceRoot,
       ...(process.getuid && process.getgid ? { User: `${process.getuid()}:${process.getgid()}` } : {}),

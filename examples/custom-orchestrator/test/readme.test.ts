@@ -6,6 +6,7 @@ import { testOrchestrator } from "@stackyard/conformance";
 import { type DockerEngine, dockerClient, ensureBaseImage, ensureDockerEngine } from "@stackyard/tools/engines";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LocalDockerOrchestratorFlavor } from "../orchestrator/my-docker-flavor.js";
+import { MyDockerEntrypoint } from "../orchestrator/my-entrypoint.js";
 
 const repo = fileURLToPath(new URL("../../..", import.meta.url));
 const example = fileURLToPath(new URL("..", import.meta.url));
@@ -80,6 +81,10 @@ describe("the custom-orchestrator tutorial, as the README runs it", () => {
     expect(text).toContain("some_setting seen by the step: some_value");
     expect(text).toMatch(/step train_model runs in container [0-9a-f]{12} \(stackyard\/node:[\d.]+; 1 CPU, 512MiB\)/);
     expect(text).toMatch(/test accuracy: \d+\.\d% \(\d+\/30\)/);
+    // The entrypoint (orchestrator/my-entrypoint.ts) wrapped every step in its container, given the image by the orchestrator.
+    for (const step of ["load_data", "split_data", "train_model", "evaluate_model"]) {
+      expect(text).toMatch(new RegExp(`my_docker entrypoint: ${step} completed in \\d+\\.\\d s \\(image stackyard/node:[\\d.]+\\)`));
+    }
   });
 
   it("records the run as completed in the project's store", () => {
@@ -105,6 +110,7 @@ describe("the custom-orchestrator tutorial, as the README runs it", () => {
 testOrchestrator({
   name: "my_docker (examples/custom-orchestrator)",
   flavor: LocalDockerOrchestratorFlavor,
+  entrypoint: MyDockerEntrypoint,
   parallel: true,
   honoursResources: true,
   sourceRoot: example,

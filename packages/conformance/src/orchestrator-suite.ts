@@ -527,11 +527,23 @@ export function testOrchestrator(options: OrchestratorSuiteOptions): void {
         async () => {
           const abort = new AbortController();
           const started = Date.now();
-          const ran = await runFixture(conformanceStop, "conformanceStop", environment(), false, {
+          const env = environment();
+          // Stop once the long step's own code runs (its heartbeat is there), not just its process or container:
+          // a container orchestrator reports `running` before the step process has loaded the pipeline.
+          const stopWhenBeating = async () => {
+            const deadline = Date.now() + STOP_STEP_MS / 2;
+            while (Date.now() < deadline && !abort.signal.aborted) {
+              const [run] = await env.store.listRuns();
+              if (run && (await env.artifactStore.exists(`runs/${run.id}/slow/${HEARTBEAT_FILE}`).catch(() => false))) break;
+              await sleep(HEARTBEAT_MS / 2);
+            }
+            await sleep(HEARTBEAT_MS);
+            abort.abort(new Error("stopped by the suite"));
+          };
+          const ran = await runFixture(conformanceStop, "conformanceStop", env, false, {
             signal: abort.signal,
-            // Stop once the long step is under way (its process started, for container orchestrators).
             onStepStatus: (stepId, status) => {
-              if (stepId === "slow" && status === "running") setTimeout(() => abort.abort(new Error("stopped by the suite")), 500);
+              if (stepId === "slow" && status === "running") void stopWhenBeating();
             },
           });
           expect(abort.signal.aborted, `the long step never reported 'running'\n${explain(ran)}`).toBe(true);
