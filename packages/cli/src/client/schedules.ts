@@ -106,12 +106,14 @@ function notSchedulable(orchestrator: BaseOrchestrator<unknown>, deployment: Dep
 async function scheduleSites(project: Project, events: RunEvents): Promise<ScheduleSite[]> {
   const sites: ScheduleSite[] = [];
   const seen = new Set<string>();
-  for (const stackName of new Set([project.config.activeStackName(), ...listDeployments(project).map((d) => d.stack)])) {
+  const deploymentStacks = new Set(listDeployments(project).map((d) => d.stack));
+  for (const stackName of new Set([project.config.activeStackName(), ...deploymentStacks])) {
     let stack: Stack;
     try {
       ({ stack } = await loadStack(project, stackName));
     } catch (error) {
-      events.warn(`Skipping stack '${stackName}': ${(error as Error).message}`);
+      // The active stack is only looked at in passing: a deployment's stack that cannot load is worth a word.
+      if (deploymentStacks.has(stackName)) events.warn(`Skipping stack '${stackName}': ${(error as Error).message}`);
       continue;
     }
     const scheduling = asScheduling(stack.orchestrator);
@@ -169,10 +171,17 @@ async function snapshotWithParameters(
   stack?: Stack,
 ): Promise<PipelineSnapshot | undefined> {
   if (!Object.keys(parameters).length) return undefined;
-  // A teammate's deployment: its snapshot is read from the artifact store the stacks share.
-  const stored =
-    (await new SqliteRunStore(project.db).getSnapshot(deployment.snapshotId)) ??
-    (stack ? await readSnapshot(stack.artifactStore, deployment.snapshotUri).catch(() => undefined) : undefined);
+  let stored = await new SqliteRunStore(project.db).getSnapshot(deployment.snapshotId);
+  if (!stored && stack) {
+    // A teammate's deployment: its snapshot is read from the artifact store the stacks share.
+    try {
+      stored = await readSnapshot(stack.artifactStore, deployment.snapshotUri);
+    } catch (error) {
+      throw new NotFoundError(
+        `Deployment '${deployment.name}' version ${deployment.version}: its snapshot ${deployment.snapshotUri} is neither in this store nor readable from the artifact store of stack '${stack.name}': ${(error as Error).message}`,
+      );
+    }
+  }
   if (!stored) throw new NotFoundError(`Deployment '${deployment.name}' version ${deployment.version} has no snapshot ${deployment.snapshotId} in this store`);
   const pipeline = await loadSource(stored.pipeline.source, project.paths.sourceRoot);
   if (!isPipeline(pipeline)) throw new ConfigError(`'${stored.pipeline.source}' is no longer a pipeline: deployment '${deployment.name}' cannot be scheduled`);
