@@ -198,6 +198,16 @@ describe("a store made before artifacts had names", () => {
     insertRun.run("r2", "second", "2026-01-02T00:00:00Z");
     insertArtifact.run("late", "r2", "/a/late", "2026-01-02T00:00:01Z");
     insertArtifact.run("early", "r1", "/a/early", "2026-01-01T00:00:01Z");
+    // Snapshots the lineage backfill must read past: odd shapes, an odd output name, and one that is not JSON.
+    const insertSnapshot = old.prepare("INSERT INTO snapshots (id, pipeline, uri, body, created) VALUES (?, 'training', 'u', ?, 't')");
+    insertSnapshot.run(
+      "s",
+      JSON.stringify({ steps: [5, "x", { id: "evaluate", inputs: { bad: "oops", list: [1], model: { step: "train", output: 'mo"del' } } }] }),
+    );
+    insertSnapshot.run("other", "not json");
+    const insertStep = old.prepare("INSERT INTO step_runs (run_id, step_id, step_name, status, attempt, outputs) VALUES ('r1', ?, ?, 'completed', 1, ?)");
+    insertStep.run("train", "train", JSON.stringify({ 'mo"del': "early" }));
+    insertStep.run("evaluate", "evaluate", "{}");
     old.close();
 
     const store = new SqliteRunStore(openDatabase(file, { create: false }));
@@ -208,5 +218,6 @@ describe("a store made before artifacts had names", () => {
     await store.putArtifact(artifact("new", "r2", "training.train.model"));
     expect((await store.findArtifactVersion("training.train.model"))?.version).toBe(3);
     expect((await store.getRun("r1"))?.tags).toBeUndefined();
+    expect((await store.getStepRun("r1", "evaluate"))?.inputs).toEqual({ model: "early" });
   });
 });

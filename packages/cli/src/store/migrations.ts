@@ -189,4 +189,36 @@ export const MIGRATIONS: readonly string[] = [
     found TEXT NOT NULL
   );
   `,
+  // Lineage for runs recorded before steps recorded what they read: a step
+  // that ran read, for each input its snapshot wires to an upstream step's
+  // output, the version that upstream step run produced or took from the cache
+  // in the same run (kept in step_inputs and in the step run's `inputs`). Steps
+  // that already have input records are left alone.
+  `
+  CREATE TEMP TABLE wires AS
+    SELECT s.id AS snapshot_id, json_extract(st.value, '$.id') AS step_id, wire.key AS input,
+           json_extract(wire.value, '$.step') AS up_step, json_extract(wire.value, '$.output') AS up_output
+    FROM snapshots s,
+         json_each(CASE WHEN json_valid(s.body) THEN s.body ELSE '{}' END, '$.steps') st,
+         json_each(CASE WHEN st.type = 'object' THEN st.value ELSE '{}' END, '$.inputs') wire
+    WHERE wire.type = 'object'
+      AND json_type(CASE WHEN wire.type = 'object' THEN wire.value END, '$.step') = 'text'
+      AND json_type(CASE WHEN wire.type = 'object' THEN wire.value END, '$.output') = 'text';
+  CREATE INDEX temp.wires_step ON wires(snapshot_id, step_id);
+  INSERT OR IGNORE INTO step_inputs (artifact_id, run_id, step_id, input)
+  SELECT a.id, sr.run_id, sr.step_id, w.input
+  FROM step_runs sr
+  JOIN runs r ON r.id = sr.run_id
+  JOIN wires w ON w.snapshot_id = r.snapshot_id AND w.step_id = sr.step_id
+  JOIN step_runs up ON up.run_id = sr.run_id AND up.step_id = w.up_step
+  JOIN json_each(CASE WHEN json_valid(up.outputs) THEN up.outputs ELSE '{}' END) made ON made.key = w.up_output
+  JOIN artifacts a ON a.id = made.value
+  WHERE sr.status IN ('completed', 'failed')
+    AND NOT EXISTS (SELECT 1 FROM step_inputs x WHERE x.run_id = sr.run_id AND x.step_id = sr.step_id);
+  UPDATE step_runs SET inputs = (
+    SELECT json_group_object(x.input, x.artifact_id) FROM step_inputs x WHERE x.run_id = step_runs.run_id AND x.step_id = step_runs.step_id
+  )
+  WHERE inputs IS NULL AND EXISTS (SELECT 1 FROM step_inputs x WHERE x.run_id = step_runs.run_id AND x.step_id = step_runs.step_id);
+  DROP TABLE temp.wires;
+  `,
 ];
