@@ -5,13 +5,18 @@
 // reads its step's logs and loads its output, all from the execution and the
 // records the step containers wrote into the artifact store. The executions
 // of A's process are seen by B's through a shared folder, as every machine
-// sees Step Functions' (shared-executions.ts).
+// sees Step Functions' (shared-executions.ts), and B's StopExecution of one
+// reaches the process running it.
+import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CREDENTIALS, cli, configFlags, newProject, ok, registerLocallyExecutedStack, removeProject } from "./harness.js";
+import { CREDENTIALS, cli, cliAsync, configFlags, newProject, ok, registerLocallyExecutedStack, removeProject, startCli } from "./harness.js";
 import { type LocalAws, startLocalAws } from "./local-aws.js";
+
+const TEST_LABEL = "io.stackyard.test.remote-stop";
 
 let aws: LocalAws;
 let a: string;
@@ -113,6 +118,61 @@ describe("runs started on another machine", { timeout: 300_000 }, () => {
     const again = ok(cli(a, ["runs", "list", "--json"], env), "runs list in A");
     expect(again.stderr).not.toMatch(/Found/);
     expect((JSON.parse(again.stdout) as ListedRun[]).map((r) => r.imported)).toEqual([undefined]);
+  }, 900_000);
+
+  it("are stopped from a project that only shares the stack: the execution, its step's container and the run that follows it", async () => {
+    const id = randomUUID();
+    const containers = (all: boolean) => aws.docker.listContainers({ all, filters: { label: [`${TEST_LABEL}=${id}`] } });
+    const child = startCli(
+      a,
+      ["run", "./pipelines/sleeping.ts#sleepingPipeline", "--config", "configs/sleeping_pipeline.yaml", "--run-name", "teammates-nap"],
+      {
+        ...env,
+        LOCAL_ECS_LABELS: JSON.stringify({ [TEST_LABEL]: id }),
+      },
+    );
+    let output = "";
+    child.stdout!.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
+    child.stderr!.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    try {
+      // A's step container runs (napping for 5 minutes).
+      const deadline = Date.now() + 480_000;
+      while ((await containers(false)).length === 0) {
+        if (child.exitCode !== null) throw new Error(`stackyard run ended before the step's container ran:\n${output}`);
+        if (Date.now() > deadline) throw new Error(`no step container after 8 minutes:\n${output}`);
+        await sleep(250);
+      }
+
+      // B finds it running and stops it.
+      const listed = JSON.parse(ok(await cliAsync(b, ["runs", "list", "--json"], env), "runs list in B").stdout) as ListedRun[];
+      expect(listed.find((r) => r.name === "teammates-nap")).toMatchObject({ status: "running", imported: true });
+      const stop = ok(await cliAsync(b, ["runs", "stop", "teammates-nap"], env), "runs stop in B");
+      expect(stop.stderr).toMatch(/Stopping run 'teammates-nap'/);
+
+      // A's `stackyard run` sees its execution stopped, records the run as stopped and exits, long before the nap ends.
+      const giveUp = new AbortController();
+      const code = await Promise.race([exited, sleep(120_000, "still running", { signal: giveUp.signal }).catch(() => "still running")]);
+      giveUp.abort();
+      expect(code, output).toBe(1);
+      expect(output).toMatch(/Run 'teammates-nap' stopped/);
+      expect(await containers(true)).toEqual([]);
+
+      for (const [project, where] of [
+        [b, "B"],
+        [a, "A"],
+      ] as const) {
+        const run = JSON.parse(ok(await cliAsync(project, ["runs", "describe", "teammates-nap", "--json"], env), `runs describe in ${where}`).stdout) as {
+          status: string;
+          steps: Array<{ stepId: string; status: string }>;
+        };
+        expect(run.status, where).toBe("stopped");
+        expect(run.steps.find((s) => s.stepId === "wake_up")?.status, where).not.toBe("completed");
+      }
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+      for (const container of await containers(true)) await aws.docker.getContainer(container.Id).remove({ force: true });
+    }
   }, 900_000);
 
   it("warns once and lists the local runs when the orchestrator's endpoint cannot be reached", () => {

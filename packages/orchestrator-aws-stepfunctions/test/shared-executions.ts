@@ -4,8 +4,11 @@
 // file in a folder (LOCAL_SFN_SHARED_EXECUTIONS) when it starts and when it
 // ends. Another process (a teammate's `runs list` in another project) lists,
 // describes and reads the history of those from the folder; its own it
-// answers from memory.
-import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+// answers from memory. StopExecution on another process's execution leaves a
+// stop request beside its record; the process running it picks the request
+// up within a tenth of a second and stops it, as Step Functions stops an
+// execution whoever asks.
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { HistoryEvent } from "@aws-sdk/client-sfn";
 import type { ExecutionBackend, ExecutionDescription, ExecutionListItem, ExecutionStatus } from "../src/implementation.js";
@@ -27,6 +30,7 @@ interface SharedExecution {
 }
 
 const fileOf = (folder: string, arn: string) => join(folder, `${Buffer.from(arn).toString("base64url")}.json`);
+const stopRequestOf = (folder: string, arn: string) => join(folder, `${Buffer.from(arn).toString("base64url")}.stop`);
 
 /** Writes an execution's record (whole, by rename: a reader never sees half of one). */
 export function recordSharedExecution(folder: string, execution: LocalExecution): void {
@@ -66,6 +70,8 @@ function readShared(folder: string): SharedExecution[] {
 
 /** {@link LocalExecutionBackend} whose executions other processes see through `folder`, and which sees theirs. */
 export class SharedExecutionBackend implements ExecutionBackend {
+  private stopWatch: NodeJS.Timeout | undefined;
+
   constructor(
     readonly local: LocalExecutionBackend,
     private readonly folder: string,
@@ -75,7 +81,32 @@ export class SharedExecutionBackend implements ExecutionBackend {
     const started = await this.local.start(request);
     const execution = this.local.executions.get(started.executionArn);
     if (execution) recordSharedExecution(this.folder, execution);
+    this.watchStopRequests();
     return started;
+  }
+
+  /** While this process runs executions, stops each one another process asked to stop. */
+  private watchStopRequests(): void {
+    if (this.stopWatch) return;
+    this.stopWatch = setInterval(() => {
+      const running = [...this.local.executions.values()].filter((e) => e.status === "RUNNING");
+      if (running.length === 0) {
+        clearInterval(this.stopWatch);
+        this.stopWatch = undefined;
+        return;
+      }
+      for (const execution of running) {
+        const request = stopRequestOf(this.folder, execution.arn);
+        let reason: { error: string; cause: string };
+        try {
+          reason = JSON.parse(readFileSync(request, "utf8")) as { error: string; cause: string };
+        } catch {
+          continue;
+        }
+        rmSync(request, { force: true });
+        void this.local.stop(execution.arn, reason);
+      }
+    }, 100);
   }
 
   private other(arn: string): SharedExecution {
@@ -125,8 +156,11 @@ export class SharedExecutionBackend implements ExecutionBackend {
 
   async stop(executionArn: string, reason: { error: string; cause: string }): Promise<void> {
     if (this.local.executions.has(executionArn)) return this.local.stop(executionArn, reason);
-    // Runs in another process: nothing here can stop it.
+    // Runs in another process: ask it to (by rename: it never reads half a request).
     const e = this.other(executionArn);
-    if (e.status === "RUNNING") throw new Error(`Execution ${executionArn} runs in another process`);
+    if (e.status !== "RUNNING") return;
+    const request = stopRequestOf(this.folder, executionArn);
+    writeFileSync(`${request}.tmp`, JSON.stringify(reason));
+    renameSync(`${request}.tmp`, request);
   }
 }
