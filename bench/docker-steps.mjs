@@ -5,6 +5,8 @@
 //    (same image, environment and mounts). Target: at most 1.5x.
 //  - a second run without code changes: image reuse time against the first
 //    build's time. Target: at most 5%.
+//  - a step container's start with the project's TypeScript compiled when the
+//    image was built, against one that compiles it (a cold compile cache).
 // Prints a markdown table. Timings are wall-clock: run it on an idle machine.
 //
 //   npx nx run-many -t build && npx tsx bench/docker-steps.mjs [--steps 6] [--reps 3]
@@ -64,12 +66,21 @@ try {
   const snapshotUri = JSON.parse(ok(cli(dir, ["runs", "describe", last.name, "--json"])).stdout).snapshotUri;
   const stackyardDir = `${dir}/.stackyard`;
   const inImage = (await docker.getImage(image).inspect()).Config.Env.find((e) => e.startsWith("STACKYARD_SOURCE_ROOT=")).split("=")[1];
-  for (let i = 0; i < reps * 2; i++) {
+  // Every other bare run without the TypeScript the image compiled when it was built
+  // (an empty STACKYARD_TS_PRECOMPILED): the step process compiles the project's files itself.
+  const cold = [];
+  for (let i = 0; i < reps * 4; i++) {
+    const precompiled = i % 2 === 0;
     const started = performance.now();
     const container = await docker.createContainer({
       Image: image,
       Cmd: ["stackyard", "step", "run", "--snapshot", snapshotUri, "--step", "sleeper", "--run", last.id],
-      Env: [`STACKYARD_SOURCE_ROOT=${inImage}`, `STACKYARD_STORE=${stackyardDir}/stackyard.db`, `STACKYARD_RUN_ID=${last.id}`],
+      Env: [
+        `STACKYARD_SOURCE_ROOT=${inImage}`,
+        `STACKYARD_STORE=${stackyardDir}/stackyard.db`,
+        `STACKYARD_RUN_ID=${last.id}`,
+        ...(precompiled ? [] : ["STACKYARD_TS_PRECOMPILED="]),
+      ],
       User: `${process.getuid()}:${process.getgid()}`,
       HostConfig: { NetworkMode: "host", Binds: [`${stackyardDir}:${stackyardDir}`, `${stackyardDir}:${inImage}/.stackyard`] },
     });
@@ -77,10 +88,11 @@ try {
     const { StatusCode } = await container.wait();
     await container.remove({ force: true });
     if (StatusCode !== 0) throw new Error(`bare step run exited ${StatusCode}`);
-    bare.push(performance.now() - started);
+    (precompiled ? bare : cold).push(performance.now() - started);
     containers.push(container.id);
   }
   const bareMs = median(bare);
+  const coldMs = median(cold);
   const ratio = perStep / bareMs;
   const reuseShare = reuseS / buildS;
 
@@ -93,6 +105,9 @@ try {
   console.log(`| per extra step, orchestrated (median of ${reps}, chain of ${steps} vs 1) | ${perStep.toFixed(0)} ms | | |`);
   console.log(`| bare docker create/start/wait/remove of the same step (median of ${bare.length}) | ${bareMs.toFixed(0)} ms | | |`);
   console.log(`| orchestrated / bare | ${ratio.toFixed(2)}x | <= 1.5x | ${ratio <= 1.5 ? "yes" : "no"} |`);
+  console.log(
+    `| bare step without the image's precompiled TypeScript (compiled in the container; median of ${cold.length}) | ${coldMs.toFixed(0)} ms (precompiled: ${bareMs.toFixed(0)} ms, ${(coldMs - bareMs).toFixed(0)} ms saved) | precompiled faster | ${bareMs < coldMs ? "yes" : "no"} |`,
+  );
 } finally {
   removeProject(dir);
   await engine.stop();

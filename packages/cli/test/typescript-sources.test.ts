@@ -136,6 +136,52 @@ describe("the compile cache", () => {
   });
 });
 
+describe("TypeScript compiled ahead of time (`stackyard step precompile`, as step images do)", () => {
+  let dir: string;
+  let tmp: string;
+  let precompiled: string;
+  beforeAll(() => {
+    dir = newProject("typescript-precompiled");
+    write(dir, SOURCES);
+    tmp = mkdtempSync(join(dir, "tmp-"));
+    precompiled = join(dir, ".precompiled");
+  });
+  afterAll(() => removeProject(dir));
+  const userCache = () => readdirSync(tmp).filter((name) => name.startsWith("stackyard-ts-"));
+
+  it("compiles the project's TypeScript files, and a step process then compiles none of them", () => {
+    const out = cli(dir, ["step", "precompile", "--into", precompiled]);
+    expect(out.code, out.stderr).toBe(0);
+    expect(out.stderr).toMatch(/Precompiled (\d+) TypeScript file\(s\)/);
+    expect(readdirSync(precompiled).filter((name) => name.endsWith(".mjs")).length).toBeGreaterThanOrEqual(6);
+    const run = cli(dir, ["run", "./ts-src/pipeline.ts#sums", "--run-name", "pre-1"], { TMPDIR: tmp, STACKYARD_TS_PRECOMPILED: precompiled });
+    expect(run.code, run.stderr).toBe(0);
+    expect(cli(dir, ["runs", "logs", "pre-1", "--step", "total"]).stdout).toContain("sum is 123 points");
+    // Nothing was compiled at run time: the user's compile cache was never made.
+    expect(userCache()).toEqual([]);
+  });
+
+  it("compiles a file changed since, and ignores a folder other users can write to", () => {
+    write(dir, { "ts-src/math.ts": "export const double = (n: number): number => n * 3;\n" });
+    const changed = cli(dir, ["run", "./ts-src/pipeline.ts#sums", "--run-name", "pre-2"], { TMPDIR: tmp, STACKYARD_TS_PRECOMPILED: precompiled });
+    expect(changed.code, changed.stderr).toBe(0);
+    expect(cli(dir, ["runs", "logs", "pre-2", "--step", "total"]).stdout).toContain("sum is 183");
+    for (const name of readdirSync(precompiled)) writeFileSync(join(precompiled, name), 'throw new Error("poisoned precompiled file");\n');
+    chmodSync(precompiled, 0o777);
+    const untrusted = cli(dir, ["run", "./ts-src/pipeline.ts#sums", "--run-name", "pre-3"], { TMPDIR: tmp, STACKYARD_TS_PRECOMPILED: precompiled });
+    expect(untrusted.code, untrusted.stderr).toBe(0);
+    chmodSync(precompiled, 0o755);
+    const trusted = cli(dir, ["run", "./ts-src/pipeline.ts#sums", "--run-name", "pre-4"], { TMPDIR: tmp, STACKYARD_TS_PRECOMPILED: precompiled });
+    expect(trusted.code).toBe(2);
+    expect(trusted.stderr).toContain("poisoned precompiled file");
+  });
+
+  it("names one environment variable, the one step images set", async () => {
+    const [{ STEP_ENV }, { PRECOMPILED_ENV }] = await Promise.all([import("@stackyard/core"), import("../src/source/ts-hooks.js")]);
+    expect(PRECOMPILED_ENV).toBe(STEP_ENV.precompiled);
+  });
+});
+
 describe("TypeScript path aliases from tsconfig.json", () => {
   let dir: string;
   beforeAll(() => {

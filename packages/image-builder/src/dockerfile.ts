@@ -4,6 +4,8 @@ import type { DockerSettings } from "./settings.js";
 
 /** Where the build context lands in the image. */
 export const appDir = "/app";
+/** Where step images keep the project's TypeScript compiled at build time. */
+export const precompiledDir = "/opt/stackyard/precompiled";
 
 /** What {@link generateDockerfile} needs besides the settings. */
 export interface DockerfileOptions {
@@ -38,7 +40,9 @@ function quote(value: string): string {
  * The Dockerfile for a pipeline image: FROM the parent image, the `stackyard`
  * command on PATH, `settings.environment`, the build context copied to `/app`,
  * WORKDIR at the source root's place in it, missing requirements and
- * integrations installed, and no ENTRYPOINT, so an orchestrator runs
+ * integrations installed, the project's TypeScript compiled ahead of time
+ * (`stackyard step precompile`, so no step process compiles it again), and
+ * no ENTRYPOINT, so an orchestrator runs
  * `EntrypointConfiguration.commandFor(...)` (`stackyard step run ...`) as the
  * container's command.
  */
@@ -62,6 +66,10 @@ export function generateDockerfile(
   lines.push(`COPY . ${appDir}`, `WORKDIR ${workdir}`);
   const packages = [...settings.required_integrations, ...settings.requirements];
   if (packages.length > 0) lines.push(`RUN ${JSON.stringify(["node", "-e", ensurePackagesScript, ...packages])}`);
+  if (options.stackyardBin) {
+    // Step processes then import the project's TypeScript without compiling it (read only: nothing is written at run time).
+    lines.push(`ENV ${STEP_ENV.precompiled}=${quote(precompiledDir)}`, `RUN ["stackyard", "step", "precompile"]`);
+  }
   lines.push("ENTRYPOINT []", `CMD ${JSON.stringify(options.stackyardBin ? ["stackyard", "--help"] : ["node"])}`);
   return `${lines.join("\n")}\n`;
 }

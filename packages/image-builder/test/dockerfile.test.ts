@@ -51,10 +51,17 @@ describe("generateDockerfile", () => {
       `    GREETING="hello \\$USER \\"you\\""`,
       "COPY . /app",
       "WORKDIR /app/examples/quickstart",
+      'ENV STACKYARD_TS_PRECOMPILED="/opt/stackyard/precompiled"',
+      'RUN ["stackyard", "step", "precompile"]',
       "ENTRYPOINT []",
       'CMD ["stackyard","--help"]',
       "",
     ]);
+  });
+
+  it("compiles the project's TypeScript at build time only where the image has stackyard", () => {
+    const text = generateDockerfile(settings, { parentImage: "p", sourceRootInContext: "" });
+    expect(text).not.toContain("precompile");
   });
 
   it("installs nothing when there are no requirements", () => {

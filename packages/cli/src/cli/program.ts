@@ -19,6 +19,7 @@ const commands = {
   connectors: () => import("./commands/connectors.js"),
   run: () => import("./commands/run.js"),
   stepRun: () => import("./commands/step-run.js"),
+  stepPrecompile: () => import("./commands/step-precompile.js"),
   runs: () => import("./commands/runs.js"),
   deployments: () => import("./commands/deployments.js"),
   schedules: () => import("./commands/schedules.js"),
@@ -360,9 +361,13 @@ function addRunCommands(program: Command): void {
     .option("-y, --yes", "do not ask for confirmation")
     .action(async (name, opts) => (await commands.schedules()).deleteScheduleCommand(name, opts));
 
-  program
-    .command("step")
-    .description("the one-step entrypoint containers run")
+  const step = program.command("step").description("the one-step entrypoint containers run");
+  step
+    .command("precompile")
+    .description("compile the project's TypeScript files ahead of time, for step processes started from an image (step images run it when built)")
+    .option("--into <dir>", "the folder for the compiled files (default: the one the environment names for step processes)")
+    .action(async (opts) => (await commands.stepPrecompile()).precompileCommand(opts));
+  step
     .command("run")
     .description("run exactly one step of a stored snapshot in this process")
     .option("--snapshot <uri>", "URI of the snapshot in the artifact store (required)")

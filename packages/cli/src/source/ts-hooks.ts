@@ -22,7 +22,7 @@ import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir, userInfo } from "node:os";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 interface ResolveContext {
@@ -56,6 +56,12 @@ const TS_FOR_JS: Record<string, string[]> = { ".js": [".ts", ".tsx"], ".jsx": ["
 const BARE_CANDIDATES = [".ts", ".tsx", ".mts", "/index.ts", "/index.tsx", "/index.mts"];
 
 const cacheDir = join(tmpdir(), `stackyard-ts-${process.getuid?.() ?? safeUserName()}`);
+/**
+ * The environment variable naming a folder of files compiled ahead of time
+ * (core's `STEP_ENV.precompiled`; this module imports nothing of ours).
+ */
+export const PRECOMPILED_ENV = "STACKYARD_TS_PRECOMPILED";
+const precompiledDir = process.env[PRECOMPILED_ENV] || undefined;
 const tsconfigByDir = new Map<string, string | undefined>();
 let esbuild: Promise<typeof import("esbuild")> | undefined;
 
@@ -124,7 +130,7 @@ export function resolveSync(
 }
 
 /** A TypeScript file to compile: its source, esbuild's options, and where the result is cached. */
-interface Compile {
+export interface Compile {
   cacheFile: string;
   source: string;
   options: import("esbuild").TransformOptions;
@@ -148,23 +154,41 @@ function plan(url: string, context: LoadContext): LoadResult | Compile | undefin
     if (context.conditions?.includes("require")) return undefined;
     return moduleSource(`export default JSON.parse(${JSON.stringify(readFileSync(fileURLToPath(fileUrl), "utf8"))});\n`);
   }
-  const match = TYPESCRIPT_FILE.exec(fileUrl);
-  if (!match) return undefined;
-  const file = fileURLToPath(fileUrl);
+  if (!TYPESCRIPT_FILE.test(fileUrl)) return undefined;
+  const next = compilePlan(fileURLToPath(fileUrl), cacheDir);
+  if (precompiledDir && precompiledIsTrusted()) {
+    try {
+      return moduleSource(readFileSync(join(precompiledDir, basename(next.cacheFile)), "utf8"));
+    } catch {
+      // Not compiled when the image was built (or changed since).
+    }
+  }
+  if (cacheIsTrusted()) {
+    try {
+      return moduleSource(readFileSync(next.cacheFile, "utf8"));
+    } catch {
+      // Not compiled yet.
+    }
+  }
+  return next;
+}
+
+/**
+ * How `file` (a TypeScript file) compiles, and the file in `folder` its result
+ * is kept in: named by a hash of everything that changes the result (the
+ * source, the nearest tsconfig.json, the file's path, esbuild's and Node's
+ * versions), so a file compiled ahead of time is found only where it would
+ * compile the same.
+ */
+export function compilePlan(file: string, folder: string): Compile {
+  const match = TYPESCRIPT_FILE.exec(file)!;
   const source = readFileSync(file, "utf8");
   const tsconfig = nearestTsconfig(dirname(file));
   const key = createHash("sha256")
     .update(`${COMPILE_VERSION}\0${compilerVersion()}\0${process.version}\0${file}\0${tsconfig ?? ""}\0`)
     .update(source)
     .digest("hex");
-  const cacheFile = join(cacheDir, `${key}.mjs`);
-  if (cacheIsTrusted()) {
-    try {
-      return moduleSource(readFileSync(cacheFile, "utf8"));
-    } catch {
-      // Not compiled yet.
-    }
-  }
+  const cacheFile = join(folder, `${key}.mjs`);
   const options: import("esbuild").TransformOptions = {
     loader: match[1] === "tsx" ? "tsx" : "ts",
     format: "esm",
@@ -264,6 +288,23 @@ function cacheIsTrusted(): boolean {
     return false;
   }
   return trusted;
+}
+
+let precompiledTrust: boolean | undefined;
+/**
+ * Whether files compiled ahead of time may be read: the folder must belong to
+ * this user or to root (an image's build) and be writable by nobody else.
+ */
+function precompiledIsTrusted(): boolean {
+  if (precompiledTrust !== undefined) return precompiledTrust;
+  if (typeof process.getuid !== "function") return (precompiledTrust = true);
+  try {
+    const info = statSync(precompiledDir!);
+    precompiledTrust = info.isDirectory() && (info.uid === 0 || info.uid === process.getuid()) && (info.mode & 0o022) === 0;
+  } catch {
+    precompiledTrust = false;
+  }
+  return precompiledTrust;
 }
 
 /** Writes a compiled file atomically; a cache that cannot be written only costs a compile next time. */

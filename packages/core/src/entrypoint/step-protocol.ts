@@ -21,6 +21,12 @@ export const STEP_ENV = {
    * artifact store, where the client reads them back. Never holds secrets.
    */
   artifactStore: "STACKYARD_ARTIFACT_STORE",
+  /**
+   * A folder of the project's TypeScript files compiled when the step image
+   * was built (`stackyard step precompile`): a step process reads them from
+   * there instead of compiling them again. Read only, never written at run time.
+   */
+  precompiled: "STACKYARD_TS_PRECOMPILED",
 } as const;
 
 const artifactStoreDescriptionSchema = z.object({
