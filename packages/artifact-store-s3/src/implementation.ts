@@ -23,6 +23,7 @@ import {
 import { Upload } from "@aws-sdk/lib-storage";
 import { awsErrorCode, awsErrorFacts, awsHttpStatus, awsRedirectRegion, connectAws, isAwsNotFound, LazyClient, resolveRegion } from "@stackyard/aws-common";
 import {
+  type ArtifactFileEntry,
   type ArtifactStat,
   AuthenticationError,
   BaseArtifactStore,
@@ -173,6 +174,28 @@ export class S3ArtifactStore extends BaseArtifactStore<S3ArtifactStoreConfig> {
       throw this.#explain(error, `list ${this.uri(key)}`);
     }
     return [...names].filter(Boolean).sort();
+  }
+
+  protected override async listFilesKey(key: string): Promise<ArtifactFileEntry[]> {
+    const s3 = await this.#ready();
+    const prefix = this.#folderPrefix(key);
+    const files: ArtifactFileEntry[] = [];
+    let ContinuationToken: string | undefined;
+    try {
+      do {
+        // No delimiter: every key under the prefix, 1,000 a page, whatever the depth.
+        const page = await s3.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken }));
+        for (const o of page.Contents ?? []) {
+          // Folder markers (mkdirs) are not files.
+          if (!o.Key || o.Key.endsWith("/")) continue;
+          files.push({ path: o.Key.slice(prefix.length), size: o.Size ?? 0, modified: o.LastModified, etag: o.ETag });
+        }
+        ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
+      } while (ContinuationToken);
+    } catch (error) {
+      throw this.#explain(error, `list ${this.uri(key)}`);
+    }
+    return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   }
 
   protected async statKey(key: string): Promise<ArtifactStat> {

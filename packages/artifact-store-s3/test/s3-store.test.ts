@@ -97,13 +97,16 @@ describe("the s3 artifact store against moto", () => {
     await s.close();
   });
 
-  it("deletes more than 1000 objects in batches on rmtree", async () => {
+  it("lists more than 1000 objects page by page, and deletes them in batches on rmtree", async () => {
     const raw = rawClient(m);
     const keys = Array.from({ length: 1203 }, (_, i) => `many/tree/${String(i).padStart(4, "0")}`);
     for (let i = 0; i < keys.length; i += 50)
       await Promise.all(keys.slice(i, i + 50).map((Key) => raw.send(new PutObjectCommand({ Bucket: "store-tests", Key, Body: "x" }))));
     const s = store({ path: "s3://store-tests/many" }, connectorFor(m));
     expect((await s.list("tree")).length).toBe(1203);
+    const files = await s.listFiles("tree");
+    expect(files.map((f) => f.path)).toEqual(keys.map((k) => k.slice("many/tree/".length)));
+    expect(files.every((f) => f.size === 1 && f.etag)).toBe(true);
     await s.rmtree("tree");
     const left = await raw.send(new ListObjectsV2Command({ Bucket: "store-tests", Prefix: "many/" }));
     expect(left.KeyCount).toBe(0);

@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ArtifactStoreRunStore, LocalArtifactStore, pipeline, type RunRecord, step } from "@stackyard/core";
+import { ArtifactStoreRunStore, LocalArtifactStore, pipeline, type RunRecord, type StepRunRecord, step } from "@stackyard/core";
 import { afterEach, describe, expect, it } from "vitest";
 import { importSteps } from "../src/client/remote-runs.js";
 import { openDatabase } from "../src/store/database.js";
@@ -115,5 +115,65 @@ describe("an imported run that ended", () => {
       ["b", "stopped"],
       ["c", "stopped"],
     ]);
+  });
+});
+
+describe("an imported run whose map step is running", () => {
+  /** A local artifact store that counts the files read. */
+  class CountingStore extends LocalArtifactStore {
+    reads: string[] = [];
+    override async readFile(path: string): Promise<Buffer> {
+      this.reads.push(path);
+      return super.readFile(path);
+    }
+  }
+
+  it("shows the items that ended so far and the map's counts, reading only the records new since the last look", async () => {
+    const store = newStore();
+    const shards = step({ name: "shards" }, async () => [1, 2, 3]);
+    const score = step({ name: "score" }, async ({ x }: { x: number }) => x * 2);
+    const mapped = pipeline({ name: "mapped" }, () => {
+      score.map({ x: shards().output });
+    });
+    const snapshot = mapped.compile({ source: "./mapped.ts#mapped" });
+    await store.saveSnapshot(snapshot, `snapshots/${snapshot.id}.json`);
+    const run: RunRecord = { ...listed(0), pipeline: "mapped", snapshotId: snapshot.id };
+    store.importRuns([run]);
+    const root = mkdtempSync(join(tmpdir(), "stackyard-imported-store-"));
+    dirs.push(root);
+    const artifactStore = new CountingStore({ id: "as", name: "shared", flavor: "local", config: { path: root }, sourceRoot: root });
+    const record = (stepId: string, status: RunRecord["status"], metadata?: StepRunRecord["metadata"]): StepRunRecord => ({
+      runId: run.id,
+      stepId,
+      stepName: stepId.replace(/\[\d+\]$/, ""),
+      status,
+      attempt: 1,
+      outputs: {},
+      ...(metadata ? { metadata } : {}),
+    });
+    const ended = (stepId: string, status: RunRecord["status"], metadata?: StepRunRecord["metadata"]) =>
+      artifactStore.writeFile(`runs/${run.id}/${stepId}/step.json`, JSON.stringify({ step: record(stepId, status, metadata), artifacts: [] }));
+    await ended("shards", "completed");
+    await ended("score", "running", { "stackyard.map": { items: 3 } });
+    await ended("score[0]", "completed");
+    await new ArtifactStoreRunStore(artifactStore).putStepRun(record("score[1]", "running"));
+
+    await importSteps(store, artifactStore, run);
+    const statuses = async () => Object.fromEntries((await store.listStepRuns(run.id)).map((s) => [s.stepId, s.status]));
+    expect(await statuses()).toEqual({ shards: "completed", score: "running", "score[0]": "completed", "score[1]": "running" });
+    expect((await store.getStepRun(run.id, "score"))?.metadata?.["stackyard.map"]).toMatchObject({ items: 3, completed: 1, running: 1, notStarted: 1 });
+    expect(store.importedRun(run.id)).toMatchObject({ stepsPending: true });
+
+    // Items 1 and 2 end: the next look reads their two results, not item 0's again, nor item 1's record.
+    await ended("score[1]", "completed");
+    await ended("score[2]", "completed");
+    artifactStore.reads = [];
+    await importSteps(store, artifactStore, run);
+    expect(artifactStore.reads.filter((path) => path.includes("score[")).sort()).toEqual([
+      `runs/${run.id}/score[1]/step.json`,
+      `runs/${run.id}/score[2]/step.json`,
+    ]);
+    expect(await statuses()).toMatchObject({ "score[0]": "completed", "score[1]": "completed", "score[2]": "completed" });
+    expect((await store.getStepRun(run.id, "score"))?.metadata?.["stackyard.map"]).toMatchObject({ items: 3, completed: 3, running: 0, notStarted: 0 });
   });
 });

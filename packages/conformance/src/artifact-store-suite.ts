@@ -165,6 +165,27 @@ export function testArtifactStore(options: ArtifactStoreSuiteOptions): void {
 
       it("lists a missing folder as empty", async () => {
         expect(await store.list(`${folder()}/missing`)).toEqual([]);
+        expect(await store.listFiles(`${folder()}/missing`)).toEqual([]);
+      });
+
+      it("lists every file under a folder at any depth, sorted, with sizes, and no folders", async () => {
+        const f = folder();
+        await store.writeFile(`${f}/b.txt`, "bb");
+        await store.writeFile(`${f}/a[1]/step.json`, "{}");
+        await store.writeFile(`${f}/a[1]/out/data.json`, "[1,2,3]");
+        await store.mkdirs(`${f}/empty/inside`);
+        await store.writeFile(`${f}-sibling/c.txt`, "c");
+        const files = await store.listFiles(f);
+        expect(files.map((e) => [e.path, e.size])).toEqual([
+          ["a[1]/out/data.json", 7],
+          ["a[1]/step.json", 2],
+          ["b.txt", 2],
+        ]);
+        const before = files.find((e) => e.path === "b.txt")!;
+        await store.writeFile(`${f}/b.txt`, "changed");
+        const after = (await store.listFiles(`${f}/`)).find((e) => e.path === "b.txt")!;
+        // Changed content shows in the listing: a new tag, or a new size.
+        expect(after.etag !== undefined ? after.etag !== before.etag : after.size !== before.size).toBe(true);
       });
 
       it("makes empty nested folders that exist, stat as folders and list", async () => {

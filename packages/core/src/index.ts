@@ -25,6 +25,7 @@ export * from "./execution/execute-dag.js";
 export * from "./execution/load-artifact.js";
 export * from "./execution/map-expand.js";
 export * from "./execution/map-items.js";
+export * from "./execution/map-progress.js";
 export * from "./execution/run-driver.js";
 export * from "./execution/run-in-process.js";
 export * from "./execution/run-step.js";

@@ -22,6 +22,7 @@ import {
   type DeployContext,
   type DeploymentRef,
   formatArtifactStoreDescription,
+  MapProgressReader,
   type MapSpec,
   type OrchestratorCapabilities,
   type PipelineSnapshot,
@@ -723,6 +724,11 @@ export class StepFunctionsOrchestrator extends BaseOrchestrator<StepFunctionsOrc
       ]),
     );
     const maps = mapSpecs(snapshot);
+    // Map items' records, read as they appear (one listing a poll, only new records fetched).
+    const progress = maps.size
+      ? new MapProgressReader({ artifactStore: context.stack.artifactStore, store: context.store, runId: context.runId, mapStepIds: maps.keys() })
+      : undefined;
+    const onItem = (item: StepOutcome) => context.events.stepStatus(item.stepId, item.status, item.error);
     const known = new Map<string, StepOutcome>();
     // Steps whose last attempt failed with attempts left, by the record their container wrote.
     const retrying = new Map<string, StepRunRecord>();
@@ -771,6 +777,7 @@ export class StepFunctionsOrchestrator extends BaseOrchestrator<StepFunctionsOrc
           }
         }
       }
+      if (progress && remoteRunStatus(description.status) === "running") await this.readMapProgress(progress, maps.keys(), onItem, context);
       if (remoteRunStatus(description.status) !== "running") {
         const before = new Set(known.keys());
         const collected = await collectOutcomes({
@@ -782,6 +789,8 @@ export class StepFunctionsOrchestrator extends BaseOrchestrator<StepFunctionsOrc
           stateNames,
           known,
           maps,
+          progress,
+          onItem,
         });
         for (const outcome of collected.steps) {
           if (before.has(outcome.stepId)) continue;
@@ -808,6 +817,28 @@ export class StepFunctionsOrchestrator extends BaseOrchestrator<StepFunctionsOrc
         // Aborted: stop the execution on the next turn, then keep following it until it ends.
       }
     }
+  }
+
+  /**
+   * Copies what the maps' items recorded since the last poll into the store
+   * and reports it: a map once expanded with its item count, each item as it
+   * starts and ends. A failed read is left for the next poll.
+   */
+  private async readMapProgress(
+    progress: MapProgressReader,
+    mapStepIds: Iterable<string>,
+    onItem: (item: StepOutcome) => void,
+    context: SubmitContext,
+  ): Promise<void> {
+    const ids = [...mapStepIds];
+    const update = await progress.read().catch((error: unknown) => {
+      context.events.warn(`Could not read the progress of map step${ids.length === 1 ? "" : "s"} ${ids.join(", ")}: ${(error as Error).message}`);
+      return undefined;
+    });
+    for (const map of update?.expanded ?? []) {
+      if (map.items !== undefined) context.events.stepStatus(map.stepId, "running", `${map.items} item${map.items === 1 ? "" : "s"}`);
+    }
+    for (const item of update?.items ?? []) onItem(item);
   }
 
   /** Each step that ran as ECS tasks links to the last one, and to its CloudWatch log stream when tasks log there. */

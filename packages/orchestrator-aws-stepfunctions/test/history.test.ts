@@ -235,6 +235,13 @@ describe("step records in the artifact store", () => {
       const store = new MemoryRunStore();
       const running = await collectOutcomes({ runId: "run-4", stepIds: ["score"], artifactStore, store, execution: { status: "RUNNING" }, maps });
       expect(running.steps).toEqual([{ stepId: "score", status: "running" }]);
+      // While it runs, the store has the items that ended and the one under way, and the map's record counts them.
+      expect(await store.getStepRun("run-4", "score[1]")).toMatchObject({ status: "failed", error: "shard 1 is corrupt" });
+      expect(await store.getStepRun("run-4", "score[3]")).toMatchObject({ status: "running" });
+      expect(await store.getStepRun("run-4", "score")).toMatchObject({
+        status: "running",
+        metadata: { [MAP_METADATA_KEY]: { items: 4, completed: 2, cached: 0, failed: [1], stopped: 0, running: 1, notStarted: 0 } },
+      });
 
       // Another step failed: Step Functions stopped item 3's task.
       const cause = 'Step failed: {"other":{"Error":"States.TaskFailed"}}';

@@ -111,8 +111,15 @@ async function loadPipeline(file: string, name: string): Promise<Pipeline> {
   return (await import(pathToFileURL(join(dir, file)).href))[name] as Pipeline;
 }
 
-/** Submits a snapshot as the CLI does (snapshot in the artifact store and the store, run created) and waits for it. */
-async function submitAndWait(snapshot: PipelineSnapshot, parts: ReturnType<typeof components>) {
+/**
+ * Submits a snapshot as the CLI does (snapshot in the artifact store and the store, run created) and waits for it;
+ * `whileRunning` is called once the run is submitted and awaited with it.
+ */
+async function submitAndWait(
+  snapshot: PipelineSnapshot,
+  parts: ReturnType<typeof components>,
+  whileRunning?: (run: RunRecord, store: MemoryRunStore, ended: Promise<unknown>) => Promise<void>,
+) {
   const { orchestrator, artifactStore, stack } = parts;
   const store = new MemoryRunStore();
   const runId = randomUUID();
@@ -157,7 +164,15 @@ async function submitAndWait(snapshot: PipelineSnapshot, parts: ReturnType<typeo
     },
   };
   const handle = await orchestrator.submit(snapshot, context);
-  const outcomes = await handle.wait();
+  const waiting = handle.wait();
+  const [outcomes] = await Promise.all([
+    waiting,
+    whileRunning?.(
+      { ...run, orchestratorRunId: handle.orchestratorRunId },
+      store,
+      waiting.catch(() => {}),
+    ),
+  ]);
   return { handle, outcomes, store, run: { ...run, orchestratorRunId: handle.orchestratorRunId }, statuses, messages };
 }
 
@@ -361,7 +376,7 @@ describe("a run on the Step Functions orchestrator, executed locally with real s
   });
 
   describe("a map step: an expand task, then one ECS task per item in a Map state over the manifest in S3", () => {
-    type MapExport = "mapPipeline" | "tolerantMapPipeline";
+    type MapExport = "mapPipeline" | "tolerantMapPipeline" | "slowMapPipeline";
     const compileMap = async (parts: ReturnType<typeof components>, exportName: MapExport, parameters: Record<string, unknown> = {}) => {
       const pipeline = await loadPipeline("pipelines/mapping.ts", exportName);
       const snapshot = pipeline.compile({
@@ -430,8 +445,13 @@ describe("a run on the Step Functions orchestrator, executed locally with real s
       for (let i = 0; i < 4; i++) expect(await store.getStepRun(run.id, `score[${i}]`)).toMatchObject({ status: "completed" });
       expect(statuses).toContainEqual(["score", "running"]);
       expect(statuses).toContainEqual(["score", "completed"]);
-      // No status line per item: the map reports once.
-      expect(statuses.filter(([id]) => id.startsWith("score["))).toEqual([]);
+      // Each item reported as its record appeared (a big map's items go into one progress line), before the map's end.
+      const mapEnd = statuses.findIndex(([id, status]) => id === "score" && status === "completed");
+      for (let i = 0; i < 4; i++) {
+        const itemEnd = statuses.findIndex(([id, status]) => id === `score[${i}]` && status === "completed");
+        expect(itemEnd).toBeGreaterThanOrEqual(0);
+        expect(itemEnd).toBeLessThan(mapEnd);
+      }
 
       // Read back later, as `runs describe` does.
       const later = new MemoryRunStore();
@@ -441,6 +461,70 @@ describe("a run on the Step Functions orchestrator, executed locally with real s
       expect(status.steps?.map((s) => s.status)).toEqual(["completed", "completed", "completed"]);
       expect((await later.getStepRun(run.id, "score"))?.metadata?.[MAP_METADATA_KEY]).toMatchObject({ items: 4, completed: 4 });
       expect(await later.getStepRun(run.id, "score[3]")).toMatchObject({ status: "completed" });
+    }, 600_000);
+
+    it("records each item in the client's store as it finishes, with the map's counts, while the map runs (one item at a time)", async () => {
+      const parts = components();
+      const n = 3;
+      const { snapshot } = await compileMap(parts, "slowMapPipeline", { n, seconds: 6 });
+      /** What the client's store, and a second store reconciled through fetchStatus (`runs describe` elsewhere), showed while the run went on. */
+      type Seen = { mapStatus?: string; itemsCompleted: number; mapCompleted?: number; mapItems?: number };
+      const followed: Seen[] = [];
+      const fetched: Seen[] = [];
+      const seen = async (store: MemoryRunStore, runId: string): Promise<Seen> => {
+        const steps = await store.listStepRuns(runId);
+        const map = steps.find((s) => s.stepId === "slow_score");
+        const counts = map?.metadata?.[MAP_METADATA_KEY] as { items?: number; completed?: number } | undefined;
+        return {
+          mapStatus: map?.status,
+          itemsCompleted: steps.filter((s) => /^slow_score\[\d+\]$/.test(s.stepId) && s.status === "completed").length,
+          mapCompleted: counts?.completed,
+          mapItems: counts?.items,
+        };
+      };
+      const elsewhere = new MemoryRunStore();
+      await elsewhere.saveSnapshot(snapshot, parts.artifactStore.uri(`snapshots/${snapshot.id}.json`));
+      const { outcomes, store, run, statuses } = await submitAndWait(snapshot, parts, async (run, store, ended) => {
+        let over = false;
+        void ended.then(() => {
+          over = true;
+        });
+        while (!over) {
+          followed.push(await seen(store, run.id));
+          const status = await parts.orchestrator.fetchStatus(run, { store: elsewhere, stack: parts.stack });
+          if (status.status === "running") fetched.push(await seen(elsewhere, run.id));
+          await new Promise((resolve) => setTimeout(resolve, 300));
+        }
+      });
+      expect(outcomes.map((o) => [o.stepId, o.status])).toEqual([
+        ["split", "completed"],
+        ["slow_score", "completed"],
+        ["report", "completed"],
+      ]);
+      // Before the run ended, both stores showed the map running with some of its items completed, and counted on its record.
+      const partly = (s: Seen) => s.mapStatus === "running" && s.itemsCompleted > 0 && s.itemsCompleted < n;
+      const counted = (s: Seen) => s.mapStatus === "running" && s.mapItems === n && s.mapCompleted !== undefined && s.mapCompleted > 0 && s.mapCompleted < n;
+      expect(followed.some(partly), JSON.stringify(followed)).toBe(true);
+      expect(followed.some(counted), JSON.stringify(followed)).toBe(true);
+      expect(fetched.some(partly), JSON.stringify(fetched)).toBe(true);
+      expect(fetched.some(counted), JSON.stringify(fetched)).toBe(true);
+      // Items were reported one by one as they ended, before the map was.
+      const order = statuses.filter(([id, status]) => id.startsWith("slow_score") && status === "completed").map(([id]) => id);
+      expect(order).toEqual(["slow_score[0]", "slow_score[1]", "slow_score[2]", "slow_score"]);
+      // At the end: every item, and the map's summary.
+      expect(await seen(store, run.id)).toEqual({ mapStatus: "completed", itemsCompleted: n, mapCompleted: n, mapItems: n });
+      expect((await store.getStepRun(run.id, "slow_score"))?.metadata?.[MAP_METADATA_KEY]).toEqual({
+        items: n,
+        completed: n,
+        cached: 0,
+        failed: [],
+        stopped: 0,
+        notStarted: 0,
+        tolerated: 0,
+      });
+      const later = await parts.orchestrator.fetchStatus(run, { store: elsewhere, stack: parts.stack });
+      expect(later.status).toBe("completed");
+      expect(await seen(elsewhere, run.id)).toEqual({ mapStatus: "completed", itemsCompleted: n, mapCompleted: n, mapItems: n });
     }, 600_000);
 
     it("tolerates one failed item in the state machine, collecting the others; two failures fail the map there", async () => {

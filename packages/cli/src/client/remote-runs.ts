@@ -5,8 +5,8 @@ import {
   type BaseArtifactStore,
   type BaseOrchestrator,
   isFinalStatus,
-  itemId,
   MAP_METADATA_KEY,
+  MapProgressReader,
   type PipelineSnapshot,
   type RemoteRun,
   type RunRecord,
@@ -432,16 +432,21 @@ export async function importSteps(store: SqliteRunStore, artifactStore: BaseArti
     if (live) await store.putStepRun(live);
     return live;
   };
-  const settled = await Promise.all(
-    snapshot.steps.map(async (step) => {
-      const record = await copy(step.id);
-      if (!step.map || !record) return record;
-      const items = Number((record.metadata?.[MAP_METADATA_KEY] as { items?: unknown } | undefined)?.items ?? Number.NaN);
-      if (!Number.isSafeInteger(items) || items <= 0) return record;
-      for (let i = 0; i < items; i++) await copy(itemId(step.id, i));
-      return record;
-    }),
-  );
+  const settled = await Promise.all(snapshot.steps.map((step) => copy(step.id)));
+  const maps = snapshot.steps.filter((step, i) => step.map && settled[i]);
+  if (maps.length) {
+    // One listing of the run's folder; only the item records that are new since the last look are read.
+    const progress = new MapProgressReader({ artifactStore, store, runId: run.id, mapStepIds: maps.map((step) => step.id) });
+    await progress.read();
+    for (const step of maps) {
+      const items = Number((settled[snapshot.steps.indexOf(step)]!.metadata?.[MAP_METADATA_KEY] as { items?: unknown } | undefined)?.items ?? Number.NaN);
+      if (!Number.isSafeInteger(items) || items <= 0) continue;
+      for (let i = 0; i < items && complete; i++) {
+        const item = progress.item(step.id, i);
+        if (!item || !isFinalStatus(item.status)) complete = false;
+      }
+    }
+  }
   if (run.status === "failed" || run.status === "stopped") {
     // Settled as a run driven here is: what has no final record now never will.
     await Promise.all(

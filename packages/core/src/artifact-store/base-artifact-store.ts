@@ -17,6 +17,19 @@ export interface ArtifactStat {
   modified?: Date | undefined;
 }
 
+/** A file found by {@link BaseArtifactStore.listFiles}. */
+export interface ArtifactFileEntry {
+  /** Its path relative to the folder listed, `/`-separated. */
+  path: string;
+  size: number;
+  modified?: Date | undefined;
+  /**
+   * A tag that changes whenever the file's content does, where the store
+   * has one (an S3 ETag); compare `size` and `modified` otherwise.
+   */
+  etag?: string | undefined;
+}
+
 /** Bytes to write: a buffer, a string (UTF-8), or a stream of chunks. */
 export type WriteBody = Uint8Array | string | Readable | AsyncIterable<Uint8Array>;
 
@@ -95,6 +108,17 @@ export abstract class BaseArtifactStore<C extends { path: string } = { path: str
     return this.listKey(this.keyOf(path));
   }
 
+  /**
+   * Every file under the folder `path`, at any depth, sorted by path (none
+   * when there is no such folder). Object stores answer with one listing
+   * request per page of keys (1,000 on S3) instead of a request per folder,
+   * so a caller can see which of many files exist, or changed, without
+   * reading them.
+   */
+  async listFiles(path: string): Promise<ArtifactFileEntry[]> {
+    return this.listFilesKey(this.keyOf(path));
+  }
+
   /** Size, kind and modification time of what is at `path`. */
   async stat(path: string): Promise<ArtifactStat> {
     return this.statKey(this.keyOf(path));
@@ -150,6 +174,28 @@ export abstract class BaseArtifactStore<C extends { path: string } = { path: str
   protected abstract existsKey(key: string): Promise<boolean>;
   /** Names of the entries directly under the folder `key`, sorted. */
   protected abstract listKey(key: string): Promise<string[]>;
+  /**
+   * Every file under the folder `key` with its path relative to it, sorted.
+   * By default a walk of {@link listKey} and {@link statKey}; object stores
+   * override it with a flat listing.
+   */
+  protected async listFilesKey(key: string): Promise<ArtifactFileEntry[]> {
+    const files: ArtifactFileEntry[] = [];
+    const walk = async (folder: string, relative: string): Promise<void> => {
+      for (const name of await this.listKey(folder)) {
+        const child = folder ? `${folder}/${name}` : name;
+        const path = relative ? `${relative}/${name}` : name;
+        const info = await this.statKey(child).catch(() => undefined);
+        // Gone since it was listed: not there.
+        if (!info) continue;
+        if (info.isDirectory) await walk(child, path);
+        else files.push({ path, size: info.size, modified: info.modified });
+      }
+    };
+    if (key && !(await this.existsKey(key))) return [];
+    await walk(key, "");
+    return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  }
   /** Size, kind and modification time of what is at `key`. */
   protected abstract statKey(key: string): Promise<ArtifactStat>;
   /** Creates the folder `key` and its parents (a no-op for stores without folders). */

@@ -1,6 +1,6 @@
 import type { Readable } from "node:stream";
 import { ConflictError } from "../errors/errors.js";
-import { type ArtifactStat, BaseArtifactStore, type WriteBody } from "./base-artifact-store.js";
+import { type ArtifactFileEntry, type ArtifactStat, BaseArtifactStore, type WriteBody } from "./base-artifact-store.js";
 
 /** What a step may touch: its run, its own invocation and where its inputs are. */
 export interface StepScope {
@@ -85,6 +85,9 @@ export class StepArtifactStore extends BaseArtifactStore {
   }
   protected listKey(key: string): Promise<string[]> {
     return this.inner.list(this.readable(key));
+  }
+  protected override listFilesKey(key: string): Promise<ArtifactFileEntry[]> {
+    return this.inner.listFiles(this.readable(key));
   }
   protected statKey(key: string): Promise<ArtifactStat> {
     return this.inner.stat(this.readable(key));

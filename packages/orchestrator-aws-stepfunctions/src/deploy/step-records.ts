@@ -4,8 +4,8 @@ import {
   allowedFailures,
   type BaseArtifactStore,
   isFinalStatus,
-  itemId,
   MAP_METADATA_KEY,
+  MapProgressReader,
   type MapSpec,
   type MapSummary,
   type RunStatus,
@@ -92,6 +92,14 @@ export interface CollectOptions {
   known?: Map<string, StepOutcome>;
   /** The map steps among `stepIds`, with their specs: settled from their items' records. */
   maps?: ReadonlyMap<string, MapSpec> | undefined;
+  /**
+   * What a caller that follows the run has read of its maps' records so far
+   * (only new and changed records are read again); a new one, starting from
+   * what `store` holds, without it.
+   */
+  progress?: MapProgressReader | undefined;
+  /** Told of each map item whose record this call copied into the store (finished, or under way). */
+  onItem?: ((outcome: StepOutcome) => void) | undefined;
 }
 
 /** Outcomes of a run's steps and the run's status, from the step records and the execution. */
@@ -144,15 +152,10 @@ export async function collectOutcomes(options: CollectOptions): Promise<Collecte
   const { execution, runId } = options;
   const known = options.known ?? new Map<string, StepOutcome>();
   const live = new Map<string, StepRunRecord>();
+  const progress = await readMapProgress(options);
   for (const stepId of options.stepIds) {
     if (known.has(stepId)) continue;
-    if (options.maps?.has(stepId)) {
-      // Its record says `running` until the client settles it from its items, once the execution is over.
-      const state = await readStepState(options.artifactStore, runId, stepId);
-      const record = state.live ?? (state.file && !isFinalStatus(state.file.step.status) ? state.file.step : undefined);
-      if (record) live.set(stepId, record);
-      continue;
-    }
+    if (options.maps?.has(stepId)) continue;
     const { file, live: current } = await readStepState(options.artifactStore, runId, stepId);
     if (!file || !isFinalStatus(file.step.status)) {
       // (A step.json is written when the step ends; one that says otherwise leaves the record to tell.)
@@ -163,6 +166,12 @@ export async function collectOutcomes(options: CollectOptions): Promise<Collecte
     if (options.store) await copyStepFile(options.store, file);
     known.set(stepId, outcomeOf(file.step));
   }
+  // A map's record says `running` (with its items counted so far, in the store) until the client settles it from its items, once the execution is over.
+  const mapsUnderWay = new Map<string, StepRunRecord>();
+  for (const stepId of options.maps?.keys() ?? []) {
+    const record = known.has(stepId) ? undefined : progress?.mapRecord(stepId);
+    if (record && !isFinalStatus(record.status)) mapsUnderWay.set(stepId, record);
+  }
   let status = runStatusOf(execution);
   const failure = parseStepFailure(execution.error, execution.cause, options.stateNames);
   const mapSummaries: Record<string, MapSummary> = {};
@@ -171,14 +180,14 @@ export async function collectOutcomes(options: CollectOptions): Promise<Collecte
   } else {
     for (const stepId of options.stepIds) {
       if (known.has(stepId) || !options.maps?.has(stepId)) continue;
-      const settled = await settleMap(options, stepId, options.maps.get(stepId)!, failure);
+      const settled = await settleMap(options, progress!, stepId, options.maps.get(stepId)!, failure);
       if (!settled) continue;
       known.set(stepId, settled.outcome);
       if (settled.summary) mapSummaries[stepId] = settled.summary;
     }
     for (const stepId of options.stepIds) {
       if (known.has(stepId)) continue;
-      const record = live.get(stepId);
+      const record = live.get(stepId) ?? mapsUnderWay.get(stepId);
       const outcome = settle(stepId, record, execution, failure);
       known.set(stepId, outcome);
       // The record keeps what the container wrote (attempt, start, log); its status is the execution's word.
@@ -186,7 +195,7 @@ export async function collectOutcomes(options: CollectOptions): Promise<Collecte
     }
   }
   const steps = options.stepIds
-    .map((id) => known.get(id) ?? (live.has(id) ? outcomeOf(live.get(id)!) : undefined))
+    .map((id) => known.get(id) ?? (live.has(id) ? outcomeOf(live.get(id)!) : mapsUnderWay.has(id) ? outcomeOf(mapsUnderWay.get(id)!) : undefined))
     .filter((o): o is StepOutcome => o !== undefined);
   if (status === "completed" && steps.some((s) => s.status === "failed")) status = "failed";
   let error: string | undefined;
@@ -199,8 +208,20 @@ export async function collectOutcomes(options: CollectOptions): Promise<Collecte
   return { status, steps, ...(error ? { error } : {}), ...(Object.keys(mapSummaries).length ? { maps: mapSummaries } : {}) };
 }
 
-/** How many item records are read from the artifact store at once. */
-const ITEM_READS = 16;
+/**
+ * Reads what the run's maps recorded since the last look (see
+ * {@link MapProgressReader}): new item records go into the store and to
+ * `onItem`. Undefined for a run without map steps.
+ */
+async function readMapProgress(options: CollectOptions): Promise<MapProgressReader | undefined> {
+  if (!options.maps?.size) return undefined;
+  const progress =
+    options.progress ??
+    new MapProgressReader({ artifactStore: options.artifactStore, store: options.store, runId: options.runId, mapStepIds: options.maps.keys() });
+  const update = await progress.read();
+  for (const item of update.items) options.onItem?.(item);
+  return progress;
+}
 
 /**
  * Settles a map step once the execution is over, as the local driver does:
@@ -212,21 +233,21 @@ const ITEM_READS = 16;
  */
 async function settleMap(
   options: CollectOptions,
+  progress: MapProgressReader,
   mapStepId: string,
   spec: MapSpec,
   failure: StepFailure | undefined,
 ): Promise<{ outcome: StepOutcome; summary?: MapSummary } | undefined> {
-  const { artifactStore, runId, store, execution } = options;
-  const { file, live } = await readStepState(artifactStore, runId, mapStepId);
-  const record = file?.step ?? live;
+  const { store, execution } = options;
+  const record = progress.mapRecord(mapStepId);
   if (!record) return undefined;
   if (record.status === "failed") {
     // The expand failed (a mapped output is not a list): no items.
-    if (store && file) await copyStepFile(store, file);
+    if (store) await copyStepFile(store, { step: record, artifacts: [] });
     return { outcome: outcomeOf(record) };
   }
-  const items = Number((record.metadata?.[MAP_METADATA_KEY] as { items?: unknown } | undefined)?.items ?? Number.NaN);
-  if (!Number.isSafeInteger(items) || items < 0) return undefined;
+  const items = progress.itemCount(mapStepId);
+  if (items === undefined) return undefined;
   const executionStatus = runStatusOf(execution);
   const summary: MapSummary = {
     items,
@@ -239,35 +260,22 @@ async function settleMap(
     status: "completed",
   };
   const errors = new Map<number, string>();
-  let next = 0;
-  const worker = async () => {
-    for (let i = next++; i < items; i = next++) {
-      const id = itemId(mapStepId, i);
-      const state = await readStepState(artifactStore, runId, id);
-      const item = state.file && isFinalStatus(state.file.step.status) ? state.file.step : undefined;
-      if (item && state.file) {
-        if (store) await copyStepFile(store, state.file);
-        if (item.status === "completed") summary.completed++;
-        else if (item.status === "cached") summary.cached++;
-        else if (item.status === "stopped") summary.stopped++;
-        else {
-          summary.failed.push(i);
-          errors.set(i, `${id}: ${item.error ?? item.status}`);
-        }
-        continue;
-      }
-      const current = state.live ?? (state.file ? state.file.step : undefined);
-      if (!current) {
-        summary.notStarted++;
-        continue;
-      }
+  for (let i = 0; i < items; i++) {
+    // The final records are in the store already (the progress reader copied them).
+    const item = progress.item(mapStepId, i);
+    if (!item) summary.notStarted++;
+    else if (item.status === "completed") summary.completed++;
+    else if (item.status === "cached") summary.cached++;
+    else if (item.status === "stopped") summary.stopped++;
+    else if (isFinalStatus(item.status)) {
+      summary.failed.push(i);
+      errors.set(i, `${item.stepId}: ${item.error ?? item.status}`);
+    } else {
       // Under way when the execution ended: Step Functions stopped its ECS task.
       summary.stopped++;
-      if (store)
-        await store.putStepRun({ ...current, status: "stopped", error: "the map step ended before the item finished", ended: new Date().toISOString() });
+      if (store) await store.putStepRun({ ...item, status: "stopped", error: "the map step ended before the item finished", ended: new Date().toISOString() });
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(ITEM_READS, Math.max(items, 1)) }, worker));
+  }
   summary.failed.sort((a, b) => a - b);
   // The first failed item in item order, however the reads interleaved.
   const firstError = summary.failed.length ? errors.get(summary.failed[0]!) : undefined;
