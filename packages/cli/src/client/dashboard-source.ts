@@ -36,14 +36,17 @@ export class ProjectDashboardSource implements DashboardSource {
     this.store = new SqliteRunStore(project.db);
   }
 
+  /** A run whose runner died: its orchestrator stops what it left going (a docker run's containers). */
+  private readonly stopLeftovers = async (run: RunRecord): Promise<void> => (await import("./reconcile.js")).stopLeftovers(this.project, this.store, run);
+
   async listRuns(query: RunListQuery): Promise<RunRecord[]> {
     const runs = await this.store.listRuns(query);
-    return Promise.all(runs.map((run) => reapDeadRun(this.store, run)));
+    return Promise.all(runs.map((run) => reapDeadRun(this.store, run, this.stopLeftovers)));
   }
 
   async getRun(id: string): Promise<RunRecord | undefined> {
     const run = await this.store.getRun(id);
-    return run && reapDeadRun(this.store, run);
+    return run && reapDeadRun(this.store, run, this.stopLeftovers);
   }
 
   listSteps(runId: string): Promise<StepRunRecord[]> {

@@ -44,6 +44,16 @@ export async function reconcileRun(project: Project, store: SqliteRunStore, run:
   return { ...run, ...patch };
 }
 
+/**
+ * Stops what a run whose runner died left going, through its orchestrator's
+ * `stop` where it has one (a docker run's step containers are killed and
+ * removed; an in-process run left nothing).
+ */
+export async function stopLeftovers(project: Project, store: SqliteRunStore, run: RunRecord): Promise<void> {
+  const context = await orchestratorContext(project, store, run);
+  if (context?.orchestrator.stop) await context.orchestrator.stop(run, { store, stack: context.stack });
+}
+
 /** Stops a run: signals its local runner, or asks its orchestrator. */
 export async function stopRunNow(project: Project, store: SqliteRunStore, run: RunRecord): Promise<void> {
   if (run.pid && run.host === hostname()) {

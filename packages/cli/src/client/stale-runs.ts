@@ -19,8 +19,11 @@ export function isAlive(pid: number): boolean {
  * SIGKILL, machine crash) can never finish: mark it and its unfinished steps
  * failed. Called by every command that reads runs, so the next reader finds
  * the truth. Remote runs (no pid) are reconciled from their orchestrator.
+ * `stopLeftovers` is then given the run, to stop what its runner started
+ * and left going (a docker run's step containers); a failure there is only
+ * reported.
  */
-export async function reapDeadRun(store: RunStore, run: RunRecord): Promise<RunRecord> {
+export async function reapDeadRun(store: RunStore, run: RunRecord, stopLeftovers?: (run: RunRecord) => Promise<void>): Promise<RunRecord> {
   if (!ACTIVE.has(run.status) || !run.pid || run.host !== hostname() || isAlive(run.pid)) return run;
   const ended = new Date().toISOString();
   const error = `the process running it (pid ${run.pid}) ended without finishing the run`;
@@ -33,5 +36,11 @@ export async function reapDeadRun(store: RunStore, run: RunRecord): Promise<RunR
     // A read-only store is still read: show the truth, record it when it can be written.
     if (!(cause instanceof NotWritableError)) throw cause;
   }
-  return { ...run, status: "failed", error, ended };
+  const reaped: RunRecord = { ...run, status: "failed", error, ended };
+  if (stopLeftovers) {
+    await stopLeftovers(reaped).catch((cause: unknown) =>
+      process.stderr.write(`Warning: could not stop what run '${run.name}' left running: ${(cause as Error).message ?? cause}\n`),
+    );
+  }
+  return reaped;
 }

@@ -55,7 +55,12 @@ export async function findRun(project: Project, store: SqliteRunStore, idOrName:
     return refreshed;
   }
   const { reconcileRun } = await import("../../client/reconcile.js");
-  return reconcileRun(project, store, await reapDeadRun(store, run));
+  return reconcileRun(project, store, await reapDeadRun(store, run, leftovers(project, store)));
+}
+
+/** What `reapDeadRun` calls for a run whose runner died: its orchestrator stops what is left (loaded only then). */
+function leftovers(project: Project, store: SqliteRunStore): (run: RunRecord) => Promise<void> {
+  return async (run) => (await import("../../client/reconcile.js")).stopLeftovers(project, store, run);
 }
 
 /** Where a run comes from: `deployment@version`, `schedule NAME`. */
@@ -122,7 +127,7 @@ export async function listRuns(opts: {
       else if (synced.partial) info("The orchestrator has more runs than it could list in time: `stackyard runs list` again finds the rest.");
     }
     const runs = await store.listRuns({ pipeline: opts.pipeline, status, limit, ...(opts.tag !== undefined ? { tag: opts.tag } : {}) });
-    const reconciled = await Promise.all(runs.map((r) => reapDeadRun(store, r)));
+    const reconciled = await Promise.all(runs.map((r) => reapDeadRun(store, r, leftovers(project, store))));
     const imported = store.importedRunIds(reconciled.map((r) => r.id));
     if (opts.json) printJson(reconciled.map((r) => (imported.has(r.id) ? { ...r, imported: true } : r)));
     else
