@@ -315,6 +315,15 @@ describe("docker orchestrator, through the stackyard CLI", () => {
     const deadline = Date.now() + 120_000;
     while (!/sleeper: running/.test(child.output()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
     expect(child.output()).toMatch(/sleeper: running/);
+    // While its container runs, the client's store has the step's record under way, copied from the artifact store (what `runs describe` and the dashboard show).
+    const name = /as run '([^']+)'/.exec(child.output())![1]!;
+    const liveStep = () => describeRun(name).steps.find((s) => s.stepId === "sleeper");
+    let live = liveStep();
+    while (live?.status !== "running" && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 200));
+      live = liveStep();
+    }
+    expect(live).toMatchObject({ status: "running", started: expect.any(String) });
     process.kill(child.pid, "SIGINT");
     const result = await child.done;
     expect(result.code).toBe(1);
