@@ -25,6 +25,7 @@ import { awsErrorCode, awsErrorFacts, awsHttpStatus, awsRedirectRegion, connectA
 import {
   type ArtifactFileEntry,
   type ArtifactStat,
+  type ArtifactStoreStepAccess,
   AuthenticationError,
   BaseArtifactStore,
   type ComponentInit,
@@ -307,6 +308,37 @@ export class S3ArtifactStore extends BaseArtifactStore<S3ArtifactStoreConfig> {
 
   [inspect.custom](): string {
     return `S3ArtifactStore ${inspect(this.toJSON(), { depth: 4 })}`;
+  }
+
+  /**
+   * The credentials this store uses (its keys, else its connector's, resolved
+   * now), as the AWS variables a step container's copy of the store (no
+   * secret fields, no connector) reads from its environment, with the
+   * connector's region and endpoint added to its config. Nothing from the
+   * client's own environment: a container that should use the machine's
+   * role gets no keys.
+   */
+  async stepAccess(): Promise<ArtifactStoreStepAccess> {
+    const c = this.config;
+    const connected = await connectAws<S3ClientConfig["credentials"]>(this.connector, "s3-bucket", `s3://${this.bucket}`);
+    const given =
+      c.access_key_id && c.secret_access_key
+        ? { accessKeyId: c.access_key_id, secretAccessKey: c.secret_access_key, sessionToken: c.session_token }
+        : typeof connected.credentials === "function"
+          ? await connected.credentials()
+          : connected.credentials;
+    const environment: Record<string, string> = {};
+    if (given?.accessKeyId && given.secretAccessKey) {
+      environment.AWS_ACCESS_KEY_ID = given.accessKeyId;
+      environment.AWS_SECRET_ACCESS_KEY = given.secretAccessKey;
+      if (given.sessionToken) environment.AWS_SESSION_TOKEN = given.sessionToken;
+    }
+    const config: Record<string, unknown> = {};
+    const region = resolveRegion([c.region, connected.region]);
+    if (c.region === undefined && region !== undefined) config.region = region;
+    if (c.endpoint_url === undefined && connected.endpoint !== undefined) config.endpoint_url = connected.endpoint;
+    if (c.force_path_style === undefined && connected.forcePathStyle !== undefined) config.force_path_style = connected.forcePathStyle;
+    return { environment, config };
   }
 
   // --- helpers -----------------------------------------------------------------

@@ -60,3 +60,4 @@ export * from "./store/artifact-store-run-store.js";
 export * from "./store/memory-run-store.js";
 export * from "./store/metadata.js";
 export * from "./store/run-store.js";
+export * from "./store/step-records.js";

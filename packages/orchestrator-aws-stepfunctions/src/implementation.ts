@@ -19,6 +19,7 @@ import {
   BaseOrchestrator,
   ConfigError,
   componentSettings,
+  copyStepFile,
   type DeployContext,
   type DeploymentRef,
   formatArtifactStoreDescription,
@@ -34,6 +35,8 @@ import {
   type RunRecord,
   type RunStatusUpdate,
   type RunStore,
+  readLiveRecord,
+  readStepFile,
   type ScheduleContext,
   type ScheduleInfo,
   type ScheduleRequest,
@@ -62,7 +65,7 @@ import {
 import { HistoryReader, liveStatus } from "./deploy/history.js";
 import { describeRemoteRuns, listRemoteRuns, remoteRunStatus } from "./deploy/remote-runs.js";
 import { eventBridgeScheduleName, scheduleCommandInput, scheduleInfoFrom } from "./deploy/schedules.js";
-import { collectOutcomes, copyStepFile, mapSummaryLine, readLiveRecord, readStepFile } from "./deploy/step-records.js";
+import { collectOutcomes, mapSummaryLine } from "./deploy/step-records.js";
 import { DEFAULT_TASK_SHAPE, ensureTaskDefinition, familyFor, LOG_STREAM_PREFIX, type TaskShape } from "./deploy/task-definitions.js";
 import {
   type StepFunctionsOrchestratorConfig,

@@ -3,10 +3,18 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { HistoryEvent } from "@aws-sdk/client-sfn";
-import { type ArtifactRecord, ArtifactStoreRunStore, LocalArtifactStore, MAP_METADATA_KEY, MemoryRunStore, type StepRunRecord } from "@stackyard/core";
+import {
+  type ArtifactRecord,
+  ArtifactStoreRunStore,
+  LocalArtifactStore,
+  MAP_METADATA_KEY,
+  MemoryRunStore,
+  readStepFile,
+  type StepRunRecord,
+} from "@stackyard/core";
 import { describe, expect, it } from "vitest";
 import { parseStepFailure } from "../src/compiler/index.js";
-import { collectOutcomes, readStepFile } from "../src/deploy/step-records.js";
+import { collectOutcomes } from "../src/deploy/step-records.js";
 import { HistoryReader, stateNamesFromDefinition } from "../src/implementation.js";
 
 const ev = (id: number, type: string, extra: Partial<HistoryEvent> = {}): HistoryEvent => ({ id, type, timestamp: new Date(0), ...extra }) as HistoryEvent;

@@ -1,12 +1,13 @@
 import { mkdirSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { isAbsolute, resolve } from "node:path";
+import { isAbsolute } from "node:path";
 import {
-  ArtifactStoreRunStore,
+  type ArtifactStoreStepAccess,
   BaseOrchestrator,
   ConfigError,
   componentSettings,
   executeDag,
+  formatArtifactStoreDescription,
   formatBytes,
   isFinalStatus,
   looksLikeSecretName,
@@ -23,11 +24,13 @@ import {
   type StepOutcome,
   type SubmitContext,
   snapshotStep,
+  stepArtifactStoreDescription,
 } from "@stackyard/core";
 import { assertEngineReachable, connectDocker, EngineUnreachableError, prepareStepImages, resolveDockerHost } from "@stackyard/image-builder";
 import type Docker from "dockerode";
 import { type DockerOrchestratorConfig, type DockerOrchestratorSettings, dockerOrchestratorCapabilities, dockerOrchestratorSettingsSchema } from "./index.js";
-import { prepareSecretsMask, projectMounts, resolveVolume } from "./mounts.js";
+import { artifactMounts, resolveVolume } from "./mounts.js";
+import { RunRecords } from "./run-records.js";
 import { RUN_LABEL, runContainer, STEP_LABEL } from "./step-container.js";
 
 /** An image a group of steps runs in, and where the project sits in it. */
@@ -85,6 +88,9 @@ export class DockerOrchestrator extends BaseOrchestrator<DockerOrchestratorConfi
     const images = await this.prepareImages(docker, snapshot, context);
     const running = new Map<string, Docker.Container>();
     const killed = new Set<string>();
+    const records = new RunRecords(snapshot, context.store, context.stack.artifactStore, context.runId);
+    // Credentials of the artifact store, resolved once per run and passed only to the containers' environment.
+    const access = (await context.stack.artifactStore.stepAccess?.()) ?? {};
     const onAbort = (): void => {
       for (const [stepId, container] of running) {
         killed.add(stepId);
@@ -98,7 +104,7 @@ export class DockerOrchestrator extends BaseOrchestrator<DockerOrchestratorConfi
         concurrency: this.config.concurrency ?? availableParallelism(),
         failFast: this.config.fail_fast,
         signal: context.signal,
-        runOne: (stepId) => this.runStep(docker, snapshot, stepId, images, context, running, killed),
+        runOne: (stepId) => this.runStep(docker, snapshot, stepId, images, context, records, { running, killed, access }),
         markSkipped: (stepId, reason, status) => context.markStep(stepId, status, reason),
         maps: context.maps,
       });
@@ -167,46 +173,51 @@ export class DockerOrchestrator extends BaseOrchestrator<DockerOrchestratorConfi
     return new Map([...images].map(([stepId, image]) => [stepId, { image: image.image, sourceRoot: image.sourceRoot ?? context.sourceRoot }]));
   }
 
-  /** The container of one step, or of item `stepId` (`score[3]`) of a map step: command, environment, mounts, limits, labels. */
+  /**
+   * The container of one step, or of item `stepId` (`score[3]`) of a map
+   * step: command, environment, mounts, limits, labels. The step process gets
+   * the artifact store (`STACKYARD_ARTIFACT_STORE`, no secret in it) and
+   * records there; never the client's store. `access` is what the artifact
+   * store's `stepAccess` gave: its credentials go into the environment only.
+   */
   containerOptions(
     snapshot: PipelineSnapshot,
     step: SnapshotStep,
     image: StepImage,
     context: SubmitContext,
     stepId: string = step.id,
+    access: ArtifactStoreStepAccess = {},
   ): Docker.ContainerCreateOptions {
     const settings = this.settingsFor(step);
-    const stepEnv = context.stepEnvironment(stepId);
-    const database = stepEnv[STEP_ENV.store];
-    const artifactRoot = (context.stack.artifactStore.config as { path?: unknown }).path;
-    const localArtifactRoot = typeof artifactRoot === "string" && isAbsolute(artifactRoot) ? artifactRoot : undefined;
-    if (localArtifactRoot) mkdirSync(localArtifactRoot, { recursive: true });
+    const { [STEP_ENV.store]: database, ...stepEnv } = context.stepEnvironment(stepId);
+    const artifactStore = context.stack.artifactStore;
+    const artifactRoot = (artifactStore.config as { path?: unknown }).path;
+    const localArtifactRoot = artifactStore.scheme === "file" && typeof artifactRoot === "string" && isAbsolute(artifactRoot) ? artifactRoot : undefined;
     const configured = snapshot.stack.components.artifact_store?.config.path;
     const binds = [
-      ...(database
-        ? projectMounts({
-            sourceRoot: context.sourceRoot,
-            containerSourceRoot: image.sourceRoot,
-            database,
-            localArtifactRoot,
-            configuredArtifactPath: typeof configured === "string" ? configured : undefined,
-            secretsMask: prepareSecretsMask(resolve(database, "..")),
-          })
-        : // Without the client's store the step keeps its records in the artifact store (STACKYARD_ARTIFACT_STORE): mount a local one.
-          localArtifactRoot
-          ? [`${localArtifactRoot}:${localArtifactRoot}`]
-          : []),
+      ...artifactMounts({
+        sourceRoot: context.sourceRoot,
+        containerSourceRoot: image.sourceRoot,
+        localArtifactRoot,
+        configuredArtifactPath: typeof configured === "string" ? configured : undefined,
+        database,
+        artifactStoreName: artifactStore.name,
+      }),
       ...[...this.config.volumes, ...(settings.volumes ?? [])].map((v) => resolveVolume(v, context.sourceRoot)),
     ];
+    if (localArtifactRoot) mkdirSync(localArtifactRoot, { recursive: true });
     const user = this.config.user ?? (typeof process.getuid === "function" ? `${process.getuid()}:${process.getgid!()}` : undefined);
     const env: Record<string, string> = {
       ...(user && user !== "0:0" && user !== "root" ? { HOME: "/tmp" } : {}),
+      // Secrets: the artifact store's credentials, passed only here (the user's variables below may replace them).
+      ...access.environment,
       ...this.config.environment,
       ...settings.environment,
       // Secrets reach the step only here, when its container is created.
       ...this.config.secret_environment,
       ...stepEnv,
-      // The step process loads the pipeline from the image's copy of the project; the store stays at its host path (mounted).
+      [STEP_ENV.artifactStore]: this.artifactStoreVariable(snapshot, context, access),
+      // The step process loads the pipeline from the image's copy of the project.
       [STEP_ENV.sourceRoot]: image.sourceRoot,
     };
     const hostConfig: Docker.HostConfig = {
@@ -230,58 +241,86 @@ export class DockerOrchestrator extends BaseOrchestrator<DockerOrchestratorConfi
     };
   }
 
+  /**
+   * `STACKYARD_ARTIFACT_STORE` of a step container: the run's artifact store
+   * without its secret fields (those the snapshot leaves out), with what
+   * `access.config` adds.
+   *
+   * @throws ConfigError when no step process could load the artifact store (no flavor source path).
+   */
+  private artifactStoreVariable(snapshot: PipelineSnapshot, context: SubmitContext, access: ArtifactStoreStepAccess): string {
+    const artifactStore = context.stack.artifactStore;
+    const description = stepArtifactStoreDescription(snapshot, artifactStore);
+    if (!description) {
+      throw new ConfigError(
+        `${this.describe()}: its step containers cannot load artifact store '${artifactStore.name}': the snapshot names no flavor source for it`,
+        {
+          hint: "Run the pipeline through `stackyard run` or `driveRun` with a stack whose artifact store is registered by source path.",
+        },
+      );
+    }
+    const open = snapshot.stack.components.artifact_store?.config;
+    const config = open ? Object.fromEntries(Object.entries(description.config).filter(([key]) => key in open)) : description.config;
+    return formatArtifactStoreDescription({ ...description, config: { ...config, ...access.config } });
+  }
+
   private async runStep(
     docker: Docker,
     snapshot: PipelineSnapshot,
     stepId: string,
     images: ReadonlyMap<string, StepImage>,
     context: SubmitContext,
-    running: Map<string, Docker.Container>,
-    killed: Set<string>,
+    records: RunRecords,
+    containers: { running: Map<string, Docker.Container>; killed: Set<string>; access: ArtifactStoreStepAccess },
   ): Promise<StepOutcome> {
     // A step, or an item of a map step (`score[3]`), which runs its step's image.
     const step = snapshotStep(snapshot, stepId).spec;
     const image = images.get(step.id)!;
     const { events } = context;
+    const { running, killed } = containers;
     const stopped = async (): Promise<StepOutcome> => {
       await context.markStep(stepId, "stopped", "the run was stopped");
       return { stepId, status: "stopped", error: "the run was stopped" };
     };
     if (context.signal.aborted) return stopped();
+    // Recorded before the run reached it (the cache or a retried run answered for it): no container.
+    const answered = await records.finalRecord(stepId);
+    if (answered) {
+      events.stepStatus(stepId, answered.status, answered.error);
+      return { stepId, status: answered.status, ...(answered.error ? { error: answered.error } : {}) };
+    }
+    await records.shareFinalRecords();
     const exit = await runContainer({
       docker,
-      create: this.containerOptions(snapshot, step, image, context, stepId),
+      create: this.containerOptions(snapshot, step, image, context, stepId, containers.access),
       remove: this.config.remove_containers,
       onCreated: (container) => running.set(stepId, container),
       cancelled: () => context.signal.aborted,
       onLine: (line, stream) => {
         const status = parseStepStatusLine(line);
-        if (status?.stepId === stepId) events.stepStatus(stepId, status.status, status.detail);
-        else events.stepLog(stepId, line, stream);
+        if (status?.stepId !== stepId) return events.stepLog(stepId, line, stream);
+        if (!isFinalStatus(status.status)) records.copyLive(stepId);
+        events.stepStatus(stepId, status.status, status.detail);
       },
     }).finally(() => running.delete(stepId));
+    const written = await records.copyEnd(stepId);
     if (!exit || killed.has(stepId) || context.signal.aborted) return stopped();
 
-    // A step that had the client's store mounted recorded there; one that had
-    // only the artifact store (STACKYARD_ARTIFACT_STORE) kept its record in it.
-    const record =
-      (await context.store.getStepRun(context.runId, stepId)) ??
-      (context.stepEnvironment(stepId)[STEP_ENV.store]
-        ? undefined
-        : await new ArtifactStoreRunStore(context.stack.artifactStore).getStepRun(context.runId, stepId));
+    const record = (await records.finalRecord(stepId)) ?? written.record;
     const recorded = record && isFinalStatus(record.status) ? record : undefined;
     let error: string | undefined;
-    if (exit.oomKilled) error = `out of memory: limit ${exit.memoryLimit ? formatBytes(exit.memoryLimit) : "none set"}`;
+    if (written.refused) error = written.refused;
+    else if (exit.oomKilled) error = `out of memory: limit ${exit.memoryLimit ? formatBytes(exit.memoryLimit) : "none set"}`;
     else if (exit.exitCode !== 0) error = `exit code ${exit.exitCode}${recorded?.status === "failed" && recorded.error ? `: ${recorded.error}` : ""}`;
     else if (!recorded || (recorded.status !== "completed" && recorded.status !== "cached")) {
-      error = `the step's container exited with code 0 but recorded ${record ? `status '${record.status}'` : "no result"} in the store`;
+      error = `the step's container exited with code 0 but recorded ${record ? `status '${record.status}'` : "no result"} in the artifact store`;
     }
     if (error === undefined) {
       events.stepStatus(stepId, recorded!.status);
       return { stepId, status: recorded!.status };
     }
     // The step process could not record its end (killed) or recorded it already: the store gets the reason either way.
-    if (recorded?.status !== "failed" || exit.oomKilled) await context.markStep(stepId, "failed", error);
+    if (recorded?.status !== "failed" || exit.oomKilled || written.refused) await context.markStep(stepId, "failed", error);
     else events.stepStatus(stepId, "failed", error);
     return { stepId, status: "failed", error };
   }

@@ -1,48 +1,20 @@
-import { closeSync, existsSync, openSync, writeSync } from "node:fs";
-import { isAbsolute, join, posix, relative, resolve } from "node:path";
+import { dirname, isAbsolute, join, posix, relative, resolve } from "node:path";
+import { ConfigError } from "@stackyard/core";
 
-/** What decides where a step container must see the project's store and artifacts. */
-export interface ProjectMountInput {
+/** What decides where a step container sees the run's artifact store. */
+export interface ArtifactMountInput {
   /** The source root on the host (holds `.stackyard/`). */
   sourceRoot: string;
   /** Where the image has the source root (its `STACKYARD_SOURCE_ROOT`). */
   containerSourceRoot: string;
-  /** The SQLite store on the host (`STACKYARD_STORE`). */
-  database: string;
   /** Root of the artifact store when it is a local folder (absolute host path), else undefined. */
   localArtifactRoot?: string | undefined;
   /** The artifact store's `path` as configured (may be relative to the source root). */
   configuredArtifactPath?: string | undefined;
-  /**
-   * A host file holding no secrets (`{}`), mounted read-only over every place
-   * the container would otherwise see the project's `secrets.json`.
-   */
-  secretsMask?: string | undefined;
-}
-
-/** The name of the project's secrets file, next to its database. */
-const SECRETS_FILE = "secrets.json";
-/** The file mounted over it in step containers: an empty set of secrets. */
-const SECRETS_MASK = "step-secrets.json";
-
-/**
- * Makes `<store folder>/step-secrets.json` (`{}`) and, when there is none yet,
- * an empty `secrets.json` (so the engine never creates the mount point itself,
- * as root), both 0600. Returns the mask's path.
- */
-export function prepareSecretsMask(storeFolder: string): string {
-  for (const name of [SECRETS_FILE, SECRETS_MASK]) {
-    const file = join(storeFolder, name);
-    if (existsSync(file)) continue;
-    try {
-      const fd = openSync(file, "wx", 0o600);
-      writeSync(fd, "{}");
-      closeSync(fd);
-    } catch (error) {
-      if ((error as { code?: string }).code !== "EEXIST") throw error;
-    }
-  }
-  return join(storeFolder, SECRETS_MASK);
+  /** The client's SQLite store on the host, when the run has one. */
+  database?: string | undefined;
+  /** The artifact store's name, for messages. */
+  artifactStoreName: string;
 }
 
 function inside(child: string, parent: string): boolean {
@@ -51,42 +23,34 @@ function inside(child: string, parent: string): boolean {
 }
 
 /**
- * Bind mounts that let a step process in a container open the same store and
- * artifacts as the client. Host paths are mounted at the same path in the
- * container, because the store and the snapshot record absolute host paths
- * (the local artifact store's root, artifact URIs, `STACKYARD_STORE`). The
- * `.stackyard` folder is also mounted where the image has the source root, so
- * paths relative to the source root resolve to the same files. Wherever the
- * container would see the project's `secrets.json`, `secretsMask` (no
- * secrets) is mounted over it read-only: a step never reads a connector's or
- * a component's secrets.
+ * The one bind mount a step container gets from the project: a local
+ * artifact store's root, read-write (it holds the step's outputs, log and
+ * records), at its host path, because artifact URIs and the root the step
+ * process is given are absolute host paths, and also where the image has the
+ * source root when the store's path is configured relative to it. Nothing
+ * else of `.stackyard/` (the store, the secrets file) is mounted; an artifact
+ * root that holds them is refused, since the step could then rewrite them.
+ * No mount for an artifact store that is not a local folder.
+ *
+ * @throws ConfigError when the artifact root holds the project's `.stackyard/` folder or the store's.
  */
-export function projectMounts(input: ProjectMountInput): string[] {
-  const binds = new Map<string, string>();
-  const add = (host: string, container: string): void => {
-    if (!binds.has(container)) binds.set(container, `${host}:${container}`);
-  };
-  const stackyardDir = join(input.sourceRoot, ".stackyard");
-  add(stackyardDir, stackyardDir);
-  add(stackyardDir, posix.join(input.containerSourceRoot, ".stackyard"));
-  const databaseDir = resolve(input.database, "..");
-  if (!inside(databaseDir, stackyardDir)) add(databaseDir, databaseDir);
+export function artifactMounts(input: ArtifactMountInput): string[] {
   const root = input.localArtifactRoot;
-  if (root) {
-    if (!inside(root, stackyardDir)) add(root, root);
-    const configured = input.configuredArtifactPath;
-    if (configured && !isAbsolute(configured) && !configured.includes("://")) {
-      const inContainer = posix.join(input.containerSourceRoot, configured);
-      if (!inside(inContainer, posix.join(input.containerSourceRoot, ".stackyard"))) add(root, inContainer);
-    }
+  if (!root) return [];
+  const held = [join(input.sourceRoot, ".stackyard"), ...(input.database ? [dirname(resolve(input.database))] : [])].find((dir) => inside(dir, root));
+  if (held) {
+    throw new ConfigError(
+      `Artifact store '${input.artifactStoreName}' is rooted at ${root}, which holds ${held}: docker steps get the artifact store's folder read-write, so they could rewrite the project's records and read its secrets`,
+      {
+        hint: `Give the artifact store a folder of its own (the default is .stackyard/artifacts): \`stackyard artifact-store update ${input.artifactStoreName} --path=PATH\`.`,
+      },
+    );
   }
-  if (input.secretsMask) {
-    // Only over files that exist: a missing mount point would be made by the engine, as root, in the project.
-    const projectSecrets = existsSync(join(stackyardDir, SECRETS_FILE))
-      ? [join(stackyardDir, SECRETS_FILE), posix.join(input.containerSourceRoot, ".stackyard", SECRETS_FILE)]
-      : [];
-    const masked = [...projectSecrets, join(databaseDir, SECRETS_FILE)];
-    for (const target of masked) if (!binds.has(target)) binds.set(target, `${input.secretsMask}:${target}:ro`);
+  const binds = new Map<string, string>([[root, `${root}:${root}`]]);
+  const configured = input.configuredArtifactPath;
+  if (configured && !isAbsolute(configured) && !configured.includes("://")) {
+    const inContainer = posix.join(input.containerSourceRoot, configured);
+    if (!binds.has(inContainer)) binds.set(inContainer, `${root}:${inContainer}`);
   }
   return [...binds.values()];
 }

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { MemoryRunStore, type PipelineSnapshot, type SnapshotStep, type SubmitContext } from "@stackyard/core";
+import { LocalArtifactStore, MemoryRunStore, type PipelineSnapshot, type SnapshotStep, type SubmitContext } from "@stackyard/core";
 import { type DockerEngine, dockerClient, ensureBaseImage, ensureDockerEngine, ensureRegistry } from "@stackyard/tools/engines";
 import type Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -226,7 +226,7 @@ describe("docker orchestrator, through the stackyard CLI", () => {
     expect(seen.step_setting).toBe("yes");
   }, 300_000);
 
-  it("never shows a step the project's secrets file, where the project or the store is mounted", () => {
+  it("gives a step neither the project's store nor its secrets file: only the artifact folder is mounted, and the host records the step", () => {
     ok(
       cli(dir, [
         "service-connector",
@@ -242,13 +242,37 @@ describe("docker orchestrator, through the stackyard CLI", () => {
       "connector register",
     );
     expect(readFileSync(join(dir, ".stackyard", "secrets.json"), "utf8")).toContain("probe-s3cret-value");
-    const result = ok(cli(dir, ["run", "./pipelines/probe.ts#secretsPipeline", "-c", "configs/probe.yaml"]), "secrets run");
-    const line = /secrets (\{.*\})/.exec(result.stderr)?.[1];
+    const storeBefore = readFileSync(join(dir, ".stackyard", "stackyard.db"));
+    const result = ok(cli(dir, ["run", "./pipelines/probe.ts#storePipeline", "-c", "configs/probe.yaml", "--param", `project=${dir}`]), "store probe run");
+    const line = /store-probe (\{.*\})/.exec(result.stderr + result.stdout)?.[1];
     expect(line, result.stderr).toBeDefined();
     expect(result.stdout + result.stderr).not.toContain("probe-s3cret-value");
-    expect(JSON.parse(line!)).toEqual({ in_source_root: "{}", next_to_store: "{}" });
-    // The host's file is as it was.
+    const seen = JSON.parse(line!) as Record<string, unknown>;
+    expect(seen).toMatchObject({
+      host_store: "missing",
+      host_secrets: "missing",
+      image_store: "missing",
+      image_secrets: "missing",
+      store_write: "ENOENT",
+      store_variable: null,
+      artifact_store_keys: ["path"],
+    });
+    // The artifact folder is the one thing of the project the container has, at its host path and where the image has the project.
+    const mounts = seen.mounts as string[];
+    expect(mounts).toContain(join(dir, ".stackyard", "artifacts"));
+    expect(
+      mounts.every((point) => point.endsWith("/.stackyard/artifacts")),
+      mounts.join(", "),
+    ).toBe(true);
+    // The host's store and secrets are as they were, and the step's record came back into the store.
+    expect(readFileSync(join(dir, ".stackyard", "stackyard.db")).subarray(0, 16)).toEqual(storeBefore.subarray(0, 16));
     expect(readFileSync(join(dir, ".stackyard", "secrets.json"), "utf8")).toContain("probe-s3cret-value");
+    const run = describeRun(runName(result));
+    expect(run.status).toBe("completed");
+    expect(run.steps.map((s) => [s.stepId, s.status])).toEqual([["store_probe", "completed"]]);
+    expect(run.artifacts.map((a) => a.output)).toEqual(["seen"]);
+    const logs = ok(cli(dir, ["runs", "logs", run.name, "--step", "store_probe"]), "runs logs").stdout;
+    expect(logs).toContain("store-probe {");
     ok(cli(dir, ["service-connector", "delete", "probe_conn"]), "connector delete");
   }, 300_000);
 
@@ -291,6 +315,15 @@ describe("docker orchestrator, through the stackyard CLI", () => {
     const deadline = Date.now() + 120_000;
     while (!/sleeper: running/.test(child.output()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
     expect(child.output()).toMatch(/sleeper: running/);
+    // While its container runs, the client's store has the step's record under way, copied from the artifact store (what `runs describe` and the dashboard show).
+    const name = /as run '([^']+)'/.exec(child.output())![1]!;
+    const liveStep = () => describeRun(name).steps.find((s) => s.stepId === "sleeper");
+    let live = liveStep();
+    while (live?.status !== "running" && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 200));
+      live = liveStep();
+    }
+    expect(live).toMatchObject({ status: "running", started: expect.any(String) });
     process.kill(child.pid, "SIGINT");
     const result = await child.done;
     expect(result.code).toBe(1);
@@ -374,7 +407,7 @@ async function orchestratorWith(config: Record<string, unknown>, settings: Recor
   const context = {
     runId: "r",
     sourceRoot: dir,
-    stack: { artifactStore: { config: {} } },
+    stack: { artifactStore: new LocalArtifactStore({ id: "a", name: "default", flavor: "local", config: { path: ".stackyard/artifacts" }, sourceRoot: dir }) },
     stepEnvironment: () => ({}),
     stepCommand: () => ["true"],
     events: { warn: (message: string) => warnings.push(message) },
@@ -392,6 +425,27 @@ describe("the network of a step container", () => {
     expect(await networkOf({ network_mode: "host" })).toBe("host");
     expect(await networkOf({}, { "orchestrator.docker": { network_mode: "host" } })).toBe("host");
     expect(await networkOf({ network_mode: "host" }, { orchestrator: { network_mode: "none" } })).toBe("none");
+  });
+});
+
+describe("what a step container gets of the project", () => {
+  it("is the local artifact folder and the artifact store's description, never the client's store; a root holding .stackyard is refused", async () => {
+    const { context, container } = await orchestratorWith({});
+    const artifacts = join(dir, ".stackyard", "artifacts");
+    Object.assign(context, { stepEnvironment: () => ({ STACKYARD_STORE: join(dir, ".stackyard", "stackyard.db"), STACKYARD_RUN_ID: "r" }) });
+    const options = container();
+    expect(options.Env!.filter((e) => e.startsWith("STACKYARD_STORE="))).toEqual([]);
+    expect(options.Env).toContain("STACKYARD_RUN_ID=r");
+    const variable = options.Env!.find((e) => e.startsWith("STACKYARD_ARTIFACT_STORE="))!;
+    expect(JSON.parse(variable.slice("STACKYARD_ARTIFACT_STORE=".length))).toMatchObject({
+      flavor_source: "@stackyard/core#localArtifactStoreFlavor",
+      config: { path: artifacts },
+    });
+    expect(options.HostConfig!.Binds).toEqual([`${artifacts}:${artifacts}`]);
+    Object.assign(context.stack, {
+      artifactStore: new LocalArtifactStore({ id: "a", name: "whole", flavor: "local", config: { path: "." }, sourceRoot: dir }),
+    });
+    expect(() => container()).toThrow(`Artifact store 'whole' is rooted at ${dir}, which holds ${join(dir, ".stackyard")}`);
   });
 });
 

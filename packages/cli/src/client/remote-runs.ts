@@ -1,5 +1,4 @@
 import {
-  type ArtifactRecord,
   ArtifactStoreRunStore,
   asRemoteRunLister,
   type BaseArtifactStore,
@@ -11,6 +10,7 @@ import {
   type RemoteRun,
   type RunRecord,
   type RunStatus,
+  readStepState,
   recordStepResult,
   type Stack,
   type StepResultFile,
@@ -389,20 +389,21 @@ function runRecordOf(remote: RemoteRun, stackName: string, orchestratorName: str
   };
 }
 
-/** A step's record as its container wrote it in the artifact store: its result file once over, else its live record. */
-async function readStep(artifactStore: BaseArtifactStore, records: ArtifactStoreRunStore, runId: string, stepId: string) {
-  const path = `runs/${runId}/${stepId}/step.json`;
-  try {
-    if (await artifactStore.exists(path)) return { file: JSON.parse((await artifactStore.readFile(path)).toString("utf8")) as StepResultFile };
-    const step = await records.getStepRun(runId, stepId);
-    if (!step) return {};
-    if (step.status !== "cached") return { live: step };
-    // A step the cache answered for writes no step.json: its record and the artifacts it reuses.
-    const artifacts = await Promise.all(Object.values(step.outputs).map((id) => records.getArtifact(id)));
-    return artifacts.some((a) => a === undefined) ? { live: step } : { file: { step, artifacts: artifacts as ArtifactRecord[] } };
-  } catch {
-    return {};
-  }
+/**
+ * A step's record as its container wrote it in the artifact store: its result
+ * file once over (see `readStepState`), else whatever record it has, as a
+ * record still to be settled.
+ */
+async function readStep(
+  artifactStore: BaseArtifactStore,
+  records: ArtifactStoreRunStore,
+  runId: string,
+  stepId: string,
+): Promise<{ file?: StepResultFile; live?: StepRunRecord }> {
+  const state = await readStepState(artifactStore, runId, stepId);
+  if (state.file || state.live) return state;
+  const step = await records.getStepRun(runId, stepId).catch(() => undefined);
+  return step ? { live: step } : {};
 }
 
 /**

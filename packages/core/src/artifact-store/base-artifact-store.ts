@@ -30,6 +30,22 @@ export interface ArtifactFileEntry {
   etag?: string | undefined;
 }
 
+/**
+ * What a step process elsewhere (a docker step's container) needs, besides
+ * the store's config without its secret fields, to reach the store as the
+ * client does: see {@link BaseArtifactStore.stepAccess}.
+ */
+export interface ArtifactStoreStepAccess {
+  /**
+   * Environment variables holding credentials (`AWS_ACCESS_KEY_ID`, ...):
+   * secrets, passed only where the step process starts, never stored,
+   * printed or put into snapshots, images or definitions.
+   */
+  environment?: Record<string, string>;
+  /** Values added to the config the step process gets (a region or endpoint a connector gave); never secrets. */
+  config?: Record<string, unknown>;
+}
+
 /** Bytes to write: a buffer, a string (UTF-8), or a stream of chunks. */
 export type WriteBody = Uint8Array | string | Readable | AsyncIterable<Uint8Array>;
 
@@ -80,6 +96,17 @@ export abstract class BaseArtifactStore<C extends { path: string } = { path: str
     }
     return normalised.replace(/\/+$/, "");
   }
+
+  /**
+   * What a step process started by this client elsewhere (a docker step's
+   * container) needs to reach this store with the credentials the client
+   * uses, when the config without its secret fields is not enough: the
+   * credentials from the secret fields or the connector, as environment
+   * variables the store's flavor reads when it has no secret fields of its
+   * own. Resolved when a run starts, so temporary credentials from a
+   * connector are fresh. Stores that need no credentials leave it out.
+   */
+  stepAccess?(): Promise<ArtifactStoreStepAccess>;
 
   /** Opens a stream of the bytes at `path`. */
   async createReadStream(path: string): Promise<Readable> {

@@ -3,7 +3,7 @@ import { hostname } from "node:os";
 import type { BaseArtifactStore } from "../artifact-store/base-artifact-store.js";
 import { LocalArtifactStore } from "../artifact-store/local-artifact-store.js";
 import { EntrypointConfiguration } from "../entrypoint/entrypoint-configuration.js";
-import { formatArtifactStoreDescription, STEP_ENV } from "../entrypoint/step-protocol.js";
+import { type ArtifactStoreDescription, formatArtifactStoreDescription, STEP_ENV } from "../entrypoint/step-protocol.js";
 import { ConfigError, NotFoundError, StepFailedError } from "../errors/errors.js";
 import type { MaterializerImporter } from "../materializers/registry.js";
 import type { BaseOrchestrator, RunEvents, StepOutcome, SubmitContext } from "../orchestrator/base-orchestrator.js";
@@ -52,7 +52,10 @@ export interface DriveRunOptions {
    * The client's store as a path a step process can open. Step processes
    * then get it as `STEP_ENV.store` and record there; without it they get
    * the artifact store (`STEP_ENV.artifactStore`) and keep their records in
-   * it, where the driver reads them back when the orchestrator is done.
+   * it, where the driver reads them back when the orchestrator is done. An
+   * orchestrator that keeps its step processes away from the client's store
+   * (the docker flavor) gives them the artifact store even so, and copies
+   * their records into `store` itself as each one ends.
    */
   clientStore?: string;
   /** Extra environment for step processes, over the protocol's (see {@link STEP_ENV}). */
@@ -616,12 +619,25 @@ async function submitToOrchestrator(
 /** Where a step process keeps its records: the client's store when it can open it, else the artifact store. */
 function recordsEnvironment(options: DriveRunOptions): Record<string, string> {
   if (options.clientStore !== undefined) return { [STEP_ENV.store]: options.clientStore };
-  const { snapshot, artifactStore } = options;
+  const description = stepArtifactStoreDescription(options.snapshot, options.artifactStore);
+  return description ? { [STEP_ENV.artifactStore]: formatArtifactStoreDescription(description) } : {};
+}
+
+/**
+ * The artifact store a step process of a run of `snapshot` loads when it
+ * keeps its records there (`STEP_ENV.artifactStore`): `artifactStore` as
+ * configured for this run, with its flavor's source path from the snapshot
+ * (core's own for a {@link LocalArtifactStore}). Undefined when no source
+ * path is known, so no other process can load it. The config is the
+ * component's, secret fields included when it has them: a caller that puts
+ * it where secrets must not go drops them first.
+ */
+export function stepArtifactStoreDescription(snapshot: PipelineSnapshot, artifactStore: BaseArtifactStore): ArtifactStoreDescription | undefined {
   const component = snapshot.stack.components.artifact_store;
   const flavorSource = component?.flavor_source ?? (artifactStore instanceof LocalArtifactStore ? "@stackyard/core#localArtifactStoreFlavor" : undefined);
-  if (!flavorSource) return {};
+  if (!flavorSource) return undefined;
   const { id, name, flavor, config } = artifactStore;
-  return { [STEP_ENV.artifactStore]: formatArtifactStoreDescription({ id, name, flavor, flavor_source: flavorSource, config }) };
+  return { id, name, flavor, flavor_source: flavorSource, config: config as Record<string, unknown> };
 }
 
 function errorMessage(error: unknown): string {

@@ -1,8 +1,7 @@
 import {
-  type ArtifactRecord,
-  ArtifactStoreRunStore,
   allowedFailures,
   type BaseArtifactStore,
+  copyStepFile,
   isFinalStatus,
   MAP_METADATA_KEY,
   MapProgressReader,
@@ -10,68 +9,14 @@ import {
   type MapSummary,
   type RunStatus,
   type RunStore,
-  recordStepResult,
+  readLiveRecord,
+  readStepState,
   type StepOutcome,
-  type StepResultFile,
   type StepRunRecord,
 } from "@stackyard/core";
 import { parseStepFailure, type StepFailure } from "../compiler/index.js";
 import type { ExecutionDescription } from "./execution-backend.js";
 import { remoteRunStatus } from "./remote-runs.js";
-
-/**
- * What a step's container has recorded, read once: `file` when the step is
- * over — `runs/<run>/<step>/step.json` (the record with its artifacts) or,
- * for a step the cache answered for, which writes no step.json, its `cached`
- * record in the artifact store's run store with the artifacts it reuses —
- * else `live`, its record while an attempt is under way (`running`) or a
- * retry is coming (`retrying`), when it has one.
- */
-export async function readStepState(artifactStore: BaseArtifactStore, runId: string, stepId: string): Promise<{ file?: StepResultFile; live?: StepRunRecord }> {
-  const path = `runs/${runId}/${stepId}/step.json`;
-  try {
-    if (await artifactStore.exists(path)) return { file: JSON.parse((await artifactStore.readFile(path)).toString("utf8")) as StepResultFile };
-    const records = new ArtifactStoreRunStore(artifactStore);
-    const step = await records.getStepRun(runId, stepId);
-    if (!step) return {};
-    if (!isFinalStatus(step.status)) return { live: step };
-    if (step.status !== "cached") return {};
-    const artifacts = await Promise.all(Object.values(step.outputs).map((id) => records.getArtifact(id)));
-    // A reused artifact whose record is gone: not a result the client can show.
-    if (artifacts.some((a) => a === undefined)) return {};
-    return { file: { step, artifacts: artifacts as ArtifactRecord[] } };
-  } catch {
-    // Half-written or unreadable: the step is not over as far as we can tell.
-    return {};
-  }
-}
-
-/** The step's result once it is over (see {@link readStepState}). */
-export async function readStepFile(artifactStore: BaseArtifactStore, runId: string, stepId: string): Promise<StepResultFile | undefined> {
-  return (await readStepState(artifactStore, runId, stepId)).file;
-}
-
-/**
- * A step's record as its container last wrote it, while the step is not over:
- * `running` (an attempt under way) or `retrying` (an attempt failed with
- * attempts left; Step Functions runs the next in a new ECS task), with the
- * attempt number and, when retrying, the failed attempt's error. Undefined
- * when there is none, or the step is over (see {@link readStepState}).
- */
-export async function readLiveRecord(artifactStore: BaseArtifactStore, runId: string, stepId: string): Promise<StepRunRecord | undefined> {
-  try {
-    const step = await new ArtifactStoreRunStore(artifactStore).getStepRun(runId, stepId);
-    return step && !isFinalStatus(step.status) ? step : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Copies a step's record and artifacts into the client's store, so `runs describe` shows them. */
-export async function copyStepFile(store: RunStore, file: StepResultFile): Promise<void> {
-  // One transaction where the store has them; the store numbers the named versions and merges the run metadata.
-  await recordStepResult(store, file.step, file.artifacts);
-}
 
 /** Run status of a described execution (see {@link remoteRunStatus}). */
 export function runStatusOf(description: ExecutionDescription): RunStatus {
