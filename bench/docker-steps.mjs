@@ -11,6 +11,7 @@
 //
 //   npx nx run-many -t build && npx tsx bench/docker-steps.mjs [--steps 6] [--reps 3]
 
+import { RUN_LABEL } from "../packages/orchestrator-docker/src/step-container.ts";
 import { cli, newProject, ok, registerDockerStack, removeProject } from "../packages/orchestrator-docker/test/harness.ts";
 import { dockerClient, ensureBaseImage, ensureDockerEngine } from "../tools/src/engines/index.ts";
 
@@ -57,15 +58,29 @@ try {
   }
   const perStep = (median(many) - median(one)) / (steps - 1);
 
-  // Bare: the same step command in the same image, with the same environment and mounts.
-  const runs = JSON.parse(ok(cli(dir, ["runs", "list", "--json"])).stdout);
-  const last = runs.find((r) => r.status === "completed");
+  // Bare: the same step command in the same image, with the same environment and
+  // mounts, copied from a container the orchestrator made (on a stack that keeps them).
+  ok(
+    cli(dir, [
+      "orchestrator",
+      "register",
+      "keep_orch",
+      "-f",
+      "docker",
+      `--docker_host=${engine.dockerHost}`,
+      `--parent_image=${nodeImage}`,
+      "--network_mode=host",
+      "--remove_containers=false",
+    ]),
+  );
+  ok(cli(dir, ["stack", "register", "keep_stack", "-o", "keep_orch", "-a", "default"]));
+  ok(cli(dir, ["run", "./pipelines/probe.ts#chainPipeline", "-c", "configs/probe.yaml", "-p", "n=1", "--stack", "keep_stack", "--run-name", "kept"]));
+  const kept = JSON.parse(ok(cli(dir, ["runs", "describe", "kept", "--json"])).stdout);
+  const [info] = await docker.listContainers({ all: true, filters: { label: [`${RUN_LABEL}=${kept.id}`] } });
+  const made = await docker.getContainer(info.Id).inspect();
+  await docker.getContainer(info.Id).remove({ force: true });
   const containers = [];
   const bare = [];
-  const image = /Reusing image (\S+)/.exec(second.stdout + second.stderr)[1];
-  const snapshotUri = JSON.parse(ok(cli(dir, ["runs", "describe", last.name, "--json"])).stdout).snapshotUri;
-  const stackyardDir = `${dir}/.stackyard`;
-  const inImage = (await docker.getImage(image).inspect()).Config.Env.find((e) => e.startsWith("STACKYARD_SOURCE_ROOT=")).split("=")[1];
   // Every other bare run without the TypeScript the image compiled when it was built
   // (an empty STACKYARD_TS_PRECOMPILED): the step process compiles the project's files itself.
   const cold = [];
@@ -73,16 +88,12 @@ try {
     const precompiled = i % 2 === 0;
     const started = performance.now();
     const container = await docker.createContainer({
-      Image: image,
-      Cmd: ["stackyard", "step", "run", "--snapshot", snapshotUri, "--step", "sleeper", "--run", last.id],
-      Env: [
-        `STACKYARD_SOURCE_ROOT=${inImage}`,
-        `STACKYARD_STORE=${stackyardDir}/stackyard.db`,
-        `STACKYARD_RUN_ID=${last.id}`,
-        ...(precompiled ? [] : ["STACKYARD_TS_PRECOMPILED="]),
-      ],
-      User: `${process.getuid()}:${process.getgid()}`,
-      HostConfig: { NetworkMode: "host", Binds: [`${stackyardDir}:${stackyardDir}`, `${stackyardDir}:${inImage}/.stackyard`] },
+      Image: made.Config.Image,
+      Cmd: made.Config.Cmd,
+      Env: [...made.Config.Env.filter((e) => precompiled || !e.startsWith("STACKYARD_TS_PRECOMPILED=")), ...(precompiled ? [] : ["STACKYARD_TS_PRECOMPILED="])],
+      User: made.Config.User,
+      WorkingDir: made.Config.WorkingDir,
+      HostConfig: { NetworkMode: made.HostConfig.NetworkMode, Binds: made.HostConfig.Binds },
     });
     await container.start();
     const { StatusCode } = await container.wait();

@@ -325,7 +325,12 @@ export class DockerOrchestrator extends BaseOrchestrator<DockerOrchestratorConfi
     return { stepId, status: "failed", error };
   }
 
-  /** Kills and removes a run's containers (found by their run label) and marks its unfinished steps stopped. */
+  /**
+   * Kills and removes a run's containers (found by their run label), records
+   * the results of steps whose containers finished but were not recorded yet
+   * (their runner died first: nothing finished is lost), and marks its
+   * unfinished steps stopped.
+   */
   override async stop(run: RunRecord, context: { store: RunStore; stack: Stack }): Promise<void> {
     const docker = await this.connect();
     const containers = await docker.listContainers({ all: true, filters: { label: [`${RUN_LABEL}=${run.id}`] } });
@@ -336,6 +341,17 @@ export class DockerOrchestrator extends BaseOrchestrator<DockerOrchestratorConfi
         if (this.config.remove_containers) await container.remove({ force: true, v: true }).catch(() => {});
       }),
     );
+    const snapshot = await context.store.getSnapshot(run.snapshotId);
+    if (snapshot) {
+      const records = new RunRecords(snapshot, context.store, context.stack.artifactStore, run.id);
+      const known = await context.store.listStepRuns(run.id);
+      const ids = new Set([...snapshot.steps.map((s) => s.id), ...known.map((s) => s.stepId)]);
+      for (const stepId of ids) {
+        const current = known.find((s) => s.stepId === stepId);
+        if (current?.status === "completed" || current?.status === "cached") continue;
+        await records.copyEnd(stepId).catch(() => undefined);
+      }
+    }
     const ended = new Date().toISOString();
     for (const step of await context.store.listStepRuns(run.id)) {
       if (!isFinalStatus(step.status)) await context.store.putStepRun({ ...step, status: "stopped", error: "the run was stopped", ended });
