@@ -1,6 +1,6 @@
 import { mkdirSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { isAbsolute } from "node:path";
+import { isAbsolute, join } from "node:path";
 import {
   type ArtifactStoreStepAccess,
   BaseOrchestrator,
@@ -202,10 +202,12 @@ export class DockerOrchestrator extends BaseOrchestrator<DockerOrchestratorConfi
         configuredArtifactPath: typeof configured === "string" ? configured : undefined,
         database,
         artifactStoreName: artifactStore.name,
+        runId: context.runId,
       }),
       ...[...this.config.volumes, ...(settings.volumes ?? [])].map((v) => resolveVolume(v, context.sourceRoot)),
     ];
-    if (localArtifactRoot) mkdirSync(localArtifactRoot, { recursive: true });
+    // The run's folder exists before it is mounted (the engine would make a missing one, as root).
+    if (localArtifactRoot) mkdirSync(join(localArtifactRoot, "runs", context.runId), { recursive: true });
     const user = this.config.user ?? (typeof process.getuid === "function" ? `${process.getuid()}:${process.getgid!()}` : undefined);
     const env: Record<string, string> = {
       ...(user && user !== "0:0" && user !== "root" ? { HOME: "/tmp" } : {}),
@@ -217,6 +219,8 @@ export class DockerOrchestrator extends BaseOrchestrator<DockerOrchestratorConfi
       ...this.config.secret_environment,
       ...stepEnv,
       [STEP_ENV.artifactStore]: this.artifactStoreVariable(snapshot, context, access),
+      // It writes only its run's folder; this client writes the shared records (RunRecords).
+      [STEP_ENV.records]: "run",
       // The step process loads the pipeline from the image's copy of the project.
       [STEP_ENV.sourceRoot]: image.sourceRoot,
     };

@@ -15,6 +15,8 @@ export interface ArtifactMountInput {
   database?: string | undefined;
   /** The artifact store's name, for messages. */
   artifactStoreName: string;
+  /** The run: its folder (`runs/<run>`) is the one place the step may write. */
+  runId: string;
 }
 
 function inside(child: string, parent: string): boolean {
@@ -23,9 +25,10 @@ function inside(child: string, parent: string): boolean {
 }
 
 /**
- * The one bind mount a step container gets from the project: a local
- * artifact store's root, read-write (it holds the step's outputs, log and
- * records), at its host path, because artifact URIs and the root the step
+ * The bind mounts a step container gets from the project: a local artifact
+ * store's root, read-only (its inputs, the snapshot, the records the client
+ * shares), with its run's folder `runs/<run>` read-write over it (its
+ * outputs, log and records: the one place it may write), at its host path, because artifact URIs and the root the step
  * process is given are absolute host paths, and also where the image has the
  * source root when the store's path is configured relative to it. Nothing
  * else of `.stackyard/` (the store, the secrets file) is mounted; an artifact
@@ -46,12 +49,16 @@ export function artifactMounts(input: ArtifactMountInput): string[] {
       },
     );
   }
-  const binds = new Map<string, string>([[root, `${root}:${root}`]]);
+  const runFolder = posix.join("runs", input.runId);
+  const binds = new Map<string, string>();
+  const mount = (at: string) => {
+    if (binds.has(at)) return;
+    binds.set(at, `${root}:${at}:ro`);
+    binds.set(posix.join(at, runFolder), `${join(root, runFolder)}:${posix.join(at, runFolder)}`);
+  };
+  mount(root);
   const configured = input.configuredArtifactPath;
-  if (configured && !isAbsolute(configured) && !configured.includes("://")) {
-    const inContainer = posix.join(input.containerSourceRoot, configured);
-    if (!binds.has(inContainer)) binds.set(inContainer, `${root}:${inContainer}`);
-  }
+  if (configured && !isAbsolute(configured) && !configured.includes("://")) mount(posix.join(input.containerSourceRoot, configured));
   return [...binds.values()];
 }
 

@@ -95,6 +95,9 @@ export class RunRecords {
       } catch (error) {
         return { refused: `its container recorded a result the client's store cannot take: ${error instanceof Error ? error.message : String(error)}` };
       }
+      // The shared records (artifact records, the cache index) are the client's to write: the container may write only its run's folder.
+      for (const artifact of file.artifacts) await this.records.putArtifact(artifact);
+      await this.records.putStepRun(file.step);
       this.shared.add(stepId);
       return { record: file.step };
     }

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { LocalArtifactStore, MemoryRunStore, type PipelineSnapshot, type SnapshotStep, type SubmitContext } from "@stackyard/core";
 import { type DockerEngine, dockerClient, ensureBaseImage, ensureDockerEngine, ensureRegistry } from "@stackyard/tools/engines";
@@ -256,14 +256,23 @@ describe("docker orchestrator, through the stackyard CLI", () => {
       store_write: "ENOENT",
       store_variable: null,
       artifact_store_keys: ["path"],
+      // Read-only but for its own run's folder: no shared record, snapshot or other run to rewrite.
+      // (Making a new folder on the read-only mount fails with ENOENT, writing into an existing one with EROFS.)
+      writes: {
+        snapshots: "EROFS",
+        cache: expect.stringMatching(/^(EROFS|ENOENT)$/),
+        other_run: expect.stringMatching(/^(EROFS|ENOENT)$/),
+        own_run: "written",
+      },
     });
-    // The artifact folder is the one thing of the project the container has, at its host path and where the image has the project.
+    // The artifact folder (and its run's folder over it) is all of the project the container has, at its host path and where the image has the project.
     const mounts = seen.mounts as string[];
     expect(mounts).toContain(join(dir, ".stackyard", "artifacts"));
     expect(
-      mounts.every((point) => point.endsWith("/.stackyard/artifacts")),
+      mounts.every((point) => point.endsWith("/.stackyard/artifacts") || /\/\.stackyard\/artifacts\/runs\/[0-9a-f-]+$/.test(point)),
       mounts.join(", "),
     ).toBe(true);
+    expect(existsSync(join(dir, ".stackyard", "artifacts", "snapshots", "from-a-step.json"))).toBe(false);
     // The host's store and secrets are as they were, and the step's record came back into the store.
     expect(readFileSync(join(dir, ".stackyard", "stackyard.db")).subarray(0, 16)).toEqual(storeBefore.subarray(0, 16));
     expect(readFileSync(join(dir, ".stackyard", "secrets.json"), "utf8")).toContain("probe-s3cret-value");
@@ -441,7 +450,8 @@ describe("what a step container gets of the project", () => {
       flavor_source: "@stackyard/core#localArtifactStoreFlavor",
       config: { path: artifacts },
     });
-    expect(options.HostConfig!.Binds).toEqual([`${artifacts}:${artifacts}`]);
+    expect(options.HostConfig!.Binds).toEqual([`${artifacts}:${artifacts}:ro`, `${artifacts}/runs/r:${artifacts}/runs/r`]);
+    expect(options.Env).toContain("STACKYARD_STEP_RECORDS=run");
     Object.assign(context.stack, {
       artifactStore: new LocalArtifactStore({ id: "a", name: "whole", flavor: "local", config: { path: "." }, sourceRoot: dir }),
     });

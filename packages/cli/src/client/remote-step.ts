@@ -6,6 +6,7 @@ import {
   type PipelineSnapshot,
   parseArtifactStoreDescription,
   pipelineSnapshotSchema,
+  STEP_ENV,
 } from "@stackyard/core";
 import { makeComponent } from "../flavors/load-component.js";
 import { loadFlavorFromSource } from "../flavors/load-flavor.js";
@@ -29,7 +30,11 @@ export async function readSnapshot(artifactStore: BaseArtifactStore, uri: string
   return parsed.data;
 }
 
-/** The run store of a step that cannot reach the client's: JSON records in the artifact store. */
+/**
+ * The run store of a step that cannot reach the client's: JSON records in the
+ * artifact store; only in its run's folder when the environment says so
+ * (`STEP_ENV.records`: the client writes the shared records).
+ */
 export function remoteRunStore(artifactStore: BaseArtifactStore): ArtifactStoreRunStore {
-  return new ArtifactStoreRunStore(artifactStore);
+  return new ArtifactStoreRunStore(artifactStore, { sharedIndex: process.env[STEP_ENV.records] !== "run" });
 }

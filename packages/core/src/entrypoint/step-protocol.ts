@@ -27,6 +27,13 @@ export const STEP_ENV = {
    * there instead of compiling them again. Read only, never written at run time.
    */
   precompiled: "STACKYARD_TS_PRECOMPILED",
+  /**
+   * `run` when the step process may write only its own run's folder of the
+   * artifact store (a docker step, whose store is mounted read-only apart
+   * from that folder): it keeps its records there and leaves the shared
+   * records (`artifacts/`, `cache/`) to its client, which copies its results in.
+   */
+  records: "STACKYARD_STEP_RECORDS",
 } as const;
 
 const artifactStoreDescriptionSchema = z.object({

@@ -33,7 +33,19 @@ import type {
  * small stores and tests, not for a team's history.
  */
 export class ArtifactStoreRunStore implements RunStore {
-  constructor(readonly artifactStore: BaseArtifactStore) {}
+  /** Artifact records this process made, when the shared index is the client's to write. */
+  private readonly own = new Map<string, ArtifactRecord>();
+
+  /**
+   * @param options.sharedIndex whether this process writes the records other
+   *   runs read (`artifacts/`, `cache/`); false for a step process whose
+   *   client copies its results in and writes them there itself (a docker
+   *   step, which may write only its own run's folder). Default true.
+   */
+  constructor(
+    readonly artifactStore: BaseArtifactStore,
+    private readonly options: { sharedIndex?: boolean } = {},
+  ) {}
 
   private async readJson<T>(path: string): Promise<T | undefined> {
     if (!(await this.artifactStore.exists(path))) return undefined;
@@ -80,7 +92,7 @@ export class ArtifactStoreRunStore implements RunStore {
 
   async putStepRun(step: StepRunRecord): Promise<void> {
     await this.writeJson(`runs/${step.runId}/${step.stepId}/record.json`, step);
-    if (step.status === "completed" && step.cacheKey) await this.writeJson(`cache/${step.cacheKey}.json`, step);
+    if (step.status === "completed" && step.cacheKey && this.options.sharedIndex !== false) await this.writeJson(`cache/${step.cacheKey}.json`, step);
   }
 
   async getStepRun(runId: string, stepId: string): Promise<StepRunRecord | undefined> {
@@ -95,11 +107,15 @@ export class ArtifactStoreRunStore implements RunStore {
   }
 
   async putArtifact(artifact: ArtifactRecord): Promise<void> {
+    if (this.options.sharedIndex === false) {
+      this.own.set(artifact.id, artifact);
+      return;
+    }
     await this.writeJson(`artifacts/${artifact.id}.json`, artifact);
   }
 
   async getArtifact(id: string): Promise<ArtifactRecord | undefined> {
-    return this.readJson(`artifacts/${id}.json`);
+    return this.own.get(id) ?? this.readJson(`artifacts/${id}.json`);
   }
 
   async listArtifacts(runId: string): Promise<ArtifactRecord[]> {
