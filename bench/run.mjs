@@ -17,6 +17,7 @@ const BENCHMARKS = [
   { id: "artifact-versions", title: "Artifact versions in the SQLite store", command: "npx tsx bench/artifact-versions.mjs" },
   { id: "map-items", title: "Map steps on the local stack", command: "npx tsx bench/map-items.mjs" },
   { id: "cold-run", title: "A cold `stackyard run` of a 100-step pipeline", command: "node bench/cold-run.mjs 7" },
+  { id: "vs-mastra", title: "Pipeline engine beside Mastra's workflows, and system calls per step", command: "node bench/engine-vs-mastra.mjs 11" },
   { id: "image-build", title: "Docker image build and reuse", command: "npx tsx packages/image-builder/bench/image-build.mjs 5" },
   { id: "docker-steps", title: "Docker orchestrator per-step overhead", command: "npx tsx bench/docker-steps.mjs" },
   { id: "s3-artifact", title: "1 GiB artifact through the S3 store (emulator)", command: "npx tsx bench/s3-artifact.mjs 1024 1" },
