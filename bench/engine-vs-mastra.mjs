@@ -8,7 +8,9 @@
 //     disk, as `stackyard run` records a run on the default stack; and the same
 //     with core's MemoryRunStore (artifacts still written to disk), so that the
 //     SQLite share shows;
-//   - Mastra (@mastra/core, a root devDependency used only here): a workflow of
+//   - Mastra (@mastra/core 0.24.9, installed by this bench on first use into
+//     node_modules/.cache/stackyard-bench, so the project does not depend on
+//     it and CI does not install it): a workflow of
 //     100 createStep()s chained with .then(), on a Mastra instance with its
 //     in-memory store (InMemoryStore), which keeps a snapshot of the run.
 //
@@ -20,12 +22,30 @@
 //
 //   node bench/engine-vs-mastra.mjs [pairs]     (after npm run build; default 7 rounds)
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
 import { availableParallelism, loadavg } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
+const MASTRA = "@mastra/core@0.24.9";
+/** Where this bench keeps its own install of Mastra (with the zod it resolves). */
+const mastraHome = join(root, "node_modules", ".cache", "stackyard-bench", "mastra-0.24.9");
+
+/** Installs Mastra for the bench once (about 45 s); later runs reuse it. */
+function ensureMastra() {
+  if (existsSync(join(mastraHome, "node_modules", "@mastra", "core", "package.json"))) return;
+  mkdirSync(mastraHome, { recursive: true });
+  console.error(`installing ${MASTRA} for this bench into ${mastraHome}`);
+  const installed = spawnSync("npm", ["install", "--prefix", mastraHome, "--no-audit", "--no-fund", "--save-exact", MASTRA, "zod@4"], { stdio: "inherit" });
+  if (installed.status !== 0) throw new Error(`could not install ${MASTRA} (npm exited ${installed.status})`);
+}
+
+/** Imports `specifier` as resolved from the bench's Mastra install. */
+function fromMastraHome(specifier) {
+  return import(pathToFileURL(createRequire(join(mastraHome, "package.json")).resolve(specifier)).href);
+}
 const self = fileURLToPath(import.meta.url);
 const median = (values) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -83,10 +103,10 @@ async function stackyardChild(kind, steps, runs, dir) {
 async function mastraChild(steps, runs) {
   const loadStarted = performance.now();
   const [{ Mastra }, { InMemoryStore }, { createStep, createWorkflow }, { z }] = await Promise.all([
-    import("@mastra/core/mastra"),
-    import("@mastra/core/storage"),
-    import("@mastra/core/workflows"),
-    import("zod"),
+    fromMastraHome("@mastra/core/mastra"),
+    fromMastraHome("@mastra/core/storage"),
+    fromMastraHome("@mastra/core/workflows"),
+    fromMastraHome("zod"),
   ]);
   const loadMs = performance.now() - loadStarted;
 
@@ -123,6 +143,7 @@ if (process.argv[2] === "--child") {
 
 // ---------------------------------------------------------------------------
 // Parent.
+ensureMastra();
 
 const rounds = Number(process.argv[2] ?? 7);
 const STEPS = 100;
