@@ -1,4 +1,16 @@
-import { createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  createReadStream,
+  createWriteStream,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { cp, readdir, rename, rm, stat, unlink, writeFile } from "node:fs/promises";
 import { dirname, isAbsolute, join, resolve, sep } from "node:path";
 import type { Readable } from "node:stream";
@@ -57,6 +69,14 @@ export class LocalArtifactStore extends BaseArtifactStore<LocalArtifactStoreConf
   private confined(file: string, key: string): string {
     const root = this.resolvedRoot();
     for (let current = file; current !== this.config.path; ) {
+      // A path that is not there (not even as a dangling link) cannot lead out: look at its parent
+      // without resolving it (realpath would read every folder of the path to find that out).
+      if (!lstatSync(current, { throwIfNoEntry: false })) {
+        const parent = dirname(current);
+        if (parent === current) break;
+        current = parent;
+        continue;
+      }
       let real: string;
       try {
         real = realpathSync.native(current);
