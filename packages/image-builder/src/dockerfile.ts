@@ -31,6 +31,13 @@ const ensurePackagesScript = [
   `process.exit(r.status??1);`,
 ].join("");
 
+// Runs in the image: compiles the project's TypeScript ahead of time; an image
+// whose stackyard cannot run here still builds (its step processes compile).
+const precompileScript = [
+  `const r=require("child_process").spawnSync("stackyard",["step","precompile"],{stdio:"inherit"});`,
+  `if(r.status!==0)console.log("stackyard: the project's TypeScript was not compiled ahead of time; step processes compile it");`,
+].join("");
+
 /** Dockerfile string quoting for ENV values: `$` would be expanded by the builder. */
 function quote(value: string): string {
   return `"${value.replace(/[\\"$]/g, (c) => `\\${c}`).replace(/\n/g, "\\n")}"`;
@@ -68,7 +75,7 @@ export function generateDockerfile(
   if (packages.length > 0) lines.push(`RUN ${JSON.stringify(["node", "-e", ensurePackagesScript, ...packages])}`);
   if (options.stackyardBin) {
     // Step processes then import the project's TypeScript without compiling it (read only: nothing is written at run time).
-    lines.push(`ENV ${STEP_ENV.precompiled}=${quote(precompiledDir)}`, `RUN ["stackyard", "step", "precompile"]`);
+    lines.push(`ENV ${STEP_ENV.precompiled}=${quote(precompiledDir)}`, `RUN ${JSON.stringify(["node", "-e", precompileScript])}`);
   }
   lines.push("ENTRYPOINT []", `CMD ${JSON.stringify(options.stackyardBin ? ["stackyard", "--help"] : ["node"])}`);
   return `${lines.join("\n")}\n`;

@@ -52,7 +52,7 @@ describe("generateDockerfile", () => {
       "COPY . /app",
       "WORKDIR /app/examples/quickstart",
       'ENV STACKYARD_TS_PRECOMPILED="/opt/stackyard/precompiled"',
-      'RUN ["stackyard", "step", "precompile"]',
+      `RUN ["node","-e","const r=require(\\"child_process\\").spawnSync(\\"stackyard\\",[\\"step\\",\\"precompile\\"],{stdio:\\"inherit\\"});if(r.status!==0)console.log(\\"stackyard: the project's TypeScript was not compiled ahead of time; step processes compile it\\");"]`,
       "ENTRYPOINT []",
       'CMD ["stackyard","--help"]',
       "",
