@@ -23,6 +23,27 @@ const require = createRequire(import.meta.url);
  * time (see {@link waitForLocks}).
  */
 export function openDatabase(file: string, options: { create: boolean; readonly?: boolean }): Database {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return openDatabaseOnce(file, options);
+    } catch (error) {
+      if (!isPassingState(error) || attempt >= 50) throw error;
+      // Another process is recovering the write-ahead log or setting up its index: wait for it, as SQLite says to.
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Math.min(20 * attempt, 200));
+    }
+  }
+}
+
+/**
+ * SQLite's codes for a state another connection is passing through (it is
+ * recovering the write-ahead log, or making its index), not for a store
+ * this process cannot write: opening again shortly after succeeds.
+ */
+function isPassingState(error: unknown): boolean {
+  return /^SQLITE_(READONLY_RECOVERY|READONLY_CANTINIT|BUSY_RECOVERY)$/.test((error as { code?: string })?.code ?? "");
+}
+
+function openDatabaseOnce(file: string, options: { create: boolean; readonly?: boolean }): Database {
   if (existsSync(file) && !statSync(file).isFile()) {
     throw new StoreError(`The Stackyard store ${file} is ${statSync(file).isDirectory() ? "a folder" : "not a regular file"}, not a database file`, {
       hint: process.env.STACKYARD_STORE
@@ -60,7 +81,7 @@ export function openDatabase(file: string, options: { create: boolean; readonly?
     migrate(db, file);
   } catch (error) {
     db.close();
-    if (error instanceof StoreError) throw error;
+    if (error instanceof StoreError || isPassingState(error)) throw error;
     if (isNotWritable(error) && !options.create) return waitForLocks(openReadOnly(Driver, file, error), file, { readOnly: true });
     throw (
       storeFileError(error, file) ??
