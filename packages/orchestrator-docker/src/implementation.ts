@@ -3,6 +3,7 @@ import { availableParallelism } from "node:os";
 import { isAbsolute, join } from "node:path";
 import {
   type ArtifactStoreStepAccess,
+  type BaseArtifactStore,
   BaseOrchestrator,
   ConfigError,
   componentSettings,
@@ -349,10 +350,12 @@ export class DockerOrchestrator extends BaseOrchestrator<DockerOrchestratorConfi
     if (snapshot) {
       const records = new RunRecords(snapshot, context.store, context.stack.artifactStore, run.id);
       const known = await context.store.listStepRuns(run.id);
+      const finished = new Set(known.filter((s) => s.status === "completed" || s.status === "cached").map((s) => s.stepId));
+      // One listing of the run's folder says which steps (map items included) left records to copy.
+      const recorded = await stepsWithRecords(context.stack.artifactStore, run.id);
       const ids = new Set([...snapshot.steps.map((s) => s.id), ...known.map((s) => s.stepId)]);
       for (const stepId of ids) {
-        const current = known.find((s) => s.stepId === stepId);
-        if (current?.status === "completed" || current?.status === "cached") continue;
+        if (finished.has(stepId) || (recorded && !recorded.has(stepId))) continue;
         await records.copyEnd(stepId).catch(() => undefined);
       }
     }
@@ -361,6 +364,19 @@ export class DockerOrchestrator extends BaseOrchestrator<DockerOrchestratorConfi
       if (!isFinalStatus(step.status)) await context.store.putStepRun({ ...step, status: "stopped", error: "the run was stopped", ended });
     }
   }
+}
+
+/** The steps with a record or a result under `runs/<run>/` in the artifact store; undefined when it cannot be listed (then every step is looked at). */
+async function stepsWithRecords(artifactStore: BaseArtifactStore, runId: string): Promise<Set<string> | undefined> {
+  const files = await artifactStore.listFiles(`runs/${runId}`).catch(() => undefined);
+  if (!files) return undefined;
+  const steps = new Set<string>();
+  for (const file of files) {
+    const slash = file.path.indexOf("/");
+    const name = file.path.slice(slash + 1);
+    if (slash > 0 && (name === "step.json" || name === "record.json")) steps.add(file.path.slice(0, slash));
+  }
+  return steps;
 }
 
 /** `resources` of a step as container limits: cpu_count -> NanoCpus, memory -> hard limit (no swap beyond it), gpu_count -> device requests. */
