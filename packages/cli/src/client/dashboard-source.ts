@@ -22,7 +22,7 @@ import { SqliteRunStore } from "../store/sqlite-run-store.js";
 import { artifactMainFile, readHead } from "./load-artifact.js";
 import { loadSnapshotComponent } from "./load-stack.js";
 import { readStepLogs } from "./logs.js";
-import { reapDeadRun } from "./stale-runs.js";
+import { reapDeadProjectRun } from "./stale-runs.js";
 
 /**
  * What the dashboard may read of a project, through the same stores the CLI
@@ -36,17 +36,14 @@ export class ProjectDashboardSource implements DashboardSource {
     this.store = new SqliteRunStore(project.db);
   }
 
-  /** A run whose runner died: its orchestrator stops what it left going (a docker run's containers). */
-  private readonly stopLeftovers = async (run: RunRecord): Promise<void> => (await import("./reconcile.js")).stopLeftovers(this.project, this.store, run);
-
   async listRuns(query: RunListQuery): Promise<RunRecord[]> {
     const runs = await this.store.listRuns(query);
-    return Promise.all(runs.map((run) => reapDeadRun(this.store, run, this.stopLeftovers)));
+    return Promise.all(runs.map((run) => reapDeadProjectRun(this.project, this.store, run)));
   }
 
   async getRun(id: string): Promise<RunRecord | undefined> {
     const run = await this.store.getRun(id);
-    return run && reapDeadRun(this.store, run, this.stopLeftovers);
+    return run && reapDeadProjectRun(this.project, this.store, run);
   }
 
   listSteps(runId: string): Promise<StepRunRecord[]> {

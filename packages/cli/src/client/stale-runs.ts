@@ -1,6 +1,8 @@
 import { hostname } from "node:os";
 import type { RunRecord, RunStore } from "@stackyard/core";
 import { NotWritableError } from "../store/not-writable.js";
+import type { Project } from "../store/open-project.js";
+import type { SqliteRunStore } from "../store/sqlite-run-store.js";
 
 const ACTIVE = new Set(["initializing", "running", "retrying"]);
 
@@ -43,4 +45,13 @@ export async function reapDeadRun(store: RunStore, run: RunRecord, stopLeftovers
     );
   }
   return reaped;
+}
+
+/**
+ * {@link reapDeadRun} for a project's run: a run whose runner died has its
+ * orchestrator's `stop` called for what it left going (a docker run's step
+ * containers). The orchestrator code is loaded only for such a run.
+ */
+export function reapDeadProjectRun(project: Project, store: SqliteRunStore, run: RunRecord): Promise<RunRecord> {
+  return reapDeadRun(store, run, async (dead) => (await import("./reconcile.js")).stopLeftovers(project, store, dead));
 }

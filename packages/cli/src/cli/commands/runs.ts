@@ -1,6 +1,6 @@
 import type { RunRecord, RunStatus } from "@stackyard/core";
 import { ConfigError, ConflictError, NotFoundError } from "@stackyard/core/errors";
-import { reapDeadRun } from "../../client/stale-runs.js";
+import { reapDeadProjectRun } from "../../client/stale-runs.js";
 import type { Project } from "../../store/open-project.js";
 import { SqliteRunStore } from "../../store/sqlite-run-store.js";
 import { info, printDetails, printJson, printTable } from "../output.js";
@@ -55,12 +55,7 @@ export async function findRun(project: Project, store: SqliteRunStore, idOrName:
     return refreshed;
   }
   const { reconcileRun } = await import("../../client/reconcile.js");
-  return reconcileRun(project, store, await reapDeadRun(store, run, leftovers(project, store)));
-}
-
-/** What `reapDeadRun` calls for a run whose runner died: its orchestrator stops what is left (loaded only then). */
-function leftovers(project: Project, store: SqliteRunStore): (run: RunRecord) => Promise<void> {
-  return async (run) => (await import("../../client/reconcile.js")).stopLeftovers(project, store, run);
+  return reconcileRun(project, store, await reapDeadProjectRun(project, store, run));
 }
 
 /** Where a run comes from: `deployment@version`, `schedule NAME`. */
@@ -127,7 +122,7 @@ export async function listRuns(opts: {
       else if (synced.partial) info("The orchestrator has more runs than it could list in time: `stackyard runs list` again finds the rest.");
     }
     const runs = await store.listRuns({ pipeline: opts.pipeline, status, limit, ...(opts.tag !== undefined ? { tag: opts.tag } : {}) });
-    const reconciled = await Promise.all(runs.map((r) => reapDeadRun(store, r, leftovers(project, store))));
+    const reconciled = await Promise.all(runs.map((r) => reapDeadProjectRun(project, store, r)));
     const imported = store.importedRunIds(reconciled.map((r) => r.id));
     if (opts.json) printJson(reconciled.map((r) => (imported.has(r.id) ? { ...r, imported: true } : r)));
     else
