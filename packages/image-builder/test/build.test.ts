@@ -112,11 +112,8 @@ describe("buildImage against a real engine", () => {
 
   it("gives the same tag for the same inputs without rebuilding, and a new tag for a changed file", async () => {
     const first = await build();
-    const started = performance.now();
     const again = await build();
-    const elapsed = performance.now() - started;
     expect(again).toEqual({ ...first, built: false });
-    expect(elapsed).toBeLessThan(1_000);
 
     fixture.write("secret.env", "TOKEN=rotated\n"); // ignored: no new image
     expect((await build()).tag).toBe(first.tag);
@@ -178,18 +175,14 @@ describe("buildImage against a real engine", () => {
       // Enough dependency files that copying them costs something next to the project's few files.
       for (let i = 0; i < 400; i++) fixture.write(`node_modules/heavy/lib/part-${i}.js`, `module.exports = ${JSON.stringify("x".repeat(8_000))};\n`);
       const firstLog: string[] = [];
-      const started = performance.now();
       const first = await buildProject(fixture.sourceRoot, firstLog);
-      const firstMs = performance.now() - started;
       expect(first.depsImage).toMatch(/^stackyard-test-deps:[0-9a-f]{16}$/);
       expect(sent(firstLog, first.depsImage)).toBe(true);
 
       fixture.write("second/.stackyard/config.json", "{}");
       fixture.write("second/pipeline.ts", "export const answer = 7;\n");
       const secondLog: string[] = [];
-      const again = performance.now();
       const second = await buildProject(`${fixture.root}/second`, secondLog);
-      const secondMs = performance.now() - again;
       expect(second.built).toBe(true);
       expect(second.tag).not.toBe(first.tag);
       expect(second.depsImage).toBe(first.depsImage);
@@ -200,7 +193,6 @@ describe("buildImage against a real engine", () => {
       const count = Number(/from (\d+) context entries/.exec(building ?? "")?.[1]);
       expect(count).toBeGreaterThan(0);
       expect(count).toBeLessThan(30);
-      expect(secondMs, `first ${Math.round(firstMs)} ms, second ${Math.round(secondMs)} ms`).toBeLessThan(firstMs);
 
       // A project-file change: a new pipeline image on the same dependency image.
       fixture.write("second/pipeline.ts", "export const answer = 8;\n");

@@ -62,12 +62,9 @@ afterAll(async () => {
 });
 
 describe("docker orchestrator, through the stackyard CLI", () => {
-  let firstBuildMs = 0;
-
   it("runs the quickstart in containers with the same artifacts as the local stack", async () => {
     const local = ok(cli(dir, ["run", ...training, "--stack", "default", "--no-cache"]), "local run");
     const onDocker = ok(cli(dir, ["run", ...training, "--no-cache"]), "docker run");
-    firstBuildMs = onDocker.ms;
     expect(onDocker.stdout + onDocker.stderr).toMatch(/Built image stackyard:[0-9a-f]{16}/);
     // Step output streamed to the client with the step name in front.
     expect(onDocker.stdout + onDocker.stderr).toMatch(/train_model \| trained 50 trees on 120 samples/);
@@ -126,7 +123,6 @@ describe("docker orchestrator, through the stackyard CLI", () => {
     const out = second.stdout + second.stderr;
     expect(out).toMatch(/Reusing image stackyard:[0-9a-f]{16}/);
     expect(out).not.toMatch(/^Building /m);
-    expect(second.ms).toBeLessThan(firstBuildMs);
   }, 300_000);
 
   it("runs independent steps in parallel containers", () => {
