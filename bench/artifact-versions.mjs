@@ -92,7 +92,8 @@ async function chainOverhead(kind) {
   const once = async () => {
     const snapshot = chain.compile({ source: "./bench.ts#p", enableCache: false });
     const started = performance.now();
-    const result = await runSnapshotInProcess({ pipeline: chain, snapshot, store, artifactStore });
+    // As `stackyard run` does: no step.json for a remote client.
+    const result = await runSnapshotInProcess({ pipeline: chain, snapshot, store, artifactStore, writeResultFile: false });
     const elapsed = performance.now() - started;
     if (result.status !== "completed") throw new Error(`bench run ${result.status}`);
     const last = await store.getStepRun(result.runId, "inc_99");

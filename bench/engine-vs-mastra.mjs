@@ -92,7 +92,8 @@ async function stackyardChild(kind, steps, runs, dir) {
   for (let r = 0; r < runs; r++) {
     const snapshot = chain.compile({ source: "./chain.ts#chain" });
     const started = performance.now();
-    const result = await runSnapshotInProcess({ pipeline: chain, snapshot, store, artifactStore, sourceRoot: dir });
+    // As `stackyard run` does: steps record into the store they run with, no step.json for a remote client.
+    const result = await runSnapshotInProcess({ pipeline: chain, snapshot, store, artifactStore, sourceRoot: dir, writeResultFile: false });
     times.push(performance.now() - started);
     if (result.status !== "completed" || result.steps.length !== steps) throw new Error(`stackyard run ${result.status}`);
   }

@@ -41,7 +41,8 @@ function environment() {
 async function runOnce(p, env, compile = {}, extra = {}) {
   const snapshot = p.compile({ source: "./bench.ts#p", ...compile });
   const started = performance.now();
-  const result = await runSnapshotInProcess({ pipeline: p, snapshot, ...env, ...extra });
+  // As `stackyard run` does: steps record into the store they run with, no step.json for a remote client.
+  const result = await runSnapshotInProcess({ pipeline: p, snapshot, writeResultFile: false, ...env, ...extra });
   const elapsed = performance.now() - started;
   if (!["completed"].includes(result.status)) throw new Error(`bench run ${result.status}: ${JSON.stringify(result.steps.find((s) => s.error))}`);
   return { elapsed, result };

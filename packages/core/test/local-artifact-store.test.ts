@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
@@ -32,6 +32,23 @@ describe("local artifact store", () => {
     expect(readdirSync(join(root, "dir"))).toEqual(["file.txt"]);
     await artifactStore.writeFile("dir/file.txt", Readable.from([Buffer.from("ne"), Buffer.from("w")]));
     expect(readFileSync(join(root, "dir/file.txt"), "utf8")).toBe("new");
+  });
+
+  it("writes an artifact's new file in place, still replaces an existing one whole, and makes missing folders again", async () => {
+    const { artifactStore, root } = stores();
+    const folder = "runs/r1/step/output";
+    await artifactStore.writeFile(`${folder}/data.json`, "[1,2]", { inPlace: true });
+    expect(readFileSync(join(root, folder, "data.json"), "utf8")).toBe("[1,2]");
+    // Written again (a retried attempt): the same file, replaced, with no temporary file left beside it.
+    await artifactStore.writeFile(`${folder}/data.json`, Buffer.from("[3]"), { inPlace: true });
+    expect(readFileSync(join(root, folder, "data.json"), "utf8")).toBe("[3]");
+    expect(readdirSync(join(root, folder))).toEqual(["data.json"]);
+    // The run's folder removed behind the store's back (another process): made again on the next write.
+    rmSync(join(root, "runs", "r1"), { recursive: true });
+    await artifactStore.writeFile(`${folder}/data.json`, "[4]", { inPlace: true });
+    await artifactStore.writeFile("runs/r1/step/step.json", "{}");
+    expect(readFileSync(join(root, folder, "data.json"), "utf8")).toBe("[4]");
+    expect(readdirSync(join(root, "runs", "r1", "step")).sort()).toEqual(["output", "step.json"]);
   });
 
   it("lists, stats, copies, renames and removes", async () => {

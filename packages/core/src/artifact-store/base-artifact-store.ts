@@ -49,6 +49,18 @@ export interface ArtifactStoreStepAccess {
 /** Bytes to write: a buffer, a string (UTF-8), or a stream of chunks. */
 export type WriteBody = Uint8Array | string | Readable | AsyncIterable<Uint8Array>;
 
+/** Options of {@link BaseArtifactStore.writeFile}. */
+export interface WriteOptions {
+  /**
+   * The file is one of an artifact's files: its name is new, and it counts
+   * only once the artifact's record, written after it, names it (with its
+   * size and sha256). A store may then write it in place, where a reader
+   * could see it part-written, instead of through a temporary file and a
+   * rename. A file already there is still replaced atomically.
+   */
+  inPlace?: boolean;
+}
+
 /**
  * Base class of artifact stores.
  *
@@ -120,9 +132,13 @@ export abstract class BaseArtifactStore<C extends { path: string } = { path: str
     return Buffer.concat(chunks);
   }
 
-  /** Writes `body` to `path` atomically: readers see the old content or the new, never a part. */
-  async writeFile(path: string, body: WriteBody): Promise<void> {
-    return this.writeKey(this.keyOf(path), body);
+  /**
+   * Writes `body` to `path` atomically: readers see the old content or the
+   * new, never a part (unless `options.inPlace` says a part cannot be mistaken
+   * for the file).
+   */
+  async writeFile(path: string, body: WriteBody, options?: WriteOptions): Promise<void> {
+    return this.writeKey(this.keyOf(path), body, options);
   }
 
   /** Whether a file or folder exists at `path`. */
@@ -195,8 +211,12 @@ export abstract class BaseArtifactStore<C extends { path: string } = { path: str
 
   /** Opens the file at `key` for reading; rejects with a `NotFoundError` when there is none. */
   protected abstract readKey(key: string): Promise<Readable>;
-  /** Writes the file at `key` atomically (readers see the old content or the new), creating parent folders. */
-  protected abstract writeKey(key: string, body: WriteBody): Promise<void>;
+  /**
+   * Writes the file at `key` atomically (readers see the old content or the
+   * new), creating parent folders. With `options.inPlace` (see
+   * {@link WriteOptions}) it may write a new file in place.
+   */
+  protected abstract writeKey(key: string, body: WriteBody, options?: WriteOptions): Promise<void>;
   /** Whether a file or folder exists at `key`. */
   protected abstract existsKey(key: string): Promise<boolean>;
   /** Names of the entries directly under the folder `key`, sorted. */

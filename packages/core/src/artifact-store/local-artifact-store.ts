@@ -1,9 +1,11 @@
 import {
+  closeSync,
   createReadStream,
   createWriteStream,
   existsSync,
   lstatSync,
   mkdirSync,
+  openSync,
   readFileSync,
   realpathSync,
   renameSync,
@@ -18,7 +20,7 @@ import { pipeline as pipe } from "node:stream/promises";
 import { fileURLToPath } from "node:url";
 import type { ComponentInit } from "../component/stack-component.js";
 import { ConfigError, ConflictError, NotFoundError } from "../errors/errors.js";
-import { type ArtifactStat, BaseArtifactStore, type WriteBody } from "./base-artifact-store.js";
+import { type ArtifactStat, BaseArtifactStore, type WriteBody, type WriteOptions } from "./base-artifact-store.js";
 
 let tempCounter = Math.floor(Math.random() * 0x7fffffff);
 
@@ -32,8 +34,10 @@ export interface LocalArtifactStoreConfig {
 
 /**
  * Artifacts as files under a local folder. Writes are atomic (a temporary
- * file in the same folder, then a rename), every path is confined to the
- * root (also through symbolic links inside it), and reads and writes stream.
+ * file in the same folder, then a rename), except an artifact's new files,
+ * which are written in place and count once the artifact's record names them
+ * (see {@link WriteOptions.inPlace}); every path is confined to the root
+ * (also through symbolic links inside it), and reads and writes stream.
  */
 export class LocalArtifactStore extends BaseArtifactStore<LocalArtifactStoreConfig> {
   readonly scheme = "file";
@@ -106,13 +110,51 @@ export class LocalArtifactStore extends BaseArtifactStore<LocalArtifactStoreConf
     }
   }
 
+  /**
+   * Makes `dir` and its missing ancestors, from the nearest one known to
+   * exist down: one mkdir per new folder (a recursive mkdir would try the
+   * deepest first and fail).
+   */
   private async ensureDir(dir: string): Promise<void> {
     if (this.madeDirs.has(dir)) return;
-    mkdirSync(dir, { recursive: true });
-    // Every ancestor exists now too; remember them all, up to the root.
-    for (let current = dir; current.length >= this.config.path.length && !this.madeDirs.has(current); current = dirname(current)) {
-      this.madeDirs.add(current);
+    const missing: string[] = [];
+    let known = dir;
+    for (; known.length > this.config.path.length && !this.madeDirs.has(known); known = dirname(known)) missing.push(known);
+    if (!this.madeDirs.has(known)) {
+      mkdirSync(known, { recursive: true });
+      this.madeDirs.add(known);
     }
+    for (const folder of missing.reverse()) {
+      try {
+        mkdirSync(folder);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+      }
+      this.madeDirs.add(folder);
+    }
+  }
+
+  /**
+   * Writes a new file in place (see {@link WriteOptions.inPlace}): false,
+   * having written nothing, when a file is there already.
+   */
+  private writeNew(file: string, body: string | Uint8Array): boolean {
+    let fd: number;
+    try {
+      fd = openSync(file, "wx");
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
+      throw error;
+    }
+    try {
+      writeFileSync(fd, body);
+    } catch (error) {
+      closeSync(fd);
+      rmSync(file, { force: true });
+      throw error;
+    }
+    closeSync(fd);
+    return true;
   }
 
   /**
@@ -147,21 +189,23 @@ export class LocalArtifactStore extends BaseArtifactStore<LocalArtifactStoreConf
     return stream;
   }
 
-  protected async writeKey(key: string, body: WriteBody): Promise<void> {
+  protected async writeKey(key: string, body: WriteBody, options?: WriteOptions): Promise<void> {
     if (!key) throw new ConflictError(`Cannot write to the root of artifact store '${this.name}'`);
     const file = this.fileOf(key);
     await this.ensureDir(dirname(file));
     const temp = `${file}.tmp-${process.pid}-${(tempCounter++).toString(16).padStart(8, "0")}`;
     const small = (typeof body === "string" && body.length <= SMALL_FILE / 4) || (body instanceof Uint8Array && body.byteLength <= SMALL_FILE);
     if (small) {
-      // Small writes synchronously (see readFile); still temp file + rename.
+      // Small writes synchronously (see readFile): in place when allowed and new, else a temp file and a rename.
       try {
+        if (options?.inPlace && this.writeNew(file, body as string | Uint8Array)) return;
         writeFileSync(temp, body);
       } catch (error) {
         // A folder removed by another process under our cache of made folders: make it again once.
         if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
         this.madeDirs.clear();
         await this.ensureDir(dirname(file));
+        if (options?.inPlace && this.writeNew(file, body as string | Uint8Array)) return;
         writeFileSync(temp, body);
       }
       try {

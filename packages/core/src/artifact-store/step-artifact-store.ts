@@ -1,6 +1,6 @@
 import type { Readable } from "node:stream";
 import { ConflictError } from "../errors/errors.js";
-import { type ArtifactFileEntry, type ArtifactStat, BaseArtifactStore, type WriteBody } from "./base-artifact-store.js";
+import { type ArtifactFileEntry, type ArtifactStat, BaseArtifactStore, type WriteBody, type WriteOptions } from "./base-artifact-store.js";
 
 /** What a step may touch: its run, its own invocation and where its inputs are. */
 export interface StepScope {
@@ -77,8 +77,8 @@ export class StepArtifactStore extends BaseArtifactStore {
   protected readKey(key: string): Promise<Readable> {
     return this.inner.createReadStream(this.readable(key));
   }
-  protected writeKey(key: string, body: WriteBody): Promise<void> {
-    return this.inner.writeFile(this.writable(key), body);
+  protected writeKey(key: string, body: WriteBody, options?: WriteOptions): Promise<void> {
+    return this.inner.writeFile(this.writable(key), body, options);
   }
   protected existsKey(key: string): Promise<boolean> {
     return this.inner.exists(this.readable(key));

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Readable, pipeline as streamPipeline, Transform } from "node:stream";
 import { pipeline as pipe } from "node:stream/promises";
-import type { BaseArtifactStore, WriteBody } from "../artifact-store/base-artifact-store.js";
+import type { BaseArtifactStore, WriteBody, WriteOptions } from "../artifact-store/base-artifact-store.js";
 import { StackyardError } from "../errors/errors.js";
 import type { ArtifactRecord } from "../store/run-store.js";
 import type { ArtifactReader, ArtifactWriter, Materializer } from "./materializer.js";
@@ -26,6 +26,9 @@ interface LocalPaths {
 function hasLocalPaths(store: unknown): store is LocalPaths {
   return typeof (store as Partial<LocalPaths>).localPath === "function";
 }
+
+/** An artifact's files are new and count only once its record names them: written in place (see {@link WriteOptions}). */
+const IN_PLACE: WriteOptions = { inPlace: true };
 
 /** A writer for the artifact folder `path` of `store`. */
 export function createArtifactWriter(store: BaseArtifactStore, path: string): HashingArtifactWriter {
@@ -52,9 +55,9 @@ export function createArtifactWriter(store: BaseArtifactStore, path: string): Ha
       if (typeof body === "string" || body instanceof Uint8Array) {
         const bytes = typeof body === "string" ? Buffer.from(body) : body;
         count(bytes);
-        await store.writeFile(`${path}/${name}`, bytes);
+        await store.writeFile(`${path}/${name}`, bytes, IN_PLACE);
       } else {
-        await store.writeFile(`${path}/${name}`, tap(body as AsyncIterable<Uint8Array>));
+        await store.writeFile(`${path}/${name}`, tap(body as AsyncIterable<Uint8Array>), IN_PLACE);
       }
     },
   };
