@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { ensureMoto, type MotoServer } from "@stackyard/tools/engines";
+import { registerAwsKeysConnector } from "@stackyard/tools/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const repo = fileURLToPath(new URL("../../..", import.meta.url));
@@ -54,17 +55,7 @@ describe("the quickstart with its artifacts in S3 (emulated), through an aws ser
   it("registers, verifies and lists the connector's resources without printing its secret", () => {
     const register = run([
       stackyard,
-      "service-connector",
-      "register",
-      "aws_keys",
-      "--type",
-      "aws",
-      "--auth-method",
-      "secret-key",
-      "--region=us-east-1",
-      `--access_key_id=${ACCESS_KEY}`,
-      `--secret_access_key=${SECRET_KEY}`,
-      `--endpoint_url=${moto.endpoint}`,
+      ...registerAwsKeysConnector("aws_keys", { region: "us-east-1", accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY, endpoint: moto.endpoint }),
     ]);
     expect(register.code, register.stderr).toBe(0);
     const verify = run([stackyard, "service-connector", "verify", "aws_keys", "--json"]);

@@ -3,9 +3,9 @@
  * config round-trip, secrets masked, verify's errors are Stackyard errors
  * naming it, credentials never in what it shows.
  */
-import { createServer } from "node:net";
 import { testServiceConnector } from "@stackyard/conformance";
 import { awsConnectorFlavor } from "@stackyard/connector-aws";
+import { closedPort } from "@stackyard/tools/testing";
 import { afterAll, beforeAll } from "vitest";
 import { ensureMoto, type MotoServer } from "../../../tools/src/engines/moto.js";
 
@@ -15,16 +15,6 @@ const SECRET = "kit-secret-access-key-that-must-never-show";
 
 let moto: MotoServer;
 let closed: string;
-
-/** A loopback port nothing listens on. */
-async function closedPort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 beforeAll(async () => {
   moto = await ensureMoto();

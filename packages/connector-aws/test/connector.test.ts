@@ -1,9 +1,9 @@
-import { createServer } from "node:net";
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { type AwsConnectorConfigInput, awsConnectorFlavor } from "@stackyard/connector-aws";
 import { AwsServiceConnector } from "@stackyard/connector-aws/implementation";
 import { AuthenticationError, ConfigError } from "@stackyard/core";
+import { closedPort } from "@stackyard/tools/testing";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { ensureMoto, type MotoServer } from "../../../tools/src/engines/moto.js";
@@ -15,15 +15,6 @@ let moto: MotoServer;
 
 function connector(config: AwsConnectorConfigInput, name = "aws_test"): AwsServiceConnector {
   return new AwsServiceConnector({ id: "c1", name, flavor: "aws", config: config as never, sourceRoot: process.cwd() });
-}
-
-async function closedPort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 beforeAll(async () => {

@@ -1,8 +1,7 @@
-import { createServer } from "node:net";
 import { inspect } from "node:util";
 import { type AwsConnectorConfigInput, awsConnectorFlavor } from "@stackyard/connector-aws";
 import { AwsServiceConnector } from "@stackyard/connector-aws/implementation";
-import { expectLightFlavorModule } from "@stackyard/tools/testing";
+import { closedPort, expectLightFlavorModule } from "@stackyard/tools/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureMoto, type MotoServer } from "../../../tools/src/engines/moto.js";
 
@@ -16,15 +15,6 @@ beforeAll(async () => {
   moto = await ensureMoto();
 });
 afterAll(async () => moto?.stop());
-
-async function closedPort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 const configs = (endpoint: string): AwsConnectorConfigInput[] => [
   { auth_method: "secret-key", region: REGION, endpoint_url: endpoint, access_key_id: KEY, secret_access_key: SECRET },

@@ -3,12 +3,12 @@
  * kit against moto, through an aws connector: config round-trip, push tokens
  * never shown, repositories prepared idempotently, failures as Stackyard errors.
  */
-import { createServer } from "node:net";
 import { testContainerRegistry } from "@stackyard/conformance";
 import { AwsServiceConnector } from "@stackyard/connector-aws/implementation";
 import { ecrContainerRegistryFlavor } from "@stackyard/container-registry-ecr";
 import { EcrContainerRegistry } from "@stackyard/container-registry-ecr/implementation";
 import type { BaseContainerRegistry } from "@stackyard/core";
+import { closedPort } from "@stackyard/tools/testing";
 import { afterAll, beforeAll } from "vitest";
 import { ensureMoto, type MotoServer } from "../../../tools/src/engines/moto.js";
 
@@ -18,15 +18,6 @@ const KEY = "AKIASTACKYARDECRKIT1";
 const SECRET = "ecr-kit-secret-access-key-never-shown";
 
 let moto: MotoServer;
-
-async function closedPort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 beforeAll(async () => {
   moto = await ensureMoto();

@@ -6,6 +6,7 @@
 import { DescribeExecutionCommand, SFNClient } from "@aws-sdk/client-sfn";
 import { connectDocker } from "@stackyard/image-builder";
 import { type DockerEngine, ensureBaseImage, ensureDockerEngine, ensureRegistry, type LocalRegistry } from "@stackyard/tools/engines";
+import { registerAwsKeysConnector } from "@stackyard/tools/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureMoto, type MotoServer } from "../../../tools/src/engines/moto.js";
 import {
@@ -52,26 +53,7 @@ describe("seed 001 with the stackyard CLI", () => {
   it("registers the AWS stack, validates it, runs asynchronously, reconciles and stops the run", () => {
     // Only loopback: the connector's endpoint is moto; DOCKER_HOST is the test engine.
     const env = { DOCKER_HOST: engine.dockerHost, AWS_ACCESS_KEY_ID: "", AWS_SECRET_ACCESS_KEY: "", AWS_REGION: "" };
-    ok(
-      cli(
-        dir,
-        [
-          "service-connector",
-          "register",
-          "aws",
-          "--type",
-          "aws",
-          "--auth-method",
-          "secret-key",
-          `--region=${REGION}`,
-          `--access_key_id=${CREDENTIALS.accessKeyId}`,
-          `--secret_access_key=${CREDENTIALS.secretAccessKey}`,
-          `--endpoint_url=${moto.endpoint}`,
-        ],
-        env,
-      ),
-      "service-connector register",
-    );
+    ok(cli(dir, registerAwsKeysConnector("aws", { region: REGION, ...CREDENTIALS, endpoint: moto.endpoint }), env), "service-connector register");
     ok(cli(dir, ["artifact-store", "register", "s3_store", "-f", "s3", `--path=s3://${BUCKET}`, "--connector", "aws"], env), "artifact-store register");
     ok(
       cli(

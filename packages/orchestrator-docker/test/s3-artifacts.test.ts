@@ -3,6 +3,7 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { type DockerEngine, dockerClient, ensureBaseImage, ensureDockerEngine, ensureMoto, type MotoServer } from "@stackyard/tools/engines";
+import { registerAwsKeysConnector } from "@stackyard/tools/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type CliResult, cli, newProject, ok, registerDockerStack, removeProject } from "./harness.js";
 
@@ -31,19 +32,7 @@ beforeAll(async () => {
   dir = newProject("docker-s3");
   registerDockerStack(dir, engine.dockerHost, nodeImage);
   ok(
-    run([
-      "service-connector",
-      "register",
-      "aws_keys",
-      "--type",
-      "aws",
-      "--auth-method",
-      "secret-key",
-      "--region=us-east-1",
-      `--access_key_id=${ACCESS_KEY}`,
-      `--secret_access_key=${SECRET_KEY}`,
-      `--endpoint_url=${moto.endpoint}`,
-    ]),
+    run(registerAwsKeysConnector("aws_keys", { region: "us-east-1", accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY, endpoint: moto.endpoint })),
     "connector register",
   );
   ok(run(["artifact-store", "register", "s3_store", "-f", "s3", `--path=s3://${BUCKET}/stackyard`, "--connector", "aws_keys"]), "artifact-store register");
