@@ -6,6 +6,7 @@ import {
   type PipelineSnapshot,
   pipeline,
   type RunHandle,
+  runStep,
   type StepOutcome,
   type SubmitContext,
   step,
@@ -73,5 +74,49 @@ describe("the run driver", () => {
     const ran = await run(chain, env, {}, { orchestrator, signal: abort.signal });
     expect(ran.status).toBe("stopped");
     expect(Object.values(ran.records).every((r) => r.status === "stopped")).toBe(true);
+  });
+
+  it("records a step running while it runs", async () => {
+    const env = stores();
+    let seenWhileRunning: string | undefined;
+    const slow = step({ name: "slow" }, async (_inputs: { up?: number }, ctx) => {
+      await new Promise((done) => setTimeout(done, 300));
+      seenWhileRunning = (await env.store.getStepRun(ctx.runId, ctx.stepId))?.status;
+      return 2;
+    });
+    const mixed = pipeline({ name: "mixed" }, () => {
+      const quick = noop({}, { id: "quick" });
+      slow({ up: quick.output }, { id: "slow" });
+    });
+    const ran = await run(mixed, env);
+    expect(ran.status).toBe("completed");
+    // What another process reading the store sees during the slow step.
+    expect(seenWhileRunning).toBe("running");
+    expect(ran.records.slow?.status).toBe("completed");
+  });
+
+  it("writes a step's record under way after runningRecordAfterMs, and not at all when the step ends first", async () => {
+    const env = stores();
+    const writes: string[] = [];
+    const put = env.store.putStepRun.bind(env.store);
+    env.store.putStepRun = async (record) => {
+      writes.push(`${record.stepId}:${record.status}`);
+      return put(record);
+    };
+    const snapshot = chain.compile({ source: "./test.ts#pipe" });
+    const common = { snapshot, runId: "r1", store: env.store, artifactStore: env.artifactStore, pipeline: chain };
+    expect(await runStep({ ...common, stepId: "a", runningRecordAfterMs: 60_000 })).toEqual({ stepId: "a", status: "completed" });
+    expect(writes).toEqual(["a:completed"]);
+    writes.length = 0;
+    const sleepy = step({ name: "noop" }, async () => {
+      await new Promise((done) => setTimeout(done, 200));
+      return 1;
+    });
+    const slowChain = pipeline({ name: "chain" }, () => {
+      sleepy({}, { id: "a" });
+    });
+    const slowSnapshot = slowChain.compile({ source: "./test.ts#pipe" });
+    await runStep({ ...common, snapshot: slowSnapshot, pipeline: slowChain, runId: "r2", stepId: "a", runningRecordAfterMs: 20 });
+    expect(writes).toEqual(["a:running", "a:completed"]);
   });
 });

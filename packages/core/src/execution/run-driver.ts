@@ -220,6 +220,8 @@ function mergeOutcomes(snapshot: PipelineSnapshot, before: readonly StepOutcome[
 
 /** Flavors shipped with Stackyard whose orchestrators run map steps. */
 const MAP_FLAVORS = "local, docker, aws_step_functions";
+/** How long a step run in this process runs before its record under way is written (see `RunStepOptions.runningRecordAfterMs`). */
+const RUNNING_RECORD_AFTER_MS = 50;
 
 /**
  * Refuses, before anything is stored, a snapshot with map steps for an
@@ -501,6 +503,8 @@ class StepRunner {
       pipeline: options.pipeline,
       signal,
       memo: this.memo,
+      // This process's own store: a step that ends within a few milliseconds is recorded once, with its end.
+      runningRecordAfterMs: RUNNING_RECORD_AFTER_MS,
       onLog: (line, stream) => events.stepLog(stepId, line, stream),
       onStatus: (status, detail) => events.stepStatus(stepId, status, detail),
       ...(options.sourceRoot === undefined ? {} : { sourceRoot: options.sourceRoot }),

@@ -106,6 +106,16 @@ export interface RunStepOptions {
   attempt?: StepAttempt;
   /** False: run the step without looking up the cache first (its caller just did). Default true. */
   lookUpCache?: boolean;
+  /**
+   * Write the step's record under way (`running`) only once the step has
+   * run this many milliseconds, instead of before it starts: a step that ends
+   * sooner is recorded once, with its end (one store write instead of two).
+   * For the store of the process that drives the run, which others only read
+   * (a glance at a step of a few milliseconds sees it not started, then over).
+   * A step process whose record a client copies as soon as it reports
+   * `running` must not pass it. Default: at once.
+   */
+  runningRecordAfterMs?: number;
 }
 
 /** What a step process writes to `runs/<run>/<step>/step.json` in the artifact store. */
@@ -227,8 +237,12 @@ export async function runStep(options: RunStepOptions): Promise<StepOutcome> {
   // While the step runs its log is written out now and then, so that `runs logs` and the dashboard can follow it.
   const liveLog = new LiveLog(artifactStore, `${base}/logs.txt`, () => (single?.log ?? "") + sink.chunks.join(""));
 
+  // The record under way, written at once or a moment after the step starts (see runningRecordAfterMs).
+  const running = new RunningRecord(store, record, options.runningRecordAfterMs);
+
   let hookOutputs: Record<string, unknown> | undefined;
   const finish = async (status: RunStatus, error?: string): Promise<StepOutcome> => {
+    await running.settle();
     await liveLog.stop();
     const final = !(status === "failed" && single !== undefined && record.attempt <= spec.retry.max_retries);
     if (final && (status === "completed" || status === "failed")) {
@@ -307,7 +321,7 @@ export async function runStep(options: RunStepOptions): Promise<StepOutcome> {
 
   liveLog.start();
   record.logUri = liveLog.uri;
-  await store.putStepRun(record);
+  await running.write();
   options.onStatus?.("running", record.attempt > 1 ? `attempt ${record.attempt}` : undefined);
   installLogCapture();
 
@@ -339,6 +353,7 @@ export async function runStep(options: RunStepOptions): Promise<StepOutcome> {
         return finish("failed", `${errorText(error)}${attempt > 1 && attempt > spec.retry.max_retries ? ` (after ${attempt} attempts)` : ""}`);
       }
       const delay = spec.retry.delay * spec.retry.backoff ** (attempt - 1);
+      await running.settle();
       record.status = "retrying";
       record.error = errorText(error);
       await store.putStepRun(record);
@@ -409,6 +424,41 @@ export async function runStep(options: RunStepOptions): Promise<StepOutcome> {
   const outcome = await finish("completed");
   options.memo?.outputs.set(stepId, produced);
   return outcome;
+}
+
+/**
+ * A step's record under way: written at once, or after a delay unless the
+ * step ends first ({@link RunStepOptions.runningRecordAfterMs}). A delayed
+ * write's failure surfaces when the step settles it, as an immediate one
+ * would have failed the step.
+ */
+class RunningRecord {
+  private timer: NodeJS.Timeout | undefined;
+  private written: Promise<void> | undefined;
+
+  constructor(
+    private readonly store: RunStore,
+    private readonly record: StepRunRecord,
+    private readonly afterMs: number | undefined,
+  ) {}
+
+  async write(): Promise<void> {
+    if (!this.afterMs) return this.store.putStepRun(this.record);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.written = this.store.putStepRun({ ...this.record, outputs: { ...this.record.outputs } });
+      this.written.catch(() => {}); // surfaced by settle()
+    }, this.afterMs);
+  }
+
+  /** Cancels a write not yet made and waits for one under way: what the step records next comes after it. */
+  async settle(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const written = this.written;
+    this.written = undefined;
+    await written;
+  }
 }
 
 /** The name an output's versions go under when its step names none: `<pipeline>.<step>.<output>`. */
