@@ -38,7 +38,9 @@ function ensureMastra() {
   if (existsSync(join(mastraHome, "node_modules", "@mastra", "core", "package.json"))) return;
   mkdirSync(mastraHome, { recursive: true });
   console.error(`installing ${MASTRA} for this bench into ${mastraHome}`);
-  const installed = spawnSync("npm", ["install", "--prefix", mastraHome, "--no-audit", "--no-fund", "--save-exact", MASTRA, "zod@4"], { stdio: "inherit" });
+  const installed = spawnSync("npm", ["install", "--prefix", mastraHome, "--no-audit", "--no-fund", "--save-exact", MASTRA, "zod@4"], {
+    stdio: ["ignore", process.stderr, "inherit"],
+  });
   if (installed.status !== 0) throw new Error(`could not install ${MASTRA} (npm exited ${installed.status})`);
 }
 
@@ -291,15 +293,15 @@ if (spawnSync("strace", ["-V"]).status !== 0) {
     `\nPer step, Stackyard with the SQLite store makes ${fileCalls("stackyard-sqlite").toFixed(0)} file-system calls (${(fileCalls("stackyard-sqlite") - calls("stackyard-sqlite", "pwrite64") - calls("stackyard-sqlite", "pread64")).toFixed(0)} of them for the artifact store, the rest SQLite's page writes and reads) and ${calls("stackyard-sqlite", "fcntl").toFixed(0)} fcntl (SQLite's locks); Mastra makes ${fileCalls("mastra").toFixed(0)}. What a step's calls are for, read from \`strace -f\` of one run:`,
   );
   console.log(
-    "- readlink (all failing: EINVAL, not a link; ENOENT): `realpathSync.native`, one readlink per folder of the path, run by LocalArtifactStore's check that a path stays inside its root, on every read and write of a step's `step.json` and outputs;",
+    "- readlink (all failing: EINVAL, not a link; ENOENT): `realpathSync.native`, one readlink per folder of the path, run by LocalArtifactStore's check that a path stays inside its root, on every read and write of a step's output;",
+  );
+  console.log("- mkdir: the step's folder, then its output's folder, one call each, made from the nearest folder the store knows exists;");
+  console.log(
+    "- openat, write, close: the output's `data.json`, written in place (the artifact's record, committed after it, is what makes it valid: no temporary file, no rename); statx, openat, read: the output read back by the next step;",
   );
   console.log(
-    "- mkdir: the step's output folder made with `recursive: true`, deepest folder first (fails ENOENT), then the step's folder, then the output folder;",
+    "- pwrite64, pread64, fcntl: the SQLite store's page writes, reads and locks: one transaction per trivial step, its record with its artifact version (the record under way is written only for a step that runs 50 ms or more).",
   );
-  console.log(
-    "- openat, write, close, rename: `step.json` and the output's `data.json`, each written to a temporary file and renamed; statx, openat, read: the output read back by the next step;",
-  );
-  console.log("- pwrite64, pread64, fcntl: the SQLite store's page writes, reads and locks for the step run and the artifact version.");
   const behind = sqliteStep > mastraStep || warmRatio > 1;
   console.log(
     behind
